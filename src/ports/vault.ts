@@ -1,0 +1,100 @@
+import type { Category, SecurityLevel } from '../core/category.js';
+import type { EntryPatch, MemoryEntry, NewEntry, UserId } from '../core/entry.js';
+import type { EntryOpener } from './sealer.js';
+
+export interface UserProfile {
+  readonly userId: UserId;
+  readonly name: string | null;
+  /** IANA time zone, e.g. "Europe/Lisbon". */
+  readonly timezone: string;
+  readonly createdAt: string;
+  /** Highest level this user may ever read (seed: the user's maximum level). */
+  readonly maxLevel: SecurityLevel;
+  readonly email: string | null;
+  readonly preferences: Readonly<Record<string, string>>;
+}
+
+export interface NewUser {
+  readonly userId: UserId;
+  readonly name?: string | null;
+  readonly timezone?: string;
+  readonly email?: string | null;
+  readonly maxLevel?: SecurityLevel;
+  readonly preferences?: Readonly<Record<string, string>>;
+}
+
+export interface EntryFilter {
+  readonly categories?: readonly Category[];
+  readonly levels?: readonly SecurityLevel[];
+  /** Inclusive lower bound (ISO 8601), on `dateField`. */
+  readonly from?: string;
+  /** Exclusive upper bound (ISO 8601), on `dateField`. */
+  readonly to?: string;
+  /** Which date the range applies to; default "date" (message date). */
+  readonly dateField?: 'date' | 'eventDate';
+  /** Entries carrying every one of these tags (case-insensitive). */
+  readonly tags?: readonly string[];
+  readonly externalId?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+  /** Default "desc": newest first. */
+  readonly order?: 'asc' | 'desc';
+}
+
+export interface DamagedEntry {
+  /** The entry id when the heading survived, else null. */
+  readonly id: string | null;
+  readonly category: Category;
+  readonly reason: string;
+}
+
+export interface ReadResult {
+  readonly entries: MemoryEntry[];
+  /** Matching entries the caller's opener could not open (their level is locked). */
+  readonly locked: number;
+  /** Entries that failed their checksum or could not be parsed or opened; intact ones are still returned. */
+  readonly damaged: DamagedEntry[];
+  /** Total matches before limit/offset. */
+  readonly total: number;
+}
+
+export interface IntegrityReport {
+  readonly userId: UserId;
+  readonly intact: number;
+  readonly locked: number;
+  readonly damaged: DamagedEntry[];
+}
+
+/**
+ * The seed's MDFileManager as a port (DESIGN §3). The filesystem adapter is the default; a PostgreSQL adapter
+ * runs the same contract suite (test/contract/vault.contract.ts).
+ */
+export interface Vault {
+  createUser(user: NewUser): Promise<UserProfile>;
+  hasUser(userId: UserId): Promise<boolean>;
+  /** @throws NOT_FOUND for an unknown user. */
+  getProfile(userId: UserId): Promise<UserProfile>;
+  listUsers(): Promise<UserId[]>;
+  /** Appends atomically and durably; returns the stored entry with its id, level and checksum. */
+  append(userId: UserId, entry: NewEntry): Promise<MemoryEntry>;
+  read(userId: UserId, filter: EntryFilter, opener: EntryOpener): Promise<ReadResult>;
+  /** @throws NOT_FOUND; SECURITY_ERROR (insufficient_permissions) when its level is locked. */
+  get(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry>;
+  /** Rewrites one entry; a category change moves it to the other file (re-sealed at its new level). */
+  update(userId: UserId, id: string, patch: EntryPatch, opener: EntryOpener): Promise<MemoryEntry>;
+  /** Removes one entry and every reference to it. */
+  delete(userId: UserId, id: string, opener: EntryOpener): Promise<void>;
+  /** Links two entries in both directions ("Related Memories"). */
+  link(userId: UserId, a: string, b: string, opener: EntryOpener): Promise<void>;
+  /** Names damaged entries by id; the intact ones stay readable. */
+  check(userId: UserId, opener: EntryOpener): Promise<IntegrityReport>;
+  /**
+   * Re-renders every entry of the user through the vault's current sealer (after key rotation, or a change of
+   * MEMVAULT_LEVEL1). Needs an opener for every sealed level. Returns the number of entries rewritten.
+   */
+  reseal(userId: UserId, opener: EntryOpener): Promise<number>;
+  /** An opaque string that changes on every write to the user's entries (derived indexes use it to detect staleness). */
+  revision(userId: UserId): Promise<string>;
+  /** Releases locks, caches and file handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+import type { Category, SecurityLevel } from '../core/category.js';
+import type { Channel, MemoryEntry, UserId } from '../core/entry.js';
+import type { Classification } from '../ports/classifier.js';
+import type { EntryOpener } from '../ports/sealer.js';
+import type { SearchHit, SearchQuery } from '../ports/search.js';
+import type { RequestMeta } from '../ports/security.js';
+import type { EntryFilter, ReadResult, UserProfile } from '../ports/vault.js';
+
+/** The caller of a use case, as an edge authenticated it. */
+export interface Principal {
+  readonly userId: UserId;
+  /** Opens what the caller's session (or one-shot unlock) holds. */
+  readonly opener: EntryOpener;
+  /** Public session id, when there is a session. */
+  readonly sessionId?: string;
+  readonly meta: RequestMeta;
+}
+
+export interface RememberOptions {
+  readonly channel: Channel;
+  /** Message time; default now. */
+  readonly at?: Date;
+  readonly externalId?: string;
+  /** Overrides the classifier (the person chose the category). */
+  readonly category?: Category;
+}
+
+export interface RememberResult {
+  readonly entry: MemoryEntry;
+  readonly classification: Classification;
+  /** A short confirmation for the channel: "Saved to Chronological · tagged hiking, Sara". */
+  readonly reply: string;
+  /** False when the index failed; the write is safe and the index catches up. */
+  readonly indexed: boolean;
+}
+
+export interface SignUpInput {
+  readonly phone: string;
+  readonly name?: string | null;
+  readonly timezone?: string;
+  readonly email?: string | null;
+  readonly password?: string | null;
+}
+
+/** A memory as an edge may show it: content only when its level is unlocked. */
+export interface LockedEntry {
+  readonly id: string;
+  readonly level: SecurityLevel;
+  readonly locked: true;
+}
+
+/** Events for later consumers (notifications, insights). */
+export type MemvaultEvent =
+  | { readonly type: 'memory.stored'; readonly userId: UserId; readonly entryId: string; readonly level: SecurityLevel }
+  | { readonly type: 'memory.corrected'; readonly userId: UserId; readonly entryId: string; readonly to: Category }
+  | { readonly type: 'memory.deleted'; readonly userId: UserId; readonly entryId: string };
+
+/** The use cases every edge (CLI, HTTP, MCP, channels) calls. */
+export interface MemoryService {
+  signUp(input: SignUpInput): Promise<UserProfile>;
+  profile(userId: UserId): Promise<UserProfile>;
+  remember(principal: Principal, text: string, options: RememberOptions): Promise<RememberResult>;
+  list(principal: Principal, filter: EntryFilter): Promise<ReadResult>;
+  get(principal: Principal, id: string): Promise<MemoryEntry>;
+  correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry>;
+  delete(principal: Principal, id: string): Promise<void>;
+  related(principal: Principal, id: string): Promise<MemoryEntry[]>;
+  search(principal: Principal, query: SearchQuery): Promise<SearchHit[]>;
+  classify(text: string, userId?: UserId): Promise<Classification>;
+  reindex(principal: Principal): Promise<{ entries: number; ms: number }>;
+  on(listener: (event: MemvaultEvent) => void): () => void;
+}
