@@ -38,3 +38,8 @@ export interface Correction {
   readonly to: Category;
   readonly at: string;
 }
+
+/** Learns from a person's corrections (seed `retrain_classifier`): later predictions for that user follow them. */
+export interface CorrectionLearner {
+  learn(correction: Correction): Promise<void>;
+}

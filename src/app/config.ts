@@ -1,0 +1,94 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { validationError } from '../core/errors.js';
+
+/** Everything memvault reads from the environment, validated once here and nowhere else. */
+export interface Config {
+  readonly dataDir: string;
+  /** 32-byte master key from MEMVAULT_MASTER_KEY; undefined → the key file under dataDir. */
+  readonly masterKeyEnv: string | undefined;
+  /** MEMVAULT_LEVEL1=plain keeps level 1 as readable Markdown. */
+  readonly level1Plain: boolean;
+  readonly maxContentBytes: number;
+  readonly host: string;
+  readonly port: number;
+  /** The URL people open; its origin and host are the WebAuthn origin and RP id. */
+  readonly publicUrl: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly llm: { readonly baseURL: string; readonly apiKey: string; readonly model: string; readonly timeoutMs: number } | null;
+  readonly embeddings: {
+    readonly baseURL: string;
+    readonly apiKey: string;
+    readonly model: string;
+    readonly timeoutMs: number;
+  } | null;
+}
+
+const Env = z.object({
+  MEMVAULT_DATA_DIR: z.string().min(1).optional(),
+  MEMVAULT_MASTER_KEY: z.string().min(1).optional(),
+  MEMVAULT_LEVEL1: z.enum(['plain', 'sealed']).default('sealed'),
+  MEMVAULT_MAX_CONTENT_BYTES: z.coerce.number().int().min(256).max(10_000_000).default(65_536),
+  MEMVAULT_HOST: z.string().min(1).default('127.0.0.1'),
+  MEMVAULT_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  MEMVAULT_PUBLIC_URL: z.url().optional(),
+  MEMVAULT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MEMVAULT_LLM_BASE_URL: z.url().optional(),
+  MEMVAULT_LLM_API_KEY: z.string().optional(),
+  MEMVAULT_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  MEMVAULT_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  MEMVAULT_EMBEDDINGS_BASE_URL: z.url().optional(),
+  MEMVAULT_EMBEDDINGS_API_KEY: z.string().optional(),
+  MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  MEMVAULT_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+});
+
+export interface ConfigOverrides {
+  readonly dataDir?: string;
+  readonly host?: string;
+  readonly port?: number;
+}
+
+/**
+ * Builds the configuration from the environment and command-line overrides.
+ * @throws MemvaultError VALIDATION_ERROR naming the variable that is wrong (never its value: it may be a key).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw validationError(`Environment variable ${name} is invalid: ${issue?.message ?? 'bad value'}.`, {
+      variable: name,
+    });
+  }
+  const e = parsed.data;
+  const host = overrides.host ?? e.MEMVAULT_HOST;
+  const port = overrides.port ?? e.MEMVAULT_PORT;
+  return {
+    dataDir: resolve(overrides.dataDir ?? e.MEMVAULT_DATA_DIR ?? './data'),
+    masterKeyEnv: e.MEMVAULT_MASTER_KEY,
+    level1Plain: e.MEMVAULT_LEVEL1 === 'plain',
+    maxContentBytes: e.MEMVAULT_MAX_CONTENT_BYTES,
+    host,
+    port,
+    publicUrl: e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    logLevel: e.MEMVAULT_LOG_LEVEL,
+    llm: e.MEMVAULT_LLM_BASE_URL
+      ? {
+          baseURL: e.MEMVAULT_LLM_BASE_URL,
+          apiKey: e.MEMVAULT_LLM_API_KEY ?? 'not-needed',
+          model: e.MEMVAULT_LLM_MODEL,
+          timeoutMs: e.MEMVAULT_LLM_TIMEOUT_MS,
+        }
+      : null,
+    embeddings: e.MEMVAULT_EMBEDDINGS_BASE_URL
+      ? {
+          baseURL: e.MEMVAULT_EMBEDDINGS_BASE_URL,
+          apiKey: e.MEMVAULT_EMBEDDINGS_API_KEY ?? 'not-needed',
+          model: e.MEMVAULT_EMBEDDINGS_MODEL,
+          timeoutMs: e.MEMVAULT_EMBEDDINGS_TIMEOUT_MS,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,143 @@
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import type { Logger as PinoLogger } from 'pino';
+import type { UserId } from '../core/entry.js';
+import { storageError } from '../core/errors.js';
+import { createLlmClassifier } from '../classify/llm-classifier.js';
+import { createLocalClassifier } from '../classify/local-classifier.js';
+import { PersonalModelStore } from '../classify/personal-model.js';
+import type { Classifier } from '../ports/classifier.js';
+import { type Clock, systemClock } from '../ports/clock.js';
+import type { SearchIndex } from '../ports/search.js';
+import type { AuditLog, AuthService } from '../ports/security.js';
+import type { Vault } from '../ports/vault.js';
+import { createOpenAiEmbeddings } from '../search/openai-embeddings.js';
+import { createSearchIndex } from '../search/search-index.js';
+import { createWordVectorEmbeddings } from '../search/word-vectors.js';
+import { FileAuditLog } from '../security/audit-log.js';
+import { createAuthService } from '../security/auth-service.js';
+import { KeyringStore } from '../security/keyring.js';
+import { loadMasterKey } from '../security/master-key.js';
+import { createOpener, createSealer } from '../security/seal.js';
+import { createMemoryService } from '../services/memory-service.js';
+import type { MemoryService } from '../services/types.js';
+import { FsVault } from '../vault/fs-vault.js';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+
+/** A fully wired memvault: what `serve`, `mcp` and every CLI command run on. */
+export interface Memvault {
+  readonly config: Config;
+  readonly logger: PinoLogger;
+  readonly memory: MemoryService;
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly vault: Vault;
+  readonly search: SearchIndex;
+  readonly classifier: Classifier;
+  rotateKeys(userId: UserId, password: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface MemvaultOptions {
+  readonly logger?: PinoLogger;
+  readonly clock?: Clock;
+}
+
+/** Creates the data directory (0700) or fails with a message naming it. */
+export async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await access(dataDir, constants.W_OK | constants.R_OK);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw storageError(
+      `Cannot use the data directory ${dataDir} (${code}). Choose a writable folder with --data-dir or MEMVAULT_DATA_DIR.`,
+      cause,
+    );
+  }
+}
+
+/** Builds the local classifier, and the LLM path in front of it when one is configured. */
+export function createClassifier(config: Config, personal?: PersonalModelStore): Classifier {
+  const local = createLocalClassifier(personal ? { personal } : {});
+  if (!config.llm) return local;
+  return createLlmClassifier({ ...config.llm, local });
+}
+
+/**
+ * The one composition root: reads the configuration and picks adapters. Fails before anything starts when the
+ * data directory or the master key is unusable, so there is never a half-started server.
+ */
+export async function createMemvault(config: Config, options: MemvaultOptions = {}): Promise<Memvault> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  await prepareDataDir(config.dataDir);
+  const masterKey = await loadMasterKey({
+    env: config.masterKeyEnv === undefined ? {} : { MEMVAULT_MASTER_KEY: config.masterKeyEnv },
+    dataDir: config.dataDir,
+  });
+  const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
+  const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
+  const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
+  const audit = new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
+  const embeddings = config.embeddings
+    ? createOpenAiEmbeddings({ ...config.embeddings, fallback: createWordVectorEmbeddings() })
+    : createWordVectorEmbeddings();
+  const search = createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
+  const url = new URL(config.publicUrl);
+  const auth = createAuthService({
+    dataDir: config.dataDir,
+    masterKey,
+    keyring,
+    audit,
+    sealer,
+    clock,
+    logger,
+    profiles: (userId) => vault.getProfile(userId),
+    webauthn: { rpId: url.hostname, rpName: 'memvault', origins: [url.origin] },
+    onLock: (userId, levels) => search.forget(userId, levels),
+    onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
+  });
+  const personal = new PersonalModelStore({ dataDir: config.dataDir });
+  const classifier = createClassifier(config, personal);
+  const memory = createMemoryService({
+    vault,
+    classifier,
+    search,
+    auth,
+    learner: personal,
+    clock,
+    logger,
+    maxContentBytes: config.maxContentBytes,
+  });
+
+  return {
+    config,
+    logger,
+    memory,
+    auth,
+    audit,
+    vault,
+    search,
+    classifier,
+    async rotateKeys(userId: UserId, password: string): Promise<number> {
+      const oldKeys = await keyring.rotate(userId, { password });
+      const opener = createOpener(userId, oldKeys);
+      try {
+        const resealed = await vault.reseal(userId, opener);
+        // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
+        await search.rebuild(userId, await auth.channelOpener(userId));
+        await audit.append(userId, { action: 'keys.rotate', result: 'success' });
+        logger.info({ userId, resealed }, 'keys rotated');
+        return resealed;
+      } finally {
+        opener.dispose();
+      }
+    },
+    async close(): Promise<void> {
+      await search.close();
+      await vault.close();
+    },
+  };
+}

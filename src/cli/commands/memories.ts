@@ -1,0 +1,190 @@
+import type { Command } from 'commander';
+import { type Category, type SecurityLevel, parseCategory } from '../../core/category.js';
+import { normalizeUserId } from '../../core/user-id.js';
+import { entryDetail, entryJson, entryLine } from '../format.js';
+import { readAll, writeJson, writeLine } from '../io.js';
+import { collect, common, parseCount, parseDate, parseLevel, unlockOptions } from '../options.js';
+import { cliPrincipal } from '../principal.js';
+import type { CliRuntime } from '../runtime.js';
+
+interface Base {
+  user: string;
+  dataDir?: string;
+  json?: boolean;
+  passwordStdin?: boolean;
+  totp?: string;
+}
+
+export function registerMemories(program: Command, runtime: CliRuntime): void {
+  common(
+    program
+      .command('add')
+      .description('remember something: classify it, seal it at its level and append it to the right file')
+      .requiredOption('--user <phone>', 'whose memory')
+      .option('--at <iso>', 'when the message was sent (default now)')
+      .option('--external-id <id>', 'the id of this message in its source system')
+      .option('--category <category>', 'store in this category instead of the classifier’s choice')
+      .argument('[text...]', 'the message; "-" or nothing reads it from standard input'),
+  ).action(async (words: string[], opts: Base & { at?: string; externalId?: string; category?: string }) => {
+    const userId = normalizeUserId(opts.user);
+    const category = opts.category ? parseCategory(opts.category) : undefined;
+    const at = opts.at ? new Date(parseDate(opts.at, '--at')) : undefined;
+    const text = words.length === 0 || (words.length === 1 && words[0] === '-') ? await readAll(runtime.stdin) : words.join(' ');
+    const app = await runtime.open(opts);
+    try {
+      const principal = await cliPrincipal(app, runtime, userId, {});
+      const result = await app.memory.remember(principal, text.replace(/\r?\n$/, ''), {
+        channel: 'cli',
+        ...(at ? { at } : {}),
+        ...(opts.externalId ? { externalId: opts.externalId } : {}),
+        ...(category ? { category } : {}),
+      });
+      if (opts.json) {
+        writeJson(runtime.stdout, {
+          entry: entryJson(result.entry),
+          needsReview: result.classification.needsReview,
+          source: result.classification.source,
+          reply: result.reply,
+        });
+      } else writeLine(runtime.stdout, `${result.reply} (id ${result.entry.id})`);
+    } finally {
+      await app.close();
+    }
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('list')
+        .description('list memories, newest first; sealed levels appear only when unlocked')
+        .requiredOption('--user <phone>', 'whose memories')
+        .option('--category <category>', 'only this category (repeatable)', collect)
+        .option('--level <n>', 'only this level (repeatable)', collect)
+        .option('--tag <tag>', 'only memories with this tag (repeatable; all must match)', collect)
+        .option('--from <date>', 'from this date (inclusive)')
+        .option('--to <date>', 'up to this date (exclusive)')
+        .option('--by-event-date', 'apply --from/--to to when things happened, not when they were sent')
+        .option('--limit <n>', 'at most this many (default 50)', '50')
+        .option('--offset <n>', 'skip this many', '0')
+        .option('--oldest-first', 'oldest first'),
+    ),
+  ).action(
+    async (
+      opts: Base & {
+        category?: string[];
+        level?: string[];
+        tag?: string[];
+        from?: string;
+        to?: string;
+        byEventDate?: boolean;
+        limit: string;
+        offset: string;
+        oldestFirst?: boolean;
+      },
+    ) => {
+      const userId = normalizeUserId(opts.user);
+      const categories: Category[] | undefined = opts.category?.map(parseCategory);
+      const levels: SecurityLevel[] | undefined = opts.level?.map(parseLevel);
+      const filter = {
+        ...(categories ? { categories } : {}),
+        ...(levels ? { levels } : {}),
+        ...(opts.tag ? { tags: opts.tag } : {}),
+        ...(opts.from ? { from: parseDate(opts.from, '--from') } : {}),
+        ...(opts.to ? { to: parseDate(opts.to, '--to') } : {}),
+        dateField: opts.byEventDate ? ('eventDate' as const) : ('date' as const),
+        limit: parseCount(opts.limit, '--limit'),
+        offset: parseCount(opts.offset, '--offset', 10_000_000),
+        order: opts.oldestFirst ? ('asc' as const) : ('desc' as const),
+      };
+      const app = await runtime.open(opts);
+      try {
+        const principal = await cliPrincipal(app, runtime, userId, opts);
+        const result = await app.memory.list(principal, filter);
+        if (opts.json) {
+          writeJson(runtime.stdout, {
+            entries: result.entries.map(entryJson),
+            total: result.total,
+            locked: result.locked,
+            damaged: result.damaged,
+          });
+          return;
+        }
+        for (const entry of result.entries) writeLine(runtime.stdout, entryLine(entry));
+        if (result.entries.length === 0) writeLine(runtime.stdout, 'No memories match.');
+        if (result.locked > 0) {
+          writeLine(runtime.stdout, `${result.locked} sealed memories not shown: unlock with --password-stdin [--totp CODE].`);
+        }
+        for (const d of result.damaged) {
+          writeLine(runtime.stderr, `Damaged entry ${d.id ?? '(unknown id)'} in ${d.category}: ${d.reason}`);
+        }
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  unlockOptions(
+    common(
+      program
+        .command('show')
+        .description('show one memory in full')
+        .requiredOption('--user <phone>', 'whose memory')
+        .argument('<id>', 'the memory id'),
+    ),
+  ).action(async (id: string, opts: Base) => {
+    const userId = normalizeUserId(opts.user);
+    const app = await runtime.open(opts);
+    try {
+      const principal = await cliPrincipal(app, runtime, userId, opts);
+      const entry = await app.memory.get(principal, id);
+      if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
+      else writeLine(runtime.stdout, entryDetail(entry));
+    } finally {
+      await app.close();
+    }
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('correct')
+        .description('move a memory to the right category; the classifier learns from it')
+        .requiredOption('--user <phone>', 'whose memory')
+        .argument('<id>', 'the memory id')
+        .argument('<category>', 'the right category'),
+    ),
+  ).action(async (id: string, categoryName: string, opts: Base) => {
+    const userId = normalizeUserId(opts.user);
+    const category = parseCategory(categoryName);
+    const app = await runtime.open(opts);
+    try {
+      const principal = await cliPrincipal(app, runtime, userId, opts);
+      const entry = await app.memory.correct(principal, id, category);
+      if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
+      else writeLine(runtime.stdout, `Moved ${entry.id} to ${entry.category} (level ${entry.level}).`);
+    } finally {
+      await app.close();
+    }
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('delete')
+        .description('forget one memory (and every link to it)')
+        .requiredOption('--user <phone>', 'whose memory')
+        .argument('<id>', 'the memory id'),
+    ),
+  ).action(async (id: string, opts: Base) => {
+    const userId = normalizeUserId(opts.user);
+    const app = await runtime.open(opts);
+    try {
+      const principal = await cliPrincipal(app, runtime, userId, opts);
+      await app.memory.delete(principal, id);
+      if (opts.json) writeJson(runtime.stdout, { deleted: id.toUpperCase() });
+      else writeLine(runtime.stdout, `Deleted ${id.toUpperCase()}.`);
+    } finally {
+      await app.close();
+    }
+  });
+}

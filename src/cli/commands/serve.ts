@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { normalizeUserId } from '../../core/user-id.js';
+import { parseCount } from '../options.js';
+import type { CliRuntime } from '../runtime.js';
+
+export function registerServe(program: Command, runtime: CliRuntime): void {
+  program
+    .command('serve')
+    .description('run the HTTP API, the web app and the MCP endpoint (what `npm start` runs)')
+    .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
+    .option('--host <host>', 'interface to listen on (default: $MEMVAULT_HOST or 127.0.0.1)')
+    .option('--port <port>', 'port (default: $MEMVAULT_PORT or 8787)')
+    .action(async (opts: { dataDir?: string; host?: string; port?: string }) => {
+      await runtime.serve({
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
+        ...(opts.port ? { port: parseCount(opts.port, '--port', 65_535) } : {}),
+      });
+    });
+
+  program
+    .command('mcp')
+    .description('serve one person’s memories to an AI assistant over MCP on stdio (level 1)')
+    .requiredOption('--user <phone>', 'whose memories')
+    .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
+    .action(async (opts: { user: string; dataDir?: string }) => {
+      await runtime.mcpStdio({ userId: normalizeUserId(opts.user), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+    });
+}

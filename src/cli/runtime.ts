@@ -1,0 +1,40 @@
+import type { Readable, Writable } from 'node:stream';
+import type { UserId } from '../core/entry.js';
+import type { Classification, ClassifyContext } from '../ports/classifier.js';
+import type { AuditLog, AuthService } from '../ports/security.js';
+import type { MemoryService } from '../services/types.js';
+
+/** What a command needs of a fully wired memvault (built by the composition root, src/app). */
+export interface CliApp {
+  readonly memory: MemoryService;
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
+  rotateKeys(userId: UserId, password: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface GlobalOptions {
+  readonly dataDir?: string;
+}
+
+/** The classifier alone: `memvault classify` needs no data directory and no master key. */
+export interface CliClassifier {
+  classify(text: string, ctx?: ClassifyContext): Promise<Classification>;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything the CLI touches outside itself, injected so tests drive it in-process and the composition root
+ * stays the only place that picks adapters.
+ */
+export interface CliRuntime {
+  open(options: GlobalOptions): Promise<CliApp>;
+  classifier(options: GlobalOptions & { userId?: UserId }): Promise<CliClassifier>;
+  serve(options: GlobalOptions & { host?: string; port?: number }): Promise<void>;
+  mcpStdio(options: GlobalOptions & { userId: UserId }): Promise<void>;
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly version: string;
+}

@@ -1,0 +1,260 @@
+import { type Category, categoryLabel, levelOf } from '../core/category.js';
+import type { MemoryEntry, UserId } from '../core/entry.js';
+import { MemvaultError, notFound, validationError } from '../core/errors.js';
+import { normalizeUserId } from '../core/user-id.js';
+import type { Classification, Classifier, CorrectionLearner } from '../ports/classifier.js';
+import { type Clock, systemClock } from '../ports/clock.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
+import type { AuthService } from '../ports/security.js';
+import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
+import type {
+  MemoryService,
+  MemvaultEvent,
+  Principal,
+  RememberOptions,
+  RememberResult,
+  SignUpInput,
+} from './types.js';
+
+export interface MemoryServiceDeps {
+  readonly vault: Vault;
+  readonly classifier: Classifier;
+  readonly search: SearchIndex;
+  readonly auth: AuthService;
+  readonly learner?: CorrectionLearner;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Longest message accepted, in UTF-8 bytes (default 64 KB). */
+  readonly maxContentBytes?: number;
+}
+
+const TIMEZONE_CHECK = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The use cases behind every edge, and the seed's orchestrator (`process_user_message`):
+ * classify → policy → seal and append → index → events → a reply for the channel.
+ */
+export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silentLogger;
+  const maxBytes = deps.maxContentBytes ?? 65_536;
+  const listeners = new Set<(event: MemvaultEvent) => void>();
+
+  const emit = (event: MemvaultEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A consumer's failure (a notifier, the insights job) never fails the write that triggered it.
+        logger.warn({ event: event.type, err: errorSummary(error) }, 'event listener failed');
+      }
+    }
+  };
+
+  const checkText = (text: unknown): string => {
+    if (typeof text !== 'string') throw validationError('The message must be text.', { field: 'text' });
+    if (text.trim().length === 0) throw validationError('Nothing to remember: the message is empty.', { field: 'text' });
+    if (text.includes('\u0000')) throw validationError('The message contains a NUL character.', { field: 'text' });
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) {
+      throw validationError(
+        `The message is ${Math.ceil(bytes / 1024)} KB; the limit is ${Math.floor(maxBytes / 1024)} KB. Split it into smaller memories.`,
+        { field: 'text', bytes, limit: maxBytes },
+      );
+    }
+    return text;
+  };
+
+  const profileOf = async (userId: UserId): Promise<UserProfile> => deps.vault.getProfile(userId);
+
+  /** Indexing is derived work: a failure is logged and repaired by the next rebuild, never lost data. */
+  const index = async (userId: UserId, entry: MemoryEntry): Promise<boolean> => {
+    try {
+      await deps.search.upsert(userId, entry);
+      return true;
+    } catch (error) {
+      logger.warn({ userId, entryId: entry.id, err: errorSummary(error) }, 'index update failed; it will catch up');
+      return false;
+    }
+  };
+
+  const service: MemoryService = {
+    async signUp(input: SignUpInput): Promise<UserProfile> {
+      const userId = normalizeUserId(input.phone);
+      const timezone = input.timezone ?? 'UTC';
+      if (!TIMEZONE_CHECK(timezone)) {
+        throw validationError(`Unknown time zone "${timezone.slice(0, 60)}". Use an IANA name such as Europe/Lisbon.`, {
+          field: 'timezone',
+        });
+      }
+      if (input.name != null && input.name.length > 200) {
+        throw validationError('The name is longer than 200 characters.', { field: 'name' });
+      }
+      if (await deps.vault.hasUser(userId)) {
+        throw new MemvaultError('CONFLICT', 'A user with this phone number already exists. Sign in instead.');
+      }
+      // The keyring first: a password refused by the policy must leave nothing behind.
+      await deps.auth.enroll(userId, input.password ?? null);
+      const profile = await deps.vault.createUser({
+        userId,
+        name: input.name ?? null,
+        timezone,
+        email: input.email ?? null,
+      });
+      logger.info({ userId }, 'user created');
+      return profile;
+    },
+
+    profile: profileOf,
+
+    async remember(principal: Principal, rawText: string, options: RememberOptions): Promise<RememberResult> {
+      const text = checkText(rawText);
+      const at = options.at ?? clock.now();
+      if (Number.isNaN(at.getTime())) throw validationError('The message time is not a valid date.', { field: 'at' });
+      const profile = await profileOf(principal.userId);
+      const classified = await deps.classifier.classify(text, {
+        userId: principal.userId,
+        now: at,
+        timezone: profile.timezone,
+      });
+      // A person's explicit choice wins over the classifier; the classifier still supplies tags and dates.
+      const category: Category = options.category ?? classified.category;
+      const classification: Classification =
+        category === classified.category ? classified : { ...classified, category, level: levelOf(category) };
+      // Writing never needs more than an authenticated channel (DESIGN §5): the sealer needs only public keys.
+      const entry = await deps.vault.append(principal.userId, {
+        date: at.toISOString(),
+        eventDate: classification.eventDate ?? null,
+        category,
+        tags: classification.tags,
+        content: text,
+        analysis: classification.reasoning,
+        confidence: classification.confidence,
+        emotionalContext: classification.emotionalContext,
+        channel: options.channel,
+        externalId: options.externalId ?? null,
+      });
+      const indexed = await index(principal.userId, entry);
+      emit({ type: 'memory.stored', userId: principal.userId, entryId: entry.id, level: entry.level });
+      logger.info(
+        { userId: principal.userId, entryId: entry.id, category, source: classification.source, indexed },
+        'memory stored',
+      );
+      return { entry, classification, reply: replyFor(entry), indexed };
+    },
+
+    list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
+      return deps.vault.read(principal.userId, filter, principal.opener);
+    },
+
+    get(principal: Principal, id: string): Promise<MemoryEntry> {
+      return deps.vault.get(principal.userId, checkId(id), principal.opener);
+    },
+
+    async correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry> {
+      const before = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      if (before.category === category) return before;
+      const after = await deps.vault.update(principal.userId, before.id, { category }, principal.opener);
+      await deps.learner?.learn({
+        userId: principal.userId,
+        entryId: before.id,
+        text: before.content,
+        from: before.category,
+        to: category,
+        at: clock.now().toISOString(),
+      });
+      await index(principal.userId, after);
+      emit({ type: 'memory.corrected', userId: principal.userId, entryId: after.id, to: category });
+      logger.info({ userId: principal.userId, entryId: after.id, from: before.category, to: category }, 'corrected');
+      return after;
+    },
+
+    async delete(principal: Principal, id: string): Promise<void> {
+      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      await deps.vault.delete(principal.userId, entry.id, principal.opener);
+      try {
+        await deps.search.remove(principal.userId, entry.id);
+      } catch (error) {
+        logger.warn({ userId: principal.userId, entryId: entry.id, err: errorSummary(error) }, 'index removal failed');
+      }
+      emit({ type: 'memory.deleted', userId: principal.userId, entryId: entry.id });
+    },
+
+    async related(principal: Principal, id: string): Promise<MemoryEntry[]> {
+      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      const out: MemoryEntry[] = [];
+      for (const relatedId of entry.related) {
+        try {
+          out.push(await deps.vault.get(principal.userId, relatedId, principal.opener));
+        } catch (error) {
+          // A related memory at a locked level, or one deleted meanwhile, is simply not shown.
+          if (!(error instanceof MemvaultError) || !['SECURITY_ERROR', 'NOT_FOUND'].includes(error.code)) throw error;
+        }
+      }
+      return out;
+    },
+
+    async search(principal: Principal, query: SearchQuery): Promise<SearchHit[]> {
+      if (typeof query.text !== 'string' || query.text.trim().length === 0) {
+        throw validationError('The search query is empty.', { field: 'query' });
+      }
+      if (query.text.length > 1_000) throw validationError('The search query is longer than 1,000 characters.');
+      const profile = await profileOf(principal.userId);
+      return deps.search.search(
+        principal.userId,
+        { ...query, timezone: query.timezone ?? profile.timezone, now: query.now ?? clock.now() },
+        principal.opener,
+      );
+    },
+
+    async classify(text: string, userId?: UserId): Promise<Classification> {
+      const checked = checkText(text);
+      const profile = userId ? await profileOf(userId) : undefined;
+      return deps.classifier.classify(checked, {
+        ...(userId ? { userId } : {}),
+        now: clock.now(),
+        timezone: profile?.timezone ?? 'UTC',
+      });
+    },
+
+    reindex(principal: Principal) {
+      return deps.search.rebuild(principal.userId, principal.opener);
+    },
+
+    on(listener: (event: MemvaultEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return service;
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+function checkId(id: string): string {
+  if (typeof id !== 'string' || !ULID.test(id.toUpperCase())) {
+    throw notFound('No memory has that id. Ids are 26 characters, e.g. 01JD3Q2X8M4K5N6P7R8S9T0V1W.');
+  }
+  return id.toUpperCase();
+}
+
+/** A confirmation that never repeats the content: it may travel over SMS or a chat network. */
+export function replyFor(entry: MemoryEntry): string {
+  const where = `Saved to ${categoryLabel(entry.category)}`;
+  if (entry.level >= 2) return `${where} · sealed at level ${entry.level}`;
+  return entry.tags.length > 0 ? `${where} · tagged ${entry.tags.slice(0, 5).join(', ')}` : where;
+}
+
+function errorSummary(error: unknown): { code?: string; name?: string } {
+  if (error instanceof MemvaultError) return { code: error.code };
+  if (error instanceof Error) return { name: error.name };
+  return {};
+}
