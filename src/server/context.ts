@@ -1,0 +1,58 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { Clock } from '../ports/clock.js';
+import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
+import type { MemoryService, Principal } from '../services/types.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** Settings of the HTTP edge. Only the composition root reads the environment; it passes these in. */
+export interface HttpConfig {
+  /** Mark cookies `Secure` (serve over HTTPS, or behind a TLS proxy). */
+  readonly cookieSecure: boolean;
+  /** Largest request body accepted, in bytes (413 above it). */
+  readonly maxBodyBytes: number;
+  /** The web app's origin, e.g. "http://localhost:8787"; state-changing requests from another Origin are refused. */
+  readonly webauthnOrigin: string;
+  /** Trust `X-Forwarded-For` for the client address (only behind your own proxy). Default false. */
+  readonly trustProxy?: boolean;
+  /** Sign-in, sign-up and unlock attempts per IP and per phone: burst and refill per minute. Default 10, 10/min. */
+  readonly authRateLimit?: { readonly capacity: number; readonly perMinute: number };
+  /** Key of the CSRF token MAC (32+ random bytes). Default: random per process, so restarts sign web users out of CSRF. */
+  readonly csrfSecret?: Uint8Array;
+  /** Serve the web app at `/` (default true). */
+  readonly web?: boolean;
+  /** Folder holding the web app's static files; default: the package's `web/`. */
+  readonly webRoot?: string;
+}
+
+export interface HttpDeps {
+  readonly memory: MemoryService;
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly config: HttpConfig;
+  readonly clock?: Clock;
+  /** Readiness probe (vault reachable, keys loaded…); throws or resolves false when not ready. */
+  readonly ready?: () => Promise<boolean>;
+}
+
+/** What the auth middleware puts on the context for the handlers after it. */
+export interface AppVariables {
+  principal: Principal;
+  session: AuthenticatedSession;
+  token: string;
+  via: 'bearer' | 'cookie';
+  meta: RequestMeta;
+}
+
+export type AppEnv = { Variables: AppVariables };
+export type App = OpenAPIHono<AppEnv>;
+export type AppContext = Context<AppEnv>;
+
+/** Everything route modules need, built once per app. */
+export interface RouteKit {
+  readonly deps: HttpDeps;
+  readonly limiter: RateLimiter;
+  readonly csrfSecret: Uint8Array;
+}

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { isMemvaultError, securityError } from '../core/errors.js';
+import { systemClock } from '../ports/clock.js';
+import type { Principal } from '../services/types.js';
+import type { AppEnv, HttpDeps, RouteKit } from './context.js';
+import { errorPayload, httpError, statusOf } from './errors.js';
+import { jsonResponse } from './openapi-helpers.js';
+import { RateLimiter } from './rate-limit.js';
+import { registerAuthRoutes } from './routes-auth.js';
+import { registerMemoryRoutes } from './routes-memories.js';
+import { HealthResponse, ReadyResponse } from './schemas.js';
+import { requireSession } from './session.js';
+import { registerWeb } from './web.js';
+
+/**
+ * Handles one MCP streamable-HTTP request for an authenticated principal. `src/mcp` provides it
+ * (`createMcpHttpHandler`); the composition root passes it in, since edges never import each other.
+ */
+export type McpHttpHandler = (request: Request, principal: Principal) => Promise<Response>;
+
+export interface CreateHttpAppDeps extends HttpDeps {
+  readonly mcp?: McpHttpHandler;
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The HTTP edge: the versioned JSON API under /v1 (documented at /v1/openapi.json from the same zod schemas that
+ * validate), the web app at /, and MCP over streamable HTTP at /mcp when a handler is given.
+ */
+export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
+  const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const kit: RouteKit = {
+    deps,
+    limiter: new RateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock),
+    csrfSecret: config.csrfSecret ?? randomBytes(32),
+  };
+  const started = clock.now().getTime();
+  const allowedOrigin = new URL(config.webauthnOrigin).origin;
+
+  const app = new OpenAPIHono<AppEnv>({
+    // Every schema failure answers the same way: 400, VALIDATION_ERROR, the fields at fault (never their values).
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issues = result.error.issues.slice(0, 10).map((issue) => ({
+        path: issue.path.map(String).join('.'),
+        message: issue.message,
+      }));
+      const where = issues.map((i) => i.path || result.target).join(', ');
+      return c.json(
+        httpError('VALIDATION_ERROR', `Invalid request ${result.target}: check ${where}.`, { issues }),
+        400,
+      );
+    },
+  });
+
+  app.onError((err, c) => {
+    if (isMemvaultError(err)) {
+      const status = statusOf(err);
+      if (status >= 500) logger.error({ code: err.code, path: c.req.path, err: err.message }, 'request failed');
+      const retry = err.details?.retryAfterSeconds;
+      if (typeof retry === 'number') c.header('Retry-After', String(retry));
+      return c.json(errorPayload(err), status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      if (status === 413) return c.json(httpError('PAYLOAD_TOO_LARGE', tooLarge(config.maxBodyBytes)), 413);
+      if (status === 415) {
+        return c.json(
+          httpError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON: Content-Type: application/json.'),
+          415,
+        );
+      }
+      if (status === 400) return c.json(httpError('VALIDATION_ERROR', 'The body is not valid JSON.'), 400);
+      return c.json(httpError('INTERNAL_ERROR', err.message || 'Request failed.'), status);
+    }
+    // Unknown failures are bugs: log the detail for the operator, tell the caller only that it failed.
+    logger.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error');
+    return c.json(httpError('INTERNAL_ERROR', 'Something went wrong on the server. Try again later.'), 500);
+  });
+
+  app.notFound((c) => c.json(httpError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+
+  const limitBody = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: (c) => c.json(httpError('PAYLOAD_TOO_LARGE', tooLarge(config.maxBodyBytes)), 413),
+  });
+  // A browser always sends Origin on a cross-site write; refuse any that is not ours (CSRF defence in depth).
+  const sameOrigin = async (c: Context, next: () => Promise<void>) => {
+    const origin = c.req.header('origin');
+    if (origin && STATE_CHANGING.has(c.req.method) && !isAllowedOrigin(origin, allowedOrigin, c.req.header('host'))) {
+      throw securityError('csrf_failed', 'Cross-origin requests may not change anything here.');
+    }
+    await next();
+  };
+  for (const path of ['/v1/*', '/mcp']) {
+    app.use(path, limitBody);
+    app.use(path, sameOrigin);
+    app.use(path, async (c, next) => {
+      await next();
+      c.header('Cache-Control', 'no-store');
+    });
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The token from sign-in or sign-up with session "bearer".',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'mv_session',
+    description: 'The web app’s HttpOnly session cookie; state-changing requests also need X-CSRF-Token.',
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/health',
+      tags: ['system'],
+      summary: 'Liveness: the process answers',
+      responses: { 200: jsonResponse(HealthResponse, 'Alive') },
+    }),
+    (c) => c.json({ status: 'ok' as const, uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/ready',
+      tags: ['system'],
+      summary: 'Readiness: storage and keys are usable',
+      responses: { 200: jsonResponse(ReadyResponse, 'Ready'), 503: jsonResponse(ReadyResponse, 'Not ready') },
+    }),
+    async (c) => {
+      let ready = true;
+      try {
+        ready = deps.ready ? await deps.ready() : true;
+      } catch (err) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'readiness check failed');
+        ready = false;
+      }
+      return ready ? c.json({ status: 'ready' as const }, 200) : c.json({ status: 'not_ready' as const }, 503);
+    },
+  );
+
+  registerAuthRoutes(app, kit);
+  registerMemoryRoutes(app, kit);
+
+  if (deps.mcp) {
+    const handler = deps.mcp;
+    const session = requireSession(kit);
+    app.all('/mcp', async (c, next) => {
+      // MCP clients authenticate with the bearer token only; a cookie would open the door to cross-site calls.
+      if (!c.req.header('authorization')) {
+        throw securityError('authentication_failed', 'MCP needs "Authorization: Bearer <token>".');
+      }
+      return session(c, next);
+    });
+    app.all('/mcp', (c) => handler(c.req.raw, c.get('principal')));
+  }
+
+  app.doc('/v1/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'memvault',
+      version: '1',
+      description: 'Personal memory service: capture, classify, seal, search and recall.',
+    },
+    servers: [{ url: '/' }],
+  });
+
+  if (config.web !== false) registerWeb(app, config.webRoot);
+  return app;
+}
+
+function tooLarge(max: number): string {
+  return `The body is larger than the ${max}-byte limit.`;
+}
+
+function isAllowedOrigin(origin: string, allowed: string, host: string | undefined): boolean {
+  if (origin === allowed) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,275 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { securityError } from '../core/errors.js';
+import { normalizeUserId } from '../core/user-id.js';
+import type { Factors } from '../ports/security.js';
+import type { App, RouteKit } from './context.js';
+import { profileDto, sessionDto } from './dto.js';
+import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
+import {
+  LockBody,
+  MeResponse,
+  PasskeyRegisterBody,
+  SessionResponse,
+  SignInBody,
+  SignUpBody,
+  TotpConfirmBody,
+  TotpEnrollmentResponse,
+  UnlockBody,
+} from './schemas.js';
+import { clearSessionCookies, clientIp, requestMeta, requireSession, setSessionCookies } from './session.js';
+
+const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi('WebAuthnOptions');
+
+/** Takes a token from each key's bucket or refuses with 429 (the error mapper adds Retry-After). */
+function throttle(kit: RouteKit, keys: string[]): void {
+  const wait = kit.limiter.take(keys);
+  if (wait > 0) {
+    throw securityError('rate_limited', `Too many attempts. Try again in ${wait} s.`, { retryAfterSeconds: wait });
+  }
+}
+
+const ipKey = (c: Context, kit: RouteKit) => `ip:${clientIp(c, kit.deps.config.trustProxy ?? false)}`;
+
+/** Sign-up, sign-in, sessions, unlocking levels, TOTP and passkeys under /v1/auth. */
+export function registerAuthRoutes(app: App, kit: RouteKit): void {
+  const { auth, memory } = kit.deps;
+  const trustProxy = kit.deps.config.trustProxy ?? false;
+  const session = requireSession(kit);
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/sign-up',
+      tags: ['auth'],
+      summary: 'Create an account and sign in',
+      request: jsonBody(SignUpBody),
+      responses: {
+        201: jsonResponse(SessionResponse, 'Account created; signed in'),
+        ...errorResponses(400, 409, 413, 415, 422, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      throttle(kit, [ipKey(c, kit)]);
+      const mode = body.session ?? 'bearer';
+      const profile = await memory.signUp({
+        phone: body.phone,
+        password: body.password,
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
+        ...(body.email !== undefined ? { email: body.email } : {}),
+      });
+      const meta = requestMeta(c, trustProxy, mode === 'cookie' ? 'web' : 'api');
+      const signed = await auth.signIn(profile.userId, body.password, meta);
+      const user = profileDto(profile);
+      if (mode === 'cookie') {
+        const csrfToken = setSessionCookies(c, kit, signed.token);
+        return c.json({ session: sessionDto(signed.session), csrfToken, user }, 201);
+      }
+      return c.json({ session: sessionDto(signed.session), token: signed.token, user }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/sign-in',
+      tags: ['auth'],
+      summary: 'Sign in with a password (levels 1 and 2 unlocked)',
+      request: jsonBody(SignInBody),
+      responses: {
+        200: jsonResponse(SessionResponse, 'Signed in'),
+        ...errorResponses(400, 401, 413, 415, 422, 423, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      throttle(kit, [ipKey(c, kit)]);
+      const userId = normalizeUserId(body.phone);
+      throttle(kit, [`phone:${userId}`]);
+      const mode = body.session ?? 'bearer';
+      const meta = requestMeta(c, trustProxy, mode === 'cookie' ? 'web' : 'api');
+      const signed = await auth.signIn(userId, body.password, meta);
+      if (mode === 'cookie') {
+        const csrfToken = setSessionCookies(c, kit, signed.token);
+        return c.json({ session: sessionDto(signed.session), csrfToken }, 200);
+      }
+      return c.json({ session: sessionDto(signed.session), token: signed.token }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/me',
+      tags: ['auth'],
+      summary: 'The signed-in user and their session',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(MeResponse, 'Profile and session'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      const profile = await memory.profile(principal.userId);
+      return c.json({ user: profileDto(profile), session: sessionDto(c.get('session').session) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/unlock',
+      tags: ['auth'],
+      summary: 'Unlock a level: 2 password, 3 password + TOTP, 4 password + passkey',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(UnlockBody),
+      responses: {
+        200: jsonResponse(SessionResponse, 'The session with the level unlocked'),
+        ...errorResponses(400, 401, 403, 413, 415, 423, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      const factors: Factors = {
+        ...(body.password !== undefined ? { password: body.password } : {}),
+        ...(body.totp !== undefined ? { totp: body.totp } : {}),
+        ...(body.passkey !== undefined ? { passkey: body.passkey } : {}),
+      };
+      const unlocked = await auth.unlock(c.get('token'), body.level, factors, c.get('meta'));
+      return c.json({ session: sessionDto(unlocked.session) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/lock',
+      tags: ['auth'],
+      summary: 'Lock one level, or every level above 1',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(LockBody),
+      responses: { 200: jsonResponse(SessionResponse, 'The session after locking'), ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const { level } = c.req.valid('json');
+      const locked = await auth.lock(c.get('token'), level);
+      return c.json({ session: sessionDto(locked.session) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/sign-out',
+      tags: ['auth'],
+      summary: 'End the session and drop its keys',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      await auth.signOut(c.get('token'));
+      clearSessionCookies(c, kit);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/totp/begin',
+      tags: ['auth'],
+      summary: 'Start TOTP enrolment: a secret and its QR code (SVG)',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(TotpEnrollmentResponse, 'The secret to add to an authenticator app'),
+        ...errorResponses(401, 403),
+      },
+    }),
+    async (c) => {
+      const enrollment = await auth.totpBegin(c.get('token'));
+      return c.json({ secret: enrollment.secret, otpauthUri: enrollment.otpauthUri, qrSvg: enrollment.qrSvg }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/totp/confirm',
+      tags: ['auth'],
+      summary: 'Finish TOTP enrolment with a current code',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(TotpConfirmBody),
+      responses: { 204: { description: 'TOTP enrolled' }, ...errorResponses(400, 401, 403, 415, 429) },
+    }),
+    async (c) => {
+      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      await auth.totpConfirm(c.get('token'), c.req.valid('json').code, c.get('meta'));
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/passkeys/registration-options',
+      tags: ['auth'],
+      summary: 'WebAuthn creation options for a new passkey (needs level 2 unlocked)',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(WebAuthnOptions, 'PublicKeyCredentialCreationOptionsJSON'),
+        ...errorResponses(401, 403),
+      },
+    }),
+    async (c) => {
+      const options = (await auth.passkeyRegistrationOptions(c.get('token'))) as Record<string, unknown>;
+      return c.json(options, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/passkeys',
+      tags: ['auth'],
+      summary: 'Register a passkey from the authenticator’s response',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(PasskeyRegisterBody),
+      responses: {
+        201: jsonResponse(z.object({ credentialId: z.string() }), 'Passkey registered'),
+        ...errorResponses(400, 401, 403, 415),
+      },
+    }),
+    async (c) => {
+      const result = await auth.passkeyRegister(c.get('token'), c.req.valid('json').response, c.get('meta'));
+      return c.json({ credentialId: result.credentialId }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/passkeys/authentication-options',
+      tags: ['auth'],
+      summary: 'WebAuthn request options for unlocking level 4',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(WebAuthnOptions, 'PublicKeyCredentialRequestOptionsJSON'),
+        ...errorResponses(401, 403),
+      },
+    }),
+    async (c) => {
+      const options = (await auth.passkeyAuthenticationOptions(c.get('token'))) as Record<string, unknown>;
+      return c.json(options, 200);
+    },
+  );
+}
