@@ -1,0 +1,609 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat, copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
+import type { UserId } from '../core/entry.js';
+import { MemvaultError, corruption, notFound, securityError, storageError } from '../core/errors.js';
+import { KeyedMutex, ensurePrivateDir, userDir, writeFileAtomic } from './crypto-fs.js';
+import { generateX25519, rawPublicKey, x25519PrivateKey, X25519_KEY_BYTES } from './crypto-x25519.js';
+import {
+  DEFAULT_KDF,
+  KDF_OUTPUT_BYTES,
+  KDF_SALT_BYTES,
+  type KdfParams,
+  argon2id,
+  assertKdfParams,
+  concatBytes,
+  hkdfSha256,
+  isValidKdfParams,
+} from './kdf.js';
+
+export type { KdfParams } from './kdf.js';
+
+/** Secrets that unlock levels 2–4: the password, and for level 4 the passkey's PRF output once enrolled. */
+export interface UnlockSecrets {
+  readonly password?: string;
+  readonly prf?: Uint8Array;
+}
+
+const FORMAT = 'memvault-keyring';
+const VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const WRAPPED_BYTES = NONCE_BYTES + X25519_KEY_BYTES + TAG_BYTES;
+const PRF_MIN_BYTES = 16;
+const PRF_MAX_BYTES = 64;
+
+interface WrappedLevel {
+  readonly publicKey: Buffer;
+  /** nonce ‖ AES-256-GCM(ciphertext) ‖ tag; for level 4 with PRF, the plaintext is itself such a blob. */
+  readonly wrapped: Buffer;
+}
+
+/** The keyring as held in memory after its MAC checked out. */
+interface Keyring {
+  readonly userId: UserId;
+  readonly generation: number;
+  readonly hasPassword: boolean;
+  readonly prf: boolean;
+  readonly kdf: KdfParams;
+  readonly salt: Buffer;
+  readonly verifier: Buffer;
+  readonly levels: Readonly<Record<SecurityLevel, WrappedLevel>>;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** Strict base64 → bytes: anything that does not re-encode to itself is refused. */
+function fromB64(value: unknown, length?: number): Buffer | null {
+  if (typeof value !== 'string') return null;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.toString('base64') !== value) return null;
+  if (length !== undefined && bytes.length !== length) return null;
+  return bytes;
+}
+
+/**
+ * The bytes the file MAC covers: every field in a fixed order, whatever order the JSON file holds them in.
+ * Built from typed values, so a field the parser would ignore cannot slip past the MAC either.
+ */
+function macInput(k: Keyring): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      FORMAT,
+      VERSION,
+      k.userId,
+      k.generation,
+      k.hasPassword,
+      k.prf,
+      ['argon2id', 19, k.kdf.memoryCost, k.kdf.timeCost, k.kdf.parallelism, b64(k.salt)],
+      b64(k.verifier),
+      LEVELS.map((level) => [level, b64(k.levels[level].publicKey), b64(k.levels[level].wrapped)]),
+    ]),
+    'utf8',
+  );
+}
+
+function serialise(k: Keyring, mac: Buffer): string {
+  const levels: Record<string, { publicKey: string; wrapped: string }> = {};
+  for (const level of LEVELS) {
+    levels[String(level)] = { publicKey: b64(k.levels[level].publicKey), wrapped: b64(k.levels[level].wrapped) };
+  }
+  const file = {
+    format: FORMAT,
+    version: VERSION,
+    userId: k.userId,
+    generation: k.generation,
+    hasPassword: k.hasPassword,
+    prf: k.prf,
+    kdf: {
+      algorithm: 'argon2id',
+      version: 19,
+      memoryCost: k.kdf.memoryCost,
+      timeCost: k.kdf.timeCost,
+      parallelism: k.kdf.parallelism,
+      salt: b64(k.salt),
+    },
+    verifier: b64(k.verifier),
+    levels,
+    mac: b64(mac),
+  };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/** Parses the JSON shape; null for anything malformed (the caller reports it as corruption). */
+function parse(text: string): { keyring: Keyring; mac: Buffer } | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const f = raw as Record<string, unknown>;
+  const kdf = f.kdf as Record<string, unknown> | undefined;
+  const rawLevels = f.levels as Record<string, Record<string, unknown> | undefined> | undefined;
+  if (f.format !== FORMAT || f.version !== VERSION || typeof f.userId !== 'string') return null;
+  if (!Number.isSafeInteger(f.generation) || (f.generation as number) < 1) return null;
+  if (typeof f.hasPassword !== 'boolean' || typeof f.prf !== 'boolean') return null;
+  if (kdf?.algorithm !== 'argon2id' || kdf.version !== 19) return null;
+  const params = { memoryCost: kdf.memoryCost, timeCost: kdf.timeCost, parallelism: kdf.parallelism };
+  if (!isValidKdfParams(params)) return null;
+  const salt = fromB64(kdf.salt, KDF_SALT_BYTES);
+  const verifier = fromB64(f.verifier, KDF_OUTPUT_BYTES);
+  const mac = fromB64(f.mac, 32);
+  if (!salt || !verifier || !mac || typeof rawLevels !== 'object' || rawLevels === null) return null;
+  const levels = {} as Record<SecurityLevel, WrappedLevel>;
+  for (const level of LEVELS) {
+    const entry = rawLevels[String(level)];
+    const publicKey = fromB64(entry?.publicKey, X25519_KEY_BYTES);
+    const wrapped = fromB64(entry?.wrapped);
+    const expected = level === 4 && f.prf ? WRAPPED_BYTES + NONCE_BYTES + TAG_BYTES : WRAPPED_BYTES;
+    if (!publicKey || !wrapped || wrapped.length !== expected) return null;
+    levels[level] = { publicKey, wrapped };
+  }
+  return {
+    keyring: {
+      userId: f.userId as UserId,
+      generation: f.generation as number,
+      hasPassword: f.hasPassword,
+      prf: f.prf,
+      kdf: params,
+      salt,
+      verifier,
+      levels,
+    },
+    mac,
+  };
+}
+
+function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(ad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** Opens `nonce ‖ ciphertext ‖ tag`; null when the key or the data is wrong. */
+function aesGcmOpen(key: Uint8Array, blob: Uint8Array, ad: Uint8Array): Buffer | null {
+  if (blob.length < NONCE_BYTES + TAG_BYTES) return null;
+  const nonce = blob.subarray(0, NONCE_BYTES);
+  const body = blob.subarray(NONCE_BYTES, blob.length - TAG_BYTES);
+  const tag = blob.subarray(blob.length - TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+    decipher.setAAD(ad);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Per-user key pairs for levels 1–4, private keys wrapped under the master key (level 1) or the master key and
+ * the password (levels 2–4, plus the passkey PRF for level 4), in `dataDir/users/<E164>/KEYRING.<E164>.json`.
+ * The whole file is MAC'd under a master-derived key. Format and derivations: docs/security.md.
+ */
+export class KeyringStore {
+  readonly #dataDir: string;
+  readonly #master: Buffer;
+  readonly #kdf: KdfParams;
+  readonly #macKey: Buffer;
+  readonly #mutex = new KeyedMutex();
+  readonly #publicKeys = new Map<UserId, { generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }>();
+  readonly #dummySalt = randomBytes(KDF_SALT_BYTES);
+
+  constructor(opts: { dataDir: string; masterKey: Uint8Array; kdf?: KdfParams }) {
+    if (opts.masterKey.byteLength !== 32) {
+      throw new MemvaultError('SECURITY_ERROR', 'The master key must be 32 bytes.');
+    }
+    this.#dataDir = opts.dataDir;
+    this.#master = Buffer.from(opts.masterKey);
+    this.#kdf = { ...(opts.kdf ?? DEFAULT_KDF) };
+    assertKdfParams(this.#kdf);
+    this.#macKey = hkdfSha256(this.#master, Buffer.alloc(0), 'memvault/v1/keyring/mac', 32);
+  }
+
+  /** Path of a user's keyring file. */
+  path(userId: UserId): string {
+    return join(userDir(this.#dataDir, userId), `KEYRING.${userId}.json`);
+  }
+
+  async exists(userId: UserId): Promise<boolean> {
+    try {
+      return (await stat(this.path(userId))).isFile();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw storageError('Could not read the keyring.', error, { file: this.path(userId) });
+    }
+  }
+
+  /**
+   * Creates the user's keyring: four fresh key pairs, levels 2–4 wrapped under `password` (an empty one, with
+   * `hasPassword: false`, when null). @throws CONFLICT when the user already has a keyring.
+   */
+  async create(userId: UserId, password: string | null): Promise<void> {
+    await this.#mutex.run(userId, async () => {
+      const file = this.path(userId);
+      if (await this.exists(userId)) {
+        throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
+      }
+      const salt = randomBytes(KDF_SALT_BYTES);
+      const argon = await argon2id(password ?? '', salt, this.#kdf);
+      const pairs = LEVELS.map(() => generateX25519());
+      try {
+        const base = { userId, generation: 1, hasPassword: password !== null, prf: false, kdf: this.#kdf, salt };
+        const levels = {} as Record<SecurityLevel, WrappedLevel>;
+        for (const level of LEVELS) {
+          const pair = pairs[level - 1]!;
+          levels[level] = {
+            publicKey: pair.publicKey,
+            wrapped: this.#wrap(base, level, pair.publicKey, pair.privateKey, argon, undefined),
+          };
+        }
+        const keyring: Keyring = { ...base, verifier: this.#verifier(userId, salt, argon), levels };
+        await ensurePrivateDir(userDir(this.#dataDir, userId));
+        if (!(await writeFileAtomic(file, this.#serialise(keyring), { exclusive: true }))) {
+          throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
+        }
+      } finally {
+        argon.fill(0);
+        for (const pair of pairs) pair.privateKey.fill(0);
+      }
+    });
+  }
+
+  async hasPassword(userId: UserId): Promise<boolean> {
+    return (await this.#load(userId)).hasPassword;
+  }
+
+  async prfEnrolled(userId: UserId): Promise<boolean> {
+    return (await this.#load(userId)).prf;
+  }
+
+  /** The level's public key (a copy; cached per process, dropped on rotate). */
+  async publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> {
+    if (!isSecurityLevel(level)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
+    let cached = this.#publicKeys.get(userId);
+    if (!cached) {
+      const keyring = await this.#load(userId);
+      cached = {
+        generation: keyring.generation,
+        keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)),
+      };
+      this.#publicKeys.set(userId, cached);
+    }
+    return Uint8Array.from(cached.keys.get(level)!);
+  }
+
+  /**
+   * Unwraps the private keys of `levels`. Level 1 needs no secrets; 2–4 need the password (and `prf` for level 4
+   * when PRF was enrolled). One Argon2id computation, whatever the number of levels.
+   * @throws SECURITY_ERROR authentication_failed (wrong or missing password), biometric_failed (missing or wrong
+   *   PRF for level 4); NOT_FOUND without a keyring; DATA_CORRUPTION when the file was edited.
+   */
+  async unwrapMany(
+    userId: UserId,
+    levels: readonly SecurityLevel[],
+    secrets: UnlockSecrets,
+  ): Promise<Map<SecurityLevel, Uint8Array>> {
+    const wanted = [...new Set(levels)].sort((a, b) => a - b);
+    if (!wanted.every(isSecurityLevel)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
+    const keyring = await this.#load(userId);
+    const argon = wanted.some((l) => l > 1) ? await this.#authenticate(keyring, secrets.password) : null;
+    const out = new Map<SecurityLevel, Uint8Array>();
+    try {
+      for (const level of wanted) out.set(level, this.#unwrap(keyring, level, argon, secrets.prf));
+      return out;
+    } catch (error) {
+      for (const key of out.values()) key.fill(0);
+      throw error;
+    } finally {
+      argon?.fill(0);
+    }
+  }
+
+  /** One Argon2id and a constant-time compare. An unknown user burns the same time and gets false. */
+  async verifyPassword(userId: UserId, password: string): Promise<boolean> {
+    if (!(await this.exists(userId))) return this.dummyVerify(password);
+    const keyring = await this.#load(userId);
+    const argon = await argon2id(password, keyring.salt, keyring.kdf);
+    try {
+      return timingSafeEqual(this.#verifier(userId, keyring.salt, argon), keyring.verifier);
+    } finally {
+      argon.fill(0);
+    }
+  }
+
+  /** Burns the same Argon2id time for an unknown user, so a wrong user and a wrong password look alike. */
+  async dummyVerify(password: string): Promise<false> {
+    const argon = await argon2id(password, this.#dummySalt, this.#kdf);
+    timingSafeEqual(hkdfSha256(argon, this.#dummySalt, 'memvault/v1/verifier/dummy', 32), Buffer.alloc(32));
+    argon.fill(0);
+    return false;
+  }
+
+  /**
+   * Re-wraps levels 2–4 under a new password (new salt, current KDF parameters); entries are untouched.
+   * `oldPassword` may be null only for a user created without a password.
+   */
+  async changePassword(userId: UserId, oldPassword: string | null, newPassword: string): Promise<void> {
+    await this.#mutex.run(userId, async () => {
+      const keyring = await this.#load(userId);
+      if (oldPassword === null && keyring.hasPassword) {
+        throw securityError('authentication_failed', 'The current password is required to change it.');
+      }
+      const oldArgon = await this.#authenticate(keyring, oldPassword ?? '');
+      const salt = randomBytes(KDF_SALT_BYTES);
+      const newArgon = await argon2id(newPassword, salt, this.#kdf);
+      try {
+        const next = { ...keyring, hasPassword: true, kdf: this.#kdf, salt };
+        const levels = { ...keyring.levels };
+        for (const level of [2, 3, 4] as const) {
+          // Level 4 under PRF keeps its inner PRF layer: only the password layer is replaced.
+          const inner = this.#openLayer(keyring, level, oldArgon);
+          try {
+            levels[level] = {
+              publicKey: keyring.levels[level].publicKey,
+              wrapped: this.#sealLayer(next, level, keyring.levels[level].publicKey, inner, newArgon),
+            };
+          } finally {
+            inner.fill(0);
+          }
+        }
+        await this.#store({ ...next, verifier: this.#verifier(userId, salt, newArgon), levels });
+      } finally {
+        oldArgon.fill(0);
+        newArgon.fill(0);
+      }
+    });
+  }
+
+  /**
+   * Mixes a passkey's PRF output into level 4's wrapping. One PRF per keyring: enrolling again, or enrolling
+   * a second passkey, is a CONFLICT (the old PRF would be needed to re-wrap).
+   */
+  async enrollPrf(userId: UserId, password: string, prf: Uint8Array): Promise<void> {
+    checkPrf(prf);
+    await this.#mutex.run(userId, async () => {
+      const keyring = await this.#load(userId);
+      if (keyring.prf) {
+        throw new MemvaultError('CONFLICT', 'A passkey PRF is already enrolled for level 4.');
+      }
+      const argon = await this.#authenticate(keyring, password);
+      try {
+        const privateKey = this.#unwrap(keyring, 4, argon, undefined);
+        try {
+          const next = { ...keyring, prf: true };
+          const publicKey = keyring.levels[4].publicKey;
+          const levels = {
+            ...keyring.levels,
+            4: { publicKey, wrapped: this.#wrap(next, 4, publicKey, privateKey, argon, prf) },
+          };
+          await this.#store({ ...next, levels });
+        } finally {
+          privateKey.fill(0);
+        }
+      } finally {
+        argon.fill(0);
+      }
+    });
+  }
+
+  /**
+   * New key pairs for every level (generation + 1). Returns the old private keys so the caller can re-seal
+   * entries; the previous keyring is kept as `KEYRING.<E164>.json.previous` until the next rotation, so an
+   * interrupted re-seal can still be finished.
+   */
+  async rotate(userId: UserId, secrets: UnlockSecrets): Promise<Map<SecurityLevel, Uint8Array>> {
+    return this.#mutex.run(userId, async () => {
+      const keyring = await this.#load(userId);
+      const argon = await this.#authenticate(keyring, secrets.password);
+      const old = new Map<SecurityLevel, Uint8Array>();
+      const pairs = LEVELS.map(() => generateX25519());
+      try {
+        for (const level of LEVELS) old.set(level, this.#unwrap(keyring, level, argon, secrets.prf));
+        const next = { ...keyring, generation: keyring.generation + 1 };
+        const levels = {} as Record<SecurityLevel, WrappedLevel>;
+        for (const level of LEVELS) {
+          const pair = pairs[level - 1]!;
+          const prf = level === 4 && keyring.prf ? secrets.prf : undefined;
+          levels[level] = {
+            publicKey: pair.publicKey,
+            wrapped: this.#wrap(next, level, pair.publicKey, pair.privateKey, argon, prf),
+          };
+        }
+        const file = this.path(userId);
+        await copyFile(file, `${file}.previous`).catch((error: unknown) => {
+          throw storageError('Could not keep a copy of the keyring before rotating it.', error, { file });
+        });
+        await this.#store({ ...next, levels });
+        return old;
+      } catch (error) {
+        for (const key of old.values()) key.fill(0);
+        throw error;
+      } finally {
+        argon.fill(0);
+        for (const pair of pairs) pair.privateKey.fill(0);
+      }
+    });
+  }
+
+  // ---- internals ----
+
+  async #load(userId: UserId): Promise<Keyring> {
+    const file = this.path(userId);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');
+      throw storageError('Could not read the keyring.', error, { file });
+    }
+    const parsed = parse(text);
+    const tampered = () =>
+      corruption(
+        `Keyring ${file} failed its integrity check: it was edited, or the master key is not the one it was created with. Restore it from a backup.`,
+        { file },
+      );
+    if (!parsed || parsed.keyring.userId !== userId) throw tampered();
+    const expected = createHmac('sha256', this.#macKey).update(macInput(parsed.keyring)).digest();
+    if (!timingSafeEqual(expected, parsed.mac)) throw tampered();
+    return parsed.keyring;
+  }
+
+  async #store(keyring: Keyring): Promise<void> {
+    await writeFileAtomic(this.path(keyring.userId), this.#serialise(keyring));
+    this.#publicKeys.delete(keyring.userId);
+  }
+
+  #serialise(keyring: Keyring): string {
+    return serialise(keyring, createHmac('sha256', this.#macKey).update(macInput(keyring)).digest());
+  }
+
+  /** Runs Argon2id once and checks the verifier; returns the Argon2id output for the wrap keys. */
+  async #authenticate(keyring: Keyring, password: string | undefined): Promise<Buffer> {
+    if (password === undefined && keyring.hasPassword) {
+      throw securityError('authentication_failed', 'A password is required to unlock this level.');
+    }
+    const argon = await argon2id(password ?? '', keyring.salt, keyring.kdf);
+    if (!timingSafeEqual(this.#verifier(keyring.userId, keyring.salt, argon), keyring.verifier)) {
+      argon.fill(0);
+      throw securityError('authentication_failed', 'Wrong password.');
+    }
+    return argon;
+  }
+
+  #verifier(userId: UserId, salt: Buffer, argon: Buffer): Buffer {
+    const ikm = concatBytes(this.#master, argon);
+    try {
+      return hkdfSha256(ikm, salt, `memvault/v1/verifier/${userId}`, 32);
+    } finally {
+      ikm.fill(0);
+    }
+  }
+
+  /** The password layer's key: HKDF(master, info L1) for level 1, HKDF(master ‖ argon, info L{n}) above. */
+  #wrapKey(keyring: Pick<Keyring, 'userId' | 'salt'>, level: SecurityLevel, argon: Buffer | null): Buffer {
+    const info = `memvault/v1/wrap/L${level}/${keyring.userId}`;
+    // Level 1 uses no salt: the Argon2id salt changes with the password, level 1's wrapping must not.
+    if (level === 1) return hkdfSha256(this.#master, Buffer.alloc(0), info, 32);
+    if (!argon) throw new Error('argon output required above level 1');
+    const ikm = concatBytes(this.#master, argon);
+    try {
+      return hkdfSha256(ikm, keyring.salt, info, 32);
+    } finally {
+      ikm.fill(0);
+    }
+  }
+
+  /**
+   * The PRF layer's key for level 4: HKDF(master ‖ prf). It sits inside the password layer, so unwrapping level 4
+   * takes master ‖ Argon2id(password) and master ‖ prf, while a password change re-wraps only the outer layer.
+   */
+  #prfKey(keyring: Pick<Keyring, 'userId'>, prf: Uint8Array): Buffer {
+    const ikm = concatBytes(this.#master, prf);
+    try {
+      // No salt: the password's salt changes with the password, and this layer must survive that.
+      return hkdfSha256(ikm, Buffer.alloc(0), `memvault/v1/wrap/L4/prf/${keyring.userId}`, 32);
+    } finally {
+      ikm.fill(0);
+    }
+  }
+
+  #wrap(
+    keyring: Pick<Keyring, 'userId' | 'salt' | 'generation'>,
+    level: SecurityLevel,
+    publicKey: Buffer,
+    privateKey: Uint8Array,
+    argon: Buffer | null,
+    prf: Uint8Array | undefined,
+  ): Buffer {
+    if (prf === undefined) return this.#sealLayer(keyring, level, publicKey, privateKey, argon);
+    checkPrf(prf);
+    const key = this.#prfKey(keyring, prf);
+    try {
+      const inner = aesGcmSeal(key, privateKey, wrapAd(keyring, level, publicKey, 'prf'));
+      return this.#sealLayer(keyring, level, publicKey, inner, argon);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  #sealLayer(
+    keyring: Pick<Keyring, 'userId' | 'salt' | 'generation'>,
+    level: SecurityLevel,
+    publicKey: Buffer,
+    plaintext: Uint8Array,
+    argon: Buffer | null,
+  ): Buffer {
+    const key = this.#wrapKey(keyring, level, argon);
+    try {
+      return aesGcmSeal(key, plaintext, wrapAd(keyring, level, publicKey, 'password'));
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /** Removes the password (or master) layer: the private key, or level 4's PRF-wrapped blob. */
+  #openLayer(keyring: Keyring, level: SecurityLevel, argon: Buffer | null): Buffer {
+    const entry = keyring.levels[level];
+    const key = this.#wrapKey(keyring, level, argon);
+    try {
+      const plain = aesGcmOpen(key, entry.wrapped, wrapAd(keyring, level, entry.publicKey, 'password'));
+      // The MAC and the verifier already passed, so a failure here means the file was forged with the master key.
+      if (!plain) throw corruption(`Keyring ${this.path(keyring.userId)}: level ${level} does not unwrap.`);
+      return plain;
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  #unwrap(keyring: Keyring, level: SecurityLevel, argon: Buffer | null, prf: Uint8Array | undefined): Buffer {
+    let privateKey = this.#openLayer(keyring, level, argon);
+    if (level === 4 && keyring.prf) {
+      if (prf === undefined) {
+        privateKey.fill(0);
+        throw securityError('biometric_failed', 'Level 4 needs the passkey (its PRF output) to unlock.');
+      }
+      const inner = privateKey;
+      const key = this.#prfKey(keyring, checkPrf(prf));
+      const opened = aesGcmOpen(key, inner, wrapAd(keyring, level, keyring.levels[4].publicKey, 'prf'));
+      key.fill(0);
+      inner.fill(0);
+      if (!opened) throw securityError('biometric_failed', 'The passkey did not unlock level 4.');
+      privateKey = opened;
+    }
+    const derived = rawPublicKey(x25519PrivateKey(privateKey));
+    if (!timingSafeEqual(derived, keyring.levels[level].publicKey)) {
+      privateKey.fill(0);
+      throw corruption(`Keyring ${this.path(keyring.userId)}: level ${level} key pair does not match.`);
+    }
+    return privateKey;
+  }
+}
+
+/** The AD of a wrapped key: it binds the blob to its user, level, generation, public key and layer. */
+function wrapAd(
+  keyring: Pick<Keyring, 'userId' | 'generation'>,
+  level: SecurityLevel,
+  publicKey: Buffer,
+  layer: 'password' | 'prf',
+): Buffer {
+  return Buffer.from(
+    JSON.stringify(['memvault/v1/wrap', keyring.userId, level, keyring.generation, b64(publicKey), layer]),
+    'utf8',
+  );
+}
+
+function checkPrf(prf: Uint8Array): Uint8Array {
+  if (!(prf instanceof Uint8Array) || prf.byteLength < PRF_MIN_BYTES || prf.byteLength > PRF_MAX_BYTES) {
+    throw new MemvaultError(
+      'VALIDATION_ERROR',
+      `The passkey PRF output must be ${PRF_MIN_BYTES}–${PRF_MAX_BYTES} bytes.`,
+    );
+  }
+  return prf;
+}
