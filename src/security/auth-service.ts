@@ -1,0 +1,851 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isSecurityLevel, LEVEL_NAMES, type SecurityLevel } from '../core/category.js';
+import type { UserId } from '../core/entry.js';
+import { isMemvaultError, MemvaultError, notFound, securityError, validationError } from '../core/errors.js';
+import { type Clock, systemClock } from '../ports/clock.js';
+import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
+import type {
+  AuditLog,
+  AuditRecord,
+  AuthenticatedSession,
+  AuthService,
+  RequestMeta,
+  SessionView,
+  TotpEnrollment,
+} from '../ports/security.js';
+import type { UserProfile } from '../ports/vault.js';
+import { checkAccess } from './access-policy.js';
+import { type AuthRecord, AuthStore } from './auth-store.js';
+import type { UnlockSecrets } from './keyring.js';
+import { Lockout, type LockoutPolicy } from './lockout.js';
+import {
+  authenticationOptions,
+  registrationOptions,
+  type RelyingParty,
+  verifyAssertion,
+  verifyRegistration,
+} from './passkeys.js';
+import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from './passwords.js';
+import { assessRisk, RISK_ALERT_THRESHOLD } from './risk.js';
+import { createOpener } from './seal.js';
+import { type OpenerFactory, type Session, type SessionLimits, SessionStore } from './sessions.js';
+import { newTotpSecret, totpEnrollment, verifyTotp } from './totp.js';
+
+/** The keyring operations the service uses (KeyringStore implements them). */
+export interface AuthKeyring {
+  exists(userId: UserId): Promise<boolean>;
+  create(userId: UserId, password: string | null): Promise<void>;
+  hasPassword(userId: UserId): Promise<boolean>;
+  unwrapMany(
+    userId: UserId,
+    levels: readonly SecurityLevel[],
+    secrets: UnlockSecrets,
+  ): Promise<Map<SecurityLevel, Uint8Array>>;
+  dummyVerify(password: string): Promise<false>;
+  changePassword(userId: UserId, oldPassword: string | null, newPassword: string): Promise<void>;
+  enrollPrf(userId: UserId, password: string, prf: Uint8Array): Promise<void>;
+  prfEnrolled(userId: UserId): Promise<boolean>;
+}
+
+/** Structured logger (pino's shape). Never handed a password, code, token or message text. */
+export interface AuthLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface AuthServiceDeps {
+  readonly dataDir: string;
+  /** The server master key; the TOTP secrets' sealing key is derived from it. */
+  readonly masterKey: Uint8Array;
+  readonly keyring: AuthKeyring;
+  readonly audit: AuditLog;
+  readonly profiles: (userId: UserId) => Promise<UserProfile>;
+  readonly sealer: EntrySealer;
+  readonly clock?: Clock;
+  readonly webauthn: RelyingParty;
+  /** Fires for every audit record whose risk is above 0.7. */
+  readonly onAlert?: (record: AuditRecord) => void;
+  /** Fires with the levels a user no longer holds in any session (lock, expiry, sign-out): forget their data. */
+  readonly onLock?: (userId: UserId, levels: SecurityLevel[]) => void;
+  readonly logger?: AuthLogger;
+  readonly limits?: Partial<SessionLimits>;
+  readonly lockout?: Partial<LockoutPolicy>;
+  /** Builds openers from unwrapped keys; default the keyring's `createOpener`. */
+  readonly createOpener?: OpenerFactory;
+  /** Sweep expired sessions and levels on a timer (default true; tests with a fake clock call `sweep()`). */
+  readonly sweepIntervalMs?: number | false;
+}
+
+/** The AuthService plus the handles the composition root needs. */
+export interface AuthServiceHandle extends AuthService {
+  /** Signs out every session of a user (after key rotation or an operator's decision). */
+  endSessions(userId: UserId): void;
+  /** Expires due sessions and levels now. */
+  sweep(): void;
+  /** Ends every session and stops the sweeper. */
+  close(): void;
+}
+
+type AuditEntry = {
+  readonly action: string;
+  readonly result: AuditRecord['result'];
+  readonly reason?: string;
+  readonly level?: SecurityLevel;
+  readonly session?: string;
+};
+
+const WRONG_CREDENTIALS = 'Wrong phone number or password.';
+
+/**
+ * Authentication, sessions and access control (DESIGN §5; the seed's `verify_access_permissions`). Every
+ * attempt is checked in the seed's order — authentication, the user's maximum level, the level's time window,
+ * the level's factors — and written to the user's audit log with a risk score.
+ */
+export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
+  const clock = deps.clock ?? systemClock;
+  const keyring = deps.keyring;
+  const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey });
+  const lockout = new Lockout({ clock, ...(deps.lockout ? { policy: deps.lockout } : {}) });
+  const makeOpener = deps.createOpener ?? createOpener;
+  const logger = deps.logger;
+  const restoredLockouts = new Set<UserId>();
+  const summaries = new Map<UserId, { totpEnrolled: boolean; passkeys: number }>();
+  // How long a failed sign-in of a known user takes beyond Argon2id (file reads, the audit write): unknown
+  // users wait as long, so the answer's timing does not tell whether an account exists.
+  let knownFailureMs = 0;
+
+  const sessions = new SessionStore({
+    clock,
+    createOpener: makeOpener,
+    ...(deps.limits ? { limits: deps.limits } : {}),
+    ...(deps.onLock ? { onLock: deps.onLock } : {}),
+    onExpire: ({ id, userId }) => {
+      audit(userId, { action: 'session_expire', result: 'success', session: id }).catch((error: unknown) =>
+        logger?.warn({ userId, session: id, err: errorCode(error) }, 'could not write an audit record'),
+      );
+    },
+  });
+  if (deps.sweepIntervalMs !== false) sessions.startSweeper(deps.sweepIntervalMs ?? 30_000);
+
+  const now = () => clock.now();
+
+  async function audit(userId: UserId, entry: AuditEntry, meta: RequestMeta = {}, risk?: number): Promise<void> {
+    const record = await deps.audit.append(userId, {
+      action: entry.action,
+      result: entry.result,
+      ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+      ...(entry.level === undefined ? {} : { level: entry.level }),
+      ...(meta.ip === undefined ? {} : { ip: meta.ip }),
+      ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
+      ...(meta.deviceId === undefined ? {} : { device: meta.deviceId }),
+      ...(entry.session === undefined ? {} : { session: entry.session }),
+      ...(risk === undefined ? {} : { risk }),
+    });
+    if (record.risk > RISK_ALERT_THRESHOLD) deps.onAlert?.(record);
+  }
+
+  /** Risk of this attempt from the user's own history (DESIGN §5). */
+  async function riskOf(userId: UserId, meta: RequestMeta, timezone?: string): Promise<number> {
+    const history = await deps.audit.list(userId, { limit: 200 });
+    const zone = timezone ?? (await profileOrNull(userId))?.timezone ?? 'UTC';
+    return assessRisk({ history, meta, now: now(), timezone: zone }).score;
+  }
+
+  /** Audits an attempt with its risk; a failing audit write never hides the attempt's own outcome. */
+  async function auditAttempt(userId: UserId, entry: AuditEntry, meta: RequestMeta, timezone?: string) {
+    try {
+      await audit(userId, entry, meta, await riskOf(userId, meta, timezone));
+    } catch (error) {
+      logger?.warn({ userId, action: entry.action, err: errorCode(error) }, 'could not write an audit record');
+      if (entry.result === 'success') throw error;
+    }
+  }
+
+  async function profileOrNull(userId: UserId): Promise<UserProfile | null> {
+    try {
+      return await deps.profiles(userId);
+    } catch (error) {
+      if (isMemvaultError(error, 'NOT_FOUND')) return null;
+      throw error;
+    }
+  }
+
+  async function profileOf(userId: UserId): Promise<UserProfile> {
+    return (
+      (await profileOrNull(userId)) ?? {
+        userId,
+        name: null,
+        timezone: 'UTC',
+        createdAt: now().toISOString(),
+        maxLevel: 4,
+        email: null,
+        preferences: {},
+      }
+    );
+  }
+
+  async function summary(userId: UserId) {
+    let cached = summaries.get(userId);
+    if (!cached) {
+      const record = await store.load(userId);
+      cached = { totpEnrolled: record.totp !== null, passkeys: record.passkeys.length };
+      summaries.set(userId, cached);
+    }
+    return cached;
+  }
+
+  function remember(userId: UserId, record: AuthRecord): void {
+    summaries.set(userId, { totpEnrolled: record.totp !== null, passkeys: record.passkeys.length });
+  }
+
+  async function view(session: Session): Promise<AuthenticatedSession> {
+    const expires: Partial<Record<SecurityLevel, string>> = {};
+    for (const [level, at] of Object.entries(sessions.expiries(session))) {
+      expires[Number(level) as SecurityLevel] = new Date(at).toISOString();
+    }
+    const { totpEnrolled, passkeys } = await summary(session.userId);
+    const sessionView: SessionView = {
+      id: session.id,
+      userId: session.userId,
+      createdAt: new Date(session.createdAt).toISOString(),
+      unlocked: session.unlocked,
+      expires,
+      totpEnrolled,
+      passkeys,
+    };
+    return { session: sessionView, opener: session.opener };
+  }
+
+  /** Loads a persisted lockout counter once per user, so a restart does not reset an attacker's back-off. */
+  async function restoreLockout(userId: UserId): Promise<void> {
+    if (restoredLockouts.has(userId)) return;
+    restoredLockouts.add(userId);
+    const saved = (await store.load(userId)).lockout;
+    if (saved) lockout.restore(userId, saved);
+  }
+
+  /** Throws locked_out (audited) while the user or this network is locked. */
+  async function assertNotLocked(
+    userId: UserId,
+    known: boolean,
+    meta: RequestMeta,
+    action: string,
+    level?: SecurityLevel,
+  ) {
+    if (known) await restoreLockout(userId);
+    try {
+      lockout.assertOpen(userId, meta.ip);
+    } catch (error) {
+      if (known) {
+        await auditAttempt(
+          userId,
+          { action, result: 'denied', reason: 'locked_out', ...(level ? { level } : {}) },
+          meta,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Counts a failed guess; persists the user-wide counter once it locks, so a restart keeps the lock. */
+  async function countFailure(userId: UserId, known: boolean, meta: RequestMeta): Promise<void> {
+    const lockedFor = lockout.fail(userId, meta.ip);
+    if (known && lockedFor > 0) {
+      const state = lockout.snapshot(userId);
+      await store
+        .update(userId, (record) => {
+          record.lockout = state ?? null;
+        })
+        .catch((error: unknown) => logger?.warn({ userId, err: errorCode(error) }, 'could not persist a lockout'));
+    }
+  }
+
+  async function countSuccess(userId: UserId, meta: RequestMeta): Promise<void> {
+    const hadPersisted = lockout.snapshot(userId)?.lockedUntil;
+    lockout.succeed(userId, meta.ip);
+    if (hadPersisted) {
+      await store.update(userId, (record) => {
+        record.lockout = null;
+      });
+    }
+  }
+
+  function isReason(error: unknown, ...reasons: string[]): error is MemvaultError {
+    return isMemvaultError(error, 'SECURITY_ERROR') && reasons.includes(error.reason ?? '');
+  }
+
+  function zero(keys: Map<SecurityLevel, Uint8Array> | null | undefined): void {
+    if (keys) for (const key of keys.values()) key.fill(0);
+  }
+
+  function normalizeAttempt(password: unknown): string {
+    if (typeof password !== 'string') return '';
+    const normalized = normalizePassword(password);
+    // Longer than any accepted password cannot be right; clip it so Argon2id's cost stays bounded.
+    return [...normalized].length > PASSWORD_MAX_LENGTH
+      ? [...normalized].slice(0, PASSWORD_MAX_LENGTH).join('')
+      : normalized;
+  }
+
+  function resolveSession(token: string): Session {
+    try {
+      return sessions.resolve(token);
+    } catch (error) {
+      if (isReason(error, 'authentication_failed')) logger?.info({ reason: 'unknown_token' }, 'session token refused');
+      throw error;
+    }
+  }
+
+  function requireLevel(session: Session, level: SecurityLevel, purpose: string): void {
+    if (!session.levels.has(level)) {
+      throw securityError(
+        'insufficient_permissions',
+        `${purpose} needs ${LEVEL_NAMES[level]} (level ${level}) unlocked in this session first.`,
+        { level },
+      );
+    }
+  }
+
+  /** Checks a TOTP code and spends its time step, so the same code never works twice. */
+  async function spendTotp(userId: UserId, code: unknown): Promise<boolean> {
+    if (typeof code !== 'string') return false;
+    return store.update(userId, async (record) => {
+      if (!record.totp) return false;
+      const secret = store.openSecret(userId, record.totp.sealed);
+      const step = await verifyTotp(secret, code, { now: now(), afterStep: record.totp.lastStep });
+      if (step === null) return false;
+      record.totp.lastStep = step;
+      return true;
+    });
+  }
+
+  async function requireTotpEnrolled(userId: UserId): Promise<void> {
+    if (!(await summary(userId)).totpEnrolled) {
+      throw securityError(
+        'second_factor_required',
+        'Secret memories need an authenticator app: set one up in Settings → Two-step verification.',
+        { factor: 'totp' },
+      );
+    }
+  }
+
+  const service: AuthServiceHandle = {
+    sealer: deps.sealer,
+
+    async enroll(userId, password) {
+      let normalized: string | null = null;
+      if (password !== null) {
+        const profile = await profileOrNull(userId);
+        normalized = checkPasswordPolicy(password, { userId, name: profile?.name ?? null });
+      }
+      await keyring.create(userId, normalized);
+      await audit(userId, { action: 'enroll', result: 'success' });
+      logger?.info({ userId, withPassword: normalized !== null }, 'keyring created');
+    },
+
+    hasPassword(userId) {
+      return keyring.hasPassword(userId);
+    },
+
+    async changePassword(userId, oldPassword, newPassword, meta) {
+      const known = await keyring.exists(userId);
+      await assertNotLocked(userId, known, meta, 'password_change');
+      const profile = known ? await profileOrNull(userId) : null;
+      const next = checkPasswordPolicy(newPassword, { userId, name: profile?.name ?? null });
+      if (!known) {
+        await keyring.dummyVerify(normalizeAttempt(oldPassword));
+        await countFailure(userId, false, meta);
+        throw securityError('authentication_failed', WRONG_CREDENTIALS);
+      }
+      const old = oldPassword === '' && !(await keyring.hasPassword(userId)) ? null : normalizeAttempt(oldPassword);
+      try {
+        await keyring.changePassword(userId, old, next);
+      } catch (error) {
+        if (!isReason(error, 'authentication_failed')) throw error;
+        await countFailure(userId, true, meta);
+        await auditAttempt(
+          userId,
+          { action: 'password_change', result: 'failure', reason: 'authentication_failed' },
+          meta,
+        );
+        throw securityError('authentication_failed', 'The current password is wrong.');
+      }
+      await countSuccess(userId, meta);
+      // Sessions unlocked with the old password end: whoever knew it is signed out everywhere.
+      sessions.endAll(userId);
+      await auditAttempt(userId, { action: 'password_change', result: 'success' }, meta, profile?.timezone);
+    },
+
+    async signIn(userId, password, meta) {
+      const started = performance.now();
+      const known = (await keyring.exists(userId)) && (await keyring.hasPassword(userId));
+      await assertNotLocked(userId, known, meta, 'sign_in');
+      const attempt = normalizeAttempt(password);
+      if (!known || attempt.length === 0) {
+        await keyring.dummyVerify(attempt);
+        await countFailure(userId, false, meta);
+        const wait = knownFailureMs - (performance.now() - started);
+        if (wait > 0) await sleep(wait);
+        logger?.info({ reason: 'authentication_failed', action: 'sign_in' }, 'sign-in refused');
+        throw securityError('authentication_failed', WRONG_CREDENTIALS);
+      }
+      const profile = await profileOf(userId);
+      let keys: Map<SecurityLevel, Uint8Array>;
+      try {
+        keys = await keyring.unwrapMany(userId, [1, 2], { password: attempt });
+      } catch (error) {
+        if (!isReason(error, 'authentication_failed')) throw error;
+        await countFailure(userId, true, meta);
+        await auditAttempt(
+          userId,
+          { action: 'sign_in', result: 'failure', reason: 'authentication_failed' },
+          meta,
+          profile.timezone,
+        );
+        const elapsed = performance.now() - started;
+        knownFailureMs = knownFailureMs === 0 ? elapsed : knownFailureMs * 0.8 + elapsed * 0.2;
+        throw securityError('authentication_failed', WRONG_CREDENTIALS);
+      }
+      await countSuccess(userId, meta);
+      // Level 2 comes with the password unless the user's limits (maximum level, time window) deny it now.
+      let level2Denied: string | undefined;
+      try {
+        checkAccess({ profile, level: 2, factors: { password: attempt }, now: now() });
+      } catch (error) {
+        if (!isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+        level2Denied = error.reason;
+        keys.get(2)?.fill(0);
+        keys.delete(2);
+      }
+      const { token, session } = sessions.create(userId, keys);
+      await auditAttempt(
+        userId,
+        {
+          action: 'sign_in',
+          result: 'success',
+          level: level2Denied ? 1 : 2,
+          session: session.id,
+          ...(level2Denied ? { reason: `level_2_${level2Denied}` } : {}),
+        },
+        meta,
+        profile.timezone,
+      );
+      return { token, ...(await view(session)) };
+    },
+
+    async resolve(token, _meta) {
+      return view(resolveSession(token));
+    },
+
+    async unlock(token, level, factors, meta) {
+      if (!isSecurityLevel(level)) throw validationError('Security level must be 1 to 4.', { field: 'level' });
+      const session = resolveSession(token);
+      const userId = session.userId;
+      if (session.levels.has(level) && level === 1) return view(session);
+      await assertNotLocked(userId, true, meta, 'unlock', level);
+      const profile = await profileOf(userId);
+      const deny = async (error: MemvaultError, result: AuditRecord['result'] = 'denied') => {
+        await auditAttempt(
+          userId,
+          { action: 'unlock', result, reason: error.reason ?? error.code, level, session: session.id },
+          meta,
+          profile.timezone,
+        );
+        return error;
+      };
+      try {
+        checkAccess({ profile, level, factors, now: now() });
+        if (level === 3) await requireTotpEnrolled(userId);
+      } catch (error) {
+        if (isMemvaultError(error, 'SECURITY_ERROR')) throw await deny(error);
+        throw error;
+      }
+      const password = normalizeAttempt(factors.password);
+      let keys: Map<SecurityLevel, Uint8Array> | null = null;
+      try {
+        if (level === 4) {
+          keys = await unlockWithPasskey(session, password, factors.passkey);
+        } else {
+          // Both factors are always checked, so the answer never says which one was wrong.
+          const [unwrapped, totpOk] = await Promise.all([
+            keyring.unwrapMany(userId, [level], { password }).catch((error: unknown) => {
+              if (isReason(error, 'authentication_failed')) return null;
+              throw error;
+            }),
+            level === 3 ? spendTotp(userId, factors.totp) : Promise.resolve(true),
+          ]);
+          keys = unwrapped;
+          if (!keys || !totpOk) {
+            throw securityError(
+              'authentication_failed',
+              level === 3
+                ? 'The password or the authenticator code is wrong (each code works once).'
+                : 'The password is wrong.',
+              { level },
+            );
+          }
+        }
+      } catch (error) {
+        zero(keys);
+        if (isReason(error, 'authentication_failed', 'biometric_failed')) {
+          await countFailure(userId, true, meta);
+          throw await deny(error, 'failure');
+        }
+        throw error;
+      }
+      const key = keys.get(level);
+      if (!key)
+        throw new MemvaultError('SECURITY_ERROR', 'The keyring returned no key for this level.', {
+          reason: 'authentication_failed',
+        });
+      sessions.unlock(session, level, key);
+      await countSuccess(userId, meta);
+      await auditAttempt(
+        userId,
+        { action: 'unlock', result: 'success', level, session: session.id },
+        meta,
+        profile.timezone,
+      );
+      return view(session);
+    },
+
+    async lock(token, level) {
+      if (level !== undefined && !isSecurityLevel(level)) {
+        throw validationError('Security level must be 1 to 4.', { field: 'level' });
+      }
+      const session = resolveSession(token);
+      const levels = level === undefined ? session.unlocked.filter((l) => l > 1) : [level];
+      sessions.lock(session, levels);
+      await audit(session.userId, {
+        action: 'lock',
+        result: 'success',
+        session: session.id,
+        ...(level === undefined ? {} : { level }),
+      });
+      return view(session);
+    },
+
+    async signOut(token) {
+      let session: Session;
+      try {
+        session = sessions.resolve(token);
+      } catch (error) {
+        // Signing out what is already gone is done.
+        if (isReason(error, 'authentication_failed', 'session_expired')) return;
+        throw error;
+      }
+      sessions.end(session);
+      await audit(session.userId, { action: 'sign_out', result: 'success', session: session.id });
+    },
+
+    async totpBegin(token): Promise<TotpEnrollment> {
+      const session = resolveSession(token);
+      requireLevel(session, 2, 'Setting up an authenticator app');
+      // Replacing an enrolled authenticator must not be a way around it.
+      if ((await summary(session.userId)).totpEnrolled) requireLevel(session, 3, 'Replacing the authenticator app');
+      const secret = newTotpSecret();
+      session.pendingTotp = secret;
+      return totpEnrollment(secret, session.userId);
+    },
+
+    async totpConfirm(token, code, meta) {
+      const session = resolveSession(token);
+      const userId = session.userId;
+      const pending = session.pendingTotp;
+      if (!pending) {
+        throw validationError('Start the authenticator setup first; then enter the code it shows.', { field: 'code' });
+      }
+      const step = await verifyTotp(pending, typeof code === 'string' ? code : '', { now: now() });
+      if (step === null) {
+        await auditAttempt(
+          userId,
+          { action: 'totp_enroll', result: 'failure', reason: 'authentication_failed', session: session.id },
+          meta,
+        );
+        throw securityError(
+          'authentication_failed',
+          'That code does not match. Check that the phone’s clock is right and enter the newest code.',
+        );
+      }
+      const record = await store.update(userId, (r) => {
+        r.totp = { sealed: store.sealSecret(userId, pending), lastStep: step, enrolledAt: now().toISOString() };
+        return r;
+      });
+      session.pendingTotp = undefined;
+      remember(userId, record);
+      await auditAttempt(userId, { action: 'totp_enroll', result: 'success', session: session.id }, meta);
+    },
+
+    async passkeyRegistrationOptions(token) {
+      const session = resolveSession(token);
+      const record = await store.update(session.userId, (r) => r);
+      remember(session.userId, record);
+      requirePasskeyRights(session, record);
+      const challenge = sessions.issueChallenge(session, 'register');
+      return registrationOptions({
+        rp: deps.webauthn,
+        challenge,
+        userName: session.userId,
+        webauthnUserId: record.webauthnUserId,
+        prfSalt: record.prfSalt,
+        existing: record.passkeys,
+      });
+    },
+
+    async passkeyRegister(token, response, meta) {
+      const session = resolveSession(token);
+      const userId = session.userId;
+      requirePasskeyRights(session, await store.load(userId));
+      const challenge = sessions.takeChallenge(session, 'register');
+      if (!challenge) {
+        throw securityError('biometric_failed', 'The passkey set-up timed out or was already used; start it again.');
+      }
+      const { credential, password } = splitPassword(response);
+      let result: Awaited<ReturnType<typeof verifyRegistration>>;
+      try {
+        result = await verifyRegistration({ rp: deps.webauthn, response: credential, challenge, now: now() });
+      } catch (error) {
+        if (isMemvaultError(error, 'SECURITY_ERROR')) {
+          await auditAttempt(
+            userId,
+            {
+              action: 'passkey_register',
+              result: 'failure',
+              reason: error.reason ?? 'biometric_failed',
+              session: session.id,
+            },
+            meta,
+          );
+        }
+        throw error;
+      }
+      const { passkey, prf } = result;
+      let prfEnrolled = false;
+      if (prf && password !== undefined && !(await keyring.prfEnrolled(userId))) {
+        // The PRF output joins the password in wrapping level 4; enrolling it proves the password too.
+        try {
+          await keyring.enrollPrf(userId, normalizeAttempt(password), prf);
+          prfEnrolled = true;
+        } catch (error) {
+          if (isReason(error, 'authentication_failed')) {
+            await countFailure(userId, true, meta);
+            await auditAttempt(
+              userId,
+              { action: 'passkey_register', result: 'failure', reason: 'authentication_failed', session: session.id },
+              meta,
+            );
+          }
+          throw error;
+        } finally {
+          prf.fill(0);
+        }
+      }
+      const record = await store.update(userId, (r) => {
+        if (r.passkeys.some((p) => p.id === passkey.id)) {
+          throw new MemvaultError('CONFLICT', 'This passkey is already registered.');
+        }
+        r.passkeys.push(passkey);
+        if (prfEnrolled) r.prfCredentialId = passkey.id;
+        return r;
+      });
+      remember(userId, record);
+      await auditAttempt(
+        userId,
+        { action: 'passkey_register', result: 'success', level: 4, session: session.id },
+        meta,
+      );
+      return { credentialId: passkey.id };
+    },
+
+    async passkeyAuthenticationOptions(token) {
+      const session = resolveSession(token);
+      const record = await store.load(session.userId);
+      if (record.passkeys.length === 0) {
+        throw notFound('No passkey is registered yet: add one in Settings → Passkeys.');
+      }
+      const challenge = sessions.issueChallenge(session, 'authenticate');
+      return authenticationOptions({
+        rp: deps.webauthn,
+        challenge,
+        prfSalt: record.prfSalt,
+        passkeys: record.passkeys,
+      });
+    },
+
+    async openerFor(userId, levels, factors, meta) {
+      const wanted = [...new Set(levels)].sort((a, b) => a - b);
+      if (!wanted.every(isSecurityLevel)) throw validationError('Security level must be 1 to 4.', { field: 'level' });
+      if (wanted.every((level) => level === 1)) return service.channelOpener(userId);
+      const known = await keyring.exists(userId);
+      if (wanted.includes(4)) {
+        const error = securityError(
+          'biometric_failed',
+          'Ultra-secret memories open only with your passkey: use the web app.',
+          { level: 4 },
+        );
+        if (known)
+          await auditAttempt(
+            userId,
+            { action: 'unlock_once', result: 'denied', reason: 'biometric_failed', level: 4 },
+            meta,
+          );
+        throw error;
+      }
+      await assertNotLocked(userId, known, meta, 'unlock_once');
+      const password = normalizeAttempt(factors.password);
+      const top = wanted[wanted.length - 1] ?? 1;
+      if (!known) {
+        await keyring.dummyVerify(password);
+        await countFailure(userId, false, meta);
+        throw securityError('authentication_failed', WRONG_CREDENTIALS);
+      }
+      const profile = await profileOf(userId);
+      try {
+        for (const level of wanted) checkAccess({ profile, level, factors, now: now() });
+        if (wanted.includes(3)) await requireTotpEnrolled(userId);
+      } catch (error) {
+        if (isMemvaultError(error, 'SECURITY_ERROR')) {
+          await auditAttempt(
+            userId,
+            { action: 'unlock_once', result: 'denied', reason: error.reason ?? '', level: top },
+            meta,
+            profile.timezone,
+          );
+        }
+        throw error;
+      }
+      const [keys, totpOk] = await Promise.all([
+        keyring.unwrapMany(userId, wanted, { password }).catch((error: unknown) => {
+          if (isReason(error, 'authentication_failed')) return null;
+          throw error;
+        }),
+        wanted.includes(3) ? spendTotp(userId, factors.totp) : Promise.resolve(true),
+      ]);
+      if (!keys || !totpOk) {
+        zero(keys);
+        await countFailure(userId, true, meta);
+        await auditAttempt(
+          userId,
+          { action: 'unlock_once', result: 'failure', reason: 'authentication_failed', level: top },
+          meta,
+          profile.timezone,
+        );
+        throw securityError(
+          'authentication_failed',
+          wanted.includes(3)
+            ? 'The password or the authenticator code is wrong (each code works once).'
+            : 'The password is wrong.',
+        );
+      }
+      try {
+        await countSuccess(userId, meta);
+        await auditAttempt(userId, { action: 'unlock_once', result: 'success', level: top }, meta, profile.timezone);
+        return makeOpener(userId, keys);
+      } finally {
+        zero(keys);
+      }
+    },
+
+    async channelOpener(userId): Promise<EntryOpener> {
+      const keys = await keyring.unwrapMany(userId, [1], {});
+      try {
+        return makeOpener(userId, keys);
+      } finally {
+        zero(keys);
+      }
+    },
+
+    endSessions(userId) {
+      sessions.endAll(userId);
+    },
+
+    sweep() {
+      sessions.sweep();
+    },
+
+    close() {
+      sessions.close();
+    },
+  };
+
+  function requirePasskeyRights(session: Session, record: AuthRecord): void {
+    requireLevel(session, 2, 'Adding a passkey');
+    // With a passkey already guarding level 4, a password alone must not be enough to add another.
+    if (record.passkeys.length > 0) requireLevel(session, 4, 'Adding another passkey');
+  }
+
+  /** Level 4: the passkey assertion (user verification required), then the password (and PRF) unwrap. */
+  async function unlockWithPasskey(
+    session: Session,
+    password: string,
+    assertion: unknown,
+  ): Promise<Map<SecurityLevel, Uint8Array>> {
+    const userId = session.userId;
+    const challenge = sessions.takeChallenge(session, 'authenticate');
+    if (!challenge) {
+      throw securityError('biometric_failed', 'The passkey check timed out or was already used; start it again.', {
+        level: 4,
+      });
+    }
+    const record = await store.load(userId);
+    const { passkey, newCounter, prf } = await verifyAssertion({
+      rp: deps.webauthn,
+      response: assertion,
+      challenge,
+      passkeys: record.passkeys,
+      webauthnUserId: record.webauthnUserId,
+    });
+    await store.update(userId, (r) => {
+      const stored = r.passkeys.find((p) => p.id === passkey.id);
+      if (stored) {
+        stored.counter = Math.max(stored.counter, newCounter);
+        stored.lastUsedAt = now().toISOString();
+      }
+    });
+    try {
+      const prfEnrolled = await keyring.prfEnrolled(userId);
+      if (prfEnrolled && (passkey.id !== record.prfCredentialId || !prf)) {
+        throw securityError(
+          'biometric_failed',
+          'Use the passkey you set up for Ultra-secret memories, in a browser that supports passkey PRF.',
+          { level: 4 },
+        );
+      }
+      const keys = await keyring.unwrapMany(userId, [4], { password, ...(prfEnrolled && prf ? { prf } : {}) });
+      if (!prfEnrolled && prf && passkey.prf && record.prfCredentialId === null) {
+        // First unlock with a PRF-capable passkey whose registration carried no PRF output: enrol it now.
+        await keyring.enrollPrf(userId, password, prf).then(
+          () =>
+            store.update(userId, (r) => {
+              r.prfCredentialId = passkey.id;
+            }),
+          (error: unknown) => {
+            if (!isMemvaultError(error, 'CONFLICT')) throw error;
+          },
+        );
+      }
+      return keys;
+    } finally {
+      prf?.fill(0);
+    }
+  }
+
+  return service;
+}
+
+/**
+ * The registration body may carry the password next to the credential (`{ ...credential, password }`): it is
+ * needed once to mix the passkey's PRF output into level 4's wrapping, and never kept.
+ */
+function splitPassword(response: unknown): { credential: unknown; password: string | undefined } {
+  if (typeof response !== 'object' || response === null || !('password' in response)) {
+    return { credential: response, password: undefined };
+  }
+  const { password, ...credential } = response as Record<string, unknown>;
+  return { credential, password: typeof password === 'string' ? password : undefined };
+}
+
+function errorCode(error: unknown): string {
+  return isMemvaultError(error) ? error.code : error instanceof Error ? error.name : 'unknown';
+}

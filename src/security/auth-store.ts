@@ -1,0 +1,174 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { UserId } from '../core/entry.js';
+import { corruption, storageError } from '../core/errors.js';
+import { isUserId } from '../core/user-id.js';
+import type { LockoutState } from './lockout.js';
+
+/** A registered passkey (WebAuthn credential) of one user. */
+export interface StoredPasskey {
+  /** Credential id, base64url. */
+  readonly id: string;
+  /** COSE public key, base64url. */
+  readonly publicKey: string;
+  counter: number;
+  readonly transports?: string[];
+  readonly createdAt: string;
+  lastUsedAt: string | null;
+  readonly deviceType: 'singleDevice' | 'multiDevice';
+  readonly backedUp: boolean;
+  /** The authenticator reported PRF support at registration. */
+  readonly prf: boolean;
+}
+
+/** Everything about a user's factors besides the password (which lives in the keyring). */
+export interface AuthRecord {
+  readonly version: 1;
+  /** TOTP secret sealed with AES-256-GCM under a key derived from the master key; null when not enrolled. */
+  totp: { readonly sealed: string; lastStep: number | null; readonly enrolledAt: string } | null;
+  passkeys: StoredPasskey[];
+  /** Random WebAuthn user handle (base64url): never the phone number. */
+  readonly webauthnUserId: string;
+  /** Salt for the PRF extension (base64url, 32 bytes): the same on every ceremony, so the output is stable. */
+  readonly prfSalt: string;
+  /** The credential whose PRF output wraps level 4, once enrolled. */
+  prfCredentialId: string | null;
+  lockout: LockoutState | null;
+}
+
+const SEAL_VERSION = 'v1';
+
+/**
+ * Per-user `AUTH.<E164>.json` beside the user's Markdown files (mode 0600, atomic writes, one writer at a
+ * time per user in this process). TOTP secrets inside are sealed under a key HKDF-derived from the master key
+ * and bound to the user id, so a copied file opens for no other user and no other server.
+ */
+export class AuthStore {
+  private readonly dataDir: string;
+  private readonly totpKey: Buffer;
+  private readonly queues = new Map<UserId, Promise<unknown>>();
+
+  constructor(options: { dataDir: string; masterKey: Uint8Array }) {
+    this.dataDir = options.dataDir;
+    this.totpKey = Buffer.from(
+      hkdfSync('sha256', options.masterKey, Buffer.from('memvault/auth-store'), Buffer.from('totp-secret/v1'), 32),
+    );
+  }
+
+  private path(userId: UserId): string {
+    // Defence in depth: the type says E.164 already, the check makes sure before it touches a path.
+    if (!isUserId(userId)) throw storageError('Refusing a user id that is not an E.164 number.');
+    return join(this.dataDir, 'users', userId, `AUTH.${userId}.json`);
+  }
+
+  /** The user's record, or a fresh one (not yet written) when the user has none. */
+  async load(userId: UserId): Promise<AuthRecord> {
+    let text: string;
+    try {
+      text = await readFile(this.path(userId), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return freshRecord();
+      throw storageError('Could not read the sign-in factors file.', error, { userId });
+    }
+    try {
+      const parsed = JSON.parse(text) as AuthRecord;
+      if (parsed.version !== 1 || !Array.isArray(parsed.passkeys)) throw new Error('unexpected shape');
+      return parsed;
+    } catch (error) {
+      throw corruption(
+        `The sign-in factors file of ${userId} is damaged; restore it from a backup.`,
+        { userId },
+        error,
+      );
+    }
+  }
+
+  /**
+   * Reads, changes and writes the user's record as one step: concurrent updates of a user run one after the
+   * other, so a counter or a passkey is never lost to a race.
+   */
+  update<T>(userId: UserId, change: (record: AuthRecord) => T | Promise<T>): Promise<T> {
+    const previous = this.queues.get(userId) ?? Promise.resolve();
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const record = await this.load(userId);
+        const result = await change(record);
+        await this.write(userId, record);
+        return result;
+      });
+    const tail = run.catch(() => undefined);
+    this.queues.set(userId, tail);
+    void tail.then(() => {
+      if (this.queues.get(userId) === tail) this.queues.delete(userId);
+    });
+    return run;
+  }
+
+  /** Seals a TOTP secret for the user's record. */
+  sealSecret(userId: UserId, secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.totpKey, iv);
+    cipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
+    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return `${SEAL_VERSION}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+  }
+
+  /** @throws DATA_CORRUPTION when the sealed secret was edited, moved to another user, or the master key changed. */
+  openSecret(userId: UserId, sealed: string): string {
+    try {
+      const [version, data] = sealed.split('.');
+      if (version !== SEAL_VERSION || !data) throw new Error('unknown format');
+      const raw = Buffer.from(data, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', this.totpKey, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    } catch (error) {
+      throw corruption(
+        'The stored authenticator secret cannot be opened; set up the authenticator app again.',
+        { userId },
+        error,
+      );
+    }
+  }
+
+  private async write(userId: UserId, record: AuthRecord): Promise<void> {
+    const target = this.path(userId);
+    const dir = join(this.dataDir, 'users', userId);
+    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+      const dirHandle = await open(dir, 'r');
+      try {
+        await dirHandle.sync();
+      } finally {
+        await dirHandle.close();
+      }
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw storageError('Could not save the sign-in factors file.', error, { userId });
+    }
+  }
+}
+
+function freshRecord(): AuthRecord {
+  return {
+    version: 1,
+    totp: null,
+    passkeys: [],
+    webauthnUserId: randomBytes(16).toString('base64url'),
+    prfSalt: randomBytes(32).toString('base64url'),
+    prfCredentialId: null,
+    lockout: null,
+  };
+}
