@@ -78,8 +78,10 @@ function dearmor(payload: string): Buffer {
     );
   }
   const body = text.slice(SEAL_PREFIX.length);
-  if (!BODY.test(body) || body.length % 4 === 1) throw corruption('Sealed payload is damaged: invalid characters.');
+  if (!BODY.test(body)) throw corruption('Sealed payload is damaged: invalid characters.');
   const bytes = Buffer.from(body, 'base64url');
+  // Canonical encoding only: unused trailing bits must be zero, so no two texts decode to the same payload.
+  if (bytes.toString('base64url') !== body) throw corruption('Sealed payload is damaged: invalid encoding.');
   if (bytes.length < HEADER_BYTES + TAG_BYTES) throw corruption('Sealed payload is damaged: it is truncated.');
   return bytes;
 }
