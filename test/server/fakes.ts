@@ -259,6 +259,7 @@ export class FakeMemory implements MemoryService {
     text: string,
     options: { channel: MemoryEntry['channel']; at?: Date; category?: Category; externalId?: string },
   ) {
+    await this.profile(principal.userId);
     const category = options.category ?? fakeClassify(text);
     // ULID-shaped ids: 10 time chars + 16 random, Crockford alphabet.
     const id = `01JDQ8Z6M0${String(++this.seq).padStart(16, '0')}`;
