@@ -199,3 +199,28 @@ describe('MCP over streamable HTTP at /mcp', () => {
     expect(after).toContain('4321');
   });
 });
+
+describe('runMcpOverStdio', () => {
+  it('resolves when the client closes stdin', async () => {
+    const { runMcpOverStdio } = await import('../../src/mcp/mcp-stdio.js');
+    const { memory } = fakeApp();
+    await memory.signUp({ phone: PHONE, password: PASSWORD });
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const done = runMcpOverStdio({
+      memory,
+      principal: { userId: PHONE, opener: plainOpener([1]), meta: {} },
+      stdin,
+      stdout,
+    });
+    const firstReply = new Promise<string>((resolve) =>
+      stdout.once('data', (b: Buffer) => resolve(b.toString('utf8'))),
+    );
+    stdin.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`,
+    );
+    expect(await firstReply).toContain('"memvault"');
+    stdin.end();
+    await expect(done).resolves.toBeUndefined();
+  });
+});
