@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+const TEMP_SUFFIX = '.tmp';
+// `.<name>.<pid>.<random>.tmp`: hidden, attributable to a process, never confused with a vault file.
+const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file; default 0o600. */
+  readonly mode?: number;
+}
+
+/** The temp-file name `writeFileAtomic` uses for `path` (same directory, so the rename stays on one filesystem). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+/** True for a name `tempPathFor` produces. */
+export function isTempFileName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/**
+ * Replaces `path` with `data` so that a crash at any instant leaves either the old file or the new one:
+ * write a temp file beside it → fsync it → rename over the target → fsync the directory.
+ * The temp file is removed when any step before the rename fails.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const temp = tempPathFor(path);
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o600);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await fsyncDirectory(dirname(path));
+}
+
+/** Makes a directory's entries (creations, renames, unlinks) durable. */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Removes temp files left in `dir` by interrupted atomic writes. Call it only while holding the lock that
+ * guards writes to `dir`, so no live writer's temp file is removed. Returns the removed names.
+ */
+export async function removeTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    if (!isTempFileName(name)) continue;
+    try {
+      await unlink(join(dir, name));
+      removed.push(name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,1079 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, type BigIntStats } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { monotonicFactory } from 'ulidx';
+import {
+  CATEGORIES,
+  type Category,
+  FILE_KINDS,
+  type FileKind,
+  isCategory,
+  isSecurityLevel,
+  levelOf,
+} from '../core/category.js';
+import type { SecurityLevel } from '../core/category.js';
+import { withChecksum } from '../core/checksum.js';
+import type { EntryPatch, MemoryEntry, NewEntry, UserId } from '../core/entry.js';
+import {
+  corruption,
+  isMemvaultError,
+  MemvaultError,
+  notFound,
+  securityError,
+  storageError,
+  validationError,
+} from '../core/errors.js';
+import { isUserId } from '../core/user-id.js';
+import { fsyncDirectory, removeTempFiles, writeFileAtomic } from '../infra/atomic-file.js';
+import { acquireFileLock, isProcessAlive, type FileLock, LockTimeoutError } from '../infra/file-lock.js';
+import { KeyedMutex } from '../infra/keyed-mutex.js';
+import { type Clock, systemClock } from '../ports/clock.js';
+import { type EntryOpener, type EntrySealer, plainSealer, type SealContext } from '../ports/sealer.js';
+import type {
+  DamagedEntry,
+  EntryFilter,
+  IntegrityReport,
+  NewUser,
+  ReadResult,
+  UserProfile,
+  Vault,
+} from '../ports/vault.js';
+import { applyPatch, buildEntry, toIsoTime } from './entry-rules.js';
+import {
+  ENTRY_ID,
+  isStorablePayload,
+  parseEntry,
+  parseSealedEntry,
+  renderEntry,
+  renderSealedEntry,
+} from './markdown-codec.js';
+import { buildProfile, categoryHeader, parseProfile, renderProfile } from './templates.js';
+import { completeLength, endsComplete, splitUnits, TERMINATOR, TERMINATOR_BYTES, type Unit } from './vault-file.js';
+
+export interface FsVaultOptions {
+  /** Root of the vault; users live in `<dataDir>/users/<E.164>/`. */
+  readonly dataDir: string;
+  /** Seals entries of the levels it `seals`; default `plainSealer` (everything plain). */
+  readonly sealer?: EntrySealer;
+  readonly clock?: Clock;
+  /** Largest content accepted, in UTF-8 bytes; default 65,536. */
+  readonly maxContentBytes?: number;
+  /** How many users' parsed files (and opened level 1–2 entries) stay in memory, least recently used out; default 32. */
+  readonly maxCachedUsers?: number;
+  /** How long to wait for another process's lock on a user folder before STORAGE_ERROR; default 30 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/** One unit of a category file, parsed as far as it can be without keys. */
+type Rec =
+  | { readonly t: 'plain'; readonly id: string; readonly entry: MemoryEntry; readonly tagsLower: readonly string[] }
+  | { readonly t: 'sealed'; readonly id: string; readonly date: string | null; readonly payload: string }
+  | { readonly t: 'damaged'; readonly id: string | null; readonly reason: string; readonly raw: string };
+
+type SealedRec = Extract<Rec, { t: 'sealed' }>;
+
+/** What the vault knows about one category file. Valid while the file's (dev, ino, size, mtime, ctime) hold. */
+interface FileState {
+  readonly kind: Category;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  /** Bytes parsed: the file's complete prefix. Bytes after it belong to an append still in flight. */
+  parsedBytes: number;
+  header: string;
+  records: Rec[];
+  byId: Map<string, Rec>;
+  /** Bumped on every in-place change, so a load that raced with another one does not commit stale work. */
+  version: number;
+}
+
+interface Opened {
+  readonly payload: string;
+  readonly entry: MemoryEntry;
+  readonly tagsLower: readonly string[];
+}
+
+interface UserState {
+  readonly files: Map<Category, FileState>;
+  /** Opened level 1–2 entries, by id; valid while the payload is the same. Never written anywhere. */
+  readonly opened: Map<string, Opened>;
+  /** Torn tails cut and temp files removed since this state was created. */
+  repaired: boolean;
+}
+
+interface Located {
+  readonly kind: Category;
+  readonly state: FileState;
+  readonly rec: Rec;
+}
+
+const LOCK_NAME = '.lock';
+const CREATING_PREFIX = '.creating.';
+const DEFAULT_MAX_CONTENT = 65_536;
+const MAX_LIMIT = 100_000;
+
+const lowerTags = (tags: readonly string[]) => tags.map((t) => t.toLowerCase());
+const errno = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
+const sameStat = (s: FileState, st: BigIntStats) =>
+  s.ino === st.ino && s.dev === st.dev && s.size === st.size && s.mtimeNs === st.mtimeNs && s.ctimeNs === st.ctimeNs;
+
+/**
+ * The Markdown vault on the local file system (DESIGN §3, docs/entry-format.md).
+ *
+ * - Appends are one `write` of the whole entry with O_APPEND, then `fdatasync`, under the user's lock (in-process
+ *   keyed mutex + cross-process lock file). A crash can only leave an unacknowledged torn tail, which is cut
+ *   (and kept in `<file>.torn`) the next time the lock is taken or the vault first opens the user.
+ * - Every other change rewrites the file: temp → fsync → rename → fsync(dir).
+ * - Parsed files are cached per user, validated by (inode, size, mtime, ctime); appends by other processes are
+ *   read incrementally from where the cache stopped.
+ */
+export class FsVault implements Vault {
+  readonly #dataDir: string;
+  readonly #usersDir: string;
+  readonly #sealer: EntrySealer;
+  readonly #clock: Clock;
+  readonly #maxContentBytes: number;
+  readonly #maxCachedUsers: number;
+  readonly #lockTimeoutMs: number;
+  readonly #mutex = new KeyedMutex<UserId>();
+  readonly #users = new Map<UserId, UserState>();
+  readonly #ulid = monotonicFactory();
+  #closed = false;
+
+  constructor(options: FsVaultOptions) {
+    if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
+      throw validationError('FsVault needs a data directory (option dataDir).', { field: 'dataDir' });
+    }
+    this.#dataDir = options.dataDir;
+    this.#usersDir = join(options.dataDir, 'users');
+    this.#sealer = options.sealer ?? plainSealer;
+    this.#clock = options.clock ?? systemClock;
+    this.#maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT;
+    this.#maxCachedUsers = Math.max(1, options.maxCachedUsers ?? 32);
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+  }
+
+  // ── users ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  async createUser(user: NewUser): Promise<UserProfile> {
+    this.#assertOpen();
+    const userId = user?.userId;
+    const dir = this.#userDir(userId);
+    const profile = buildProfile(user, this.#clock.now().toISOString());
+    if (await this.hasUser(userId)) throw this.#conflict(userId);
+    try {
+      await mkdir(this.#usersDir, { recursive: true, mode: 0o700 });
+      await this.#removeAbandonedCreations();
+    } catch (error) {
+      throw this.#storageFailure(error, 'create the users folder', this.#usersDir);
+    }
+    // Build the whole folder under a temporary name, then rename it into place: a crash leaves no half user.
+    const temp = join(this.#usersDir, `${CREATING_PREFIX}${userId}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(temp, { mode: 0o700 });
+      await writeDurable(join(temp, `USER.${userId}.md`), renderProfile(profile));
+      for (const category of CATEGORIES) {
+        await writeDurable(join(temp, `${category}.${userId}.md`), categoryHeader(userId, category));
+      }
+      await fsyncDirectory(temp);
+      try {
+        await rename(temp, dir);
+      } catch (error) {
+        if (errno(error) === 'ENOTEMPTY' || errno(error) === 'EEXIST') throw this.#conflict(userId);
+        throw error;
+      }
+      await fsyncDirectory(this.#usersDir);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+      throw this.#storageFailure(error, 'create the user folder', this.#usersDir);
+    }
+    this.#users.delete(userId);
+    return profile;
+  }
+
+  async hasUser(userId: UserId): Promise<boolean> {
+    this.#assertOpen();
+    const path = this.#file(userId, 'USER');
+    try {
+      return (await stat(path)).isFile();
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return false;
+      throw this.#storageFailure(error, 'read', this.#userDir(userId));
+    }
+  }
+
+  async getProfile(userId: UserId): Promise<UserProfile> {
+    this.#assertOpen();
+    const path = this.#file(userId, 'USER');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (errno(error) === 'ENOENT') throw this.#unknownUser(userId);
+      throw this.#storageFailure(error, 'read the profile', this.#userDir(userId));
+    }
+    return parseProfile(text, userId);
+  }
+
+  async listUsers(): Promise<UserId[]> {
+    this.#assertOpen();
+    let names: string[];
+    try {
+      names = (await readdir(this.#usersDir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory() && isUserId(d.name))
+        .map((d) => d.name);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw this.#storageFailure(error, 'list users', this.#dataDir);
+    }
+    return (names as UserId[]).sort();
+  }
+
+  // ── entries ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  async append(userId: UserId, input: NewEntry): Promise<MemoryEntry> {
+    this.#assertOpen();
+    this.#userDir(userId);
+    const entry = buildEntry(userId, this.#ulid(this.#clock.now().getTime()), input, this.#maxContentBytes);
+    // Sealing needs only public keys and is the slow part: do it before taking the lock.
+    const made = await this.#record(userId, entry);
+    return this.#withLock(userId, async () => {
+      await this.#appendLocked(userId, entry.category, made.rec, made.text);
+      this.#remember(userId, entry.category, made.rec, entry);
+      return entry;
+    });
+  }
+
+  async read(userId: UserId, filter: EntryFilter, opener: EntryOpener): Promise<ReadResult> {
+    this.#assertOpen();
+    const f = checkFilter(filter ?? {});
+    await this.#ready(userId);
+    const user = this.#user(userId);
+    const kinds = CATEGORIES.filter(
+      (c) => (f.categories === null || f.categories.has(c)) && (f.levels === null || f.levels.has(levelOf(c))),
+    );
+    const states = await Promise.all(kinds.map((kind) => this.#load(userId, kind)));
+
+    const matches: Array<{ key: string; entry: MemoryEntry }> = [];
+    const damaged: DamagedEntry[] = [];
+    let locked = 0;
+    const byEvent = f.dateField === 'eventDate';
+    const accept = (entry: MemoryEntry, tagsLower: readonly string[]): boolean => {
+      if (f.from !== null || f.to !== null) {
+        const when = byEvent ? entry.eventDate : entry.date;
+        if (when === null || (f.from !== null && when < f.from) || (f.to !== null && when >= f.to)) return false;
+      }
+      if (f.externalId !== null && entry.externalId !== f.externalId) return false;
+      for (const tag of f.tags) if (!tagsLower.includes(tag)) return false;
+      return true;
+    };
+
+    for (const state of states) {
+      const kind = state.kind;
+      const level = levelOf(kind);
+      const canOpen = opener.canOpen(level);
+      for (const rec of state.records) {
+        if (rec.t === 'damaged') {
+          damaged.push({ id: rec.id, category: kind, reason: rec.reason });
+          continue;
+        }
+        if (rec.t === 'plain') {
+          if (!accept(rec.entry, rec.tagsLower)) continue;
+          if (canOpen)
+            matches.push({ key: byEvent ? (rec.entry.eventDate ?? rec.entry.date) : rec.entry.date, entry: rec.entry });
+          else locked++;
+          continue;
+        }
+        // Sealed: the visible date (levels 1–2) filters before anything is opened.
+        if (
+          !byEvent &&
+          rec.date !== null &&
+          ((f.from !== null && rec.date < f.from) || (f.to !== null && rec.date >= f.to))
+        ) {
+          continue;
+        }
+        if (!canOpen) {
+          locked++;
+          continue;
+        }
+        let opened: Opened;
+        try {
+          opened = this.#open(userId, kind, rec, opener, user);
+        } catch (error) {
+          if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+          damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
+          continue;
+        }
+        if (accept(opened.entry, opened.tagsLower)) {
+          matches.push({
+            key: byEvent ? (opened.entry.eventDate ?? opened.entry.date) : opened.entry.date,
+            entry: opened.entry,
+          });
+        }
+      }
+    }
+    const entries = select(matches, f.order, f.offset, f.limit);
+    return { entries, locked, damaged, total: matches.length };
+  }
+
+  async get(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkId(id);
+    await this.#ready(userId);
+    return this.#materialize(userId, await this.#locate(userId, id), opener);
+  }
+
+  async update(userId: UserId, id: string, patch: EntryPatch, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkId(id);
+    return this.#withLock(userId, async () => {
+      const found = await this.#locate(userId, id);
+      const current = this.#materialize(userId, found, opener);
+      const next = applyPatch(current, patch, this.#maxContentBytes);
+      const made = await this.#record(userId, next);
+      if (next.category === found.kind) {
+        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? made.rec : rec));
+      } else {
+        // Append to the new file first: a crash in between leaves the entry twice (reported by `check`), never lost.
+        await this.#appendLocked(userId, next.category, made.rec, made.text);
+        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? null : rec));
+      }
+      this.#user(userId).opened.delete(id);
+      this.#remember(userId, next.category, made.rec, next);
+      return next;
+    });
+  }
+
+  async delete(userId: UserId, id: string, opener: EntryOpener): Promise<void> {
+    this.#assertOpen();
+    checkId(id);
+    await this.#withLock(userId, async () => {
+      const found = await this.#locate(userId, id);
+      if (!opener.canOpen(levelOf(found.kind))) throw lockedLevel(levelOf(found.kind));
+      const user = this.#user(userId);
+      for (const kind of CATEGORIES) {
+        const state = await this.#load(userId, kind);
+        const level = levelOf(kind);
+        const replaced = new Map<Rec, Rec>();
+        for (const rec of state.records) {
+          if (rec === found.rec || rec.t === 'damaged') continue;
+          let entry: MemoryEntry;
+          if (rec.t === 'plain') entry = rec.entry;
+          else if (opener.canOpen(level)) {
+            try {
+              entry = this.#open(userId, kind, rec, opener, user).entry;
+            } catch (error) {
+              if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+              continue; // a damaged entry stays as it is
+            }
+          } else continue; // a locked level keeps a dangling reference, which readers tolerate
+          if (!entry.related.includes(id)) continue;
+          const { checksum: _, ...rest } = entry;
+          const next = withChecksum({ ...rest, related: entry.related.filter((r) => r !== id) });
+          replaced.set(rec, (await this.#record(userId, next)).rec);
+        }
+        if (kind !== found.kind && replaced.size === 0) continue;
+        await this.#rewrite(userId, state, (rec) => (rec === found.rec ? null : (replaced.get(rec) ?? rec)));
+      }
+      user.opened.delete(id);
+    });
+  }
+
+  async link(userId: UserId, a: string, b: string, opener: EntryOpener): Promise<void> {
+    this.#assertOpen();
+    checkId(a);
+    checkId(b);
+    if (a === b) throw validationError('A memory cannot be related to itself.', { field: 'related' });
+    await this.#withLock(userId, async () => {
+      for (const [self, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const found = await this.#locate(userId, self);
+        const entry = this.#materialize(userId, found, opener);
+        if (entry.related.includes(other)) continue;
+        const next = applyPatch(entry, { related: [...entry.related, other] }, Number.MAX_SAFE_INTEGER);
+        const made = await this.#record(userId, next);
+        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? made.rec : rec));
+        this.#remember(userId, found.kind, made.rec, next);
+      }
+    });
+  }
+
+  async check(userId: UserId, opener: EntryOpener): Promise<IntegrityReport> {
+    this.#assertOpen();
+    await this.#ready(userId);
+    const user = this.#user(userId);
+    const damaged: DamagedEntry[] = [];
+    const seen = new Map<string, Category>();
+    let intact = 0;
+    let locked = 0;
+    for (const kind of CATEGORIES) {
+      const state = await this.#load(userId, kind);
+      const level = levelOf(kind);
+      for (const rec of state.records) {
+        if (rec.t === 'damaged') {
+          damaged.push({ id: rec.id, category: kind, reason: rec.reason });
+          continue;
+        }
+        const first = seen.get(rec.id);
+        if (first !== undefined) {
+          damaged.push({ id: rec.id, category: kind, reason: `the same entry id also appears in ${first}` });
+          continue;
+        }
+        seen.set(rec.id, kind);
+        if (rec.t === 'plain') {
+          intact++;
+        } else if (!opener.canOpen(level)) {
+          locked++;
+        } else {
+          try {
+            this.#open(userId, kind, rec, opener, user);
+            intact++;
+          } catch (error) {
+            if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+            damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
+          }
+        }
+      }
+    }
+    return { userId, intact, locked, damaged };
+  }
+
+  async reseal(userId: UserId, opener: EntryOpener): Promise<number> {
+    this.#assertOpen();
+    return this.#withLock(userId, async () => {
+      const user = this.#user(userId);
+      const states = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+      // Refuse before writing anything when some sealed level cannot be opened.
+      for (const state of states) {
+        const level = levelOf(state.kind);
+        if (!opener.canOpen(level) && state.records.some((r) => r.t === 'sealed')) throw lockedLevel(level);
+      }
+      let count = 0;
+      for (const state of states) {
+        const replaced = new Map<Rec, Rec>();
+        for (const rec of state.records) {
+          if (rec.t === 'damaged') continue;
+          let entry: MemoryEntry;
+          try {
+            entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user).entry;
+          } catch (error) {
+            if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+            continue; // damaged: kept byte for byte
+          }
+          replaced.set(rec, (await this.#record(userId, entry)).rec);
+        }
+        if (replaced.size === 0) continue;
+        await this.#rewrite(userId, state, (rec) => replaced.get(rec) ?? rec);
+        count += replaced.size;
+      }
+      user.opened.clear();
+      return count;
+    });
+  }
+
+  async revision(userId: UserId): Promise<string> {
+    this.#assertOpen();
+    const hash = createHash('sha256');
+    for (const kind of CATEGORIES) {
+      const path = this.#file(userId, kind);
+      try {
+        const st = await stat(path, { bigint: true });
+        hash.update(`${kind}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs};`);
+      } catch (error) {
+        if (errno(error) === 'ENOENT' && !(await this.hasUser(userId))) throw this.#unknownUser(userId);
+        if (errno(error) === 'ENOENT') hash.update(`${kind}:missing;`);
+        else throw this.#storageFailure(error, 'read', this.#userDir(userId));
+      }
+    }
+    return hash.digest('hex').slice(0, 32);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#mutex.idle();
+    this.#users.clear();
+  }
+
+  // ── locking and repair ───────────────────────────────────────────────────────────────────────────────────
+
+  async #withLock<T>(userId: UserId, fn: () => Promise<T>): Promise<T> {
+    const dir = this.#userDir(userId);
+    return this.#mutex.run(userId, async () => {
+      this.#assertOpen();
+      const lockPath = join(dir, LOCK_NAME);
+      let lock: FileLock;
+      try {
+        lock = await acquireFileLock(lockPath, { timeoutMs: this.#lockTimeoutMs });
+      } catch (error) {
+        if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') throw this.#unknownUser(userId);
+        if (error instanceof LockTimeoutError) {
+          throw storageError(
+            `Timed out after ${this.#lockTimeoutMs} ms waiting for the lock on ${dir}` +
+              `${error.owner ? ` (held by process ${error.owner.pid} on ${error.owner.host})` : ''}. ` +
+              `If no memvault process is running, delete ${lockPath}.`,
+            error,
+          );
+        }
+        throw this.#storageFailure(error, 'lock the user folder', dir);
+      }
+      try {
+        const user = this.#user(userId);
+        if (!user.repaired) await this.#repair(userId, user);
+        return await fn();
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    });
+  }
+
+  /** The first time this process touches a user: clean interrupted writes (needs the lock; skipped when read-only). */
+  async #ready(userId: UserId): Promise<void> {
+    const user = this.#user(userId);
+    if (user.repaired) return;
+    try {
+      await this.#withLock(userId, async () => undefined);
+    } catch (error) {
+      const code = errno((error as MemvaultError).cause);
+      if (isMemvaultError(error, 'STORAGE_ERROR') && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM')) {
+        // A read-only vault can still be read: incomplete tails are ignored by the parser.
+        user.repaired = true;
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async #repair(userId: UserId, user: UserState): Promise<void> {
+    const dir = this.#userDir(userId);
+    try {
+      await removeTempFiles(dir);
+      for (const kind of CATEGORIES) {
+        const path = this.#file(userId, kind);
+        let handle: FileHandle;
+        try {
+          handle = await open(path, constants.O_RDWR | constants.O_APPEND);
+        } catch (error) {
+          if (errno(error) === 'ENOENT') continue;
+          throw error;
+        }
+        try {
+          await this.#repairTail(handle, path, Number((await handle.stat()).size));
+        } finally {
+          await handle.close();
+        }
+      }
+    } catch (error) {
+      throw this.#storageFailure(error, 'repair', dir);
+    }
+    user.repaired = true;
+  }
+
+  /**
+   * Cuts an incomplete tail (an append torn by a crash; never acknowledged) back to the last complete unit and
+   * keeps the cut bytes in `<file>.torn`. Returns the file's size afterwards. Call only under the user's lock.
+   */
+  async #repairTail(handle: FileHandle, path: string, size: number): Promise<number> {
+    if (size === 0) return 0;
+    const last = Buffer.alloc(Math.min(size, TERMINATOR_BYTES.length));
+    await handle.read(last, 0, last.length, size - last.length);
+    if (endsComplete(last)) return size;
+    const whole = Buffer.alloc(size);
+    await handle.read(whole, 0, size, 0);
+    const keep = completeLength(whole);
+    const torn = await open(`${path}.torn`, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
+    try {
+      await torn.write(whole.subarray(keep));
+      await torn.sync();
+    } finally {
+      await torn.close();
+    }
+    await handle.truncate(keep);
+    await handle.sync();
+    return keep;
+  }
+
+  // ── file state ───────────────────────────────────────────────────────────────────────────────────────────
+
+  #user(userId: UserId): UserState {
+    let user = this.#users.get(userId);
+    if (user) {
+      this.#users.delete(userId);
+    } else {
+      user = { files: new Map(), opened: new Map(), repaired: false };
+    }
+    this.#users.set(userId, user);
+    if (this.#users.size > this.#maxCachedUsers) {
+      const oldest = this.#users.keys().next().value;
+      if (oldest !== undefined && oldest !== userId) this.#users.delete(oldest);
+    }
+    return user;
+  }
+
+  /** The current parsed state of a category file: from cache, extended by a tail read, or parsed afresh. */
+  async #load(userId: UserId, kind: Category): Promise<FileState> {
+    const path = this.#file(userId, kind);
+    const user = this.#user(userId);
+    for (;;) {
+      const prev = user.files.get(kind);
+      const version = prev?.version;
+      let handle: FileHandle;
+      try {
+        handle = await open(path, 'r');
+      } catch (error) {
+        if (errno(error) === 'ENOENT' && !(await this.hasUser(userId))) throw this.#unknownUser(userId);
+        if (errno(error) === 'ENOENT') {
+          throw storageError(`The file ${path} is missing. Restore the user's folder from a backup.`, error);
+        }
+        throw this.#storageFailure(error, 'read', this.#userDir(userId));
+      }
+      let next: FileState | null = null;
+      try {
+        const st = await handle.stat({ bigint: true });
+        if (prev && sameStat(prev, st)) return prev;
+        const size = Number(st.size);
+        if (prev && prev.ino === st.ino && prev.dev === st.dev && size >= prev.parsedBytes) {
+          const tail = Buffer.alloc(size - prev.parsedBytes);
+          const { bytesRead } = await handle.read(tail, 0, tail.length, prev.parsedBytes);
+          const complete = completeLength(tail.subarray(0, bytesRead));
+          const text = tail.subarray(0, complete).toString('utf8');
+          if (user.files.get(kind) !== prev || prev.version !== version) continue;
+          const { lead, units } = splitUnits(text);
+          if (lead.trim().length > 0) {
+            addRecord(prev, { t: 'damaged', id: null, reason: 'unrecognised text between entries', raw: lead });
+          }
+          for (const unit of units) addRecord(prev, this.#parseUnit(userId, kind, unit));
+          prev.parsedBytes += complete;
+          Object.assign(prev, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
+          prev.version++;
+          return prev;
+        }
+        const whole = Buffer.alloc(size);
+        const { bytesRead } = await handle.read(whole, 0, size, 0);
+        const complete = completeLength(whole.subarray(0, bytesRead));
+        next = this.#parseFile(userId, kind, whole.subarray(0, complete).toString('utf8'), st, complete);
+      } catch (error) {
+        if (error instanceof MemvaultError) throw error;
+        throw this.#storageFailure(error, 'read', this.#userDir(userId));
+      } finally {
+        await handle.close();
+      }
+      if (user.files.get(kind) !== prev || prev?.version !== version) continue;
+      user.files.set(kind, next);
+      return next;
+    }
+  }
+
+  #parseFile(userId: UserId, kind: Category, text: string, st: BigIntStats, parsedBytes: number): FileState {
+    const { lead, units } = splitUnits(text);
+    const state: FileState = {
+      kind,
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
+      parsedBytes,
+      header: lead,
+      records: [],
+      byId: new Map(),
+      version: 0,
+    };
+    for (const unit of units) addRecord(state, this.#parseUnit(userId, kind, unit));
+    return state;
+  }
+
+  #parseUnit(userId: UserId, kind: Category, unit: Unit): Rec {
+    if (unit.kind === 'broken') return { t: 'damaged', id: unit.id, reason: unit.reason, raw: unit.raw };
+    try {
+      if (unit.sealed) {
+        const sealed = parseSealedEntry(unit.text);
+        if ((sealed.date !== null) !== levelOf(kind) <= 2) {
+          throw corruption(
+            `Memory entry ${sealed.id} is damaged: a sealed level ${levelOf(kind)} entry must ${levelOf(kind) <= 2 ? '' : 'not '}show its date.`,
+          );
+        }
+        return { t: 'sealed', id: sealed.id, date: sealed.date, payload: sealed.payload };
+      }
+      const entry = parseEntry(unit.text, userId);
+      if (entry.category !== kind) {
+        throw corruption(
+          `Memory entry ${entry.id} is damaged: it says ${entry.category} but sits in the ${kind} file.`,
+        );
+      }
+      return { t: 'plain', id: entry.id, entry, tagsLower: lowerTags(entry.tags) };
+    } catch (error) {
+      return { t: 'damaged', id: unit.id, reason: reasonOf(error), raw: `${unit.text}\n` };
+    }
+  }
+
+  /** Opens a sealed record; levels 1–2 are served from (and kept in) the per-user cache of opened entries. */
+  #open(userId: UserId, kind: Category, rec: SealedRec, opener: EntryOpener, user: UserState): Opened {
+    const level = levelOf(kind);
+    if (level <= 2) {
+      const hit = user.opened.get(rec.id);
+      if (hit && hit.payload === rec.payload) return hit;
+    }
+    const ctx: SealContext = { userId, level, category: kind, entryId: rec.id };
+    let text: string;
+    try {
+      text = opener.open(ctx, rec.payload);
+    } catch (error) {
+      if (isMemvaultError(error, 'DATA_CORRUPTION') || isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+      throw corruption(`Memory entry ${rec.id} is damaged: its sealed payload does not open.`, { id: rec.id }, error);
+    }
+    const entry = parseEntry(text, userId);
+    if (entry.id !== rec.id) {
+      throw corruption(`Memory entry ${rec.id} is damaged: the sealed entry inside has another id.`, { id: rec.id });
+    }
+    if (entry.category !== kind) {
+      throw corruption(`Memory entry ${rec.id} is damaged: the sealed entry belongs to ${entry.category}.`, {
+        id: rec.id,
+      });
+    }
+    if (rec.date !== null && rec.date !== entry.date) {
+      throw corruption(`Memory entry ${rec.id} is damaged: its visible date differs from the sealed one.`, {
+        id: rec.id,
+      });
+    }
+    const opened: Opened = { payload: rec.payload, entry, tagsLower: lowerTags(entry.tags) };
+    if (level <= 2) user.opened.set(rec.id, opened);
+    return opened;
+  }
+
+  async #locate(userId: UserId, id: string): Promise<Located> {
+    const states = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    for (const state of states) {
+      const rec = state.byId.get(id);
+      if (rec) return { kind: state.kind, state, rec };
+    }
+    throw notFound(`No memory ${id} in this vault.`, { id });
+  }
+
+  /** The entry of a located record, for a caller allowed to read its level. */
+  #materialize(userId: UserId, found: Located, opener: EntryOpener): MemoryEntry {
+    const level = levelOf(found.kind);
+    if (!opener.canOpen(level)) throw lockedLevel(level);
+    const rec = found.rec;
+    if (rec.t === 'damaged') {
+      throw corruption(`Memory entry ${rec.id} is damaged (${rec.reason}). Restore it from a backup.`, { id: rec.id });
+    }
+    if (rec.t === 'plain') return rec.entry;
+    return this.#open(userId, found.kind, rec, opener, this.#user(userId)).entry;
+  }
+
+  /** Renders an entry as the vault's sealer wants it stored. */
+  async #record(userId: UserId, entry: MemoryEntry): Promise<{ rec: Rec; text: string }> {
+    const plain = renderEntry(entry);
+    if (!this.#sealer.seals(entry.level)) {
+      return { rec: { t: 'plain', id: entry.id, entry, tagsLower: lowerTags(entry.tags) }, text: plain };
+    }
+    const ctx: SealContext = { userId, level: entry.level, category: entry.category, entryId: entry.id };
+    const payload = await this.#sealer.seal(ctx, plain);
+    if (typeof payload !== 'string' || !isStorablePayload(payload)) {
+      throw storageError(
+        'The sealer returned a payload the vault cannot store (it must be printable ASCII without back-ticks).',
+      );
+    }
+    const date = entry.level <= 2 ? entry.date : null;
+    return {
+      rec: { t: 'sealed', id: entry.id, date, payload },
+      text: renderSealedEntry({ id: entry.id, date, payload }),
+    };
+  }
+
+  /** Keeps a just-written level 1–2 plaintext in the opened cache, so the next read does not open it again. */
+  #remember(userId: UserId, kind: Category, rec: Rec, entry: MemoryEntry): void {
+    if (rec.t === 'sealed' && levelOf(kind) <= 2) {
+      this.#user(userId).opened.set(rec.id, { payload: rec.payload, entry, tagsLower: lowerTags(entry.tags) });
+    }
+  }
+
+  /** One durable append (write + fdatasync) of a rendered unit. Call only under the user's lock. */
+  async #appendLocked(userId: UserId, kind: Category, rec: Rec, text: string): Promise<void> {
+    const path = this.#file(userId, kind);
+    const bytes = Buffer.from(`${text}\n`, 'utf8');
+    let handle: FileHandle;
+    try {
+      handle = await open(path, constants.O_RDWR | constants.O_APPEND);
+    } catch (error) {
+      if (errno(error) === 'ENOENT' && !(await this.hasUser(userId))) throw this.#unknownUser(userId);
+      if (errno(error) === 'ENOENT') {
+        throw storageError(`The file ${path} is missing. Restore the user's folder from a backup.`, error);
+      }
+      throw this.#storageFailure(error, 'write', this.#userDir(userId));
+    }
+    try {
+      const before = await handle.stat({ bigint: true });
+      const size = await this.#repairTail(handle, path, Number(before.size));
+      let written = 0;
+      while (written < bytes.length) {
+        written += (await handle.write(bytes, written, bytes.length - written, null)).bytesWritten;
+      }
+      await handle.datasync();
+      const after = await handle.stat({ bigint: true });
+      const state = this.#user(userId).files.get(kind);
+      if (state && state.ino === after.ino && state.dev === after.dev && state.parsedBytes === size) {
+        addRecord(state, rec);
+        state.parsedBytes = size + bytes.length;
+        Object.assign(state, { size: after.size, mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs });
+        state.version++;
+      }
+    } catch (error) {
+      throw this.#storageFailure(error, 'write', this.#userDir(userId));
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Rewrites a category file with `map` applied to each record (null drops it): temp → fsync → rename →
+   * fsync(dir). Damaged units are kept byte for byte. Call only under the user's lock.
+   */
+  async #rewrite(userId: UserId, state: FileState, map: (rec: Rec) => Rec | null): Promise<void> {
+    const path = this.#file(userId, state.kind);
+    const records: Rec[] = [];
+    const parts: string[] = [state.header];
+    for (const rec of state.records) {
+      const next = map(rec);
+      if (next === null) continue;
+      records.push(next);
+      if (next.t === 'plain') parts.push(renderEntry(next.entry), '\n');
+      else if (next.t === 'sealed') parts.push(renderSealedEntry(next), '\n');
+      else parts.push(next.raw);
+    }
+    let text = parts.join('');
+    // A damaged unit may lack its terminator; never let one end the file, or it would read as a torn append.
+    if (text.length > 0 && !text.endsWith(TERMINATOR)) text += text.endsWith('\n') ? '---\n\n' : '\n---\n\n';
+    try {
+      await writeFileAtomic(path, text, { mode: 0o600 });
+      const st = await stat(path, { bigint: true });
+      const fresh = this.#parsedState(state.kind, st, Buffer.byteLength(text, 'utf8'), state.header, records);
+      this.#user(userId).files.set(state.kind, fresh);
+    } catch (error) {
+      this.#user(userId).files.delete(state.kind);
+      throw this.#storageFailure(error, 'write', this.#userDir(userId));
+    }
+  }
+
+  #parsedState(kind: Category, st: BigIntStats, parsedBytes: number, header: string, records: Rec[]): FileState {
+    const state: FileState = {
+      kind,
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
+      parsedBytes,
+      header,
+      records: [],
+      byId: new Map(),
+      version: 0,
+    };
+    for (const rec of records) addRecord(state, rec);
+    return state;
+  }
+
+  /** Removes `.creating.*` folders of createUser calls whose process died. */
+  async #removeAbandonedCreations(): Promise<void> {
+    for (const name of await readdir(this.#usersDir)) {
+      if (!name.startsWith(CREATING_PREFIX)) continue;
+      const pid = Number(name.split('.')[3]);
+      if (!isProcessAlive(pid)) await rm(join(this.#usersDir, name), { recursive: true, force: true });
+    }
+  }
+
+  // ── paths and errors ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** The user's folder. The id is re-checked here, as defence in depth: nothing else reaches a path. */
+  #userDir(userId: UserId): string {
+    if (typeof userId !== 'string' || !isUserId(userId)) {
+      throw validationError('Not a valid user id: expected an E.164 phone number such as +14155550134.', {
+        field: 'userId',
+      });
+    }
+    return join(this.#usersDir, userId);
+  }
+
+  #file(userId: UserId, kind: FileKind): string {
+    if (!(FILE_KINDS as readonly string[]).includes(kind)) {
+      throw validationError('Unknown vault file kind.', { field: 'kind' });
+    }
+    return join(this.#userDir(userId), `${kind}.${userId}.md`);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storageError('This vault is closed; open a new one.');
+  }
+
+  #unknownUser(userId: UserId): MemvaultError {
+    return notFound(`No user ${userId} in this vault. Create the user first.`, { userId });
+  }
+
+  #conflict(userId: UserId): MemvaultError {
+    return new MemvaultError('CONFLICT', `User ${userId} already exists.`, { details: { userId } });
+  }
+
+  #storageFailure(error: unknown, action: string, dir: string): MemvaultError {
+    if (error instanceof MemvaultError) return error;
+    const code = errno(error) ?? 'unknown error';
+    const hint =
+      code === 'EACCES' || code === 'EPERM'
+        ? ' Check that this process may read and write it.'
+        : code === 'ENOSPC'
+          ? ' The disk is full.'
+          : code === 'EROFS'
+            ? ' The file system is read-only.'
+            : code === 'ENOTDIR'
+              ? ' A path component is a file, not a folder: check the data directory.'
+              : '';
+    return storageError(`Cannot ${action} in ${dir} (${code}).${hint}`, error, { code });
+  }
+}
+
+function addRecord(state: FileState, rec: Rec): void {
+  if (rec.t !== 'damaged' && state.byId.has(rec.id)) {
+    const raw =
+      rec.t === 'plain'
+        ? `${renderEntry(rec.entry)}\n`
+        : `${renderSealedEntry({ id: rec.id, date: rec.date, payload: rec.payload })}\n`;
+    rec = { t: 'damaged', id: rec.id, reason: 'another entry in this file has the same id', raw };
+  }
+  state.records.push(rec);
+  if (rec.t !== 'damaged') state.byId.set(rec.id, rec);
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof MemvaultError ? error.message : 'unreadable entry';
+}
+
+function lockedLevel(level: SecurityLevel): MemvaultError {
+  return securityError(
+    'insufficient_permissions',
+    `Level ${level} is locked: unlock it to read or change this memory.`,
+    {
+      level,
+    },
+  );
+}
+
+function checkId(id: string): void {
+  if (typeof id !== 'string' || !ENTRY_ID.test(id)) {
+    throw validationError('Not a memory id: expected a 26-character ULID.', { field: 'id' });
+  }
+}
+
+interface CheckedFilter {
+  readonly categories: Set<Category> | null;
+  readonly levels: Set<SecurityLevel> | null;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly dateField: 'date' | 'eventDate';
+  readonly tags: readonly string[];
+  readonly externalId: string | null;
+  readonly limit: number | null;
+  readonly offset: number;
+  readonly order: 'asc' | 'desc';
+}
+
+function checkFilter(filter: EntryFilter): CheckedFilter {
+  const categories = filter.categories === undefined ? null : new Set(filter.categories);
+  if (categories && ![...categories].every(isCategory))
+    throw validationError('Unknown category in the filter.', { field: 'categories' });
+  const levels = filter.levels === undefined ? null : new Set(filter.levels);
+  if (levels && ![...levels].every(isSecurityLevel))
+    throw validationError('Levels must be 1 to 4.', { field: 'levels' });
+  const dateField = filter.dateField ?? 'date';
+  if (dateField !== 'date' && dateField !== 'eventDate') {
+    throw validationError('dateField must be "date" or "eventDate".', { field: 'dateField' });
+  }
+  const order = filter.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw validationError('order must be "asc" or "desc".', { field: 'order' });
+  const whole = (value: number | undefined, field: string, max: number): number | null => {
+    if (value === undefined) return null;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
+      throw validationError(`${field} must be a whole number from 0 to ${max}.`, { field });
+    }
+    return value;
+  };
+  if (filter.tags !== undefined && !Array.isArray(filter.tags))
+    throw validationError('tags must be a list.', { field: 'tags' });
+  if (filter.externalId !== undefined && typeof filter.externalId !== 'string') {
+    throw validationError('externalId must be text.', { field: 'externalId' });
+  }
+  const from = filter.from === undefined ? null : toIsoTime(filter.from, 'from');
+  const to = filter.to === undefined ? null : toIsoTime(filter.to, 'to');
+  return {
+    categories,
+    levels,
+    from,
+    to,
+    dateField,
+    tags: (filter.tags ?? [])
+      .map((t) =>
+        String(t)
+          .trim()
+          .replace(/^#+\s*/u, '')
+          .toLowerCase(),
+      )
+      .filter((t) => t.length > 0),
+    externalId: filter.externalId ?? null,
+    limit: whole(filter.limit, 'limit', MAX_LIMIT),
+    offset: whole(filter.offset, 'offset', Number.MAX_SAFE_INTEGER) ?? 0,
+    order,
+  };
+}
+
+/** Orders matches by (date key, id) and returns the requested page; small pages avoid sorting everything. */
+function select(
+  matches: Array<{ key: string; entry: MemoryEntry }>,
+  order: 'asc' | 'desc',
+  offset: number,
+  limit: number | null,
+): MemoryEntry[] {
+  const sign = order === 'asc' ? 1 : -1;
+  const cmp = (a: { key: string; entry: MemoryEntry }, b: { key: string; entry: MemoryEntry }) =>
+    sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0);
+  const want = limit === null ? matches.length : Math.min(matches.length, offset + limit);
+  if (want * 16 >= matches.length)
+    return matches
+      .sort(cmp)
+      .slice(offset, want)
+      .map((m) => m.entry);
+  // Keep the best `want` in a sorted window: O(n log k) comparisons for a page of k.
+  const best: Array<{ key: string; entry: MemoryEntry }> = [];
+  for (const m of matches) {
+    if (best.length === want) {
+      const worst = best[want - 1];
+      if (worst && cmp(m, worst) >= 0) continue;
+      best.pop();
+    }
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const probe = best[mid];
+      if (probe && cmp(probe, m) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, m);
+  }
+  return best.slice(offset).map((m) => m.entry);
+}
+
+/** Writes a new file and fsyncs it (used while building a user folder under a temporary name). */
+async function writeDurable(path: string, text: string): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.chmod(0o600);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
