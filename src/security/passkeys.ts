@@ -31,7 +31,7 @@ function prfInput(salt: string) {
   return { prf: { eval: { first: salt as unknown as BufferSource } } };
 }
 
-/** Options for `navigator.credentials.create`: user verification required, PRF requested, no duplicates. */
+/** Options for `navigator.credentials.create` (`challenge` is base64url): user verification required, PRF requested, no duplicates. */
 export function registrationOptions(input: {
   readonly rp: RelyingParty;
   readonly challenge: string;
@@ -45,8 +45,9 @@ export function registrationOptions(input: {
     rpID: input.rp.rpId,
     userName: input.userName,
     userDisplayName: input.userName,
-    userID: Buffer.from(input.webauthnUserId, 'base64url'),
-    challenge: input.challenge,
+    userID: new Uint8Array(Buffer.from(input.webauthnUserId, 'base64url')),
+    // Bytes, so the options carry exactly `challenge` (a string would be UTF-8 encoded once more).
+    challenge: new Uint8Array(Buffer.from(input.challenge, 'base64url')),
     timeout: TIMEOUT_MS,
     attestationType: 'none',
     excludeCredentials: input.existing.map((p) => ({
@@ -67,7 +68,7 @@ export function authenticationOptions(input: {
 }): Promise<PublicKeyCredentialRequestOptionsJSON> {
   return generateAuthenticationOptions({
     rpID: input.rp.rpId,
-    challenge: input.challenge,
+    challenge: new Uint8Array(Buffer.from(input.challenge, 'base64url')),
     timeout: TIMEOUT_MS,
     userVerification: 'required',
     allowCredentials: input.passkeys.map((p) => ({ id: p.id, ...(p.transports ? { transports: p.transports } : {}) })),
