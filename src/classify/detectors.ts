@@ -1,0 +1,548 @@
+import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
+
+/** What a detector found. The value itself is never kept: only where it is and what it is. */
+export type FindingKind =
+  | 'card_number'
+  | 'iban'
+  | 'national_id'
+  | 'passport'
+  | 'driving_licence'
+  | 'account_number'
+  | 'api_key'
+  | 'high_entropy_token'
+  | 'private_key'
+  | 'seed_phrase'
+  | 'credential'
+  | 'master_password'
+  | 'pin'
+  | 'access_code'
+  | 'recovery_code'
+  | 'security_answer';
+
+export interface Finding {
+  readonly kind: FindingKind;
+  /** The category this finding alone calls for. */
+  readonly category: 'SECRET' | 'ULTRASECRET';
+  /** 0–1; at or above `CERTAIN` the finding sets a floor no model can lower. */
+  readonly certainty: number;
+  /** Offsets of the value in the text (for redaction), never the value. */
+  readonly start: number;
+  readonly end: number;
+  /** A human description for reasoning, e.g. "a card number that passes the Luhn check". */
+  readonly label: string;
+}
+
+/** Certainty at which a finding is a floor for the final category. */
+export const CERTAIN = 0.9;
+
+// ---------------------------------------------------------------------------------------------------------
+// Checksums
+
+/** Luhn (mod 10) check over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d{2,}$/.test(digits)) return false;
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22,
+  CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22,
+  GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30,
+  KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31,
+  MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24,
+  SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+}; // biome-ignore format: a table
+
+/** ISO 13616 IBAN check: known country length and mod-97 remainder 1. Spaces are ignored. */
+export function ibanValid(input: string): boolean {
+  const iban = input.replace(/\s+/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
+  if (expected !== undefined && expected !== iban.length) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0);
+    const value = code >= 65 ? String(code - 55) : ch;
+    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+const found = (
+  kind: FindingKind,
+  category: Finding['category'],
+  certainty: number,
+  start: number,
+  end: number,
+  label: string,
+): Finding => ({ kind, category, certainty, start, end, label });
+
+/** Words that follow "password is" in talk about passwords rather than in a password. */
+const NOT_A_VALUE = new Set(
+  `a an the my your his her our their its this that these those same different new old wrong right correct
+  incorrect too very so really quite pretty super way still just not no never always also now then
+  weak strong long short simple easy hard complicated complex secure insecure safe unsafe good bad terrible
+  expired changed reset saved stored written somewhere here there in on at of for with to from by about
+  like something nothing anything everything required needed mandatory case sensitive different hidden
+  locked blocked compromised leaked stolen forgotten lost impossible annoying ridiculous long-ish
+  what which who whose where when how why if because and or but as was is be been being are were will
+  supposed going gonna probably maybe definitely literally actually basically stupid dumb silly
+  fine ok okay set valid invalid done updated working accepted rejected case-sensitive unique random
+  it's its it i you he she we they me him them us one two three four`.split(/\s+/),
+);
+
+const stripQuotes = (s: string) => s.replace(/^["'“”‘’`(<[]+|["'“”‘’`)>\],;!?]+$/g, '').replace(/\.+$/, '');
+
+/** A password-like value: has a digit, a symbol, or inner capitals, or is an uncommon word. */
+function valueStrength(raw: string): number {
+  const v = stripQuotes(raw);
+  if (v.length < 3 || v.length > 128) return 0;
+  if (NOT_A_VALUE.has(v.toLowerCase())) return 0;
+  const hasDigit = /\d/.test(v);
+  const hasSymbol = /[^A-Za-z0-9]/.test(v);
+  const innerCaps = /[a-z][A-Z]|[A-Z]{2,}[a-z]/.test(v);
+  if (hasDigit || hasSymbol || innerCaps) return 0.97;
+  return 0.88;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Detectors
+
+function detectCards(text: string, out: Finding[]): void {
+  const re = /(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])/g;
+  for (const m of text.matchAll(re)) {
+    const digits = m[0].replace(/[ -]/g, '');
+    if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) continue;
+    if (/^(\d)\1+$/.test(digits)) continue;
+    const context = /\b(card|visa|mastercard|amex|debit|credit|cc|cvv|expir)/i.test(text);
+    out.push(
+      found(
+        'card_number',
+        'SECRET',
+        context ? 0.98 : 0.92,
+        m.index,
+        m.index + m[0].length,
+        'a card number that passes the Luhn check',
+      ),
+    );
+  }
+  // "cvv 123", "security code on the back is 123"
+  for (const m of text.matchAll(/\b(?:cvv|cvc|cv2|card security code)\b\W{0,3}(?:is|:|=|number)?\s*(\d{3,4})\b/gi)) {
+    out.push(found('card_number', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a card security code'));
+  }
+}
+
+function detectIbans(text: string, out: Finding[]): void {
+  const re = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
+  for (const m of text.matchAll(re)) {
+    if (!/^[A-Z]{2}/.test(m[0]) && !/\biban\b/i.test(text)) continue;
+    // Trim trailing words the greedy match swallowed ("DE89 3704 0044 0532 0130 00 for rent").
+    let candidate = m[0];
+    while (candidate.length > 15 && !ibanValid(candidate)) candidate = candidate.replace(/\s*\S$/, '');
+    if (!ibanValid(candidate)) continue;
+    out.push(found('iban', 'SECRET', 0.97, m.index, m.index + candidate.length, 'an IBAN with a valid mod-97 check'));
+  }
+}
+
+const ID_CONTEXT =
+  /\b(ssn|social security(?: number| no\.?| #)?|social insurance number|sin|national insurance(?: number)?|nino|national id(?:entity)?(?: card)?(?: number)?|id number|identity number|personal (?:id|identity) number|tax (?:id|file number|number)|tin|tfn|ein|itin|aadhaa?r|pan card|dni|nie|nif|cpf|bsn|personnummer|medicare number|nhs number|health card number|student id|employee id|member(?:ship)? (?:id|number))\b/gi;
+
+function detectIdentifiers(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(/(?<![\d-])(\d{3})[- ](\d{2})[- ](\d{4})(?![\d-])/g)) {
+    const [area, group, serial] = [m[1]!, m[2]!, m[3]!];
+    if (area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000') continue;
+    const ctx = /\b(ssn|social|security)\b/i.test(text);
+    out.push(
+      found('national_id', 'SECRET', ctx ? 0.98 : 0.85, m.index, m.index + m[0].length, 'a US Social Security number'),
+    );
+  }
+  // UK National Insurance number.
+  for (const m of text.matchAll(/\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g)) {
+    out.push(found('national_id', 'SECRET', 0.9, m.index, m.index + m[0].length, 'a National Insurance number'));
+  }
+  for (const ctx of text.matchAll(ID_CONTEXT)) {
+    const after = text.slice(ctx.index + ctx[0].length, ctx.index + ctx[0].length + 40);
+    const v = /^\W{0,3}(?:(?:is|was|=|:|#|number|no\.?)\s*){0,2}([A-Za-z0-9][A-Za-z0-9 .-]{4,24}[A-Za-z0-9])/i.exec(
+      after,
+    );
+    const value = v?.[1];
+    if (!value || (value.match(/\d/g)?.length ?? 0) < 4) continue;
+    const start = ctx.index + ctx[0].length + (v?.index ?? 0);
+    out.push(found('national_id', 'SECRET', 0.95, start, start + value.length, `an identity number (${ctx[1]})`));
+  }
+}
+
+function detectDocuments(text: string, out: Finding[]): void {
+  const re =
+    /\b(passport|driver'?s?'? licen[cs]e|driving licen[cs]e|drivers? licen[cs]e|licen[cs]e|dl|visa|green card|residence permit|id card)\s*(?:number|no\.?|num|#)?\s*(?:is|was|:|=|-)?\s*([A-Z0-9][A-Z0-9-]{5,17})\b/gi;
+  for (const m of text.matchAll(re)) {
+    const value = m[2]!;
+    if ((value.match(/\d/g)?.length ?? 0) < 3) continue;
+    const kind: FindingKind = /passport|visa|green card|permit|id card/i.test(m[1]!) ? 'passport' : 'driving_licence';
+    const start = m.index + m[0].length - value.length;
+    const certainty = /licen[cs]e$/i.test(m[1]!) && !/driv/i.test(m[1]!) ? 0.85 : 0.95;
+    out.push(found(kind, 'SECRET', certainty, start, start + value.length, `a ${m[1]!.toLowerCase()} number`));
+  }
+}
+
+function detectAccounts(text: string, out: Finding[]): void {
+  const re =
+    /\b(account|acct|a\/c|routing|sort code|bank account|checking|savings|policy|member|membership|customer|frequent flyer|loyalty)\s*(?:number|no\.?|num|#)\s*(?:is|was|:|=)?\s*([0-9][0-9 -]{4,22}[0-9])\b/gi;
+  for (const m of text.matchAll(re)) {
+    const value = m[2]!;
+    if ((value.match(/\d/g)?.length ?? 0) < 6) continue;
+    const start = m.index + m[0].length - value.length;
+    const strong = /account|acct|a\/c|routing|sort|checking|savings/i.test(m[1]!);
+    out.push(found('account_number', 'SECRET', strong ? 0.95 : 0.85, start, start + value.length, 'an account number'));
+  }
+}
+
+const KEY_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bsk-(?:proj-|ant-|live-)?[A-Za-z0-9_-]{20,}/g, 'an API secret key (sk-)'],
+  [/\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}/g, 'a payment API key'],
+  [/\bgh[pousr]_[A-Za-z0-9]{30,}/g, 'a GitHub token'],
+  [/\bgithub_pat_[A-Za-z0-9_]{40,}/g, 'a GitHub token'],
+  [/\bglpat-[A-Za-z0-9_-]{20,}/g, 'a GitLab token'],
+  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, 'a Slack token'],
+  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, 'an AWS access key'],
+  [/\bAIza[0-9A-Za-z_-]{35}/g, 'a Google API key'],
+  [/\bnpm_[A-Za-z0-9]{36}\b/g, 'an npm token'],
+  [/\bhf_[A-Za-z0-9]{30,}/g, 'a Hugging Face token'],
+  [/\bSG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/g, 'a SendGrid key'],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, 'a JSON Web Token'],
+  [/\b\d{8,10}:[A-Za-z0-9_-]{35}\b/g, 'a Telegram bot token'],
+];
+
+function detectKeys(text: string, out: Finding[]): void {
+  for (const [re, label] of KEY_PATTERNS) {
+    for (const m of text.matchAll(re))
+      out.push(found('api_key', 'SECRET', 0.97, m.index, m.index + m[0].length, label));
+  }
+  for (const m of text.matchAll(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/g)) {
+    const end = text.indexOf('-----END', m.index);
+    out.push(
+      found('private_key', 'ULTRASECRET', 0.99, m.index, end < 0 ? text.length : end, 'a PEM private key block'),
+    );
+  }
+  const keyContext = /\b(private key|priv ?key|secret key|wallet|seed|master key|signing key|metamask|ledger|xprv)\b/i;
+  for (const m of text.matchAll(/\b(?:0x)?[0-9a-fA-F]{64}\b/g)) {
+    const ctx = keyContext.test(text);
+    out.push(
+      found(
+        ctx ? 'private_key' : 'high_entropy_token',
+        ctx ? 'ULTRASECRET' : 'SECRET',
+        ctx ? 0.97 : 0.8,
+        m.index,
+        m.index + m[0].length,
+        ctx ? 'a 256-bit private key in hex' : 'a 64-digit hex string',
+      ),
+    );
+  }
+  for (const m of text.matchAll(/\b(?:xprv|tprv)[1-9A-HJ-NP-Za-km-z]{100,112}\b/g)) {
+    out.push(found('private_key', 'ULTRASECRET', 0.99, m.index, m.index + m[0].length, 'an extended private key'));
+  }
+  for (const m of text.matchAll(/\b[5KL][1-9A-HJ-NP-Za-km-z]{50,51}\b/g)) {
+    out.push(found('private_key', 'ULTRASECRET', 0.9, m.index, m.index + m[0].length, 'a WIF private key'));
+  }
+  // Long random-looking tokens: mixed classes and high entropy, not a URL or a word.
+  const covered = (i: number) => out.some((f) => i >= f.start && i < f.end);
+  for (const m of text.matchAll(/(?<![\w/.@-])[A-Za-z0-9_+/=-]{20,}(?![\w/@])/g)) {
+    const tok = m[0];
+    if (covered(m.index)) continue;
+    const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(tok)).length;
+    if (classes < 2 || !/\d/.test(tok)) continue;
+    const h = shannonEntropy(tok);
+    if (h < 3.6) continue;
+    const ctx = /\b(key|token|secret|api|bearer|credential|password|auth)\b/i.test(text);
+    out.push(
+      found(
+        'high_entropy_token',
+        'SECRET',
+        ctx ? 0.93 : 0.8,
+        m.index,
+        m.index + tok.length,
+        'a long random-looking token',
+      ),
+    );
+  }
+}
+
+function detectSeedPhrase(text: string, out: Finding[]): void {
+  const list = bip39Words();
+  const tokens = [...text.matchAll(/[A-Za-z]+/g)];
+  let runStart = 0;
+  const flush = (endExclusive: number) => {
+    const run = tokens.slice(runStart, endExclusive);
+    if (run.length >= 12) {
+      const words = run.map((t) => t[0].toLowerCase());
+      const ctx =
+        /\b(seed|mnemonic|recovery phrase|secret phrase|backup phrase|wallet|metamask|ledger|trezor|words)\b/i.test(
+          text,
+        );
+      let valid = false;
+      for (const n of BIP39_LENGTHS) {
+        for (let i = 0; i + n <= words.length && !valid; i++) valid = isValidMnemonic(words.slice(i, i + n));
+      }
+      const first = run[0]!;
+      const last = run[run.length - 1]!;
+      const certainty = valid ? 0.99 : ctx ? 0.96 : 0.85;
+      out.push(
+        found(
+          'seed_phrase',
+          'ULTRASECRET',
+          certainty,
+          first.index,
+          last.index + last[0].length,
+          valid ? 'a BIP-39 seed phrase with a valid checksum' : `${run.length} words from the BIP-39 list`,
+        ),
+      );
+    }
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    // Separators allowed between seed words: spaces, commas, numbering ("1. abandon 2. ability").
+    const prev = tokens[i - 1];
+    const gap = prev ? text.slice(prev.index + prev[0].length, t.index) : '';
+    const joined = gap === '' || /^[\s,;.:)\d-]*$/.test(gap);
+    if (!list.has(t[0].toLowerCase()) || !joined) {
+      flush(i);
+      runStart = list.has(t[0].toLowerCase()) ? i : i + 1;
+    }
+  }
+  flush(tokens.length);
+}
+
+const MASTER =
+  /\b(master password|master pass(?:word|phrase)?|1password|bitwarden|lastpass|keepass(?:xc)?|dashlane|password manager|vault password|keychain password|veracrypt|bitlocker recovery key|filevault recovery key|encryption passphrase|disk encryption (?:password|passphrase|key))\b/i;
+
+function detectCredentials(text: string, out: Finding[]): void {
+  const master = MASTER.test(text);
+  // "my gmail password is hunter2", "changed the wifi pw to X", "password: X", "pass = X"
+  const re =
+    /\b(pass(?:word|code|phrase)?s?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi(?: key| code)?|network key|wpa key)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
+  for (const m of text.matchAll(re)) {
+    const value = m[3]!;
+    let strength = valueStrength(value);
+    // Plural keywords ("passwords: make them long") are talk about passwords unless the value looks like one.
+    if (strength === 0 || (/s$/i.test(m[1]!) && strength < 0.97)) continue;
+    // A plain word that ends the clause ("the netflix password is bluebird") is the password.
+    const tail = text.slice(m.index + m[0].length);
+    if (strength < 0.97 && /^\s*(?:$|[.!,;)\n]|and\b|but\b|lol\b|haha\b|btw\b)/i.test(tail)) strength = 0.92;
+    // "is to", "is for": talk about the password, not the password.
+    const between = m[2] ?? '';
+    if (/\b(hint|policy|requirement|rule|length|manager app|reset link|advice|tips?)\b/i.test(between)) continue;
+    const start = m.index + m[0].length - value.length;
+    if (master || /\bmaster\b/i.test(between)) {
+      out.push(
+        found(
+          'master_password',
+          'ULTRASECRET',
+          Math.max(strength, 0.95),
+          start,
+          start + value.length,
+          'a password-manager master password',
+        ),
+      );
+    } else {
+      const kind: FindingKind = /wi-?fi|network|wpa/i.test(m[1]!) ? 'access_code' : 'credential';
+      out.push(
+        found(
+          kind,
+          'SECRET',
+          strength,
+          start,
+          start + value.length,
+          /wi-?fi|network|wpa/i.test(m[1]!) ? 'a wifi password' : 'a password given in context',
+        ),
+      );
+    }
+  }
+  // A master passphrase of several words: "my 1password master password is correct horse battery staple".
+  if (master) {
+    const phrase =
+      /\b(?:master )?pass(?:word|phrase)\b[^.\n]{0,30}?\b(?:is|was|:|=)\s+((?:[A-Za-z0-9'!@#$%&*-]+[ -]){2,7}[A-Za-z0-9'!@#$%&*-]+)/i.exec(
+        text,
+      );
+    const words = phrase?.[1]?.split(/[ -]/) ?? [];
+    if (
+      phrase &&
+      words[0] &&
+      ![
+        'too',
+        'very',
+        'so',
+        'really',
+        'not',
+        'the',
+        'a',
+        'my',
+        'still',
+        'in',
+        'on',
+        'saved',
+        'stored',
+        'written',
+        'long',
+        'hard',
+        'easy',
+      ].includes(words[0].toLowerCase())
+    ) {
+      const start = phrase.index + phrase[0].length - phrase[1]!.length;
+      out.push(
+        found(
+          'master_password',
+          'ULTRASECRET',
+          0.95,
+          start,
+          start + phrase[1]!.length,
+          'a password-manager master passphrase',
+        ),
+      );
+    }
+  }
+  // "login: alice / s3cret", "username bob password xyz", "user alice pass 1234"
+  const pair =
+    /\b(?:user(?:name)?|login|email|e-mail|user id)\s*(?:is|:|=)?\s*(\S{2,})\s*(?:\/|,|and|&|\s)\s*(?:(?:pass(?:word)?|pw|pwd)\s*(?:is|:|=)?\s*)?(\S{3,})/gi;
+  for (const m of text.matchAll(pair)) {
+    if (!/\b(pass(?:word)?|pw|pwd)\b|\//i.test(m[0])) continue;
+    const value = m[2]!;
+    if (valueStrength(value) === 0) continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(
+      found(
+        master ? 'master_password' : 'credential',
+        master ? 'ULTRASECRET' : 'SECRET',
+        0.95,
+        start,
+        start + value.length,
+        'a login and password',
+      ),
+    );
+  }
+}
+
+function detectCodes(text: string, out: Finding[]): void {
+  // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
+  for (const m of text.matchAll(/\bpin(?:\s*(?:code|number|no\.?|#))?\b([^.\n!?\d]{0,30}?)(\d{4,8})\b/gi)) {
+    const value = m[2]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('pin', 'SECRET', 0.97, start, start + value.length, 'a PIN'));
+  }
+  // Door, gate, alarm, locker, safe codes and lock combinations, in context.
+  const place =
+    /\b(door|gate|garage|alarm|locker|safe|lockbox|key ?box|keypad|building|entry|entrance|front door|back door|lobby|intercom|buzzer|padlock|bike lock|lock|combination|combo|access|security|unlock|phone unlock|passcode|storage unit|mailbox|office|apartment|condo)\s*(?:code|combo|combination|pin|number)?\b([^.\n!?\d]{0,30}?)(\d[\d -]{2,10}\d#?|\d{3,8}#?)(?!\d)/gi;
+  for (const m of text.matchAll(place)) {
+    const noun = m[1]!.toLowerCase();
+    const rest = m[0].slice(m[1]!.length);
+    const coded =
+      /\b(code|combo|combination|pin|passcode)\b/i.test(rest) ||
+      /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
+    if (!coded) continue;
+    // Street numbers, prices and times are not codes.
+    if (
+      /\$|€|£|\b(am|pm|minutes|mins|hours|dollars|euros|percent)\b/i.test(
+        text.slice(m.index + m[0].length, m.index + m[0].length + 10),
+      )
+    )
+      continue;
+    const value = m[3]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, `a ${noun} code`));
+  }
+  // "the code to the storage unit is 4417", "code for the gate: 2580"
+  for (const m of text.matchAll(
+    /\bcode\s+(?:to|for|of)\s+(?:the|my|our)?\s*([a-z ]{3,25}?)\s*(?:is|:|=)\s*(\d[\d -]{2,10}\d#?)/gi,
+  )) {
+    const value = m[2]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, 'an access code'));
+  }
+  // Recovery / backup codes for accounts: master keys to the account.
+  const recovery =
+    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(?:codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
+  for (const m of text.matchAll(recovery)) {
+    const value = m[3]!;
+    if (!/\d/.test(value) || valueStrength(value) === 0) continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('recovery_code', 'ULTRASECRET', 0.95, start, start + value.length, 'account recovery codes'));
+  }
+  // "verification code 482913" (one-time, short-lived, still a key while valid)
+  for (const m of text.matchAll(
+    /\b(?:verification|confirmation|one[- ]time|login|sms|security)\s+code\b[^\n\d]{0,15}(\d{4,8})\b/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'a one-time code'));
+  }
+  // Security questions: "my mother's maiden name is X" lets someone reset an account.
+  for (const m of text.matchAll(
+    /\b(mother'?s maiden name|security (?:question|answer)|first pet'?s name|secret (?:question|answer))\b[^.\n]{0,20}?\b(?:is|was|:)\s*(\S{2,})/gi,
+  )) {
+    const value = m[2]!;
+    if (NOT_A_VALUE.has(stripQuotes(value).toLowerCase())) continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('security_answer', 'SECRET', 0.9, start, start + value.length, 'a security-question answer'));
+  }
+}
+
+/**
+ * Runs every detector over `text`. Findings overlap freely; callers take the most protective certain one.
+ * Pure and synchronous; linear in the text length for the sizes people send (inputs are capped upstream).
+ */
+export function detectSecrets(text: string): Finding[] {
+  const out: Finding[] = [];
+  detectCards(text, out);
+  detectIbans(text, out);
+  detectIdentifiers(text, out);
+  detectDocuments(text, out);
+  detectAccounts(text, out);
+  detectKeys(text, out);
+  detectSeedPhrase(text, out);
+  detectCredentials(text, out);
+  detectCodes(text, out);
+  return out;
+}
+
+/** The most protective finding at or above `minCertainty`, or undefined. */
+export function strongestFinding(findings: readonly Finding[], minCertainty = CERTAIN): Finding | undefined {
+  let best: Finding | undefined;
+  for (const f of findings) {
+    if (f.certainty < minCertainty) continue;
+    if (
+      !best ||
+      (f.category === 'ULTRASECRET' && best.category !== 'ULTRASECRET') ||
+      (f.category === best.category && f.certainty > best.certainty)
+    ) {
+      best = f;
+    }
+  }
+  return best;
+}

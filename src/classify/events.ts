@@ -1,0 +1,102 @@
+import * as chrono from 'chrono-node';
+import { validationError } from '../core/errors.js';
+import type { Token } from './nlp.js';
+
+/** Time and narration signals of a message. */
+export interface EventSignals {
+  /** ISO 8601 (UTC) of the first time expression, resolved against the message time in the user's zone. */
+  readonly eventDate?: string;
+  /** The time expression as written ("last Friday"). */
+  readonly timeText?: string;
+  /** The expression points to the past (or today) rather than the future. */
+  readonly past: boolean;
+  /** Count of past-tense verbs ("went", "took", "was"). */
+  readonly pastVerbs: number;
+  /** Future or intention cues ("will", "going to", "planning", "tomorrow"). */
+  readonly future: boolean;
+  /** 0–1: how strongly the message narrates an experience that happened. */
+  readonly score: number;
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Offset of an IANA zone from UTC at `at`, in minutes (e.g. +330 for Asia/Kolkata), computed with Intl so
+ * daylight saving is right for that instant.
+ * @throws MemvaultError VALIDATION_ERROR for an unknown zone.
+ */
+export function zoneOffsetMinutes(timeZone: string, at: Date): number {
+  let fmt = offsetFormatters.get(timeZone);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+    } catch (cause) {
+      throw validationError(
+        `Unknown time zone "${timeZone.slice(0, 60)}". Use an IANA name like Europe/Paris.`,
+        {
+          field: 'timezone',
+        },
+        cause,
+      );
+    }
+    offsetFormatters.set(timeZone, fmt);
+  }
+  const name = fmt.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
+  if (!m) return 0;
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
+  return m[1] === '-' ? -minutes : minutes;
+}
+
+const IRREGULAR_PAST = new Set(
+  `was were had did went took got made saw came gave found told felt left met ran ate drank bought brought
+  thought caught taught sat stood heard held kept lost paid said sent spent won wrote drove rode flew fell
+  broke chose began swam sang slept woke wore threw grew knew forgot became built hung hit hurt let put set
+  shut cut quit read led fed fought sold shot spoke stole struck swore tore understood`.split(/\s+/),
+);
+const FUTURE =
+  /\b(will|won't|gonna|going to|plan(?:ning)? to|want to|wanna|hope to|intend to|next (?:week|month|year|time|summer|spring|winter|fall)|tomorrow|someday|upcoming|is scheduled|scheduled for|remind me|don't forget|need to|have to|should)\b/i;
+
+function countPastVerbs(tokens: readonly Token[]): number {
+  let n = 0;
+  for (const t of tokens) {
+    if (t.pos !== 'VERB' && t.pos !== 'AUX') continue;
+    if (IRREGULAR_PAST.has(t.lower) || (/ed$/.test(t.lower) && t.lower.length > 3 && t.lemma !== t.lower)) n++;
+  }
+  return n;
+}
+
+/**
+ * Finds the time expression and narration cues of `text`. `now` is the message time; `timeZone` the user's
+ * IANA zone (chrono gets the zone's offset at `now`, so "this afternoon" means the user's afternoon).
+ */
+export function detectEvent(text: string, tokens: readonly Token[], now: Date, timeZone = 'UTC'): EventSignals {
+  const offset = zoneOffsetMinutes(timeZone, now);
+  const results = chrono.parse(text, { instant: now, timezone: offset }, { forwardDate: false });
+  // Ignore bare numbers chrono reads as times ("PIN 8812", "20 dollars"): keep expressions with a date word.
+  const first = results.find((r) => /[a-z]/i.test(r.text) && !/^\d+\s*(dollars?|euros?|bucks|k)$/i.test(r.text.trim()));
+  const pastVerbs = countPastVerbs(tokens);
+  const future = FUTURE.test(text);
+  let eventDate: string | undefined;
+  let past = false;
+  if (first) {
+    const date = first.date();
+    if (!Number.isNaN(date.getTime())) {
+      eventDate = date.toISOString();
+      past = date.getTime() <= now.getTime() + 12 * 3600_000;
+    }
+  }
+  let score = 0;
+  if (first && past) score += 0.5;
+  if (pastVerbs > 0) score += Math.min(0.35, 0.2 + 0.075 * pastVerbs);
+  if (/\b(just (?:got|had|finished|landed|saw|came)|finally)\b/i.test(text)) score += 0.15;
+  if (future && !pastVerbs) score -= 0.3;
+  return {
+    ...(eventDate === undefined ? {} : { eventDate }),
+    ...(first ? { timeText: first.text } : {}),
+    past,
+    pastVerbs,
+    future,
+    score: Math.max(0, Math.min(1, score)),
+  };
+}

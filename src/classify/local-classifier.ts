@@ -1,0 +1,244 @@
+import { CATEGORIES, type Category, categoryLabel, levelOf, moreProtective, protectionRank } from '../core/category.js';
+import { validationError } from '../core/errors.js';
+import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
+import { defaultModelDir } from './assets.js';
+import { clamp01, combineConfidence, lengthFactor, THRESHOLDS } from './confidence.js';
+import { CERTAIN, detectSecrets, type Finding, strongestFinding } from './detectors.js';
+import { detectEmotion } from './emotion.js';
+import { detectEvent, type EventSignals } from './events.js';
+import { analyse } from './nlp.js';
+import type { PersonalModelStore, PersonalPrediction } from './personal-model.js';
+import { extractTags } from './tags.js';
+import { TextModel } from './text-model.js';
+import { detectTopics, type SensitiveTopic, type TopicHit, topicScore } from './topics.js';
+
+/** Longest message the classifier reads; longer input is a caller error (chat exports are split upstream). */
+export const MAX_TEXT_LENGTH = 20_000;
+
+/** Probability a more protective category needs to count as a plausible alternative. */
+const PLAUSIBLE = 0.15;
+/** Topic cue strength that makes a message CONFIDENTIAL on its own. */
+const TOPIC_FLOOR = 0.85;
+/** Personal-model similarity from which a user's corrections override topic cues. */
+const PERSONAL_OVERRIDE = 0.45;
+
+export interface LocalClassifierOptions {
+  /** Folder with `model.json` + `model.bin` (default: the shipped `assets/classifier`). */
+  readonly modelDir?: string;
+  /** Per-user models learned from corrections; used when `ctx.userId` is given. */
+  readonly personal?: PersonalModelStore;
+}
+
+/** The offline classifier: detectors, topic and event signals, a trained text model and personal models. */
+export interface LocalClassifier extends Classifier {
+  /** Same answer as `classify`, synchronously (personal models must have been loaded by an earlier call). */
+  classifySync(text: string, ctx?: ClassifyContext): Classification;
+  /** The detector findings for `text` (offsets and kinds, never values); the LLM path uses them as a floor. */
+  detect(text: string): Finding[];
+}
+
+/** Everything the local path computed about a message, for reasoning and for the LLM double-check. */
+interface Signals {
+  readonly findings: Finding[];
+  readonly certain: Finding | undefined;
+  readonly topics: TopicHit[];
+  readonly event: EventSignals;
+  readonly personal: PersonalPrediction | undefined;
+}
+
+/**
+ * Creates the local classifier. Loading the shipped model takes a few milliseconds; the English language
+ * model for tags and tense loads on the first message.
+ */
+export function createLocalClassifier(options: LocalClassifierOptions = {}): LocalClassifier {
+  const model = TextModel.load(options.modelDir ?? defaultModelDir());
+  const personal = options.personal;
+
+  function classifySync(text: string, ctx: ClassifyContext = {}): Classification {
+    if (typeof text !== 'string') throw validationError('The message must be text.', { field: 'text' });
+    if (text.length > MAX_TEXT_LENGTH) {
+      throw validationError(`The message is longer than ${MAX_TEXT_LENGTH} characters; split it.`, { field: 'text' });
+    }
+    const clean = text.replace(/\u0000/g, '').trim();
+    const now = ctx.now ?? new Date();
+    const analysis = analyse(clean);
+    const findings = detectSecrets(clean);
+    const signals: Signals = {
+      findings,
+      certain: strongestFinding(findings, CERTAIN),
+      topics: detectTopics(clean),
+      event: detectEvent(clean, analysis.tokens, now, ctx.timezone ?? 'UTC'),
+      personal: ctx.userId && personal ? personal.predictSync(ctx.userId, clean) : undefined,
+    };
+
+    const fused = fuse(model.predict(clean), signals);
+    let category = argmax(fused);
+    // Floors: a certain secret value, or a clearly private topic the person has not corrected away.
+    if (signals.certain) category = moreProtective(category, signals.certain.category);
+    const topicMax = signals.topics[0]?.strength ?? 0;
+    const personalSaysOtherwise =
+      signals.personal !== undefined &&
+      signals.personal.similarity >= PERSONAL_OVERRIDE &&
+      protectionRank(signals.personal.category) < protectionRank('CONFIDENTIAL');
+    if (topicMax >= TOPIC_FLOOR && !personalSaysOtherwise) category = moreProtective(category, 'CONFIDENTIAL');
+
+    const history = ctx.userId && personal ? personal.historicalAccuracy(ctx.userId, category) : 0.9;
+    let confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
+    let needsReview = false;
+    if (confidence < THRESHOLDS[category]) {
+      needsReview = true;
+      const escalated = plausibleEscalation(category, fused, signals);
+      if (escalated !== category) {
+        category = escalated;
+        confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
+      }
+    }
+    if (ctx.userId && personal) personal.recordPrediction(ctx.userId, category);
+
+    const redact = findings.map((f) => ({ start: f.start, end: f.end }));
+    return {
+      category,
+      level: levelOf(category),
+      confidence: round3(confidence),
+      reasoning: reasoningOf(category, signals, needsReview),
+      tags: extractTags(clean, analysis, redact),
+      emotionalContext: detectEmotion(clean, analysis.tokens),
+      ...(signals.event.eventDate === undefined ? {} : { eventDate: signals.event.eventDate }),
+      source: 'local',
+      needsReview,
+    };
+  }
+
+  return {
+    classifySync,
+    async classify(text, ctx = {}) {
+      if (ctx.userId && personal) await personal.load(ctx.userId);
+      return classifySync(text, ctx);
+    },
+    detect: (text) => detectSecrets(text),
+  };
+}
+
+/** Model probabilities adjusted by the explicit signals (log-linear), renormalised. */
+function fuse(probs: Record<Category, number>, s: Signals): Record<Category, number> {
+  const logit = Object.fromEntries(CATEGORIES.map((c) => [c, Math.log(Math.max(probs[c], 1e-6))])) as Record<
+    Category,
+    number
+  >;
+  const privacy = topicScore(s.topics);
+  logit.CONFIDENTIAL += 2.5 * privacy;
+  logit.CHRONOLOGICAL += 1.5 * s.event.score;
+  if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
+  for (const f of s.findings) {
+    // Uncertain findings raise their category; certain ones also set a floor later.
+    logit[f.category] += 4 * f.certainty;
+  }
+  let out = normalise(logit);
+  if (s.personal) {
+    // The person's own corrections weigh by how close the message is to what they corrected.
+    const alpha = Math.min(0.9, s.personal.similarity * 1.3);
+    out = Object.fromEntries(
+      CATEGORIES.map((c) => [c, (1 - alpha) * out[c] + alpha * (s.personal?.distribution[c] ?? 0)]),
+    ) as Record<Category, number>;
+  }
+  return out;
+}
+
+function normalise(logit: Record<Category, number>): Record<Category, number> {
+  const max = Math.max(...CATEGORIES.map((c) => logit[c]));
+  const exps = CATEGORIES.map((c) => Math.exp(logit[c] - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return Object.fromEntries(CATEGORIES.map((c, i) => [c, (exps[i] ?? 0) / sum])) as Record<Category, number>;
+}
+
+function argmax(p: Record<Category, number>): Category {
+  let best: Category = 'GENERAL';
+  for (const c of CATEGORIES) if (p[c] > p[best]) best = c;
+  return best;
+}
+
+function confidenceOf(
+  category: Category,
+  fused: Record<Category, number>,
+  s: Signals,
+  words: number,
+  historicalAccuracy: number,
+): number {
+  const detector = Math.max(0, ...s.findings.filter((f) => f.category === category).map((f) => f.certainty));
+  const privacy = topicScore(s.topics);
+  const keywordMatch =
+    category === 'SECRET' || category === 'ULTRASECRET'
+      ? detector
+      : category === 'CONFIDENTIAL'
+        ? privacy
+        : category === 'CHRONOLOGICAL'
+          ? Math.max(s.event.score, 0.3)
+          : // GENERAL: the absence of every other kind of cue is its evidence.
+            1 - Math.max(privacy, s.event.score, ...s.findings.map((f) => f.certainty));
+  let model = fused[category];
+  if (s.certain && s.certain.category === category) model = Math.max(model, s.certain.certainty);
+  const runnerUp = Math.max(...CATEGORIES.filter((c) => c !== category).map((c) => fused[c]));
+  const contextClarity = clamp01((model - runnerUp) * 1.25 + 0.15);
+  return combineConfidence({
+    keywordMatch,
+    lengthComplexity: lengthFactor(words),
+    contextClarity,
+    historicalAccuracy,
+    modelConfidence: model,
+  });
+}
+
+/** The most likely category more protective than `category` that is still plausible, else `category`. */
+function plausibleEscalation(category: Category, fused: Record<Category, number>, s: Signals): Category {
+  let best: Category | undefined;
+  for (const c of CATEGORIES) {
+    if (protectionRank(c) <= protectionRank(category)) continue;
+    const hinted =
+      s.findings.some((f) => f.category === c && f.certainty >= 0.6) ||
+      (c === 'CONFIDENTIAL' && (s.topics[0]?.strength ?? 0) >= 0.5);
+    if ((fused[c] >= PLAUSIBLE || hinted) && (!best || fused[c] > fused[best])) best = c;
+  }
+  return best ?? category;
+}
+
+const TOPIC_WORDS: Readonly<Record<SensitiveTopic, string>> = {
+  health: 'health',
+  money: 'money',
+  relationships: 'relationships or feelings about people',
+  legal: 'legal matters',
+  identity: 'identity documents',
+  contact: 'an address or contact details',
+  workplace: 'workplace matters',
+};
+
+/** One sentence naming the deciding signals. Never quotes a finding's value or a contact detail. */
+function reasoningOf(category: Category, s: Signals, needsReview: boolean): string {
+  const label = categoryLabel(category);
+  let why: string;
+  const finding = s.findings.filter((f) => f.category === category).sort((a, b) => b.certainty - a.certainty)[0];
+  if ((category === 'SECRET' || category === 'ULTRASECRET') && finding) {
+    why = `Contains ${finding.label}, which could give someone access`;
+    if (category === 'ULTRASECRET') why += ' to everything it protects';
+  } else if (category === 'CONFIDENTIAL' && s.topics.length > 0) {
+    const topics = [...new Set(s.topics.filter((t) => t.strength >= 0.5).map((t) => TOPIC_WORDS[t.topic]))];
+    why = `Mentions ${topics.slice(0, 2).join(' and ') || 'personal matters'}, which is private`;
+  } else if (category === 'CHRONOLOGICAL') {
+    const parts = [
+      s.event.timeText ? `a time ("${s.event.timeText.slice(0, 40)}")` : '',
+      s.event.pastVerbs > 0 ? 'past-tense narration' : '',
+    ].filter(Boolean);
+    why = `Describes something that happened${parts.length ? `, with ${parts.join(' and ')}` : ''}`;
+  } else if (category === 'GENERAL') {
+    why = s.event.future
+      ? 'A plan or reminder without sensitive content'
+      : 'A fact or preference without sensitive content';
+  } else {
+    why = `The text model rates it ${label.toLowerCase()}`;
+  }
+  if (s.personal && s.personal.category === category && s.personal.similarity >= PERSONAL_OVERRIDE) {
+    why += '; follows your earlier corrections of similar messages';
+  }
+  return `${why}${needsReview ? '; confidence is low, so it was kept at the safer level for review' : ''}.`;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

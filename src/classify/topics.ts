@@ -1,0 +1,115 @@
+/**
+ * Sensitive-topic signals: health, money, relationships and intimacy, legal trouble, identity documents,
+ * home address and contact details, workplace matters. A strong signal calls for CONFIDENTIAL at least;
+ * weak ones only nudge the model. Patterns are matched on the lower-cased text.
+ */
+
+export type SensitiveTopic = 'health' | 'money' | 'relationships' | 'legal' | 'identity' | 'contact' | 'workplace';
+
+export interface TopicHit {
+  readonly topic: SensitiveTopic;
+  /** 0–1: how clearly the phrase marks the message as private. */
+  readonly strength: number;
+  /** The matched cue (a word like "diagnosed", never a secret value). */
+  readonly cue: string;
+}
+
+type Rule = readonly [SensitiveTopic, number, RegExp];
+
+// Strong cues (≥ 0.8) are private on their own; weaker cues need company.
+const RULES: readonly Rule[] = [
+  // Health: diagnoses, treatment, mental health, reproductive and sexual health.
+  [
+    'health',
+    0.9,
+    /\b(diagnos(?:ed|is)|biops(?:y|ies)|chemo(?:therapy)?|radiation therapy|tumou?r|cancer|malignant|benign|metasta\w+|hiv|std|sti|herpes|hpv|chlamydia|miscarriage|abortion|ivf|pregnan(?:t|cy)|infertil\w*|mammogram|colonoscopy|mri results?|blood (?:test|work) (?:results?|came)|lab results)\b/,
+  ],
+  [
+    'health',
+    0.9,
+    /\b(therap(?:y|ist)|psychiatrist|psychologist|counsel(?:l)?ing|counsel(?:l)?or|rehab|sober|sobriety|relapsed?|addict(?:ion|ed)?|aa meeting|suicidal|self[- ]harm|panic attacks?|anxiety attack|eating disorder|anorexi\w+|bulimi\w+|ptsd|ocd|bipolar|adhd|autis\w+|depress(?:ed|ion)|schizo\w+|burn(?:ing|ed|t)? ?out)\b/,
+  ],
+  [
+    'health',
+    0.9,
+    /\b(medication|meds|prescri(?:bed|ption)|antidepressants?|ssri|dosage|\d+ ?mg|insulin|metformin|lexapro|zoloft|sertraline|prozac|fluoxetine|wellbutrin|bupropion|adderall|ritalin|xanax|klonopin|lithium|lisinopril|statins?|birth control|the pill|plan b|viagra|testosterone|estrogen|hrt)\b/,
+  ],
+  [
+    'health',
+    0.85,
+    /\b(diabet\w+|hypertension|high blood pressure|blood pressure (?:was|is)|cholesterol|thyroid|hypothyroid\w*|celiac|crohn'?s|ibs|epilep\w+|seizures?|migraines?|asthma|arthritis|dementia|alzheimer'?s|parkinson'?s|ms flare|lupus|pcos|endometriosis|covid|positive for|tested positive|surgery|surgeon|hospitali[sz]ed|er visit|emergency room|icu|dermatologist|gynecologist|urologist|oncologist|cardiologist|symptoms?|rash|lump)\b/,
+  ],
+  [
+    'health',
+    0.5,
+    /\b(doctor|dr\.|clinic|hospital|checkup|check-up|sick|ill|pain|injur(?:y|ed)|vaccin\w+|dentist|physio)\b/,
+  ],
+  // Money.
+  [
+    'money',
+    0.9,
+    /\b(salary|salaries|paycheck|pay ?slip|take[- ]home pay|base pay|raise to|net worth|bank balance|balance is|savings (?:are|is|account)|overdra(?:ft|wn)|in debt|credit card debt|debts?|loans?|mortgage|bankrupt\w*|collections? (?:notice|agency)|credit score|tax(?:es)? (?:return|owed|bill)|back taxes|irs|inheritance|will leaves|alimony|child support|payday loan|severance|401k|roth ira|pension)\b/,
+  ],
+  [
+    'money',
+    0.55,
+    /\b(owe[ds]?|bonus|investments?|portfolio|rent is|behind on rent|budget is tight|broke|can't afford|cannot afford|money (?:problems|troubles|issues)|expensive|bills?|income|earn(?:s|ed|ing)?|make \$|\$\d[\d,.]*k?\b)/,
+  ],
+  // Relationships, intimacy, feelings about people.
+  [
+    'relationships',
+    0.9,
+    /\b(divorc\w+|separat(?:ed|ion)|affair|cheat(?:ing|ed)|unfaithful|break(?:ing)? ?up|broke up|dumped|custody|marriage (?:counsel\w+|problems)|couples (?:therapy|counsel\w+)|sex(?:ual|ually)?|hook(?:ed)? up|intimacy|crush on|in love with|have feelings for|gay|lesbian|bisexual|trans(?:gender)?|coming out as|came out to|abus(?:e|ive|ed)|domestic violence|restraining order|stalk(?:ing|er)|harass(?:ment|ed|ing))\b/,
+  ],
+  [
+    'relationships',
+    0.85,
+    /\b(in confidence|told me privately|don't tell|do not tell|haven't told|not told anyone|nobody knows|no one knows|only \w+ knows|keep (?:it|this) between us|just between us|secretly)\b/,
+  ],
+  [
+    'relationships',
+    0.8,
+    /\b(can'?t stand (?:my|him|her|them|\w+'s)|resent|don'?t trust|hate (?:how|him|her|them)|scared of (?:him|her|them|my)|afraid of (?:him|her|them|my)|jealous of|furious with|disappointed in|fight (?:about|with)|huge fight|argument with|yelled at|lying to me|keeps lying)\b/,
+  ],
+  // Legal trouble.
+  [
+    'legal',
+    0.9,
+    /\b(lawyer|attorney|lawsuit|sued|suing|going to sue|want(?:s)? to sue|in court|court (?:date|case|order|hearing)|family court|custody hearing|the hearing|arrest(?:ed)?|police report|charged with|criminal record|conviction|convicted|felony|misdemeanou?r|dui|dwi|probation|parole|subpoena|served papers|settlement|mediation|visa status|undocumented|deport\w*|immigration (?:status|lawyer))\b/,
+  ],
+  // Identity documents mentioned without a number (the number itself is a detector's job).
+  ['identity', 0.6, /\b(social security|ssn|passport|driver'?s licen[cs]e|birth certificate|national id|tax id)\b/],
+  // Home address and contact details.
+  [
+    'contact',
+    0.9,
+    /\b(my|our|new|home|his|her|their) address\b|\b(i|we) live at\b|\b\d{1,5} [a-z]+(?: [a-z]+)? (?:st|street|ave|avenue|rd|road|ln|lane|blvd|boulevard|drive|terrace|crescent)\b|\b(?:apt|apartment|unit|suite) ?#?\d+\b|\bzip ?code\b|\bpostcode\b/,
+  ],
+  [
+    'contact',
+    0.85,
+    /(?:\+?\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b(?:cell|phone number|mobile|personal email|home phone)\b/,
+  ],
+  // Workplace matters.
+  [
+    'workplace',
+    0.85,
+    /\b(fired|laid off|layoffs?|let go|performance review|pip|performance improvement|hr (?:complaint|meeting|is investigating)|complaint against|disciplinary|resign(?:ing|ed)?|quit(?:ting)? my job|job offer|interviewing (?:with|at)|counteroffer|demoted|my job is at risk|non-?compete|whistle ?blow\w*)\b/,
+  ],
+];
+
+/** Every sensitive-topic cue in `text`, strongest first. */
+export function detectTopics(text: string): TopicHit[] {
+  const lower = text.toLowerCase();
+  const hits: TopicHit[] = [];
+  for (const [topic, strength, re] of RULES) {
+    const m = re.exec(lower);
+    if (m) hits.push({ topic, strength, cue: m[0].trim() });
+  }
+  return hits.sort((a, b) => b.strength - a.strength);
+}
+
+/** Combined evidence for privacy in [0, 1]: noisy-or of the cue strengths. */
+export function topicScore(hits: readonly TopicHit[]): number {
+  return 1 - hits.reduce((keep, h) => keep * (1 - h.strength), 1);
+}
