@@ -1,0 +1,703 @@
+import { distance } from 'fastest-levenshtein';
+import { LEVELS, type SecurityLevel } from '../core/category.js';
+import type { MemoryEntry, UserId } from '../core/entry.js';
+import { isMemvaultError, validationError } from '../core/errors.js';
+import { type Clock, systemClock } from '../ports/clock.js';
+import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
+import type { Embeddings, SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
+import type { Vault } from '../ports/vault.js';
+import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeFileAtomic } from './persist.js';
+import { parseQuery, type TimeRange } from './query.js';
+import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
+import { allowedEdits, contentWords, names, STOP_WORDS, words } from './text.js';
+import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
+import { relatedWords } from './expansions.js';
+
+/** The signals a search can use; every one is on by default (the evaluation turns them on one at a time). */
+export type Signal = 'bm25' | 'fuzzy' | 'semantic' | 'entity';
+export const SIGNALS: readonly Signal[] = ['bm25', 'fuzzy', 'semantic', 'entity'];
+
+/** A pino-compatible subset; messages carry ids and counts, never entry text. */
+export interface SearchLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  debug?(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface SearchIndexOptions {
+  readonly vault: Vault;
+  /** Root of the data directory; the persisted index goes to `users/<E164>/INDEX.<E164>.sealed`. */
+  readonly dataDir: string;
+  /** Seals the persisted index with the user's level-1 key (plain + checksum when level 1 is not sealed). */
+  readonly sealer: EntrySealer;
+  /** Default: the offline word vectors (`createWordVectorEmbeddings()`). */
+  readonly embeddings?: Embeddings;
+  readonly clock?: Clock;
+  /** Users whose indexes stay loaded (LRU). Default 32. */
+  readonly maxUsersInMemory?: number;
+  readonly logger?: SearchLogger;
+  /** Debounce before a changed level-1 index is written back. Default 2000 ms. */
+  readonly saveDelayMs?: number;
+  /** Signals to rank with; default all of them. */
+  readonly signals?: readonly Signal[];
+}
+
+/** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
+const RRF_K = 60;
+const WEIGHTS: Readonly<Record<Signal | 'expansion', number>> = {
+  bm25: 1,
+  fuzzy: 0.6,
+  semantic: 0.8,
+  entity: 0.6,
+  expansion: 0.6,
+};
+/** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
+const NEIGHBOUR_SIMILARITY = 0.72;
+const NEIGHBOURS_PER_WORD = 4;
+/** Very frequent words ("good", "time") are poor seeds for expansion. */
+const MIN_SEED_RANK = 300;
+const LEXICAL_DEPTH = 200;
+const SEMANTIC_DEPTH = 100;
+/** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
+const SEMANTIC_MATCH = 0.35;
+/** Priors multiply the fused score by at most 1 + RECENCY + IMPORTANCE: they break ties, never override. */
+const RECENCY = 0.08;
+const RECENCY_HALF_LIFE_DAYS = 180;
+const IMPORTANCE = 0.08;
+/** Sentence-initial capitalised words rarer than this frequency rank count as names. */
+const COMMON_WORD_RANK = 6000;
+const MAX_QUERY_LENGTH = 2000;
+const MAX_LIMIT = 1000;
+const EMBED_BATCH = 256;
+const DAY = 86_400_000;
+
+interface UserState {
+  readonly userId: UserId;
+  readonly shards: Map<SecurityLevel, Shard>;
+  dirty: boolean;
+  saveTimer: NodeJS.Timeout | null;
+}
+
+interface Candidate {
+  readonly shard: Shard;
+  readonly rowid: number;
+  fused: number;
+  readonly signals: Set<string>;
+}
+
+/**
+ * Creates the per-user hybrid search index (DESIGN §6): BM25 with stemming (SQLite FTS5), fuzzy matching
+ * against the index vocabulary, semantic similarity through `Embeddings`, and entity matches, fused by
+ * reciprocal rank with mild recency and importance priors.
+ *
+ * The index is derived from the vault and never trusted over it: each shard remembers the vault revision it
+ * reflects and catches up (diffing checksums) when the revision moved. Level-1 entries are persisted sealed;
+ * levels 2–4 are indexed in memory the first time a session that can open them searches, and `forget` drops them.
+ */
+export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
+  return new HybridSearchIndex(options);
+}
+
+class HybridSearchIndex implements SearchIndex {
+  private readonly vault: Vault;
+  private readonly dataDir: string;
+  private readonly sealer: EntrySealer;
+  private readonly embeddings: Embeddings;
+  private readonly clock: Clock;
+  private readonly maxUsers: number;
+  private readonly logger: SearchLogger | undefined;
+  private readonly saveDelayMs: number;
+  private readonly signals: ReadonlySet<Signal>;
+  private readonly users = new Map<UserId, UserState>();
+  private readonly locks = new Map<UserId, Promise<unknown>>();
+  private readonly rankOf: (word: string) => number;
+  private readonly table: WordVectorTable | null;
+  private closed = false;
+
+  constructor(options: SearchIndexOptions) {
+    this.vault = options.vault;
+    this.dataDir = options.dataDir;
+    this.sealer = options.sealer;
+    this.embeddings = options.embeddings ?? createWordVectorEmbeddings();
+    this.clock = options.clock ?? systemClock;
+    this.maxUsers = Math.max(1, options.maxUsersInMemory ?? 32);
+    this.logger = options.logger;
+    this.saveDelayMs = options.saveDelayMs ?? 2000;
+    this.signals = new Set(options.signals ?? SIGNALS);
+    try {
+      this.table = loadWordVectorTable();
+      const table = this.table;
+      this.rankOf = (word) => table.rank(word);
+    } catch {
+      // Without the word table every capitalised sentence-initial word is treated as common (fewer names) and
+      // queries expand by the thesaurus only.
+      this.table = null;
+      this.rankOf = () => 0;
+    }
+  }
+
+  // ── public API ────────────────────────────────────────────────────────────────────────────────────────────
+
+  async search(userId: UserId, query: SearchQuery, opener: EntryOpener): Promise<SearchHit[]> {
+    this.assertOpen();
+    if (typeof query.text !== 'string' || query.text.length > MAX_QUERY_LENGTH) {
+      throw validationError(`A search query is text of at most ${MAX_QUERY_LENGTH} characters.`, { field: 'text' });
+    }
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw validationError(`The result limit must be a whole number from 1 to ${MAX_LIMIT}.`, { field: 'limit' });
+    }
+    const from = parseBound(query.from, 'from');
+    const to = parseBound(query.to, 'to');
+    const now = query.now ?? this.clock.now();
+    const levels = LEVELS.filter((l) => opener.canOpen(l) && (!query.levels || query.levels.includes(l)));
+    if (levels.length === 0) return [];
+
+    const shards = await this.serial(userId, async () => {
+      const state = this.state(userId);
+      const out: Shard[] = [];
+      for (const level of levels) out.push(await this.ensure(state, level, opener));
+      return out;
+    });
+
+    const parsed = parseQuery(query.text, now, query.timezone ?? 'UTC');
+    const base: Filter = {
+      levels: new Set(levels),
+      categories: query.categories ? new Set(query.categories) : null,
+      tags: query.tags ? query.tags.map((t) => t.toLowerCase()) : [],
+      from,
+      to,
+      dateField: query.dateField ?? 'date',
+      range: parsed.range,
+    };
+    const hits = await this.rank(shards, parsed.text, base, limit, now.getTime());
+    // A date phrase that filters everything out was probably not meant as a filter ("what did I say last year
+    // about…" over an old import): fall back to the whole text, unfiltered by the phrase.
+    if (hits.length === 0 && parsed.range) {
+      return this.rank(shards, query.text, { ...base, range: null }, limit, now.getTime());
+    }
+    return hits;
+  }
+
+  async upsert(userId: UserId, entry: MemoryEntry): Promise<void> {
+    this.assertOpen();
+    await this.serial(userId, async () => {
+      const state = this.users.get(userId);
+      if (!state) return; // Not loaded: the persisted index is stale by revision and catches up on next load.
+      const target = state.shards.get(entry.level);
+      for (const shard of state.shards.values()) {
+        if (shard !== target && shard.delete(entry.id) && shard.level === 1) this.markDirty(state);
+      }
+      if (target) {
+        const [vector] = await this.embed([entry]);
+        target.put([entry], [vector ?? null], [this.terms(target, entry.content, entry.tags)]);
+        if (target.level === 1) this.markDirty(state);
+      }
+      await this.advanceRevisions(state);
+    });
+  }
+
+  async remove(userId: UserId, id: string): Promise<void> {
+    this.assertOpen();
+    await this.serial(userId, async () => {
+      const state = this.users.get(userId);
+      if (!state) return;
+      for (const shard of state.shards.values()) {
+        if (shard.delete(id) && shard.level === 1) this.markDirty(state);
+      }
+      await this.advanceRevisions(state);
+    });
+  }
+
+  async rebuild(userId: UserId, opener: EntryOpener): Promise<{ entries: number; ms: number }> {
+    this.assertOpen();
+    const started = performance.now();
+    return this.serial(userId, async () => {
+      const old = this.users.get(userId);
+      if (old) this.drop(old);
+      const state = this.state(userId);
+      let entries = 0;
+      for (const level of LEVELS) {
+        if (!opener.canOpen(level)) continue;
+        const shard = Shard.create(level, this.embeddings.dimensions, this.embeddings.name);
+        state.shards.set(level, shard);
+        await this.sync(state, shard, opener, await this.vault.revision(userId));
+        entries += shard.size;
+      }
+      if (state.shards.has(1)) await this.flush(state);
+      return { entries, ms: Math.round(performance.now() - started) };
+    });
+  }
+
+  forget(userId: UserId, levels: readonly SecurityLevel[] = [2, 3, 4]): void {
+    const state = this.users.get(userId);
+    if (!state) return;
+    for (const level of levels) {
+      if (level === 1) continue;
+      state.shards.get(level)?.close();
+      state.shards.delete(level);
+    }
+    if (levels.includes(1)) {
+      // Level 1 is written back (sealed) before it leaves memory.
+      this.users.delete(userId);
+      void this.serial(userId, () => this.flush(state).finally(() => this.drop(state))).catch((error: unknown) =>
+        this.warn(userId, 'search index could not be saved', error),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const states = [...this.users.values()];
+    this.users.clear();
+    await Promise.all(
+      states.map((state) =>
+        this.serial(state.userId, () => this.flush(state))
+          .catch((error: unknown) => this.warn(state.userId, 'search index could not be saved', error))
+          .finally(() => this.drop(state)),
+      ),
+    );
+  }
+
+  // ── loading, catching up, persisting ──────────────────────────────────────────────────────────────────────
+
+  private state(userId: UserId): UserState {
+    let state = this.users.get(userId);
+    if (state) {
+      this.users.delete(userId);
+      this.users.set(userId, state);
+      return state;
+    }
+    state = { userId, shards: new Map(), dirty: false, saveTimer: null };
+    this.users.set(userId, state);
+    while (this.users.size > this.maxUsers) {
+      const [oldestId, oldest] = this.users.entries().next().value as [UserId, UserState];
+      this.users.delete(oldestId);
+      void this.serial(oldestId, () => this.flush(oldest).finally(() => this.drop(oldest))).catch((error: unknown) =>
+        this.warn(oldestId, 'search index could not be saved', error),
+      );
+    }
+    return state;
+  }
+
+  /** The user's shard of `level`, loaded or built, caught up with the vault. */
+  private async ensure(state: UserState, level: SecurityLevel, opener: EntryOpener): Promise<Shard> {
+    const revision = await this.vault.revision(state.userId);
+    let shard = state.shards.get(level);
+    if (shard && shard.model !== this.embeddings.name) {
+      shard.close();
+      shard = undefined;
+    }
+    if (!shard && level === 1) shard = (await this.loadPersisted(state.userId, opener)) ?? undefined;
+    if (!shard) shard = Shard.create(level, this.embeddings.dimensions, this.embeddings.name);
+    state.shards.set(level, shard);
+    if (shard.revision !== revision) await this.sync(state, shard, opener, revision);
+    return shard;
+  }
+
+  /** Opens the persisted level-1 index; a damaged or foreign one is reported, deleted and rebuilt. */
+  private async loadPersisted(userId: UserId, opener: EntryOpener): Promise<Shard | null> {
+    const path = indexPath(this.dataDir, userId);
+    const text = await readIndexFile(path);
+    if (text === null) return null;
+    try {
+      const shard = Shard.open(decodeIndex(userId, text, opener), (content, tags) =>
+        this.termsWith(() => false, content, tags),
+      );
+      if (shard.level !== 1 || shard.model !== this.embeddings.name || shard.dims !== this.embeddings.dimensions) {
+        shard.close();
+        return null;
+      }
+      return shard;
+    } catch (error) {
+      if (!isMemvaultError(error, 'DATA_CORRUPTION')) throw error;
+      this.warn(userId, 'search index damaged; rebuilding from the vault', error);
+      await removeIndexFile(path);
+      return null;
+    }
+  }
+
+  /** Brings a shard to the vault's entries of its level: re-indexes changed checksums, drops deleted ids. */
+  private async sync(state: UserState, shard: Shard, opener: EntryOpener, revision: string): Promise<void> {
+    const { entries, damaged } = await this.vault.read(state.userId, { levels: [shard.level] }, opener);
+    if (damaged.length > 0) {
+      this.logger?.warn({ userId: state.userId, damaged: damaged.length }, 'damaged entries left out of the index');
+    }
+    const present = new Set<string>();
+    const changed: MemoryEntry[] = [];
+    for (const entry of entries) {
+      if (entry.level !== shard.level) continue;
+      present.add(entry.id);
+      if (shard.checksumOf(entry.id) !== entry.checksum) changed.push(entry);
+    }
+    const gone = [...shard.ids()].filter((id) => !present.has(id));
+    for (const id of gone) shard.delete(id);
+    for (let i = 0; i < changed.length; i += EMBED_BATCH) {
+      const batch = changed.slice(i, i + EMBED_BATCH);
+      const vectors = await this.embed(batch);
+      shard.put(
+        batch,
+        vectors,
+        batch.map((e) => this.terms(shard, e.content, e.tags)),
+      );
+    }
+    shard.revision = revision;
+    if (shard.level === 1) this.markDirty(state);
+  }
+
+  /** After a write this index was told about, its loaded shards reflect the vault's new revision. */
+  private async advanceRevisions(state: UserState): Promise<void> {
+    const revision = await this.vault.revision(state.userId);
+    for (const shard of state.shards.values()) shard.revision = revision;
+  }
+
+  private markDirty(state: UserState): void {
+    state.dirty = true;
+    if (state.saveTimer || this.closed) return;
+    state.saveTimer = setTimeout(() => {
+      state.saveTimer = null;
+      if (this.users.get(state.userId) !== state) return;
+      void this.serial(state.userId, () => this.flush(state)).catch((error: unknown) =>
+        this.warn(state.userId, 'search index could not be saved', error),
+      );
+    }, this.saveDelayMs);
+    state.saveTimer.unref();
+  }
+
+  /** Writes the level-1 shard (sealed) when it changed. Levels 2–4 are never written. */
+  private async flush(state: UserState): Promise<void> {
+    if (state.saveTimer) {
+      clearTimeout(state.saveTimer);
+      state.saveTimer = null;
+    }
+    const shard = state.shards.get(1);
+    if (!state.dirty || !shard) return;
+    state.dirty = false;
+    const text = await encodeIndex(state.userId, shard.serialize(), this.sealer);
+    await writeFileAtomic(indexPath(this.dataDir, state.userId), text);
+  }
+
+  private drop(state: UserState): void {
+    if (state.saveTimer) clearTimeout(state.saveTimer);
+    state.saveTimer = null;
+    for (const shard of state.shards.values()) shard.close();
+    state.shards.clear();
+  }
+
+  /** Runs `fn` after every earlier operation on the same user (one loader, one writer per user). */
+  private serial<T>(userId: UserId, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(userId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(userId, tail);
+    void tail.then(() => {
+      if (this.locks.get(userId) === tail) this.locks.delete(userId);
+    });
+    return run;
+  }
+
+  // ── indexing helpers ──────────────────────────────────────────────────────────────────────────────────────
+
+  private terms(shard: Shard, content: string, tags: readonly string[]): DocTerms {
+    return this.termsWith((w) => shard.hasName(w), content, tags);
+  }
+
+  private termsWith(known: (word: string) => boolean, content: string, tags: readonly string[]): DocTerms {
+    const all = words(content);
+    const distinct = [...new Set(all.filter((w) => w.length > 1 && !STOP_WORDS.has(w)))];
+    const isName = (w: string) => {
+      if (known(w)) return true;
+      const rank = this.rankOf(w);
+      return rank < 0 || rank >= COMMON_WORD_RANK;
+    };
+    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...names(content, isName)]);
+    return { words: distinct, names: [...entityNames], length: all.length };
+  }
+
+  private async embed(entries: readonly MemoryEntry[]): Promise<(Float32Array | null)[]> {
+    if (!this.signals.has('semantic')) return entries.map(() => null);
+    try {
+      const vectors = await this.embeddings.embed(entries.map((e) => embeddingText(e)));
+      return entries.map((_, i) => {
+        const v = vectors[i];
+        return v && v.length === this.embeddings.dimensions ? unit(v) : null;
+      });
+    } catch (error) {
+      // The entries stay findable by the lexical signals; their vectors come back on the next rebuild.
+      this.logger?.warn(
+        { count: entries.length, code: isMemvaultError(error) ? error.code : 'UNKNOWN' },
+        'embeddings failed; indexed without vectors',
+      );
+      return entries.map(() => null);
+    }
+  }
+
+  // ── ranking ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async rank(shards: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
+    const keep = makeFilter(filter);
+    const terms = [...new Set(contentWords(text))];
+    const candidates = new Map<string, Candidate>();
+    if (terms.length === 0) {
+      // Nothing to match (an empty query, or only a date phrase): the filtered entries, newest first.
+      if (
+        !filter.range &&
+        filter.from === null &&
+        filter.to === null &&
+        filter.tags.length === 0 &&
+        !filter.categories
+      ) {
+        return [];
+      }
+      const dateOf = (m: DocMeta) => (filter.range ? effectiveDate(m) : fieldDate(m, filter.dateField));
+      const merged = shards
+        .flatMap((shard) => shard.scan(keep, limit, dateOf).map((s) => ({ shard, s })))
+        .sort((a, b) => b.s.score - a.s.score)
+        .slice(0, limit);
+      return merged.map(({ shard, s }, i) =>
+        this.hit(shard, s.rowid, 1 / (RRF_K + i + 1), filter.range ? ['date'] : [], null),
+      );
+    }
+
+    const lexicalQuery = ftsOr(terms);
+    const fuzzyTerms = this.signals.has('fuzzy') ? this.fuzzyTerms(shards, terms) : [];
+    const entityTerms = this.signals.has('entity') ? this.entityTerms(shards, text) : [];
+    const [queryVector] = this.signals.has('semantic') ? await this.embedQuery(text) : [];
+
+    // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
+    // entry earns weight / (k + rank) from each list it is in.
+    const feed = (
+      signal: Signal | 'expansion',
+      perShard: (shard: Shard) => Scored[],
+      depth: number,
+      matched = (_: Scored) => true,
+    ) => {
+      const merged = shards
+        .flatMap((shard) => perShard(shard).map((s) => ({ shard, s })))
+        .sort((a, b) => b.s.score - a.s.score)
+        .slice(0, depth);
+      merged.forEach(({ shard, s }, rank) => {
+        const key = `${shard.level}:${s.rowid}`;
+        let c = candidates.get(key);
+        if (!c) {
+          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
+          candidates.set(key, c);
+        }
+        c.fused += WEIGHTS[signal] / (RRF_K + rank + 1);
+        if (matched(s)) c.signals.add(signal === 'expansion' ? 'semantic' : signal);
+      });
+    };
+
+    if (this.signals.has('bm25')) feed('bm25', (sh) => sh.lexical(lexicalQuery, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
+    if (fuzzyTerms.length > 0) {
+      const q = ftsOr(fuzzyTerms);
+      feed('fuzzy', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
+    }
+    if (entityTerms.length > 0) {
+      const q = `keywords : (${ftsOr(entityTerms)})`;
+      feed('entity', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
+    }
+    const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms) : [];
+    if (expansionTerms.length > 0) {
+      const q = ftsOr(expansionTerms);
+      feed('expansion', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
+    }
+    if (queryVector) {
+      const v = queryVector;
+      feed(
+        'semantic',
+        (sh) => sh.nearest(v, SEMANTIC_DEPTH, keep),
+        SEMANTIC_DEPTH,
+        (s) => s.score >= SEMANTIC_MATCH,
+      );
+    }
+
+    // Every hit must have matched something; the semantic list alone also ranks entries below its threshold.
+    const ranked = [...candidates.values()]
+      .filter((c) => c.signals.size > 0)
+      .map((c) => {
+        const meta = c.shard.meta(c.rowid)!;
+        return { c, score: c.fused * (1 + RECENCY * recency(meta, now) + IMPORTANCE * importance(meta)) };
+      })
+      .sort((a, b) => b.score - a.score)
+      .slice(0, limit);
+
+    const highlightQuery = ftsOr([...terms, ...fuzzyTerms, ...entityTerms, ...expansionTerms]);
+    const highlights = new Map<Shard, Map<number, string>>();
+    for (const shard of shards) {
+      const rows = ranked.filter((r) => r.c.shard === shard).map((r) => r.c.rowid);
+      highlights.set(shard, shard.highlight(highlightQuery, rows));
+    }
+    return ranked.map(({ c, score }) =>
+      this.hit(c.shard, c.rowid, score, [...c.signals], highlights.get(c.shard)?.get(c.rowid) ?? null),
+    );
+  }
+
+  private hit(shard: Shard, rowid: number, score: number, signals: string[], highlighted: string | null): SearchHit {
+    const entry = shard.entry(rowid)!;
+    return { entry, score: Number(score.toFixed(6)), signals, highlighted: highlighted ?? entry.content };
+  }
+
+  /**
+   * Vocabulary words within the allowed edit distance of query words that match nothing as typed ("electrcian"
+   * → "electrician"): at most three per word, closest and most frequent first.
+   */
+  private fuzzyTerms(shards: Shard[], terms: readonly string[]): string[] {
+    const out = new Set<string>();
+    for (const term of terms) {
+      const edits = allowedEdits(term.length);
+      if (edits === 0 || /\d/.test(term)) continue;
+      const quoted = ftsOr([term]);
+      if (shards.some((s) => s.matchesAny(quoted))) continue;
+      const found: { word: string; d: number; df: number }[] = [];
+      for (const shard of shards) {
+        const buckets = shard.wordsByLength();
+        for (let len = term.length - edits; len <= term.length + edits; len++) {
+          for (const word of buckets.get(len) ?? []) {
+            const d = distance(term, word);
+            if (d <= edits) found.push({ word, d, df: shard.documentFrequency(word) });
+          }
+        }
+      }
+      found.sort((a, b) => a.d - b.d || b.df - a.df);
+      for (const f of found.slice(0, 3)) out.add(f.word);
+    }
+    return [...out];
+  }
+
+  /**
+   * Words that answer for the query's words: the everyday-life thesaurus, plus the index's own words whose word
+   * vectors are close ("car" → vehicle, truck). The query's words themselves are left out.
+   */
+  private expansionTerms(shards: Shard[], terms: readonly string[]): string[] {
+    const own = new Set(terms);
+    const out = new Set<string>();
+    for (const term of terms) for (const word of relatedWords(term)) if (!own.has(word)) out.add(word);
+    const table = this.table;
+    if (table) {
+      for (const term of terms) {
+        const seed = table.rank(term);
+        if (seed < MIN_SEED_RANK) continue;
+        const near: { word: string; sim: number }[] = [];
+        for (const shard of shards) {
+          const { words: vocab, ranks } = shard.rankedWords(this.rankOf);
+          for (let i = 0; i < ranks.length; i++) {
+            const sim = table.similarity(seed, ranks[i]!);
+            if (sim >= NEIGHBOUR_SIMILARITY && !own.has(vocab[i]!)) near.push({ word: vocab[i]!, sim });
+          }
+        }
+        near.sort((a, b) => b.sim - a.sim);
+        for (const n of near.slice(0, NEIGHBOURS_PER_WORD)) out.add(n.word);
+      }
+    }
+    return [...out];
+  }
+
+  /** Query words, in any case, that name a person, place or tag known to the index ("nadia" → Nadia). */
+  private entityTerms(shards: Shard[], text: string): string[] {
+    const out = new Set<string>();
+    for (const word of words(text)) {
+      if (word.length < 2 || STOP_WORDS.has(word)) continue;
+      if (shards.some((s) => s.hasName(word))) out.add(word);
+    }
+    return [...out];
+  }
+
+  private async embedQuery(text: string): Promise<(Float32Array | undefined)[]> {
+    try {
+      const [v] = await this.embeddings.embed([text]);
+      if (!v || v.length !== this.embeddings.dimensions) return [];
+      const u = unit(v);
+      return u.some((x) => x !== 0) ? [u] : [];
+    } catch (error) {
+      // Lexical fallback: the other signals still answer.
+      this.logger?.warn({ code: isMemvaultError(error) ? error.code : 'UNKNOWN' }, 'query embedding failed');
+      return [];
+    }
+  }
+
+  private warn(userId: UserId, msg: string, error: unknown): void {
+    this.logger?.warn({ userId, code: isMemvaultError(error) ? error.code : 'UNKNOWN' }, msg);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The search index is closed.');
+  }
+}
+
+interface Filter {
+  readonly levels: ReadonlySet<SecurityLevel>;
+  readonly categories: ReadonlySet<string> | null;
+  readonly tags: readonly string[];
+  readonly from: number | null;
+  readonly to: number | null;
+  readonly dateField: 'date' | 'eventDate';
+  /** From a date phrase: applies to the event date, or the message date when there is none. */
+  readonly range: TimeRange | null;
+}
+
+function makeFilter(f: Filter): (meta: DocMeta) => boolean {
+  return (m) => {
+    if (!f.levels.has(m.level)) return false;
+    if (f.categories && !f.categories.has(m.category)) return false;
+    for (const tag of f.tags) if (!m.tags.includes(tag)) return false;
+    if (f.from !== null || f.to !== null) {
+      const d = fieldDate(m, f.dateField);
+      if (Number.isNaN(d)) return false;
+      if (f.from !== null && d < f.from) return false;
+      if (f.to !== null && d >= f.to) return false;
+    }
+    if (f.range) {
+      const d = effectiveDate(m);
+      if (d < f.range.from || d >= f.range.to) return false;
+    }
+    return true;
+  };
+}
+
+function fieldDate(m: DocMeta, field: 'date' | 'eventDate'): number {
+  return field === 'eventDate' ? m.event : m.date;
+}
+
+function effectiveDate(m: DocMeta): number {
+  return Number.isNaN(m.event) ? m.date : m.event;
+}
+
+function recency(m: DocMeta, now: number): number {
+  const ageDays = Math.max(0, (now - effectiveDate(m)) / DAY);
+  return 0.5 ** (ageDays / RECENCY_HALF_LIFE_DAYS);
+}
+
+/** In [0, 1]: protected levels, classifier confidence, substance (length) and tags. */
+function importance(m: DocMeta): number {
+  const level = (m.level - 1) / 3;
+  const length = Math.min(1, Math.log1p(m.words) / Math.log(60));
+  const tags = Math.min(1, m.tags.length / 4);
+  return 0.25 * level + 0.25 * Math.min(1, Math.max(0, m.confidence)) + 0.3 * length + 0.2 * tags;
+}
+
+function parseBound(value: string | undefined, field: string): number | null {
+  if (value === undefined) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw validationError(`"${field}" must be an ISO 8601 date, e.g. 2026-03-01.`, { field });
+  return ms;
+}
+
+/** An FTS5 OR-query of bare words, each quoted (the words come from our tokenizer: no quotes inside). */
+function ftsOr(terms: readonly string[]): string {
+  return terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
+}
+
+function embeddingText(entry: MemoryEntry): string {
+  return entry.tags.length > 0 ? `${entry.content}\n${entry.tags.join(' ')}` : entry.content;
+}
+
+function unit(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  if (sum === 0 || Math.abs(sum - 1) < 1e-6) return v;
+  const out = new Float32Array(v.length);
+  const inv = 1 / Math.sqrt(sum);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
+  return out;
+}

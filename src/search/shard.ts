@@ -1,0 +1,453 @@
+import Database from 'better-sqlite3';
+import type { Category, SecurityLevel } from '../core/category.js';
+import type { MemoryEntry } from '../core/entry.js';
+import { corruption } from '../core/errors.js';
+
+/** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
+export const SHARD_FORMAT = 1;
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE docs (
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  checksum TEXT NOT NULL,
+  level INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  date REAL NOT NULL,
+  event REAL,
+  tags TEXT NOT NULL,
+  content TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  entry TEXT NOT NULL,
+  vec BLOB
+);
+CREATE VIRTUAL TABLE fts USING fts5(
+  content, keywords, content='docs', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
+);
+`;
+
+/** What the search needs of an entry without touching SQLite: filters, priors, vector row. */
+export interface DocMeta {
+  readonly rowid: number;
+  readonly id: string;
+  readonly checksum: string;
+  readonly level: SecurityLevel;
+  readonly category: Category;
+  /** Message date, epoch ms. */
+  readonly date: number;
+  /** Event date, epoch ms, or NaN. */
+  readonly event: number;
+  /** Lower-cased tags. */
+  readonly tags: readonly string[];
+  readonly words: number;
+  readonly confidence: number;
+  vecRow: number;
+}
+
+/** The words and names derived from an entry when it is indexed. */
+export interface DocTerms {
+  /** Distinct lower-case content words (the fuzzy vocabulary). */
+  readonly words: readonly string[];
+  /** Distinct lower-case proper names and tags (the entity vocabulary). */
+  readonly names: readonly string[];
+  /** Number of words in the content. */
+  readonly length: number;
+}
+
+export interface Scored {
+  readonly rowid: number;
+  readonly score: number;
+}
+
+/**
+ * One partition of a user's index: every entry of one security level, in an in-memory SQLite database (FTS5 with
+ * porter stemming, BM25) mirrored by plain arrays for filters, vocabulary and an n × d matrix of unit vectors for
+ * exact cosine KNN. Level 1 shards are serialised (then sealed) to disk; shards of levels 2–4 never leave memory.
+ */
+export class Shard {
+  readonly level: SecurityLevel;
+  readonly dims: number;
+  /** Vault revision this shard reflects, or null when unknown. */
+  revision: string | null = null;
+  model: string;
+
+  private readonly db: Database.Database;
+  private readonly metas = new Map<number, DocMeta>();
+  private readonly byId = new Map<string, number>();
+  /** df of each content word, and the entry's words so a removal can decrement them. */
+  private readonly vocab = new Map<string, number>();
+  private readonly namesDf = new Map<string, number>();
+  private readonly termsOf = new Map<number, DocTerms>();
+  private vocabByLength: Map<number, string[]> | null = null;
+  private vocabRanks: { words: string[]; ranks: Int32Array } | null = null;
+  private matrix: Float32Array;
+  private rowMeta: DocMeta[] = [];
+  private nextRowid = 1;
+  private readonly stmt;
+
+  private constructor(db: Database.Database, level: SecurityLevel, dims: number, model: string) {
+    this.db = db;
+    this.level = level;
+    this.dims = dims;
+    this.model = model;
+    this.matrix = new Float32Array(dims * 64);
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, entry, vec)
+         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @entry, @vec)`,
+      ),
+      ftsInsert: db.prepare('INSERT INTO fts (rowid, content, keywords) VALUES (?, ?, ?)'),
+      ftsDelete: db.prepare(`INSERT INTO fts (fts, rowid, content, keywords) VALUES ('delete', ?, ?, ?)`),
+      select: db.prepare('SELECT content, keywords FROM docs WHERE rowid = ?'),
+      remove: db.prepare('DELETE FROM docs WHERE rowid = ?'),
+      entry: db.prepare('SELECT entry, content FROM docs WHERE rowid = ?'),
+      exists: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1'),
+      setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    };
+  }
+
+  /** A new, empty shard. */
+  static create(level: SecurityLevel, dims: number, model: string): Shard {
+    const db = new Database(':memory:');
+    db.exec(SCHEMA);
+    return new Shard(db, level, dims, model);
+  }
+
+  /**
+   * Opens a serialised shard and rebuilds its in-memory mirror.
+   * @throws MemvaultError DATA_CORRUPTION when the bytes are not a shard of this format.
+   */
+  static open(bytes: Buffer, termsOf: (content: string, tags: readonly string[]) => DocTerms): Shard {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(bytes);
+      const meta = new Map(
+        (db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [
+          r.key,
+          r.value,
+        ]),
+      );
+      if (meta.get('format') !== String(SHARD_FORMAT)) throw new Error('unknown shard format');
+      const level = Number(meta.get('level')) as SecurityLevel;
+      const dims = Number(meta.get('dims'));
+      if (!(dims > 0 && dims <= 8192)) throw new Error('bad dims');
+      const shard = new Shard(db, level, dims, meta.get('model') ?? '');
+      shard.revision = meta.get('revision') ?? null;
+      shard.loadMirror(termsOf);
+      return shard;
+    } catch (cause) {
+      db?.close();
+      throw corruption('The search index is damaged; it will be rebuilt from the vault.', undefined, cause);
+    }
+  }
+
+  private loadMirror(termsOf: (content: string, tags: readonly string[]) => DocTerms): void {
+    const rows = this.db
+      .prepare('SELECT rowid, id, checksum, level, category, date, event, tags, content, entry, vec FROM docs')
+      .raw()
+      .iterate() as IterableIterator<
+      [number, string, string, number, string, number, number | null, string, string, string, Buffer | null]
+    >;
+    for (const [rowid, id, checksum, level, category, date, event, tags, content, entry, vec] of rows) {
+      const tagList = tags.length === 0 ? [] : tags.split('\u001f');
+      const confidence = (JSON.parse(entry) as { confidence?: number }).confidence ?? 0.5;
+      const terms = termsOf(content, tagList);
+      const meta: DocMeta = {
+        rowid,
+        id,
+        checksum,
+        level: level as SecurityLevel,
+        category: category as Category,
+        date,
+        event: event ?? Number.NaN,
+        tags: tagList,
+        words: terms.length,
+        confidence,
+        vecRow: -1,
+      };
+      const vector =
+        vec && vec.length === this.dims * 4
+          ? new Float32Array(vec.buffer.slice(vec.byteOffset, vec.byteOffset + vec.length))
+          : null;
+      this.track(meta, terms, vector);
+      this.nextRowid = Math.max(this.nextRowid, rowid + 1);
+    }
+  }
+
+  get size(): number {
+    return this.metas.size;
+  }
+
+  checksumOf(id: string): string | undefined {
+    const rowid = this.byId.get(id);
+    return rowid === undefined ? undefined : this.metas.get(rowid)?.checksum;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
+  meta(rowid: number): DocMeta | undefined {
+    return this.metas.get(rowid);
+  }
+
+  /** Adds or replaces entries (one transaction). `vectors[i]` is the unit vector of `entries[i]`, or null. */
+  put(entries: readonly MemoryEntry[], vectors: readonly (Float32Array | null)[], terms: readonly DocTerms[]): void {
+    this.db.transaction(() => {
+      entries.forEach((entry, i) => {
+        this.deleteOne(entry.id);
+        const rowid = this.nextRowid++;
+        const t = terms[i]!;
+        const vector = vectors[i] ?? null;
+        const tags = entry.tags.map((tag) => tag.toLowerCase());
+        const keywords = t.names.join(' ');
+        const { content, ...rest } = entry;
+        const date = Date.parse(entry.date);
+        const event = entry.eventDate ? Date.parse(entry.eventDate) : Number.NaN;
+        this.stmt.insert.run({
+          rowid,
+          id: entry.id,
+          checksum: entry.checksum,
+          level: entry.level,
+          category: entry.category,
+          date: Number.isNaN(date) ? 0 : date,
+          event: Number.isNaN(event) ? null : event,
+          tags: tags.join('\u001f'),
+          content,
+          keywords,
+          entry: JSON.stringify(rest),
+          vec:
+            vector && vector.length === this.dims
+              ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)
+              : null,
+        });
+        this.stmt.ftsInsert.run(rowid, content, keywords);
+        this.track(
+          {
+            rowid,
+            id: entry.id,
+            checksum: entry.checksum,
+            level: entry.level,
+            category: entry.category,
+            date: Number.isNaN(date) ? 0 : date,
+            event,
+            tags,
+            words: t.length,
+            confidence: entry.confidence,
+            vecRow: -1,
+          },
+          t,
+          vector,
+        );
+      });
+    })();
+  }
+
+  /** Removes an entry; returns whether it was there. */
+  delete(id: string): boolean {
+    return this.db.transaction(() => this.deleteOne(id))();
+  }
+
+  private deleteOne(id: string): boolean {
+    const rowid = this.byId.get(id);
+    if (rowid === undefined) return false;
+    const row = this.stmt.select.get(rowid) as { content: string; keywords: string } | undefined;
+    if (row) this.stmt.ftsDelete.run(rowid, row.content, row.keywords);
+    this.stmt.remove.run(rowid);
+    this.untrack(rowid);
+    return true;
+  }
+
+  private track(meta: DocMeta, terms: DocTerms, vector: Float32Array | null): void {
+    this.metas.set(meta.rowid, meta);
+    this.byId.set(meta.id, meta.rowid);
+    this.termsOf.set(meta.rowid, terms);
+    for (const w of terms.words) this.vocab.set(w, (this.vocab.get(w) ?? 0) + 1);
+    for (const n of terms.names) this.namesDf.set(n, (this.namesDf.get(n) ?? 0) + 1);
+    this.vocabByLength = null;
+    this.vocabRanks = null;
+    // Every entry gets a matrix row (zero when it has no vector) so rows and metas stay aligned.
+    const row = this.rowMeta.length;
+    if ((row + 1) * this.dims > this.matrix.length) {
+      const grown = new Float32Array(Math.max(this.matrix.length * 2, (row + 1) * this.dims));
+      grown.set(this.matrix);
+      this.matrix = grown;
+    }
+    if (vector && vector.length === this.dims) this.matrix.set(vector, row * this.dims);
+    else this.matrix.fill(0, row * this.dims, (row + 1) * this.dims);
+    meta.vecRow = row;
+    this.rowMeta.push(meta);
+  }
+
+  private untrack(rowid: number): void {
+    const meta = this.metas.get(rowid);
+    if (!meta) return;
+    const terms = this.termsOf.get(rowid);
+    for (const w of terms?.words ?? []) decrement(this.vocab, w);
+    for (const n of terms?.names ?? []) decrement(this.namesDf, n);
+    this.vocabByLength = null;
+    this.vocabRanks = null;
+    // Move the last matrix row into the hole.
+    const last = this.rowMeta.length - 1;
+    const hole = meta.vecRow;
+    const moved = this.rowMeta[last]!;
+    if (hole !== last) {
+      this.matrix.copyWithin(hole * this.dims, last * this.dims, (last + 1) * this.dims);
+      moved.vecRow = hole;
+      this.rowMeta[hole] = moved;
+    }
+    this.rowMeta.pop();
+    this.metas.delete(rowid);
+    this.byId.delete(meta.id);
+    this.termsOf.delete(rowid);
+  }
+
+  /** Whether an FTS query (already escaped) matches any entry. */
+  matchesAny(ftsQuery: string): boolean {
+    return this.stmt.exists.get(ftsQuery) !== undefined;
+  }
+
+  /** BM25 over content (weight 1) and names/tags (weight 0.5); higher score is better. */
+  lexical(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): Scored[] {
+    const rows = this.db
+      .prepare('SELECT rowid, bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT ?')
+      .raw()
+      .all(ftsQuery, limit) as [number, number][];
+    const out: Scored[] = [];
+    for (const [rowid, s] of rows) {
+      const meta = this.metas.get(rowid);
+      if (meta && keep(meta)) out.push({ rowid, score: -s });
+    }
+    return out;
+  }
+
+  /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */
+  nearest(query: Float32Array, k: number, keep: (meta: DocMeta) => boolean): Scored[] {
+    const dims = this.dims;
+    const m = this.matrix;
+    const n = this.rowMeta.length;
+    const topScores = new Float32Array(k).fill(-2);
+    const topRows = new Int32Array(k).fill(-1);
+    let worst = -2;
+    for (let row = 0; row < n; row++) {
+      const base = row * dims;
+      let dot = 0;
+      for (let d = 0; d < dims; d++) dot += m[base + d]! * query[d]!;
+      if (dot <= worst || dot === 0) continue;
+      const meta = this.rowMeta[row]!;
+      if (!keep(meta)) continue;
+      // Replace the current worst of the top k.
+      let wi = 0;
+      for (let i = 1; i < k; i++) if (topScores[i]! < topScores[wi]!) wi = i;
+      topScores[wi] = dot;
+      topRows[wi] = row;
+      worst = topScores[0]!;
+      for (let i = 1; i < k; i++) if (topScores[i]! < worst) worst = topScores[i]!;
+    }
+    const out: Scored[] = [];
+    for (let i = 0; i < k; i++) {
+      const row = topRows[i]!;
+      if (row >= 0) out.push({ rowid: this.rowMeta[row]!.rowid, score: topScores[i]! });
+    }
+    return out.sort((a, b) => b.score - a.score);
+  }
+
+  /** Entries that pass `keep`, newest first by `dateOf`. */
+  scan(keep: (meta: DocMeta) => boolean, limit: number, dateOf: (meta: DocMeta) => number): Scored[] {
+    const out: Scored[] = [];
+    for (const meta of this.rowMeta) if (keep(meta)) out.push({ rowid: meta.rowid, score: dateOf(meta) });
+    return out.sort((a, b) => b.score - a.score).slice(0, limit);
+  }
+
+  /** Content words of the shard with their document frequency, bucketed by length (for fuzzy matching). */
+  wordsByLength(): Map<number, string[]> {
+    if (!this.vocabByLength) {
+      const buckets = new Map<number, string[]>();
+      for (const word of this.vocab.keys()) {
+        const list = buckets.get(word.length);
+        if (list) list.push(word);
+        else buckets.set(word.length, [word]);
+      }
+      this.vocabByLength = buckets;
+    }
+    return this.vocabByLength;
+  }
+
+  /** The shard's words that `rankOf` knows, with their ranks (for word-vector neighbours), cached. */
+  rankedWords(rankOf: (word: string) => number): { words: string[]; ranks: Int32Array } {
+    if (!this.vocabRanks) {
+      const known: string[] = [];
+      const ranks: number[] = [];
+      for (const word of this.vocab.keys()) {
+        const rank = rankOf(word);
+        if (rank >= 0) {
+          known.push(word);
+          ranks.push(rank);
+        }
+      }
+      this.vocabRanks = { words: known, ranks: Int32Array.from(ranks) };
+    }
+    return this.vocabRanks;
+  }
+
+  documentFrequency(word: string): number {
+    return this.vocab.get(word) ?? 0;
+  }
+
+  /** Number of entries naming `name` (tag or proper name). */
+  nameFrequency(name: string): number {
+    return this.namesDf.get(name) ?? 0;
+  }
+
+  hasName(name: string): boolean {
+    return this.namesDf.has(name);
+  }
+
+  /** The stored entries of these rows. */
+  entry(rowid: number): MemoryEntry | undefined {
+    const row = this.stmt.entry.get(rowid) as { entry: string; content: string } | undefined;
+    if (!row) return undefined;
+    return { ...(JSON.parse(row.entry) as Omit<MemoryEntry, 'content'>), content: row.content } as MemoryEntry;
+  }
+
+  /** Content of these rows with the terms of `ftsQuery` wrapped in «…» (rows the query misses are left out). */
+  highlight(ftsQuery: string, rowids: readonly number[]): Map<number, string> {
+    if (rowids.length === 0) return new Map();
+    const rows = this.db
+      .prepare(
+        `SELECT rowid, highlight(fts, 0, '«', '»') FROM fts
+         WHERE fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))`,
+      )
+      .raw()
+      .all(ftsQuery, JSON.stringify(rowids)) as [number, string][];
+    return new Map(rows);
+  }
+
+  /** The database as bytes, with its revision and model recorded. */
+  serialize(): Buffer {
+    this.stmt.setMeta.run('format', String(SHARD_FORMAT));
+    this.stmt.setMeta.run('level', String(this.level));
+    this.stmt.setMeta.run('dims', String(this.dims));
+    this.stmt.setMeta.run('model', this.model);
+    this.stmt.setMeta.run('revision', this.revision ?? '');
+    return this.db.serialize();
+  }
+
+  /** Approximate bytes held: SQLite pages plus the mirror's matrix. */
+  memoryBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    return pages * pageSize + this.matrix.byteLength;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const n = (map.get(key) ?? 0) - 1;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}

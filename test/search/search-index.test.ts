@@ -1,0 +1,365 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plainOpener } from '../../src/ports/sealer.js';
+import type { SearchIndex } from '../../src/ports/search.js';
+import { indexPath } from '../../src/search/persist.js';
+import { createSearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
+import { entry, MemoryVault, OTHER_USER, testOpener, testSealer, USER } from './helpers.js';
+
+const NOW = new Date('2026-11-26T12:00:00.000Z');
+const clock = { now: () => NOW };
+
+let dataDir: string;
+const indexes: SearchIndex[] = [];
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'memvault-search-'));
+});
+afterEach(async () => {
+  await Promise.all(indexes.splice(0).map((i) => i.close()));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function make(vault: MemoryVault, extra: Partial<SearchIndexOptions> = {}): SearchIndex {
+  const index = createSearchIndex({ vault, dataDir, sealer: testSealer(), clock, saveDelayMs: 10, ...extra });
+  indexes.push(index);
+  return index;
+}
+
+const LIFE = [
+  entry('Nadia moved to Oslo last spring and loves her new flat by the fjord', { tags: ['Nadia', 'Oslo'] }),
+  entry('Had coffee with Nadia, she talked about her new job at the bank'),
+  entry('Called the electrician Marta about the broken kitchen socket', { tags: ['home'] }),
+  entry('Bought a used automobile from a dealer in Porto, a blue hatchback'),
+  entry('Went hiking in the Serra da Estrela with Sara', { date: '2026-11-21T18:00:00.000Z' }),
+  entry('Dinner with Sara at the pizza place near the river', { date: '2026-11-18T20:00:00.000Z' }),
+  entry('Dentist appointment moved to Thursday', { date: '2026-03-10T09:00:00.000Z' }),
+  entry('Read a book about the history of Lisbon', { date: '2026-03-15T09:00:00.000Z', tags: ['books'] }),
+  entry('Paid the water bill and the internet bill'),
+  entry('My bank PIN is 4921', { category: 'SECRET' }),
+  entry('Therapy session about my anxiety went well', { category: 'CONFIDENTIAL' }),
+];
+
+describe('search: finding things', () => {
+  it('finds where Nadia lives from a paraphrase', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(USER, { text: 'where does nadia live now' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('Nadia moved to Oslo');
+    expect(hits[0]?.signals).toContain('entity');
+  });
+
+  it('finds the electrician despite a typo', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(USER, { text: 'electrcian' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('electrician Marta');
+    expect(hits[0]?.signals).toContain('fuzzy');
+    expect(hits[0]?.highlighted).toContain('«electrician»');
+  });
+
+  it('finds an automobile for "car" by meaning', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(USER, { text: 'car' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('automobile');
+    expect(hits[0]?.signals).toContain('semantic');
+  });
+
+  it('stems and highlights matched words', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(USER, { text: 'hikes' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('hiking');
+    expect(hits[0]?.signals).toContain('bm25');
+    expect(hits[0]?.highlighted).toBe('Went «hiking» in the Serra da Estrela with Sara');
+  });
+
+  it('ranks by relevance and returns at most the limit (50 by default)', async () => {
+    const many = Array.from({ length: 80 }, (_, i) => entry(`Walked the dog in the park, day ${i}`));
+    const index = make(new MemoryVault(many));
+    expect(await index.search(USER, { text: 'dog park' }, testOpener())).toHaveLength(50);
+    expect(await index.search(USER, { text: 'dog park', limit: 5 }, testOpener())).toHaveLength(5);
+  });
+
+  it('returns nothing for an empty vault or a query of stop words only', async () => {
+    const index = make(new MemoryVault([]));
+    expect(await index.search(USER, { text: 'pizza' }, testOpener())).toEqual([]);
+    const full = make(new MemoryVault(LIFE));
+    expect(await full.search(USER, { text: 'the and of' }, testOpener())).toEqual([]);
+    expect(await full.search(USER, { text: '' }, testOpener())).toEqual([]);
+  });
+
+  it('treats FTS syntax in the query as plain words', async () => {
+    const index = make(new MemoryVault(LIFE));
+    for (const text of ['"pizza', 'pizza AND NOT', 'keywords : x', 'NEAR(a b)', '*', '^pizza', "o'brien's pizza"]) {
+      await expect(index.search(USER, { text }, testOpener())).resolves.toBeInstanceOf(Array);
+    }
+    const hits = await index.search(USER, { text: 'pizza"' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('pizza');
+  });
+
+  it('rejects bad input with a validation error', async () => {
+    const index = make(new MemoryVault(LIFE));
+    await expect(index.search(USER, { text: 'x', limit: 0 }, testOpener())).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
+    await expect(index.search(USER, { text: 'x', from: 'not a date' }, testOpener())).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
+    await expect(index.search(USER, { text: 'x'.repeat(5000) }, testOpener())).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
+    await expect(index.search(USER, { text: 'x', timezone: 'Mars/Olympus' }, testOpener())).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
+  });
+
+  it('keeps users apart', async () => {
+    const vault = new MemoryVault([...LIFE, entry('Secret garden party plans', { userId: OTHER_USER })]);
+    const index = make(vault);
+    const mine = await index.search(USER, { text: 'garden party' }, testOpener());
+    expect(mine.every((h) => h.entry.userId === USER)).toBe(true);
+    const theirs = await index.search(OTHER_USER, { text: 'garden party' }, testOpener());
+    expect(theirs.map((h) => h.entry.content)).toEqual(['Secret garden party plans']);
+  });
+});
+
+describe('search: gating by level', () => {
+  it('never shows a SECRET entry without an opener for level 3', async () => {
+    const index = make(new MemoryVault(LIFE));
+    for (const levels of [[1], [1, 2], [1, 2, 4]] as const) {
+      const hits = await index.search(USER, { text: 'bank PIN' }, testOpener(levels));
+      expect(hits.map((h) => h.entry.category)).not.toContain('SECRET');
+    }
+    const unlocked = await index.search(USER, { text: 'bank PIN' }, testOpener([1, 2, 3]));
+    expect(unlocked[0]?.entry.category).toBe('SECRET');
+  });
+
+  it('forget drops level data until a session that can open it searches again', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault);
+    await index.search(USER, { text: 'anxiety' }, testOpener([1, 2]));
+    const readsAfterFirst = vault.reads;
+    index.forget(USER, [2]);
+    // A level-1 session sees nothing of level 2, and the level-2 data was dropped: the next level-2 search reads again.
+    expect(await index.search(USER, { text: 'anxiety' }, testOpener([1]))).toEqual([]);
+    const again = await index.search(USER, { text: 'anxiety' }, testOpener([1, 2]));
+    expect(again[0]?.entry.category).toBe('CONFIDENTIAL');
+    expect(vault.reads).toBeGreaterThan(readsAfterFirst);
+  });
+
+  it('restricts to requested levels and categories', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const opener = testOpener([1, 2, 3]);
+    const onlyL1 = await index.search(USER, { text: 'bank', levels: [1] }, opener);
+    expect(onlyL1.every((h) => h.entry.level === 1)).toBe(true);
+    expect(onlyL1.length).toBeGreaterThan(0);
+    const secret = await index.search(USER, { text: 'bank', categories: ['SECRET'] }, opener);
+    expect(secret.map((h) => h.entry.category)).toEqual(['SECRET']);
+  });
+});
+
+describe('search: filters and date phrases', () => {
+  it('filters by tag (case-insensitive) and by date range', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const tagged = await index.search(USER, { text: 'lisbon history', tags: ['BOOKS'] }, testOpener());
+    expect(tagged.map((h) => h.entry.tags)).toEqual([['books']]);
+    const march = await index.search(
+      USER,
+      { text: 'dentist', from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' },
+      testOpener(),
+    );
+    expect(march).toHaveLength(1);
+    const april = await index.search(USER, { text: 'dentist', from: '2026-04-01T00:00:00Z' }, testOpener());
+    expect(april.length).toBeGreaterThan(0); // related memories by meaning, but none from March
+    expect(april.every((h) => h.entry.date >= '2026-04-01')).toBe(true);
+  });
+
+  it('filters on the event date when asked', async () => {
+    const e = entry('Concert of the Lisbon orchestra', {
+      date: '2026-11-20T10:00:00.000Z',
+      eventDate: '2026-06-01T20:00:00.000Z',
+    });
+    const index = make(new MemoryVault([e]));
+    const byEvent = await index.search(
+      USER,
+      { text: 'concert', dateField: 'eventDate', from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' },
+      testOpener(),
+    );
+    expect(byEvent).toHaveLength(1);
+    const byDate = await index.search(
+      USER,
+      { text: 'concert', from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' },
+      testOpener(),
+    );
+    expect(byDate).toEqual([]);
+  });
+
+  it('turns "last weekend" into a filter and lists what happened', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(
+      USER,
+      { text: 'what did I do last weekend', timezone: 'Europe/Lisbon' },
+      testOpener(),
+    );
+    expect(hits.map((h) => h.entry.content)).toEqual(['Went hiking in the Serra da Estrela with Sara']);
+    expect(hits[0]?.signals).toEqual(['date']);
+  });
+
+  it('keeps the rest of the text when a date phrase filters ("dinner last week", "in March")', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const dinner = await index.search(USER, { text: 'dinner with Sara last week' }, testOpener());
+    expect(dinner[0]?.entry.content).toBe('Dinner with Sara at the pizza place near the river');
+    expect(dinner.every((h) => h.entry.date >= '2026-11-16' && h.entry.date < '2026-11-23')).toBe(true);
+    const march = await index.search(USER, { text: 'what did I read in March' }, testOpener());
+    expect(march[0]?.entry.content).toContain('history of Lisbon');
+    expect(march.every((h) => h.entry.date.startsWith('2026-03'))).toBe(true);
+  });
+
+  it('ignores a date phrase that would filter everything out', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const hits = await index.search(USER, { text: 'pizza yesterday' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('pizza');
+  });
+});
+
+describe('search: keeping current and persisting', () => {
+  it('upsert and remove keep a loaded index current', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault);
+    await index.search(USER, { text: 'warmup' }, testOpener());
+    const added = entry('Adopted a kitten called Miso');
+    vault.put(added);
+    await index.upsert(USER, added);
+    const readsBefore = vault.reads;
+    expect((await index.search(USER, { text: 'kitten' }, testOpener()))[0]?.entry.id).toBe(added.id);
+    expect(vault.reads).toBe(readsBefore); // served from the index, no catch-up read
+    vault.drop(added.id);
+    await index.remove(USER, added.id);
+    expect(await index.search(USER, { text: 'kitten' }, testOpener())).toEqual([]);
+  });
+
+  it('moves an entry between levels when its category changes', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault);
+    const opener = testOpener([1, 2, 3]);
+    const original = entry('Passport number is X1234567');
+    vault.put(original);
+    await index.upsert(USER, original);
+    await index.search(USER, { text: 'passport' }, opener);
+    const moved = entry(original.content, { id: original.id, category: 'SECRET' });
+    vault.put(moved);
+    await index.upsert(USER, moved);
+    expect((await index.search(USER, { text: 'passport' }, testOpener([1]))).length).toBe(0);
+    expect((await index.search(USER, { text: 'passport' }, opener))[0]?.entry.level).toBe(3);
+  });
+
+  it('catches up with writes it was not told about (stale revision)', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault);
+    await index.search(USER, { text: 'pizza' }, testOpener());
+    vault.put(entry('Learned to bake sourdough bread'));
+    expect((await index.search(USER, { text: 'sourdough' }, testOpener()))[0]?.entry.content).toContain('sourdough');
+  });
+
+  it('persists level 1 sealed: no plaintext of any entry in the file, and reloads it', async () => {
+    const vault = new MemoryVault(LIFE);
+    const first = make(vault);
+    await first.rebuild(USER, testOpener([1, 2, 3]));
+    await first.close();
+    const bytes = readFileSync(indexPath(dataDir, USER));
+    // Whole phrases: short words turn up in random base64 by chance.
+    for (const word of ['Nadia moved', 'electrician', 'automobile', 'anxiety', 'PIN is 4921', 'Estrela']) {
+      expect(bytes.includes(Buffer.from(word))).toBe(false);
+      expect(bytes.includes(Buffer.from(word.toLowerCase()))).toBe(false);
+    }
+    const readsBefore = vault.reads;
+    const second = make(vault);
+    const hits = await second.search(USER, { text: 'electrician' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('Marta');
+    expect(vault.reads).toBe(readsBefore); // loaded from disk, not rebuilt
+  });
+
+  it('never persists levels 2–4, even in plain level-1 mode', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault, { sealer: testSealer(true) });
+    await index.search(USER, { text: 'bank anxiety' }, testOpener([1, 2, 3, 4]));
+    await index.close();
+    const text = readFileSync(indexPath(dataDir, USER), 'utf8');
+    expect(text.startsWith('memvault-search-index 1 plain ')).toBe(true);
+    const db = Buffer.from(text.slice(text.indexOf('\n') + 1), 'base64');
+    expect(db.includes(Buffer.from('electrician'))).toBe(true); // level 1 is plain by choice
+    expect(db.includes(Buffer.from('4921'))).toBe(false);
+    expect(db.includes(Buffer.from('anxiety'))).toBe(false);
+  });
+
+  it('rebuilds a stale persisted index', async () => {
+    const vault = new MemoryVault(LIFE);
+    const first = make(vault);
+    await first.rebuild(USER, testOpener());
+    await first.close();
+    vault.put(entry('Signed up for a pottery class'));
+    const second = make(vault);
+    expect((await second.search(USER, { text: 'pottery' }, testOpener()))[0]?.entry.content).toContain('pottery');
+  });
+
+  it.each([
+    ['garbage', (t: string) => `${t.slice(0, 40)}garbage${t.slice(60)}`],
+    ['truncated', (t: string) => t.slice(0, Math.floor(t.length / 2))],
+    ['foreign header', (t: string) => t.replace('memvault-search-index 1', 'something-else 9')],
+    ['empty', () => ''],
+  ])('rebuilds a damaged persisted index (%s)', async (_name, damage) => {
+    const vault = new MemoryVault(LIFE);
+    const warnings: string[] = [];
+    const first = make(vault);
+    await first.rebuild(USER, testOpener());
+    await first.close();
+    const path = indexPath(dataDir, USER);
+    writeFileSync(path, damage(readFileSync(path, 'utf8')));
+    const second = make(vault, { logger: { warn: (_o, msg) => warnings.push(msg) } });
+    const hits = await second.search(USER, { text: 'electrician' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('Marta');
+    expect(warnings.some((w) => w.includes('damaged'))).toBe(true);
+    await second.close();
+    // The rebuilt index was written back and loads cleanly.
+    const third = make(vault);
+    const readsBefore = vault.reads;
+    await third.search(USER, { text: 'electrician' }, testOpener());
+    expect(vault.reads).toBe(readsBefore);
+  });
+
+  it('a sealed index moved to another user does not open for them', async () => {
+    const vault = new MemoryVault([...LIFE, entry('Other person note', { userId: OTHER_USER })]);
+    const first = make(vault);
+    await first.rebuild(USER, testOpener());
+    await first.close();
+    mkdirSync(dirname(indexPath(dataDir, OTHER_USER)), { recursive: true });
+    writeFileSync(indexPath(dataDir, OTHER_USER), readFileSync(indexPath(dataDir, USER)));
+    const second = make(vault);
+    const hits = await second.search(OTHER_USER, { text: 'electrician' }, testOpener());
+    expect(hits).toEqual([]);
+    expect((await second.search(OTHER_USER, { text: 'note' }, testOpener()))[0]?.entry.userId).toBe(OTHER_USER);
+  });
+
+  it('bounds users in memory (LRU) and reloads evicted users from disk', async () => {
+    const vault = new MemoryVault([...LIFE, entry('Other person gardening note', { userId: OTHER_USER })]);
+    const index = make(vault, { maxUsersInMemory: 1 });
+    await index.search(USER, { text: 'pizza' }, testOpener());
+    await index.search(OTHER_USER, { text: 'gardening' }, testOpener());
+    const hits = await index.search(USER, { text: 'pizza' }, testOpener());
+    expect(hits[0]?.entry.content).toContain('pizza');
+  });
+
+  it('works with plain openers when nothing is sealed', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault, { sealer: testSealer(true) });
+    const hits = await index.search(USER, { text: 'electrician' }, plainOpener([1]));
+    expect(hits[0]?.entry.content).toContain('Marta');
+  });
+
+  it('rebuild reports how many entries it indexed', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const result = await index.rebuild(USER, testOpener([1, 2, 3, 4]));
+    expect(result.entries).toBe(LIFE.length);
+    expect(result.ms).toBeGreaterThanOrEqual(0);
+  });
+});
