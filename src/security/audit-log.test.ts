@@ -14,7 +14,12 @@ const BOB = '+447700900123' as UserId;
 /** A clock that advances one second per reading. */
 function steppingClock(): Clock {
   let t = Date.parse('2026-11-26T12:00:00.000Z');
-  return { now: () => new Date((t += 1000)) };
+  return {
+    now: () => {
+      t += 1000;
+      return new Date(t);
+    },
+  };
 }
 
 let dataDir: string;
