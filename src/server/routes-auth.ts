@@ -249,7 +249,10 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       },
     }),
     async (c) => {
-      const result = await auth.passkeyRegister(c.get('token'), c.req.valid('json').response, c.get('meta'));
+      const body = c.req.valid('json');
+      // The auth service takes the password beside the credential (it splits it off before verifying).
+      const response = body.password === undefined ? body.response : { ...body.response, password: body.password };
+      const result = await auth.passkeyRegister(c.get('token'), response, c.get('meta'));
       return c.json({ credentialId: result.credentialId }, 201);
     },
   );

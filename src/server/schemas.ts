@@ -118,7 +118,11 @@ export const TotpEnrollmentResponse = z
 
 export const TotpConfirmBody = z.strictObject({ code: z.string().regex(/^[0-9]{6,8}$/, 'Expected a 6–8 digit code') });
 
-export const PasskeyRegisterBody = z.strictObject({ response: webauthnJson });
+export const PasskeyRegisterBody = z.strictObject({
+  response: webauthnJson,
+  /** With a PRF-capable authenticator, the password lets level 4's key be wrapped by the passkey's PRF output. */
+  password: password.optional(),
+});
 
 export const Memory = z
   .object({

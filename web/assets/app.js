@@ -1,0 +1,808 @@
+import { ApiError, api, get, post } from './api.js';
+import { createPasskey, supported as passkeysSupported, usePasskey } from './webauthn.js';
+
+/**
+ * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as
+ * text (never as HTML), and a locked level shows only that it is locked.
+ */
+
+const CATEGORIES = ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL', 'SECRET', 'ULTRASECRET'];
+const LEVEL_NAMES = { 1: 'Standard', 2: 'Confidential', 3: 'Secret', 4: 'Ultra-secret' };
+const label = (category) => category.charAt(0) + category.slice(1).toLowerCase();
+
+/** @type {{ user: any, session: any } | null} */
+let me = null;
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+
+/**
+ * Builds an element. `props` keys: attributes, `on*` listeners, `class`, `text`; children: nodes or strings.
+ * @returns {HTMLElement}
+ */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'text') el.textContent = String(value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+let fieldSeq = 0;
+/** A labelled form field; returns the wrapper, the control is `wrapper.control`. */
+function field(text, control, hint) {
+  const id = control.id || `f${++fieldSeq}`;
+  control.id = id;
+  const hintEl = hint ? h('small', { id: `${id}-hint`, class: 'hint', text: hint }) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  const wrap = h('div', { class: 'field' }, h('label', { for: id, text }), control, hintEl);
+  wrap.control = control;
+  return wrap;
+}
+
+function toast(message, kind = 'ok') {
+  const el = /** @type {HTMLElement} */ (document.getElementById('toast'));
+  el.textContent = message;
+  el.dataset.kind = kind;
+  el.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => el.classList.remove('show'), 4000);
+}
+
+/** Shows an error inside a form (role=alert), or as a toast when there is no form. */
+function showError(error, where) {
+  const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
+  if (error instanceof ApiError && error.status === 401 && error.reason !== 'authentication_failed' && me) {
+    me = null;
+    location.hash = '#/signin';
+    toast('Your session ended. Sign in again.', 'error');
+    return;
+  }
+  if (where) {
+    where.textContent = message;
+    where.hidden = false;
+  } else toast(message, 'error');
+}
+
+/** Runs a form submission: disables the button while busy, shows errors in the form. */
+function onSubmit(form, run) {
+  const alert = h('p', { class: 'error', role: 'alert', hidden: true });
+  form.append(alert);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    alert.hidden = true;
+    const buttons = form.querySelectorAll('button');
+    buttons.forEach((b) => {
+      b.disabled = true;
+    });
+    try {
+      await run();
+    } catch (error) {
+      showError(error, alert);
+    } finally {
+      buttons.forEach((b) => {
+        b.disabled = false;
+      });
+    }
+  });
+  return form;
+}
+
+function levelBadge(level, locked = false) {
+  return h(
+    'span',
+    { class: `badge level l${level}`, title: `Level ${level}: ${LEVEL_NAMES[level]}` },
+    locked ? '🔒 ' : '',
+    `L${level} · ${LEVEL_NAMES[level]}`,
+  );
+}
+
+const categoryBadge = (category) => h('span', { class: `badge cat ${category.toLowerCase()}`, text: label(category) });
+
+function dayKey(iso) {
+  const d = new Date(iso);
+  return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+}
+
+const timeOf = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** Puts «matched» spans of a search highlight into <mark>, as text. */
+function highlighted(text) {
+  const parts = text.split(/«|»/);
+  return parts.map((part, i) => (i % 2 === 1 ? h('mark', { text: part }) : part));
+}
+
+function memoryCard(memory, content = memory.content) {
+  return h(
+    'li',
+    { class: 'memory' },
+    h(
+      'article',
+      { 'aria-label': `${label(memory.category)} memory at ${timeOf(memory.date)}` },
+      h(
+        'header',
+        {},
+        h('time', { datetime: memory.date, text: timeOf(memory.date) }),
+        categoryBadge(memory.category),
+        levelBadge(memory.level),
+      ),
+      h('p', { class: 'content' }, h('a', { href: `#/memory/${memory.id}` }, content)),
+      memory.tags.length > 0
+        ? h(
+            'ul',
+            { class: 'tags', 'aria-label': 'Tags' },
+            memory.tags.map((t) => h('li', { text: `#${t}` })),
+          )
+        : null,
+    ),
+  );
+}
+
+function lockedNotice(count) {
+  if (!count) return null;
+  return h(
+    'p',
+    { class: 'locked-notice', role: 'note' },
+    '🔒 ',
+    `${count} ${count === 1 ? 'memory is' : 'memories are'} in a locked level. `,
+    h('a', { href: '#/security', text: 'Unlock levels' }),
+    ' to see them.',
+  );
+}
+
+function page(title, ...children) {
+  const heading = h('h1', { tabindex: '-1', text: title });
+  main.replaceChildren(heading, ...children);
+  heading.focus();
+}
+
+function updateChrome() {
+  const signedIn = Boolean(me);
+  document.getElementById('nav').hidden = !signedIn;
+  document.getElementById('session-badge').hidden = !signedIn;
+  if (me) {
+    const levels = me.session.unlocked;
+    document.getElementById('unlocked-levels').textContent = `Unlocked: ${levels.map((l) => `L${l}`).join(' ')}`;
+  }
+  const route = currentRoute().name;
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.dataset.route === route) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+async function refreshMe() {
+  try {
+    me = await get('/v1/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) me = null;
+    else throw error;
+  }
+  updateChrome();
+}
+
+// ---------------------------------------------------------------- views
+
+function signInView() {
+  const phone = h('input', {
+    type: 'tel',
+    name: 'phone',
+    autocomplete: 'tel',
+    required: true,
+    placeholder: '+14155550134',
+  });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const signIn = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'signin-h' },
+      h('h2', { id: 'signin-h', text: 'Sign in' }),
+      field('Phone number', phone),
+      field('Password', password),
+      h('button', { type: 'submit', class: 'primary', text: 'Sign in' }),
+    ),
+    async () => {
+      await post('/v1/auth/sign-in', { phone: phone.value, password: password.value, session: 'cookie' });
+      password.value = '';
+      await refreshMe();
+      location.hash = '#/';
+    },
+  );
+
+  const newPhone = h('input', {
+    type: 'tel',
+    name: 'phone',
+    autocomplete: 'tel',
+    required: true,
+    placeholder: '+14155550134',
+  });
+  const name = h('input', { type: 'text', name: 'name', autocomplete: 'name' });
+  const newPassword = h('input', {
+    type: 'password',
+    name: 'new-password',
+    autocomplete: 'new-password',
+    required: true,
+    minlength: '8',
+  });
+  const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const signUp = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'signup-h' },
+      h('h2', { id: 'signup-h', text: 'Create an account' }),
+      field('Phone number', newPhone, 'International format, e.g. +14155550134.'),
+      field('Name (optional)', name),
+      field('Choose a password', newPassword, 'At least 12 characters; it also encrypts your private levels.'),
+      h('button', { type: 'submit', class: 'primary', text: 'Create account' }),
+    ),
+    async () => {
+      await post('/v1/auth/sign-up', {
+        phone: newPhone.value,
+        password: newPassword.value,
+        ...(name.value.trim() ? { name: name.value.trim() } : {}),
+        timezone,
+        session: 'cookie',
+      });
+      newPassword.value = '';
+      await refreshMe();
+      toast('Welcome to memvault.');
+      location.hash = '#/';
+    },
+  );
+  page(
+    'Your private memory',
+    h('p', { class: 'lead', text: 'Capture what happens in your life; memvault classifies, encrypts and recalls it.' }),
+    h('div', { class: 'grid two' }, signIn, signUp),
+  );
+}
+
+async function timelineView() {
+  const text = h('textarea', {
+    name: 'text',
+    rows: '3',
+    required: true,
+    maxlength: '20000',
+    placeholder: 'Yesterday I hiked to the lake with Sara…',
+  });
+  const capture = onSubmit(
+    h(
+      'form',
+      { class: 'panel capture', 'aria-label': 'Capture a memory' },
+      field('What happened?', text, 'It is classified and sealed at its level automatically.'),
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', text: 'Remember' })),
+    ),
+    async () => {
+      const result = await post('/v1/memories', { text: text.value });
+      text.value = '';
+      toast(result.reply);
+      await loadList();
+      text.focus();
+    },
+  );
+  text.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) capture.requestSubmit();
+  });
+
+  const filter = h(
+    'select',
+    { name: 'category' },
+    h('option', { value: '', text: 'All categories' }),
+    CATEGORIES.map((c) => h('option', { value: c, text: label(c) })),
+  );
+  const list = h('section', { class: 'timeline', 'aria-label': 'Timeline', 'aria-live': 'polite' });
+
+  async function loadList() {
+    const query = new URLSearchParams({ limit: '200' });
+    if (filter.value) query.set('categories', filter.value);
+    const result = await get(`/v1/memories?${query}`);
+    const days = new Map();
+    for (const memory of result.memories) {
+      const key = dayKey(memory.date);
+      if (!days.has(key)) days.set(key, []);
+      days.get(key).push(memory);
+    }
+    const sections = [...days].map(([day, memories]) =>
+      h(
+        'section',
+        { class: 'day' },
+        h('h2', { text: day }),
+        h(
+          'ol',
+          { class: 'memories' },
+          memories.map((m) => memoryCard(m)),
+        ),
+      ),
+    );
+    list.replaceChildren(
+      lockedNotice(result.locked) ?? '',
+      ...(sections.length > 0
+        ? sections
+        : [h('p', { class: 'empty', text: 'Nothing here yet. Write your first memory above.' })]),
+    );
+  }
+  filter.addEventListener('change', () => loadList().catch((e) => showError(e)));
+
+  page('Timeline', capture, h('div', { class: 'toolbar' }, field('Show', filter)), list);
+  await loadList();
+}
+
+async function searchView() {
+  const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const query = h('input', { type: 'search', name: 'q', required: true, value: params.get('q') ?? '' });
+  const from = h('input', { type: 'date', name: 'from' });
+  const to = h('input', { type: 'date', name: 'to' });
+  const tag = h('input', { type: 'text', name: 'tag', placeholder: 'hiking' });
+  const boxes = CATEGORIES.map((c) => h('input', { type: 'checkbox', name: 'category', value: c, id: `cat-${c}` }));
+  const categories = h(
+    'fieldset',
+    { class: 'checks' },
+    h('legend', { text: 'Categories' }),
+    boxes.map((box) => h('label', { for: box.id }, box, ` ${label(box.value)}`)),
+  );
+  const results = h('section', { class: 'results', 'aria-label': 'Results', 'aria-live': 'polite' });
+  const form = onSubmit(
+    h(
+      'form',
+      { class: 'panel', role: 'search' },
+      field('Search your memories', query),
+      h('div', { class: 'grid three' }, field('From', from), field('To', to), field('Tag', tag)),
+      categories,
+      h('button', { type: 'submit', class: 'primary', text: 'Search' }),
+    ),
+    async () => {
+      const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+      const body = {
+        query: query.value,
+        ...(from.value ? { from: new Date(from.value).toISOString() } : {}),
+        ...(to.value ? { to: new Date(new Date(to.value).getTime() + 86_400_000).toISOString() } : {}),
+        ...(tag.value.trim() ? { tags: [tag.value.trim()] } : {}),
+        ...(chosen.length > 0 ? { categories: chosen } : {}),
+      };
+      const { results: hits } = await post('/v1/search', body);
+      const locked = [2, 3, 4].filter((l) => !me.session.unlocked.includes(l));
+      results.replaceChildren(
+        h('p', { class: 'count', text: `${hits.length} ${hits.length === 1 ? 'result' : 'results'}` }),
+        h(
+          'ol',
+          { class: 'memories' },
+          hits.map((hit) => memoryCard(hit.memory, highlighted(hit.highlighted))),
+        ),
+        locked.length > 0
+          ? h('p', {
+              class: 'hint',
+              text: `Locked levels (${locked.map((l) => `L${l}`).join(', ')}) were not searched.`,
+            })
+          : '',
+      );
+    },
+  );
+  page('Search', form, results);
+  if (query.value) form.requestSubmit();
+}
+
+async function memoryView(id) {
+  let memory;
+  try {
+    ({ memory } = await get(`/v1/memories/${encodeURIComponent(id)}`));
+  } catch (error) {
+    if (error instanceof ApiError && error.reason === 'insufficient_permissions') {
+      const level = Number(error.details?.level);
+      page(
+        'Locked memory',
+        h(
+          'div',
+          { class: 'panel locked' },
+          h(
+            'p',
+            {},
+            '🔒 ',
+            Number.isInteger(level) ? levelBadge(level, true) : '',
+            ' This memory is in a locked level.',
+          ),
+          h(
+            'p',
+            {},
+            h('a', { href: '#/security', text: 'Unlock it on the Security page' }),
+            ' — its content never leaves the vault while it is locked.',
+          ),
+        ),
+      );
+      return;
+    }
+    if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
+      page('Not found', h('p', { class: 'panel', text: 'There is no memory with that id.' }));
+      return;
+    }
+    throw error;
+  }
+
+  const select = h(
+    'select',
+    { name: 'category' },
+    CATEGORIES.map((c) =>
+      h('option', {
+        value: c,
+        text: `${label(c)} (L${CATEGORIES.indexOf(c) < 2 ? 1 : CATEGORIES.indexOf(c)})`,
+        selected: c === memory.category,
+      }),
+    ),
+  );
+  const correct = onSubmit(
+    h(
+      'form',
+      { class: 'row', 'aria-label': 'Change the category' },
+      field('Category', select),
+      h('button', { type: 'submit', text: 'Change category' }),
+    ),
+    async () => {
+      const result = await api('PATCH', `/v1/memories/${memory.id}`, { category: select.value });
+      toast(`Moved to ${label(result.memory.category)}.`);
+      await refreshMe();
+      await memoryView(memory.id);
+    },
+  );
+
+  const confirmDelete = h('button', { type: 'button', class: 'danger', hidden: true, text: 'Yes, delete it forever' });
+  const askDelete = h('button', { type: 'button', class: 'danger outline', text: 'Delete…' });
+  askDelete.addEventListener('click', () => {
+    askDelete.hidden = true;
+    confirmDelete.hidden = false;
+    confirmDelete.focus();
+  });
+  confirmDelete.addEventListener('click', async () => {
+    try {
+      await api('DELETE', `/v1/memories/${memory.id}`);
+      toast('Memory deleted.');
+      location.hash = '#/';
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  const related = h(
+    'section',
+    { 'aria-labelledby': 'related-h' },
+    h('h2', { id: 'related-h', text: 'Related memories' }),
+  );
+  page(
+    label(memory.category),
+    h(
+      'article',
+      { class: 'panel memory-page' },
+      h('header', {}, categoryBadge(memory.category), levelBadge(memory.level)),
+      h('p', { class: 'content big', text: memory.content }),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', { text: 'Written' }),
+        h('dd', {}, h('time', { datetime: memory.date, text: new Date(memory.date).toLocaleString() })),
+        memory.eventDate
+          ? [h('dt', { text: 'Happened' }), h('dd', { text: new Date(memory.eventDate).toLocaleString() })]
+          : null,
+        memory.tags.length > 0
+          ? [h('dt', { text: 'Tags' }), h('dd', { text: memory.tags.map((t) => `#${t}`).join(' ') })]
+          : null,
+        memory.emotionalContext ? [h('dt', { text: 'Mood' }), h('dd', { text: memory.emotionalContext })] : null,
+        h('dt', { text: 'Why this category' }),
+        h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` }),
+        h('dt', { text: 'Via' }),
+        h('dd', { text: memory.channel }),
+      ),
+      correct,
+      h('div', { class: 'row' }, askDelete, confirmDelete),
+    ),
+    related,
+  );
+  try {
+    const { memories } = await get(`/v1/memories/${memory.id}/related`);
+    related.append(
+      memories.length > 0
+        ? h(
+            'ol',
+            { class: 'memories' },
+            memories.map((m) => memoryCard(m)),
+          )
+        : h('p', { class: 'empty', text: 'No related memories yet.' }),
+    );
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function securityView() {
+  await refreshMe();
+  const s = me.session;
+  const status = h(
+    'ul',
+    { class: 'level-status', 'aria-label': 'Levels' },
+    [1, 2, 3, 4].map((level) => {
+      const open = s.unlocked.includes(level);
+      const until = s.expires[level] ? ` until ${new Date(s.expires[level]).toLocaleTimeString()}` : '';
+      return h(
+        'li',
+        { class: open ? 'open' : 'closed', 'data-level': level },
+        levelBadge(level, !open),
+        h('span', { text: open ? `Unlocked${until}` : 'Locked' }),
+      );
+    }),
+  );
+
+  const unlocked = async (level, result) => {
+    me.session = result.session;
+    updateChrome();
+    toast(`${LEVEL_NAMES[level]} unlocked.`);
+    await securityView();
+  };
+
+  const pw2 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  const unlock2 = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'u2' },
+      h('h3', { id: 'u2', text: 'Level 2 · Confidential' }),
+      field('Password', pw2),
+      h('button', { type: 'submit', text: 'Unlock Confidential' }),
+    ),
+    async () => unlocked(2, await post('/v1/auth/unlock', { level: 2, password: pw2.value })),
+  );
+
+  const pw3 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  const code3 = h('input', {
+    type: 'text',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    pattern: '[0-9]{6,8}',
+    required: true,
+  });
+  const unlock3 = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'u3' },
+      h('h3', { id: 'u3', text: 'Level 3 · Secret' }),
+      field('Password', pw3),
+      field(
+        'Authenticator code',
+        code3,
+        s.totpEnrolled ? 'The 6-digit code from your authenticator app.' : 'Set up an authenticator app below first.',
+      ),
+      h('button', { type: 'submit', text: 'Unlock Secret' }),
+    ),
+    async () => unlocked(3, await post('/v1/auth/unlock', { level: 3, password: pw3.value, totp: code3.value })),
+  );
+
+  const pw4 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  const unlock4 = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'u4' },
+      h('h3', { id: 'u4', text: 'Level 4 · Ultra-secret' }),
+      field(
+        'Password',
+        pw4,
+        s.passkeys > 0
+          ? 'Then confirm with your passkey (fingerprint, face or PIN).'
+          : 'Register a passkey below first.',
+      ),
+      h('button', { type: 'submit', text: 'Unlock Ultra-secret with passkey' }),
+    ),
+    async () => {
+      const options = await post('/v1/auth/passkeys/authentication-options');
+      const passkey = await usePasskey(options);
+      await unlocked(4, await post('/v1/auth/unlock', { level: 4, password: pw4.value, passkey }));
+    },
+  );
+
+  const lockAll = h('button', { type: 'button', text: 'Lock all levels above 1' });
+  lockAll.addEventListener('click', async () => {
+    try {
+      me.session = (await post('/v1/auth/lock', {})).session;
+      updateChrome();
+      toast('Locked.');
+      await securityView();
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  // TOTP enrolment
+  const totpArea = h('div', {});
+  if (s.totpEnrolled) {
+    totpArea.append(h('p', { class: 'ok', text: '✓ Authenticator app set up.' }));
+  } else {
+    const begin = h('button', { type: 'button', text: 'Set up an authenticator app' });
+    begin.addEventListener('click', async () => {
+      try {
+        const enrollment = await post('/v1/auth/totp/begin');
+        const qr = h('img', {
+          src: `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(enrollment.qrSvg)))}`,
+          alt: 'QR code to scan with your authenticator app',
+          width: '200',
+          height: '200',
+          class: 'qr',
+        });
+        const code = h('input', {
+          type: 'text',
+          inputmode: 'numeric',
+          autocomplete: 'one-time-code',
+          pattern: '[0-9]{6,8}',
+          required: true,
+        });
+        const confirm = onSubmit(
+          h(
+            'form',
+            { class: 'row' },
+            field('Code from the app', code),
+            h('button', { type: 'submit', class: 'primary', text: 'Confirm' }),
+          ),
+          async () => {
+            await post('/v1/auth/totp/confirm', { code: code.value });
+            toast('Authenticator app set up.');
+            await securityView();
+          },
+        );
+        totpArea.replaceChildren(
+          h('p', { text: 'Scan this code with your authenticator app, or type the secret in by hand.' }),
+          qr,
+          h('p', {}, 'Secret: ', h('code', { id: 'totp-secret', text: enrollment.secret })),
+          confirm,
+        );
+        code.focus();
+      } catch (error) {
+        showError(error);
+      }
+    });
+    totpArea.append(begin);
+  }
+
+  // Passkeys
+  const pwReg = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  const register = onSubmit(
+    h(
+      'form',
+      {},
+      h('p', { text: `${s.passkeys} passkey${s.passkeys === 1 ? '' : 's'} registered.` }),
+      field('Password', pwReg, 'Needed so the passkey can help encrypt your Ultra-secret level.'),
+      h('button', { type: 'submit', text: 'Register a passkey' }),
+    ),
+    async () => {
+      if (!passkeysSupported()) throw new ApiError(400, { message: 'This browser does not support passkeys.' });
+      const options = await post('/v1/auth/passkeys/registration-options');
+      const response = await createPasskey(options);
+      await post('/v1/auth/passkeys', { response, password: pwReg.value });
+      toast('Passkey registered.');
+      await securityView();
+    },
+  );
+
+  page(
+    'Security',
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'status-h' },
+      h('h2', { id: 'status-h', text: 'Your levels' }),
+      status,
+      lockAll,
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'unlock-h' },
+      h('h2', { id: 'unlock-h', text: 'Unlock' }),
+      h('div', { class: 'grid three' }, unlock2, unlock3, unlock4),
+    ),
+    h(
+      'div',
+      { class: 'grid two' },
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'totp-h' },
+        h('h2', { id: 'totp-h', text: 'Authenticator app (TOTP)' }),
+        totpArea,
+      ),
+      h('section', { class: 'panel', 'aria-labelledby': 'pk-h' }, h('h2', { id: 'pk-h', text: 'Passkeys' }), register),
+    ),
+  );
+}
+
+async function auditView() {
+  const { records } = await get('/v1/audit?limit=200');
+  const table = h(
+    'table',
+    {},
+    h('caption', { text: 'Every sign-in, unlock and access to your vault, newest first.' }),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['When', 'Action', 'Result', 'Level', 'Address', 'Risk'].map((t) => h('th', { scope: 'col', text: t })),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      records.map((r) =>
+        h(
+          'tr',
+          { class: r.result },
+          h('td', {}, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
+          h('td', { text: r.action }),
+          h('td', { text: r.reason ? `${r.result} (${r.reason})` : r.result }),
+          h('td', { text: r.level ? `L${r.level}` : '' }),
+          h('td', { text: r.ip ?? '' }),
+          h('td', { text: r.risk.toFixed(2) }),
+        ),
+      ),
+    ),
+  );
+  page('Audit log', h('div', { class: 'panel table-wrap' }, table));
+}
+
+// ---------------------------------------------------------------- routing
+
+function currentRoute() {
+  const path = location.hash.replace(/^#/, '').split('?')[0] || '/';
+  const memory = /^\/memory\/([0-9A-HJKMNP-TV-Z]{26})$/.exec(path);
+  if (memory) return { name: 'memory', id: memory[1] };
+  const names = {
+    '/': 'timeline',
+    '/search': 'search',
+    '/security': 'security',
+    '/audit': 'audit',
+    '/signin': 'signin',
+  };
+  return { name: names[path] ?? 'timeline' };
+}
+
+async function render() {
+  const route = currentRoute();
+  if (!me && route.name !== 'signin') {
+    location.hash = '#/signin';
+    return;
+  }
+  if (me && route.name === 'signin') {
+    location.hash = '#/';
+    return;
+  }
+  updateChrome();
+  main.setAttribute('aria-busy', 'true');
+  try {
+    if (route.name === 'signin') signInView();
+    else if (route.name === 'search') await searchView();
+    else if (route.name === 'memory') await memoryView(route.id);
+    else if (route.name === 'security') await securityView();
+    else if (route.name === 'audit') await auditView();
+    else await timelineView();
+  } catch (error) {
+    showError(error);
+  } finally {
+    main.removeAttribute('aria-busy');
+  }
+}
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  try {
+    await post('/v1/auth/sign-out');
+  } catch {
+    // Signing out of an already-dead session is still signing out.
+  }
+  me = null;
+  updateChrome();
+  location.hash = '#/signin';
+});
+
+window.addEventListener('hashchange', () => {
+  render();
+});
+
+refreshMe()
+  .catch(() => {
+    me = null;
+  })
+  .then(render);
