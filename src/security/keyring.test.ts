@@ -232,6 +232,16 @@ describe('KeyringStore.rotate', () => {
     expect((await stat(`${store.path(ALICE)}.previous`)).mode & 0o777).toBe(0o600);
   });
 
+  it('another process sees the rotation at its next publicKey call', async () => {
+    await store.create(ALICE, 'pw');
+    const server = new KeyringStore({ dataDir, masterKey: MASTER, kdf: FAST });
+    const before = await server.publicKey(ALICE, 3);
+    await store.rotate(ALICE, { password: 'pw' });
+    const after = await server.publicKey(ALICE, 3);
+    expect(after).not.toEqual(before);
+    expect(after).toEqual(await store.publicKey(ALICE, 3));
+  });
+
   it('needs the secrets of every level', async () => {
     await store.create(ALICE, 'pw');
     await store.enrollPrf(ALICE, 'pw', PRF);

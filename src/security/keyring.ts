@@ -192,7 +192,7 @@ export class KeyringStore {
   readonly #kdf: KdfParams;
   readonly #macKey: Buffer;
   readonly #mutex = new KeyedMutex();
-  readonly #publicKeys = new Map<UserId, { generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }>();
+  readonly #publicKeys = new Map<UserId, { version: string; keys: ReadonlyMap<SecurityLevel, Buffer> }>();
   readonly #dummySalt = randomBytes(KDF_SALT_BYTES);
 
   constructor(opts: { dataDir: string; masterKey: Uint8Array; kdf?: KdfParams }) {
@@ -263,16 +263,17 @@ export class KeyringStore {
     return (await this.#load(userId)).prf;
   }
 
-  /** The level's public key (a copy; cached per process, dropped on rotate). */
+  /**
+   * The level's public key (a copy). Cached per process and keyed by the file's identity, so a rotation by this
+   * or another process (`memvault keys rotate` while the server runs) is seen at the next seal.
+   */
   async publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> {
     if (!isSecurityLevel(level)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
+    const version = await this.#fileVersion(userId);
     let cached = this.#publicKeys.get(userId);
-    if (!cached) {
+    if (!cached || cached.version !== version) {
       const keyring = await this.#load(userId);
-      cached = {
-        generation: keyring.generation,
-        keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)),
-      };
+      cached = { version, keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)) };
       this.#publicKeys.set(userId, cached);
     }
     return Uint8Array.from(cached.keys.get(level)!);
@@ -432,6 +433,18 @@ export class KeyringStore {
   }
 
   // ---- internals ----
+
+  /** Inode, size and mtime: every atomic rewrite (rename) changes the inode. */
+  async #fileVersion(userId: UserId): Promise<string> {
+    const file = this.path(userId);
+    try {
+      const info = await stat(file, { bigint: true });
+      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');
+      throw storageError('Could not read the keyring.', error, { file });
+    }
+  }
 
   async #load(userId: UserId): Promise<Keyring> {
     const file = this.path(userId);
