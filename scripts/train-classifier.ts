@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus } from '../src/classify/corpus.js';
+import { detectSecrets, maskFindings } from '../src/classify/detectors.js';
 import { trainTextModel } from '../src/classify/text-model.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -14,7 +15,11 @@ const { values } = parseArgs({
   options: { bits: { type: 'string', default: '16' }, epochs: { type: 'string', default: '25' } },
 });
 
-const { train, heldOut } = loadCorpus(join(ROOT, 'corpus'));
+const corpus = loadCorpus(join(ROOT, 'corpus'));
+// The model learns from masked text, exactly as the classifier will show it (see maskFindings).
+const mask = (text: string) => maskFindings(text, detectSecrets(text));
+const train = corpus.train.map((r) => ({ ...r, text: mask(r.text) }));
+const heldOut = corpus.heldOut.map((r) => ({ ...r, text: mask(r.text) }));
 const started = performance.now();
 const model = trainTextModel(train, {
   bits: Number(values.bits),

@@ -546,3 +546,22 @@ export function strongestFinding(findings: readonly Finding[], minCertainty = CE
   }
   return best;
 }
+
+/**
+ * `text` with every finding's value replaced by a placeholder of its kind (`_pin_`, `_seed_phrase_`…).
+ * The text model sees this masked form in training and in use, so it learns the context around secrets
+ * ("my PIN is _pin_") instead of memorising random values, and no value reaches its features.
+ */
+export function maskFindings(text: string, findings: readonly Finding[]): string {
+  if (findings.length === 0) return text;
+  const spans = [...findings].sort((a, b) => a.start - b.start || b.end - a.end);
+  let out = '';
+  let at = 0;
+  for (const f of spans) {
+    if (f.end <= at) continue;
+    const start = Math.max(f.start, at);
+    out += `${text.slice(at, start)} _${f.kind}_ `;
+    at = f.end;
+  }
+  return out + text.slice(at);
+}

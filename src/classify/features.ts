@@ -30,10 +30,11 @@ export function fnv1a(text: string, seed = 0): number {
   return h >>> 0;
 }
 
-const WORD = /_(?:email|url)_|[\p{L}\p{N}][\p{L}\p{N}'’_-]*|[\p{Extended_Pictographic}]|[$€£%#@/:]/gu;
+const WORD = /_[a-z_]+_|[\p{L}\p{N}][\p{L}\p{N}'’_-]*|[\p{Extended_Pictographic}]|[$€£%#@/:]/gu;
 
 /** Maps a raw token to the form the model sees. */
 function shape(token: string): string {
+  if (token.startsWith('_')) return token;
   if (/^\d+$/.test(token)) return token.length <= 2 ? '<num>' : `<digits${Math.min(token.length, 12)}>`;
   if (/^\d+(?:[.,:]\d+)+$/.test(token)) return '<number>';
   if (/\d/.test(token) && /[a-z]/i.test(token)) {

@@ -3,7 +3,7 @@ import { validationError } from '../core/errors.js';
 import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
 import { defaultModelDir } from './assets.js';
 import { clamp01, combineConfidence, lengthFactor, THRESHOLDS } from './confidence.js';
-import { CERTAIN, detectSecrets, type Finding, strongestFinding } from './detectors.js';
+import { CERTAIN, detectSecrets, type Finding, maskFindings, strongestFinding } from './detectors.js';
 import { detectEmotion } from './emotion.js';
 import { detectEvent, type EventSignals } from './events.js';
 import { analyse } from './nlp.js';
@@ -71,7 +71,7 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       personal: ctx.userId && personal ? personal.predictSync(ctx.userId, clean) : undefined,
     };
 
-    const fused = fuse(model.predict(clean), signals);
+    const fused = fuse(model.predict(maskFindings(clean, findings)), signals);
     let category = argmax(fused);
     // Floors: a certain secret value, or a clearly private topic the person has not corrected away.
     if (signals.certain) category = moreProtective(category, signals.certain.category);
@@ -129,6 +129,11 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   logit.CONFIDENTIAL += 2.5 * privacy;
   logit.CHRONOLOGICAL += 1.5 * s.event.score;
   if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
+  // Without any detected value the text can only hint at a secret ("I forgot my password again").
+  if (!s.findings.some((f) => f.certainty >= 0.6)) {
+    logit.SECRET -= 1;
+    logit.ULTRASECRET -= 1.5;
+  }
   for (const f of s.findings) {
     // Uncertain findings raise their category; certain ones also set a floor later.
     logit[f.category] += 4 * f.certainty;
@@ -196,7 +201,9 @@ function plausibleEscalation(category: Category, fused: Record<Category, number>
     const hinted =
       s.findings.some((f) => f.category === c && f.certainty >= 0.6) ||
       (c === 'CONFIDENTIAL' && (s.topics[0]?.strength ?? 0) >= 0.5);
-    if ((fused[c] >= PLAUSIBLE || hinted) && (!best || fused[c] > fused[best])) best = c;
+    // A secret category without any detected value needs more than a faint model score to be plausible.
+    const bar = c === 'SECRET' || c === 'ULTRASECRET' ? 2 * PLAUSIBLE : PLAUSIBLE;
+    if ((fused[c] >= bar || hinted) && (!best || fused[c] > fused[best])) best = c;
   }
   return best ?? category;
 }

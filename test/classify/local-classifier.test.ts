@@ -86,7 +86,9 @@ describe('local classifier: output shape and input checks', () => {
   });
 
   it('rejects overlong input and unknown zones with VALIDATION_ERROR', () => {
-    expect(() => classifier.classifySync('a'.repeat(20_001))).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+    expect(() => classifier.classifySync('a'.repeat(20_001))).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_ERROR' }),
+    );
     expect(() => classifier.classifySync('went out yesterday', { timezone: 'Mars/Olympus' })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_ERROR' }),
     );
