@@ -26,7 +26,7 @@ export function normalizeTags(tags: readonly unknown[]): string[] {
     const tag = stripUnsafeCharacters(raw.normalize('NFC'))
       .replace(/[\s,]+/gu, ' ')
       .trim()
-      .replace(/^#+\s*/u, '');
+      .replace(/^[#\s]+/u, '');
     if (tag.length === 0) continue;
     if (tag.length > MAX_TAG_LENGTH) {
       throw validationError(`A tag is longer than ${MAX_TAG_LENGTH} characters; shorten it.`, { field: 'tags' });
@@ -47,7 +47,21 @@ export function normalizeTags(tags: readonly unknown[]): string[] {
 export function toIsoTime(value: unknown, field: string): string {
   const bad = () => validationError(`The ${field} must be an ISO 8601 time such as 2026-11-26T18:04:49Z.`, { field });
   if (typeof value !== 'string' || value.length === 0 || value.length > 40) throw bad();
-  if (!/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i.test(value)) {
+  const parts =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i.exec(value);
+  if (!parts) throw bad();
+  // Date.parse rolls 30 February over into March; a calendar check refuses it.
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((p) => Number(p ?? 0)) as number[];
+  const daysInMonth = new Date(Date.UTC(year ?? 0, month ?? 0, 0)).getUTCDate();
+  if (
+    !month ||
+    month > 12 ||
+    !day ||
+    day > daysInMonth ||
+    (hour ?? 0) > 23 ||
+    (minute ?? 0) > 59 ||
+    (second ?? 0) > 59
+  ) {
     throw bad();
   }
   // A time without an offset is taken as UTC (JavaScript would read it in the process's local zone).

@@ -83,6 +83,8 @@ interface FileState {
   ctimeNs: bigint;
   /** Bytes parsed: the file's complete prefix. Bytes after it belong to an append still in flight. */
   parsedBytes: number;
+  /** The last bytes of the parsed prefix: a grown file whose bytes there differ was edited, not appended to. */
+  probe: Buffer;
   header: string;
   records: Rec[];
   byId: Map<string, Rec>;
@@ -637,26 +639,32 @@ export class FsVault implements Vault {
         const st = await handle.stat({ bigint: true });
         if (prev && sameStat(prev, st)) return prev;
         const size = Number(st.size);
-        if (prev && prev.ino === st.ino && prev.dev === st.dev && size >= prev.parsedBytes) {
-          const tail = Buffer.alloc(size - prev.parsedBytes);
-          const { bytesRead } = await handle.read(tail, 0, tail.length, prev.parsedBytes);
-          const complete = completeLength(tail.subarray(0, bytesRead));
-          const text = tail.subarray(0, complete).toString('utf8');
-          if (user.files.get(kind) !== prev || prev.version !== version) continue;
-          const { lead, units } = splitUnits(text);
-          if (lead.trim().length > 0) {
-            addRecord(prev, { t: 'damaged', id: null, reason: 'unrecognised text between entries', raw: lead });
+        if (prev && prev.ino === st.ino && prev.dev === st.dev && size > prev.parsedBytes) {
+          // Grown in place: normally appends by another process. Read from just before where the cache stopped,
+          // check those bytes are unchanged, and parse only the new complete units.
+          const from = prev.parsedBytes - prev.probe.length;
+          const buf = Buffer.alloc(size - from);
+          const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+          if (buf.subarray(0, prev.probe.length).equals(prev.probe)) {
+            const tail = buf.subarray(prev.probe.length, bytesRead);
+            const complete = completeLength(tail);
+            if (user.files.get(kind) !== prev || prev.version !== version) continue;
+            const { lead, units } = splitUnits(tail.subarray(0, complete).toString('utf8'));
+            if (lead.trim().length > 0) {
+              addRecord(prev, { t: 'damaged', id: null, reason: 'unrecognised text between entries', raw: lead });
+            }
+            for (const unit of units) addRecord(prev, this.#parseUnit(userId, kind, unit));
+            if (complete > 0) prev.probe = probeOf(buf.subarray(0, prev.probe.length + complete));
+            prev.parsedBytes += complete;
+            Object.assign(prev, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
+            prev.version++;
+            return prev;
           }
-          for (const unit of units) addRecord(prev, this.#parseUnit(userId, kind, unit));
-          prev.parsedBytes += complete;
-          Object.assign(prev, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
-          prev.version++;
-          return prev;
         }
         const whole = Buffer.alloc(size);
         const { bytesRead } = await handle.read(whole, 0, size, 0);
         const complete = completeLength(whole.subarray(0, bytesRead));
-        next = this.#parseFile(userId, kind, whole.subarray(0, complete).toString('utf8'), st, complete);
+        next = this.#parseFile(userId, kind, whole.subarray(0, complete), st);
       } catch (error) {
         if (error instanceof MemvaultError) throw error;
         throw this.#storageFailure(error, 'read', this.#userDir(userId));
@@ -669,8 +677,8 @@ export class FsVault implements Vault {
     }
   }
 
-  #parseFile(userId: UserId, kind: Category, text: string, st: BigIntStats, parsedBytes: number): FileState {
-    const { lead, units } = splitUnits(text);
+  #parseFile(userId: UserId, kind: Category, bytes: Buffer, st: BigIntStats): FileState {
+    const { lead, units } = splitUnits(bytes.toString('utf8'));
     const state: FileState = {
       kind,
       dev: st.dev,
@@ -678,7 +686,8 @@ export class FsVault implements Vault {
       size: st.size,
       mtimeNs: st.mtimeNs,
       ctimeNs: st.ctimeNs,
-      parsedBytes,
+      parsedBytes: bytes.length,
+      probe: probeOf(bytes),
       header: lead,
       records: [],
       byId: new Map(),
@@ -821,6 +830,7 @@ export class FsVault implements Vault {
       if (state && state.ino === after.ino && state.dev === after.dev && state.parsedBytes === size) {
         addRecord(state, rec);
         state.parsedBytes = size + bytes.length;
+        state.probe = probeOf(bytes);
         Object.assign(state, { size: after.size, mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs });
         state.version++;
       }
@@ -850,10 +860,11 @@ export class FsVault implements Vault {
     let text = parts.join('');
     // A damaged unit may lack its terminator; never let one end the file, or it would read as a torn append.
     if (text.length > 0 && !text.endsWith(TERMINATOR)) text += text.endsWith('\n') ? '---\n\n' : '\n---\n\n';
+    const bytes = Buffer.from(text, 'utf8');
     try {
-      await writeFileAtomic(path, text, { mode: 0o600 });
+      await writeFileAtomic(path, bytes, { mode: 0o600 });
       const st = await stat(path, { bigint: true });
-      const fresh = this.#parsedState(state.kind, st, Buffer.byteLength(text, 'utf8'), state.header, records);
+      const fresh = this.#parsedState(state.kind, st, bytes, state.header, records);
       this.#user(userId).files.set(state.kind, fresh);
     } catch (error) {
       this.#user(userId).files.delete(state.kind);
@@ -861,7 +872,7 @@ export class FsVault implements Vault {
     }
   }
 
-  #parsedState(kind: Category, st: BigIntStats, parsedBytes: number, header: string, records: Rec[]): FileState {
+  #parsedState(kind: Category, st: BigIntStats, bytes: Buffer, header: string, records: Rec[]): FileState {
     const state: FileState = {
       kind,
       dev: st.dev,
@@ -869,7 +880,8 @@ export class FsVault implements Vault {
       size: st.size,
       mtimeNs: st.mtimeNs,
       ctimeNs: st.ctimeNs,
-      parsedBytes,
+      parsedBytes: bytes.length,
+      probe: probeOf(bytes),
       header,
       records: [],
       byId: new Map(),
@@ -936,8 +948,12 @@ export class FsVault implements Vault {
   }
 }
 
+const PROBE_BYTES = 64;
+const probeOf = (bytes: Buffer) => Buffer.from(bytes.subarray(Math.max(0, bytes.length - PROBE_BYTES)));
+
 function addRecord(state: FileState, rec: Rec): void {
-  if (rec.t !== 'damaged' && state.byId.has(rec.id)) {
+  const existing = rec.id === null ? undefined : state.byId.get(rec.id);
+  if (rec.t !== 'damaged' && existing !== undefined && existing.t !== 'damaged') {
     const raw =
       rec.t === 'plain'
         ? `${renderEntry(rec.entry)}\n`
@@ -945,7 +961,10 @@ function addRecord(state: FileState, rec: Rec): void {
     rec = { t: 'damaged', id: rec.id, reason: 'another entry in this file has the same id', raw };
   }
   state.records.push(rec);
-  if (rec.t !== 'damaged') state.byId.set(rec.id, rec);
+  // A damaged entry is findable by id too (so `get` says DATA_CORRUPTION, not NOT_FOUND), unless an intact one is.
+  if (rec.id !== null && (existing === undefined || (existing.t === 'damaged' && rec.t !== 'damaged'))) {
+    state.byId.set(rec.id, rec);
+  }
 }
 
 function reasonOf(error: unknown): string {
@@ -1040,6 +1059,7 @@ function select(
   const cmp = (a: { key: string; entry: MemoryEntry }, b: { key: string; entry: MemoryEntry }) =>
     sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0);
   const want = limit === null ? matches.length : Math.min(matches.length, offset + limit);
+  if (offset >= want) return [];
   if (want * 16 >= matches.length)
     return matches
       .sort(cmp)

@@ -1,0 +1,429 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Category, SecurityLevel } from '../../src/core/category.js';
+import { entryChecksum } from '../../src/core/checksum.js';
+import type { MemoryEntry, NewEntry, UserId } from '../../src/core/entry.js';
+import { type ErrorCode, isMemvaultError, type SecurityReason } from '../../src/core/errors.js';
+import type { EntryOpener } from '../../src/ports/sealer.js';
+import type { Vault } from '../../src/ports/vault.js';
+
+/** What an adapter's test hands the contract: a fresh, empty vault and a way to read it. */
+export interface VaultFixture {
+  readonly vault: Vault;
+  /** An opener for `levels` (all four by default) that can read what this vault stores. */
+  opener(levels?: readonly SecurityLevel[]): EntryOpener;
+  /** Removes what the fixture created (called after `vault.close()`). */
+  cleanup?(): Promise<void>;
+}
+
+const ALICE = '+14155550134' as UserId;
+const BOB = '+447700900123' as UserId;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const MISSING_ID = '01JDQ7Z3N5X8Y2W4V6T8R0P2M4';
+
+async function expectError(promise: Promise<unknown>, code: ErrorCode, reason?: SecurityReason): Promise<void> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(isMemvaultError(caught, code), `expected ${code}, got ${String(caught)}`).toBe(true);
+  if (reason !== undefined) expect((caught as { reason?: string }).reason).toBe(reason);
+}
+
+const entry = (over: Partial<NewEntry> = {}): NewEntry => ({
+  date: '2026-11-20T10:00:00.000Z',
+  category: 'CHRONOLOGICAL',
+  content: 'Walked along the river with Sara.',
+  channel: 'cli',
+  ...over,
+});
+
+/**
+ * The behaviour every `Vault` adapter must show (src/ports/vault.ts). The filesystem vault runs it in
+ * test/vault/fs-vault.test.ts; a PostgreSQL adapter runs the same function.
+ */
+export function runVaultContract(name: string, make: () => Promise<VaultFixture>): void {
+  describe(`Vault contract: ${name}`, () => {
+    let fx: VaultFixture;
+    let vault: Vault;
+    let all: EntryOpener;
+
+    beforeEach(async () => {
+      fx = await make();
+      vault = fx.vault;
+      all = fx.opener();
+      await vault.createUser({ userId: ALICE, name: 'Alice', timezone: 'Europe/Lisbon' });
+    });
+
+    afterEach(async () => {
+      await vault.close();
+      await fx.cleanup?.();
+    });
+
+    describe('users', () => {
+      it('creates a user with a profile and defaults', async () => {
+        const profile = await vault.createUser({ userId: BOB, email: 'bob@example.com' });
+        expect(profile).toMatchObject({
+          userId: BOB,
+          name: null,
+          timezone: 'UTC',
+          maxLevel: 4,
+          email: 'bob@example.com',
+          preferences: {},
+        });
+        expect(await vault.getProfile(BOB)).toEqual(profile);
+        expect(await vault.hasUser(BOB)).toBe(true);
+        expect(await vault.listUsers()).toEqual([ALICE, BOB].sort());
+      });
+
+      it('keeps name, time zone, level and preferences', async () => {
+        const profile = await vault.createUser({
+          userId: BOB,
+          name: '  Bob "the builder"  ',
+          timezone: 'America/New_York',
+          maxLevel: 2,
+          preferences: { digest_time: '21:00', language: 'none' },
+        });
+        expect(profile.name).toBe('Bob "the builder"');
+        expect(await vault.getProfile(BOB)).toEqual(profile);
+      });
+
+      it('refuses a second user with the same id (CONFLICT)', async () => {
+        await expectError(vault.createUser({ userId: ALICE }), 'CONFLICT');
+      });
+
+      it('validates the profile', async () => {
+        await expectError(vault.createUser({ userId: BOB, timezone: 'Mars/Olympus' }), 'VALIDATION_ERROR');
+        await expectError(vault.createUser({ userId: BOB, email: 'not an address' }), 'VALIDATION_ERROR');
+        await expectError(vault.createUser({ userId: BOB, name: 'two\nlines' }), 'VALIDATION_ERROR');
+        await expectError(vault.createUser({ userId: 'bob' as UserId }), 'VALIDATION_ERROR');
+        expect(await vault.hasUser(BOB)).toBe(false);
+      });
+
+      it('answers NOT_FOUND for an unknown user', async () => {
+        expect(await vault.hasUser(BOB)).toBe(false);
+        await expectError(vault.getProfile(BOB), 'NOT_FOUND');
+        await expectError(vault.append(BOB, entry()), 'NOT_FOUND');
+        await expectError(vault.read(BOB, {}, all), 'NOT_FOUND');
+        await expectError(vault.get(BOB, MISSING_ID, all), 'NOT_FOUND');
+        await expectError(vault.revision(BOB), 'NOT_FOUND');
+      });
+    });
+
+    describe('append', () => {
+      it('stores an entry with id, level, normalised fields and checksum', async () => {
+        const stored = await vault.append(
+          ALICE,
+          entry({
+            date: '2026-11-20T12:00:00+02:00',
+            eventDate: '2026-11-19',
+            tags: [' Hiking ', '#Sara', 'hiking', 'river  walk'],
+            analysis: 'An outing with a friend.',
+            confidence: 0.81,
+            emotionalContext: 'content',
+            externalId: 'wa-17',
+          }),
+        );
+        expect(stored.id).toMatch(ULID);
+        expect(stored).toMatchObject({
+          userId: ALICE,
+          date: '2026-11-20T10:00:00.000Z',
+          eventDate: '2026-11-19T00:00:00.000Z',
+          category: 'CHRONOLOGICAL',
+          level: 1,
+          tags: ['Hiking', 'Sara', 'river walk'],
+          analysis: 'An outing with a friend.',
+          confidence: 0.81,
+          related: [],
+          emotionalContext: 'content',
+          channel: 'cli',
+          externalId: 'wa-17',
+        });
+        expect(stored.checksum).toBe(entryChecksum(stored));
+        expect(await vault.get(ALICE, stored.id, all)).toEqual(stored);
+      });
+
+      it.each([
+        ['CHRONOLOGICAL', 1],
+        ['GENERAL', 1],
+        ['CONFIDENTIAL', 2],
+        ['SECRET', 3],
+        ['ULTRASECRET', 4],
+      ] as const)('gives %s level %i', async (category, level) => {
+        const stored = await vault.append(ALICE, entry({ category }));
+        expect(stored.level).toBe(level);
+        expect(await vault.get(ALICE, stored.id, all)).toEqual(stored);
+      });
+
+      it('keeps content exactly, however it looks', async () => {
+        const content =
+          '  leading spaces\n\n## Memory Entry #01JDQ7Z3N5X8Y2W4V6T8R0P2M4\n---\n```js\ncode\n```\r\nCRLF\rlone CR\n' +
+          '\\back\\slash 😀 שלום\n### Metadata\n\n';
+        const stored = await vault.append(ALICE, entry({ content, category: 'SECRET' }));
+        expect(stored.content).toBe(content);
+        expect((await vault.get(ALICE, stored.id, all)).content).toBe(content);
+        const { entries, damaged } = await vault.read(ALICE, {}, all);
+        expect(damaged).toEqual([]);
+        expect(entries.map((e) => e.content)).toEqual([content]);
+      });
+
+      it('rejects bad input with VALIDATION_ERROR', async () => {
+        await expectError(vault.append(ALICE, entry({ content: '' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ content: ' \n\t ' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ content: 'x'.repeat(65_537) })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ date: 'yesterday' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ date: '2026-02-30T10:00:00Z' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ eventDate: 'soon' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ category: 'DIARY' as Category })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ channel: 'fax' as 'cli' })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ confidence: 1.5 })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ related: ['nope'] })), 'VALIDATION_ERROR');
+        await expectError(vault.append(ALICE, entry({ tags: ['x'.repeat(65)] })), 'VALIDATION_ERROR');
+        expect((await vault.read(ALICE, {}, all)).total).toBe(0);
+      });
+
+      it('accepts content of exactly the limit', async () => {
+        const stored = await vault.append(ALICE, entry({ content: 'é'.repeat(32_768) }));
+        expect(stored.content.length).toBe(32_768);
+      });
+
+      it('loses nothing under 500 parallel appends', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 500 }, (_, i) =>
+            vault.append(ALICE, entry({ content: `memory ${i}`, category: i % 2 ? 'GENERAL' : 'CONFIDENTIAL' })),
+          ),
+        );
+        expect(new Set(results.map((e) => e.id)).size).toBe(500);
+        const { entries, total, damaged } = await vault.read(ALICE, {}, all);
+        expect(total).toBe(500);
+        expect(damaged).toEqual([]);
+        expect(new Set(entries.map((e) => e.content))).toEqual(new Set(results.map((e) => e.content)));
+      });
+    });
+
+    describe('read', () => {
+      let stored: MemoryEntry[];
+      beforeEach(async () => {
+        const inputs: NewEntry[] = [
+          entry({ date: '2026-11-01T08:00:00.000Z', tags: ['work'], content: 'a' }),
+          entry({ date: '2026-11-02T08:00:00.000Z', tags: ['Work', 'Sara'], content: 'b', category: 'GENERAL' }),
+          entry({ date: '2026-11-03T08:00:00.000Z', tags: ['health'], content: 'c', category: 'CONFIDENTIAL' }),
+          entry({
+            date: '2026-11-04T08:00:00.000Z',
+            eventDate: '2026-10-01T00:00:00.000Z',
+            tags: ['bank'],
+            content: 'd',
+            category: 'SECRET',
+            externalId: 'x-4',
+          }),
+          entry({ date: '2026-11-05T08:00:00.000Z', tags: ['sara'], content: 'e', category: 'ULTRASECRET' }),
+        ];
+        stored = [];
+        for (const input of inputs) stored.push(await vault.append(ALICE, input));
+      });
+
+      const contents = (entries: MemoryEntry[]) => entries.map((e) => e.content).join('');
+
+      it('returns everything newest first by default, or oldest first', async () => {
+        const result = await vault.read(ALICE, {}, all);
+        expect(contents(result.entries)).toBe('edcba');
+        expect(result).toMatchObject({ total: 5, locked: 0, damaged: [] });
+        expect(result.entries).toEqual([...stored].reverse());
+        expect(contents((await vault.read(ALICE, { order: 'asc' }, all)).entries)).toBe('abcde');
+      });
+
+      it('pages with limit and offset, total counting every match', async () => {
+        const page = await vault.read(ALICE, { limit: 2, offset: 1 }, all);
+        expect(contents(page.entries)).toBe('dc');
+        expect(page.total).toBe(5);
+        expect((await vault.read(ALICE, { limit: 0 }, all)).entries).toEqual([]);
+        expect((await vault.read(ALICE, { offset: 10 }, all)).entries).toEqual([]);
+      });
+
+      it('filters by category and level', async () => {
+        expect(contents((await vault.read(ALICE, { categories: ['GENERAL', 'SECRET'] }, all)).entries)).toBe('db');
+        expect(contents((await vault.read(ALICE, { levels: [1] }, all)).entries)).toBe('ba');
+        expect(contents((await vault.read(ALICE, { levels: [2, 4] }, all)).entries)).toBe('ec');
+      });
+
+      it('filters by message date: from inclusive, to exclusive', async () => {
+        const r = await vault.read(ALICE, { from: '2026-11-02T08:00:00.000Z', to: '2026-11-04T08:00:00.000Z' }, all);
+        expect(contents(r.entries)).toBe('cb');
+        expect(r.total).toBe(2);
+      });
+
+      it('filters by event date when asked', async () => {
+        const r = await vault.read(ALICE, { dateField: 'eventDate', from: '2026-09-01', to: '2026-10-15' }, all);
+        expect(contents(r.entries)).toBe('d');
+      });
+
+      it('filters by tags, all of them, case-insensitively', async () => {
+        expect(contents((await vault.read(ALICE, { tags: ['WORK'] }, all)).entries)).toBe('ba');
+        expect(contents((await vault.read(ALICE, { tags: ['work', 'sara'] }, all)).entries)).toBe('b');
+        expect(contents((await vault.read(ALICE, { tags: ['sara'] }, all)).entries)).toBe('eb');
+        expect((await vault.read(ALICE, { tags: ['nothing'] }, all)).total).toBe(0);
+      });
+
+      it('filters by external id', async () => {
+        expect(contents((await vault.read(ALICE, { externalId: 'x-4' }, all)).entries)).toBe('d');
+      });
+
+      it('counts what the opener cannot open as locked, never returning it', async () => {
+        const r = await vault.read(ALICE, {}, fx.opener([1]));
+        expect(contents(r.entries)).toBe('ba');
+        expect(r.locked).toBe(3);
+        expect(r.total).toBe(2);
+        const r2 = await vault.read(ALICE, {}, fx.opener([1, 2, 3]));
+        expect(contents(r2.entries)).toBe('dcba');
+        expect(r2.locked).toBe(1);
+      });
+
+      it('rejects a malformed filter', async () => {
+        await expectError(vault.read(ALICE, { from: 'last week' }, all), 'VALIDATION_ERROR');
+        await expectError(vault.read(ALICE, { limit: -1 }, all), 'VALIDATION_ERROR');
+        await expectError(vault.read(ALICE, { categories: ['DIARY' as Category] }, all), 'VALIDATION_ERROR');
+        await expectError(vault.read(ALICE, { order: 'up' as 'asc' }, all), 'VALIDATION_ERROR');
+      });
+
+      it('keeps users apart', async () => {
+        await vault.createUser({ userId: BOB });
+        expect((await vault.read(BOB, {}, all)).total).toBe(0);
+        await expectError(vault.get(BOB, stored[0]!.id, all), 'NOT_FOUND');
+      });
+    });
+
+    describe('get', () => {
+      it('needs the level unlocked, and a known, well-formed id', async () => {
+        const secret = await vault.append(ALICE, entry({ category: 'SECRET' }));
+        await expectError(vault.get(ALICE, secret.id, fx.opener([1, 2])), 'SECURITY_ERROR', 'insufficient_permissions');
+        await expectError(vault.get(ALICE, MISSING_ID, all), 'NOT_FOUND');
+        await expectError(vault.get(ALICE, '../../etc/passwd', all), 'VALIDATION_ERROR');
+      });
+    });
+
+    describe('update', () => {
+      it('changes fields and recomputes the checksum', async () => {
+        const stored = await vault.append(ALICE, entry({ tags: ['a'] }));
+        const updated = await vault.update(
+          ALICE,
+          stored.id,
+          { content: 'Walked with Sara and Tom.', tags: ['b'] },
+          all,
+        );
+        expect(updated).toMatchObject({
+          id: stored.id,
+          date: stored.date,
+          content: 'Walked with Sara and Tom.',
+          tags: ['b'],
+        });
+        expect(updated.checksum).toBe(entryChecksum(updated));
+        expect(updated.checksum).not.toBe(stored.checksum);
+        expect(await vault.get(ALICE, stored.id, all)).toEqual(updated);
+        expect((await vault.read(ALICE, {}, all)).entries).toEqual([updated]);
+      });
+
+      it('moves an entry to another category and level', async () => {
+        const other = await vault.append(ALICE, entry({ content: 'stays' }));
+        const stored = await vault.append(ALICE, entry({ content: 'my PIN is 4321' }));
+        const moved = await vault.update(ALICE, stored.id, { category: 'SECRET' }, all);
+        expect(moved).toMatchObject({ id: stored.id, category: 'SECRET', level: 3 });
+        expect(await vault.get(ALICE, stored.id, all)).toEqual(moved);
+        expect((await vault.read(ALICE, { categories: ['CHRONOLOGICAL'] }, all)).entries).toEqual([other]);
+        expect((await vault.read(ALICE, { categories: ['SECRET'] }, all)).entries).toEqual([moved]);
+        const levelOne = await vault.read(ALICE, {}, fx.opener([1]));
+        expect(levelOne.locked).toBe(1);
+        expect((await vault.check(ALICE, all)).damaged).toEqual([]);
+      });
+
+      it('needs the entry’s level unlocked and valid changes', async () => {
+        const stored = await vault.append(ALICE, entry({ category: 'CONFIDENTIAL' }));
+        await expectError(vault.update(ALICE, stored.id, { content: 'x' }, fx.opener([1])), 'SECURITY_ERROR');
+        await expectError(vault.update(ALICE, stored.id, { content: '' }, all), 'VALIDATION_ERROR');
+        await expectError(vault.update(ALICE, stored.id, { category: 'DIARY' as Category }, all), 'VALIDATION_ERROR');
+        await expectError(vault.update(ALICE, MISSING_ID, { content: 'x' }, all), 'NOT_FOUND');
+        expect(await vault.get(ALICE, stored.id, all)).toEqual(stored);
+      });
+    });
+
+    describe('link and delete', () => {
+      it('links both ways, once', async () => {
+        const a = await vault.append(ALICE, entry({ content: 'a' }));
+        const b = await vault.append(ALICE, entry({ content: 'b', category: 'CONFIDENTIAL' }));
+        await vault.link(ALICE, a.id, b.id, all);
+        await vault.link(ALICE, b.id, a.id, all);
+        expect((await vault.get(ALICE, a.id, all)).related).toEqual([b.id]);
+        expect((await vault.get(ALICE, b.id, all)).related).toEqual([a.id]);
+        const checked = await vault.get(ALICE, a.id, all);
+        expect(checked.checksum).toBe(entryChecksum(checked));
+      });
+
+      it('refuses self-links, unknown ids and locked levels', async () => {
+        const a = await vault.append(ALICE, entry());
+        const s = await vault.append(ALICE, entry({ category: 'ULTRASECRET' }));
+        await expectError(vault.link(ALICE, a.id, a.id, all), 'VALIDATION_ERROR');
+        await expectError(vault.link(ALICE, a.id, MISSING_ID, all), 'NOT_FOUND');
+        await expectError(vault.link(ALICE, a.id, s.id, fx.opener([1, 2, 3])), 'SECURITY_ERROR');
+      });
+
+      it('deletes an entry and every reference to it', async () => {
+        const a = await vault.append(ALICE, entry({ content: 'a' }));
+        const b = await vault.append(ALICE, entry({ content: 'b', category: 'GENERAL' }));
+        const c = await vault.append(ALICE, entry({ content: 'c', category: 'SECRET', related: [a.id, b.id] }));
+        await vault.link(ALICE, a.id, b.id, all);
+        await vault.delete(ALICE, b.id, all);
+        await expectError(vault.get(ALICE, b.id, all), 'NOT_FOUND');
+        expect((await vault.get(ALICE, a.id, all)).related).toEqual([]);
+        expect((await vault.get(ALICE, c.id, all)).related).toEqual([a.id]);
+        expect(contentsOf(await vault.read(ALICE, {}, all))).toEqual(['c', 'a']);
+        await expectError(vault.delete(ALICE, b.id, all), 'NOT_FOUND');
+      });
+
+      it('needs the level unlocked to delete', async () => {
+        const s = await vault.append(ALICE, entry({ category: 'SECRET' }));
+        await expectError(vault.delete(ALICE, s.id, fx.opener([1, 2])), 'SECURITY_ERROR', 'insufficient_permissions');
+        expect((await vault.get(ALICE, s.id, all)).id).toBe(s.id);
+      });
+    });
+
+    describe('check, reseal, revision', () => {
+      it('reports an intact vault', async () => {
+        for (const category of ['CHRONOLOGICAL', 'CONFIDENTIAL', 'ULTRASECRET'] as const) {
+          await vault.append(ALICE, entry({ category }));
+        }
+        const report = await vault.check(ALICE, all);
+        expect(report).toMatchObject({ userId: ALICE, damaged: [] });
+        expect(report.intact + report.locked).toBe(3);
+        expect(report.intact).toBe(3);
+      });
+
+      it('reseals every entry without changing it', async () => {
+        const stored = [
+          await vault.append(ALICE, entry({ content: 'one' })),
+          await vault.append(ALICE, entry({ content: 'two', category: 'SECRET' })),
+        ];
+        expect(await vault.reseal(ALICE, all)).toBe(2);
+        expect((await vault.read(ALICE, { order: 'asc' }, all)).entries).toEqual(stored);
+      });
+
+      it('changes the revision on every write and only then', async () => {
+        const r0 = await vault.revision(ALICE);
+        expect(await vault.revision(ALICE)).toBe(r0);
+        const a = await vault.append(ALICE, entry());
+        const r1 = await vault.revision(ALICE);
+        expect(r1).not.toBe(r0);
+        await vault.read(ALICE, {}, all);
+        expect(await vault.revision(ALICE)).toBe(r1);
+        await vault.update(ALICE, a.id, { tags: ['x'] }, all);
+        const r2 = await vault.revision(ALICE);
+        expect(r2).not.toBe(r1);
+        await vault.delete(ALICE, a.id, all);
+        expect(await vault.revision(ALICE)).not.toBe(r2);
+      });
+    });
+  });
+}
+
+function contentsOf(result: { entries: MemoryEntry[] }): string[] {
+  return result.entries.map((e) => e.content);
+}

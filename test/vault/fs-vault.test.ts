@@ -1,0 +1,331 @@
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Category } from '../../src/core/category.js';
+import type { NewEntry, UserId } from '../../src/core/entry.js';
+import { isMemvaultError } from '../../src/core/errors.js';
+import { tempPathFor } from '../../src/infra/atomic-file.js';
+import { plainOpener } from '../../src/ports/sealer.js';
+import { FsVault } from '../../src/vault/fs-vault.js';
+import { runVaultContract } from '../contract/vault.contract.js';
+import { testOpener, testSealer } from './fixtures/test-sealer.js';
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'memvault-vault-'));
+
+runVaultContract('FsVault (plain)', async () => {
+  const dataDir = scratch();
+  return {
+    vault: new FsVault({ dataDir }),
+    opener: (levels) => plainOpener(levels),
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+});
+
+runVaultContract('FsVault (sealed, level 1 plain)', async () => {
+  const dataDir = scratch();
+  return {
+    vault: new FsVault({ dataDir, sealer: testSealer({ plainLevel1: true }) }),
+    opener: (levels) => testOpener(levels),
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+});
+
+runVaultContract('FsVault (sealed)', async () => {
+  const dataDir = scratch();
+  return {
+    vault: new FsVault({ dataDir, sealer: testSealer() }),
+    opener: (levels) => testOpener(levels),
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+});
+
+const USER = '+14155550134' as UserId;
+const entry = (over: Partial<NewEntry> = {}): NewEntry => ({
+  date: '2026-11-20T10:00:00.000Z',
+  category: 'CHRONOLOGICAL',
+  content: 'Walked along the river with Sara.',
+  channel: 'cli',
+  ...over,
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isMemvaultError(error) ? error.code : `not a MemvaultError: ${String(error)}`;
+  }
+  return undefined;
+}
+
+describe('FsVault on disk', () => {
+  let dataDir: string;
+  let vault: FsVault;
+  const all = plainOpener();
+  const userDir = () => join(dataDir, 'users', USER);
+  const file = (kind: string) => join(userDir(), `${kind}.${USER}.md`);
+
+  beforeEach(async () => {
+    dataDir = scratch();
+    vault = new FsVault({ dataDir });
+    await vault.createUser({ userId: USER, name: 'Ana' });
+  });
+
+  afterEach(async () => {
+    await vault.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lays out the user folder of DESIGN §3 with private modes', () => {
+    expect(readdirSync(userDir()).sort()).toEqual(
+      ['CHRONOLOGICAL', 'CONFIDENTIAL', 'GENERAL', 'SECRET', 'ULTRASECRET', 'USER'].map((k) => `${k}.${USER}.md`),
+    );
+    expect(statSync(userDir()).mode & 0o777).toBe(0o700);
+    for (const name of readdirSync(userDir())) expect(statSync(join(userDir(), name)).mode & 0o777).toBe(0o600);
+    const header = readFileSync(file('SECRET'), 'utf8');
+    expect(header).toMatch(/^# Secret memories of \+14155550134\n/);
+    expect(header).toContain('**Security Level**: 3 (Secret)');
+    expect(readFileSync(file('USER'), 'utf8')).toContain('- **Name**: Ana');
+  });
+
+  it('writes the seed’s entry format into the category file', async () => {
+    const stored = await vault.append(USER, entry({ category: 'GENERAL', tags: ['river'] }));
+    const text = readFileSync(file('GENERAL'), 'utf8');
+    expect(text).toContain(
+      `## Memory Entry #${stored.id}\n**Date**: 2026-11-20T10:00:00.000Z\n**Category**: GENERAL\n`,
+    );
+    expect(text.endsWith('---\n\n')).toBe(true);
+    expect(statSync(file('GENERAL')).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps every path inside the data directory', async () => {
+    for (const bad of ['../../etc', '+1/../../x', '..', '', '+14155550134/..', 'USER']) {
+      expect(await codeOf(vault.append(bad as UserId, entry()))).toBe('VALIDATION_ERROR');
+      expect(await codeOf(vault.createUser({ userId: bad as UserId }))).toBe('VALIDATION_ERROR');
+      expect(await codeOf(vault.read(bad as UserId, {}, all))).toBe('VALIDATION_ERROR');
+    }
+    expect(readdirSync(join(dataDir, 'users'))).toEqual([USER]);
+    expect(readdirSync(dataDir)).toEqual(['users']);
+  });
+
+  it('removes temp files left by an interrupted rewrite when it opens the user', async () => {
+    const stored = await vault.append(USER, entry());
+    const temp = tempPathFor(file('CHRONOLOGICAL'));
+    writeFileSync(temp, 'half a file');
+    const fresh = new FsVault({ dataDir });
+    expect((await fresh.read(USER, {}, all)).entries.map((e) => e.id)).toEqual([stored.id]);
+    expect(existsSync(temp)).toBe(false);
+    await fresh.close();
+  });
+
+  it('cuts a torn tail, keeps it in a .torn file and appends after the last complete entry', async () => {
+    const first = await vault.append(USER, entry({ content: 'first' }));
+    const before = readFileSync(file('CHRONOLOGICAL'));
+    appendFileSync(file('CHRONOLOGICAL'), '## Memory Entry #01JDQ7Z3N5X8Y2W4V6T8R0P2M4\n**Date**: 2026-11-2');
+    // A reader never sees the incomplete tail, even before repair.
+    expect((await vault.read(USER, {}, all)).damaged).toEqual([]);
+    const fresh = new FsVault({ dataDir });
+    const second = await fresh.append(USER, entry({ content: 'second' }));
+    const result = await fresh.read(USER, { order: 'asc' }, all);
+    expect(result.entries.map((e) => e.id)).toEqual([first.id, second.id]);
+    expect(result.damaged).toEqual([]);
+    const torn = `${file('CHRONOLOGICAL')}.torn`;
+    expect(readFileSync(torn, 'utf8')).toBe('## Memory Entry #01JDQ7Z3N5X8Y2W4V6T8R0P2M4\n**Date**: 2026-11-2');
+    expect(statSync(torn).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file('CHRONOLOGICAL')).subarray(0, before.length).equals(before)).toBe(true);
+    await fresh.close();
+  });
+
+  it('repairs a truncated file on open, keeping the intact entries', async () => {
+    const kept = await vault.append(USER, entry({ content: 'kept' }));
+    await vault.append(USER, entry({ content: 'cut in half' }));
+    const size = statSync(file('CHRONOLOGICAL')).size;
+    truncateSync(file('CHRONOLOGICAL'), size - 40);
+    const fresh = new FsVault({ dataDir });
+    const report = await fresh.check(USER, all);
+    expect(report).toMatchObject({ intact: 1, damaged: [] });
+    expect((await fresh.read(USER, {}, all)).entries.map((e) => e.id)).toEqual([kept.id]);
+    expect(readFileSync(`${file('CHRONOLOGICAL')}.torn`, 'utf8')).toContain('cut in half');
+    await fresh.close();
+  });
+
+  it('names a hand-edited entry as damaged and still returns the others', async () => {
+    const a = await vault.append(USER, entry({ content: 'alpha' }));
+    const b = await vault.append(USER, entry({ content: 'bravo' }));
+    const c = await vault.append(USER, entry({ content: 'charlie' }));
+    writeFileSync(file('CHRONOLOGICAL'), readFileSync(file('CHRONOLOGICAL'), 'utf8').replace('bravo', 'BRAVO'));
+    const result = await vault.read(USER, {}, all);
+    expect(result.entries.map((e) => e.id)).toEqual([c.id, a.id]);
+    expect(result.damaged).toEqual([
+      { id: b.id, category: 'CHRONOLOGICAL', reason: expect.stringMatching(/checksum/) },
+    ]);
+    expect(await codeOf(vault.get(USER, b.id, all))).toBe('DATA_CORRUPTION');
+    expect((await vault.check(USER, all)).damaged.map((d) => d.id)).toEqual([b.id]);
+    // A rewrite of the file (an update elsewhere) keeps the damaged bytes for recovery.
+    await vault.update(USER, a.id, { tags: ['x'] }, all);
+    expect(readFileSync(file('CHRONOLOGICAL'), 'utf8')).toContain('BRAVO');
+    expect((await vault.read(USER, {}, all)).damaged.map((d) => d.id)).toEqual([b.id]);
+  });
+
+  it('reports garbage between entries without losing the entries around it', async () => {
+    const a = await vault.append(USER, entry({ content: 'alpha' }));
+    appendFileSync(file('CHRONOLOGICAL'), 'someone typed this\nand this\n\n---\n\n');
+    const b = await vault.append(USER, entry({ content: 'bravo' }));
+    const fresh = new FsVault({ dataDir });
+    const result = await fresh.read(USER, { order: 'asc' }, all);
+    expect(result.entries.map((e) => e.id)).toEqual([a.id, b.id]);
+    expect(result.damaged).toEqual([
+      { id: null, category: 'CHRONOLOGICAL', reason: `unrecognised text after memory entry ${a.id}` },
+    ]);
+    await fresh.close();
+  });
+
+  it('sees appends and rewrites made by another vault instance (another process)', async () => {
+    const other = new FsVault({ dataDir });
+    const a = await vault.append(USER, entry({ content: 'a' }));
+    expect((await other.read(USER, {}, all)).total).toBe(1);
+    const b = await other.append(USER, entry({ content: 'b' }));
+    expect((await vault.read(USER, { order: 'asc' }, all)).entries.map((e) => e.id)).toEqual([a.id, b.id]);
+    await other.delete(USER, a.id, all);
+    expect((await vault.read(USER, {}, all)).entries.map((e) => e.id)).toEqual([b.id]);
+    await vault.update(USER, b.id, { content: 'b2' }, all);
+    expect((await other.get(USER, b.id, all)).content).toBe('b2');
+    await other.close();
+  });
+
+  it('reports a missing category file and an unusable data directory as STORAGE_ERROR', async () => {
+    rmSync(file('GENERAL'));
+    expect(await codeOf(vault.append(USER, entry({ category: 'GENERAL' })))).toBe('STORAGE_ERROR');
+    const notADir = join(dataDir, 'plain-file');
+    writeFileSync(notADir, 'x');
+    const broken = new FsVault({ dataDir: notADir });
+    let caught: unknown;
+    try {
+      await broken.listUsers();
+    } catch (error) {
+      caught = error;
+    }
+    expect(isMemvaultError(caught, 'STORAGE_ERROR')).toBe(true);
+    expect((caught as Error).message).toContain(notADir);
+    expect(await codeOf(broken.createUser({ userId: USER }))).toBe('STORAGE_ERROR');
+  });
+
+  it('refuses work after close', async () => {
+    await vault.close();
+    expect(await codeOf(vault.append(USER, entry()))).toBe('STORAGE_ERROR');
+  });
+
+  it('honours maxContentBytes', async () => {
+    const small = new FsVault({ dataDir, maxContentBytes: 10 });
+    expect(await codeOf(small.append(USER, entry({ content: '12345678901' })))).toBe('VALIDATION_ERROR');
+    expect((await small.append(USER, entry({ content: '1234567890' }))).content).toBe('1234567890');
+    await small.close();
+  });
+});
+
+describe('FsVault with sealed levels', () => {
+  let dataDir: string;
+  const sealer = testSealer();
+  let vault: FsVault;
+  const file = (kind: Category | 'USER') => join(dataDir, 'users', USER, `${kind}.${USER}.md`);
+
+  beforeEach(async () => {
+    dataDir = scratch();
+    vault = new FsVault({ dataDir, sealer });
+    await vault.createUser({ userId: USER });
+  });
+
+  afterEach(async () => {
+    await vault.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('never writes plaintext; levels 1–2 show the date, levels 3–4 hide it', async () => {
+    const content = 'the safe code is 7391';
+    const low = await vault.append(USER, entry({ content, category: 'CONFIDENTIAL' }));
+    const high = await vault.append(USER, entry({ content, category: 'SECRET' }));
+    const confidential = readFileSync(file('CONFIDENTIAL'), 'utf8');
+    const secret = readFileSync(file('SECRET'), 'utf8');
+    expect(confidential).toContain(`## Memory Entry #${low.id}\n**Date**: ${low.date}\n\`\`\`memvault-sealed\nt1.`);
+    expect(secret).toContain(`## Memory Entry #${high.id}\n\`\`\`memvault-sealed\nt1.`);
+    for (const text of [confidential, secret]) {
+      expect(text).not.toContain('7391');
+      expect(text).not.toContain('### Content');
+    }
+  });
+
+  it('counts locked levels without opening them and filters levels 1–2 by the visible date first', async () => {
+    await vault.append(USER, entry({ category: 'CONFIDENTIAL', date: '2026-01-01T00:00:00.000Z' }));
+    await vault.append(USER, entry({ category: 'CONFIDENTIAL', date: '2026-06-01T00:00:00.000Z' }));
+    await vault.append(USER, entry({ category: 'ULTRASECRET' }));
+    const locked = testOpener([1]);
+    const r = await vault.read(USER, {}, locked);
+    expect(r).toMatchObject({ entries: [], locked: 3, total: 0 });
+    expect(locked.opened).toBe(0);
+    const fresh = new FsVault({ dataDir, sealer });
+    const opener = testOpener([1, 2]);
+    const dated = await fresh.read(USER, { categories: ['CONFIDENTIAL'], from: '2026-05-01' }, opener);
+    expect(dated.total).toBe(1);
+    expect(opener.opened).toBe(1);
+    await fresh.close();
+  });
+
+  it('serves opened level 1–2 entries from memory, and opens levels 3–4 on every read', async () => {
+    await vault.append(USER, entry({ category: 'CONFIDENTIAL' }));
+    await vault.append(USER, entry({ category: 'SECRET' }));
+    const fresh = new FsVault({ dataDir, sealer });
+    const opener = testOpener();
+    await fresh.read(USER, {}, opener);
+    expect(opener.opened).toBe(2);
+    await fresh.read(USER, {}, opener);
+    expect(opener.opened).toBe(3);
+    // A caller without level 2 is not served from the cache.
+    expect((await fresh.read(USER, {}, testOpener([1]))).entries).toEqual([]);
+    await fresh.close();
+  });
+
+  it('reports a tampered or moved payload as damaged, keeping the rest readable', async () => {
+    const a = await vault.append(USER, entry({ category: 'SECRET', content: 'a' }));
+    const b = await vault.append(USER, entry({ category: 'SECRET', content: 'b' }));
+    const text = readFileSync(file('SECRET'), 'utf8');
+    const at = text.indexOf('t1.', text.indexOf(b.id)) + 10;
+    const flipped = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+    writeFileSync(file('SECRET'), flipped);
+    const result = await vault.read(USER, {}, testOpener());
+    expect(result.entries.map((e) => e.id)).toEqual([a.id]);
+    expect(result.damaged).toEqual([{ id: b.id, category: 'SECRET', reason: expect.stringMatching(/does not open/) }]);
+    expect(await codeOf(vault.get(USER, b.id, testOpener()))).toBe('DATA_CORRUPTION');
+
+    // The same sealed block copied under another heading fails: the id is bound into the ciphertext.
+    const moved = text.replace(b.id, '01JDQ7Z3N5X8Y2W4V6T8R0P2M4');
+    writeFileSync(file('SECRET'), moved);
+    expect((await vault.check(USER, testOpener())).damaged.map((d) => d.id)).toEqual(['01JDQ7Z3N5X8Y2W4V6T8R0P2M4']);
+  });
+
+  it('reseals a plain vault when the sealer changes', async () => {
+    const plain = new FsVault({ dataDir });
+    const stored = await plain.append(USER, entry({ category: 'SECRET', content: 'was plain' }));
+    await plain.close();
+    expect(readFileSync(file('SECRET'), 'utf8')).toContain('was plain');
+    expect(await vault.reseal(USER, testOpener())).toBe(1);
+    expect(readFileSync(file('SECRET'), 'utf8')).not.toContain('was plain');
+    expect(await vault.get(USER, stored.id, testOpener())).toEqual(stored);
+  });
+
+  it('refuses to reseal while a sealed level is locked, writing nothing', async () => {
+    await vault.append(USER, entry({ category: 'ULTRASECRET' }));
+    const before = readFileSync(file('ULTRASECRET'), 'utf8');
+    expect(await codeOf(vault.reseal(USER, testOpener([1, 2, 3])))).toBe('SECURITY_ERROR');
+    expect(readFileSync(file('ULTRASECRET'), 'utf8')).toBe(before);
+  });
+});
