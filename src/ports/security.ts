@@ -52,8 +52,11 @@ export interface TotpEnrollment {
  * Every attempt is written to the user's audit log. Denials throw SECURITY_ERROR with a typed `reason`.
  */
 export interface AuthService {
-  /** Creates the user's keyring and sets the password (policy-checked). */
-  enroll(userId: UserId, password: string | null): Promise<void>;
+  /**
+   * Creates the user's keyring and sets the password (policy-checked). `about.name` lets the policy refuse a
+   * password containing the person's name when the profile does not exist yet (sign-up enrols first).
+   */
+  enroll(userId: UserId, password: string | null, about?: { readonly name?: string | null }): Promise<void>;
   hasPassword(userId: UserId): Promise<boolean>;
   changePassword(userId: UserId, oldPassword: string, newPassword: string, meta: RequestMeta): Promise<void>;
 

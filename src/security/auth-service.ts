@@ -333,11 +333,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const service: AuthServiceHandle = {
     sealer: deps.sealer,
 
-    async enroll(userId, password) {
+    async enroll(userId, password, about) {
       let normalized: string | null = null;
       if (password !== null) {
-        const profile = await profileOrNull(userId);
-        normalized = checkPasswordPolicy(password, { userId, name: profile?.name ?? null });
+        const name = about?.name ?? (await profileOrNull(userId))?.name ?? null;
+        normalized = checkPasswordPolicy(password, { userId, name });
       }
       await keyring.create(userId, normalized);
       await audit(userId, { action: 'enroll', result: 'success' });

@@ -5,6 +5,7 @@ import type { SecurityLevel } from '../../../src/core/category.js';
 import type { UserId } from '../../../src/core/entry.js';
 import { MemvaultError } from '../../../src/core/errors.js';
 import type { SealContext } from '../../../src/ports/sealer.js';
+import { FileAuditLog } from '../../../src/security/audit-log.js';
 import { createAuthService } from '../../../src/security/auth-service.js';
 import { createSealer } from '../../../src/security/seal.js';
 import { ALICE, ALICE_PASSWORD, addUser, type Harness, harness, META, NOBODY, profile, RP } from './fixture.js';
@@ -56,6 +57,13 @@ describe('enrolment and passwords', () => {
     // NFKC: the same password typed with ordinary letters signs in.
     await h.auth.signIn(bob, 'WIDE glacier lantern', META);
     expect(await h.auth.hasPassword(bob)).toBe(true);
+  });
+
+  it('takes the name from the caller when the profile does not exist yet (sign-up enrols first)', async () => {
+    const dave = '+16175550188' as UserId;
+    const e = await refusal(() => h.auth.enroll(dave, 'davidson river 42', { name: 'Dave Davidson' }));
+    expect(e.details?.rule).toBe('contains_name');
+    await h.auth.enroll(dave, 'quiet harbour lights', { name: 'Dave Davidson' });
   });
 
   it('a channel-only user (no password) cannot sign in but has a level-1 opener', async () => {
@@ -228,6 +236,37 @@ describe('one-shot openers (CLI)', () => {
     );
     const { token } = await h.auth.signIn(ALICE, ALICE_PASSWORD, META);
     expect((await refusal(() => h.auth.unlock(token, 0 as SecurityLevel, {}, META))).code).toBe('VALIDATION_ERROR');
+  });
+});
+
+describe('with the real audit log', () => {
+  it('every attempt lands in the tamper-evident log with its risk, and the chain verifies', async () => {
+    const audit = new FileAuditLog({ dataDir: h.dir, masterKey: new Uint8Array(32).fill(7), clock: h.clock });
+    const auth = createAuthService({
+      dataDir: h.dir,
+      masterKey: new Uint8Array(32).fill(7),
+      keyring: h.keyring,
+      audit,
+      sealer: createSealer(h.keyring, { level1Plain: false }),
+      clock: h.clock,
+      webauthn: RP,
+      profiles: async (userId) => profile(userId),
+      sweepIntervalMs: false,
+    });
+    try {
+      await refusal(() => auth.signIn(ALICE, 'wrong password here', META));
+      const { token } = await auth.signIn(ALICE, ALICE_PASSWORD, META);
+      await auth.lock(token);
+      await auth.signOut(token);
+      const records = await audit.list(ALICE);
+      expect(records.map((r) => `${r.action}:${r.result}`).sort()).toEqual(
+        ['lock:success', 'sign_in:failure', 'sign_in:success', 'sign_out:success'].sort(),
+      );
+      expect(records.find((r) => r.action === 'sign_in' && r.result === 'success')?.risk).toBeGreaterThan(0);
+      expect(await audit.verify(ALICE)).toMatchObject({ ok: true });
+    } finally {
+      auth.close();
+    }
   });
 });
 
