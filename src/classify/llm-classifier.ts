@@ -1,0 +1,294 @@
+import OpenAI from 'openai';
+import { z } from 'zod';
+import { CATEGORIES, type Category, levelOf, moreProtective } from '../core/category.js';
+import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
+import { THRESHOLDS } from './confidence.js';
+import { CERTAIN, type Finding, maskFindings, strongestFinding } from './detectors.js';
+import { LlmBadOutputError } from './errors/llm-bad-output-error.js';
+import { LlmNetworkError } from './errors/llm-network-error.js';
+import { LlmTimeoutError } from './errors/llm-timeout-error.js';
+import type { LlmError } from './errors/index.js';
+import type { LocalClassifier } from './local-classifier.js';
+
+/** The seed's system prompt (SEED §2), with the categories this project defines. */
+export const SYSTEM_PROMPT = `You are an expert memory classification system. Your task is to analyze user messages and classify them into appropriate memory categories.
+
+Classification Categories:
+1. CHRONOLOGICAL: Events, experiences, activities with time context
+2. GENERAL: Facts, preferences, general information
+3. CONFIDENTIAL: Personal, private information (health, money, relationships, feelings about people, addresses, contacts, legal or workplace matters)
+4. SECRET: Highly sensitive, restricted information (credentials, PINs, access codes, account, card or ID numbers)
+5. ULTRASECRET: Maximum security information (seed phrases, private keys, password-manager master passwords, 2FA recovery codes, anything whose exposure would be catastrophic)
+
+Values the user's device already recognised as secrets are replaced by placeholders such as _pin_ or _credential_; treat a placeholder as the secret it stands for.
+
+Response Format (JSON):
+{
+    "category": "CATEGORY_NAME",
+    "confidence": 0.0-1.0,
+    "reasoning": "Brief explanation",
+    "tags": ["tag1", "tag2"],
+    "emotional_context": "emotion_detected",
+    "security_level": 1-5
+}
+
+Consider context, emotional tone, and sensitivity when classifying. When a message fits several categories, choose the more protective one.`;
+
+/** Strict JSON schema sent as `response_format`. */
+export const RESPONSE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['category', 'confidence', 'reasoning', 'tags', 'emotional_context', 'security_level'],
+  properties: {
+    category: { type: 'string', enum: [...CATEGORIES] },
+    confidence: { type: 'number' },
+    reasoning: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+    emotional_context: { type: 'string' },
+    security_level: { type: 'integer' },
+  },
+} as const;
+
+/** zod check of the answer: the model's output is untrusted input. */
+export const llmAnswerSchema = z.object({
+  category: z.enum(CATEGORIES),
+  confidence: z.number().min(0).max(1),
+  reasoning: z.string().max(2000),
+  tags: z.array(z.string().max(80)).max(30),
+  emotional_context: z.string().max(80),
+  security_level: z.number().int().min(1).max(5),
+});
+export type LlmAnswer = z.infer<typeof llmAnswerSchema>;
+
+export interface LlmClassifierOptions {
+  /** OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1 (Ollama). */
+  readonly baseURL: string;
+  readonly apiKey: string;
+  readonly model: string;
+  /** Total time budget for one classification, retries included (default 2000 ms). */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt on 429, 5xx, timeouts and dropped connections (default 2). */
+  readonly maxRetries?: number;
+  /** The fallback and double-check. */
+  readonly local: LocalClassifier;
+  /** Custom fetch (proxies, tests). */
+  readonly fetch?: typeof fetch;
+  /** Base delay of the exponential backoff (default 100 ms); the wait is a random share of base·2^attempt. */
+  readonly backoffBaseMs?: number;
+}
+
+/** The LLM path: answers from the endpoint when it can, from the local classifier otherwise. */
+export interface LlmClassifier extends Classifier {
+  /** The raw LLM answer for `text` (masked), without fallback: throws an `LlmError`. */
+  ask(text: string, signal?: AbortSignal): Promise<LlmAnswer>;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/**
+ * Creates the LLM classifier over any OpenAI-compatible chat-completions endpoint. Every message is first
+ * read by the local detectors: recognised secret values are masked before anything leaves the machine, and
+ * where the detectors are certain the final category is the more protective of the two answers. Any
+ * failure — time budget, network, rate limit, bad output — falls back to the local answer, with
+ * `fallbackReason` saying why.
+ */
+export function createLlmClassifier(options: LlmClassifierOptions): LlmClassifier {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const maxRetries = options.maxRetries ?? 2;
+  const backoffBase = options.backoffBaseMs ?? 100;
+  const client = new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    timeout: timeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+
+  async function attempt(masked: string, signal: AbortSignal, remaining: number): Promise<LlmAnswer> {
+    const completion = await client.chat.completions.create(
+      {
+        model: options.model,
+        temperature: 0.1,
+        max_tokens: 300,
+        messages: [
+          { role: 'system', content: SYSTEM_PROMPT },
+          { role: 'user', content: `Classify this message:\n\n${masked}` },
+        ],
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'memory_classification', strict: true, schema: RESPONSE_SCHEMA },
+        },
+      },
+      { signal, timeout: Math.max(1, remaining), maxRetries: 0 },
+    );
+    return parseAnswer(completion.choices[0]?.message?.content);
+  }
+
+  async function ask(text: string, outer?: AbortSignal): Promise<LlmAnswer> {
+    const masked = maskFindings(text, options.local.detect(text));
+    const deadline = Date.now() + timeoutMs;
+    const budget = new AbortController();
+    const timer = setTimeout(() => budget.abort(new LlmTimeoutError(timeoutMs)), timeoutMs);
+    const onOuterAbort = () => budget.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      for (let n = 0; ; n++) {
+        try {
+          return await attempt(masked, budget.signal, deadline - Date.now());
+        } catch (error) {
+          const failure = classifyFailure(error, budget.signal, timeoutMs);
+          const retryable =
+            failure instanceof LlmTimeoutError || (failure instanceof LlmNetworkError && failure.kind !== 'http_error');
+          if (!retryable || n >= maxRetries || budget.signal.aborted) throw failure;
+          const backoff = Math.random() * backoffBase * 2 ** n;
+          const wait = Math.max(backoff, retryAfterMs(error) ?? 0);
+          // Waiting past the deadline cannot succeed: fail now so the fallback has the time instead.
+          if (Date.now() + wait >= deadline) throw failure;
+          await sleep(wait, budget.signal).catch(() => {
+            throw new LlmTimeoutError(timeoutMs, { cause: failure });
+          });
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  async function classify(text: string, ctx: ClassifyContext = {}): Promise<Classification> {
+    const local = await options.local.classify(text, ctx);
+    let answer: LlmAnswer;
+    try {
+      answer = await ask(text);
+    } catch (error) {
+      const reason = (error as Partial<LlmError>).kind ?? 'network';
+      return { ...local, fallbackReason: reason };
+    }
+    return merge(answer, local, options.local.detect(text), text);
+  }
+
+  return { classify, ask };
+}
+
+/** Reads the model's message content as a classification, or throws `LlmBadOutputError`. */
+export function parseAnswer(content: string | null | undefined): LlmAnswer {
+  if (typeof content !== 'string' || content.trim() === '') throw new LlmBadOutputError('empty answer');
+  // Some local servers wrap JSON in a Markdown fence even when asked for a schema.
+  const body = content
+    .trim()
+    .replace(/^```(?:json)?\s*/i, '')
+    .replace(/\s*```$/, '');
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (cause) {
+    throw new LlmBadOutputError('not JSON', { cause });
+  }
+  const parsed = llmAnswerSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new LlmBadOutputError(`${issue?.path.join('.') || 'answer'}: ${issue?.code ?? 'invalid'}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+/** Maps whatever the request threw to one of the three LLM errors. */
+function classifyFailure(error: unknown, budget: AbortSignal, timeoutMs: number): LlmError {
+  if (error instanceof LlmBadOutputError || error instanceof LlmNetworkError || error instanceof LlmTimeoutError) {
+    return error;
+  }
+  if (budget.aborted || error instanceof OpenAI.APIConnectionTimeoutError) {
+    return new LlmTimeoutError(timeoutMs, { cause: error });
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new LlmNetworkError('network', 'The LLM endpoint could not be reached or dropped the connection.', {
+      cause: error,
+    });
+  }
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status;
+    if (status === 429) {
+      return new LlmNetworkError('rate_limited', 'The LLM endpoint is rate limiting requests (429).', {
+        cause: error,
+        status,
+      });
+    }
+    if (status !== undefined && status >= 500) {
+      return new LlmNetworkError('network', `The LLM endpoint failed with HTTP ${status}.`, { cause: error, status });
+    }
+    // 4xx other than 429: retrying cannot help (bad key, unknown model); surfaced as a non-retryable error.
+    return new LlmNetworkError('http_error', `The LLM endpoint refused the request with HTTP ${status}.`, {
+      cause: error,
+      ...(status === undefined ? {} : { status }),
+    });
+  }
+  return new LlmNetworkError('network', 'The LLM request failed.', { cause: error });
+}
+
+/** Milliseconds the server asked us to wait (Retry-After seconds or date, retry-after-ms). */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof OpenAI.APIError) || !error.headers) return undefined;
+  const ms = Number(error.headers.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const header = error.headers.get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Combines the LLM answer with the local one: certain detectors set a floor; values never leak into text. */
+function merge(answer: LlmAnswer, local: Classification, findings: readonly Finding[], text: string): Classification {
+  const certain = strongestFinding(findings, CERTAIN);
+  let category: Category = answer.category;
+  let reasoning = redact(answer.reasoning, findings, text).trim() || local.reasoning;
+  if (certain && moreProtective(category, certain.category) !== category) {
+    category = certain.category;
+    reasoning = `${local.reasoning.replace(/\.$/, '')} (the LLM suggested ${answer.category.toLowerCase()}).`;
+  }
+  const values = findings.map((f) => text.slice(f.start, f.end).toLowerCase());
+  const tags = [
+    ...new Set(
+      answer.tags
+        .map((t) => t.trim().toLowerCase())
+        .filter((t) => t.length > 0 && t.length <= 40 && !values.some((v) => v && (t.includes(v) || v.includes(t)))),
+    ),
+  ].slice(0, 8);
+  const confidence = Math.min(1, Math.max(0, answer.confidence));
+  return {
+    category,
+    level: levelOf(category),
+    confidence,
+    reasoning,
+    tags: tags.length ? tags : local.tags,
+    emotionalContext: answer.emotional_context.trim().toLowerCase() || local.emotionalContext,
+    ...(local.eventDate === undefined ? {} : { eventDate: local.eventDate }),
+    source: 'llm',
+    needsReview: confidence < THRESHOLDS[category],
+  };
+}
+
+/** Removes any detected secret value the model may have echoed. */
+function redact(s: string, findings: readonly Finding[], text: string): string {
+  let out = s;
+  for (const f of findings) {
+    const value = text.slice(f.start, f.end).trim();
+    if (value.length >= 3) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
