@@ -8,6 +8,7 @@ import { createPasskey, supported as passkeysSupported, usePasskey } from './web
 
 const CATEGORIES = ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL', 'SECRET', 'ULTRASECRET'];
 const LEVEL_NAMES = { 1: 'Standard', 2: 'Confidential', 3: 'Secret', 4: 'Ultra-secret' };
+const lockIcon = () => h('img', { src: '/assets/lock.svg', alt: '', class: 'lock-icon', width: '14', height: '14' });
 const label = (category) => category.charAt(0) + category.slice(1).toLowerCase();
 
 /** @type {{ user: any, session: any } | null} */
@@ -98,7 +99,7 @@ function levelBadge(level, locked = false) {
   return h(
     'span',
     { class: `badge level l${level}`, title: `Level ${level}: ${LEVEL_NAMES[level]}` },
-    locked ? '🔒 ' : '',
+    locked ? lockIcon() : '',
     `L${level} · ${LEVEL_NAMES[level]}`,
   );
 }
@@ -149,7 +150,8 @@ function lockedNotice(count) {
   return h(
     'p',
     { class: 'locked-notice', role: 'note' },
-    '🔒 ',
+    lockIcon(),
+    ' ',
     `${count} ${count === 1 ? 'memory is' : 'memories are'} in a locked level. `,
     h('a', { href: '#/security', text: 'Unlock levels' }),
     ' to see them.',
@@ -401,8 +403,7 @@ async function memoryView(id) {
           h(
             'p',
             {},
-            '🔒 ',
-            Number.isInteger(level) ? levelBadge(level, true) : '',
+            Number.isInteger(level) ? levelBadge(level, true) : lockIcon(),
             ' This memory is in a locked level.',
           ),
           h(

@@ -1,0 +1,245 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generate } from 'otplib';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RealServer, startRealServer } from '../server/real.js';
+
+/**
+ * The web app end to end in headless Chromium (Debian's package) against the real wiring: sign-up, capture and
+ * classification, the timeline, search, unlocking SECRET with password + TOTP, and ULTRASECRET with a passkey
+ * from Chromium's virtual authenticator (CDP WebAuthn domain). Screenshots go to test-artifacts/.
+ */
+
+const CHROMIUM = process.env.MEMVAULT_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/browser');
+const PHONE = '+14155550134';
+const PASSWORD = 'a long and private passphrase 42';
+
+const MEMORIES = {
+  hike: 'Yesterday I hiked to the lake with Sara and we saw two herons',
+  doctor: 'My doctor says my blood pressure is too high and I should cut down on salt',
+  secret: 'My online banking password is Tr0ub4dor&3Horse',
+  seed: 'My wallet seed phrase is abandon ability able about above absent absorb abstract absurd abuse access accident',
+};
+
+describe('web app in Chromium', () => {
+  let server: RealServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let totpSecret = '';
+  let lastTotpStep = 0;
+
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const mainText = () => page.locator('main').innerText();
+
+  /** A TOTP code for a step after the last one used: the server refuses a code twice (replay). */
+  async function nextTotp(): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const step = Math.max(Math.floor(now / 30), lastTotpStep + 1);
+    lastTotpStep = step;
+    return generate({ secret: totpSecret, epoch: step * 30 });
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startRealServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        hasPrf: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('signs up and lands on the timeline', async () => {
+    await page.goto(server.url);
+    await page.waitForURL(/#\/signin/);
+    await shot('01-sign-in');
+    const form = page.getByRole('form', { name: 'Create an account' });
+    await form.getByLabel('Phone number').fill(PHONE);
+    await form.getByLabel('Name (optional)').fill('Ana');
+    await form.getByLabel('Choose a password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L1 L2');
+    // The session lives in an HttpOnly cookie the page's script cannot read.
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'mv_session')?.httpOnly).toBe(true);
+    expect(await page.evaluate(() => document.cookie)).not.toContain('mv_session');
+  });
+
+  it('adds memories and shows them classified by day; locked levels are counted, never shown', async () => {
+    for (const text of Object.values(MEMORIES)) {
+      await page.getByLabel('What happened?').fill(text);
+      await page.getByRole('button', { name: 'Remember' }).click();
+      await expect.poll(() => page.getByLabel('What happened?').inputValue()).toBe('');
+    }
+    const hike = page.getByRole('article').filter({ hasText: 'hiked to the lake' });
+    await hike.waitFor();
+    await expect.poll(() => hike.innerText()).toMatch(/Chronological/);
+    expect(await hike.innerText()).toContain('L1');
+    const doctor = page.getByRole('article').filter({ hasText: 'blood pressure' });
+    expect(await doctor.innerText()).toContain('L2');
+
+    const text = await mainText();
+    expect(text).toContain('2 memories are in a locked level');
+    expect(text).not.toContain('Tr0ub4dor');
+    expect(text).not.toContain('abandon ability');
+    expect(await page.content()).not.toContain('Tr0ub4dor');
+    await shot('02-timeline-locked');
+  });
+
+  it('searches with filters', async () => {
+    await page.getByRole('link', { name: 'Search' }).click();
+    await page.getByLabel('Search your memories').fill('lake herons');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const results = page.getByRole('region', { name: 'Results' });
+    await results.getByText('hiked to the lake').waitFor();
+    expect(await results.innerText()).toContain('Locked levels (L3, L4) were not searched');
+
+    await page.getByLabel('Search your memories').fill('password');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => results.innerText()).toContain('were not searched');
+    expect(await results.innerText()).not.toContain('Tr0ub4dor');
+
+    await page.getByLabel('Search your memories').fill('salt');
+    await page.getByLabel('Confidential').check();
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await results.getByText('blood pressure').waitFor();
+    await shot('03-search');
+  });
+
+  it('sets up TOTP from the QR page and unlocks SECRET with password + code', async () => {
+    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const qr = page.getByRole('img', { name: 'QR code to scan with your authenticator app' });
+    await qr.waitFor();
+    expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    totpSecret = await page.locator('#totp-secret').innerText();
+    expect(totpSecret).toMatch(/^[A-Z2-7]{16,}$/);
+    await shot('04-totp-setup');
+    await page.getByLabel('Code from the app').fill(await nextTotp());
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText('Authenticator app set up.').first().waitFor();
+
+    const form = page.getByRole('form', { name: 'Level 3 · Secret' });
+    await form.getByLabel('Password').fill('not my password');
+    await form.getByLabel('Authenticator code').fill(await nextTotp());
+    await form.getByRole('button', { name: 'Unlock Secret' }).click();
+    await form.getByRole('alert').waitFor();
+
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByLabel('Authenticator code').fill(await nextTotp());
+    await form.getByRole('button', { name: 'Unlock Secret' }).click();
+    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L3');
+
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.getByText('Tr0ub4dor').waitFor();
+    const secret = page.getByRole('article').filter({ hasText: 'Tr0ub4dor' });
+    expect(await secret.innerText()).toContain('L3');
+    expect(await mainText()).toContain('1 memory is in a locked level');
+    expect(await mainText()).not.toContain('abandon ability');
+    await shot('05-secret-unlocked');
+  });
+
+  it('registers a passkey with the virtual authenticator and opens ULTRASECRET with it', async () => {
+    await page.getByRole('link', { name: 'Security' }).click();
+    const register = page.getByRole('region', { name: 'Passkeys' });
+    await register.getByLabel('Password').fill(PASSWORD);
+    await register.getByRole('button', { name: 'Register a passkey' }).click();
+    await page.getByText('1 passkey registered.').waitFor();
+
+    const form = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
+    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L4');
+    await shot('06-passkey-unlocked');
+
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.getByText('abandon ability').waitFor();
+    expect(await page.getByRole('article').filter({ hasText: 'abandon ability' }).innerText()).toContain('L4');
+    expect(await mainText()).not.toContain('locked level');
+    await shot('07-all-unlocked');
+  });
+
+  it('opens a memory, changes its category and deletes it', async () => {
+    await page.getByRole('link', { name: /hiked to the lake/ }).click();
+    await page.getByRole('heading', { name: 'Chronological', level: 1 }).waitFor();
+    await page.getByLabel('Category').selectOption('GENERAL');
+    await page.getByRole('button', { name: 'Change category' }).click();
+    await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Related memories' }).waitFor();
+    await shot('08-memory');
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
+    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    await expect.poll(mainText).not.toContain('hiked to the lake');
+  });
+
+  it('locks again, shows a locked memory as locked, and lists the audit log', async () => {
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    const secretLink = page.getByRole('link', { name: /Tr0ub4dor/ });
+    const href = await secretLink.getAttribute('href');
+    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
+    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toBe('Unlocked: L1');
+    await page.goto(`${server.url}/${href}`);
+    await page.getByRole('heading', { name: 'Locked memory' }).waitFor();
+    expect(await page.content()).not.toContain('Tr0ub4dor');
+    await shot('09-locked-memory');
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    const table = page.getByRole('table');
+    await table.waitFor();
+    const text = await table.innerText();
+    expect(text).toMatch(/sign/i);
+    expect(text).toMatch(/unlock/i);
+    expect(text).not.toContain(PASSWORD);
+    await shot('10-audit');
+  });
+
+  it('is usable from the keyboard: skip link, labelled controls, visible focus', async () => {
+    await page.goto(`${server.url}/#/`);
+    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    const unlabelled = await page.evaluate(
+      () =>
+        Array.from(document.querySelectorAll('input, textarea, select')).filter(
+          (el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'),
+        ).length,
+    );
+    expect(unlabelled).toBe(0);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('11-mobile');
+  });
+});

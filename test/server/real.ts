@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/app/config.js';
+import { createMemvault, type Memvault } from '../../src/app/container.js';
+import { createMcpHttpHandler } from '../../src/mcp/mcp-server.js';
+import type { HttpConfig } from '../../src/server/context.js';
+import { createHttpApp } from '../../src/server/http-app.js';
+import { type RunningServer, startHttpServer } from '../../src/server/listen.js';
+
+/** A free loopback port: the WebAuthn origin must name the port before the server starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RealServer {
+  /** `http://localhost:<port>`: the WebAuthn RP id is "localhost". */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly mv: Memvault;
+  readonly server: RunningServer;
+  close(): Promise<void>;
+}
+
+/**
+ * The real wiring (composition root) on a fresh temp data dir, served on 127.0.0.1 with the HTTP edge, the web
+ * app and MCP. For end-to-end, browser and load tests.
+ */
+export async function startRealServer(http: Partial<HttpConfig> = {}): Promise<RealServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'memvault-e2e-'));
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const config = loadConfig(
+    { MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_PUBLIC_URL: url },
+    { port, host: '127.0.0.1' },
+  );
+  const mv = await createMemvault(config);
+  const app = createHttpApp({
+    memory: mv.memory,
+    auth: mv.auth,
+    audit: mv.audit,
+    logger: mv.logger,
+    config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
+    mcp: createMcpHttpHandler({ memory: mv.memory }),
+    ready: async () => {
+      await mv.vault.listUsers();
+      return true;
+    },
+  });
+  const server = await startHttpServer(app, { host: '127.0.0.1', port });
+  return {
+    url,
+    dataDir,
+    mv,
+    server,
+    async close() {
+      await server.close();
+      await mv.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
