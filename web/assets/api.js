@@ -17,6 +17,20 @@ export class ApiError extends Error {
   }
 }
 
+/** A random id for this browser, so the risk score can tell a known device from a new one. Not a secret. */
+function deviceId() {
+  try {
+    let id = localStorage.getItem('mv_device');
+    if (!id) {
+      id = crypto.randomUUID().replace(/-/g, '');
+      localStorage.setItem('mv_device', id);
+    }
+    return id;
+  } catch {
+    return undefined;
+  }
+}
+
 function csrfToken() {
   const pair = document.cookie.split('; ').find((c) => c.startsWith('mv_csrf='));
   return pair ? decodeURIComponent(pair.slice('mv_csrf='.length)) : undefined;
@@ -30,6 +44,8 @@ function csrfToken() {
 export async function api(method, path, body) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
+  const device = deviceId();
+  if (device) headers['x-device-id'] = device;
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') {
     const token = csrfToken();
