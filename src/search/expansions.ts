@@ -6,7 +6,7 @@
  */
 const GROUPS: readonly string[] = [
   'live lives living lived reside resides home house flat apartment address moved move moving relocated settled',
-  'work works working job career employer employed office hired boss colleague company promotion',
+  'work works working job jobs career employer employed occupation profession position role hired boss colleague company promotion',
   'car cars automobile vehicle drive driving drove truck van',
   'doctor physician gp clinic hospital appointment checkup medical',
   'dentist dental teeth tooth',
@@ -65,7 +65,20 @@ const INDEX: ReadonlyMap<string, readonly string[]> = (() => {
   return new Map([...map].map(([k, v]) => [k, [...v]]));
 })();
 
+/** Idioms whose words mislead: "what does she do for a living" asks about work, not about living. */
+const PHRASES: readonly [RegExp, readonly string[]][] = [
+  [/\bfor a living\b/i, ['job', 'work', 'hired', 'occupation']],
+  [/\bwhere (?:do|does|did) \w+ (?:live|stay)\b/i, ['moved', 'home', 'flat', 'apartment', 'address']],
+  [/\bhow old\b/i, ['birthday', 'born', 'age']],
+  [/\b(?:get|got|getting) married\b/i, ['wedding', 'engaged']],
+];
+
 /** Words related to `word` in everyday-life usage ("live" → moved, home, address…), or none. */
 export function relatedWords(word: string): readonly string[] {
   return INDEX.get(word) ?? [];
+}
+
+/** Words an idiom in the text stands for ("do for a living" → job, work…). */
+export function phraseWords(text: string): string[] {
+  return PHRASES.filter(([re]) => re.test(text)).flatMap(([, words]) => words);
 }

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError } from '../core/errors.js';
+import { writeFileAtomic } from '../infra/atomic-file.js';
 import type { EntryOpener, EntrySealer, SealContext } from '../ports/sealer.js';
 
 /**
@@ -72,28 +73,12 @@ export async function readIndexFile(path: string): Promise<string | null> {
   }
 }
 
-/** Writes atomically and durably: temp file → fsync → rename → fsync the directory. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+/** Writes atomically and durably (temp → fsync → rename → fsync the directory); the user folder is created. */
+export async function writeIndexFile(path: string, text: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-    const dirHandle = await open(dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (cause) {
-    await rm(temp, { force: true }).catch(() => undefined);
     throw storageError('Could not write the search index file.', cause);
   }
 }

@@ -6,12 +6,12 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
 import type { Embeddings, SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { Vault } from '../ports/vault.js';
-import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeFileAtomic } from './persist.js';
+import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, contentWords, names, STOP_WORDS, words } from './text.js';
+import { allowedEdits, contentWords, names, roughStem, STOP_WORDS, words } from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
-import { relatedWords } from './expansions.js';
+import { phraseWords, relatedWords } from './expansions.js';
 
 /** The signals a search can use; every one is on by default (the evaluation turns them on one at a time). */
 export type Signal = 'bm25' | 'fuzzy' | 'semantic' | 'entity';
@@ -43,13 +43,13 @@ export interface SearchIndexOptions {
 
 /** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
 const RRF_K = 60;
-const WEIGHTS: Readonly<Record<Signal | 'expansion', number>> = {
-  bm25: 1,
-  fuzzy: 0.6,
-  semantic: 0.8,
-  entity: 0.6,
-  expansion: 0.6,
-};
+const WEIGHTS = { lexical: 1, semantic: 0.8 } as const;
+/** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
+const TERM_WEIGHTS = { fuzzy: 0.8, related: 0.4 } as const;
+/** Entries kept per query term before the weighted sum. */
+const TERM_DEPTH = 1000;
+/** A memory carrying every name of the query scores up to this much more. */
+const ENTITY_BOOST = 0.6;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
 const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
@@ -374,7 +374,7 @@ class HybridSearchIndex implements SearchIndex {
     if (!state.dirty || !shard) return;
     state.dirty = false;
     const text = await encodeIndex(state.userId, shard.serialize(), this.sealer);
-    await writeFileAtomic(indexPath(this.dataDir, state.userId), text);
+    await writeIndexFile(indexPath(this.dataDir, state.userId), text);
   }
 
   private drop(state: UserState): void {
@@ -459,24 +459,18 @@ class HybridSearchIndex implements SearchIndex {
       );
     }
 
-    const lexicalQuery = ftsOr(terms);
     const fuzzyTerms = this.signals.has('fuzzy') ? this.fuzzyTerms(shards, terms) : [];
+    const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms, text) : [];
     const entityTerms = this.signals.has('entity') ? this.entityTerms(shards, text) : [];
-    const [queryVector] = this.signals.has('semantic') ? await this.embedQuery(text) : [];
+    // Names steer the lexical and entity signals; left in the query vector they would drown its topic
+    // ("Mei's occupation" would be near every memory of Mei rather than near "hired as a nurse").
+    const topic = entityTerms.length > 0 ? terms.filter((t) => !entityTerms.includes(t)).join(' ') : text;
+    const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
 
     // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
     // entry earns weight / (k + rank) from each list it is in.
-    const feed = (
-      signal: Signal | 'expansion',
-      perShard: (shard: Shard) => Scored[],
-      depth: number,
-      matched = (_: Scored) => true,
-    ) => {
-      const merged = shards
-        .flatMap((shard) => perShard(shard).map((s) => ({ shard, s })))
-        .sort((a, b) => b.s.score - a.s.score)
-        .slice(0, depth);
-      merged.forEach(({ shard, s }, rank) => {
+    const feed = (signal: 'lexical' | 'semantic', merged: { shard: Shard; s: Scored; signals: Iterable<string> }[]) => {
+      merged.forEach(({ shard, s, signals }, rank) => {
         const key = `${shard.level}:${s.rowid}`;
         let c = candidates.get(key);
         if (!c) {
@@ -484,45 +478,73 @@ class HybridSearchIndex implements SearchIndex {
           candidates.set(key, c);
         }
         c.fused += WEIGHTS[signal] / (RRF_K + rank + 1);
-        if (matched(s)) c.signals.add(signal === 'expansion' ? 'semantic' : signal);
+        for (const name of signals) c.signals.add(name);
       });
     };
 
-    if (this.signals.has('bm25')) feed('bm25', (sh) => sh.lexical(lexicalQuery, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
-    if (fuzzyTerms.length > 0) {
-      const q = ftsOr(fuzzyTerms);
-      feed('fuzzy', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
+    // Lexical: BM25 is a sum over terms, so a weighted BM25 is the weighted sum of single-term BM25 scores. The
+    // query's own words weigh 1, typo corrections and related words less; an entry matching the name and a
+    // related word ("nadia" + relocated) outranks one matching the name alone.
+    const weighted: { term: string; weight: number; signal: string }[] = [
+      ...(this.signals.has('bm25') ? terms.map((term) => ({ term, weight: 1, signal: 'bm25' })) : []),
+      ...fuzzyTerms.map((term) => ({ term, weight: TERM_WEIGHTS.fuzzy, signal: 'fuzzy' })),
+      ...expansionTerms.map((term) => ({ term, weight: TERM_WEIGHTS.related, signal: 'semantic' })),
+    ];
+    const lexical = new Map<string, { shard: Shard; s: { rowid: number; score: number }; signals: Set<string> }>();
+    for (const { term, weight, signal } of weighted) {
+      const q = ftsOr([term]);
+      for (const shard of shards) {
+        for (const hit of shard.lexical(q, TERM_DEPTH, keep)) {
+          const key = `${shard.level}:${hit.rowid}`;
+          let acc = lexical.get(key);
+          if (!acc) {
+            acc = { shard, s: { rowid: hit.rowid, score: 0 }, signals: new Set() };
+            lexical.set(key, acc);
+          }
+          acc.s.score += weight * hit.score;
+          acc.signals.add(signal);
+        }
+      }
     }
-    if (entityTerms.length > 0) {
-      const q = `keywords : (${ftsOr(entityTerms)})`;
-      feed('entity', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
-    }
-    const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms) : [];
-    if (expansionTerms.length > 0) {
-      const q = ftsOr(expansionTerms);
-      feed('expansion', (sh) => sh.lexical(q, LEXICAL_DEPTH, keep), LEXICAL_DEPTH);
-    }
+    feed('lexical', [...lexical.values()].sort((x, y) => y.s.score - x.s.score).slice(0, LEXICAL_DEPTH));
     if (queryVector) {
       const v = queryVector;
+      const dense = shards
+        .flatMap((shard) => shard.nearest(v, SEMANTIC_DEPTH, keep).map((s) => ({ shard, s })))
+        .sort((x, y) => y.s.score - x.s.score)
+        .slice(0, SEMANTIC_DEPTH);
       feed(
         'semantic',
-        (sh) => sh.nearest(v, SEMANTIC_DEPTH, keep),
-        SEMANTIC_DEPTH,
-        (s) => s.score >= SEMANTIC_MATCH,
+        dense.map((d) => ({ ...d, signals: d.s.score >= SEMANTIC_MATCH ? ['semantic'] : [] })),
       );
+    }
+    // Entities boost rather than rank: every memory naming Nadia matches "nadia", so a list of them would only
+    // add noise; the share of the query's names a memory carries lifts it among the candidates.
+    const entityShare = new Map<string, number>();
+    for (const name of entityTerms) {
+      const q = `keywords : ${ftsOr([name])}`;
+      for (const shard of shards) {
+        for (const rowid of shard.matching(q)) {
+          const key = `${shard.level}:${rowid}`;
+          entityShare.set(key, (entityShare.get(key) ?? 0) + 1 / entityTerms.length);
+        }
+      }
     }
 
     // Every hit must have matched something; the semantic list alone also ranks entries below its threshold.
-    const ranked = [...candidates.values()]
-      .filter((c) => c.signals.size > 0)
-      .map((c) => {
+    const ranked = [...candidates.entries()]
+      .filter(([, c]) => c.signals.size > 0)
+      .map(([key, c]) => {
         const meta = c.shard.meta(c.rowid)!;
-        return { c, score: c.fused * (1 + RECENCY * recency(meta, now) + IMPORTANCE * importance(meta)) };
+        const share = entityShare.get(key) ?? 0;
+        if (share > 0) c.signals.add('entity');
+        const prior = 1 + RECENCY * recency(meta, now) + IMPORTANCE * importance(meta) + ENTITY_BOOST * share;
+        return { c, score: c.fused * prior };
       })
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
 
-    const highlightQuery = ftsOr([...terms, ...fuzzyTerms, ...entityTerms, ...expansionTerms]);
+    const highlightQuery = ftsOr([...terms, ...fuzzyTerms, ...expansionTerms]);
     const highlights = new Map<Shard, Map<number, string>>();
     for (const shard of shards) {
       const rows = ranked.filter((r) => r.c.shard === shard).map((r) => r.c.rowid);
@@ -569,10 +591,18 @@ class HybridSearchIndex implements SearchIndex {
    * Words that answer for the query's words: the everyday-life thesaurus, plus the index's own words whose word
    * vectors are close ("car" → vehicle, truck). The query's words themselves are left out.
    */
-  private expansionTerms(shards: Shard[], terms: readonly string[]): string[] {
-    const own = new Set(terms);
-    const out = new Set<string>();
-    for (const term of terms) for (const word of relatedWords(term)) if (!own.has(word)) out.add(word);
+  private expansionTerms(shards: Shard[], terms: readonly string[], text: string): string[] {
+    // One word per rough stem, never a form of the query's own words ("live" does not expand to "living").
+    const stems = new Set(terms.map(roughStem));
+    const out: string[] = [];
+    const offer = (word: string) => {
+      const stem = roughStem(word);
+      if (stems.has(stem)) return;
+      stems.add(stem);
+      out.push(word);
+    };
+    for (const word of phraseWords(text)) offer(word);
+    for (const term of terms) for (const word of relatedWords(term)) offer(word);
     const table = this.table;
     if (table) {
       for (const term of terms) {
@@ -583,14 +613,20 @@ class HybridSearchIndex implements SearchIndex {
           const { words: vocab, ranks } = shard.rankedWords(this.rankOf);
           for (let i = 0; i < ranks.length; i++) {
             const sim = table.similarity(seed, ranks[i]!);
-            if (sim >= NEIGHBOUR_SIMILARITY && !own.has(vocab[i]!)) near.push({ word: vocab[i]!, sim });
+            if (sim >= NEIGHBOUR_SIMILARITY) near.push({ word: vocab[i]!, sim });
           }
         }
         near.sort((a, b) => b.sim - a.sim);
-        for (const n of near.slice(0, NEIGHBOURS_PER_WORD)) out.add(n.word);
+        let taken = 0;
+        for (const n of near) {
+          if (taken >= NEIGHBOURS_PER_WORD) break;
+          const before = out.length;
+          offer(n.word);
+          if (out.length > before) taken++;
+        }
       }
     }
-    return [...out];
+    return out;
   }
 
   /** Query words, in any case, that name a person, place or tag known to the index ("nadia" → Nadia). */

@@ -322,6 +322,11 @@ export class Shard {
     return out;
   }
 
+  /** Row ids of every entry an FTS query matches (membership only, no ranking). */
+  matching(ftsQuery: string): number[] {
+    return this.db.prepare('SELECT rowid FROM fts WHERE fts MATCH ?').pluck().all(ftsQuery) as number[];
+  }
+
   /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */
   nearest(query: Float32Array, k: number, keep: (meta: DocMeta) => boolean): Scored[] {
     const dims = this.dims;

@@ -83,3 +83,20 @@ export function allowedEdits(length: number): number {
   if (length <= 7) return 1;
   return 2;
 }
+
+/**
+ * A rough stem for telling word forms apart cheaply ("living", "lives", "lived", "live" → "liv"); not a
+ * linguistic stemmer (FTS5's porter tokenizer does the real stemming), only for de-duplicating expansions.
+ */
+export function roughStem(word: string): string {
+  let w = word;
+  for (const suffix of ['ing', 'ed', 'es', 's', 'ly', 'er']) {
+    if (w.length > suffix.length + 2 && w.endsWith(suffix)) {
+      w = w.slice(0, -suffix.length);
+      break;
+    }
+  }
+  if (w.length > 3 && w.endsWith('e')) w = w.slice(0, -1);
+  if (w.length > 3 && w.at(-1) === w.at(-2)) w = w.slice(0, -1);
+  return w;
+}

@@ -170,7 +170,6 @@ describe('search: filters and date phrases', () => {
     );
     expect(march).toHaveLength(1);
     const april = await index.search(USER, { text: 'dentist', from: '2026-04-01T00:00:00Z' }, testOpener());
-    expect(april.length).toBeGreaterThan(0); // related memories by meaning, but none from March
     expect(april.every((h) => h.entry.date >= '2026-04-01')).toBe(true);
   });
 
