@@ -49,14 +49,21 @@ export function parseTimeWindows(spec: string): TimeWindow[] {
   return windows;
 }
 
-/** Minutes after local midnight of an instant in an IANA zone. */
+const minuteFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Minutes after local midnight of an instant in an IANA zone. @throws RangeError for an unknown zone. */
 export function localMinutes(at: Date, timezone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    hour: 'numeric',
-    minute: 'numeric',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  let format = minuteFormats.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone,
+      hour: 'numeric',
+      minute: 'numeric',
+      hourCycle: 'h23',
+    });
+    if (minuteFormats.size < 1000) minuteFormats.set(timezone, format);
+  }
+  const parts = format.formatToParts(at);
   const hour = Number(parts.find((p) => p.type === 'hour')?.value ?? 0);
   const minute = Number(parts.find((p) => p.type === 'minute')?.value ?? 0);
   return (hour % 24) * 60 + minute;
@@ -76,13 +83,13 @@ export function withinTimeWindow(
 ) {
   const spec = profile.preferences[windowPreference(level)]?.trim();
   if (!spec) return true;
-  let zone = profile.timezone;
+  let minute: number;
   try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    minute = localMinutes(at, profile.timezone);
   } catch {
-    zone = 'UTC';
+    // An unknown zone in a profile must neither crash access checks nor open the window: judge it in UTC.
+    minute = localMinutes(at, 'UTC');
   }
-  const minute = localMinutes(at, zone);
   return parseTimeWindows(spec).some((w) => inside(w, minute));
 }
 

@@ -116,6 +116,16 @@ describe('sessions', () => {
     expect(store.size).toBe(0);
   });
 
+  it('an opener kept past the session’s end opens nothing', () => {
+    const { store, keys, advance, expired } = setup();
+    const { session } = store.create(ALICE, keys());
+    expect(session.opener.open(ctx(1), 'p')).toBe('p:1');
+    advance(24 * 60 * MIN + 1);
+    expect(session.opener.canOpen(1)).toBe(false);
+    expect(expired).toEqual([session.id]);
+    expect(store.size).toBe(0);
+  });
+
   it('the sweeper expires idle keys without any request', () => {
     const { store, keys, advance } = setup();
     const key = new Uint8Array(32).fill(9);

@@ -175,7 +175,7 @@ export class SessionStore {
     const hash = sha256(token);
     const session = new Session(randomBytes(12).toString('base64url'), userId, hash, {
       now: () => this.now(),
-      expire: (s) => this.expireLevels(s),
+      expire: (s) => this.expireDue(s),
     });
     const now = session.createdAt;
     for (const [level, key] of keys) this.hold(session, level, key, now);
@@ -273,12 +273,15 @@ export class SessionStore {
 
   /** Expires what is due in every session now; run it on a timer so idle keys do not linger in memory. */
   sweep(): void {
-    const now = this.now();
-    for (const session of [...this.byHash.values()]) {
-      if (this.sessionExpired(session, now)) this.expire(session);
-      else this.expireLevels(session);
-    }
+    for (const session of [...this.byHash.values()]) this.expireDue(session);
     this.pruneTombstones();
+  }
+
+  /** Ends the session when it is due, else drops its levels that are due. */
+  private expireDue(session: Session): void {
+    if (!this.byHash.has(session.tokenHash.toString('hex'))) return;
+    if (this.sessionExpired(session, this.now())) this.expire(session);
+    else this.expireLevels(session);
   }
 
   /** Starts a background sweep every `intervalMs` (unref'd, so it never keeps the process alive). */
