@@ -108,22 +108,27 @@ async function tryCreate(path: string): Promise<boolean> {
 }
 
 /**
- * Removes a stale lock whose content is still `staleText`. Breaking is itself guarded by a second lock
- * (`<path>.break`) so two processes that both saw the same dead owner cannot remove a lock that a third one
- * has meanwhile taken.
+ * Removes a stale lock whose content is still `staleText`; true when it did. Breaking is itself guarded by a
+ * second lock (`<path>.break`) so two processes that both saw the same dead owner cannot remove a lock that a
+ * third one has meanwhile taken. A breaker left by a dead process is stale by the same rules.
  */
-async function breakStale(path: string, staleText: string): Promise<void> {
+async function breakStale(path: string, staleText: string): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await tryCreate(breaker))) {
     const current = await readOwner(breaker);
-    if (current?.owner && current.owner.host === HOST && !isProcessAlive(current.owner.pid)) {
-      await unlink(breaker).catch(() => undefined);
+    if (current && (await isStale(breaker, current.owner))) {
+      const again = await readOwner(breaker);
+      if (again?.text === current.text) await unlink(breaker).catch(() => undefined);
     }
-    return;
+    return false;
   }
   try {
     const current = await readOwner(path);
-    if (current && current.text === staleText) await unlink(path).catch(() => undefined);
+    if (current && current.text === staleText) {
+      await unlink(path).catch(() => undefined);
+      return true;
+    }
+    return false;
   } finally {
     await unlink(breaker).catch(() => undefined);
   }
@@ -158,10 +163,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     const current = await readOwner(path);
     if (current === null) continue; // released between our create and our read: try again at once
     lastOwner = current.owner;
-    if (await isStale(path, current.owner)) {
-      await breakStale(path, current.text);
-      continue;
-    }
+    if ((await isStale(path, current.owner)) && (await breakStale(path, current.text))) continue;
     if (Date.now() >= deadline) throw new LockTimeoutError(path, lastOwner);
     await sleep(randomInt(Math.max(1, Math.ceil(delay / 2)), Math.ceil(delay) + 1));
     delay = Math.min(maxDelay, delay * 1.5);

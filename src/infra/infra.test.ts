@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -124,6 +124,25 @@ describe('file lock', () => {
     const lock = await acquireFileLock(path, { timeoutMs: 1000 });
     expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
     await lock.release();
+  });
+
+  it('breaks an empty lock (owner killed before writing it) once it is old, and an abandoned breaker', async () => {
+    const dir = scratch();
+    const path = join(dir, '.lock');
+    const old = new Date(Date.now() - 60_000);
+    writeFileSync(path, '');
+    writeFileSync(`${path}.break`, '');
+    utimesSync(path, old, old);
+    utimesSync(`${path}.break`, old, old);
+    const lock = await acquireFileLock(path, { timeoutMs: 2000 });
+    await lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('leaves a fresh empty lock alone (its owner may be writing it)', async () => {
+    const path = join(scratch(), '.lock');
+    writeFileSync(path, '');
+    await expect(acquireFileLock(path, { timeoutMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError);
   });
 
   it('never judges a lock held on another host', async () => {
