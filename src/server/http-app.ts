@@ -87,6 +87,23 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
 
   app.notFound((c) => c.json(httpError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`), 404));
 
+  // Access log at debug level: the route pattern, never the concrete path or query (they can carry search terms).
+  if (logger.isLevelEnabled('debug')) {
+    app.use('*', async (c, next) => {
+      const start = performance.now();
+      await next();
+      logger.debug(
+        {
+          method: c.req.method,
+          route: c.req.routePath,
+          status: c.res.status,
+          ms: Math.round(performance.now() - start),
+        },
+        'request',
+      );
+    });
+  }
+
   app.use(
     '*',
     secureHeaders({
@@ -107,7 +124,11 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
 
   const limitBody = bodyLimit({
     maxSize: config.maxBodyBytes,
-    onError: (c) => c.json(httpError('PAYLOAD_TOO_LARGE', tooLarge(config.maxBodyBytes)), 413),
+    onError: (c) => {
+      // The rest of the body is never read: close the connection so a client cannot reuse a half-read socket.
+      c.header('Connection', 'close');
+      return c.json(httpError('PAYLOAD_TOO_LARGE', tooLarge(config.maxBodyBytes)), 413);
+    },
   });
   // A browser always sends Origin on a cross-site write; refuse any that is not ours (CSRF defence in depth).
   const sameOrigin = async (c: Context, next: () => Promise<void>) => {

@@ -32,7 +32,7 @@ describe('web app in Chromium', () => {
   let lastTotpStep = 0;
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const mainText = () => page.locator('main').innerText();
+  const mainText = () => page.locator('main').textContent();
 
   /** A TOTP code for a step after the last one used: the server refuses a code twice (replay). */
   async function nextTotp(): Promise<string> {
@@ -90,7 +90,7 @@ describe('web app in Chromium', () => {
     await form.getByLabel('Choose a password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
-    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L1 L2');
+    await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L1 L2');
     // The session lives in an HttpOnly cookie the page's script cannot read.
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'mv_session')?.httpOnly).toBe(true);
@@ -105,10 +105,10 @@ describe('web app in Chromium', () => {
     }
     const hike = page.getByRole('article').filter({ hasText: 'hiked to the lake' });
     await hike.waitFor();
-    await expect.poll(() => hike.innerText()).toMatch(/Chronological/);
-    expect(await hike.innerText()).toContain('L1');
+    await expect.poll(() => hike.textContent()).toMatch(/Chronological/);
+    expect(await hike.textContent()).toContain('L1');
     const doctor = page.getByRole('article').filter({ hasText: 'blood pressure' });
-    expect(await doctor.innerText()).toContain('L2');
+    expect(await doctor.textContent()).toContain('L2');
 
     const text = await mainText();
     expect(text).toContain('2 memories are in a locked level');
@@ -124,12 +124,12 @@ describe('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     const results = page.getByRole('region', { name: 'Results' });
     await results.getByText('hiked to the lake').waitFor();
-    expect(await results.innerText()).toContain('Locked levels (L3, L4) were not searched');
+    expect(await results.textContent()).toContain('Locked levels (L3, L4) were not searched');
 
     await page.getByLabel('Search your memories').fill('password');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await expect.poll(() => results.innerText()).toContain('were not searched');
-    expect(await results.innerText()).not.toContain('Tr0ub4dor');
+    await expect.poll(() => results.textContent()).toContain('were not searched');
+    expect(await results.textContent()).not.toContain('Tr0ub4dor');
 
     await page.getByLabel('Search your memories').fill('salt');
     await page.getByLabel('Confidential').check();
@@ -144,7 +144,7 @@ describe('web app in Chromium', () => {
     const qr = page.getByRole('img', { name: 'QR code to scan with your authenticator app' });
     await qr.waitFor();
     expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
-    totpSecret = await page.locator('#totp-secret').innerText();
+    totpSecret = (await page.locator('#totp-secret').textContent()) ?? '';
     expect(totpSecret).toMatch(/^[A-Z2-7]{16,}$/);
     await shot('04-totp-setup');
     await page.getByLabel('Code from the app').fill(await nextTotp());
@@ -153,19 +153,19 @@ describe('web app in Chromium', () => {
 
     const form = page.getByRole('form', { name: 'Level 3 · Secret' });
     await form.getByLabel('Password').fill('not my password');
-    await form.getByLabel('Authenticator code').fill(await nextTotp());
+    await form.getByLabel('Authenticator code').fill('000000');
     await form.getByRole('button', { name: 'Unlock Secret' }).click();
     await form.getByRole('alert').waitFor();
 
     await form.getByLabel('Password').fill(PASSWORD);
     await form.getByLabel('Authenticator code').fill(await nextTotp());
     await form.getByRole('button', { name: 'Unlock Secret' }).click();
-    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L3');
+    await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L3');
 
     await page.getByRole('link', { name: 'Timeline' }).click();
     await page.getByText('Tr0ub4dor').waitFor();
     const secret = page.getByRole('article').filter({ hasText: 'Tr0ub4dor' });
-    expect(await secret.innerText()).toContain('L3');
+    expect(await secret.textContent()).toContain('L3');
     expect(await mainText()).toContain('1 memory is in a locked level');
     expect(await mainText()).not.toContain('abandon ability');
     await shot('05-secret-unlocked');
@@ -181,12 +181,12 @@ describe('web app in Chromium', () => {
     const form = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
     await form.getByLabel('Password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
-    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toContain('L4');
+    await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L4');
     await shot('06-passkey-unlocked');
 
     await page.getByRole('link', { name: 'Timeline' }).click();
     await page.getByText('abandon ability').waitFor();
-    expect(await page.getByRole('article').filter({ hasText: 'abandon ability' }).innerText()).toContain('L4');
+    expect(await page.getByRole('article').filter({ hasText: 'abandon ability' }).textContent()).toContain('L4');
     expect(await mainText()).not.toContain('locked level');
     await shot('07-all-unlocked');
   });
@@ -194,7 +194,7 @@ describe('web app in Chromium', () => {
   it('opens a memory, changes its category and deletes it', async () => {
     await page.getByRole('link', { name: /hiked to the lake/ }).click();
     await page.getByRole('heading', { name: 'Chronological', level: 1 }).waitFor();
-    await page.getByLabel('Category').selectOption('GENERAL');
+    await page.getByLabel('Category', { exact: true }).selectOption('GENERAL');
     await page.getByRole('button', { name: 'Change category' }).click();
     await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
     await page.getByRole('heading', { name: 'Related memories' }).waitFor();
@@ -211,7 +211,7 @@ describe('web app in Chromium', () => {
     const href = await secretLink.getAttribute('href');
     await page.getByRole('link', { name: 'Security' }).click();
     await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
-    await expect.poll(() => page.locator('#unlocked-levels').innerText()).toBe('Unlocked: L1');
+    await expect.poll(() => page.locator('#unlocked-levels').textContent()).toBe('Unlocked: L1');
     await page.goto(`${server.url}/${href}`);
     await page.getByRole('heading', { name: 'Locked memory' }).waitFor();
     expect(await page.content()).not.toContain('Tr0ub4dor');
@@ -220,7 +220,7 @@ describe('web app in Chromium', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     const table = page.getByRole('table');
     await table.waitFor();
-    const text = await table.innerText();
+    const text = await table.textContent();
     expect(text).toMatch(/sign/i);
     expect(text).toMatch(/unlock/i);
     expect(text).not.toContain(PASSWORD);
@@ -228,10 +228,17 @@ describe('web app in Chromium', () => {
   });
 
   it('is usable from the keyboard: skip link, labelled controls, visible focus', async () => {
+    // A fresh load: the first Tab stop is the skip link, and it moves focus to <main>.
+    page = await context.newPage();
     await page.goto(`${server.url}/#/`);
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    expect(outline).not.toBe('none');
     const unlabelled = await page.evaluate(
       () =>
         Array.from(document.querySelectorAll('input, textarea, select')).filter(

@@ -158,10 +158,14 @@ function lockedNotice(count) {
   );
 }
 
+let firstView = true;
+/** Replaces the view. After a navigation, focus moves to its heading so screen readers announce it. */
 function page(title, ...children) {
   const heading = h('h1', { tabindex: '-1', text: title });
   main.replaceChildren(heading, ...children);
-  heading.focus();
+  // On the first load the document's natural order starts at the skip link; later views take focus.
+  if (!firstView) heading.focus();
+  firstView = false;
 }
 
 function updateChrome() {
@@ -796,6 +800,12 @@ document.getElementById('sign-out').addEventListener('click', async () => {
   me = null;
   updateChrome();
   location.hash = '#/signin';
+});
+
+// The skip link must not change the hash: the hash is the router's.
+document.querySelector('.skip').addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
 });
 
 window.addEventListener('hashchange', () => {
