@@ -202,7 +202,6 @@ describe('attacks on authentication', () => {
     for (let i = 0; i < 8; i++) {
       // A fresh network each time keeps the lockout out of the measurement.
       const meta = { ip: `198.51.${100 + i}.9` };
-      h.auth.endSessions(ALICE);
       let t = performance.now();
       await refusal(() => h.auth.signIn(NOBODY, `wrong password ${i}`, meta));
       wrongUser.push(performance.now() - t);
@@ -213,8 +212,8 @@ describe('attacks on authentication', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const ratio = median(wrongUser) / median(wrongPassword);
     // Both are dominated by one Argon2id; a missing dummy hash would make the ratio ≈ 0.
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
   });
 
   it('no password, code or token appears in any log line or audit record', async () => {
