@@ -15,7 +15,12 @@ export interface Config {
   /** The URL people open; its origin and host are the WebAuthn origin and RP id. */
   readonly publicUrl: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly llm: { readonly baseURL: string; readonly apiKey: string; readonly model: string; readonly timeoutMs: number } | null;
+  readonly llm: {
+    readonly baseURL: string;
+    readonly apiKey: string;
+    readonly model: string;
+    readonly timeoutMs: number;
+  } | null;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -72,7 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     maxContentBytes: e.MEMVAULT_MAX_CONTENT_BYTES,
     host,
     port,
-    publicUrl: e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    publicUrl:
+      e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     logLevel: e.MEMVAULT_LOG_LEVEL,
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {

@@ -3,7 +3,6 @@ import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { storageError } from '../core/errors.js';
-import { createLlmClassifier } from '../classify/llm-classifier.js';
 import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
@@ -11,7 +10,6 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
-import { createOpenAiEmbeddings } from '../search/openai-embeddings.js';
 import { createSearchIndex } from '../search/search-index.js';
 import { createWordVectorEmbeddings } from '../search/word-vectors.js';
 import { FileAuditLog } from '../security/audit-log.js';
@@ -59,9 +57,11 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /** Builds the local classifier, and the LLM path in front of it when one is configured. */
-export function createClassifier(config: Config, personal?: PersonalModelStore): Classifier {
+export async function createClassifier(config: Config, personal?: PersonalModelStore): Promise<Classifier> {
   const local = createLocalClassifier(personal ? { personal } : {});
   if (!config.llm) return local;
+  // The OpenAI client loads only when an endpoint is configured.
+  const { createLlmClassifier } = await import('../classify/llm-classifier.js');
   return createLlmClassifier({ ...config.llm, local });
 }
 
@@ -81,8 +81,9 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
   const audit = new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
+  // The OpenAI client loads only when an embeddings endpoint is configured.
   const embeddings = config.embeddings
-    ? createOpenAiEmbeddings({ ...config.embeddings, fallback: createWordVectorEmbeddings() })
+    ? (await import('../search/openai-embeddings.js')).createOpenAiEmbeddings(config.embeddings)
     : createWordVectorEmbeddings();
   const search = createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
   const url = new URL(config.publicUrl);
@@ -100,7 +101,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
   });
   const personal = new PersonalModelStore({ dataDir: config.dataDir });
-  const classifier = createClassifier(config, personal);
+  const classifier = await createClassifier(config, personal);
   const memory = createMemoryService({
     vault,
     classifier,

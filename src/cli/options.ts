@@ -19,14 +19,17 @@ export function unlockOptions(command: Command): Command {
 export function parseDate(value: string, flag: string): string {
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00.000Z` : value);
   if (Number.isNaN(d.getTime())) {
-    throw validationError(`${flag} "${value.slice(0, 40)}" is not a date. Use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:30:00Z.`);
+    throw validationError(
+      `${flag} "${value.slice(0, 40)}" is not a date. Use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:30:00Z.`,
+    );
   }
   return d.toISOString();
 }
 
 export function parseCount(value: string, flag: string, max = 10_000): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw validationError(`${flag} must be a whole number from 0 to ${max}.`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw validationError(`${flag} must be a whole number from 0 to ${max}.`);
   return n;
 }
 

@@ -6,6 +6,7 @@ import { registerMemories } from './commands/memories.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
 import { registerServe } from './commands/serve.js';
+import { registerTotp } from './commands/totp.js';
 import { registerUser } from './commands/user.js';
 import { writeJson, writeLine } from './io.js';
 import type { CliRuntime } from './runtime.js';
@@ -40,6 +41,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerClassify(program, runtime);
   registerSearch(program, runtime);
   registerSecurity(program, runtime);
+  registerTotp(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -53,7 +55,7 @@ export async function runCli(argv: readonly string[], runtime: CliRuntime): Prom
   const program = buildProgram(runtime);
   const json = argv.includes('--json');
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -62,7 +64,11 @@ export async function runCli(argv: readonly string[], runtime: CliRuntime): Prom
     }
     if (error instanceof MemvaultError) {
       if (json) writeJson(runtime.stderr, { error: error.toJSON() });
-      else writeLine(runtime.stderr, `memvault: ${error.code}${error.reason ? ` (${error.reason})` : ''}: ${error.message}`);
+      else
+        writeLine(
+          runtime.stderr,
+          `memvault: ${error.code}${error.reason ? ` (${error.reason})` : ''}: ${error.message}`,
+        );
       return EXIT_CODES[error.code];
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -58,6 +58,11 @@ export interface AuthService {
    */
   enroll(userId: UserId, password: string | null, about?: { readonly name?: string | null }): Promise<void>;
   hasPassword(userId: UserId): Promise<boolean>;
+  /**
+   * Applies the password policy without storing anything (sign-up checks it before creating any file).
+   * @throws VALIDATION_ERROR naming what is wrong with the password (never echoing it).
+   */
+  checkPassword(password: string, about: { readonly userId: UserId; readonly name?: string | null }): void;
   changePassword(userId: UserId, oldPassword: string, newPassword: string, meta: RequestMeta): Promise<void>;
 
   /** Password sign-in: returns a new bearer token (shown once) and a session with levels 1 and 2 unlocked. */

@@ -171,6 +171,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     }
   }
 
+  /** The profile, or the vault's defaults while sign-up has created the keyring but not yet the profile. */
   async function profileOf(userId: UserId): Promise<UserProfile> {
     return (
       (await profileOrNull(userId)) ?? {
@@ -340,12 +341,19 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         normalized = checkPasswordPolicy(password, { userId, name });
       }
       await keyring.create(userId, normalized);
-      await audit(userId, { action: 'enroll', result: 'success' });
+      // The keyring exists now; failing here would strand it half-enrolled, so a lost record is only logged.
+      await audit(userId, { action: 'enroll', result: 'success' }).catch((error: unknown) =>
+        logger?.warn({ userId, action: 'enroll', err: errorCode(error) }, 'could not write an audit record'),
+      );
       logger?.info({ userId, withPassword: normalized !== null }, 'keyring created');
     },
 
     hasPassword(userId) {
       return keyring.hasPassword(userId);
+    },
+
+    checkPassword(password, about) {
+      checkPasswordPolicy(password, { userId: about.userId, name: about.name ?? null });
     },
 
     async changePassword(userId, oldPassword, newPassword, meta) {
@@ -419,18 +427,24 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         keys.delete(2);
       }
       const { token, session } = sessions.create(userId, keys);
-      await auditAttempt(
-        userId,
-        {
-          action: 'sign_in',
-          result: 'success',
-          level: level2Denied ? 1 : 2,
-          session: session.id,
-          ...(level2Denied ? { reason: `level_2_${level2Denied}` } : {}),
-        },
-        meta,
-        profile.timezone,
-      );
+      try {
+        await auditAttempt(
+          userId,
+          {
+            action: 'sign_in',
+            result: 'success',
+            level: level2Denied ? 1 : 2,
+            session: session.id,
+            ...(level2Denied ? { reason: `level_2_${level2Denied}` } : {}),
+          },
+          meta,
+          profile.timezone,
+        );
+      } catch (error) {
+        // No access goes unrecorded: a session whose sign-in could not be audited is ended unused.
+        sessions.end(session);
+        throw error;
+      }
       return { token, ...(await view(session)) };
     },
 
@@ -501,12 +515,17 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         });
       sessions.unlock(session, level, key);
       await countSuccess(userId, meta);
-      await auditAttempt(
-        userId,
-        { action: 'unlock', result: 'success', level, session: session.id },
-        meta,
-        profile.timezone,
-      );
+      try {
+        await auditAttempt(
+          userId,
+          { action: 'unlock', result: 'success', level, session: session.id },
+          meta,
+          profile.timezone,
+        );
+      } catch (error) {
+        sessions.lock(session, [level]);
+        throw error;
+      }
       return view(session);
     },
 

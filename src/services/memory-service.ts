@@ -8,14 +8,7 @@ import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { AuthService } from '../ports/security.js';
 import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
-import type {
-  MemoryService,
-  MemvaultEvent,
-  Principal,
-  RememberOptions,
-  RememberResult,
-  SignUpInput,
-} from './types.js';
+import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
 
 export interface MemoryServiceDeps {
   readonly vault: Vault;
@@ -61,7 +54,8 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
 
   const checkText = (text: unknown): string => {
     if (typeof text !== 'string') throw validationError('The message must be text.', { field: 'text' });
-    if (text.trim().length === 0) throw validationError('Nothing to remember: the message is empty.', { field: 'text' });
+    if (text.trim().length === 0)
+      throw validationError('Nothing to remember: the message is empty.', { field: 'text' });
     if (text.includes('\u0000')) throw validationError('The message contains a NUL character.', { field: 'text' });
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) {
@@ -101,14 +95,16 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       if (await deps.vault.hasUser(userId)) {
         throw new MemvaultError('CONFLICT', 'A user with this phone number already exists. Sign in instead.');
       }
-      // The keyring first: a password refused by the policy must leave nothing behind.
-      await deps.auth.enroll(userId, input.password ?? null);
+      // The policy first: a refused password must leave nothing behind. Then the vault folder (created
+      // atomically), then the keyring and audit log inside it.
+      if (input.password != null) deps.auth.checkPassword(input.password, { userId, name: input.name ?? null });
       const profile = await deps.vault.createUser({
         userId,
         name: input.name ?? null,
         timezone,
         email: input.email ?? null,
       });
+      await deps.auth.enroll(userId, input.password ?? null, { name: input.name ?? null });
       logger.info({ userId }, 'user created');
       return profile;
     },

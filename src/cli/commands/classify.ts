@@ -31,13 +31,20 @@ export function registerClassify(program: Command, runtime: CliRuntime): void {
   ).action(async (words: string[], opts: { user?: string; timezone?: string; dataDir?: string; json?: boolean }) => {
     const userId = opts.user ? normalizeUserId(opts.user) : undefined;
     const classifier = await runtime.classifier({ ...opts, ...(userId ? { userId } : {}) });
-    const ctx = () => ({ now: new Date(), ...(opts.timezone ? { timezone: opts.timezone } : {}), ...(userId ? { userId } : {}) });
+    const ctx = () => ({
+      now: new Date(),
+      ...(opts.timezone ? { timezone: opts.timezone } : {}),
+      ...(userId ? { userId } : {}),
+    });
     const emit = (c: Classification) => {
       if (opts.json) writeJson(runtime.stdout, classificationJson(c));
       else {
         const when = c.eventDate ? ` · happened ${c.eventDate}` : '';
         const review = c.needsReview ? ' · needs review' : '';
-        writeLine(runtime.stdout, `${c.category} (level ${c.level}, ${c.confidence.toFixed(2)})${when}${review} — ${c.reasoning}`);
+        writeLine(
+          runtime.stdout,
+          `${c.category} (level ${c.level}, ${c.confidence.toFixed(2)})${when}${review} — ${c.reasoning}`,
+        );
       }
     };
     try {

@@ -102,7 +102,10 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
     }
     if (opts.json) writeJson(runtime.stdout, { imported, failed: failures.length, failures });
     else {
-      writeLine(runtime.stdout, `Imported ${imported} memories from ${lineNo} lines${failures.length ? `; ${failures.length} bad lines:` : '.'}`);
+      writeLine(
+        runtime.stdout,
+        `Imported ${imported} memories from ${lineNo} lines${failures.length ? `; ${failures.length} bad lines:` : '.'}`,
+      );
       for (const f of failures.slice(0, 50)) writeLine(runtime.stdout, `  line ${f.line}: ${f.message}`);
       if (failures.length > 50) writeLine(runtime.stdout, `  … and ${failures.length - 50} more (use --json for all).`);
     }

@@ -29,7 +29,8 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
     const userId = normalizeUserId(opts.user);
     const category = opts.category ? parseCategory(opts.category) : undefined;
     const at = opts.at ? new Date(parseDate(opts.at, '--at')) : undefined;
-    const text = words.length === 0 || (words.length === 1 && words[0] === '-') ? await readAll(runtime.stdin) : words.join(' ');
+    const text =
+      words.length === 0 || (words.length === 1 && words[0] === '-') ? await readAll(runtime.stdin) : words.join(' ');
     const app = await runtime.open(opts);
     try {
       const principal = await cliPrincipal(app, runtime, userId, {});
@@ -112,7 +113,10 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         for (const entry of result.entries) writeLine(runtime.stdout, entryLine(entry));
         if (result.entries.length === 0) writeLine(runtime.stdout, 'No memories match.');
         if (result.locked > 0) {
-          writeLine(runtime.stdout, `${result.locked} sealed memories not shown: unlock with --password-stdin [--totp CODE].`);
+          writeLine(
+            runtime.stdout,
+            `${result.locked} sealed memories not shown: unlock with --password-stdin [--totp CODE].`,
+          );
         }
         for (const d of result.damaged) {
           writeLine(runtime.stderr, `Damaged entry ${d.id ?? '(unknown id)'} in ${d.category}: ${d.reason}`);

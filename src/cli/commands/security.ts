@@ -10,7 +10,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
   common(
     keys
       .command('rotate')
-      .description("new key pairs for every level, and every entry re-sealed under them")
+      .description('new key pairs for every level, and every entry re-sealed under them')
       .requiredOption('--user <phone>', 'whose keys')
       .requiredOption('--password-stdin', 'read the password from the first line of standard input'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
@@ -39,9 +39,13 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
       const result = await app.audit.verify(userId);
       if (opts.json) writeJson(runtime.stdout, result);
       if (!result.ok) {
-        throw new MemvaultError('DATA_CORRUPTION', `Audit log of ${userId} fails at record ${result.badSeq}: ${result.reason}.`, {
-          details: { badSeq: result.badSeq },
-        });
+        throw new MemvaultError(
+          'DATA_CORRUPTION',
+          `Audit log of ${userId} fails at record ${result.badSeq}: ${result.reason}.`,
+          {
+            details: { badSeq: result.badSeq },
+          },
+        );
       }
       if (!opts.json) writeLine(runtime.stdout, `Audit log of ${userId} is intact: ${result.records} records.`);
     } finally {

@@ -24,6 +24,9 @@ export function registerServe(program: Command, runtime: CliRuntime): void {
     .requiredOption('--user <phone>', 'whose memories')
     .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
     .action(async (opts: { user: string; dataDir?: string }) => {
-      await runtime.mcpStdio({ userId: normalizeUserId(opts.user), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+      await runtime.mcpStdio({
+        userId: normalizeUserId(opts.user),
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      });
     });
 }

@@ -1,0 +1,94 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Config } from './config.js';
+import { createMemvault, type Memvault } from './container.js';
+import { createHttpApp } from '../server/http-app.js';
+import type { Io } from './main.js';
+
+export interface RunningServer {
+  readonly memvault: Memvault;
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting connections, lets in-flight requests (and so writes) finish, then closes the vault. */
+  stop(): Promise<void>;
+}
+
+/** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
+export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
+  const mv = memvault ?? (await createMemvault(config));
+  const publicUrl = new URL(config.publicUrl);
+  const app = createHttpApp({
+    memory: mv.memory,
+    auth: mv.auth,
+    audit: mv.audit,
+    logger: mv.logger,
+    config: {
+      cookieSecure: publicUrl.protocol === 'https:',
+      // A memory of the largest allowed size, JSON-escaped, plus the envelope.
+      maxBodyBytes: config.maxContentBytes * 2 + 16_384,
+      webauthnOrigin: publicUrl.origin,
+    },
+    ready: async () => {
+      await mv.vault.listUsers();
+      return true;
+    },
+  });
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
+  let stopping: Promise<void> | undefined;
+  return {
+    memvault: mv,
+    url,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await mv.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
+export async function runServer(config: Config): Promise<void> {
+  const running = await startServer(config);
+  running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
+  process.stdout.write(`memvault is running at ${running.url} (data in ${config.dataDir}). Press Ctrl+C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      running.memvault.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      // A stuck connection must not keep the process alive forever.
+      const force = setTimeout(() => process.exit(1), 10_000);
+      force.unref();
+      running.stop().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+/** `memvault mcp`: one person's memories over MCP on stdio, at level 1. */
+export async function runMcpStdio(config: Config, userId: import('../core/entry.js').UserId, io: Io): Promise<void> {
+  const { runMcpOverStdio } = await import('../mcp/mcp-stdio.js');
+  const { pino } = await import('pino');
+  const { createLogger } = await import('./logger.js');
+  // stdout carries the protocol: logs go to stderr only.
+  const mv = await createMemvault(config, { logger: createLogger('warn', pino.destination(2)) });
+  try {
+    const opener = await mv.auth.channelOpener(userId);
+    await runMcpOverStdio({
+      memory: mv.memory,
+      principal: { userId, opener, meta: { channel: 'mcp' } },
+      stdin: io.stdin,
+      stdout: io.stdout,
+    });
+  } finally {
+    await mv.close();
+  }
+}

@@ -1,0 +1,137 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { generateSync } from 'otplib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src/app/main.js';
+import { runCli } from '../../src/cli/program.js';
+import { memvault, tempDir } from '../helpers/cli.js';
+
+const USER = '+14155550134';
+const PASSWORD = 'correct horse battery staple 42';
+
+let dir: { path: string; cleanup(): void };
+let D: string;
+beforeEach(async () => {
+  dir = tempDir();
+  D = join(dir.path, 'data');
+  const created = await memvault(['user', 'create', '--phone', USER, '--password-stdin', '--data-dir', D], {
+    stdin: `${PASSWORD}\n`,
+  });
+  expect(created.code, created.stderr).toBe(0);
+});
+afterEach(() => dir.cleanup());
+
+/** `totp enroll` is interactive: password first, then a code computed from the secret it prints. */
+async function enrollTotp(): Promise<string> {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let printed = '';
+  const secret = new Promise<string>((resolve) => {
+    stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('utf8');
+      const first = printed.split('\n')[0];
+      if (first && printed.includes('\n')) resolve((JSON.parse(first) as { secret: string }).secret);
+    });
+  });
+  const done = runCli(
+    ['totp', 'enroll', '--user', USER, '--password-stdin', '--data-dir', D, '--json'],
+    createRuntime({ stdin, stdout, stderr }, { MEMVAULT_LOG_LEVEL: 'silent' }),
+  );
+  stdin.write(`${PASSWORD}\n`);
+  const s = await secret;
+  stdin.end(`${generateSync({ secret: s })}\n`);
+  expect(await done).toBe(0);
+  expect(printed).toContain('"enrolled":true');
+  return s;
+}
+
+describe('reading SECRET from the CLI', () => {
+  it('needs the password and a TOTP code; a code used once is refused the second time', async () => {
+    const added = await memvault(['add', '--user', USER, '--data-dir', D, '--json', 'My gym locker code is 5521']);
+    const { entry } = added.json<{ entry: { id: string; level: number } }>();
+    expect(entry.level).toBe(3);
+    const secret = await enrollTotp();
+
+    const passwordOnly = await memvault(['show', '--user', USER, '--data-dir', D, '--password-stdin', entry.id], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(passwordOnly.code).toBe(77);
+    expect(passwordOnly.stderr).toMatch(/SECURITY_ERROR \((insufficient_permissions|second_factor_required)\)/);
+
+    // The enrolment used the current step; the next step's code is inside the ±1 window and still fresh.
+    const code = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+    const withCode = await memvault(
+      ['show', '--user', USER, '--data-dir', D, '--password-stdin', '--totp', code, entry.id],
+      {
+        stdin: `${PASSWORD}\n`,
+      },
+    );
+    expect(withCode.code, withCode.stderr).toBe(0);
+    expect(withCode.stdout).toContain('My gym locker code is 5521');
+
+    const replay = await memvault(
+      ['show', '--user', USER, '--data-dir', D, '--password-stdin', '--totp', code, entry.id],
+      {
+        stdin: `${PASSWORD}\n`,
+      },
+    );
+    expect(replay.code).toBe(77);
+    expect(replay.stdout).not.toContain('5521');
+  });
+
+  it('a wrong password is refused with a typed reason', async () => {
+    const result = await memvault(['list', '--user', USER, '--data-dir', D, '--password-stdin'], {
+      stdin: 'wrong password!!\n',
+    });
+    expect(result.code).toBe(77);
+    expect(result.stderr).toContain('authentication_failed');
+  });
+
+  it('a SECRET entry never appears in search without an unlocked session', async () => {
+    await memvault(['add', '--user', USER, '--data-dir', D, 'My gym locker code is 5521']);
+    await memvault(['add', '--user', USER, '--data-dir', D, 'Bought a new lock for the gym bag']);
+    const result = await memvault(['search', '--user', USER, '--data-dir', D, '--json', 'gym', 'locker', 'code']);
+    expect(result.code, result.stderr).toBe(0);
+    const contents = result.json<{ results: { content: string }[] }>().results.map((r) => r.content);
+    expect(contents.join('\n')).not.toContain('5521');
+    expect(contents).toContain('Bought a new lock for the gym bag');
+  });
+});
+
+describe('memvault audit verify', () => {
+  const log = () => join(D, 'users', USER, `AUDIT.${USER}.log`);
+  const lines = () => readFileSync(log(), 'utf8').split('\n').filter(Boolean);
+
+  beforeEach(async () => {
+    // A few sign-ins, good and bad, to fill the log.
+    for (const pw of [PASSWORD, 'wrong password!!', PASSWORD]) {
+      await memvault(['list', '--user', USER, '--data-dir', D, '--password-stdin'], { stdin: `${pw}\n` });
+    }
+    expect(lines().length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('passes on an untouched log', async () => {
+    const result = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('intact');
+  });
+
+  const tamperings: [string, (l: string[]) => string[]][] = [
+    ['edited', (l) => l.map((x, i) => (i === 1 ? x.replace(/"action":"([^"]+)"/, '"action":"$1.edited"') : x))],
+    ['removed', (l) => l.filter((_, i) => i !== 1)],
+    ['reordered', (l) => [l[0], l[2], l[1], ...l.slice(3)] as string[]],
+    ['inserted', (l) => [l[0], l[1], l[1], ...l.slice(2)] as string[]],
+    ['truncated', (l) => l.slice(0, -1)],
+  ];
+  it.each(tamperings)('fails on a %s record and names it', async (_kind, tamper) => {
+    const original = lines();
+    const changed = tamper(original);
+    expect(changed).not.toEqual(original);
+    writeFileSync(log(), `${changed.join('\n')}\n`);
+    const result = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D]);
+    expect(result.code).toBe(76);
+    expect(result.stderr).toMatch(/fails at record \d+/);
+  });
+});
