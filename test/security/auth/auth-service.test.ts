@@ -270,6 +270,30 @@ describe('with the real audit log', () => {
   });
 });
 
+describe('when the audit log cannot be written', () => {
+  it('enrolment completes, a sign-in is refused, and a failure still answers as a failure', async () => {
+    const broken = await harness({
+      audit: {
+        append: () => Promise.reject(new MemvaultError('STORAGE_ERROR', 'disk full')),
+        list: async () => [],
+        verify: async () => ({ ok: true as const, records: 0 }),
+      },
+    });
+    try {
+      broken.profiles.set(ALICE, profile(ALICE));
+      await broken.auth.enroll(ALICE, ALICE_PASSWORD);
+      expect(await broken.auth.hasPassword(ALICE)).toBe(true);
+      expect((await refusal(() => broken.auth.signIn(ALICE, ALICE_PASSWORD, META))).code).toBe('STORAGE_ERROR');
+      expect((await refusal(() => broken.auth.signIn(ALICE, 'wrong password here', META))).reason).toBe(
+        'authentication_failed',
+      );
+      expect(broken.logs.some((line) => line.includes('could not write an audit record'))).toBe(true);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe('risk and alerts', () => {
   it('a sign-in from a new device and network at an unusual hour is scored above 0.7 and alerts', async () => {
     for (let day = 0; day < 6; day++) {
