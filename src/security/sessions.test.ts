@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
@@ -204,5 +205,44 @@ describe('sessions', () => {
     store.close();
     expect(k1.every((b) => b === 0)).toBe(true);
     expect(store.size).toBe(0);
+  });
+
+  it('never lets a level outlive its limits, and zeroes every key it drops (model check)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 2 * 60 * MIN }) }),
+      fc.record({ kind: fc.constant('open' as const), level: fc.constantFrom<SecurityLevel>(1, 2, 3, 4) }),
+      fc.record({ kind: fc.constant('unlock' as const), level: fc.constantFrom<SecurityLevel>(2, 3, 4) }),
+      fc.record({ kind: fc.constant('lock' as const), level: fc.constantFrom<SecurityLevel>(2, 3, 4) }),
+      fc.record({ kind: fc.constant('resolve' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        let at = 0;
+        const store = new SessionStore({ clock: { now: () => new Date(at) }, createOpener: fakeOpener });
+        const given: Uint8Array[] = [];
+        const key = (fill: number) => {
+          const k = new Uint8Array(32).fill(fill);
+          given.push(k);
+          return k;
+        };
+        const { token, session } = store.create(ALICE, new Map([[1, key(1)]]));
+        let alive = true;
+        for (const o of ops) {
+          if (!alive) break;
+          if (o.kind === 'advance') at += o.ms;
+          else if (o.kind === 'open') session.opener.canOpen(o.level);
+          else if (o.kind === 'unlock') store.unlock(session, o.level, key(o.level));
+          else if (o.kind === 'lock') store.lock(session, [o.level]);
+          else alive = reasonOf(() => store.resolve(token)) === 'ok';
+          for (const level of [1, 2, 3, 4] as const) session.opener.canOpen(level);
+          if (store.size === 0) alive = false;
+          const due = store.expiries(session);
+          for (const level of session.unlocked) expect(due[level]!).toBeGreaterThanOrEqual(at);
+        }
+        store.close();
+        expect(given.every((k) => k.every((b) => b === 0))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
