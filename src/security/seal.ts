@@ -1,4 +1,11 @@
-import { type CipherGCMTypes, type KeyObject, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  type CipherGCMTypes,
+  type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  generateKeyPairSync,
+  randomBytes,
+} from 'node:crypto';
 import { type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, securityError, validationError } from '../core/errors.js';
@@ -89,29 +96,38 @@ function dearmor(payload: string): Buffer {
 /**
  * Seals bytes to a level's X25519 public key: ephemeral X25519 → HKDF-SHA256 → the level's AEAD.
  * Returns the armored payload (ASCII, lines ≤ 76 characters, no back-tick). Layout: docs/security.md.
+ * `random` replaces the system's randomness for the ephemeral key and nonce (known-answer tests only).
  */
 export function sealToPublicKey(
-  recipientPublic: Uint8Array,
+  recipientPublic: Uint8Array | RecipientKey,
   ctx: SealContext,
   plaintext: Uint8Array,
-  random: RandomSource = randomBytes,
+  random?: RandomSource,
 ): string {
   checkContext(ctx);
-  const ephemeralSecret = Buffer.from(random(X25519_KEY_BYTES));
-  const nonce = Buffer.from(random(NONCE_BYTES));
-  if (ephemeralSecret.length !== X25519_KEY_BYTES || nonce.length !== NONCE_BYTES) {
-    throw new RangeError('random source returned the wrong number of bytes');
+  const recipient = recipientPublic instanceof Uint8Array ? recipientKey(recipientPublic) : recipientPublic;
+  let ephemeral: KeyObject;
+  let nonce: Buffer;
+  if (random) {
+    const secret = Buffer.from(random(X25519_KEY_BYTES));
+    nonce = Buffer.from(random(NONCE_BYTES));
+    if (secret.length !== X25519_KEY_BYTES || nonce.length !== NONCE_BYTES) {
+      throw new RangeError('random source returned the wrong number of bytes');
+    }
+    ephemeral = x25519PrivateKey(secret);
+    secret.fill(0);
+  } else {
+    ephemeral = generateKeyPairSync('x25519').privateKey;
+    nonce = randomBytes(NONCE_BYTES);
   }
-  const ephemeral = x25519PrivateKey(ephemeralSecret);
-  ephemeralSecret.fill(0);
   const ephemeralPublic = rawPublicKey(ephemeral);
   let shared: Buffer;
   try {
-    shared = x25519(ephemeral, x25519PublicKey(recipientPublic));
+    shared = x25519(ephemeral, recipient.key);
   } catch (cause) {
     throw new MemvaultError('SECURITY_ERROR', 'The recipient public key is not a valid X25519 key.', { cause });
   }
-  const key = contentKey(ctx.level, shared, ephemeralPublic, recipientPublic);
+  const key = contentKey(ctx.level, shared, ephemeralPublic, recipient.raw);
   shared.fill(0);
   try {
     const cipher = newCipher(ctx.level, key, nonce);
@@ -121,6 +137,21 @@ export function sealToPublicKey(
     return armor(Buffer.concat([ephemeralPublic, nonce, body, final, cipher.getAuthTag()]));
   } finally {
     key.fill(0);
+  }
+}
+
+/** A recipient public key, imported once. */
+export interface RecipientKey {
+  readonly raw: Buffer;
+  readonly key: KeyObject;
+}
+
+/** Imports a raw X25519 public key. @throws SECURITY_ERROR when it is not 32 bytes. */
+export function recipientKey(raw: Uint8Array): RecipientKey {
+  try {
+    return { raw: Buffer.from(raw), key: x25519PublicKey(raw) };
+  } catch (cause) {
+    throw new MemvaultError('SECURITY_ERROR', 'The recipient public key is not a valid X25519 key.', { cause });
   }
 }
 
@@ -177,7 +208,9 @@ export function createSealer(
   keyring: PublicKeySource,
   opts: { level1Plain: boolean; random?: RandomSource },
 ): EntrySealer {
-  const random = opts.random ?? randomBytes;
+  const { random } = opts;
+  // Imported public keys, per user and level; re-imported whenever the keyring returns different bytes (rotation).
+  const imported = new Map<string, RecipientKey>();
   return {
     seals: (level) => !(level === 1 && opts.level1Plain),
     async seal(ctx, plaintext) {
@@ -185,8 +218,14 @@ export function createSealer(
         throw validationError('Text to seal must be valid Unicode (no lone surrogates).', { field: 'content' });
       }
       checkContext(ctx);
-      const publicKey = await keyring.publicKey(ctx.userId, ctx.level);
-      return sealToPublicKey(publicKey, ctx, Buffer.from(plaintext, 'utf8'), random);
+      const raw = await keyring.publicKey(ctx.userId, ctx.level);
+      const slot = `${ctx.userId}/${ctx.level}`;
+      let recipient = imported.get(slot);
+      if (!recipient?.raw.equals(raw)) {
+        recipient = recipientKey(raw);
+        imported.set(slot, recipient);
+      }
+      return sealToPublicKey(recipient, ctx, Buffer.from(plaintext, 'utf8'), random);
     },
   };
 }
