@@ -12,7 +12,11 @@ import { trainTextModel } from '../src/classify/text-model.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
-  options: { bits: { type: 'string', default: '16' }, epochs: { type: 'string', default: '25' } },
+  options: {
+    bits: { type: 'string', default: '16' },
+    epochs: { type: 'string', default: '25' },
+    l2: { type: 'string', default: '1e-5' },
+  },
 });
 
 const corpus = loadCorpus(join(ROOT, 'corpus'));
@@ -24,6 +28,7 @@ const started = performance.now();
 const model = trainTextModel(train, {
   bits: Number(values.bits),
   epochs: Number(values.epochs),
+  l2: Number(values.l2),
   // Missing a secret costs more than over-protecting a fact.
   classWeights: { SECRET: 1.5, ULTRASECRET: 2, CONFIDENTIAL: 1.2 },
 });

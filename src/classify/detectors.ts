@@ -1,3 +1,4 @@
+import { distance } from 'fastest-levenshtein';
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
 
 /** What a detector found. The value itself is never kept: only where it is and what it is. */
@@ -295,36 +296,62 @@ function detectKeys(text: string, out: Finding[]): void {
   }
 }
 
+const SEED_CONTEXT =
+  /\b(seed|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
+
+/** A list word, or — in a message that talks about seed phrases — a word one typo away from one. */
+function seedWordMatcher(text: string): (word: string) => boolean {
+  const list = bip39Words();
+  if (!SEED_CONTEXT.test(text)) return (w) => list.has(w);
+  const near = new Map<string, boolean>();
+  return (w) => {
+    if (list.has(w)) return true;
+    if (w.length < 3 || w.length > 9) return false;
+    let hit = near.get(w);
+    if (hit === undefined) {
+      hit = false;
+      for (const candidate of list.keys()) {
+        if (Math.abs(candidate.length - w.length) <= 1 && distance(candidate, w) <= 1) {
+          hit = true;
+          break;
+        }
+      }
+      near.set(w, hit);
+    }
+    return hit;
+  };
+}
+
 function detectSeedPhrase(text: string, out: Finding[]): void {
   const list = bip39Words();
+  const isSeedWord = seedWordMatcher(text);
   const tokens = [...text.matchAll(/[A-Za-z]+/g)];
   let runStart = 0;
   const flush = (endExclusive: number) => {
     const run = tokens.slice(runStart, endExclusive);
-    if (run.length >= 12) {
-      const words = run.map((t) => t[0].toLowerCase());
-      const ctx =
-        /\b(seed|mnemonic|recovery phrase|secret phrase|backup phrase|wallet|metamask|ledger|trezor|words)\b/i.test(
-          text,
-        );
-      let valid = false;
-      for (const n of BIP39_LENGTHS) {
-        for (let i = 0; i + n <= words.length && !valid; i++) valid = isValidMnemonic(words.slice(i, i + n));
-      }
-      const first = run[0]!;
-      const last = run[run.length - 1]!;
-      const certainty = valid ? 0.99 : ctx ? 0.96 : 0.85;
-      out.push(
-        found(
-          'seed_phrase',
-          'ULTRASECRET',
-          certainty,
-          first.index,
-          last.index + last[0].length,
-          valid ? 'a BIP-39 seed phrase with a valid checksum' : `${run.length} words from the BIP-39 list`,
-        ),
-      );
+    if (run.length < 12) return;
+    const words = run.map((t) => t[0].toLowerCase());
+    const exact = words.filter((w) => list.has(w)).length;
+    // Typo-tolerant runs need context and at most two near-misses.
+    if (exact < words.length - 2) return;
+    let valid = false;
+    for (const n of BIP39_LENGTHS) {
+      for (let i = 0; i + n <= words.length && !valid; i++) valid = isValidMnemonic(words.slice(i, i + n));
     }
+    const ctx = SEED_CONTEXT.test(text);
+    const first = run[0]!;
+    const last = run[run.length - 1]!;
+    const certainty = valid ? 0.99 : ctx ? 0.96 : 0.85;
+    out.push(
+      found(
+        'seed_phrase',
+        'ULTRASECRET',
+        certainty,
+        first.index,
+        last.index + last[0].length,
+        valid ? 'a BIP-39 seed phrase with a valid checksum' : `${run.length} words from the BIP-39 list`,
+      ),
+    );
   };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -332,22 +359,23 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
     const prev = tokens[i - 1];
     const gap = prev ? text.slice(prev.index + prev[0].length, t.index) : '';
     const joined = gap === '' || /^[\s,;.:)\d-]*$/.test(gap);
-    if (!list.has(t[0].toLowerCase()) || !joined) {
+    const member = isSeedWord(t[0].toLowerCase());
+    if (!member || !joined) {
       flush(i);
-      runStart = list.has(t[0].toLowerCase()) ? i : i + 1;
+      runStart = member ? i : i + 1;
     }
   }
   flush(tokens.length);
 }
 
 const MASTER =
-  /\b(master password|master pass(?:word|phrase)?|1password|bitwarden|lastpass|keepass(?:xc)?|dashlane|password manager|vault password|keychain password|veracrypt|bitlocker recovery key|filevault recovery key|encryption passphrase|disk encryption (?:password|passphrase|key))\b/i;
+  /\b(master password|master pass(?:word|phrase)?|1password|bitwarden|lastpass|keepass(?:xc)?|dashlane|password manager|pw manager|pass manager|vault password|keychain password|veracrypt|bitlocker recovery key|filevault recovery key|encryption passphrase|disk encryption (?:password|passphrase|key))\b/i;
 
 function detectCredentials(text: string, out: Finding[]): void {
   const master = MASTER.test(text);
   // "my gmail password is hunter2", "changed the wifi pw to X", "password: X", "pass = X"
   const re =
-    /\b(pass(?:word|code|phrase)?s?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi(?: key| code)?|network key|wpa key)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
+    /\b(pass(?:word|code|phrase)?s?|p[as]{2,4}w[or]{1,3}ds?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi (?:key|code|pw|pass)|network key|wpa key)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
   for (const m of text.matchAll(re)) {
     const value = m[3]!;
     let strength = valueStrength(value);
@@ -358,7 +386,8 @@ function detectCredentials(text: string, out: Finding[]): void {
     if (strength < 0.97 && /^\s*(?:$|[.!,;)\n]|and\b|but\b|lol\b|haha\b|btw\b)/i.test(tail)) strength = 0.92;
     // "is to", "is for": talk about the password, not the password.
     const between = m[2] ?? '';
-    if (/\b(hint|policy|requirement|rule|length|manager app|reset link|advice|tips?)\b/i.test(between)) continue;
+    if (/\b(hints?|polic(?:y|ies)|requirements?|rules?|length|manager app|reset link|advice|tips?)\b/i.test(between))
+      continue;
     const start = m.index + m[0].length - value.length;
     if (master || /\bmaster\b/i.test(between)) {
       out.push(
@@ -372,7 +401,8 @@ function detectCredentials(text: string, out: Finding[]): void {
         ),
       );
     } else {
-      const kind: FindingKind = /wi-?fi|network|wpa/i.test(m[1]!) ? 'access_code' : 'credential';
+      const wifi = /wi-?fi|network|wpa/i.test(text.slice(Math.max(0, m.index - 12), m.index + m[1]!.length));
+      const kind: FindingKind = wifi ? 'access_code' : 'credential';
       out.push(
         found(
           kind,
@@ -380,7 +410,7 @@ function detectCredentials(text: string, out: Finding[]): void {
           strength,
           start,
           start + value.length,
-          /wi-?fi|network|wpa/i.test(m[1]!) ? 'a wifi password' : 'a password given in context',
+          wifi ? 'a wifi password' : 'a password given in context',
         ),
       );
     }
@@ -463,7 +493,7 @@ function detectCodes(text: string, out: Finding[]): void {
     const noun = m[1]!.toLowerCase();
     const rest = m[0].slice(m[1]!.length);
     const coded =
-      /\b(code|combo|combination|pin|passcode)\b/i.test(rest) ||
+      /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
     if (!coded) continue;
     // Street numbers, prices and times are not codes.

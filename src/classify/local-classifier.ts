@@ -127,7 +127,7 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   >;
   const privacy = topicScore(s.topics);
   logit.CONFIDENTIAL += 2.5 * privacy;
-  logit.CHRONOLOGICAL += 1.5 * s.event.score;
+  logit.CHRONOLOGICAL += 2.5 * s.event.score;
   if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
   // Without any detected value the text can only hint at a secret ("I forgot my password again").
   if (!s.findings.some((f) => f.certainty >= 0.6)) {
