@@ -212,7 +212,7 @@ export class FileAuditLog implements AuditLog {
   #verifyLines(userId: UserId, lines: readonly string[], head: Head | null, torn: boolean): AuditVerifyResult {
     const parsed = lines.map((line) => {
       const record = parseRecord(line);
-      return record && canonical(record) === line && this.#macOk(userId, record) ? record : null;
+      return record && canonical(record) === line && this.#macOk(userId, line, record.mac) ? record : null;
     });
     const seqs = new Set(parsed.flatMap((r) => (r ? [r.seq] : [])));
     const seen = new Set<number>();
@@ -257,9 +257,10 @@ export class FileAuditLog implements AuditLog {
     return createHmac('sha256', this.#key(userId)).update(text, 'utf8').digest('base64url');
   }
 
-  #macOk(userId: UserId, record: AuditRecord): boolean {
-    const { mac, ...body } = record;
-    const expected = Buffer.from(this.#mac(userId, canonical(body)));
+  /** Checks the MAC of a canonical line: it covers the same text without its final `,"mac":"…"` member. */
+  #macOk(userId: UserId, line: string, mac: string): boolean {
+    const body = `${line.slice(0, line.lastIndexOf(',"mac":'))}}`;
+    const expected = Buffer.from(this.#mac(userId, body));
     const actual = Buffer.from(mac);
     return expected.length === actual.length && timingSafeEqual(expected, actual);
   }
