@@ -96,6 +96,8 @@ type AuditEntry = {
 };
 
 const WRONG_CREDENTIALS = 'Wrong phone number or password.';
+/** Channels whose caller has proven the phone number (or runs the server): they may set a first password. */
+const FIRST_PASSWORD_CHANNELS = new Set(['cli', 'telegram', 'whatsapp', 'sms']);
 
 /**
  * Authentication, sessions and access control (DESIGN §5; the seed's `verify_access_permissions`). Every
@@ -366,7 +368,21 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         await countFailure(userId, false, meta);
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
-      const old = oldPassword === '' && !(await keyring.hasPassword(userId)) ? null : normalizeAttempt(oldPassword);
+      // A user created from a messaging channel has no password yet. Setting the first one proves nothing by
+      // itself, so only the local operator (CLI) or the verified channel identity may do it.
+      const first = oldPassword === '' && !(await keyring.hasPassword(userId));
+      if (first && !FIRST_PASSWORD_CHANNELS.has(meta.channel ?? '')) {
+        await auditAttempt(
+          userId,
+          { action: 'password_change', result: 'denied', reason: 'authentication_failed' },
+          meta,
+        );
+        throw securityError(
+          'authentication_failed',
+          'Setting a first password needs the local CLI or a message from your verified channel.',
+        );
+      }
+      const old = first ? null : normalizeAttempt(oldPassword);
       try {
         await keyring.changePassword(userId, old, next);
       } catch (error) {

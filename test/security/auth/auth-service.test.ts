@@ -74,6 +74,16 @@ describe('enrolment and passwords', () => {
     const opener = await h.auth.channelOpener(carol);
     expect(opener.canOpen(1)).toBe(true);
     expect(opener.canOpen(2)).toBe(false);
+    // An empty password never stands in for the missing one.
+    expect((await refusal(() => h.auth.openerFor(carol, [2], { password: '' }, META))).reason).toBe(
+      'authentication_failed',
+    );
+    // The first password: not from the web API, yes from the local CLI.
+    const web = await refusal(() => h.auth.changePassword(carol, '', 'first real passphrase', { channel: 'web' }));
+    expect(web.reason).toBe('authentication_failed');
+    await h.auth.changePassword(carol, '', 'first real passphrase', { channel: 'cli' });
+    expect(await h.auth.hasPassword(carol)).toBe(true);
+    await h.auth.signIn(carol, 'first real passphrase', META);
   });
 
   it('changePassword checks the old one, applies the policy, and signs out every session', async () => {
