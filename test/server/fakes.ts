@@ -91,10 +91,11 @@ export class FakeAuth implements AuthService {
     private readonly audit: FakeAudit,
   ) {}
 
+  checkPassword(password: string): void {
+    if (password.length < 8) throw validationError('Choose a password of at least 8 characters.', { field: 'password' });
+  }
   async enroll(userId: UserId, password: string | null): Promise<void> {
-    if (password !== null && password.length < 8) {
-      throw validationError('Choose a password of at least 8 characters.', { field: 'password' });
-    }
+    if (password !== null) this.checkPassword(password);
     this.passwords.set(userId, password ?? '');
   }
   async hasPassword(userId: UserId): Promise<boolean> {

@@ -165,6 +165,18 @@ describe('sign-up and sign-in', () => {
     expect(Number(retryAfter)).toBeGreaterThan(0);
   });
 
+  it('rate-limits unlock attempts per session', async () => {
+    const { app } = fakeApp({ authRateLimit: { capacity: 3, perMinute: 1 } });
+    const token = await signUp(app);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await app.request(...post('/v1/auth/unlock', { level: 3, password: `guess-${i}`, totp: '000000' }, bearer(token)));
+      statuses.push(res.status);
+    }
+    // Sign-up took one token of the IP's bucket; two wrong guesses pass, then 429.
+    expect(statuses).toEqual([401, 401, 429, 429, 429, 429]);
+  });
+
   it('refills the bucket over time', async () => {
     const { app, clock } = fakeApp({ authRateLimit: { capacity: 2, perMinute: 6 } });
     await signUp(app);
