@@ -1,9 +1,11 @@
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import type { UserId } from '../core/entry.js';
+import { createMcpHttpHandler } from '../mcp/mcp-server.js';
+import { createHttpApp } from '../server/http-app.js';
+import { startHttpServer } from '../server/listen.js';
 import type { Config } from './config.js';
 import { createMemvault, type Memvault } from './container.js';
-import { createHttpApp } from '../server/http-app.js';
 import type { Io } from './main.js';
+import { VERSION } from './main.js';
 
 export interface RunningServer {
   readonly memvault: Memvault;
@@ -28,26 +30,22 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
     },
+    mcp: createMcpHttpHandler({ memory: mv.memory, version: VERSION }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;
     },
   });
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
+  const server = await startHttpServer(app, { host: config.host, port: config.port });
+  const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {
     memvault: mv,
     url,
-    port,
+    port: server.port,
     stop() {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await server.close();
         await mv.close();
       })();
       return stopping;
@@ -74,7 +72,7 @@ export async function runServer(config: Config): Promise<void> {
 }
 
 /** `memvault mcp`: one person's memories over MCP on stdio, at level 1. */
-export async function runMcpStdio(config: Config, userId: import('../core/entry.js').UserId, io: Io): Promise<void> {
+export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promise<void> {
   const { runMcpOverStdio } = await import('../mcp/mcp-stdio.js');
   const { pino } = await import('pino');
   const { createLogger } = await import('./logger.js');
