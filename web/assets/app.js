@@ -329,7 +329,15 @@ async function timelineView() {
       lockedNotice(result.locked) ?? '',
       ...(sections.length > 0
         ? sections
-        : [h('p', { class: 'empty', text: 'Nothing here yet. Write your first memory above.' })]),
+        : [
+            h('p', {
+              class: 'empty',
+              text:
+                result.locked > 0
+                  ? 'Nothing in the unlocked levels.'
+                  : 'Nothing here yet. Write your first memory above.',
+            }),
+          ]),
     );
   }
   filter.addEventListener('change', () => loadList().catch((e) => showError(e)));
