@@ -95,7 +95,7 @@ export function detectEvent(text: string, tokens: readonly Token[], now: Date, t
   }
   let score = 0;
   if (first && past) score += 0.5;
-  if (pastVerbs > 0) score += Math.min(0.35, 0.2 + 0.075 * pastVerbs);
+  if (pastVerbs > 0) score += Math.min(0.5, 0.3 + 0.1 * pastVerbs);
   if (/\b(just (?:got|had|finished|landed|saw|came)|finally)\b/i.test(text)) score += 0.15;
   if (future && !pastVerbs) score -= 0.3;
   return {

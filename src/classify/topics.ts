@@ -22,7 +22,7 @@ const RULES: readonly Rule[] = [
   [
     'health',
     0.9,
-    /\b(diagnos(?:ed|is)|biops(?:y|ies)|chemo(?:therapy)?|radiation therapy|tumou?r|cancer|malignant|benign|metasta\w+|hiv|std|sti|herpes|hpv|chlamydia|miscarriage|abortion|ivf|pregnan(?:t|cy)|infertil\w*|mammogram|colonoscopy|mri results?|blood (?:test|work) (?:results?|came)|lab results)\b/,
+    /\b(diagnos(?:ed|is)|biops(?:y|ies|ied)|hospice|palliative|terminal(?:ly)? ill|chest pains?|heart attack|stroke|mole (?:removed|checked)|trying for a baby|fertility|chemo(?:therapy)?|radiation therapy|tumou?r|cancer|malignant|benign|metasta\w+|hiv|std|sti|herpes|hpv|chlamydia|miscarriage|abortion|ivf|pregnan(?:t|cy)|infertil\w*|mammogram|colonoscopy|mri results?|blood (?:test|work) (?:results?|came)|lab results)\b/,
   ],
   [
     'health',
