@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { type BigIntStats, constants, statSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulidx';
@@ -142,7 +142,7 @@ export class FsVault implements Vault {
   readonly #lockTimeoutMs: number;
   readonly #mutex = new KeyedMutex<UserId>();
   readonly #users = new Map<UserId, UserState>();
-  readonly #ulid = monotonicFactory();
+  readonly #ulid = monotonicFactory(bufferedRandom());
   #closed = false;
 
   constructor(options: FsVaultOptions) {
@@ -259,7 +259,7 @@ export class FsVault implements Vault {
     );
     const states = await Promise.all(kinds.map((kind) => this.#load(userId, kind)));
 
-    const matches: Array<{ key: string; entry: MemoryEntry }> = [];
+    const runs: Match[][] = [];
     const damaged: DamagedEntry[] = [];
     let locked = 0;
     const byEvent = f.dateField === 'eventDate';
@@ -277,6 +277,8 @@ export class FsVault implements Vault {
       const kind = state.kind;
       const level = levelOf(kind);
       const canOpen = opener.canOpen(level);
+      const matches: Match[] = [];
+      runs.push(matches);
       for (const rec of state.records) {
         if (rec.t === 'damaged') {
           damaged.push({ id: rec.id, category: kind, reason: rec.reason });
@@ -317,8 +319,8 @@ export class FsVault implements Vault {
         }
       }
     }
-    const entries = select(matches, f.order, f.offset, f.limit);
-    return { entries, locked, damaged, total: matches.length };
+    const entries = select(runs, f.order, f.offset, f.limit);
+    return { entries, locked, damaged, total: runs.reduce((n, run) => n + run.length, 0) };
   }
 
   async get(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
@@ -621,6 +623,16 @@ export class FsVault implements Vault {
   async #load(userId: UserId, kind: Category): Promise<FileState> {
     const path = this.#file(userId, kind);
     const user = this.#user(userId);
+    // Fast path: one synchronous stat (microseconds on a local disk) instead of open + fstat + close on the
+    // thread pool, which under load costs milliseconds per file and dominated warm reads.
+    const cached = user.files.get(kind);
+    if (cached) {
+      try {
+        if (sameStat(cached, statSync(path, { bigint: true }))) return cached;
+      } catch {
+        // Missing or unreadable: the slow path below reports it properly.
+      }
+    }
     for (;;) {
       const prev = user.files.get(kind);
       const version = prev?.version;
@@ -948,6 +960,22 @@ export class FsVault implements Vault {
   }
 }
 
+/**
+ * A PRNG for ulidx from the system CSPRNG, drawn 4 KiB at a time: ulidx asks for one number per character,
+ * and one `randomFillSync` call per character is most of the cost of an id.
+ */
+function bufferedRandom(): () => number {
+  const pool = new Uint32Array(1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] ?? 0) / 2 ** 32;
+  };
+}
+
 const PROBE_BYTES = 64;
 const probeOf = (bytes: Buffer) => Buffer.from(bytes.subarray(Math.max(0, bytes.length - PROBE_BYTES)));
 
@@ -1048,42 +1076,50 @@ function checkFilter(filter: EntryFilter): CheckedFilter {
   };
 }
 
-/** Orders matches by (date key, id) and returns the requested page; small pages avoid sorting everything. */
-function select(
-  matches: Array<{ key: string; entry: MemoryEntry }>,
-  order: 'asc' | 'desc',
-  offset: number,
-  limit: number | null,
-): MemoryEntry[] {
-  const sign = order === 'asc' ? 1 : -1;
-  const cmp = (a: { key: string; entry: MemoryEntry }, b: { key: string; entry: MemoryEntry }) =>
-    sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0);
-  const want = limit === null ? matches.length : Math.min(matches.length, offset + limit);
+interface Match {
+  readonly key: string;
+  readonly entry: MemoryEntry;
+}
+
+const ascending = (a: Match, b: Match) =>
+  a.key < b.key ? -1 : a.key > b.key ? 1 : a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0;
+
+/**
+ * Orders matches by (date key, id) and returns the requested page. Each file's matches come in append order,
+ * which is nearly always date order: sorted runs are merged from the wanted end, taking only the page, so a
+ * read costs one scan however many entries match. Unsorted runs (an import of old messages) are sorted first.
+ */
+function select(runs: Match[][], order: 'asc' | 'desc', offset: number, limit: number | null): MemoryEntry[] {
+  const total = runs.reduce((n, run) => n + run.length, 0);
+  const want = limit === null ? total : Math.min(total, offset + limit);
   if (offset >= want) return [];
-  if (want * 16 >= matches.length)
-    return matches
-      .sort(cmp)
-      .slice(offset, want)
-      .map((m) => m.entry);
-  // Keep the best `want` in a sorted window: O(n log k) comparisons for a page of k.
-  const best: Array<{ key: string; entry: MemoryEntry }> = [];
-  for (const m of matches) {
-    if (best.length === want) {
-      const worst = best[want - 1];
-      if (worst && cmp(m, worst) >= 0) continue;
-      best.pop();
+  for (const run of runs) {
+    for (let i = 1; i < run.length; i++) {
+      if (ascending(run[i - 1] as Match, run[i] as Match) > 0) {
+        run.sort(ascending);
+        break;
+      }
     }
-    let lo = 0;
-    let hi = best.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const probe = best[mid];
-      if (probe && cmp(probe, m) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    best.splice(lo, 0, m);
   }
-  return best.slice(offset).map((m) => m.entry);
+  const desc = order === 'desc';
+  const cursors = runs.map((run) => (desc ? run.length - 1 : 0));
+  const page: MemoryEntry[] = [];
+  for (let taken = 0; taken < want; taken++) {
+    let bestRun = -1;
+    let best: Match | undefined;
+    for (let r = 0; r < runs.length; r++) {
+      const candidate = runs[r]?.[cursors[r] ?? -1];
+      if (candidate === undefined) continue;
+      if (best === undefined || (desc ? ascending(candidate, best) > 0 : ascending(candidate, best) < 0)) {
+        best = candidate;
+        bestRun = r;
+      }
+    }
+    if (best === undefined) break;
+    cursors[bestRun] = (cursors[bestRun] ?? 0) + (desc ? -1 : 1);
+    if (taken >= offset) page.push(best.entry);
+  }
+  return page;
 }
 
 /** Writes a new file and fsyncs it (used while building a user folder under a temporary name). */

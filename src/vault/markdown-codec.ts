@@ -138,11 +138,23 @@ function assertIso(value: string, field: string): void {
     throw validationError(`The ${field} must be an ISO 8601 UTC time with milliseconds.`, { field });
 }
 
-/** `2026-11-26T18:04:49.000Z`, and a real instant. */
+const digits = (s: string, at: number, n: number): number => {
+  let value = 0;
+  for (let i = at; i < at + n; i++) value = value * 10 + s.charCodeAt(i) - 48;
+  return value;
+};
+
+/** `2026-11-26T18:04:49.000Z`, and a real instant (no 30 February). Runs on every parsed entry: no Date. */
 export function isIsoUtc(value: string): boolean {
-  if (!ISO_UTC.test(value)) return false;
-  const time = Date.parse(value);
-  return Number.isFinite(time) && new Date(time).toISOString() === value;
+  if (value.length !== 24 || !ISO_UTC.test(value)) return false;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  if (month < 1 || month > 12 || day < 1 || digits(value, 11, 2) > 23 || digits(value, 14, 2) > 59) return false;
+  if (digits(value, 17, 2) > 59) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return day <= days;
 }
 
 function levelLine(level: SecurityLevel): string {

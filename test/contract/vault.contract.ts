@@ -233,6 +233,26 @@ export function runVaultContract(name: string, make: () => Promise<VaultFixture>
         expect(contents((await vault.read(ALICE, { order: 'asc' }, all)).entries)).toBe('abcde');
       });
 
+      it('orders by date whatever the order of arrival, across categories', async () => {
+        const late = [
+          await vault.append(ALICE, entry({ date: '2026-11-03T12:00:00.000Z', content: 'x', category: 'GENERAL' })),
+          await vault.append(ALICE, entry({ date: '2026-10-01T00:00:00.000Z', content: 'y' })),
+          await vault.append(ALICE, entry({ date: '2026-11-04T08:00:00.000Z', content: 'z' })),
+        ];
+        expect(contents((await vault.read(ALICE, {}, all)).entries)).toBe('ezdxcbay');
+        expect(contents((await vault.read(ALICE, { order: 'asc', limit: 3, offset: 1 }, all)).entries)).toBe('abc');
+        // Same date: the id (creation order) breaks the tie.
+        const [first, second] = [late[2]!, stored[3]!].sort((p, q) => (p.id < q.id ? -1 : 1));
+        const tie = (
+          await vault.read(
+            ALICE,
+            { from: '2026-11-04T08:00:00.000Z', to: '2026-11-04T08:00:00.001Z', order: 'asc' },
+            all,
+          )
+        ).entries;
+        expect(tie.map((e) => e.id)).toEqual([first!.id, second!.id]);
+      });
+
       it('pages with limit and offset, total counting every match', async () => {
         const page = await vault.read(ALICE, { limit: 2, offset: 1 }, all);
         expect(contents(page.entries)).toBe('dc');

@@ -1,0 +1,250 @@
+/**
+ * Vault benchmark: durable append latency, filtered read latency and bulk append throughput at 1k, 10k and
+ * 100k existing entries for one user. Writes bench/results/vault.md.
+ *
+ *   npx tsx bench/vault.bench.ts [--quick]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { monotonicFactory } from 'ulidx';
+import { withChecksum } from '../src/core/checksum.js';
+import type { MemoryEntry, UserId } from '../src/core/entry.js';
+import { plainOpener } from '../src/ports/sealer.js';
+import { FsVault } from '../src/vault/fs-vault.js';
+import { renderEntry } from '../src/vault/markdown-codec.js';
+import { categoryHeader } from '../src/vault/templates.js';
+
+const QUICK = process.argv.includes('--quick');
+const SIZES = QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+const APPENDS = QUICK ? 100 : 300;
+const READS = QUICK ? 50 : 200;
+const USER = '+14155550134' as UserId;
+const TAGS = Array.from({ length: 60 }, (_, i) => `tag${i}`);
+const WORDS = 'the a walk river sara lunch meeting project call doctor bank trip book idea family run coffee'.split(
+  ' ',
+);
+const opener = plainOpener();
+
+/** Deterministic pseudo-random numbers, so every run seeds the same vault. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function pct(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const ms = (n: number) => (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+/** Writes `n` entries straight into the CHRONOLOGICAL file with the codec (no per-entry fsync). */
+function seed(dataDir: string, n: number): { first: string; last: string } {
+  const random = rng(n);
+  const ulid = monotonicFactory();
+  const start = Date.UTC(2024, 0, 1);
+  const span = 2 * 365 * 86_400_000;
+  const parts = [categoryHeader(USER, 'CHRONOLOGICAL')];
+  let first = '';
+  let last = '';
+  for (let i = 0; i < n; i++) {
+    const time = start + Math.floor((i / n) * span);
+    const date = new Date(time).toISOString();
+    const words = Array.from({ length: 30 }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+    const tags = [
+      ...new Set(
+        Array.from({ length: 1 + Math.floor(random() * 3) }, () => TAGS[Math.floor(random() * TAGS.length)] ?? 'x'),
+      ),
+    ];
+    const entry: MemoryEntry = withChecksum({
+      id: ulid(time),
+      userId: USER,
+      date,
+      eventDate: null,
+      category: 'CHRONOLOGICAL',
+      level: 1,
+      tags,
+      content: `Entry ${i}: ${words}.`,
+      analysis: 'A dated event.',
+      confidence: 0.9,
+      related: [],
+      emotionalContext: 'neutral',
+      channel: 'import',
+      externalId: `seed-${i}`,
+    });
+    parts.push(renderEntry(entry), '\n');
+    if (i === 0) first = date;
+    last = date;
+  }
+  writeFileSync(join(dataDir, 'users', USER, `CHRONOLOGICAL.${USER}.md`), parts.join(''), { mode: 0o600 });
+  return { first, last };
+}
+
+interface Row {
+  size: number;
+  fileMb: number;
+  coldLoadMs: number;
+  appendP50: number;
+  appendP99: number;
+  appendMax: number;
+  readTagP50: number;
+  readTagP99: number;
+  readRangeP50: number;
+  readRangeP99: number;
+  readBothP50: number;
+  readBothP99: number;
+  bulkSeqPerSec: number;
+  bulkParPerSec: number;
+}
+
+async function measure(size: number): Promise<Row> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'memvault-bench-'));
+  try {
+    const setup = new FsVault({ dataDir });
+    await setup.createUser({ userId: USER });
+    await setup.close();
+    const { first, last } = seed(dataDir, size);
+    const vault = new FsVault({ dataDir });
+
+    let t = performance.now();
+    const all = await vault.read(USER, { limit: 1 }, opener);
+    const coldLoadMs = performance.now() - t;
+    if (all.total !== size || all.damaged.length > 0) throw new Error(`seeded ${size}, read ${all.total}`);
+
+    const append = (i: number) =>
+      vault.append(USER, {
+        date: new Date().toISOString(),
+        category: 'CHRONOLOGICAL',
+        content: `A new memory number ${i} about a walk by the river with Sara.`,
+        tags: ['bench', TAGS[i % TAGS.length] ?? 'x'],
+        channel: 'cli',
+      });
+
+    const appends: number[] = [];
+    for (let i = 0; i < APPENDS; i++) {
+      t = performance.now();
+      await append(i);
+      appends.push(performance.now() - t);
+    }
+
+    const mid = new Date((Date.parse(first) + Date.parse(last)) / 2);
+    const from = new Date(mid.getTime() - 90 * 86_400_000).toISOString();
+    const to = mid.toISOString();
+    const timeReads = async (filter: Parameters<FsVault['read']>[1]) => {
+      const samples: number[] = [];
+      for (let i = 0; i < READS; i++) {
+        t = performance.now();
+        const r = await vault.read(USER, filter, opener);
+        samples.push(performance.now() - t);
+        if (r.entries.length === 0) throw new Error('benchmark filter matched nothing');
+      }
+      return samples;
+    };
+    const readTag = await timeReads({ tags: ['tag7'], limit: 50 });
+    const readRange = await timeReads({ from, to, limit: 50 });
+    const readBoth = await timeReads({ tags: ['tag7'], from, to, limit: 50 });
+
+    const BULK = QUICK ? 200 : 500;
+    t = performance.now();
+    for (let i = 0; i < BULK; i++) await append(i);
+    const bulkSeqPerSec = BULK / ((performance.now() - t) / 1000);
+    t = performance.now();
+    await Promise.all(Array.from({ length: BULK }, (_, i) => append(i)));
+    const bulkParPerSec = BULK / ((performance.now() - t) / 1000);
+
+    await vault.close();
+    const { statSync } = await import('node:fs');
+    const fileMb = statSync(join(dataDir, 'users', USER, `CHRONOLOGICAL.${USER}.md`)).size / 2 ** 20;
+    return {
+      size,
+      fileMb,
+      coldLoadMs,
+      appendP50: pct(appends, 50),
+      appendP99: pct(appends, 99),
+      appendMax: Math.max(...appends),
+      readTagP50: pct(readTag, 50),
+      readTagP99: pct(readTag, 99),
+      readRangeP50: pct(readRange, 50),
+      readRangeP99: pct(readRange, 99),
+      readBothP50: pct(readBoth, 50),
+      readBothP99: pct(readBoth, 99),
+      bulkSeqPerSec,
+      bulkParPerSec,
+    };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The disk's own cost: O_APPEND write + fdatasync of a 600-byte block, no vault. */
+async function baseline(): Promise<{ p50: number; p99: number }> {
+  const { open } = await import('node:fs/promises');
+  const dir = mkdtempSync(join(tmpdir(), 'memvault-bench-'));
+  const handle = await open(join(dir, 'raw.md'), 'a');
+  const block = Buffer.alloc(600, 'x');
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < APPENDS; i++) {
+      const t = performance.now();
+      await handle.write(block);
+      await handle.datasync();
+      samples.push(performance.now() - t);
+    }
+  } finally {
+    await handle.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { p50: pct(samples, 50), p99: pct(samples, 99) };
+}
+
+const disk = await baseline();
+console.log(`raw write+fdatasync: p50 ${ms(disk.p50)} ms p99 ${ms(disk.p99)} ms`);
+const rows: Row[] = [];
+for (const size of SIZES) {
+  const row = await measure(size);
+  rows.push(row);
+  console.log(
+    `${size} entries: append p50 ${ms(row.appendP50)} ms p99 ${ms(row.appendP99)} ms · tag read p50 ${ms(row.readTagP50)} ms ` +
+      `p99 ${ms(row.readTagP99)} ms · range read p99 ${ms(row.readRangeP99)} ms · cold load ${ms(row.coldLoadMs)} ms`,
+  );
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const lines = [
+  '# Vault benchmark (FsVault, plain level 1)',
+  '',
+  `Measured ${new Date().toISOString()} on ${cpus().length} cores (${cpu}), Node ${process.version}, ` +
+    `data under ${tmpdir()} on the machine's disk.${QUICK ? ' Quick run.' : ''}`,
+  'Load average at the end of the run (other work shares this machine): ' +
+    `${(await import('node:os'))
+      .loadavg()
+      .map((n) => n.toFixed(1))
+      .join(' ')}.`,
+  '',
+  `Each size seeds one user's CHRONOLOGICAL file with N entries (about 600 bytes each, 60 tags, dates over two`,
+  `years), written with the codec; then ${APPENDS} durable appends (write + fdatasync under the user lock), ${READS}`,
+  'reads per filter (limit 50, warm cache), and bulk appends sequentially and 500 at once (Promise.all).',
+  '',
+  `Disk baseline in the same run (a bare O_APPEND write + fdatasync of 600 bytes, no vault): p50 ${ms(disk.p50)} ms,` +
+    ` p99 ${ms(disk.p99)} ms.`,
+  '',
+  '| existing entries | file | cold load | append p50 | append p99 | append max | tag read p50 / p99 | 90-day range p50 / p99 | tag + range p50 / p99 | bulk seq | bulk parallel |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.size.toLocaleString('en')} | ${r.fileMb.toFixed(1)} MB | ${ms(r.coldLoadMs)} ms | ${ms(r.appendP50)} ms | ` +
+      `**${ms(r.appendP99)} ms** | ${ms(r.appendMax)} ms | ${ms(r.readTagP50)} / ${ms(r.readTagP99)} ms | ` +
+      `${ms(r.readRangeP50)} / ${ms(r.readRangeP99)} ms | ${ms(r.readBothP50)} / ${ms(r.readBothP99)} ms | ` +
+      `${Math.round(r.bulkSeqPerSec)}/s | ${Math.round(r.bulkParPerSec)}/s |`,
+  ),
+  '',
+  'Target (DESIGN §11): durable append p99 < 20 ms at 100k entries per user.',
+  '',
+];
+writeFileSync(join(import.meta.dirname, 'results', 'vault.md'), lines.join('\n'));
+console.log(lines.join('\n'));
