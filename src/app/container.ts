@@ -129,6 +129,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
         const resealed = await vault.reseal(userId, opener);
         // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
         await search.rebuild(userId, await auth.channelOpener(userId));
+        // Sessions hold the old private keys: end them, so nobody reads with keys that no longer exist.
+        auth.endSessions(userId);
         await audit.append(userId, { action: 'keys.rotate', result: 'success' });
         logger.info({ userId, resealed }, 'keys rotated');
         return resealed;
@@ -137,6 +139,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       }
     },
     async close(): Promise<void> {
+      auth.close();
       await search.close();
       await vault.close();
     },

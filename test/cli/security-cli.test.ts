@@ -100,6 +100,53 @@ describe('reading SECRET from the CLI', () => {
   });
 });
 
+describe('memvault keys rotate', () => {
+  it('re-seals every entry under new keys; everything still opens and nothing reads as before on disk', async () => {
+    const texts = [
+      'Went kayaking with Odette yesterday',
+      'Therapy session notes: feeling calmer',
+      'My gym locker code is 5521',
+    ];
+    for (const text of texts) expect((await memvault(['add', '--user', USER, '--data-dir', D, text])).code).toBe(0);
+    const folder = join(D, 'users', USER);
+    const before = Object.fromEntries(
+      ['CHRONOLOGICAL', 'CONFIDENTIAL', 'SECRET'].map((k) => [
+        k,
+        readFileSync(join(folder, `${k}.${USER}.md`), 'utf8'),
+      ]),
+    );
+    const keyringBefore = readFileSync(join(folder, `KEYRING.${USER}.json`), 'utf8');
+
+    const rotated = await memvault(['keys', 'rotate', '--user', USER, '--data-dir', D, '--password-stdin', '--json'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.json<{ resealed: number }>().resealed).toBe(3);
+    expect(readFileSync(join(folder, `KEYRING.${USER}.json`), 'utf8')).not.toBe(keyringBefore);
+    for (const [kind, text] of Object.entries(before)) {
+      expect(readFileSync(join(folder, `${kind}.${USER}.md`), 'utf8')).not.toBe(text);
+    }
+    const list = await memvault(['list', '--user', USER, '--data-dir', D, '--json', '--password-stdin'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(list.code, list.stderr).toBe(0);
+    const listed = list.json<{ entries: { content: string }[]; damaged: unknown[]; locked: number }>();
+    expect(listed.damaged).toEqual([]);
+    expect(listed.entries.map((e) => e.content).sort()).toEqual(texts.slice(0, 2).sort());
+    expect(listed.locked).toBe(1);
+  });
+
+  it('refuses a wrong password and leaves the keyring as it was', async () => {
+    const keyring = join(D, 'users', USER, `KEYRING.${USER}.json`);
+    const before = readFileSync(keyring, 'utf8');
+    const result = await memvault(['keys', 'rotate', '--user', USER, '--data-dir', D, '--password-stdin'], {
+      stdin: 'not the password at all\n',
+    });
+    expect(result.code).toBe(77);
+    expect(readFileSync(keyring, 'utf8')).toBe(before);
+  });
+});
+
 describe('memvault audit verify', () => {
   const log = () => join(D, 'users', USER, `AUDIT.${USER}.log`);
   const lines = () => readFileSync(log(), 'utf8').split('\n').filter(Boolean);

@@ -7,7 +7,7 @@ import { memvault, tempDir } from '../helpers/cli.js';
 const BIN = resolve(import.meta.dirname, '../../bin/memvault.js');
 
 function start(dataDir: string): { child: ChildProcess; url: Promise<string>; exited: Promise<number | null> } {
-  const env = { ...process.env, MEMVAULT_PORT: '0', MEMVAULT_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, MEMVAULT_PORT: '0', MEMVAULT_LOG_LEVEL: 'warn' };
   delete env.MEMVAULT_MASTER_KEY;
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir], {
     env,
