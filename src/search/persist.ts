@@ -59,7 +59,6 @@ export function decodeIndex(userId: UserId, text: string, opener: EntryOpener): 
   } else {
     throw corruption('The search index file has an unknown format.');
   }
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw corruption('The search index file is damaged.');
   return Buffer.from(base64, 'base64');
 }
 

@@ -9,7 +9,7 @@ import type { Vault } from '../ports/vault.js';
 import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, contentWords, names, roughStem, STOP_WORDS, words } from './text.js';
+import { allowedEdits, contentWords, highlight, names, roughStem, STOP_WORDS, words } from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
 import { phraseWords, relatedWords } from './expansions.js';
 
@@ -47,7 +47,13 @@ const WEIGHTS = { lexical: 1, semantic: 0.8 } as const;
 /** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
 const TERM_WEIGHTS = { fuzzy: 0.8, related: 0.4 } as const;
 /** Entries kept per query term before the weighted sum. */
-const TERM_DEPTH = 1000;
+const TERM_DEPTH = 500;
+/** Above this document frequency a word is scored on candidates only (see `rank`). */
+const RARE_DF = 800;
+/** Most recent matches of a frequent word that join the candidates. */
+const FREQUENT_SEEDS = 200;
+/** Related words added to one query at most (each costs one FTS lookup). */
+const MAX_EXPANSIONS = 10;
 /** A memory carrying every name of the query scores up to this much more. */
 const ENTITY_BOOST = 0.6;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
@@ -301,9 +307,7 @@ class HybridSearchIndex implements SearchIndex {
     const text = await readIndexFile(path);
     if (text === null) return null;
     try {
-      const shard = Shard.open(decodeIndex(userId, text, opener), (content, tags) =>
-        this.termsWith(() => false, content, tags),
-      );
+      const shard = Shard.open(decodeIndex(userId, text, opener));
       if (shard.level !== 1 || shard.model !== this.embeddings.name || shard.dims !== this.embeddings.dimensions) {
         shard.close();
         return null;
@@ -490,44 +494,77 @@ class HybridSearchIndex implements SearchIndex {
       ...fuzzyTerms.map((term) => ({ term, weight: TERM_WEIGHTS.fuzzy, signal: 'fuzzy' })),
       ...expansionTerms.map((term) => ({ term, weight: TERM_WEIGHTS.related, signal: 'semantic' })),
     ];
-    const lexical = new Map<string, { shard: Shard; s: { rowid: number; score: number }; signals: Set<string> }>();
+    // Dense neighbours first: they are candidates for the frequent words' scores below.
+    let dense: { shard: Shard; s: Scored }[] = [];
+    if (queryVector) {
+      const v = queryVector;
+      dense = shards
+        .flatMap((shard) => shard.nearest(v, SEMANTIC_DEPTH, keep).map((s) => ({ shard, s })))
+        .sort((x, y) => y.s.score - x.s.score)
+        .slice(0, SEMANTIC_DEPTH);
+    }
+
+    type Acc = { shard: Shard; s: { rowid: number; score: number }; signals: Set<string> };
+    const lexical = new Map<string, Acc>();
+    const accumulate = (shard: Shard, rowid: number, score: number, signal: string) => {
+      const key = `${shard.level}:${rowid}`;
+      let acc = lexical.get(key);
+      if (!acc) {
+        acc = { shard, s: { rowid, score: 0 }, signals: new Set() };
+        lexical.set(key, acc);
+      }
+      acc.s.score += score;
+      acc.signals.add(signal);
+    };
+    // Rare words are ranked by FTS5's BM25 over all their matches. A word in thousands of memories would cost
+    // O(df) per query to rank, and its IDF is low anyway: it is scored only on the candidates (plus its most
+    // recent matches), with BM25's formula at tf = 1.
+    const frequent: { shard: Shard; term: string; q: string; weight: number; signal: string; df: number }[] = [];
     for (const { term, weight, signal } of weighted) {
       const q = ftsOr([term]);
       for (const shard of shards) {
-        for (const hit of shard.lexical(q, TERM_DEPTH, keep)) {
-          const key = `${shard.level}:${hit.rowid}`;
-          let acc = lexical.get(key);
-          if (!acc) {
-            acc = { shard, s: { rowid: hit.rowid, score: 0 }, signals: new Set() };
-            lexical.set(key, acc);
-          }
-          acc.s.score += weight * hit.score;
-          acc.signals.add(signal);
+        const df = shard.documentFrequency(term);
+        if (df > RARE_DF) {
+          frequent.push({ shard, term, q, weight, signal, df });
+          continue;
+        }
+        for (const hit of shard.lexical(q, TERM_DEPTH, keep)) accumulate(shard, hit.rowid, weight * hit.score, signal);
+      }
+    }
+    if (frequent.length > 0) {
+      const pool = new Map<string, { shard: Shard; rowid: number }>();
+      const offer = (shard: Shard, rowid: number) => {
+        const meta = shard.meta(rowid);
+        if (meta && keep(meta)) pool.set(`${shard.level}:${rowid}`, { shard, rowid });
+      };
+      for (const { shard, s: hit } of lexical.values()) offer(shard, hit.rowid);
+      for (const { shard, s: hit } of dense) offer(shard, hit.rowid);
+      for (const shard of shards) {
+        const own = frequent.filter((f) => f.shard === shard && f.signal === 'bm25').map((f) => f.q);
+        if (own.length > 1) for (const rowid of shard.recent(own.join(' AND '), TERM_DEPTH)) offer(shard, rowid);
+      }
+      for (const f of frequent) for (const rowid of f.shard.recent(f.q, FREQUENT_SEEDS)) offer(f.shard, rowid);
+      for (const { shard, rowid } of pool.values()) {
+        const meta = shard.meta(rowid)!;
+        for (const f of frequent) {
+          if (f.shard !== shard || !shard.hasWord(rowid, f.term)) continue;
+          accumulate(shard, rowid, f.weight * shard.bm25Estimate(f.df, meta.words), f.signal);
         }
       }
     }
     feed('lexical', [...lexical.values()].sort((x, y) => y.s.score - x.s.score).slice(0, LEXICAL_DEPTH));
-    if (queryVector) {
-      const v = queryVector;
-      const dense = shards
-        .flatMap((shard) => shard.nearest(v, SEMANTIC_DEPTH, keep).map((s) => ({ shard, s })))
-        .sort((x, y) => y.s.score - x.s.score)
-        .slice(0, SEMANTIC_DEPTH);
-      feed(
-        'semantic',
-        dense.map((d) => ({ ...d, signals: d.s.score >= SEMANTIC_MATCH ? ['semantic'] : [] })),
-      );
-    }
+    feed(
+      'semantic',
+      dense.map((d) => ({ ...d, signals: d.s.score >= SEMANTIC_MATCH ? ['semantic'] : [] })),
+    );
+
     // Entities boost rather than rank: every memory naming Nadia matches "nadia", so a list of them would only
     // add noise; the share of the query's names a memory carries lifts it among the candidates.
     const entityShare = new Map<string, number>();
-    for (const name of entityTerms) {
-      const q = `keywords : ${ftsOr([name])}`;
-      for (const shard of shards) {
-        for (const rowid of shard.matching(q)) {
-          const key = `${shard.level}:${rowid}`;
-          entityShare.set(key, (entityShare.get(key) ?? 0) + 1 / entityTerms.length);
-        }
+    if (entityTerms.length > 0) {
+      for (const [key, c] of candidates) {
+        const matched = entityTerms.filter((name) => c.shard.hasNameIn(c.rowid, name)).length;
+        if (matched > 0) entityShare.set(key, matched / entityTerms.length);
       }
     }
 
@@ -544,15 +581,16 @@ class HybridSearchIndex implements SearchIndex {
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
 
-    const highlightQuery = ftsOr([...terms, ...fuzzyTerms, ...expansionTerms]);
-    const highlights = new Map<Shard, Map<number, string>>();
-    for (const shard of shards) {
-      const rows = ranked.filter((r) => r.c.shard === shard).map((r) => r.c.rowid);
-      highlights.set(shard, shard.highlight(highlightQuery, rows));
-    }
-    return ranked.map(({ c, score }) =>
-      this.hit(c.shard, c.rowid, score, [...c.signals], highlights.get(c.shard)?.get(c.rowid) ?? null),
-    );
+    const marked = [...terms, ...fuzzyTerms, ...expansionTerms];
+    return ranked.map(({ c, score }) => {
+      const entry = c.shard.entry(c.rowid)!;
+      return {
+        entry,
+        score: Number(score.toFixed(6)),
+        signals: [...c.signals],
+        highlighted: highlight(entry.content, marked),
+      };
+    });
   }
 
   private hit(shard: Shard, rowid: number, score: number, signals: string[], highlighted: string | null): SearchHit {
@@ -596,6 +634,7 @@ class HybridSearchIndex implements SearchIndex {
     const stems = new Set(terms.map(roughStem));
     const out: string[] = [];
     const offer = (word: string) => {
+      if (out.length >= MAX_EXPANSIONS) return;
       const stem = roughStem(word);
       if (stems.has(stem)) return;
       stems.add(stem);

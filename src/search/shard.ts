@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import type { Category, SecurityLevel } from '../core/category.js';
 import type { MemoryEntry } from '../core/entry.js';
 import { corruption } from '../core/errors.js';
+import { roughStem } from './text.js';
 
 /** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 1;
+export const SHARD_FORMAT = 2;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -19,6 +20,9 @@ CREATE TABLE docs (
   tags TEXT NOT NULL,
   content TEXT NOT NULL,
   keywords TEXT NOT NULL,
+  terms TEXT NOT NULL,
+  length INTEGER NOT NULL,
+  confidence REAL NOT NULL,
   entry TEXT NOT NULL,
   vec BLOB
 );
@@ -81,6 +85,10 @@ export class Shard {
   private readonly termsOf = new Map<number, DocTerms>();
   private vocabByLength: Map<number, string[]> | null = null;
   private vocabRanks: { words: string[]; ranks: Int32Array } | null = null;
+  private avgWords: number | null = null;
+  /** Rough stems as small integers, and each entry's stems: containment checks without touching SQLite. */
+  private readonly stemIds = new Map<string, number>();
+  private readonly stemsOf = new Map<number, Int32Array>();
   private matrix: Float32Array;
   private rowMeta: DocMeta[] = [];
   private nextRowid = 1;
@@ -94,8 +102,10 @@ export class Shard {
     this.matrix = new Float32Array(dims * 64);
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, entry, vec)
-         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @entry, @vec)`,
+        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, length,
+           confidence, entry, vec)
+         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @terms, @length,
+           @confidence, @entry, @vec)`,
       ),
       ftsInsert: db.prepare('INSERT INTO fts (rowid, content, keywords) VALUES (?, ?, ?)'),
       ftsDelete: db.prepare(`INSERT INTO fts (fts, rowid, content, keywords) VALUES ('delete', ?, ?, ?)`),
@@ -103,6 +113,9 @@ export class Shard {
       remove: db.prepare('DELETE FROM docs WHERE rowid = ?'),
       entry: db.prepare('SELECT entry, content FROM docs WHERE rowid = ?'),
       exists: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1'),
+      lexical: db.prepare('SELECT rowid, bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT ?').raw(),
+      recent: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?').pluck(),
+
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     };
   }
@@ -118,7 +131,7 @@ export class Shard {
    * Opens a serialised shard and rebuilds its in-memory mirror.
    * @throws MemvaultError DATA_CORRUPTION when the bytes are not a shard of this format.
    */
-  static open(bytes: Buffer, termsOf: (content: string, tags: readonly string[]) => DocTerms): Shard {
+  static open(bytes: Buffer): Shard {
     let db: Database.Database | undefined;
     try {
       db = new Database(bytes);
@@ -134,7 +147,7 @@ export class Shard {
       if (!(dims > 0 && dims <= 8192)) throw new Error('bad dims');
       const shard = new Shard(db, level, dims, meta.get('model') ?? '');
       shard.revision = meta.get('revision') ?? null;
-      shard.loadMirror(termsOf);
+      shard.loadMirror();
       return shard;
     } catch (cause) {
       db?.close();
@@ -142,17 +155,44 @@ export class Shard {
     }
   }
 
-  private loadMirror(termsOf: (content: string, tags: readonly string[]) => DocTerms): void {
+  private loadMirror(): void {
     const rows = this.db
-      .prepare('SELECT rowid, id, checksum, level, category, date, event, tags, content, entry, vec FROM docs')
+      .prepare(
+        'SELECT rowid, id, checksum, level, category, date, event, tags, keywords, terms, length, confidence, vec FROM docs',
+      )
       .raw()
       .iterate() as IterableIterator<
-      [number, string, string, number, string, number, number | null, string, string, string, Buffer | null]
+      [
+        number,
+        string,
+        string,
+        number,
+        string,
+        number,
+        number | null,
+        string,
+        string,
+        string,
+        number,
+        number,
+        Buffer | null,
+      ]
     >;
-    for (const [rowid, id, checksum, level, category, date, event, tags, content, entry, vec] of rows) {
-      const tagList = tags.length === 0 ? [] : tags.split('\u001f');
-      const confidence = (JSON.parse(entry) as { confidence?: number }).confidence ?? 0.5;
-      const terms = termsOf(content, tagList);
+    for (const [
+      rowid,
+      id,
+      checksum,
+      level,
+      category,
+      date,
+      event,
+      tags,
+      keywords,
+      terms,
+      length,
+      confidence,
+      vec,
+    ] of rows) {
       const meta: DocMeta = {
         rowid,
         id,
@@ -161,16 +201,21 @@ export class Shard {
         category: category as Category,
         date,
         event: event ?? Number.NaN,
-        tags: tagList,
-        words: terms.length,
+        tags: tags.length === 0 ? [] : tags.split('\u001f'),
+        words: length,
         confidence,
         vecRow: -1,
+      };
+      const docTerms: DocTerms = {
+        words: terms.length === 0 ? [] : terms.split(' '),
+        names: keywords.length === 0 ? [] : keywords.split(' '),
+        length,
       };
       const vector =
         vec && vec.length === this.dims * 4
           ? new Float32Array(vec.buffer.slice(vec.byteOffset, vec.byteOffset + vec.length))
           : null;
-      this.track(meta, terms, vector);
+      this.track(meta, docTerms, vector);
       this.nextRowid = Math.max(this.nextRowid, rowid + 1);
     }
   }
@@ -216,6 +261,9 @@ export class Shard {
           tags: tags.join('\u001f'),
           content,
           keywords,
+          terms: t.words.join(' '),
+          length: t.length,
+          confidence: entry.confidence,
           entry: JSON.stringify(rest),
           vec:
             vector && vector.length === this.dims
@@ -263,10 +311,22 @@ export class Shard {
     this.metas.set(meta.rowid, meta);
     this.byId.set(meta.id, meta.rowid);
     this.termsOf.set(meta.rowid, terms);
+    const stems = new Int32Array(terms.words.length);
+    terms.words.forEach((w, i) => {
+      const stem = roughStem(w);
+      let id = this.stemIds.get(stem);
+      if (id === undefined) {
+        id = this.stemIds.size;
+        this.stemIds.set(stem, id);
+      }
+      stems[i] = id;
+    });
+    this.stemsOf.set(meta.rowid, stems);
     for (const w of terms.words) this.vocab.set(w, (this.vocab.get(w) ?? 0) + 1);
     for (const n of terms.names) this.namesDf.set(n, (this.namesDf.get(n) ?? 0) + 1);
     this.vocabByLength = null;
     this.vocabRanks = null;
+    this.avgWords = null;
     // Every entry gets a matrix row (zero when it has no vector) so rows and metas stay aligned.
     const row = this.rowMeta.length;
     if ((row + 1) * this.dims > this.matrix.length) {
@@ -288,6 +348,7 @@ export class Shard {
     for (const n of terms?.names ?? []) decrement(this.namesDf, n);
     this.vocabByLength = null;
     this.vocabRanks = null;
+    this.avgWords = null;
     // Move the last matrix row into the hole.
     const last = this.rowMeta.length - 1;
     const hole = meta.vecRow;
@@ -301,6 +362,7 @@ export class Shard {
     this.metas.delete(rowid);
     this.byId.delete(meta.id);
     this.termsOf.delete(rowid);
+    this.stemsOf.delete(rowid);
   }
 
   /** Whether an FTS query (already escaped) matches any entry. */
@@ -310,10 +372,7 @@ export class Shard {
 
   /** BM25 over content (weight 1) and names/tags (weight 0.5); higher score is better. */
   lexical(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): Scored[] {
-    const rows = this.db
-      .prepare('SELECT rowid, bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT ?')
-      .raw()
-      .all(ftsQuery, limit) as [number, number][];
+    const rows = this.stmt.lexical.all(ftsQuery, limit) as [number, number][];
     const out: Scored[] = [];
     for (const [rowid, s] of rows) {
       const meta = this.metas.get(rowid);
@@ -322,9 +381,34 @@ export class Shard {
     return out;
   }
 
-  /** Row ids of every entry an FTS query matches (membership only, no ranking). */
-  matching(ftsQuery: string): number[] {
-    return this.db.prepare('SELECT rowid FROM fts WHERE fts MATCH ?').pluck().all(ftsQuery) as number[];
+  /** The newest entries an FTS query matches (stops early: no ranking). */
+  recent(ftsQuery: string, limit: number): number[] {
+    return this.stmt.recent.all(ftsQuery, limit) as number[];
+  }
+
+  /** Whether an entry has a form of `word` (same rough stem), or carries `word` as a name or tag. */
+  hasWord(rowid: number, word: string): boolean {
+    const id = this.stemIds.get(roughStem(word));
+    return id !== undefined && (this.stemsOf.get(rowid)?.includes(id) ?? false);
+  }
+
+  hasNameIn(rowid: number, name: string): boolean {
+    return this.termsOf.get(rowid)?.names.includes(name) ?? false;
+  }
+
+  /**
+   * BM25 of one occurrence of a word with document frequency `df` in an entry of `length` words (k1 1.2, b 0.75,
+   * FTS5's IDF), for frequent words that are not ranked by FTS5 itself.
+   */
+  bm25Estimate(df: number, length: number): number {
+    const n = this.metas.size;
+    if (this.avgWords === null) {
+      let total = 0;
+      for (const meta of this.metas.values()) total += meta.words;
+      this.avgWords = Math.max(1, total / Math.max(1, n));
+    }
+    const idf = Math.max(1e-6, Math.log((n - df + 0.5) / (df + 0.5)));
+    return (idf * 2.2) / (1 + 1.2 * (0.25 + (0.75 * length) / this.avgWords));
   }
 
   /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */
@@ -414,19 +498,6 @@ export class Shard {
     const row = this.stmt.entry.get(rowid) as { entry: string; content: string } | undefined;
     if (!row) return undefined;
     return { ...(JSON.parse(row.entry) as Omit<MemoryEntry, 'content'>), content: row.content } as MemoryEntry;
-  }
-
-  /** Content of these rows with the terms of `ftsQuery` wrapped in «…» (rows the query misses are left out). */
-  highlight(ftsQuery: string, rowids: readonly number[]): Map<number, string> {
-    if (rowids.length === 0) return new Map();
-    const rows = this.db
-      .prepare(
-        `SELECT rowid, highlight(fts, 0, '«', '»') FROM fts
-         WHERE fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))`,
-      )
-      .raw()
-      .all(ftsQuery, JSON.stringify(rowids)) as [number, string][];
-    return new Map(rows);
   }
 
   /** The database as bytes, with its revision and model recorded. */

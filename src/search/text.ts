@@ -100,3 +100,20 @@ export function roughStem(word: string): string {
   if (w.length > 3 && w.at(-1) === w.at(-2)) w = w.slice(0, -1);
   return w;
 }
+
+/**
+ * Wraps the words of `text` that are forms of `terms` (same rough stem) in «…», leaving everything else
+ * byte for byte. Existing guillemets in the text are left as they are.
+ */
+export function highlight(text: string, terms: readonly string[]): string {
+  if (terms.length === 0) return text;
+  const stems = new Set(terms.map(roughStem));
+  let out = '';
+  let last = 0;
+  for (const token of tokens(text)) {
+    if (!stems.has(roughStem(token.word))) continue;
+    out += `${text.slice(last, token.start)}«${token.raw}»`;
+    last = token.end;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
