@@ -169,8 +169,16 @@ export const RememberResponse = z
 const csv = (pattern: RegExp, what: string) =>
   z.string().max(500).regex(pattern, `Expected a comma-separated list of ${what}`).optional();
 
+// Case-insensitive without a regex flag, which OpenAPI's `pattern` cannot carry: SECRET, secret, Secret.
+const anyCase = (word: string) =>
+  word
+    .split('')
+    .map((ch) => `[${ch}${ch.toLowerCase()}]`)
+    .join('');
+const CATEGORY_WORD = `(${CATEGORIES.map(anyCase).join('|')})`;
+
 export const ListQuery = z.strictObject({
-  categories: csv(new RegExp(`^(${CATEGORIES.join('|')})(,(${CATEGORIES.join('|')}))*$`, 'i'), 'categories').openapi({
+  categories: csv(new RegExp(`^${CATEGORY_WORD}(,${CATEGORY_WORD})*$`), 'categories').openapi({
     example: 'CHRONOLOGICAL,GENERAL',
   }),
   levels: csv(/^[1-4](,[1-4])*$/, 'levels 1–4'),

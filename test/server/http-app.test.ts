@@ -88,6 +88,19 @@ describe('system routes', () => {
       ].sort(),
     );
     expect(JSON.stringify(doc.components)).toContain('"bearer"');
+    // Every pattern is a plain ECMA regex (no flags smuggled into the string) and request objects are closed.
+    const patterns = [...JSON.stringify(doc).matchAll(/"pattern":"((?:[^"\\]|\\.)*)"/g)].map(
+      (m) => JSON.parse(`"${m[1]}"`) as string,
+    );
+    expect(patterns.length).toBeGreaterThan(3);
+    for (const pattern of patterns) {
+      expect(pattern.endsWith('$'), pattern).toBe(true);
+      expect(() => new RegExp(pattern)).not.toThrow();
+    }
+    const schemas = (doc.components as { schemas: Record<string, { additionalProperties?: boolean }> }).schemas;
+    for (const name of ['SignUp', 'SignIn', 'Unlock', 'Remember', 'Search', 'Correct']) {
+      expect(schemas[name]?.additionalProperties, name).toBe(false);
+    }
   });
 
   it('answers unknown routes with the error body', async () => {
@@ -170,7 +183,9 @@ describe('sign-up and sign-in', () => {
     const token = await signUp(app);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await app.request(...post('/v1/auth/unlock', { level: 3, password: `guess-${i}`, totp: '000000' }, bearer(token)));
+      const res = await app.request(
+        ...post('/v1/auth/unlock', { level: 3, password: `guess-${i}`, totp: '000000' }, bearer(token)),
+      );
       statuses.push(res.status);
     }
     // Sign-up took one token of the IP's bucket; two wrong guesses pass, then 429.
