@@ -7,7 +7,7 @@ import type { UserId } from '../core/entry.js';
 import { MemvaultError, storageError, validationError } from '../core/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { AuditLog, AuditRecord } from '../ports/security.js';
-import { KeyedMutex, ensurePrivateDir, userDir } from './crypto-fs.js';
+import { KeyedMutex, ensurePrivateDir, userDir, withFileLock } from './crypto-fs.js';
 import { hkdfSha256 } from './kdf.js';
 
 /** `prev` of the first record. */
@@ -141,45 +141,50 @@ export class FileAuditLog implements AuditLog {
     if (!Number.isFinite(risk) || risk < 0 || risk > 1)
       throw validationError('Risk must be in [0, 1].', { field: 'risk' });
     const file = this.path(userId);
-    return this.#mutex.run(userId, async () => {
-      const tail = await this.#tail(userId);
-      // Only the known fields are copied: whatever else a caller passes never reaches the disk.
-      const body: Body = {
-        seq: tail.seq + 1,
-        at: this.#clock.now().toISOString(),
-        userId,
-        action: event.action,
-        result: event.result,
-        ...optional('reason', clip(event.reason, LIMITS.reason)),
-        ...optional('level', event.level),
-        ...optional('ip', clip(event.ip, LIMITS.ip)),
-        ...optional('userAgent', clip(event.userAgent, LIMITS.userAgent)),
-        ...optional('device', clip(event.device, LIMITS.device)),
-        ...optional('session', clip(event.session, LIMITS.session)),
-        risk,
-        prev: tail.hash,
-      };
-      const record: AuditRecord = { ...body, mac: this.#mac(userId, canonical(body)) };
-      const line = canonical(record);
-      const bytes = Buffer.from(`${line}\n`, 'utf8');
-      try {
-        await ensurePrivateDir(userDir(this.#dataDir, userId));
-        const handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-        try {
-          await handle.write(bytes);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        const hash = sha256(line);
-        await this.#writeHead(userId, { seq: record.seq, hash });
-        this.#tails.set(userId, { size: tail.size + bytes.length, seq: record.seq, hash });
-      } catch (error) {
-        this.#tails.delete(userId);
-        throw storageError('Could not write the audit log.', error, { file });
-      }
-      return record;
+    await ensurePrivateDir(userDir(this.#dataDir, userId)).catch((error: unknown) => {
+      throw storageError('Could not create the user folder for the audit log.', error, { file });
     });
+    return this.#mutex.run(userId, () => withFileLock(file, () => this.#appendLocked(userId, event, risk)));
+  }
+
+  async #appendLocked(userId: UserId, event: AuditAppend, risk: number): Promise<AuditRecord> {
+    const file = this.path(userId);
+    const tail = await this.#tail(userId);
+    // Only the known fields are copied: whatever else a caller passes never reaches the disk.
+    const body: Body = {
+      seq: tail.seq + 1,
+      at: this.#clock.now().toISOString(),
+      userId,
+      action: event.action,
+      result: event.result,
+      ...optional('reason', clip(event.reason, LIMITS.reason)),
+      ...optional('level', event.level),
+      ...optional('ip', clip(event.ip, LIMITS.ip)),
+      ...optional('userAgent', clip(event.userAgent, LIMITS.userAgent)),
+      ...optional('device', clip(event.device, LIMITS.device)),
+      ...optional('session', clip(event.session, LIMITS.session)),
+      risk,
+      prev: tail.hash,
+    };
+    const record: AuditRecord = { ...body, mac: this.#mac(userId, canonical(body)) };
+    const line = canonical(record);
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    try {
+      const handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+      try {
+        await handle.write(bytes);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      const hash = sha256(line);
+      await this.#writeHead(userId, { seq: record.seq, hash });
+      this.#tails.set(userId, { size: tail.size + bytes.length, seq: record.seq, hash });
+    } catch (error) {
+      this.#tails.delete(userId);
+      throw storageError('Could not write the audit log.', error, { file });
+    }
+    return record;
   }
 
   async list(userId: UserId, opts: { limit?: number; before?: number } = {}): Promise<AuditRecord[]> {

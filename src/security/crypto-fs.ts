@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { isUserId } from '../core/user-id.js';
@@ -87,5 +87,72 @@ export class KeyedMutex {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return result;
+  }
+}
+
+const LOCK_WAIT_MS = 5;
+const LOCK_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs `fn` holding `<path>.lock`, a lock file shared with other memvault processes on this host (the CLI beside
+ * the server). The file holds the owner's pid; a lock whose owner is gone (a crash) is taken over.
+ * @throws STORAGE_ERROR when a live process holds it for longer than 10 s.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const handle = await open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(String(process.pid));
+      } finally {
+        await handle.close();
+      }
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw storageError(`Could not lock ${path}.`, error, { file: lock });
+      }
+    }
+    if (await isStale(lock)) {
+      await unlink(lock).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw storageError(
+        `${path} is locked by another memvault process; try again, or remove ${lock} if none runs.`,
+        undefined,
+        {
+          file: lock,
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOCK_WAIT_MS));
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+async function isStale(lock: string): Promise<boolean> {
+  let owner: number;
+  try {
+    owner = Number.parseInt(await readFile(lock, 'utf8'), 10);
+  } catch {
+    return false; // gone already: retry
+  }
+  if (!Number.isInteger(owner) || owner <= 0) {
+    // Empty: its creator is between open and write, or died there; only the latter lasts.
+    const info = await stat(lock).catch(() => null);
+    return info !== null && Date.now() - info.mtimeMs > 2000;
+  }
+  try {
+    process.kill(owner, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, notFound, securityError, storageError } from '../core/errors.js';
-import { KeyedMutex, ensurePrivateDir, userDir, writeFileAtomic } from './crypto-fs.js';
+import { KeyedMutex, ensurePrivateDir, userDir, withFileLock, writeFileAtomic } from './crypto-fs.js';
 import { generateX25519, rawPublicKey, x25519PrivateKey, X25519_KEY_BYTES } from './crypto-x25519.js';
 import {
   DEFAULT_KDF,
@@ -225,7 +225,7 @@ export class KeyringStore {
    * `hasPassword: false`, when null). @throws CONFLICT when the user already has a keyring.
    */
   async create(userId: UserId, password: string | null): Promise<void> {
-    await this.#mutex.run(userId, async () => {
+    await this.#exclusive(userId, true, async () => {
       const file = this.path(userId);
       if (await this.exists(userId)) {
         throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
@@ -244,7 +244,6 @@ export class KeyringStore {
           };
         }
         const keyring: Keyring = { ...base, verifier: this.#verifier(userId, salt, argon), levels };
-        await ensurePrivateDir(userDir(this.#dataDir, userId));
         if (!(await writeFileAtomic(file, this.#serialise(keyring), { exclusive: true }))) {
           throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
         }
@@ -331,7 +330,7 @@ export class KeyringStore {
    * `oldPassword` may be null only for a user created without a password.
    */
   async changePassword(userId: UserId, oldPassword: string | null, newPassword: string): Promise<void> {
-    await this.#mutex.run(userId, async () => {
+    await this.#exclusive(userId, false, async () => {
       const keyring = await this.#load(userId);
       if (oldPassword === null && keyring.hasPassword) {
         throw securityError('authentication_failed', 'The current password is required to change it.');
@@ -368,7 +367,7 @@ export class KeyringStore {
    */
   async enrollPrf(userId: UserId, password: string, prf: Uint8Array): Promise<void> {
     checkPrf(prf);
-    await this.#mutex.run(userId, async () => {
+    await this.#exclusive(userId, false, async () => {
       const keyring = await this.#load(userId);
       if (keyring.prf) {
         throw new MemvaultError('CONFLICT', 'A passkey PRF is already enrolled for level 4.');
@@ -399,7 +398,7 @@ export class KeyringStore {
    * interrupted re-seal can still be finished.
    */
   async rotate(userId: UserId, secrets: UnlockSecrets): Promise<Map<SecurityLevel, Uint8Array>> {
-    return this.#mutex.run(userId, async () => {
+    return this.#exclusive(userId, false, async () => {
       const keyring = await this.#load(userId);
       const argon = await this.#authenticate(keyring, secrets.password);
       const old = new Map<SecurityLevel, Uint8Array>();
@@ -433,6 +432,24 @@ export class KeyringStore {
   }
 
   // ---- internals ----
+
+  /**
+   * Serialises changes to one keyring: in this process (mutex) and across processes on this host (lock file),
+   * so a CLI rotation and a password change in the server cannot interleave.
+   */
+  async #exclusive<T>(userId: UserId, creating: boolean, fn: () => Promise<T>): Promise<T> {
+    const dir = userDir(this.#dataDir, userId);
+    return this.#mutex.run(userId, async () => {
+      if (creating) {
+        await ensurePrivateDir(dir).catch((error: unknown) => {
+          throw storageError('Could not create the user folder.', error, { dir });
+        });
+      } else if (!(await this.exists(userId))) {
+        throw notFound('This user has no keyring yet.');
+      }
+      return withFileLock(this.path(userId), fn);
+    });
+  }
 
   /** Inode, size and mtime: every atomic rewrite (rename) changes the inode. */
   async #fileVersion(userId: UserId): Promise<string> {
