@@ -335,8 +335,9 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
     // Typo-tolerant runs need context and at most two near-misses.
     if (exact < words.length - 2) return;
     let valid = false;
+    // A phrase sits near the start of its run ("seed: w1 … w12"); checking a few offsets bounds the hashing.
     for (const n of BIP39_LENGTHS) {
-      for (let i = 0; i + n <= words.length && !valid; i++) valid = isValidMnemonic(words.slice(i, i + n));
+      for (let i = 0; i + n <= words.length && i <= 8 && !valid; i++) valid = isValidMnemonic(words.slice(i, i + n));
     }
     const ctx = SEED_CONTEXT.test(text);
     const first = run[0]!;

@@ -58,6 +58,9 @@ const IRREGULAR_PAST = new Set(
 const TIME_CUE =
   /\b(?:today|tonight|tonite|yesterday|tomorrow|morning|afternoon|evening|night|noon|midnight|week|weekend|month|year|ago|last|next|this|now|earlier|later|since|until|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b(?:spring|summer|autumn|fall|winter|christmas|easter|thanksgiving|halloween|new year)\b|\d\s*(?:am|pm|a\.m|p\.m|o'clock|h\b)|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b/i;
 
+/** Characters of a message searched for its time expression. */
+const MAX_DATE_SCAN = 1000;
+
 const FUTURE =
   /\b(will|won't|gonna|going to|plan(?:ning)? to|want to|wanna|hope to|intend to|next (?:week|month|year|time|summer|spring|winter|fall)|tomorrow|someday|upcoming|is scheduled|scheduled for|remind me|don't forget|need to|have to|should)\b/i;
 
@@ -77,8 +80,10 @@ function countPastVerbs(tokens: readonly Token[]): number {
 export function detectEvent(text: string, tokens: readonly Token[], now: Date, timeZone = 'UTC'): EventSignals {
   const offset = zoneOffsetMinutes(timeZone, now);
   // No options argument: with one, chrono rebuilds its patterns on every call (measured ~25 ms a message).
-  const results = TIME_CUE.test(text)
-    ? chrono.parse(text, { instant: now, timezone: offset === 0 ? 'UTC' : offset })
+  // The first time expression is what counts; chrono's cost grows with the text, so it reads the opening.
+  const head = text.slice(0, MAX_DATE_SCAN);
+  const results = TIME_CUE.test(head)
+    ? chrono.parse(head, { instant: now, timezone: offset === 0 ? 'UTC' : offset })
     : [];
   // Ignore bare numbers chrono reads as times ("PIN 8812", "20 dollars"): keep expressions with a date word.
   const first = results.find((r) => /[a-z]/i.test(r.text) && !/^\d+\s*(dollars?|euros?|bucks|k)$/i.test(r.text.trim()));

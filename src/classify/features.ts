@@ -52,8 +52,9 @@ export function tokenize(text: string): string[] {
   const lower = text
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/\S+@\S+\.\S+/g, ' _email_ ')
+    .replace(/[^\s@]{1,64}@[^\s@.]{1,63}(?:\.[^\s@.]{1,63})+/g, ' _email_ ')
     .replace(/https?:\/\/\S+/g, ' _url_ ');
+  // (Bounded quantifiers above: an unbounded \S+ before '@' backtracks quadratically on long tokens.)
   const out: string[] = [];
   for (const m of lower.matchAll(WORD)) out.push(shape(m[0]));
   return out;

@@ -20,6 +20,8 @@ export const MAX_TEXT_LENGTH = 20_000;
  * messages it is overconfident on wording it has not seen, and the signals generalise better.
  */
 const MODEL_TEMPERATURE = 2;
+/** Characters of a message given to the part-of-speech tagger. */
+const MAX_NLP_TEXT = 2000;
 /** Probability a more protective category needs to count as a plausible alternative. */
 const PLAUSIBLE = 0.15;
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
@@ -40,7 +42,18 @@ export interface LocalClassifier extends Classifier {
   classifySync(text: string, ctx?: ClassifyContext): Classification;
   /** The detector findings for `text` (offsets and kinds, never values); the LLM path uses them as a floor. */
   detect(text: string): Finding[];
+  /**
+   * Loads the language model and compiles the date patterns now (about a second, once per process) so the
+   * first messages are as fast as the rest. Servers call it at start; one-shot CLI runs need not.
+   */
+  warmUp(): void;
 }
+
+const WARM_UP_TEXTS = [
+  'Took the kids to the aquarium this afternoon, home by 5pm.',
+  'yesterday we went home. Last Friday I met Sam on March 3rd at 7:30 am.',
+  'Next week, on the 14th, in two days, tonight, this morning, 2 hours ago, 12/03/2025, Sunday at noon.',
+];
 
 /** Everything the local path computed about a message, for reasoning and for the LLM double-check. */
 interface Signals {
@@ -66,7 +79,8 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
     }
     const clean = text.replace(/\u0000/g, '').trim();
     const now = ctx.now ?? new Date();
-    const analysis = analyse(clean);
+    // Tags, tense and emotion need only the opening of a long message; the tagger is the slowest step.
+    const analysis = analyse(clean.length > MAX_NLP_TEXT ? clean.slice(0, MAX_NLP_TEXT) : clean);
     const findings = detectSecrets(clean);
     const signals: Signals = {
       findings,
@@ -121,6 +135,11 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       return classifySync(text, ctx);
     },
     detect: (text) => detectSecrets(text),
+    warmUp() {
+      const now = new Date();
+      for (const text of WARM_UP_TEXTS)
+        for (const timezone of ['UTC', 'America/New_York']) classifySync(text, { now, timezone });
+    },
   };
 }
 

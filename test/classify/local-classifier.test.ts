@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { detectSecrets, strongestFinding } from '../../src/classify/detectors.js';
 import { createLocalClassifier } from '../../src/classify/local-classifier.js';
-import { levelOf } from '../../src/core/category.js';
+import { isCategory, levelOf } from '../../src/core/category.js';
 
 const classifier = createLocalClassifier();
 const now = new Date('2026-11-26T18:00:00Z');
@@ -92,5 +94,69 @@ describe('local classifier: output shape and input checks', () => {
     expect(() => classifier.classifySync('went out yesterday', { timezone: 'Mars/Olympus' })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_ERROR' }),
     );
+  });
+});
+
+describe('local classifier: any input', () => {
+  it('answers every string with a consistent classification, never below a certain detector (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 400 }),
+          fc.string({ unit: 'grapheme', maxLength: 200 }),
+          fc
+            .array(
+              fc.constantFrom(
+                'my',
+                'pin',
+                'is',
+                '4111 1111 1111 1111',
+                'password',
+                'yesterday',
+                'secret',
+                'santa',
+                'abandon',
+                'about',
+                '8812',
+                ':',
+                'code',
+                'door',
+              ),
+              { maxLength: 30 },
+            )
+            .map((w) => w.join(' ')),
+        ),
+        (text) => {
+          const r = classifier.classifySync(text, { now });
+          const floor = strongestFinding(detectSecrets(text.trim()));
+          return (
+            isCategory(r.category) &&
+            r.level === levelOf(r.category) &&
+            r.confidence >= 0 &&
+            r.confidence <= 1 &&
+            (!floor || r.level >= levelOf(floor.category))
+          );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('copes with pathological long inputs', () => {
+    const inputs = [
+      'x'.repeat(19_999),
+      'door code '.repeat(1_900),
+      '1234 '.repeat(3_900),
+      'password is '.repeat(1_600),
+      `${'a@'.repeat(5_000)}b.c`,
+      'went home yesterday. '.repeat(900),
+    ];
+    for (const text of inputs) expect(classifier.classifySync(text, { now }).source).toBe('local');
+  });
+
+  it('warmUp() runs and leaves answers unchanged', () => {
+    const before = classifier.classifySync('My debit card PIN is 8812', { now });
+    classifier.warmUp();
+    expect(classifier.classifySync('My debit card PIN is 8812', { now })).toEqual(before);
   });
 });
