@@ -97,6 +97,18 @@ describe('append', () => {
     expect(await log.verify(ALICE)).toEqual({ ok: true, records: 50 });
   });
 
+  it('verifies a consistent snapshot while appends go on', async () => {
+    await fill(5);
+    const work: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 20; i++) {
+      work.push(log.append(ALICE, { action: 'search', result: 'success' }));
+      if (i % 4 === 0) work.push(reopened().verify(ALICE));
+    }
+    const results = await Promise.all(work);
+    for (const result of results) if ('ok' in (result as object)) expect(result).toMatchObject({ ok: true });
+    expect(await log.verify(ALICE)).toEqual({ ok: true, records: 25 });
+  });
+
   it('continues the chain after a restart and after another writer appended', async () => {
     await fill(3);
     const other = reopened();

@@ -200,16 +200,21 @@ export class FileAuditLog implements AuditLog {
   }
 
   async verify(userId: UserId): Promise<AuditVerifyResult> {
-    return this.#mutex.run(userId, async () => {
-      const text = await readOptional(this.path(userId));
-      const head = await this.#readHead(userId);
-      if (head === 'invalid') return { ok: false as const, badSeq: 0, reason: 'edited' };
-      const lines = text === null || text === '' ? [] : text.split('\n');
-      // A complete log ends with a newline; anything after the last one is a torn or cut record.
-      const torn = lines.length > 0 && lines.at(-1) !== '';
-      if (lines.at(-1) === '') lines.pop();
-      return this.#verifyLines(userId, lines, head, torn);
+    const file = this.path(userId);
+    // Snapshot the head and the log's length under the lock, then read that prefix without holding it: records are
+    // only ever appended, so a long verify never blocks sign-ins that append meanwhile.
+    const snapshot = await this.#mutex.run(userId, async () => {
+      if (!(await exists(userDir(this.#dataDir, userId)))) return { head: null, size: 0 };
+      return withFileLock(file, async () => ({ head: await this.#readHead(userId), size: await sizeOf(file) }));
     });
+    const { head, size } = snapshot;
+    if (head === 'invalid') return { ok: false, badSeq: 0, reason: 'edited' };
+    const text = size === 0 ? '' : await readPrefix(file, size);
+    const lines = text === '' ? [] : text.split('\n');
+    // A complete log ends with a newline; anything after the last one is a torn or cut record.
+    const torn = lines.length > 0 && lines.at(-1) !== '';
+    if (lines.at(-1) === '') lines.pop();
+    return this.#verifyLines(userId, lines, head, torn);
   }
 
   // ---- internals ----
@@ -405,6 +410,43 @@ async function readOptional(file: string): Promise<string | null> {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw storageError('Could not read the audit log.', error, { file });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw storageError('Could not read the audit log.', error, { file });
+  }
+}
+
+/** The first `size` bytes of a file as UTF-8. */
+async function readPrefix(file: string, size: number): Promise<string> {
+  try {
+    const handle = await open(file, constants.O_RDONLY);
+    try {
+      const buffer = Buffer.alloc(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
     throw storageError('Could not read the audit log.', error, { file });
   }
 }
