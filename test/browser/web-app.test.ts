@@ -249,4 +249,21 @@ describe('web app in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await shot('11-mobile');
   });
+  it('returns to sign-in when the session ends, and signs out', async () => {
+    const cookies = await context.cookies();
+    await context.clearCookies();
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.waitForURL(/#\/signin/);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    await context.addCookies(cookies);
+    await page.goto(`${server.url}/#/`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/#\/signin/);
+    expect((await context.cookies()).some((c) => c.name === 'mv_session')).toBe(false);
+    await page.goto(`${server.url}/#/audit`);
+    await page.waitForURL(/#\/signin/);
+  });
 });

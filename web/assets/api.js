@@ -7,10 +7,12 @@ export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {{ code?: string, message?: string, reason?: string, details?: Record<string, unknown> } | undefined} body
+   * @param {string} [path] the API path that failed
    */
-  constructor(status, body) {
+  constructor(status, body, path = '') {
     super(body?.message ?? `Request failed (${status}).`);
     this.status = status;
+    this.path = path;
     this.code = body?.code ?? 'INTERNAL_ERROR';
     this.reason = body?.reason;
     this.details = body?.details;
@@ -59,7 +61,7 @@ export async function api(method, path, body) {
   });
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error);
+  if (!res.ok) throw new ApiError(res.status, data?.error, path);
   return data;
 }
 

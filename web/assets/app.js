@@ -59,7 +59,11 @@ function toast(message, kind = 'ok') {
 /** Shows an error inside a form (role=alert), or as a toast when there is no form. */
 function showError(error, where) {
   const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
-  if (error instanceof ApiError && error.status === 401 && error.reason !== 'authentication_failed' && me) {
+  // A 401 from a factor check (wrong password, passkey) is an answer; any other 401 means the session is gone.
+  const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp)/.test(
+    error instanceof ApiError ? error.path : '',
+  );
+  if (error instanceof ApiError && error.status === 401 && !factorCheck && me) {
     me = null;
     location.hash = '#/signin';
     toast('Your session ended. Sign in again.', 'error');
