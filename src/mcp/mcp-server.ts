@@ -206,6 +206,14 @@ export function createMcpHttpHandler(deps: {
   readonly version?: string;
 }): (request: Request, principal: Principal) => Promise<Response> {
   return async (request, principal) => {
+    // Stateless: no standalone SSE stream to GET and no session to DELETE. 405 is the spec's answer for both,
+    // and the SDK's client takes it as "this server only answers POSTs".
+    if (request.method !== 'POST') {
+      return Response.json(
+        { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages.' }, id: null },
+        { status: 405, headers: { Allow: 'POST' } },
+      );
+    }
     const server = createMcpServer({
       memory: deps.memory,
       principalFor: async () => principal,

@@ -178,6 +178,18 @@ describe('MCP over streamable HTTP at /mcp', () => {
     await expect(connect(server.url, 'g'.repeat(32))).rejects.toThrow();
   });
 
+  it('answers only POST: GET and DELETE are 405 in this stateless server', async () => {
+    const { server, token } = await start();
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(`${server.url}/mcp`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream' },
+      });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+    }
+  });
+
   it('acts for the token’s session: secrets appear only after that session unlocks level 3', async () => {
     const { server, token, app, memory } = await start();
     const client = await connect(server.url, token);
