@@ -55,7 +55,7 @@ const FREQUENT_SEEDS = 200;
 /** Related words added to one query at most (each costs one FTS lookup). */
 const MAX_EXPANSIONS = 10;
 /** A memory carrying every name of the query scores up to this much more. */
-const ENTITY_BOOST = 0.6;
+const ENTITY_BOOST = 0.4;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
 const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;

@@ -5,7 +5,7 @@ import { corruption } from '../core/errors.js';
 import { roughStem } from './text.js';
 
 /** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 2;
+export const SHARD_FORMAT = 3;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -89,7 +89,9 @@ export class Shard {
   /** Rough stems as small integers, and each entry's stems: containment checks without touching SQLite. */
   private readonly stemIds = new Map<string, number>();
   private readonly stemsOf = new Map<number, Int32Array>();
-  private matrix: Float32Array;
+  /** Unit vectors quantised to int8, one row per entry, with a scale per row (a quarter of float32's memory). */
+  private matrix: Int8Array;
+  private scales: Float32Array;
   private rowMeta: DocMeta[] = [];
   private nextRowid = 1;
   private readonly stmt;
@@ -99,7 +101,8 @@ export class Shard {
     this.level = level;
     this.dims = dims;
     this.model = model;
-    this.matrix = new Float32Array(dims * 64);
+    this.matrix = new Int8Array(dims * 64);
+    this.scales = new Float32Array(64);
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, length,
@@ -211,11 +214,7 @@ export class Shard {
         names: keywords.length === 0 ? [] : keywords.split(' '),
         length,
       };
-      const vector =
-        vec && vec.length === this.dims * 4
-          ? new Float32Array(vec.buffer.slice(vec.byteOffset, vec.byteOffset + vec.length))
-          : null;
-      this.track(meta, docTerms, vector);
+      this.track(meta, docTerms, vec && vec.length === this.dims + 4 ? vec : null);
       this.nextRowid = Math.max(this.nextRowid, rowid + 1);
     }
   }
@@ -245,6 +244,7 @@ export class Shard {
         const rowid = this.nextRowid++;
         const t = terms[i]!;
         const vector = vectors[i] ?? null;
+        const packed = vector && vector.length === this.dims ? quantize(vector) : null;
         const tags = entry.tags.map((tag) => tag.toLowerCase());
         const keywords = t.names.join(' ');
         const { content, ...rest } = entry;
@@ -265,10 +265,7 @@ export class Shard {
           length: t.length,
           confidence: entry.confidence,
           entry: JSON.stringify(rest),
-          vec:
-            vector && vector.length === this.dims
-              ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)
-              : null,
+          vec: packed,
         });
         this.stmt.ftsInsert.run(rowid, content, keywords);
         this.track(
@@ -286,7 +283,7 @@ export class Shard {
             vecRow: -1,
           },
           t,
-          vector,
+          packed,
         );
       });
     })();
@@ -307,7 +304,8 @@ export class Shard {
     return true;
   }
 
-  private track(meta: DocMeta, terms: DocTerms, vector: Float32Array | null): void {
+  /** `packed` is a vector as `quantize` stores it: float32 scale, then `dims` int8 components. */
+  private track(meta: DocMeta, terms: DocTerms, packed: Uint8Array | null): void {
     this.metas.set(meta.rowid, meta);
     this.byId.set(meta.id, meta.rowid);
     this.termsOf.set(meta.rowid, terms);
@@ -329,13 +327,22 @@ export class Shard {
     this.avgWords = null;
     // Every entry gets a matrix row (zero when it has no vector) so rows and metas stay aligned.
     const row = this.rowMeta.length;
-    if ((row + 1) * this.dims > this.matrix.length) {
-      const grown = new Float32Array(Math.max(this.matrix.length * 2, (row + 1) * this.dims));
-      grown.set(this.matrix);
-      this.matrix = grown;
+    if (row >= this.scales.length) {
+      const capacity = this.scales.length * 2;
+      const matrix = new Int8Array(capacity * this.dims);
+      matrix.set(this.matrix);
+      this.matrix = matrix;
+      const scales = new Float32Array(capacity);
+      scales.set(this.scales);
+      this.scales = scales;
     }
-    if (vector && vector.length === this.dims) this.matrix.set(vector, row * this.dims);
-    else this.matrix.fill(0, row * this.dims, (row + 1) * this.dims);
+    if (packed) {
+      this.scales[row] = Buffer.from(packed.buffer, packed.byteOffset, 4).readFloatLE(0);
+      this.matrix.set(new Int8Array(packed.buffer, packed.byteOffset + 4, this.dims), row * this.dims);
+    } else {
+      this.scales[row] = 0;
+      this.matrix.fill(0, row * this.dims, (row + 1) * this.dims);
+    }
     meta.vecRow = row;
     this.rowMeta.push(meta);
   }
@@ -355,6 +362,7 @@ export class Shard {
     const moved = this.rowMeta[last]!;
     if (hole !== last) {
       this.matrix.copyWithin(hole * this.dims, last * this.dims, (last + 1) * this.dims);
+      this.scales[hole] = this.scales[last]!;
       moved.vecRow = hole;
       this.rowMeta[hole] = moved;
     }
@@ -415,15 +423,19 @@ export class Shard {
   nearest(query: Float32Array, k: number, keep: (meta: DocMeta) => boolean): Scored[] {
     const dims = this.dims;
     const m = this.matrix;
+    const scales = this.scales;
     const n = this.rowMeta.length;
     const topScores = new Float32Array(k).fill(-2);
     const topRows = new Int32Array(k).fill(-1);
     let worst = -2;
     for (let row = 0; row < n; row++) {
       const base = row * dims;
-      let dot = 0;
-      for (let d = 0; d < dims; d++) dot += m[base + d]! * query[d]!;
-      if (dot <= worst || dot === 0) continue;
+      const scale = scales[row]!;
+      if (scale === 0) continue;
+      let sum = 0;
+      for (let d = 0; d < dims; d++) sum += m[base + d]! * query[d]!;
+      const dot = sum * scale;
+      if (dot <= worst) continue;
       const meta = this.rowMeta[row]!;
       if (!keep(meta)) continue;
       // Replace the current worst of the top k.
@@ -514,12 +526,23 @@ export class Shard {
   memoryBytes(): number {
     const pages = this.db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    return pages * pageSize + this.matrix.byteLength;
+    return pages * pageSize + this.matrix.byteLength + this.scales.byteLength;
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A unit vector as stored: float32 scale (little endian), then int8 components (value = int8 × scale). */
+function quantize(vector: Float32Array): Buffer {
+  let max = 0;
+  for (const x of vector) max = Math.max(max, Math.abs(x));
+  const out = Buffer.alloc(4 + vector.length);
+  const scale = max / 127;
+  out.writeFloatLE(scale, 0);
+  if (scale > 0) for (let i = 0; i < vector.length; i++) out.writeInt8(Math.round(vector[i]! / scale), 4 + i);
+  return out;
 }
 
 function decrement(map: Map<string, number>, key: string): void {
