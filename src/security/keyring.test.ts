@@ -232,6 +232,19 @@ describe('KeyringStore.rotate', () => {
     expect((await stat(`${store.path(ALICE)}.previous`)).mode & 0o777).toBe(0o600);
   });
 
+  it('keeps the pre-rotation keys reachable until the re-seal is declared done', async () => {
+    await store.create(ALICE, 'pw');
+    const old = await store.unwrapMany(ALICE, [1, 2], { password: 'pw' });
+    await store.rotate(ALICE, { password: 'pw' });
+    expect(await store.unwrapPrevious(ALICE, [1, 2], { password: 'pw' })).toEqual(old);
+    expect((await rejection(store.unwrapPrevious(ALICE, [2], { password: 'bad' }))).reason).toBe(
+      'authentication_failed',
+    );
+    await store.discardPrevious(ALICE);
+    expect((await rejection(store.unwrapPrevious(ALICE, [1], {}))).code).toBe('NOT_FOUND');
+    await store.discardPrevious(ALICE);
+  });
+
   it('another process sees the rotation at its next publicKey call', async () => {
     await store.create(ALICE, 'pw');
     const server = new KeyringStore({ dataDir, masterKey: MASTER, kdf: FAST });

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat, copyFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
@@ -289,20 +289,7 @@ export class KeyringStore {
     levels: readonly SecurityLevel[],
     secrets: UnlockSecrets,
   ): Promise<Map<SecurityLevel, Uint8Array>> {
-    const wanted = [...new Set(levels)].sort((a, b) => a - b);
-    if (!wanted.every(isSecurityLevel)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
-    const keyring = await this.#load(userId);
-    const argon = wanted.some((l) => l > 1) ? await this.#authenticate(keyring, secrets.password) : null;
-    const out = new Map<SecurityLevel, Uint8Array>();
-    try {
-      for (const level of wanted) out.set(level, this.#unwrap(keyring, level, argon, secrets.prf));
-      return out;
-    } catch (error) {
-      for (const key of out.values()) key.fill(0);
-      throw error;
-    } finally {
-      argon?.fill(0);
-    }
+    return this.#unwrapFrom(await this.#load(userId), levels, secrets);
   }
 
   /** One Argon2id and a constant-time compare. An unknown user burns the same time and gets false. */
@@ -416,7 +403,7 @@ export class KeyringStore {
           };
         }
         const file = this.path(userId);
-        await copyFile(file, `${file}.previous`).catch((error: unknown) => {
+        await copyFile(file, this.#previousPath(userId)).catch((error: unknown) => {
           throw storageError('Could not keep a copy of the keyring before rotating it.', error, { file });
         });
         await this.#store({ ...next, levels });
@@ -428,6 +415,26 @@ export class KeyringStore {
         argon.fill(0);
         for (const pair of pairs) pair.privateKey.fill(0);
       }
+    });
+  }
+
+  /**
+   * Unwraps keys from the keyring as it was before the last rotation (`KEYRING.<E164>.json.previous`), with the
+   * secrets valid then: finishes a re-seal that was interrupted. @throws NOT_FOUND when none is kept.
+   */
+  async unwrapPrevious(
+    userId: UserId,
+    levels: readonly SecurityLevel[],
+    secrets: UnlockSecrets,
+  ): Promise<Map<SecurityLevel, Uint8Array>> {
+    const keyring = await this.#load(userId, this.#previousPath(userId));
+    return this.#unwrapFrom(keyring, levels, secrets);
+  }
+
+  /** Deletes the pre-rotation copy once every entry is re-sealed, so the retired keys are gone for good. */
+  async discardPrevious(userId: UserId): Promise<void> {
+    await this.#exclusive(userId, false, async () => {
+      await rm(this.#previousPath(userId), { force: true });
     });
   }
 
@@ -463,13 +470,38 @@ export class KeyringStore {
     }
   }
 
-  async #load(userId: UserId): Promise<Keyring> {
-    const file = this.path(userId);
+  async #unwrapFrom(
+    keyring: Keyring,
+    levels: readonly SecurityLevel[],
+    secrets: UnlockSecrets,
+  ): Promise<Map<SecurityLevel, Uint8Array>> {
+    const wanted = [...new Set(levels)].sort((a, b) => a - b);
+    if (!wanted.every(isSecurityLevel)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
+    const argon = wanted.some((l) => l > 1) ? await this.#authenticate(keyring, secrets.password) : null;
+    const out = new Map<SecurityLevel, Uint8Array>();
+    try {
+      for (const level of wanted) out.set(level, this.#unwrap(keyring, level, argon, secrets.prf));
+      return out;
+    } catch (error) {
+      for (const key of out.values()) key.fill(0);
+      throw error;
+    } finally {
+      argon?.fill(0);
+    }
+  }
+
+  #previousPath(userId: UserId): string {
+    return `${this.path(userId)}.previous`;
+  }
+
+  async #load(userId: UserId, file = this.path(userId)): Promise<Keyring> {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw notFound(file === this.path(userId) ? 'This user has no keyring yet.' : 'No previous keyring is kept.');
+      }
       throw storageError('Could not read the keyring.', error, { file });
     }
     const parsed = parse(text);
