@@ -255,11 +255,11 @@ function noisy(text: string, label: Label): string {
 // ---------------------------------------------------------------------------------------------------------
 
 const PER_LABEL: Record<Label, number> = {
-  CHRONOLOGICAL: 480,
-  GENERAL: 480,
-  CONFIDENTIAL: 480,
-  SECRET: 400,
-  ULTRASECRET: 230,
+  CHRONOLOGICAL: 560,
+  GENERAL: 560,
+  CONFIDENTIAL: 560,
+  SECRET: 460,
+  ULTRASECRET: 260,
 };
 
 interface Row {

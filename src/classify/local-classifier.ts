@@ -152,16 +152,18 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   logit.CONFIDENTIAL += 2.5 * privacy;
   // Private matters nearly always name their subject; with no cue at all the model's lean is weaker evidence.
   if (privacy === 0) logit.CONFIDENTIAL -= 0.7;
-  logit.CHRONOLOGICAL += 2.5 * s.event.score;
+  // Narration separates an event from a fact; it says nothing against privacy, so it only lowers GENERAL.
+  logit.GENERAL -= 2.5 * s.event.score;
   if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
   // Without any detected value the text can only hint at a secret ("I forgot my password again").
   if (!s.findings.some((f) => f.certainty >= 0.6)) {
-    logit.SECRET -= 1;
-    logit.ULTRASECRET -= 1.5;
+    logit.SECRET -= 0.5;
+    logit.ULTRASECRET -= 1;
   }
   for (const f of s.findings) {
-    // Uncertain findings raise their category; certain ones also set a floor later.
-    logit[f.category] += 4 * f.certainty;
+    // Certain findings set a floor later and need only a nudge here, so they cannot mask the model's view
+    // that a message is even more protective (a master password is also a password).
+    logit[f.category] += f.certainty >= CERTAIN ? 1 : 2.5 * f.certainty;
   }
   let out = normalise(logit);
   if (s.personal) {
