@@ -273,6 +273,10 @@ describe('opener and sealer behaviour', () => {
     expect(mine).toEqual(alice.privateKeys.get(2));
   });
 
+  it('refuses keys of the wrong size', () => {
+    expectCode(() => createOpener(ALICE, new Map([[2, new Uint8Array(31)]])), 'VALIDATION_ERROR');
+  });
+
   it('seals level 1 unless it is kept plain', () => {
     expect(createSealer(source, { level1Plain: true }).seals(1)).toBe(false);
     expect(createSealer(source, { level1Plain: true }).seals(2)).toBe(true);

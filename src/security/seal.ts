@@ -245,6 +245,7 @@ export function createOpener(userId: UserId, keys: ReadonlyMap<SecurityLevel, Ui
   const held = new Map<SecurityLevel, { raw: Buffer; privateKey: KeyObject; publicKey: Buffer }>();
   for (const [level, raw] of keys) {
     if (!isSecurityLevel(level)) throw validationError('Security level must be 1 to 4.', { field: 'level' });
+    if (raw.byteLength !== X25519_KEY_BYTES) throw validationError('A level key must be 32 bytes.', { field: 'keys' });
     const copy = Buffer.from(raw);
     const privateKey = x25519PrivateKey(copy);
     held.set(level, { raw: copy, privateKey, publicKey: rawPublicKey(privateKey) });
