@@ -13,7 +13,10 @@ import { withChecksum } from '../src/core/checksum.js';
 import type { MemoryEntry, UserId } from '../src/core/entry.js';
 import { plainOpener } from '../src/ports/sealer.js';
 import { FsVault } from '../src/vault/fs-vault.js';
-import { renderEntry } from '../src/vault/markdown-codec.js';
+import { createOpener, createSealer } from '../src/security/seal.js';
+import { generateX25519 } from '../src/security/crypto-x25519.js';
+import type { SecurityLevel } from '../src/core/category.js';
+import { renderEntry, renderSealedEntry } from '../src/vault/markdown-codec.js';
 import { categoryHeader } from '../src/vault/templates.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -214,6 +217,90 @@ for (const size of SIZES) {
   );
 }
 
+/**
+ * Sealed reads with the real sealer (X25519 + HKDF + AEAD, src/security/seal.ts): a CONFIDENTIAL (level 2) file
+ * and a SECRET (level 3) file of `n` entries each. Level 2 is opened once and then served from the in-memory
+ * cache of opened entries; level 3 is opened on every read.
+ */
+async function measureSealed(n: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'memvault-bench-'));
+  try {
+    const keys = new Map<SecurityLevel, Uint8Array>();
+    const publics = new Map<SecurityLevel, Uint8Array>();
+    for (const level of [1, 2, 3, 4] as const) {
+      const pair = generateX25519();
+      keys.set(level, pair.privateKey);
+      publics.set(level, pair.publicKey);
+    }
+    const sealer = createSealer({ publicKey: async (_u, level) => publics.get(level) ?? new Uint8Array() }, {
+      level1Plain: false,
+    });
+    const setup = new FsVault({ dataDir, sealer });
+    await setup.createUser({ userId: USER });
+    await setup.close();
+    const ulid = monotonicFactory();
+    const start = Date.UTC(2024, 0, 1);
+    let t = performance.now();
+    for (const category of ['CONFIDENTIAL', 'SECRET'] as const) {
+      const level = category === 'CONFIDENTIAL' ? 2 : 3;
+      const parts = [categoryHeader(USER, category)];
+      for (let i = 0; i < n; i++) {
+        const time = start + Math.floor((i / n) * 2 * 365 * 86_400_000);
+        const entry: MemoryEntry = withChecksum({
+          id: ulid(time),
+          userId: USER,
+          date: new Date(time).toISOString(),
+          eventDate: null,
+          category,
+          level,
+          tags: [TAGS[i % TAGS.length] ?? 'x'],
+          content: `Sealed entry ${i}: my account number is ${100000 + i} at the bank on the corner.`,
+          analysis: 'Financial detail.',
+          confidence: 0.95,
+          related: [],
+          emotionalContext: 'neutral',
+          channel: 'import',
+          externalId: null,
+        });
+        const payload = await sealer.seal({ userId: USER, level, category, entryId: entry.id }, renderEntry(entry));
+        parts.push(renderSealedEntry({ id: entry.id, date: level <= 2 ? entry.date : null, payload }), '\n');
+      }
+      writeFileSync(join(dataDir, 'users', USER, `${category}.${USER}.md`), parts.join(''), { mode: 0o600 });
+    }
+    const sealMs = (performance.now() - t) / (2 * n);
+    const opener = createOpener(USER, keys);
+    const vault = new FsVault({ dataDir, sealer });
+    const to = new Date(start + 365 * 86_400_000).toISOString();
+    const from = new Date(start + 335 * 86_400_000).toISOString();
+    t = performance.now();
+    const ranged = await vault.read(USER, { categories: ['CONFIDENTIAL'], from, to, limit: 50 }, opener);
+    const coldRangeMs = performance.now() - t;
+    t = performance.now();
+    const cold = await vault.read(USER, { categories: ['CONFIDENTIAL'], tags: ['tag7'], limit: 50 }, opener);
+    const coldMs = performance.now() - t;
+    if (cold.damaged.length > 0 || ranged.total === 0) throw new Error('sealed benchmark read failed');
+    const warm: number[] = [];
+    for (let i = 0; i < READS; i++) {
+      t = performance.now();
+      await vault.read(USER, { categories: ['CONFIDENTIAL'], tags: ['tag7'], limit: 50 }, opener);
+      warm.push(performance.now() - t);
+    }
+    const secret: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      t = performance.now();
+      await vault.read(USER, { categories: ['SECRET'], tags: ['tag7'], limit: 50 }, opener);
+      secret.push(performance.now() - t);
+    }
+    await vault.close();
+    return { n, sealMs, coldRangeMs, coldMs, warmP50: pct(warm, 50), warmP99: pct(warm, 99), secretP50: pct(secret, 50) };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const sealed = await measureSealed(QUICK ? 2_000 : 10_000);
+console.log('sealed', sealed);
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
   '# Vault benchmark (FsVault, plain level 1)',
@@ -244,6 +331,16 @@ const lines = [
   ),
   '',
   'Target (DESIGN §11): durable append p99 < 20 ms at 100k entries per user.',
+  '',
+  `## Sealed levels (real sealer: X25519 + HKDF-SHA256 + AEAD), ${sealed.n.toLocaleString('en')} entries per level`,
+  '',
+  '| measure | time |',
+  '|---|---:|',
+  `| seal one entry (seeding) | ${ms(sealed.sealMs)} ms |`,
+  `| level 2, first read with a 30-day range (fresh vault: parses the file, opens only the range) | ${ms(sealed.coldRangeMs)} ms |`,
+  `| level 2, first tag read (opens every remaining entry once) | ${ms(sealed.coldMs)} ms |`,
+  `| level 2, warm tag read p50 / p99 (opened-entry cache) | ${ms(sealed.warmP50)} / ${ms(sealed.warmP99)} ms |`,
+  `| level 3, tag read p50 (opens every entry, every read) | ${ms(sealed.secretP50)} ms |`,
   '',
 ];
 writeFileSync(join(import.meta.dirname, 'results', 'vault.md'), lines.join('\n'));

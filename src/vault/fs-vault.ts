@@ -67,8 +67,15 @@ export interface FsVaultOptions {
 
 /** One unit of a category file, parsed as far as it can be without keys. */
 type Rec =
-  | { readonly t: 'plain'; readonly id: string; readonly entry: MemoryEntry; readonly tagsLower: readonly string[] }
-  | { readonly t: 'sealed'; readonly id: string; readonly date: string | null; readonly payload: string }
+  | ({ readonly t: 'plain'; readonly id: string } & Indexed)
+  | {
+      readonly t: 'sealed';
+      readonly id: string;
+      readonly date: string | null;
+      /** `date` in epoch milliseconds, for filtering. */
+      readonly time: number | null;
+      readonly payload: string;
+    }
   | { readonly t: 'damaged'; readonly id: string | null; readonly reason: string; readonly raw: string };
 
 type SealedRec = Extract<Rec, { t: 'sealed' }>;
@@ -92,10 +99,25 @@ interface FileState {
   version: number;
 }
 
-interface Opened {
-  readonly payload: string;
+/** An entry with what filters and ordering compare, computed once: numbers compare far faster than strings. */
+interface Indexed {
   readonly entry: MemoryEntry;
   readonly tagsLower: readonly string[];
+  readonly time: number;
+  readonly eventTime: number | null;
+}
+
+interface Opened extends Indexed {
+  readonly payload: string;
+}
+
+function indexed(entry: MemoryEntry): Indexed {
+  return {
+    entry,
+    tagsLower: entry.tags.map((t) => t.toLowerCase()),
+    time: Date.parse(entry.date),
+    eventTime: entry.eventDate === null ? null : Date.parse(entry.eventDate),
+  };
 }
 
 interface UserState {
@@ -117,7 +139,6 @@ const CREATING_PREFIX = '.creating.';
 const DEFAULT_MAX_CONTENT = 65_536;
 const MAX_LIMIT = 100_000;
 
-const lowerTags = (tags: readonly string[]) => tags.map((t) => t.toLowerCase());
 const errno = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const sameStat = (s: FileState, st: BigIntStats) =>
   s.ino === st.ino && s.dev === st.dev && s.size === st.size && s.mtimeNs === st.mtimeNs && s.ctimeNs === st.ctimeNs;
@@ -263,15 +284,19 @@ export class FsVault implements Vault {
     const damaged: DamagedEntry[] = [];
     let locked = 0;
     const byEvent = f.dateField === 'eventDate';
-    const accept = (entry: MemoryEntry, tagsLower: readonly string[]): boolean => {
-      if (f.from !== null || f.to !== null) {
-        const when = byEvent ? entry.eventDate : entry.date;
-        if (when === null || (f.from !== null && when < f.from) || (f.to !== null && when >= f.to)) return false;
+    const from = f.from === null ? Number.NEGATIVE_INFINITY : Date.parse(f.from);
+    const to = f.to === null ? Number.POSITIVE_INFINITY : Date.parse(f.to);
+    const ranged = f.from !== null || f.to !== null;
+    const accept = (x: Indexed): boolean => {
+      if (ranged) {
+        const when = byEvent ? x.eventTime : x.time;
+        if (when === null || when < from || when >= to) return false;
       }
-      if (f.externalId !== null && entry.externalId !== f.externalId) return false;
-      for (const tag of f.tags) if (!tagsLower.includes(tag)) return false;
+      if (f.externalId !== null && x.entry.externalId !== f.externalId) return false;
+      for (const tag of f.tags) if (!x.tagsLower.includes(tag)) return false;
       return true;
     };
+    const match = (x: Indexed): Match => ({ key: byEvent ? (x.eventTime ?? x.time) : x.time, entry: x.entry });
 
     for (const state of states) {
       const kind = state.kind;
@@ -285,20 +310,13 @@ export class FsVault implements Vault {
           continue;
         }
         if (rec.t === 'plain') {
-          if (!accept(rec.entry, rec.tagsLower)) continue;
-          if (canOpen)
-            matches.push({ key: byEvent ? (rec.entry.eventDate ?? rec.entry.date) : rec.entry.date, entry: rec.entry });
+          if (!accept(rec)) continue;
+          if (canOpen) matches.push(match(rec));
           else locked++;
           continue;
         }
         // Sealed: the visible date (levels 1–2) filters before anything is opened.
-        if (
-          !byEvent &&
-          rec.date !== null &&
-          ((f.from !== null && rec.date < f.from) || (f.to !== null && rec.date >= f.to))
-        ) {
-          continue;
-        }
+        if (!byEvent && rec.time !== null && (rec.time < from || rec.time >= to)) continue;
         if (!canOpen) {
           locked++;
           continue;
@@ -311,12 +329,7 @@ export class FsVault implements Vault {
           damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
           continue;
         }
-        if (accept(opened.entry, opened.tagsLower)) {
-          matches.push({
-            key: byEvent ? (opened.entry.eventDate ?? opened.entry.date) : opened.entry.date,
-            entry: opened.entry,
-          });
-        }
+        if (accept(opened)) matches.push(match(opened));
       }
     }
     const entries = select(runs, f.order, f.offset, f.limit);
@@ -719,7 +732,8 @@ export class FsVault implements Vault {
             `Memory entry ${sealed.id} is damaged: a sealed level ${levelOf(kind)} entry must ${levelOf(kind) <= 2 ? '' : 'not '}show its date.`,
           );
         }
-        return { t: 'sealed', id: sealed.id, date: sealed.date, payload: sealed.payload };
+        const time = sealed.date === null ? null : Date.parse(sealed.date);
+        return { t: 'sealed', id: sealed.id, date: sealed.date, time, payload: sealed.payload };
       }
       const entry = parseEntry(unit.text, userId);
       if (entry.category !== kind) {
@@ -727,7 +741,7 @@ export class FsVault implements Vault {
           `Memory entry ${entry.id} is damaged: it says ${entry.category} but sits in the ${kind} file.`,
         );
       }
-      return { t: 'plain', id: entry.id, entry, tagsLower: lowerTags(entry.tags) };
+      return { t: 'plain', id: entry.id, ...indexed(entry) };
     } catch (error) {
       return { t: 'damaged', id: unit.id, reason: reasonOf(error), raw: `${unit.text}\n` };
     }
@@ -762,7 +776,7 @@ export class FsVault implements Vault {
         id: rec.id,
       });
     }
-    const opened: Opened = { payload: rec.payload, entry, tagsLower: lowerTags(entry.tags) };
+    const opened: Opened = { payload: rec.payload, ...indexed(entry) };
     if (level <= 2) user.opened.set(rec.id, opened);
     return opened;
   }
@@ -792,7 +806,7 @@ export class FsVault implements Vault {
   async #record(userId: UserId, entry: MemoryEntry): Promise<{ rec: Rec; text: string }> {
     const plain = renderEntry(entry);
     if (!this.#sealer.seals(entry.level)) {
-      return { rec: { t: 'plain', id: entry.id, entry, tagsLower: lowerTags(entry.tags) }, text: plain };
+      return { rec: { t: 'plain', id: entry.id, ...indexed(entry) }, text: plain };
     }
     const ctx: SealContext = { userId, level: entry.level, category: entry.category, entryId: entry.id };
     const payload = await this.#sealer.seal(ctx, plain);
@@ -803,7 +817,7 @@ export class FsVault implements Vault {
     }
     const date = entry.level <= 2 ? entry.date : null;
     return {
-      rec: { t: 'sealed', id: entry.id, date, payload },
+      rec: { t: 'sealed', id: entry.id, date, time: date === null ? null : Date.parse(date), payload },
       text: renderSealedEntry({ id: entry.id, date, payload }),
     };
   }
@@ -811,7 +825,7 @@ export class FsVault implements Vault {
   /** Keeps a just-written level 1–2 plaintext in the opened cache, so the next read does not open it again. */
   #remember(userId: UserId, kind: Category, rec: Rec, entry: MemoryEntry): void {
     if (rec.t === 'sealed' && levelOf(kind) <= 2) {
-      this.#user(userId).opened.set(rec.id, { payload: rec.payload, entry, tagsLower: lowerTags(entry.tags) });
+      this.#user(userId).opened.set(rec.id, { payload: rec.payload, ...indexed(entry) });
     }
   }
 
@@ -1077,7 +1091,8 @@ function checkFilter(filter: EntryFilter): CheckedFilter {
 }
 
 interface Match {
-  readonly key: string;
+  /** Epoch milliseconds of the ordering date. */
+  readonly key: number;
   readonly entry: MemoryEntry;
 }
 
