@@ -28,6 +28,12 @@ export interface CreateHttpAppDeps extends HttpDeps {
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const TARGET_NAMES: Readonly<Record<string, string>> = {
+  json: 'body',
+  query: 'query',
+  param: 'path',
+  header: 'headers',
+};
 
 /**
  * The HTTP edge: the versioned JSON API under /v1 (documented at /v1/openapi.json from the same zod schemas that
@@ -52,11 +58,9 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
         path: issue.path.map(String).join('.'),
         message: issue.message,
       }));
-      const where = issues.map((i) => i.path || result.target).join(', ');
-      return c.json(
-        httpError('VALIDATION_ERROR', `Invalid request ${result.target}: check ${where}.`, { issues }),
-        400,
-      );
+      const part = TARGET_NAMES[result.target] ?? result.target;
+      const where = [...new Set(issues.map((i) => i.path || part))].join(', ');
+      return c.json(httpError('VALIDATION_ERROR', `Invalid ${part}: check ${where}.`, { issues }), 400);
     },
   });
 
