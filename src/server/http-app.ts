@@ -59,8 +59,8 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
         message: issue.message,
       }));
       const part = TARGET_NAMES[result.target] ?? result.target;
-      const where = [...new Set(issues.map((i) => i.path || part))].join(', ');
-      return c.json(httpError('VALIDATION_ERROR', `Invalid ${part}: check ${where}.`, { issues }), 400);
+      const what = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      return c.json(httpError('VALIDATION_ERROR', `Invalid ${part}. ${what}.`, { issues }), 400);
     },
   });
 
