@@ -438,7 +438,8 @@ class HybridSearchIndex implements SearchIndex {
 
   // ── ranking ──────────────────────────────────────────────────────────────────────────────────────────────
 
-  private async rank(shards: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
+  private async rank(loaded: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
+    let shards = loaded.filter((shard) => shard.isOpen);
     const keep = makeFilter(filter);
     const terms = [...new Set(contentWords(text))];
     const candidates = new Map<string, Candidate>();
@@ -470,6 +471,8 @@ class HybridSearchIndex implements SearchIndex {
     // ("Mei's occupation" would be near every memory of Mei rather than near "hired as a nurse").
     const topic = entityTerms.length > 0 ? terms.filter((t) => !entityTerms.includes(t)).join(' ') : text;
     const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
+    // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
+    shards = shards.filter((shard) => shard.isOpen);
 
     // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
     // entry earns weight / (k + rank) from each list it is in.

@@ -219,6 +219,11 @@ export class Shard {
     }
   }
 
+  /** False once closed (the user was forgotten or evicted). */
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
   get size(): number {
     return this.metas.size;
   }

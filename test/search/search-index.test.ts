@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { plainOpener } from '../../src/ports/sealer.js';
-import type { SearchIndex } from '../../src/ports/search.js';
+import type { Embeddings, SearchIndex } from '../../src/ports/search.js';
 import { indexPath } from '../../src/search/persist.js';
 import { createSearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
+import { createWordVectorEmbeddings } from '../../src/search/word-vectors.js';
 import { entry, MemoryVault, OTHER_USER, testOpener, testSealer, USER } from './helpers.js';
 
 const NOW = new Date('2026-11-26T12:00:00.000Z');
@@ -145,6 +146,31 @@ describe('search: gating by level', () => {
     const again = await index.search(USER, { text: 'anxiety' }, testOpener([1, 2]));
     expect(again[0]?.entry.category).toBe('CONFIDENTIAL');
     expect(vault.reads).toBeGreaterThan(readsAfterFirst);
+  });
+
+  it('a lock while a search is under way leaves that search with the levels still open', async () => {
+    const base = createWordVectorEmbeddings();
+    let release: () => void = () => undefined;
+    let gate: Promise<void> | null = null;
+    const embeddings: Embeddings = {
+      dimensions: base.dimensions,
+      name: base.name,
+      async embed(texts) {
+        if (gate) await gate;
+        return base.embed(texts);
+      },
+    };
+    const index = make(new MemoryVault(LIFE), { embeddings });
+    await index.search(USER, { text: 'anxiety' }, testOpener([1, 2])); // loads levels 1 and 2
+    gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const pending = index.search(USER, { text: 'anxiety therapy bank' }, testOpener([1, 2]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    index.forget(USER, [2]);
+    release();
+    const hits = await pending;
+    expect(hits.every((h) => h.entry.level === 1)).toBe(true);
   });
 
   it('restricts to requested levels and categories', async () => {
