@@ -127,6 +127,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       const opener = createOpener(userId, oldKeys);
       try {
         const resealed = await vault.reseal(userId, opener);
+        // Until here the previous keys stay wrapped beside the new ones, so an interrupted pass can be finished.
+        await keyring.discardPrevious(userId);
         // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
         await search.rebuild(userId, await auth.channelOpener(userId));
         // Sessions hold the old private keys: end them, so nobody reads with keys that no longer exist.
