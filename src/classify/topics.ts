@@ -79,16 +79,16 @@ const RULES: readonly Rule[] = [
   ],
   // Identity documents mentioned without a number (the number itself is a detector's job).
   ['identity', 0.6, /\b(social security|ssn|passport|driver'?s licen[cs]e|birth certificate|national id|tax id)\b/],
-  // Home address and contact details.
+  // Home address and contact details. A bare street address or phone number may be a shop's: a hint only.
   [
     'contact',
     0.9,
-    /\b(my|our|new|home|his|her|their) address\b|\b(i|we) live at\b|\b\d{1,5} [a-z]+(?: [a-z]+)? (?:st|street|ave|avenue|rd|road|ln|lane|blvd|boulevard|drive|terrace|crescent)\b|\b(?:apt|apartment|unit|suite) ?#?\d+\b|\bzip ?code\b|\bpostcode\b/,
+    /\b(my|our|new|home|his|her|their) (?:home |new |mailing |street )?address\b|\b(i|we) live at\b|\b(?:cell|cell phone|phone number|mobile number|personal email|personal mobile|home phone|personal number)\b/,
   ],
   [
     'contact',
-    0.85,
-    /(?:\+?\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b(?:cell|phone number|mobile|personal email|home phone)\b/,
+    0.6,
+    /\b\d{1,5} [a-z]+(?: [a-z]+)? (?:st|street|ave|avenue|rd|road|ln|lane|blvd|boulevard|drive|terrace|crescent)\b|\b(?:apt|apartment|unit|suite) ?#?\d+\b|\bzip ?code\b|\bpostcode\b|(?:\+?\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\b[\w.+-]+@[\w-]+\.[\w.]+\b/,
   ],
   // Workplace matters.
   [
