@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -90,19 +90,24 @@ async function isStale(path: string, owner: LockOwner | null): Promise<boolean> 
   }
 }
 
-async function tryCreate(path: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
+/**
+ * Creates the lock file holding our owner record; false when it exists. Synchronous on purpose: creating and
+ * writing a tiny file takes microseconds, while three round trips through the libuv thread pool cost
+ * milliseconds on a busy machine, and this runs on every append.
+ */
+function tryCreate(path: string): boolean {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
   try {
     const owner: LockOwner = { pid: process.pid, host: HOST, at: new Date().toISOString() };
-    await handle.writeFile(JSON.stringify(owner));
+    writeSync(fd, JSON.stringify(owner));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   return true;
 }
@@ -114,7 +119,7 @@ async function tryCreate(path: string): Promise<boolean> {
  */
 async function breakStale(path: string, staleText: string): Promise<boolean> {
   const breaker = `${path}.break`;
-  if (!(await tryCreate(breaker))) {
+  if (!tryCreate(breaker)) {
     const current = await readOwner(breaker);
     if (current && (await isStale(breaker, current.owner))) {
       const again = await readOwner(breaker);
@@ -147,16 +152,18 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   const deadline = Date.now() + timeoutMs;
   let lastOwner: LockOwner | null = null;
   for (;;) {
-    if (await tryCreate(path)) {
+    if (tryCreate(path)) {
       let released = false;
       return {
         path,
         release: async () => {
           if (released) return;
           released = true;
-          await unlink(path).catch((error: NodeJS.ErrnoException) => {
-            if (error.code !== 'ENOENT') throw error;
-          });
+          try {
+            unlinkSync(path);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          }
         },
       };
     }
