@@ -75,7 +75,7 @@ const RULES: readonly Rule[] = [
   [
     'legal',
     0.9,
-    /\b(lawyer|attorney|lawsuit|sued|suing|going to sue|want(?:s)? to sue|in court|court (?:date|case|order|hearing)|family court|custody hearing|the hearing|arrest(?:ed)?|police report|charged with|criminal record|conviction|convicted|felony|misdemeanou?r|dui|dwi|probation|parole|subpoena|served papers|settlement|mediation|visa status|undocumented|deport\w*|immigration (?:status|lawyer))\b/,
+    /\b(police (?:report|statement|came|questioned|want(?:ed|s)?|called me|station|investigation)|lawyer|attorney|lawsuit|sued|suing|going to sue|want(?:s)? to sue|in court|court (?:date|case|order|hearing)|family court|custody hearing|the hearing|arrest(?:ed)?|police report|charged with|criminal record|conviction|convicted|felony|misdemeanou?r|dui|dwi|probation|parole|subpoena|served papers|settlement|mediation|visa status|undocumented|deport\w*|immigration (?:status|lawyer))\b/,
   ],
   // Identity documents mentioned without a number (the number itself is a detector's job).
   ['identity', 0.6, /\b(social security|ssn|passport|driver'?s licen[cs]e|birth certificate|national id|tax id)\b/],
