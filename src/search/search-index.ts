@@ -460,7 +460,13 @@ class HybridSearchIndex implements SearchIndex {
         .sort((a, b) => b.s.score - a.s.score)
         .slice(0, limit);
       return merged.map(({ shard, s }, i) =>
-        this.hit(shard, s.rowid, 1 / (RRF_K + i + 1), filter.range ? ['date'] : [], null),
+        this.hit(
+          shard,
+          s.rowid,
+          1 / (RRF_K + i + 1),
+          filter.range || filter.from !== null || filter.to !== null ? ['date'] : ['filter'],
+          null,
+        ),
       );
     }
 
