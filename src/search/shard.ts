@@ -89,6 +89,8 @@ export class Shard {
   /** Rough stems as small integers, and each entry's stems: containment checks without touching SQLite. */
   private readonly stemIds = new Map<string, number>();
   private readonly stemsOf = new Map<number, Int32Array>();
+  /** Word → stem id, so each distinct word is stemmed once. */
+  private readonly wordStem = new Map<string, number>();
   /** Unit vectors quantised to int8, one row per entry, with a scale per row (a quarter of float32's memory). */
   private matrix: Int8Array;
   private scales: Float32Array;
@@ -316,11 +318,15 @@ export class Shard {
     this.termsOf.set(meta.rowid, terms);
     const stems = new Int32Array(terms.words.length);
     terms.words.forEach((w, i) => {
-      const stem = roughStem(w);
-      let id = this.stemIds.get(stem);
+      let id = this.wordStem.get(w);
       if (id === undefined) {
-        id = this.stemIds.size;
-        this.stemIds.set(stem, id);
+        const stem = roughStem(w);
+        id = this.stemIds.get(stem);
+        if (id === undefined) {
+          id = this.stemIds.size;
+          this.stemIds.set(stem, id);
+        }
+        this.wordStem.set(w, id);
       }
       stems[i] = id;
     });
@@ -546,7 +552,10 @@ function quantize(vector: Float32Array): Buffer {
   const out = Buffer.alloc(4 + vector.length);
   const scale = max / 127;
   out.writeFloatLE(scale, 0);
-  if (scale > 0) for (let i = 0; i < vector.length; i++) out.writeInt8(Math.round(vector[i]! / scale), 4 + i);
+  if (scale > 0) {
+    const components = new Int8Array(out.buffer, out.byteOffset + 4, vector.length);
+    for (let i = 0; i < vector.length; i++) components[i] = Math.round(vector[i]! / scale);
+  }
   return out;
 }
 
