@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -106,6 +106,8 @@ async function main(): Promise<void> {
   const connections = arg('connections', 200);
   const users = arg('users', 50);
   const duration = arg('duration', 30);
+  // Other work on the machine skews every number here: record it.
+  const loadBefore = loadavg()[0] ?? 0;
   const dataDir = await mkdtemp(join(tmpdir(), 'memvault-load-'));
   const { child, url } = await startChild(dataDir);
   console.log(`server ${url}, data ${dataDir}`);
@@ -150,6 +152,9 @@ async function main(): Promise<void> {
     url,
     connections,
     duration,
+    // Autocannon's default 10 s timeout would drop the slowest requests from the latency histogram (and count
+    // them as errors though the server still answers): wait long enough to measure the whole tail.
+    timeout: 120,
     requests: [
       {
         method: 'POST',
@@ -206,7 +211,7 @@ async function main(): Promise<void> {
   const lines = [
     '# Load: HTTP API, concurrent memory capture',
     '',
-    `Run: ${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}) · ${Math.round(totalmem() / 2 ** 30)} GB · Node ${process.version}`,
+    `Run: ${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}) · ${Math.round(totalmem() / 2 ** 30)} GB · Node ${process.version} · 1-min load average ${loadBefore.toFixed(1)} before the run (other processes share these cores)`,
     '',
     `Setup: the real server (local classifier, sealed vault, durable appends, search index) in its own process on a temp dir; ${users} users signed up (${signUpSeconds.toFixed(1)} s); autocannon with ${connections} connections, each bound to one user, posting \`POST /v1/memories\` with a bearer token for ${duration} s.`,
     '',
