@@ -232,20 +232,25 @@ async function measureSealed(n: number) {
       keys.set(level, pair.privateKey);
       publics.set(level, pair.publicKey);
     }
-    const sealer = createSealer({ publicKey: async (_u, level) => publics.get(level) ?? new Uint8Array() }, {
-      level1Plain: false,
-    });
+    const sealer = createSealer(
+      { publicKey: async (_u, level) => publics.get(level) ?? new Uint8Array() },
+      {
+        level1Plain: false,
+      },
+    );
     const setup = new FsVault({ dataDir, sealer });
     await setup.createUser({ userId: USER });
     await setup.close();
     const ulid = monotonicFactory();
     const start = Date.UTC(2024, 0, 1);
     let t = performance.now();
+    const secretCount = Math.floor(n / 5);
     for (const category of ['CONFIDENTIAL', 'SECRET'] as const) {
       const level = category === 'CONFIDENTIAL' ? 2 : 3;
+      const count = level === 2 ? n : secretCount;
       const parts = [categoryHeader(USER, category)];
-      for (let i = 0; i < n; i++) {
-        const time = start + Math.floor((i / n) * 2 * 365 * 86_400_000);
+      for (let i = 0; i < count; i++) {
+        const time = start + Math.floor((i / count) * 2 * 365 * 86_400_000);
         const entry: MemoryEntry = withChecksum({
           id: ulid(time),
           userId: USER,
@@ -267,7 +272,7 @@ async function measureSealed(n: number) {
       }
       writeFileSync(join(dataDir, 'users', USER, `${category}.${USER}.md`), parts.join(''), { mode: 0o600 });
     }
-    const sealMs = (performance.now() - t) / (2 * n);
+    const sealMs = (performance.now() - t) / (n + secretCount);
     const opener = createOpener(USER, keys);
     const vault = new FsVault({ dataDir, sealer });
     const to = new Date(start + 365 * 86_400_000).toISOString();
@@ -286,19 +291,28 @@ async function measureSealed(n: number) {
       warm.push(performance.now() - t);
     }
     const secret: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       t = performance.now();
       await vault.read(USER, { categories: ['SECRET'], tags: ['tag7'], limit: 50 }, opener);
       secret.push(performance.now() - t);
     }
     await vault.close();
-    return { n, sealMs, coldRangeMs, coldMs, warmP50: pct(warm, 50), warmP99: pct(warm, 99), secretP50: pct(secret, 50) };
+    return {
+      n,
+      secretCount,
+      sealMs,
+      coldRangeMs,
+      coldMs,
+      warmP50: pct(warm, 50),
+      warmP99: pct(warm, 99),
+      secretP50: pct(secret, 50),
+    };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-const sealed = await measureSealed(QUICK ? 2_000 : 10_000);
+const sealed = await measureSealed(QUICK ? 1_000 : 5_000);
 console.log('sealed', sealed);
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -332,7 +346,8 @@ const lines = [
   '',
   'Target (DESIGN §11): durable append p99 < 20 ms at 100k entries per user.',
   '',
-  `## Sealed levels (real sealer: X25519 + HKDF-SHA256 + AEAD), ${sealed.n.toLocaleString('en')} entries per level`,
+  `## Sealed levels (real sealer: X25519 + HKDF-SHA256 + AEAD): ${sealed.n.toLocaleString('en')} level 2 entries, ` +
+    `${sealed.secretCount.toLocaleString('en')} level 3 entries`,
   '',
   '| measure | time |',
   '|---|---:|',
@@ -340,7 +355,8 @@ const lines = [
   `| level 2, first read with a 30-day range (fresh vault: parses the file, opens only the range) | ${ms(sealed.coldRangeMs)} ms |`,
   `| level 2, first tag read (opens every remaining entry once) | ${ms(sealed.coldMs)} ms |`,
   `| level 2, warm tag read p50 / p99 (opened-entry cache) | ${ms(sealed.warmP50)} / ${ms(sealed.warmP99)} ms |`,
-  `| level 3, tag read p50 (opens every entry, every read) | ${ms(sealed.secretP50)} ms |`,
+  `| level 3, tag read p50 of 3 (opens every entry, every read) | ${ms(sealed.secretP50)} ms |`,
+  `| level 3, per entry opened | ${ms(sealed.secretP50 / sealed.secretCount)} ms |`,
   '',
 ];
 writeFileSync(join(import.meta.dirname, 'results', 'vault.md'), lines.join('\n'));
