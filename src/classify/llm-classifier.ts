@@ -9,6 +9,7 @@ import { LlmNetworkError } from './errors/llm-network-error.js';
 import { LlmTimeoutError } from './errors/llm-timeout-error.js';
 import type { LlmError } from './errors/index.js';
 import type { LocalClassifier } from './local-classifier.js';
+import type { PersonalModelStore } from './personal-model.js';
 
 /** The seed's system prompt (SEED §2), with the categories this project defines. */
 export const SYSTEM_PROMPT = `You are an expert memory classification system. Your task is to analyze user messages and classify them into appropriate memory categories.
@@ -75,7 +76,15 @@ export interface LlmClassifierOptions {
   readonly fetch?: typeof fetch;
   /** Base delay of the exponential backoff (default 100 ms); the wait is a random share of base·2^attempt. */
   readonly backoffBaseMs?: number;
+  /**
+   * Per-user models from corrections. When a message closely matches what this person corrected before,
+   * their correction (applied by the local classifier) wins over the LLM, which knows nothing of it.
+   */
+  readonly personal?: PersonalModelStore;
 }
+
+/** Similarity to a corrected message from which the person's correction outranks the LLM. */
+const PERSONAL_PRECEDENCE = 0.6;
 
 /** The LLM path: answers from the endpoint when it can, from the local classifier otherwise. */
 export interface LlmClassifier extends Classifier {
@@ -169,6 +178,10 @@ export function createLlmClassifier(options: LlmClassifierOptions): LlmClassifie
 
   async function classify(text: string, ctx: ClassifyContext = {}): Promise<Classification> {
     const local = await options.local.classify(text, ctx);
+    if (ctx.userId && options.personal) {
+      const mine = options.personal.predictSync(ctx.userId, text.replace(/\u0000/g, '').trim());
+      if (mine && mine.similarity >= PERSONAL_PRECEDENCE && mine.category === local.category) return local;
+    }
     let answer: LlmAnswer;
     try {
       answer = await ask(text);

@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LlmBadOutputError } from '../../src/classify/errors/llm-bad-output-error.js';
 import { LlmNetworkError } from '../../src/classify/errors/llm-network-error.js';
 import { LlmTimeoutError } from '../../src/classify/errors/llm-timeout-error.js';
 import { createLlmClassifier, parseAnswer } from '../../src/classify/llm-classifier.js';
 import { createLocalClassifier } from '../../src/classify/local-classifier.js';
+import { PersonalModelStore } from '../../src/classify/personal-model.js';
+import type { UserId } from '../../src/core/entry.js';
 import { answerContent, type FakeOpenAiServer, startFakeOpenAi } from './fake-openai-server.js';
 
 const local = createLocalClassifier();
@@ -160,6 +165,42 @@ describe('LLM classifier against a local chat-completions server', () => {
     expect(limited).toBeInstanceOf(LlmNetworkError);
     expect((limited as LlmNetworkError).kind).toBe('rate_limited');
     expect((limited as LlmNetworkError).cause).toBeDefined();
+  });
+});
+
+describe('LLM classifier with personal models', () => {
+  it("lets a person's corrections outrank the LLM for messages like the ones they corrected", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'memvault-llm-personal-'));
+    try {
+      const personal = new PersonalModelStore({ dataDir });
+      const userId = '+14155550134' as UserId;
+      const withPersonal = createLocalClassifier({ personal });
+      const llm = make({ local: withPersonal, personal });
+      for (const note of ['practice saying no', 'journal every morning', 'notice the inner critic']) {
+        await personal.learn({
+          userId,
+          entryId: 'e',
+          text: `notes from my therapy session: ${note}`,
+          from: 'CONFIDENTIAL',
+          to: 'GENERAL',
+          at: now.toISOString(),
+        });
+      }
+      server.enqueue({ kind: 'answer', content: answerContent({ category: 'CONFIDENTIAL' }) });
+      const r = await llm.classify('notes from my therapy session: practice saying no', { now, userId });
+      expect(r.category).toBe('GENERAL');
+      expect(r.source).toBe('local');
+      expect(server.requests).toHaveLength(0);
+      // Another person's message goes to the LLM as usual.
+      const other = await llm.classify('notes from my therapy session: practice saying no', {
+        now,
+        userId: '+447700900123' as UserId,
+      });
+      expect(other.source).toBe('llm');
+      expect(other.category).toBe('CONFIDENTIAL');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
