@@ -608,8 +608,8 @@ class HybridSearchIndex implements SearchIndex {
   }
 
   /**
-   * Vocabulary words within the allowed edit distance of query words that match nothing as typed ("electrcian"
-   * → "electrician"): at most three per word, closest and most frequent first.
+   * Vocabulary words within the allowed edit distance of query words that match nothing as typed and are not
+   * English words ("electrcian" → "electrician"): at most three per word, closest and most frequent first.
    */
   private fuzzyTerms(shards: Shard[], terms: readonly string[]): string[] {
     const out = new Set<string>();
@@ -618,6 +618,9 @@ class HybridSearchIndex implements SearchIndex {
       if (edits === 0 || /\d/.test(term)) continue;
       const quoted = ftsOr([term]);
       if (shards.some((s) => s.matchesAny(quoted))) continue;
+      // A real English word that the memories do not use is not a typo: "identity" must not become
+      // "identify". Its neighbours by meaning are the related-words signal's job.
+      if (this.table && this.table.rank(term) >= 0) continue;
       const found: { word: string; d: number; df: number }[] = [];
       for (const shard of shards) {
         const buckets = shard.wordsByLength();
