@@ -450,7 +450,7 @@ async function evaluate(signals: readonly Signal[]): Promise<Map<string, Scores>
 
 const runs: [string, readonly Signal[]][] = [
   ['BM25 alone', ['bm25']],
-  ['vectors alone', ['semantic']],
+  ['semantic alone (vectors + related words)', ['semantic']],
   ['BM25 + fuzzy', ['bm25', 'fuzzy']],
   ['hybrid (all signals)', ['bm25', 'fuzzy', 'semantic', 'entity']],
 ];
