@@ -220,6 +220,44 @@ describe('FsVault on disk', () => {
     expect(await codeOf(broken.createUser({ userId: USER }))).toBe('STORAGE_ERROR');
   });
 
+  it('stays correct when users are evicted from the cache', async () => {
+    const small = new FsVault({ dataDir, maxCachedUsers: 1 });
+    const other = '+447700900123' as UserId;
+    await small.createUser({ userId: other });
+    const mine = await small.append(USER, entry({ content: 'mine' }));
+    const theirs = await small.append(other, entry({ content: 'theirs' }));
+    for (let i = 0; i < 3; i++) {
+      expect((await small.read(USER, {}, all)).entries.map((e) => e.id)).toEqual([mine.id]);
+      expect((await small.read(other, {}, all)).entries.map((e) => e.id)).toEqual([theirs.id]);
+    }
+    await small.close();
+  });
+
+  it('reports an entry left in two files by a crash during a category move', async () => {
+    const stored = await vault.append(USER, entry({ content: 'my PIN is 4321' }));
+    // The move appends to the new file first; simulate a crash before the old file was rewritten.
+    const { renderEntry } = await import('../../src/vault/markdown-codec.js');
+    const { withChecksum } = await import('../../src/core/checksum.js');
+    const { checksum: _, ...rest } = stored;
+    const moved = withChecksum({ ...rest, category: 'SECRET', level: 3 });
+    appendFileSync(file('SECRET'), `${renderEntry(moved)}\n`);
+    const report = await vault.check(USER, all);
+    expect(report.damaged).toEqual([
+      { id: stored.id, category: 'SECRET', reason: 'the same entry id also appears in CHRONOLOGICAL' },
+    ]);
+    expect(report.intact).toBe(1);
+  });
+
+  it('round-trips awkward profile values', async () => {
+    const other = '+447700900123' as UserId;
+    const profile = await vault.createUser({
+      userId: other,
+      name: 'none',
+      preferences: { quote: '"hi"', empty: '', spaces: '  a  ', multi: 'one\ntwo' },
+    });
+    expect(await new FsVault({ dataDir }).getProfile(other)).toEqual(profile);
+  });
+
   it('refuses work after close', async () => {
     await vault.close();
     expect(await codeOf(vault.append(USER, entry()))).toBe('STORAGE_ERROR');
