@@ -64,12 +64,15 @@ const MAX_DATE_SCAN = 1000;
 const FUTURE =
   /\b(will|won't|gonna|going to|plan(?:ning)? to|want to|wanna|hope to|intend to|next (?:week|month|year|time|summer|spring|winter|fall)|tomorrow|someday|upcoming|is scheduled|scheduled for|remind me|don't forget|need to|have to|should)\b/i;
 
+function isPastVerb(t: Token): boolean {
+  if (IRREGULAR_PAST.has(t.lower)) return true;
+  // The tagger often reads a sentence-initial "Planted" as a proper noun; the lemma still tells.
+  return /ed$/.test(t.lower) && t.lower.length > 3 && t.lemma !== t.lower && t.pos !== 'ADJ';
+}
+
 function countPastVerbs(tokens: readonly Token[]): number {
   let n = 0;
-  for (const t of tokens) {
-    if (t.pos !== 'VERB' && t.pos !== 'AUX') continue;
-    if (IRREGULAR_PAST.has(t.lower) || (/ed$/.test(t.lower) && t.lower.length > 3 && t.lemma !== t.lower)) n++;
-  }
+  for (const t of tokens) if ((t.pos === 'VERB' || t.pos === 'AUX') && isPastVerb(t)) n++;
   return n;
 }
 
@@ -102,6 +105,9 @@ export function detectEvent(text: string, tokens: readonly Token[], now: Date, t
   if (first && past) score += 0.5;
   if (pastVerbs > 0) score += Math.min(0.5, 0.3 + 0.1 * pastVerbs);
   if (/\b(just (?:got|had|finished|landed|saw|came)|finally)\b/i.test(text)) score += 0.15;
+  // Diary style with the subject dropped ("Planted garlic…", "Drove grandma to church…") is narration.
+  const opening = tokens.find((t) => t.pos !== 'PUNCT');
+  if (opening && isPastVerb(opening)) score += 0.2;
   if (future && !pastVerbs) score -= 0.3;
   return {
     ...(eventDate === undefined ? {} : { eventDate }),
