@@ -92,7 +92,9 @@ export class FakeAuth implements AuthService {
   ) {}
 
   checkPassword(password: string): void {
-    if (password.length < 8) throw validationError('Choose a password of at least 8 characters.', { field: 'password' });
+    if (password.length < 8) {
+      throw validationError('Choose a password of at least 8 characters.', { field: 'password' });
+    }
   }
   async enroll(userId: UserId, password: string | null): Promise<void> {
     if (password !== null) this.checkPassword(password);
