@@ -475,7 +475,12 @@ class HybridSearchIndex implements SearchIndex {
     const entityTerms = this.signals.has('entity') ? this.entityTerms(shards, text) : [];
     // Names steer the lexical and entity signals; left in the query vector they would drown its topic
     // ("Mei's occupation" would be near every memory of Mei rather than near "hired as a nurse").
-    const topic = entityTerms.length > 0 ? terms.filter((t) => !entityTerms.includes(t)).join(' ') : text;
+    // Tags that are ordinary words ("coffee") stay: they are the topic.
+    const properNames = entityTerms.filter((t) => {
+      const rank = this.rankOf(t);
+      return rank < 0 || rank >= COMMON_WORD_RANK;
+    });
+    const topic = properNames.length > 0 ? terms.filter((t) => !properNames.includes(t)).join(' ') : text;
     const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
     // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
     shards = shards.filter((shard) => shard.isOpen);
