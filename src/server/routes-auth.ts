@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { securityError } from '../core/errors.js';
 import { normalizeUserId } from '../core/user-id.js';
 import type { Factors } from '../ports/security.js';
@@ -17,7 +18,14 @@ import {
   TotpEnrollmentResponse,
   UnlockBody,
 } from './schemas.js';
-import { clearSessionCookies, clientIp, requestMeta, requireSession, setSessionCookies } from './session.js';
+import {
+  clearSessionCookies,
+  clientIp,
+  requestMeta,
+  requireSession,
+  SESSION_COOKIE,
+  setSessionCookies,
+} from './session.js';
 
 const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi('WebAuthnOptions');
 
@@ -30,6 +38,13 @@ function throttle(kit: RouteKit, keys: string[]): void {
 }
 
 const ipKey = (c: Context, kit: RouteKit) => `ip:${clientIp(c, kit.deps.config.trustProxy ?? false)}`;
+
+/** A browser signing in again replaces its session: end the old one rather than leave it live on the server. */
+async function replaceCookieSession(c: Context, kit: RouteKit, token: string): Promise<string> {
+  const old = getCookie(c, SESSION_COOKIE);
+  if (old !== undefined && old !== token) await kit.deps.auth.signOut(old).catch(() => undefined);
+  return setSessionCookies(c, kit, token);
+}
 
 /** Sign-up, sign-in, sessions, unlocking levels, TOTP and passkeys under /v1/auth. */
 export function registerAuthRoutes(app: App, kit: RouteKit): void {
@@ -64,7 +79,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       const signed = await auth.signIn(profile.userId, body.password, meta);
       const user = profileDto(profile);
       if (mode === 'cookie') {
-        const csrfToken = setSessionCookies(c, kit, signed.token);
+        const csrfToken = await replaceCookieSession(c, kit, signed.token);
         return c.json({ session: sessionDto(signed.session), csrfToken, user }, 201);
       }
       return c.json({ session: sessionDto(signed.session), token: signed.token, user }, 201);
@@ -92,7 +107,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       const meta = requestMeta(c, trustProxy, mode === 'cookie' ? 'web' : 'api');
       const signed = await auth.signIn(userId, body.password, meta);
       if (mode === 'cookie') {
-        const csrfToken = setSessionCookies(c, kit, signed.token);
+        const csrfToken = await replaceCookieSession(c, kit, signed.token);
         return c.json({ session: sessionDto(signed.session), csrfToken }, 200);
       }
       return c.json({ session: sessionDto(signed.session), token: signed.token }, 200);

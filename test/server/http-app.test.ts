@@ -502,6 +502,18 @@ describe('web sessions: cookies and CSRF', () => {
     expect(csrf).toContain(body.csrfToken);
   });
 
+  it('signing in again from the same browser ends the old session', async () => {
+    const { app, auth } = fakeApp();
+    const { jar } = await cookieSession(app);
+    const oldToken = /mv_session=([^;]+)/.exec(jar)?.[1] ?? '';
+    expect(auth.sessions.has(oldToken)).toBe(true);
+    const again = await app.request(
+      ...post('/v1/auth/sign-in', { phone: PHONE, password: PASSWORD, session: 'cookie' }, { cookie: jar }),
+    );
+    expect(again.status).toBe(200);
+    expect(auth.sessions.has(oldToken)).toBe(false);
+  });
+
   it('marks cookies Secure when configured', async () => {
     const { app } = fakeApp({ cookieSecure: true });
     const { session, csrf } = await cookieSession(app);
