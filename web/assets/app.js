@@ -115,6 +115,14 @@ function dayKey(iso) {
   return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
+/** "23 h 59 min", "14 min", "less than a minute" until an ISO time. */
+function untilText(iso) {
+  const minutes = Math.floor((Date.parse(iso) - Date.now()) / 60_000);
+  if (minutes < 1) return 'less than a minute';
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+}
+
 const timeOf = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 
 /** Puts «matched» spans of a search highlight into <mark>, as text. */
@@ -540,7 +548,7 @@ async function securityView() {
     { class: 'level-status', 'aria-label': 'Levels' },
     [1, 2, 3, 4].map((level) => {
       const open = s.unlocked.includes(level);
-      const until = s.expires[level] ? ` until ${new Date(s.expires[level]).toLocaleTimeString()}` : '';
+      const until = s.expires[level] ? ` · locks in ${untilText(s.expires[level])} if idle` : '';
       return h(
         'li',
         { class: open ? 'open' : 'closed', 'data-level': level },
