@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 
 const TEMP_SUFFIX = '.tmp';
 // `.<name>.<pid>.<random>.tmp`: hidden, attributable to a process, never confused with a vault file.
-const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+const TEMP_NAME = /^\.(.+)\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 export interface AtomicWriteOptions {
   /** File mode of the new file; default 0o600. */
@@ -59,14 +59,21 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** The name of the file a temp file was written for, or null when `name` is no temp file of `tempPathFor`. */
+export function tempTarget(name: string): string | null {
+  return TEMP_NAME.exec(name)?.[1] ?? null;
+}
+
 /**
- * Removes temp files left in `dir` by interrupted atomic writes. Call it only while holding the lock that
- * guards writes to `dir`, so no live writer's temp file is removed. Returns the removed names.
+ * Removes temp files left in `dir` by interrupted atomic writes, optionally only those written for targets
+ * `owns` accepts (other components may keep their own files in the same folder). Call it only while holding the
+ * lock that guards writes to those targets, so no live writer's temp file is removed. Returns the removed names.
  */
-export async function removeTempFiles(dir: string): Promise<string[]> {
+export async function removeTempFiles(dir: string, owns: (target: string) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
-    if (!isTempFileName(name)) continue;
+    const target = tempTarget(name);
+    if (target === null || !owns(target)) continue;
     try {
       await unlink(join(dir, name));
       removed.push(name);

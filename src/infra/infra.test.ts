@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { isTempFileName, removeTempFiles, tempPathFor, writeFileAtomic } from './atomic-file.js';
+import { isTempFileName, removeTempFiles, tempPathFor, tempTarget, writeFileAtomic } from './atomic-file.js';
 import { acquireFileLock, isProcessAlive, LockTimeoutError, withFileLock } from './file-lock.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
@@ -81,6 +81,17 @@ describe('writeFileAtomic', () => {
     writeFileSync(join(dir, 'f.md'), 'keep');
     expect(await removeTempFiles(dir)).toHaveLength(1);
     expect(readdirSync(dir).sort()).toEqual(['f.md', 'notes.tmp']);
+  });
+
+  it('removes only the temp files of the targets it owns', async () => {
+    const dir = scratch();
+    const mine = tempPathFor(join(dir, 'mine.md'));
+    const theirs = tempPathFor(join(dir, 'theirs.json'));
+    writeFileSync(mine, '');
+    writeFileSync(theirs, '');
+    expect(tempTarget(mine.slice(dir.length + 1))).toBe('mine.md');
+    expect(await removeTempFiles(dir, (target) => target === 'mine.md')).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([theirs.slice(dir.length + 1)]);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { promisify } from 'node:util';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulidx';
 import {
@@ -217,11 +217,11 @@ export class FsVault implements Vault {
       await fsyncDirectory(temp);
       try {
         await rename(temp, dir);
+        await fsyncDirectory(this.#usersDir);
       } catch (error) {
-        if (errno(error) === 'ENOTEMPTY' || errno(error) === 'EEXIST') throw this.#conflict(userId);
-        throw error;
+        if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'EEXIST') throw error;
+        await this.#adoptFolder(userId, temp);
       }
-      await fsyncDirectory(this.#usersDir);
     } catch (error) {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       throw this.#storageFailure(error, 'create the user folder', this.#usersDir);
@@ -582,7 +582,8 @@ export class FsVault implements Vault {
   async #repair(userId: UserId, user: UserState): Promise<void> {
     const dir = this.#userDir(userId);
     try {
-      await removeTempFiles(dir);
+      const ours = new Set(FILE_KINDS.map((kind) => `${kind}.${userId}.md`));
+      await removeTempFiles(dir, (target) => ours.has(target));
       for (const kind of CATEGORIES) {
         const path = this.#file(userId, kind);
         let fd: number;
@@ -904,6 +905,29 @@ export class FsVault implements Vault {
     };
     for (const rec of records) addRecord(state, rec);
     return state;
+  }
+
+  /**
+   * The user's folder already exists without a profile (another component wrote its own file there first):
+   * move the vault's files in one by one under the user's lock, each with link(2), which never overwrites; the
+   * profile goes last, since its presence is what makes the user exist. A profile already there is CONFLICT.
+   */
+  async #adoptFolder(userId: UserId, temp: string): Promise<void> {
+    await this.#withLock(userId, async () => {
+      const dir = this.#userDir(userId);
+      if (await this.hasUser(userId)) throw this.#conflict(userId);
+      const names = [...CATEGORIES, 'USER' as const].map((kind) => `${kind}.${userId}.md`);
+      for (const name of names) {
+        try {
+          await link(join(temp, name), join(dir, name));
+        } catch (error) {
+          // A category file left by an earlier, interrupted adoption is kept: it may already hold entries.
+          if (errno(error) !== 'EEXIST' || name.startsWith('USER.')) throw error;
+        }
+      }
+      await fsyncDirectory(dir);
+      await rm(temp, { recursive: true, force: true });
+    });
   }
 
   /** Removes `.creating.*` folders of createUser calls whose process died. */

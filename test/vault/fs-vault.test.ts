@@ -248,6 +248,23 @@ describe('FsVault on disk', () => {
     expect(report.intact).toBe(1);
   });
 
+  it('creates a user whose folder another component already holds a file in', async () => {
+    const other = '+447700900123' as UserId;
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dataDir, 'users', other), { mode: 0o700 });
+    writeFileSync(join(dataDir, 'users', other, `KEYRING.${other}.json`), '{}');
+    const profile = await vault.createUser({ userId: other, name: 'Bo' });
+    expect(await vault.getProfile(other)).toEqual(profile);
+    expect(readdirSync(join(dataDir, 'users', other)).sort()).toEqual(
+      ['CHRONOLOGICAL', 'CONFIDENTIAL', 'GENERAL', 'KEYRING', 'SECRET', 'ULTRASECRET', 'USER'].map(
+        (k) => `${k}.${other}.${k === 'KEYRING' ? 'json' : 'md'}`,
+      ),
+    );
+    expect((await vault.append(other, entry())).userId).toBe(other);
+    expect(await codeOf(vault.createUser({ userId: other }))).toBe('CONFLICT');
+    expect(readdirSync(join(dataDir, 'users')).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   it('round-trips awkward profile values', async () => {
     const other = '+447700900123' as UserId;
     const profile = await vault.createUser({
