@@ -34,6 +34,8 @@ export interface Memvault {
   readonly search: SearchIndex;
   readonly classifier: Classifier;
   rotateKeys(userId: UserId, password: string): Promise<number>;
+  /** Loads the language models now rather than on the first message (a long-running server calls it). */
+  warmUp(): void;
   close(): Promise<void>;
 }
 
@@ -57,12 +59,17 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /** Builds the local classifier, and the LLM path in front of it when one is configured. */
-export async function createClassifier(config: Config, personal?: PersonalModelStore): Promise<Classifier> {
+export async function createClassifier(
+  config: Config,
+  personal?: PersonalModelStore,
+): Promise<{ classifier: Classifier; warmUp(): void }> {
   const local = createLocalClassifier(personal ? { personal } : {});
-  if (!config.llm) return local;
+  const warmUp = () => local.warmUp();
+  if (!config.llm) return { classifier: local, warmUp };
   // The OpenAI client loads only when an endpoint is configured.
   const { createLlmClassifier } = await import('../classify/llm-classifier.js');
-  return createLlmClassifier({ ...config.llm, local });
+  // The same personal model serves both paths: a message close to a correction is answered with it.
+  return { classifier: createLlmClassifier({ ...config.llm, local, ...(personal ? { personal } : {}) }), warmUp };
 }
 
 /**
@@ -101,7 +108,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
   });
   const personal = new PersonalModelStore({ dataDir: config.dataDir });
-  const classifier = await createClassifier(config, personal);
+  const { classifier, warmUp } = await createClassifier(config, personal);
   const memory = createMemoryService({
     vault,
     classifier,
@@ -122,6 +129,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     vault,
     search,
     classifier,
+    warmUp,
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const oldKeys = await keyring.rotate(userId, { password });
       const opener = createOpener(userId, oldKeys);
@@ -142,6 +150,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
     async close(): Promise<void> {
       auth.close();
+      await personal.flush();
       await search.close();
       await vault.close();
     },

@@ -32,8 +32,8 @@ export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
       const config = loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {});
       // Without --user the classifier needs no data directory: nothing is created on disk.
       const personal = options.userId ? new PersonalModelStore({ dataDir: config.dataDir }) : undefined;
-      const classifier = await createClassifier(config, personal);
-      return { classify: (text, ctx) => classifier.classify(text, ctx), close: async () => {} };
+      const { classifier } = await createClassifier(config, personal);
+      return { classify: (text, ctx) => classifier.classify(text, ctx), close: async () => personal?.flush() };
     },
     // The HTTP and MCP edges load only when asked for: one-shot commands start faster without them.
     serve: async (options) => (await import('./serve.js')).runServer(loadConfig(env, options)),

@@ -18,6 +18,7 @@ export interface RunningServer {
 /** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
 export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
+  mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
     memory: mv.memory,

@@ -90,3 +90,41 @@ describe('memvault search', () => {
     );
   });
 });
+
+describe('memvault correct', () => {
+  const USER = '+14155550134';
+  const PASSWORD = 'correct horse battery staple 42';
+  it('moves the entry to the right file and the classifier follows the correction for similar messages', async () => {
+    const dir = tempDir();
+    try {
+      const D = join(dir.path, 'data');
+      const created = await memvault(['user', 'create', '--phone', USER, '--data-dir', D, '--password-stdin'], {
+        stdin: `${PASSWORD}\n`,
+      });
+      expect(created.code, created.stderr).toBe(0);
+      const text = 'Book club tonight: we discussed the chapter about grief and my divorce';
+      const added = await memvault(['add', '--user', USER, '--data-dir', D, '--json', text]);
+      const { entry } = added.json<{ entry: { id: string; category: string } }>();
+      const target = entry.category === 'GENERAL' ? 'CHRONOLOGICAL' : 'GENERAL';
+
+      const corrected = await memvault(
+        ['correct', '--user', USER, '--data-dir', D, '--json', '--password-stdin', entry.id, target],
+        { stdin: `${PASSWORD}\n` },
+      );
+      expect(corrected.code, corrected.stderr).toBe(0);
+      expect(corrected.json<{ entry: { id: string; category: string } }>().entry).toMatchObject({
+        id: entry.id,
+        category: target,
+      });
+      const { readFileSync } = await import('node:fs');
+      const model = readFileSync(join(D, 'users', USER, `MODEL.${USER}.json`), 'utf8');
+      expect(model).not.toContain('divorce');
+
+      const again = await memvault(['classify', '--user', USER, '--data-dir', D, '--json', text]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).category).toBe(target);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
