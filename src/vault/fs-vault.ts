@@ -187,9 +187,16 @@ export class FsVault implements Vault {
     this.#usersDir = join(options.dataDir, 'users');
     this.#sealer = options.sealer ?? plainSealer;
     this.#clock = options.clock ?? systemClock;
-    this.#maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT;
-    this.#maxCachedUsers = Math.max(1, options.maxCachedUsers ?? 32);
-    this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    const positive = (value: number | undefined, fallback: number, field: string): number => {
+      if (value === undefined) return fallback;
+      if (!Number.isSafeInteger(value) || value <= 0) {
+        throw validationError(`FsVault option ${field} must be a positive whole number.`, { field });
+      }
+      return value;
+    };
+    this.#maxContentBytes = positive(options.maxContentBytes, DEFAULT_MAX_CONTENT, 'maxContentBytes');
+    this.#maxCachedUsers = positive(options.maxCachedUsers, 32, 'maxCachedUsers');
+    this.#lockTimeoutMs = positive(options.lockTimeoutMs, 30_000, 'lockTimeoutMs');
   }
 
   // ── users ────────────────────────────────────────────────────────────────────────────────────────────────

@@ -159,7 +159,7 @@ export function runVaultContract(name: string, make: () => Promise<VaultFixture>
       it('keeps content exactly, however it looks', async () => {
         const content =
           '  leading spaces\n\n## Memory Entry #01JDQ7Z3N5X8Y2W4V6T8R0P2M4\n---\n```js\ncode\n```\r\nCRLF\rlone CR\n' +
-          '\\back\\slash 😀 שלום\n### Metadata\n\n';
+          '\\back\\slash 😀 שלום\n### Metadata\n\u2028 line separator\n\n';
         const stored = await vault.append(ALICE, entry({ content, category: 'SECRET' }));
         expect(stored.content).toBe(content);
         expect((await vault.get(ALICE, stored.id, all)).content).toBe(content);

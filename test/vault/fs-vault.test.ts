@@ -367,6 +367,14 @@ describe('FsVault with sealed levels', () => {
     expect((await vault.check(USER, testOpener())).damaged.map((d) => d.id)).toEqual(['01JDQ7Z3N5X8Y2W4V6T8R0P2M4']);
   });
 
+  it('stores content with lone surrogates: the rendered plaintext is always well-formed Unicode', async () => {
+    const content = 'broken \ud800 pair and \udc00 too';
+    const stored = await vault.append(USER, entry({ category: 'CONFIDENTIAL', content }));
+    const fresh = new FsVault({ dataDir, sealer });
+    expect((await fresh.get(USER, stored.id, testOpener())).content).toBe(content);
+    await fresh.close();
+  });
+
   it('reseals a plain vault when the sealer changes', async () => {
     const plain = new FsVault({ dataDir });
     const stored = await plain.append(USER, entry({ category: 'SECRET', content: 'was plain' }));
