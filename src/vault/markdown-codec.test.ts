@@ -140,7 +140,7 @@ describe('renderEntry / parseEntry', () => {
         '- **Confidence**: 0.92',
         '- **Related Memories**: 01JDQ7Z3N5X8Y2W4V6T8R0P2M5',
         '- **Emotional Context**: joyful',
-        '- **Event Date**: 2025-11-25T09:00:00.000Z'.replace('2025', '2026'),
+        '- **Event Date**: 2026-11-25T09:00:00.000Z',
         '- **Channel**: telegram',
         '- **External ID**: tg-991',
         `- **Checksum**: ${sample().checksum}`,
