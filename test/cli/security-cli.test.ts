@@ -182,3 +182,52 @@ describe('memvault audit verify', () => {
     expect(result.stderr).toMatch(/fails at record \d+/);
   });
 });
+
+describe('memvault user password', () => {
+  it('sets a first password for a user created without one, which then opens level 2', async () => {
+    const phone = '+14155550177';
+    expect((await memvault(['user', 'create', '--phone', phone, '--data-dir', D])).code).toBe(0);
+    const add = await memvault([
+      'add',
+      '--user',
+      phone,
+      '--data-dir',
+      D,
+      '--json',
+      '--category',
+      'CONFIDENTIAL',
+      'Salary is 91k',
+    ]);
+    expect(add.code, add.stderr).toBe(0);
+    const locked = await memvault(['list', '--user', phone, '--data-dir', D, '--json']);
+    expect(locked.json<{ locked: number; entries: unknown[] }>()).toMatchObject({ locked: 1, entries: [] });
+
+    const set = await memvault(['user', 'password', '--user', phone, '--data-dir', D, '--password-stdin'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    const open = await memvault(['list', '--user', phone, '--data-dir', D, '--json', '--password-stdin'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(open.code, open.stderr).toBe(0);
+    expect(open.json<{ entries: { content: string }[] }>().entries.map((e) => e.content)).toEqual(['Salary is 91k']);
+  });
+
+  it('changes a password only with the current one', async () => {
+    const next = 'a different long passphrase 7';
+    const wrong = await memvault(['user', 'password', '--user', USER, '--data-dir', D, '--password-stdin'], {
+      stdin: `not the current one at all\n${next}\n`,
+    });
+    expect(wrong.code).toBe(77);
+    const right = await memvault(['user', 'password', '--user', USER, '--data-dir', D, '--password-stdin'], {
+      stdin: `${PASSWORD}\n${next}\n`,
+    });
+    expect(right.code, right.stderr).toBe(0);
+    const old = await memvault(['list', '--user', USER, '--data-dir', D, '--password-stdin'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(old.code).toBe(77);
+    const fresh = await memvault(['list', '--user', USER, '--data-dir', D, '--password-stdin'], { stdin: `${next}\n` });
+    expect(fresh.code, fresh.stderr).toBe(0);
+  });
+});

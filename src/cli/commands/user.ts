@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { readPassword, writeJson, writeLine } from '../io.js';
+import { normalizeUserId } from '../../core/user-id.js';
+import { validationError } from '../../core/errors.js';
+import { lines, readPassword, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
 import type { CliRuntime } from '../runtime.js';
 
@@ -37,6 +39,38 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
       });
       if (opts.json) writeJson(runtime.stdout, { user: profile });
       else writeLine(runtime.stdout, `Created ${profile.userId}${profile.name ? ` (${profile.name})` : ''}.`);
+    } finally {
+      await app.close();
+    }
+  });
+
+  common(
+    user
+      .command('password')
+      .description(
+        'set or change the password: stdin holds the current password then the new one, one per line (only the new one when none is set yet)',
+      )
+      .requiredOption('--user <phone>', 'whose password')
+      .requiredOption('--password-stdin', 'read the passwords from standard input'),
+  ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
+    const userId = normalizeUserId(opts.user);
+    const input = lines(runtime.stdin)[Symbol.asyncIterator]();
+    const next = async (what: string): Promise<string> => {
+      const line = await input.next();
+      if (line.done || line.value.length === 0) throw validationError(`Standard input ended before the ${what}.`);
+      return line.value;
+    };
+    const app = await runtime.open(opts);
+    try {
+      const hasPassword = await app.auth.hasPassword(userId);
+      const current = hasPassword ? await next('current password') : '';
+      const fresh = await next('new password');
+      await app.auth.changePassword(userId, current, fresh, {
+        channel: 'cli',
+        userAgent: `memvault-cli/${runtime.version}`,
+      });
+      if (opts.json) writeJson(runtime.stdout, { changed: true, first: !hasPassword });
+      else writeLine(runtime.stdout, hasPassword ? 'Password changed; every session was signed out.' : 'Password set.');
     } finally {
       await app.close();
     }
