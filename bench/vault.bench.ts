@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { monotonicFactory } from 'ulidx';
 import { withChecksum } from '../src/core/checksum.js';
 import type { MemoryEntry, UserId } from '../src/core/entry.js';
@@ -20,6 +22,8 @@ import { renderEntry, renderSealedEntry } from '../src/vault/markdown-codec.js';
 import { categoryHeader } from '../src/vault/templates.js';
 
 const QUICK = process.argv.includes('--quick');
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 const SIZES = QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 const APPENDS = QUICK ? 100 : 300;
 const READS = QUICK ? 50 : 200;
@@ -92,6 +96,8 @@ interface Row {
   size: number;
   fileMb: number;
   coldLoadMs: number;
+  /** Heap held by the parsed, cached file after the first read. */
+  heapMb: number;
   appendP50: number;
   appendP99: number;
   appendMax: number;
@@ -114,9 +120,13 @@ async function measure(size: number): Promise<Row> {
     const { first, last } = seed(dataDir, size);
     const vault = new FsVault({ dataDir });
 
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
     let t = performance.now();
     const all = await vault.read(USER, { limit: 1 }, opener);
     const coldLoadMs = performance.now() - t;
+    gc();
+    const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     if (all.total !== size || all.damaged.length > 0) throw new Error(`seeded ${size}, read ${all.total}`);
 
     const append = (i: number) =>
@@ -167,6 +177,7 @@ async function measure(size: number): Promise<Row> {
       size,
       fileMb,
       coldLoadMs,
+      heapMb,
       appendP50: pct(appends, 50),
       appendP99: pct(appends, 99),
       appendMax: Math.max(...appends),
@@ -334,11 +345,12 @@ const lines = [
   `Disk baseline in the same run (a bare O_APPEND write + fdatasync of 600 bytes, no vault): p50 ${ms(disk.p50)} ms,` +
     ` p99 ${ms(disk.p99)} ms.`,
   '',
-  '| existing entries | file | cold load | append p50 | append p99 | append max | tag read p50 / p99 | 90-day range p50 / p99 | tag + range p50 / p99 | bulk seq | bulk parallel |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| existing entries | file | cold load | heap held | append p50 | append p99 | append max | tag read p50 / p99 | 90-day range p50 / p99 | tag + range p50 / p99 | bulk seq | bulk parallel |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.size.toLocaleString('en')} | ${r.fileMb.toFixed(1)} MB | ${ms(r.coldLoadMs)} ms | ${ms(r.appendP50)} ms | ` +
+      `| ${r.size.toLocaleString('en')} | ${r.fileMb.toFixed(1)} MB | ${ms(r.coldLoadMs)} ms | ${r.heapMb.toFixed(1)} MB | ` +
+      `${ms(r.appendP50)} ms | ` +
       `**${ms(r.appendP99)} ms** | ${ms(r.appendMax)} ms | ${ms(r.readTagP50)} / ${ms(r.readTagP99)} ms | ` +
       `${ms(r.readRangeP50)} / ${ms(r.readRangeP99)} ms | ${ms(r.readBothP50)} / ${ms(r.readBothP99)} ms | ` +
       `${Math.round(r.bulkSeqPerSec)}/s | ${Math.round(r.bulkParPerSec)}/s |`,

@@ -56,6 +56,7 @@ import { applyPatch, buildEntry, toIsoTime } from './entry-rules.js';
 import {
   ENTRY_ID,
   isStorablePayload,
+  own,
   parseEntry,
   parseSealedEntry,
   renderEntry,
@@ -673,7 +674,7 @@ export class FsVault implements Vault {
             if (user.files.get(kind) !== prev || prev.version !== version) continue;
             const { lead, units } = splitUnits(tail.subarray(0, complete).toString('utf8'));
             if (lead.trim().length > 0) {
-              addRecord(prev, { t: 'damaged', id: null, reason: 'unrecognised text between entries', raw: lead });
+              addRecord(prev, { t: 'damaged', id: null, reason: 'unrecognised text between entries', raw: own(lead) });
             }
             for (const unit of units) addRecord(prev, this.#parseUnit(userId, kind, unit));
             if (complete > 0) prev.probe = probeOf(buf.subarray(0, prev.probe.length + complete));
@@ -710,7 +711,7 @@ export class FsVault implements Vault {
       ctimeNs: st.ctimeNs,
       parsedBytes: bytes.length,
       probe: probeOf(bytes),
-      header: lead,
+      header: own(lead),
       records: [],
       byId: new Map(),
       version: 0,
@@ -720,7 +721,7 @@ export class FsVault implements Vault {
   }
 
   #parseUnit(userId: UserId, kind: Category, unit: Unit): Rec {
-    if (unit.kind === 'broken') return { t: 'damaged', id: unit.id, reason: unit.reason, raw: unit.raw };
+    if (unit.kind === 'broken') return { t: 'damaged', id: unit.id, reason: unit.reason, raw: own(unit.raw) };
     try {
       if (unit.sealed) {
         const sealed = parseSealedEntry(unit.text);
@@ -740,7 +741,7 @@ export class FsVault implements Vault {
       }
       return { t: 'plain', id: entry.id, ...indexed(entry) };
     } catch (error) {
-      return { t: 'damaged', id: unit.id, reason: reasonOf(error), raw: `${unit.text}\n` };
+      return { t: 'damaged', id: unit.id, reason: reasonOf(error), raw: own(`${unit.text}\n`) };
     }
   }
 

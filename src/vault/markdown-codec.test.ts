@@ -10,6 +10,7 @@ import {
   encodeInline,
   encodeSection,
   isStorablePayload,
+  own,
   parseEntry,
   parseSealedEntry,
   renderEntry,
@@ -258,6 +259,16 @@ describe('escaping', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('own() copies any string exactly', () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        expect(own(text)).toBe(text);
+      }),
+      { numRuns: 300 },
+    );
+    expect(own('x'.repeat(20) + '\ud800')).toBe('x'.repeat(20) + '\ud800');
   });
 
   it('quotes inline values that would be ambiguous', () => {

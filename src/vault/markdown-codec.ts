@@ -1,4 +1,4 @@
-import { isCategory, LEVEL_NAMES, levelOf, type Category, type SecurityLevel } from '../core/category.js';
+import { CATEGORIES, type Category, isCategory, LEVEL_NAMES, levelOf, type SecurityLevel } from '../core/category.js';
 import { entryChecksum } from '../core/checksum.js';
 import { CHANNELS, type Channel, type MemoryEntry, type UserId } from '../core/entry.js';
 import { corruption, validationError } from '../core/errors.js';
@@ -345,28 +345,47 @@ export function parseEntry(block: string, userId: UserId): MemoryEntry {
   r.exact(CLOSING);
   r.end();
 
+  // Substrings of the file text would keep the whole file alive in memory as long as the entry is cached:
+  // every kept string is copied out, and category and channel become the shared constants.
   const entry: MemoryEntry = {
-    id,
+    id: own(id),
     userId,
-    date,
-    eventDate,
-    category,
+    date: own(date),
+    eventDate: eventDate === null ? null : own(eventDate),
+    category: CATEGORY_CONSTANT.get(category) ?? category,
     level,
-    tags,
-    content,
-    analysis,
+    tags: tags.map(own),
+    content: own(content),
+    analysis: own(analysis),
     confidence,
-    related,
-    emotionalContext,
-    channel: channel as Channel,
-    externalId,
-    checksum,
+    related: related.map(own),
+    emotionalContext: own(emotionalContext),
+    channel: CHANNEL_CONSTANT.get(channel) ?? (channel as Channel),
+    externalId: externalId === null ? null : own(externalId),
+    checksum: own(checksum),
   };
   if (entryChecksum(entry) !== checksum) {
     throw corruption(`Memory entry ${id} is damaged: its checksum does not match its content.`, { id });
   }
   return entry;
 }
+
+const CATEGORY_CONSTANT = new Map<string, Category>(CATEGORIES.map((c) => [c, c]));
+const CHANNEL_CONSTANT = new Map<string, Channel>(CHANNELS.map((c) => [c, c]));
+
+/**
+ * A copy of `s` that does not point into a larger string. V8 represents `slice`/`split` results of 13 or more
+ * characters as views of their parent, so one kept field would keep a whole file's text alive.
+ */
+export function own(s: string): string {
+  if (s.length < 13) return s;
+  // latin1 keeps one-byte strings one byte per character; utf16le copies anything else unit by unit, lone
+  // surrogates included (a UTF-8 round trip would replace them).
+  const encoding = ONE_BYTE.test(s) ? 'latin1' : 'utf16le';
+  return Buffer.from(s, encoding).toString(encoding);
+}
+
+const ONE_BYTE = /^[\u0000-\u00ff]*$/;
 
 /** The visible part and payload of a sealed block. */
 export interface SealedBlock {
@@ -426,5 +445,5 @@ export function parseSealedEntry(block: string): SealedBlock {
   }
   r.exact(CLOSING);
   r.end();
-  return { id, date, payload: text };
+  return { id: own(id), date: date === null ? null : own(date), payload: own(text) };
 }
