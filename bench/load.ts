@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     `| latency p99 | ${lat.p99} ms |`,
     `| latency max | ${lat.max} ms |`,
     `| 2xx | ${result['2xx']} |`,
-    `| non-2xx | ${result.non2xx} (${[...statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}) |`,
+    `| non-2xx | ${result.non2xx} (status counts over both phases: ${[...statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}) |`,
     `| connection errors / timeouts | ${result.errors} / ${result.timeouts} |`,
     `| acknowledged (201), both phases | ${acked} |`,
     `| acknowledged and found in the vault after restart | ${found} |`,
