@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const TEMP_SUFFIX = '.tmp';
@@ -10,6 +10,8 @@ const TEMP_NAME = /^\.(.+)\.\d+\.[0-9a-f]{12}\.tmp$/;
 export interface AtomicWriteOptions {
   /** File mode of the new file; default 0o600. */
   readonly mode?: number;
+  /** Create only: an existing file is left as it is and the call returns false (link instead of rename). */
+  readonly exclusive?: boolean;
 }
 
 /** The temp-file name `writeFileAtomic` uses for `path` (same directory, so the rename stays on one filesystem). */
@@ -24,16 +26,17 @@ export function isTempFileName(name: string): boolean {
 
 /**
  * Replaces `path` with `data` so that a crash at any instant leaves either the old file or the new one:
- * write a temp file beside it → fsync it → rename over the target → fsync the directory.
- * The temp file is removed when any step before the rename fails.
+ * write a temp file beside it → fsync it → rename over the target (or link it, with `exclusive`) → fsync the
+ * directory. The temp file never outlives the call. Returns false only when `exclusive` found the file there.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
-): Promise<void> {
+): Promise<boolean> {
   const temp = tempPathFor(path);
   const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o600);
+  let renamed = false;
   try {
     try {
       await handle.writeFile(data);
@@ -41,12 +44,23 @@ export async function writeFileAtomic(
     } finally {
       await handle.close();
     }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
+    if (options.exclusive) {
+      try {
+        await link(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      }
+    } else {
+      await rename(temp, path);
+      renamed = true;
+    }
+  } finally {
+    // Still there after a link or a failure.
+    if (!renamed) await unlink(temp).catch(() => undefined);
   }
   await fsyncDirectory(dirname(path));
+  return true;
 }
 
 /** Makes a directory's entries (creations, renames, unlinks) durable. */

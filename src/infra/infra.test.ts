@@ -1,14 +1,22 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { isTempFileName, removeTempFiles, tempPathFor, tempTarget, writeFileAtomic } from './atomic-file.js';
 import { acquireFileLock, isProcessAlive, LockTimeoutError, withFileLock } from './file-lock.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'memvault-infra-'));
+const scratchDirs: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memvault-infra-'));
+  scratchDirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('KeyedMutex', () => {
   it('runs work for one key in call order, one at a time', async () => {

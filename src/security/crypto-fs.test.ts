@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyedMutex, withFileLock, writeFileAtomic } from './crypto-fs.js';
@@ -75,7 +75,7 @@ describe('withFileLock', () => {
   it('takes over a lock left by a process that died', async () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     const target = join(dir, 'log');
-    await writeFile(`${target}.lock`, String(dead));
+    await writeFile(`${target}.lock`, JSON.stringify({ pid: dead, host: hostname(), at: new Date().toISOString() }));
     expect(await withFileLock(target, async () => 'ran')).toBe('ran');
   });
 
