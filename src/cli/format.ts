@@ -1,26 +1,11 @@
 import { categoryLabel } from '../core/category.js';
 import type { MemoryEntry } from '../core/entry.js';
 import type { SearchHit } from '../ports/search.js';
+import { memoryView } from '../services/views.js';
 
-/** The `--json` shape of an entry (docs/cli.md). */
+/** The `--json` shape of an entry (docs/cli.md): the shared view, plus the owner and the integrity checksum. */
 export function entryJson(entry: MemoryEntry): Record<string, unknown> {
-  return {
-    id: entry.id,
-    userId: entry.userId,
-    date: entry.date,
-    eventDate: entry.eventDate,
-    category: entry.category,
-    level: entry.level,
-    tags: [...entry.tags],
-    content: entry.content,
-    analysis: entry.analysis,
-    confidence: entry.confidence,
-    related: [...entry.related],
-    emotionalContext: entry.emotionalContext,
-    channel: entry.channel,
-    externalId: entry.externalId,
-    checksum: entry.checksum,
-  };
+  return { ...memoryView(entry), userId: entry.userId, checksum: entry.checksum };
 }
 
 /** The `search --json` result shape of DESIGN §9. */

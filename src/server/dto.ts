@@ -1,26 +1,11 @@
-import type { MemoryEntry } from '../core/entry.js';
 import type { AuditRecord, SessionView } from '../ports/security.js';
 import type { UserProfile } from '../ports/vault.js';
+import { memoryView } from '../services/views.js';
 
 /** Wire shapes: explicit field lists, so a new internal field never leaks by accident. */
 
-export function memoryDto(entry: MemoryEntry) {
-  return {
-    id: entry.id,
-    date: entry.date,
-    eventDate: entry.eventDate,
-    category: entry.category,
-    level: entry.level,
-    tags: [...entry.tags],
-    content: entry.content,
-    analysis: entry.analysis,
-    confidence: entry.confidence,
-    related: [...entry.related],
-    emotionalContext: entry.emotionalContext,
-    channel: entry.channel,
-    externalId: entry.externalId,
-  };
-}
+/** The HTTP shape of a memory is the shared view of src/services. */
+export const memoryDto = memoryView;
 
 export function sessionDto(session: SessionView) {
   const expires: Record<string, string> = {};
