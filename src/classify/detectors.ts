@@ -516,6 +516,31 @@ function detectCodes(text: string, out: Finding[]): void {
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, 'an access code'));
   }
+  // Codes told in words: "the alarm code is her birthday backwards". The description is the secret.
+  for (const m of text.matchAll(
+    /\b(alarm|door|gate|garage|safe|locker|keypad|lockbox|key ?box|building|entry|front door|back door|padlock|bike lock)\s+(?:code|combination|combo|pin|passcode)\b[^.\n!?\d:=]{0,30}?(?:\s(?:is|was)\s+|\s*[:=]\s*)([^.\n!?]{3,60})/gi,
+  )) {
+    const value = m[2]!.trim();
+    // "the gate code is broken", "…is on the fridge" still names no code; digits were handled above.
+    if (
+      /^\d/.test(value) ||
+      /^(?:broken|not|no longer|wrong|down|changing|changed|reset|working|easy|hard|new|the same)\b/i.test(value)
+    ) {
+      continue;
+    }
+    const start = m.index + m[0].length - m[2]!.length;
+    out.push(
+      found('access_code', 'SECRET', 0.9, start, start + m[2]!.length, `a ${m[1]!.toLowerCase()} code told in words`),
+    );
+  }
+  // Where a spare key is hidden lets anyone in: "I keep the spare key under the blue flowerpot".
+  for (const m of text.matchAll(
+    /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+)\b(?:under|beneath|behind|inside|in|on top of|above|taped to)\s+((?:the|a|my|our)\s+[^.\n!?]{2,50})/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'where a spare key is hidden'));
+  }
   // Recovery / backup codes for accounts: master keys to the account.
   const recovery =
     /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(?:codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;

@@ -225,3 +225,24 @@ describe('maskFindings', () => {
     );
   });
 });
+
+describe('detectors: access told in words', () => {
+  it.each([
+    "the alarm code at mom's house is her birthday backwards",
+    'garage code: our anniversary',
+    "the safe combination was grandpa's birth year",
+    'I keep the spare key under the blue flowerpot',
+    'spare key is hidden behind the loose brick by the shed',
+  ])('%s → SECRET, with the description masked', (text) => {
+    expect(strongest(text)).toBe('SECRET');
+    const masked = maskFindings(text, detectSecrets(text));
+    expect(masked).not.toMatch(/birthday backwards|anniversary|birth year|flowerpot|loose brick/);
+  });
+
+  it.each(['the gate code is broken again', 'I left my keys in the car', 'the keypad code is the same as the old one'])(
+    '%s → no finding',
+    (text) => {
+      expect(kinds(text)).toEqual([]);
+    },
+  );
+});
