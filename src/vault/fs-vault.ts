@@ -702,22 +702,13 @@ export class FsVault implements Vault {
 
   #parseFile(userId: UserId, kind: Category, bytes: Buffer, st: BigIntStats): FileState {
     const { lead, units } = splitUnits(bytes.toString('utf8'));
-    const state: FileState = {
+    return this.#parsedState(
       kind,
-      dev: st.dev,
-      ino: st.ino,
-      size: st.size,
-      mtimeNs: st.mtimeNs,
-      ctimeNs: st.ctimeNs,
-      parsedBytes: bytes.length,
-      probe: probeOf(bytes),
-      header: own(lead),
-      records: [],
-      byId: new Map(),
-      version: 0,
-    };
-    for (const unit of units) addRecord(state, this.#parseUnit(userId, kind, unit));
-    return state;
+      st,
+      bytes,
+      own(lead),
+      units.map((unit) => this.#parseUnit(userId, kind, unit)),
+    );
   }
 
   #parseUnit(userId: UserId, kind: Category, unit: Unit): Rec {
