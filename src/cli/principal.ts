@@ -3,7 +3,8 @@ import type { UserId } from '../core/entry.js';
 import { validationError } from '../core/errors.js';
 import type { Principal } from '../services/types.js';
 import { readPassword } from './io.js';
-import type { CliApp, CliRuntime } from './runtime.js';
+import { normalizeUserId } from '../core/user-id.js';
+import type { CliApp, CliRuntime, GlobalOptions } from './runtime.js';
 
 export interface UnlockOptions {
   readonly passwordStdin?: boolean;
@@ -34,4 +35,31 @@ export async function cliPrincipal(
     meta,
   );
   return { userId, opener, meta };
+}
+
+/** Runs `fn` on an opened memvault and closes it however `fn` ends. */
+export async function withApp<T>(
+  runtime: CliRuntime,
+  options: GlobalOptions,
+  fn: (app: CliApp) => Promise<T>,
+): Promise<T> {
+  const app = await runtime.open(options);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * The common shape of a per-person command: validate `--user` before touching anything, open the memvault,
+ * build the principal from the unlock options, run, close.
+ */
+export function asUser<T>(
+  runtime: CliRuntime,
+  options: GlobalOptions & UnlockOptions & { readonly user: string },
+  fn: (app: CliApp, principal: Principal) => Promise<T>,
+): Promise<T> {
+  const userId = normalizeUserId(options.user);
+  return withApp(runtime, options, async (app) => fn(app, await cliPrincipal(app, runtime, userId, options)));
 }

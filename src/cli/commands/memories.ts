@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { type Category, type SecurityLevel, parseCategory } from '../../core/category.js';
-import { normalizeUserId } from '../../core/user-id.js';
 import { entryDetail, entryJson, entryLine } from '../format.js';
 import { readAll, writeJson, writeLine } from '../io.js';
 import { collect, common, parseCount, parseDate, parseLevel, unlockOptions } from '../options.js';
-import { cliPrincipal } from '../principal.js';
+import { asUser } from '../principal.js';
 import type { CliRuntime } from '../runtime.js';
 
 interface Base {
@@ -26,14 +25,11 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
       .option('--category <category>', 'store in this category instead of the classifier’s choice')
       .argument('[text...]', 'the message; "-" or nothing reads it from standard input'),
   ).action(async (words: string[], opts: Base & { at?: string; externalId?: string; category?: string }) => {
-    const userId = normalizeUserId(opts.user);
     const category = opts.category ? parseCategory(opts.category) : undefined;
     const at = opts.at ? new Date(parseDate(opts.at, '--at')) : undefined;
     const text =
       words.length === 0 || (words.length === 1 && words[0] === '-') ? await readAll(runtime.stdin) : words.join(' ');
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, {});
+    await asUser(runtime, opts, async (app, principal) => {
       const result = await app.memory.remember(principal, text.replace(/\r?\n$/, ''), {
         channel: 'cli',
         ...(at ? { at } : {}),
@@ -48,9 +44,7 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
           reply: result.reply,
         });
       } else writeLine(runtime.stdout, `${result.reply} (id ${result.entry.id})`);
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   unlockOptions(
@@ -83,7 +77,6 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         oldestFirst?: boolean;
       },
     ) => {
-      const userId = normalizeUserId(opts.user);
       const categories: Category[] | undefined = opts.category?.map(parseCategory);
       const levels: SecurityLevel[] | undefined = opts.level?.map(parseLevel);
       const filter = {
@@ -97,9 +90,7 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         offset: parseCount(opts.offset, '--offset', 10_000_000),
         order: opts.oldestFirst ? ('asc' as const) : ('desc' as const),
       };
-      const app = await runtime.open(opts);
-      try {
-        const principal = await cliPrincipal(app, runtime, userId, opts);
+      await asUser(runtime, opts, async (app, principal) => {
         const result = await app.memory.list(principal, filter);
         if (opts.json) {
           writeJson(runtime.stdout, {
@@ -121,9 +112,7 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         for (const d of result.damaged) {
           writeLine(runtime.stderr, `Damaged entry ${d.id ?? '(unknown id)'} in ${d.category}: ${d.reason}`);
         }
-      } finally {
-        await app.close();
-      }
+      });
     },
   );
 
@@ -136,16 +125,11 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         .argument('<id>', 'the memory id'),
     ),
   ).action(async (id: string, opts: Base) => {
-    const userId = normalizeUserId(opts.user);
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, opts);
+    await asUser(runtime, opts, async (app, principal) => {
       const entry = await app.memory.get(principal, id);
       if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
       else writeLine(runtime.stdout, entryDetail(entry));
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   unlockOptions(
@@ -158,17 +142,12 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         .argument('<category>', 'the right category'),
     ),
   ).action(async (id: string, categoryName: string, opts: Base) => {
-    const userId = normalizeUserId(opts.user);
     const category = parseCategory(categoryName);
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, opts);
+    await asUser(runtime, opts, async (app, principal) => {
       const entry = await app.memory.correct(principal, id, category);
       if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
       else writeLine(runtime.stdout, `Moved ${entry.id} to ${entry.category} (level ${entry.level}).`);
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   unlockOptions(
@@ -180,15 +159,10 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         .argument('<id>', 'the memory id'),
     ),
   ).action(async (id: string, opts: Base) => {
-    const userId = normalizeUserId(opts.user);
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, opts);
+    await asUser(runtime, opts, async (app, principal) => {
       await app.memory.delete(principal, id);
       if (opts.json) writeJson(runtime.stdout, { deleted: id.toUpperCase() });
       else writeLine(runtime.stdout, `Deleted ${id.toUpperCase()}.`);
-    } finally {
-      await app.close();
-    }
+    });
   });
 }

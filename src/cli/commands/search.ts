@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { parseCategory } from '../../core/category.js';
-import { normalizeUserId } from '../../core/user-id.js';
 import { hitJson, hitLine } from '../format.js';
 import { writeJson, writeLine } from '../io.js';
 import { collect, common, parseCount, parseDate, parseLevel, unlockOptions } from '../options.js';
-import { cliPrincipal } from '../principal.js';
+import { asUser } from '../principal.js';
 import type { CliRuntime } from '../runtime.js';
 
 interface SearchOptions {
@@ -39,7 +38,6 @@ export function registerSearch(program: Command, runtime: CliRuntime): void {
         .argument('<query...>', 'what to look for, e.g. "where does nadia live now"'),
     ),
   ).action(async (words: string[], opts: SearchOptions) => {
-    const userId = normalizeUserId(opts.user);
     const query = {
       text: words.join(' '),
       limit: parseCount(opts.limit, '--limit', 1_000),
@@ -50,16 +48,12 @@ export function registerSearch(program: Command, runtime: CliRuntime): void {
       ...(opts.category ? { categories: opts.category.map(parseCategory) } : {}),
       ...(opts.level ? { levels: opts.level.map(parseLevel) } : {}),
     };
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, opts);
+    await asUser(runtime, opts, async (app, principal) => {
       const hits = await app.memory.search(principal, query);
       if (opts.json) writeJson(runtime.stdout, { results: hits.map(hitJson) });
       else if (hits.length === 0) writeLine(runtime.stdout, 'Nothing found.');
       else for (const hit of hits) writeLine(runtime.stdout, hitLine(hit));
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   unlockOptions(
@@ -70,15 +64,10 @@ export function registerSearch(program: Command, runtime: CliRuntime): void {
         .requiredOption('--user <phone>', 'whose index'),
     ),
   ).action(async (opts: { user: string; passwordStdin?: boolean; totp?: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
-    const app = await runtime.open(opts);
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, opts);
+    await asUser(runtime, opts, async (app, principal) => {
       const result = await app.memory.reindex(principal);
       if (opts.json) writeJson(runtime.stdout, result);
       else writeLine(runtime.stdout, `Indexed ${result.entries} memories in ${result.ms.toFixed(0)} ms.`);
-    } finally {
-      await app.close();
-    }
+    });
   });
 }
