@@ -1,0 +1,50 @@
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { memvault, tempDir } from '../helpers/cli.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/memvault.js');
+const USER = '+14155550134';
+
+const textOf = (result: unknown) =>
+  (result as CallToolResult).content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+describe('memvault mcp (stdio), driven by the SDK’s own client', () => {
+  let dir: { path: string; cleanup(): void } | undefined;
+  let client: Client | undefined;
+  afterEach(async () => {
+    await client?.close();
+    dir?.cleanup();
+  });
+
+  it('remembers and recalls through the real binary; sealed levels stay out of reach', async () => {
+    dir = tempDir();
+    const D = join(dir.path, 'data');
+    expect((await memvault(['user', 'create', '--phone', USER, '--data-dir', D])).code).toBe(0);
+    expect((await memvault(['add', '--user', USER, '--data-dir', D, 'My gym locker code is 5521'])).code).toBe(0);
+
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', MEMVAULT_LOG_LEVEL: 'silent' };
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--user', USER, '--data-dir', D],
+      env,
+      stderr: 'pipe',
+    });
+    client = new Client({ name: 'memvault-test', version: '1' });
+    await client.connect(transport);
+
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['remember', 'recall', 'timeline']));
+    const stored = await client.callTool({
+      name: 'remember',
+      arguments: { text: 'Went kayaking with Odette at the lake' },
+    });
+    expect(stored.isError ?? false).toBe(false);
+    const recalled = textOf(await client.callTool({ name: 'recall', arguments: { query: 'kayaking' } }));
+    expect(recalled).toContain('Went kayaking with Odette at the lake');
+    const locker = textOf(await client.callTool({ name: 'recall', arguments: { query: 'gym locker code' } }));
+    expect(locker).not.toContain('5521');
+  });
+});
