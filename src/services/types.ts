@@ -42,13 +42,6 @@ export interface SignUpInput {
   readonly password?: string | null;
 }
 
-/** A memory as an edge may show it: content only when its level is unlocked. */
-export interface LockedEntry {
-  readonly id: string;
-  readonly level: SecurityLevel;
-  readonly locked: true;
-}
-
 /** Events for later consumers (notifications, insights). */
 export type MemvaultEvent =
   | { readonly type: 'memory.stored'; readonly userId: UserId; readonly entryId: string; readonly level: SecurityLevel }
