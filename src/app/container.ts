@@ -7,6 +7,7 @@ import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
+import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
@@ -34,6 +35,12 @@ export interface Memvault {
   readonly search: SearchIndex;
   readonly classifier: Classifier;
   rotateKeys(userId: UserId, password: string): Promise<number>;
+  /**
+   * What the local operator (the CLI without --password-stdin) may open: level 1, and level 2 as well for a
+   * person who has no password — there is no secret factor to ask for, and their level-2 keys are wrapped by the
+   * master key alone. Setting a password (`memvault user password`) takes level 2 out of the operator's reach.
+   */
+  operatorOpener(userId: UserId): Promise<EntryOpener>;
   /** Loads the language models now rather than on the first message (a long-running server calls it). */
   warmUp(): void;
   close(): Promise<void>;
@@ -130,6 +137,16 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     classifier,
     warmUp,
+    async operatorOpener(userId: UserId): Promise<EntryOpener> {
+      if (await keyring.hasPassword(userId)) return auth.channelOpener(userId);
+      const keys = await keyring.unwrapMany(userId, [1, 2], {});
+      try {
+        await audit.append(userId, { action: 'unlock_once', result: 'success', level: 2, reason: 'no_password' });
+        return createOpener(userId, keys);
+      } finally {
+        for (const key of keys.values()) key.fill(0);
+      }
+    },
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const oldKeys = await keyring.rotate(userId, { password });
       const opener = createOpener(userId, oldKeys);

@@ -12,8 +12,9 @@ export interface UnlockOptions {
 }
 
 /**
- * The principal for one command. The local operator reads level 1; `--password-stdin` unlocks level 2 and,
- * with `--totp CODE`, level 3. Level 4 needs a passkey, which only the web app can present.
+ * The principal for one command. The local operator reads level 1 (and level 2 of a person who has set no
+ * password); `--password-stdin` unlocks level 2 and, with `--totp CODE`, level 3. Level 4 needs a passkey,
+ * which only the web app can present.
  */
 export async function cliPrincipal(
   app: CliApp,
@@ -25,7 +26,7 @@ export async function cliPrincipal(
   if (options.totp !== undefined && !options.passwordStdin) {
     throw validationError('--totp needs --password-stdin too: SECRET takes the password and a code.');
   }
-  if (!options.passwordStdin) return { userId, opener: await app.auth.channelOpener(userId), meta };
+  if (!options.passwordStdin) return { userId, opener: await app.operatorOpener(userId), meta };
   const password = await readPassword(runtime.stdin);
   const levels: SecurityLevel[] = options.totp === undefined ? [1, 2] : [1, 2, 3];
   const opener = await app.auth.openerFor(

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
+import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { MemoryService } from '../services/types.js';
 
@@ -11,6 +12,8 @@ export interface CliApp {
   readonly audit: AuditLog;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
+  /** Level 1, plus level 2 for a person without a password (see src/app/container.ts). */
+  operatorOpener(userId: UserId): Promise<EntryOpener>;
   close(): Promise<void>;
 }
 

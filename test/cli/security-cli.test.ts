@@ -184,7 +184,7 @@ describe('memvault audit verify', () => {
 });
 
 describe('memvault user password', () => {
-  it('sets a first password for a user created without one, which then opens level 2', async () => {
+  it('a person without a password reads level 2 locally; setting one takes it out of the operator’s reach', async () => {
     const phone = '+14155550177';
     expect((await memvault(['user', 'create', '--phone', phone, '--data-dir', D])).code).toBe(0);
     const add = await memvault([
@@ -199,18 +199,25 @@ describe('memvault user password', () => {
       'Salary is 91k',
     ]);
     expect(add.code, add.stderr).toBe(0);
-    const locked = await memvault(['list', '--user', phone, '--data-dir', D, '--json']);
-    expect(locked.json<{ locked: number; entries: unknown[] }>()).toMatchObject({ locked: 1, entries: [] });
+    await memvault(['add', '--user', phone, '--data-dir', D, '--category', 'SECRET', 'Bike lock combo 4-1-7-7']);
+    const before = await memvault(['list', '--user', phone, '--data-dir', D, '--json']);
+    const open = before.json<{ locked: number; entries: { content: string }[] }>();
+    expect(open.entries.map((e) => e.content)).toEqual(['Salary is 91k']);
+    expect(open.locked).toBe(1);
 
     const set = await memvault(['user', 'password', '--user', phone, '--data-dir', D, '--password-stdin'], {
       stdin: `${PASSWORD}\n`,
     });
     expect(set.code, set.stderr).toBe(0);
-    const open = await memvault(['list', '--user', phone, '--data-dir', D, '--json', '--password-stdin'], {
+    const locked = await memvault(['list', '--user', phone, '--data-dir', D, '--json']);
+    expect(locked.json<{ locked: number; entries: unknown[] }>()).toMatchObject({ locked: 2, entries: [] });
+    const unlocked = await memvault(['list', '--user', phone, '--data-dir', D, '--json', '--password-stdin'], {
       stdin: `${PASSWORD}\n`,
     });
-    expect(open.code, open.stderr).toBe(0);
-    expect(open.json<{ entries: { content: string }[] }>().entries.map((e) => e.content)).toEqual(['Salary is 91k']);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    expect(unlocked.json<{ entries: { content: string }[] }>().entries.map((e) => e.content)).toEqual([
+      'Salary is 91k',
+    ]);
   });
 
   it('changes a password only with the current one', async () => {
