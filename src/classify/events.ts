@@ -1,5 +1,5 @@
 import * as chrono from 'chrono-node';
-import { validationError } from '../core/errors.js';
+import { zoneOffsetMinutes } from '../core/time-zone.js';
 import type { Token } from './nlp.js';
 
 /** Time and narration signals of a message. */
@@ -18,35 +18,7 @@ export interface EventSignals {
   readonly score: number;
 }
 
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * Offset of an IANA zone from UTC at `at`, in minutes (e.g. +330 for Asia/Kolkata), computed with Intl so
- * daylight saving is right for that instant.
- * @throws MemvaultError VALIDATION_ERROR for an unknown zone.
- */
-export function zoneOffsetMinutes(timeZone: string, at: Date): number {
-  let fmt = offsetFormatters.get(timeZone);
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
-    } catch (cause) {
-      throw validationError(
-        `Unknown time zone "${timeZone.slice(0, 60)}". Use an IANA name like Europe/Paris.`,
-        {
-          field: 'timezone',
-        },
-        cause,
-      );
-    }
-    offsetFormatters.set(timeZone, fmt);
-  }
-  const name = fmt.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const m = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
-  if (!m) return 0;
-  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
-  return m[1] === '-' ? -minutes : minutes;
-}
+export { zoneOffsetMinutes };
 
 const IRREGULAR_PAST = new Set(
   `was were had did went took got made saw came gave found told felt left met ran ate drank bought brought

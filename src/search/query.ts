@@ -1,5 +1,5 @@
 import * as chrono from 'chrono-node';
-import { validationError } from '../core/errors.js';
+import { localTimeToUtc, zoneOffsetMinutes } from '../core/time-zone.js';
 
 /** A half-open time range [from, to) in epoch milliseconds. */
 export interface TimeRange {
@@ -17,49 +17,11 @@ export interface ParsedQuery {
 }
 
 const DAY = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * Offset of an IANA zone from UTC at an instant, in minutes (Europe/Lisbon in summer → 60).
- * @throws MemvaultError VALIDATION_ERROR for an unknown zone.
- */
-export function zoneOffsetMinutes(timezone: string, at: Date): number {
-  let format = formatters.get(timezone);
-  if (!format) {
-    try {
-      format = new Intl.DateTimeFormat('en-US', {
-        timeZone: timezone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch (cause) {
-      throw validationError(
-        `Unknown time zone "${timezone.slice(0, 60)}". Use an IANA name such as Europe/Lisbon.`,
-        {
-          field: 'timezone',
-        },
-        cause,
-      );
-    }
-    formatters.set(timezone, format);
-  }
-  const parts: Record<string, number> = {};
-  for (const part of format.formatToParts(at)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return Math.round((wall - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
-}
+export { zoneOffsetMinutes };
 
 /** The UTC instant of a local wall-clock midnight (year, month 1–12, day) in `timezone`. */
 export function localMidnight(year: number, month: number, day: number, timezone: string): number {
-  const guess = Date.UTC(year, month - 1, day);
-  const first = guess - zoneOffsetMinutes(timezone, new Date(guess)) * 60_000;
-  // A second pass lands on the right side of a DST change.
-  return guess - zoneOffsetMinutes(timezone, new Date(first)) * 60_000;
+  return localTimeToUtc(timezone, year, month, day);
 }
 
 /** Local calendar parts of an instant in a zone. */

@@ -1,6 +1,7 @@
 import { type Category, categoryLabel, levelOf } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { MemvaultError, notFound, validationError } from '../core/errors.js';
+import { isTimeZone } from '../core/time-zone.js';
 import { normalizeUserId } from '../core/user-id.js';
 import type { Classification, Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -21,15 +22,6 @@ export interface MemoryServiceDeps {
   /** Longest message accepted, in UTF-8 bytes (default 64 KB). */
   readonly maxContentBytes?: number;
 }
-
-const TIMEZONE_CHECK = (tz: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * The use cases behind every edge, and the seed's orchestrator (`process_user_message`):
@@ -84,7 +76,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     async signUp(input: SignUpInput): Promise<UserProfile> {
       const userId = normalizeUserId(input.phone);
       const timezone = input.timezone ?? 'UTC';
-      if (!TIMEZONE_CHECK(timezone)) {
+      if (!isTimeZone(timezone)) {
         throw validationError(`Unknown time zone "${timezone.slice(0, 60)}". Use an IANA name such as Europe/Lisbon.`, {
           field: 'timezone',
         });

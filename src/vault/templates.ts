@@ -47,25 +47,9 @@ export function categoryHeader(userId: UserId, category: Category): string {
   ].join('\n');
 }
 
-const TIMEZONE_CACHE = new Map<string, boolean>();
+import { isTimeZone } from '../core/time-zone.js';
 
-/** True for an IANA time zone this runtime knows ("Europe/Lisbon", "UTC"). */
-export function isTimeZone(value: string): boolean {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(value)) {
-    return false;
-  }
-  let known = TIMEZONE_CACHE.get(value);
-  if (known === undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: value });
-      known = true;
-    } catch {
-      known = false;
-    }
-    TIMEZONE_CACHE.set(value, known);
-  }
-  return known;
-}
+export { isTimeZone };
 
 const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;]+$/;
 const PREFERENCE_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
