@@ -176,6 +176,69 @@ describe('memvault import', () => {
   });
 });
 
+describe('memvault import of chat exports', () => {
+  beforeEach(async () => {
+    expect((await createUser()).code).toBe(0);
+  });
+
+  it('imports a WhatsApp export and a Telegram export, detected from the files', async () => {
+    const wa = join(dir.path, 'WhatsApp Chat with Nadia.txt');
+    writeFileSync(
+      wa,
+      [
+        '12/03/2024, 19:02 - Messages and calls are end-to-end encrypted.',
+        '12/03/2024, 19:02 - Nadia: I moved to Oslo last month!',
+        '13/03/2024, 08:15 - Ada: <Media omitted>',
+      ].join('\n'),
+    );
+    const tg = join(dir.path, 'result.json');
+    writeFileSync(
+      tg,
+      JSON.stringify(
+        {
+          id: 7,
+          messages: [
+            {
+              id: 9,
+              type: 'message',
+              date_unixtime: '1710324000',
+              from: 'Marta',
+              text: 'The electrician comes on Friday',
+            },
+          ],
+        },
+        null,
+        1,
+      ),
+    );
+    const first = await memvault(['import', '--user', USER, '--data-dir', D, '--json', wa]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json()).toMatchObject({ format: 'whatsapp', imported: 1, failed: 0 });
+    const second = await memvault(['import', '--user', USER, '--data-dir', D, '--json', tg]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json()).toMatchObject({ format: 'telegram', imported: 1 });
+
+    const list = await memvault(
+      ['list', '--user', USER, '--data-dir', D, '--json', '--oldest-first', '--password-stdin'],
+      {
+        stdin: `${PASSWORD}\n`,
+      },
+    );
+    const entries = list.json<{ entries: { content: string; externalId: string; date: string }[] }>().entries;
+    expect(entries.map((e) => [e.content, e.externalId, e.date])).toEqual([
+      ['Nadia: I moved to Oslo last month!', 'whatsapp:2', '2024-03-12T19:02:00.000Z'],
+      ['Marta: The electrician comes on Friday', 'telegram:7:9', '2024-03-13T10:00:00.000Z'],
+    ]);
+  });
+
+  it('refuses an unknown --format before touching anything', async () => {
+    const before = snapshot(D);
+    const result = await memvault(['import', '--user', USER, '--data-dir', D, '--format', 'csv', 'x.csv']);
+    expect(result.code).toBe(65);
+    expect(snapshot(D)).toEqual(before);
+  });
+});
+
 describe('sealing on disk', () => {
   it('in the default mode no byte under the data directory holds the message text', async () => {
     expect((await createUser()).code).toBe(0);

@@ -1,21 +1,21 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { MemvaultError, storageError, validationError } from '../../core/errors.js';
-import { normalizeUserId } from '../../core/user-id.js';
-import { lines, writeJson, writeLine } from '../io.js';
+import {
+  detectFormat,
+  IMPORT_FORMATS,
+  type ImportFormat,
+  type ImportRecord,
+  parseJsonLine,
+  parseTelegram,
+  parseWhatsApp,
+} from '../import-formats.js';
+import { lines, readAll, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
-import { cliPrincipal } from '../principal.js';
+import { asUser } from '../principal.js';
 import type { CliRuntime } from '../runtime.js';
-
-/** One line of an import file. Unknown fields are refused so a typo ("txt") is reported, not ignored. */
-const ImportLine = z.strictObject({
-  text: z.string(),
-  timestamp: z.union([z.string(), z.number()]).optional(),
-  externalId: z.union([z.string().max(200), z.number()]).optional(),
-});
 
 export interface ImportFailure {
   readonly line: number;
@@ -23,88 +23,149 @@ export interface ImportFailure {
   readonly message: string;
 }
 
-/** ISO 8601 string, or epoch seconds / milliseconds. */
-function parseTimestamp(value: string | number): Date {
-  const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw validationError('"timestamp" is not a date (ISO 8601 or epoch seconds).');
-  return d;
+interface ImportOptions {
+  user: string;
+  strict?: boolean;
+  format: string;
+  dateOrder?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+/** Whole-file formats are read into memory; this bounds it. */
+const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
+
+async function readSource(file: string, runtime: CliRuntime): Promise<string> {
+  if (file === '-') return readAll(runtime.stdin, MAX_EXPORT_BYTES);
+  const info = await stat(file);
+  if (info.size > MAX_EXPORT_BYTES) throw validationError(`${file} is larger than 256 MB; split it.`);
+  return readFile(file, 'utf8');
+}
+
+async function head(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The records of a source and, for a progress bar, how many lines or messages it has. */
+async function recordsOf(
+  file: string,
+  format: ImportFormat,
+  runtime: CliRuntime,
+  timezone: string,
+  dateOrder: 'dmy' | 'mdy' | undefined,
+): Promise<{ records: AsyncIterable<ImportRecord>; total: number }> {
+  if (format === 'jsonl') {
+    let total = 0;
+    // Count lines first so the progress bar knows its end; cheap next to classifying and sealing each one.
+    if (file !== '-') for await (const _ of lines(createReadStream(file))) total++;
+    const source = file === '-' ? runtime.stdin : createReadStream(file);
+    async function* records(): AsyncGenerator<ImportRecord> {
+      let n = 0;
+      for await (const raw of lines(source)) {
+        const record = parseJsonLine(raw, ++n);
+        if (record) yield record;
+      }
+    }
+    return { records: records(), total };
+  }
+  const content = await readSource(file, runtime);
+  const parsed = format === 'whatsapp' ? parseWhatsApp(content, timezone, dateOrder) : parseTelegram(content, timezone);
+  async function* records(): AsyncGenerator<ImportRecord> {
+    yield* parsed;
+  }
+  return { records: records(), total: parsed.length };
 }
 
 export function registerImport(program: Command, runtime: CliRuntime): void {
   common(
     program
       .command('import')
-      .description('import messages from a JSON-lines file: one {"text", "timestamp"?, "externalId"?} per line')
+      .description(
+        'import messages: JSON lines ({"text", "timestamp"?, "externalId"?} per line), a WhatsApp chat export (.txt) or a Telegram export (result.json)',
+      )
       .requiredOption('--user <phone>', 'whose memories')
+      .option('--format <format>', `${IMPORT_FORMATS.join(', ')}: auto decides from the file name and contents`, 'auto')
+      .option('--date-order <order>', 'WhatsApp exports whose dates are all ambiguous: dmy or mdy')
       .option('--strict', 'stop at the first bad line (default: report bad lines and go on)')
-      .argument('<file>', 'the JSON-lines file ("-" for standard input)'),
-  ).action(async (file: string, opts: { user: string; strict?: boolean; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
-    let total = 0;
-    if (file !== '-') {
-      try {
-        const info = await stat(file);
-        if (!info.isFile()) throw validationError(`${file} is not a file.`);
-      } catch (error) {
-        if (error instanceof MemvaultError) throw error;
-        throw storageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, error);
-      }
-      // Count lines first so the progress bar knows its end; cheap next to classifying and sealing each one.
-      for await (const _ of lines(createReadStream(file))) total++;
+      .argument('<file>', 'the file ("-" for standard input)'),
+  ).action(async (file: string, opts: ImportOptions) => {
+    if (!(IMPORT_FORMATS as readonly string[]).includes(opts.format)) {
+      throw validationError(`--format must be one of ${IMPORT_FORMATS.join(', ')}.`);
     }
-    const source = file === '-' ? runtime.stdin : createReadStream(file);
-    const app = await runtime.open(opts);
+    if (opts.dateOrder !== undefined && opts.dateOrder !== 'dmy' && opts.dateOrder !== 'mdy') {
+      throw validationError('--date-order must be dmy or mdy.');
+    }
+    let format: ImportFormat;
+    try {
+      if (file !== '-' && !(await stat(file)).isFile()) throw validationError(`${file} is not a file.`);
+      format =
+        opts.format !== 'auto'
+          ? (opts.format as ImportFormat)
+          : file === '-'
+            ? 'jsonl'
+            : detectFormat(file, await head(file));
+    } catch (error) {
+      if (error instanceof MemvaultError) throw error;
+      throw storageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, error);
+    }
     const failures: ImportFailure[] = [];
     let imported = 0;
-    let lineNo = 0;
-    const bar =
-      runtime.stderr.isTTY && !opts.json && total > 0
-        ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} lines · {eta}s left' })
-        : undefined;
-    try {
-      const principal = await cliPrincipal(app, runtime, userId, {});
+    let seen = 0;
+    await asUser(runtime, opts, async (app, principal) => {
+      const { timezone } = await app.memory.profile(principal.userId);
+      const { records, total } = await recordsOf(
+        file,
+        format,
+        runtime,
+        timezone,
+        opts.dateOrder as 'dmy' | 'mdy' | undefined,
+      );
+      const bar =
+        runtime.stderr.isTTY && !opts.json && total > 0
+          ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} · {eta}s left' })
+          : undefined;
       bar?.start(total, 0);
-      for await (const raw of lines(source)) {
-        lineNo++;
-        bar?.increment();
-        if (raw.trim().length === 0) continue;
-        try {
-          let json: unknown;
+      try {
+        for await (const record of records) {
+          seen++;
+          bar?.update(format === 'jsonl' ? record.line : seen);
           try {
-            json = JSON.parse(raw);
-          } catch {
-            throw validationError('not valid JSON');
+            if ('error' in record) throw validationError(record.error);
+            await app.memory.remember(principal, record.text, {
+              channel: 'import',
+              ...(record.at ? { at: record.at } : {}),
+              ...(record.externalId ? { externalId: record.externalId } : {}),
+            });
+            imported++;
+          } catch (error) {
+            // Storage and security failures are not the line's fault: stop, rather than report every line after.
+            if (
+              !(error instanceof MemvaultError) ||
+              !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)
+            ) {
+              throw error;
+            }
+            failures.push({ line: record.line, code: error.code, message: error.message });
+            if (opts.strict) break;
           }
-          const parsed = ImportLine.safeParse(json);
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0];
-            throw validationError(`${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}`);
-          }
-          const { text, timestamp, externalId } = parsed.data;
-          await app.memory.remember(principal, text, {
-            channel: 'import',
-            ...(timestamp === undefined ? {} : { at: parseTimestamp(timestamp) }),
-            ...(externalId === undefined ? {} : { externalId: String(externalId) }),
-          });
-          imported++;
-        } catch (error) {
-          // Storage and security failures are not the line's fault: stop, rather than report every line after.
-          if (!(error instanceof MemvaultError) || !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)) {
-            throw error;
-          }
-          failures.push({ line: lineNo, code: error.code, message: error.message });
-          if (opts.strict) break;
         }
+      } finally {
+        bar?.stop();
       }
-    } finally {
-      bar?.stop();
-      await app.close();
-    }
-    if (opts.json) writeJson(runtime.stdout, { imported, failed: failures.length, failures });
+    });
+    const unit = format === 'jsonl' ? 'lines' : `${format} messages`;
+    if (opts.json) writeJson(runtime.stdout, { format, imported, failed: failures.length, failures });
     else {
       writeLine(
         runtime.stdout,
-        `Imported ${imported} memories from ${lineNo} lines${failures.length ? `; ${failures.length} bad lines:` : '.'}`,
+        `Imported ${imported} memories from ${seen} ${unit}${failures.length ? `; ${failures.length} bad:` : '.'}`,
       );
       for (const f of failures.slice(0, 50)) writeLine(runtime.stdout, `  line ${f.line}: ${f.message}`);
       if (failures.length > 50) writeLine(runtime.stdout, `  … and ${failures.length - 50} more (use --json for all).`);
@@ -115,7 +176,7 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
       throw validationError(
         opts.strict
           ? `Line ${first.line}: ${first.message}. Stopped (--strict); ${imported} memories before it were imported.`
-          : `${failures.length} of ${lineNo} lines were bad (first: line ${first.line}); the other ${imported} were imported.`,
+          : `${failures.length} of ${seen} ${unit} were bad (first: line ${first.line}); the other ${imported} were imported.`,
         { line: first.line, failed: failures.length, imported },
       );
     }
