@@ -5,18 +5,18 @@ import type { UserId } from '../../../src/core/entry.js';
 import { MemvaultError } from '../../../src/core/errors.js';
 import type { SealContext } from '../../../src/ports/sealer.js';
 import { createSealer } from '../../../src/security/seal.js';
-import { ALICE, ALICE_PASSWORD, addUser, BOB, BOB_PASSWORD, type Harness, harness, META, NOBODY } from './fixture.js';
-
-/** Runs `fn` and returns the MemvaultError it threw (fails the test when it did not throw one). */
-async function refusal(fn: () => Promise<unknown>): Promise<MemvaultError> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof MemvaultError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal, got success');
-}
+import {
+  ALICE,
+  ALICE_PASSWORD,
+  addUser,
+  BOB,
+  BOB_PASSWORD,
+  type Harness,
+  harness,
+  META,
+  NOBODY,
+  refusal,
+} from './fixture.js';
 
 const ctx = (userId: UserId, level: SecurityLevel): SealContext => ({
   userId,

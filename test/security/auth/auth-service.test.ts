@@ -8,17 +8,18 @@ import type { SealContext } from '../../../src/ports/sealer.js';
 import { FileAuditLog } from '../../../src/security/audit-log.js';
 import { createAuthService } from '../../../src/security/auth-service.js';
 import { createSealer } from '../../../src/security/seal.js';
-import { ALICE, ALICE_PASSWORD, addUser, type Harness, harness, META, NOBODY, profile, RP } from './fixture.js';
-
-async function refusal(fn: () => Promise<unknown>): Promise<MemvaultError> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof MemvaultError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal, got success');
-}
+import {
+  ALICE,
+  ALICE_PASSWORD,
+  addUser,
+  type Harness,
+  harness,
+  META,
+  NOBODY,
+  profile,
+  RP,
+  refusal,
+} from './fixture.js';
 
 const ctx = (userId: UserId, level: SecurityLevel): SealContext => ({
   userId,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import type { UserId } from '../../../src/core/entry.js';
-import { notFound } from '../../../src/core/errors.js';
+import { MemvaultError, notFound } from '../../../src/core/errors.js';
 import { normalizeUserId } from '../../../src/core/user-id.js';
 import type { Clock } from '../../../src/ports/clock.js';
 import type { AuditLog, AuditRecord } from '../../../src/ports/security.js';
@@ -152,4 +152,15 @@ export async function harness(options: Partial<AuthServiceDeps> = {}): Promise<H
 export async function addUser(h: Harness, userId: UserId, password: string, patch: Partial<UserProfile> = {}) {
   h.profiles.set(userId, profile(userId, patch));
   await h.auth.enroll(userId, password);
+}
+
+/** Runs `fn` and returns the MemvaultError it threw (fails the test when it did not throw one). */
+export async function refusal(fn: () => Promise<unknown>): Promise<MemvaultError> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof MemvaultError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal, got success');
 }

@@ -1,20 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserId } from '../../../src/core/entry.js';
-import { MemvaultError } from '../../../src/core/errors.js';
 import type { SealContext } from '../../../src/ports/sealer.js';
 import { createSealer } from '../../../src/security/seal.js';
 import { SoftAuthenticator } from './soft-authenticator.js';
-import { ALICE, ALICE_PASSWORD, addUser, BOB, BOB_PASSWORD, type Harness, harness, META, RP } from './fixture.js';
-
-async function refusal(fn: () => Promise<unknown>): Promise<MemvaultError> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof MemvaultError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal, got success');
-}
+import {
+  ALICE,
+  ALICE_PASSWORD,
+  addUser,
+  BOB,
+  BOB_PASSWORD,
+  type Harness,
+  harness,
+  META,
+  RP,
+  refusal,
+} from './fixture.js';
 
 const l4 = (userId: UserId): SealContext => ({
   userId,
