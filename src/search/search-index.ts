@@ -198,7 +198,7 @@ class HybridSearchIndex implements SearchIndex {
         target.put([entry], [vector ?? null], [this.terms(target, entry.content, entry.tags)]);
         if (target.level === 1) this.markDirty(state);
       }
-      await this.advanceRevisions(state);
+      // The shard's revision stays where it was: see `sync` for why a told-about write never advances it.
     });
   }
 
@@ -210,7 +210,6 @@ class HybridSearchIndex implements SearchIndex {
       for (const shard of state.shards.values()) {
         if (shard.delete(id) && shard.level === 1) this.markDirty(state);
       }
-      await this.advanceRevisions(state);
     });
   }
 
@@ -321,7 +320,17 @@ class HybridSearchIndex implements SearchIndex {
     }
   }
 
-  /** Brings a shard to the vault's entries of its level: re-indexes changed checksums, drops deleted ids. */
+  /**
+   * Brings a shard to the vault's entries of its level: re-indexes changed checksums, drops deleted ids.
+   *
+   * Invariant: `shard.revision` is a vault revision whose every entry the shard holds, and only `sync` sets it
+   * (to the revision read before the entries it diffs against). `upsert`/`remove` apply one entry but leave the
+   * revision alone: the vault's revision is an opaque stamp of its files, so nothing shows that the current one
+   * differs from the shard's by this entry alone — another process (the CLI, an import) may have written in
+   * between, and stamping the current revision would hide its entries from search until a `reindex`. The next
+   * search sees the moved revision and catches up; entries already applied have the same checksum and cost a
+   * comparison, not an embedding.
+   */
   private async sync(state: UserState, shard: Shard, opener: EntryOpener, revision: string): Promise<void> {
     const { entries, damaged } = await this.vault.read(state.userId, { levels: [shard.level] }, opener);
     if (damaged.length > 0) {
@@ -347,12 +356,6 @@ class HybridSearchIndex implements SearchIndex {
     }
     shard.revision = revision;
     if (shard.level === 1) this.markDirty(state);
-  }
-
-  /** After a write this index was told about, its loaded shards reflect the vault's new revision. */
-  private async advanceRevisions(state: UserState): Promise<void> {
-    const revision = await this.vault.revision(state.userId);
-    for (const shard of state.shards.values()) shard.revision = revision;
   }
 
   private markDirty(state: UserState): void {
