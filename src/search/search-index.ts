@@ -115,6 +115,8 @@ class HybridSearchIndex implements SearchIndex {
   private readonly signals: ReadonlySet<Signal>;
   private readonly users = new Map<UserId, UserState>();
   private readonly locks = new Map<UserId, Promise<unknown>>();
+  /** Shards `forget` detached: still open until the queue closes them, but never ranked on again. */
+  private readonly forgotten = new WeakSet<Shard>();
   private readonly rankOf: (word: string) => number;
   private readonly table: WordVectorTable | null;
   private closed = false;
@@ -236,10 +238,23 @@ class HybridSearchIndex implements SearchIndex {
   forget(userId: UserId, levels: readonly SecurityLevel[] = [2, 3, 4]): void {
     const state = this.users.get(userId);
     if (!state) return;
+    // Detached and marked now, so no search ranks on them from here on (`live`); closed through the user's
+    // queue, so a catch-up or a rebuild already running on one finishes first (closing it under them failed
+    // the search with a raw SQLite error, an HTTP 500).
+    const detached: Shard[] = [];
     for (const level of levels) {
       if (level === 1) continue;
-      state.shards.get(level)?.close();
+      const shard = state.shards.get(level);
+      if (shard) {
+        detached.push(shard);
+        this.forgotten.add(shard);
+      }
       state.shards.delete(level);
+    }
+    if (detached.length > 0) {
+      void this.serial(userId, async () => {
+        for (const shard of detached) shard.close();
+      });
     }
     if (levels.includes(1)) {
       // Level 1 is written back (sealed) before it leaves memory.
@@ -442,7 +457,7 @@ class HybridSearchIndex implements SearchIndex {
   // ── ranking ──────────────────────────────────────────────────────────────────────────────────────────────
 
   private async rank(loaded: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
-    let shards = loaded.filter((shard) => shard.isOpen);
+    let shards = loaded.filter((shard) => this.live(shard));
     const keep = makeFilter(filter);
     const terms = [...new Set(contentWords(text))];
     const candidates = new Map<string, Candidate>();
@@ -486,7 +501,7 @@ class HybridSearchIndex implements SearchIndex {
     const topic = properNames.length > 0 ? terms.filter((t) => !properNames.includes(t)).join(' ') : text;
     const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
     // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
-    shards = shards.filter((shard) => shard.isOpen);
+    shards = shards.filter((shard) => this.live(shard));
 
     // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
     // entry earns weight / (k + rank) from each list it is in.
@@ -608,6 +623,11 @@ class HybridSearchIndex implements SearchIndex {
         highlighted: highlight(entry.content, marked),
       };
     });
+  }
+
+  /** A shard a search may rank on: not closed (evicted) and not forgotten (its level was locked). */
+  private live(shard: Shard): boolean {
+    return shard.isOpen && !this.forgotten.has(shard);
   }
 
   private hit(shard: Shard, rowid: number, score: number, signals: string[], highlighted: string | null): SearchHit {

@@ -173,6 +173,40 @@ describe('search: gating by level', () => {
     expect(hits.every((h) => h.entry.level === 1)).toBe(true);
   });
 
+  it('a lock while a search is catching up a level does not close that shard under it', async () => {
+    const base = createWordVectorEmbeddings();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached: () => void = () => undefined;
+    const atGate = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const embeddings: Embeddings = {
+      dimensions: base.dimensions,
+      name: base.name,
+      async embed(texts) {
+        // Hold the catch-up of level 2 (the therapy note is CONFIDENTIAL) half-way, as a slow endpoint would.
+        if (texts.some((t) => t.includes('Therapy'))) {
+          reached();
+          await gate;
+        }
+        return base.embed(texts);
+      },
+    };
+    const index = make(new MemoryVault(LIFE), { embeddings });
+    const pending = index.search(USER, { text: 'anxiety therapy bank' }, testOpener([1, 2]));
+    await atGate;
+    index.forget(USER, [2]); // the session locked level 2 meanwhile
+    release();
+    const hits = await pending; // rejected with better-sqlite3's "database connection is not open" before
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.entry.level === 1)).toBe(true);
+    // What was forgotten is gone for a session that can no longer open it.
+    expect(await index.search(USER, { text: 'anxiety therapy' }, testOpener([1]))).toEqual([]);
+  });
+
   it('restricts to requested levels and categories', async () => {
     const index = make(new MemoryVault(LIFE));
     const opener = testOpener([1, 2, 3]);
