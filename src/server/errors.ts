@@ -1,5 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorCode, MemvaultError, type SecurityReason } from '../core/errors.js';
+import { publicDetails, publicMessage } from '../core/public-message.js';
 
 /** The error codes the HTTP edge adds for failures that happen before a use case runs. */
 export type HttpErrorCode = ErrorCode | 'INTERNAL_ERROR' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE';
@@ -46,14 +47,18 @@ export function statusOf(error: MemvaultError): ContentfulStatusCode {
 /** Only these detail keys cross the wire: ids, field names, positions, retry hints. Never values a user typed. */
 const SAFE_DETAILS = new Set(['field', 'fields', 'id', 'entryId', 'level', 'line', 'retryAfterSeconds', 'issues']);
 
-/** The wire body of a MemvaultError: code, message, reason and whitelisted details; no stack, no cause. */
+/**
+ * The wire body of a MemvaultError: code, message, reason and whitelisted details; no stack, no cause, and no
+ * absolute server path or lock owner's pid (`publicMessage`).
+ */
 export function errorPayload(error: MemvaultError): ErrorPayload {
-  const details: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error.details ?? {})) if (SAFE_DETAILS.has(key)) details[key] = value;
+  const safe: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error.details ?? {})) if (SAFE_DETAILS.has(key)) safe[key] = value;
+  const details = publicDetails(safe);
   return {
     error: {
       code: error.code,
-      message: error.message,
+      message: publicMessage(error.message),
       ...(error.reason ? { reason: error.reason } : {}),
       ...(Object.keys(details).length > 0 ? { details } : {}),
     },

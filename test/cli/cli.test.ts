@@ -130,7 +130,10 @@ describe('memvault add, list, show', () => {
     const result = await memvault(['add', '--user', USER, '--data-dir', join(blocked, 'data'), 'hello']);
     expect(result.code).toBe(74);
     expect(result.stderr).toContain('STORAGE_ERROR');
-    expect(result.stderr).toContain('blocked');
+    expect(result.stderr).toContain('data directory');
+    expect(result.stderr).toContain('--data-dir');
+    // The message names the folder by role, never by absolute path (issue 18).
+    expect(result.stderr).not.toContain(dir.path);
     expect(readFileSync(blocked, 'utf8')).toBe('not a directory');
   });
 });
