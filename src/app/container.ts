@@ -16,7 +16,7 @@ import { createWordVectorEmbeddings } from '../search/word-vectors.js';
 import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
-import { loadMasterKey } from '../security/master-key.js';
+import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer } from '../security/seal.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
@@ -87,10 +87,10 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   await prepareDataDir(config.dataDir);
-  const masterKey = await loadMasterKey({
-    env: config.masterKeyEnv === undefined ? {} : { MEMVAULT_MASTER_KEY: config.masterKeyEnv },
-    dataDir: config.dataDir,
-  });
+  const keyEnv = { MEMVAULT_MASTER_KEY: config.masterKeyEnv, MEMVAULT_MASTER_KEY_FILE: config.masterKeyFile };
+  const masterKey = await loadMasterKey({ env: keyEnv, dataDir: config.dataDir });
+  // Before anything reads or writes with it: a wrong key must not start, nor sign anyone up under itself.
+  await verifyMasterKey({ dataDir: config.dataDir, masterKey, source: masterKeySource(keyEnv) });
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });

@@ -24,6 +24,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'USAGE' | 'INTERNAL', numbe
   STORAGE_ERROR: 74,
   DATA_CORRUPTION: 76,
   SECURITY_ERROR: 77,
+  CONFIG_ERROR: 78,
 };
 
 export function buildProgram(runtime: CliRuntime): Command {

@@ -36,6 +36,8 @@ const CODE_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   DATA_CORRUPTION: 500,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  // Refused at start; a request can only meet it if the data dir is swapped under a running server.
+  CONFIG_ERROR: 500,
 };
 
 /** The HTTP status for a MemvaultError: by code, and by reason for SECURITY_ERROR. */
