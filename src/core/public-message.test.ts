@@ -25,6 +25,8 @@ describe('publicMessage', () => {
       'Send the body as JSON: Content-Type: application/json.',
       'The message is 70 KB; the limit is 64 KB.',
       'Line 3: text: Invalid input',
+      'Open http://localhost:8787/v1/health to check.',
+      'Calls to //cdn.example/x are not made.',
     ]) {
       expect(publicMessage(text)).toBe(text);
     }

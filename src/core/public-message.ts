@@ -10,10 +10,11 @@ const LOCK_OWNER = /\s*\(held by (?:process|pid) \d+[^)]*\)/gi;
 /** A pid named any other way. */
 const PID = /\b(?:pid|process) \d+\b/gi;
 /**
- * An absolute path: a slash at the start or after a space, quote, bracket or colon, then path characters.
- * "Europe/Lisbon" and "application/json" do not start a path (a word character precedes the slash).
+ * An absolute path: a slash at the start or after a space, quote or bracket, then path characters.
+ * "Europe/Lisbon" and "application/json" do not start a path (a word character precedes the slash), nor does a
+ * URL ("http://host/v1": a colon precedes, and "//" is not a path).
  */
-const ABSOLUTE_PATH = /(?<=^|[\s"'`(=:[])\/[^\s"'`()<>,;]*/g;
+const ABSOLUTE_PATH = /(?<=^|[\s"'`(=[])\/(?!\/)[^\s"'`()<>,;]*/g;
 
 export const PATH_PLACEHOLDER = '<path>';
 
