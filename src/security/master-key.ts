@@ -126,17 +126,24 @@ function checkValue(masterKey: Uint8Array): Buffer {
  * in constant time. Without it a wrong key started a server that answered sign-in with 500s and signed new
  * people up under the wrong key: one data dir under two master keys.
  *
- * A data directory from before this check has no `master.check`: the key it starts with is taken as right.
+ * A data directory from before this check has no `master.check`: the key is recorded only when it opens the
+ * data already there (`opensExistingData`).
  * @throws CONFIG_ERROR on a mismatch; DATA_CORRUPTION for a damaged check file; STORAGE_ERROR when unreadable.
  */
 export async function verifyMasterKey(opts: {
   dataDir: string;
   masterKey: Uint8Array;
   source: MasterKeySource;
+  /**
+   * Asked only when there is no check file yet: whether the key opens the data already there (false), or
+   * there is nothing to try it on (null). A data dir from before the check is then not sealed to a wrong key.
+   */
+  opensExistingData?: () => Promise<boolean | null>;
 }): Promise<'created' | 'verified'> {
   const file = join(opts.dataDir, KEY_CHECK_FILE);
   const expected = checkValue(opts.masterKey);
   let text = await readCheckFile(file);
+  if (text === null && (await opts.opensExistingData?.()) === false) throw wrongKey(opts.source);
   if (text === null) {
     const line = `${CHECK_HEADER} ${expected.toString('base64url')}\n`;
     if (await writeFileAtomic(file, line, { mode: 0o600, exclusive: true })) return 'created';
@@ -153,19 +160,20 @@ export async function verifyMasterKey(opts: {
     );
   }
   const stored = Buffer.from(match[1], 'base64url');
-  if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) {
-    throw new MemvaultError(
-      'CONFIG_ERROR',
-      `Wrong master key: ${keyName(opts.source)} is not the key this data directory was set up with (its ${KEY_CHECK_FILE} does not match). Start with the original key (${MASTER_KEY_ENV}, ${MASTER_KEY_FILE_ENV} or ${MASTER_KEY_FILE} in the data directory); nothing was read or written.`,
-      {
-        details: {
-          field:
-            opts.source === 'env' ? MASTER_KEY_ENV : opts.source === 'file' ? MASTER_KEY_FILE_ENV : MASTER_KEY_FILE,
-        },
-      },
-    );
-  }
+  if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) throw wrongKey(opts.source);
   return 'verified';
+}
+
+function wrongKey(source: MasterKeySource): MemvaultError {
+  return new MemvaultError(
+    'CONFIG_ERROR',
+    `Wrong master key: ${keyName(source)} is not the key this data directory was set up with. Start with the original key (${MASTER_KEY_ENV}, ${MASTER_KEY_FILE_ENV} or ${MASTER_KEY_FILE} in the data directory); nothing was read or written.`,
+    {
+      details: {
+        field: source === 'env' ? MASTER_KEY_ENV : source === 'file' ? MASTER_KEY_FILE_ENV : MASTER_KEY_FILE,
+      },
+    },
+  );
 }
 
 async function readCheckFile(file: string): Promise<string | null> {

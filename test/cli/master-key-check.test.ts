@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memvault, snapshot, tempDir } from '../helpers/cli.js';
@@ -48,6 +48,17 @@ describe('master key check value', () => {
     expect(json.stderr).not.toContain(dir.path);
 
     expect((await memvault(['list', '--user', USER, '--data-dir', D], { env: right })).code).toBe(0);
+  });
+
+  it('on a data dir from before the check, records the key only if it opens the existing keyrings', async () => {
+    const right = { MEMVAULT_MASTER_KEY: key() };
+    expect((await memvault(['user', 'create', '--phone', USER, '--data-dir', D], { env: right })).code).toBe(0);
+    rmSync(join(D, 'master.check')); // as a data dir written before master.check existed
+    const wrong = await memvault(['list', '--user', USER, '--data-dir', D], { env: { MEMVAULT_MASTER_KEY: key() } });
+    expect(wrong.code, wrong.stderr).toBe(78);
+    expect(existsSync(join(D, 'master.check'))).toBe(false);
+    expect((await memvault(['list', '--user', USER, '--data-dir', D], { env: right })).code).toBe(0);
+    expect(existsSync(join(D, 'master.check'))).toBe(true);
   });
 
   it('refuses a replaced master.key file in the data dir', async () => {
