@@ -18,7 +18,7 @@ afterAll(() => llm.close());
 beforeEach(async () => {
   dir = tempDir();
   D = join(dir.path, 'data');
-  env = { MEMVAULT_LLM_BASE_URL: llm.baseURL, MEMVAULT_LLM_TIMEOUT_MS: '300' };
+  env = { MEMVAULT_LLM_BASE_URL: llm.baseURL, MEMVAULT_LLM_TIMEOUT_MS: '10000' };
   expect((await memvault(['user', 'create', '--phone', USER, '--data-dir', D])).code).toBe(0);
 });
 afterEach(() => dir.cleanup());

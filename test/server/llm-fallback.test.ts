@@ -27,7 +27,7 @@ describe('POST /v1/memories when the configured LLM fails', () => {
     server = await startRealServer(
       {},
       {
-        env: { MEMVAULT_LLM_BASE_URL: llm.baseURL, MEMVAULT_LLM_API_KEY: 'test-key', MEMVAULT_LLM_TIMEOUT_MS: '300' },
+        env: { MEMVAULT_LLM_BASE_URL: llm.baseURL, MEMVAULT_LLM_API_KEY: 'test-key', MEMVAULT_LLM_TIMEOUT_MS: '2000' },
         logger: pino({ level: 'info' }, sink),
       },
     );
@@ -59,7 +59,7 @@ describe('POST /v1/memories when the configured LLM fails', () => {
 
   it.each([
     ['bad_output', { kind: 'answer', content: '{"category":"PUBLIC","confidence":2}' }],
-    ['timeout', { kind: 'slow', delayMs: 5_000, content: '{}' }],
+    ['timeout', { kind: 'slow', delayMs: 20_000, content: '{}' }],
     ['http_error', { kind: 'status', status: 401 }],
   ] as const)(
     'reports %s in the response, the stored analysis and one log line without content',
