@@ -5,8 +5,10 @@ import { validationError } from '../core/errors.js';
 /** Everything memvault reads from the environment, validated once here and nowhere else. */
 export interface Config {
   readonly dataDir: string;
-  /** 32-byte master key from MEMVAULT_MASTER_KEY; undefined → the key file under dataDir. */
+  /** 32-byte master key from MEMVAULT_MASTER_KEY; undefined → MEMVAULT_MASTER_KEY_FILE, else dataDir/master.key. */
   readonly masterKeyEnv: string | undefined;
+  /** MEMVAULT_MASTER_KEY_FILE: a key file kept outside the data dir (same 0600 checks). */
+  readonly masterKeyFile: string | undefined;
   /** MEMVAULT_LEVEL1=plain keeps level 1 as readable Markdown. */
   readonly level1Plain: boolean;
   readonly maxContentBytes: number;
@@ -32,6 +34,7 @@ export interface Config {
 const Env = z.object({
   MEMVAULT_DATA_DIR: z.string().min(1).optional(),
   MEMVAULT_MASTER_KEY: z.string().min(1).optional(),
+  MEMVAULT_MASTER_KEY_FILE: z.string().min(1).optional(),
   MEMVAULT_LEVEL1: z.enum(['plain', 'sealed']).default('sealed'),
   MEMVAULT_MAX_CONTENT_BYTES: z.coerce.number().int().min(256).max(10_000_000).default(65_536),
   MEMVAULT_HOST: z.string().min(1).default('127.0.0.1'),
@@ -73,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   return {
     dataDir: resolve(overrides.dataDir ?? e.MEMVAULT_DATA_DIR ?? './data'),
     masterKeyEnv: e.MEMVAULT_MASTER_KEY,
+    masterKeyFile: e.MEMVAULT_MASTER_KEY_FILE,
     level1Plain: e.MEMVAULT_LEVEL1 === 'plain',
     maxContentBytes: e.MEMVAULT_MAX_CONTENT_BYTES,
     host,

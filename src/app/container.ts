@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
-import { storageError } from '../core/errors.js';
+import { isMemvaultError, storageError } from '../core/errors.js';
 import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
@@ -16,7 +16,7 @@ import { createWordVectorEmbeddings } from '../search/word-vectors.js';
 import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
-import { loadMasterKey } from '../security/master-key.js';
+import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer } from '../security/seal.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
@@ -65,6 +65,26 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * For a data dir without a key check file yet: whether the master key verifies any of a few existing keyrings'
+ * MACs (null when there are none to try). One damaged keyring does not decide; all of them failing does.
+ */
+async function keyOpensSomeKeyring(vault: Vault, keyring: KeyringStore): Promise<boolean | null> {
+  let tried = 0;
+  for (const userId of await vault.listUsers()) {
+    if (tried >= 3) break;
+    try {
+      await keyring.hasPassword(userId);
+      return true;
+    } catch (error) {
+      if (isMemvaultError(error, 'NOT_FOUND')) continue; // a sign-up that never got its keyring
+      if (!isMemvaultError(error, 'DATA_CORRUPTION')) throw error;
+      tried++;
+    }
+  }
+  return tried > 0 ? false : null;
+}
+
 /** Builds the local classifier, and the LLM path in front of it when one is configured. */
 export async function createClassifier(
   config: Config,
@@ -87,13 +107,18 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   await prepareDataDir(config.dataDir);
-  const masterKey = await loadMasterKey({
-    env: config.masterKeyEnv === undefined ? {} : { MEMVAULT_MASTER_KEY: config.masterKeyEnv },
-    dataDir: config.dataDir,
-  });
+  const keyEnv = { MEMVAULT_MASTER_KEY: config.masterKeyEnv, MEMVAULT_MASTER_KEY_FILE: config.masterKeyFile };
+  const masterKey = await loadMasterKey({ env: keyEnv, dataDir: config.dataDir });
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
+  // Before anything reads or writes with it: a wrong key must not start, nor sign anyone up under itself.
+  await verifyMasterKey({
+    dataDir: config.dataDir,
+    masterKey,
+    source: masterKeySource(keyEnv),
+    opensExistingData: () => keyOpensSomeKeyring(vault, keyring),
+  });
   const audit = new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
   // The OpenAI client loads only when an embeddings endpoint is configured.
   const embeddings = config.embeddings

@@ -54,11 +54,26 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
   };
 }
 
+/**
+ * Said once at start when the master key is the default `master.key` inside the data dir: fine for a first run,
+ * but a backup or copy of the data dir then carries the key that opens it (docs/security.md).
+ */
+export function masterKeyHint(config: Pick<Config, 'masterKeyEnv' | 'masterKeyFile'>): string | null {
+  if (config.masterKeyEnv !== undefined || config.masterKeyFile !== undefined) return null;
+  return (
+    'Note: the master key is master.key inside the data directory, so every copy or backup of the data carries ' +
+    'the key to it. To keep it elsewhere, move the file to a path outside the data directory (mode 0600) and set ' +
+    'MEMVAULT_MASTER_KEY_FILE to that path; see docs/security.md.'
+  );
+}
+
 /** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
 export async function runServer(config: Config): Promise<void> {
   const running = await startServer(config);
   running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
   process.stdout.write(`memvault is running at ${running.url} (data in ${config.dataDir}). Press Ctrl+C to stop.\n`);
+  const hint = masterKeyHint(config);
+  if (hint) process.stdout.write(`${hint}\n`);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       running.memvault.logger.info({ signal }, 'shutting down: finishing in-flight requests');

@@ -4,7 +4,14 @@ import { localTimeToUtc } from '../core/time-zone.js';
 
 /** One message to import, or why its line could not be read. `line` is 1-based in the source file. */
 export type ImportRecord =
-  | { readonly line: number; readonly text: string; readonly at?: Date; readonly externalId?: string }
+  | {
+      readonly line: number;
+      readonly text: string;
+      readonly at?: Date;
+      readonly externalId?: string;
+      /** Field names of the line that memvault does not know and left out (JSON lines only). */
+      readonly ignored?: readonly string[];
+    }
   | { readonly line: number; readonly error: string };
 
 export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram'] as const;
@@ -13,12 +20,18 @@ export type ImportFormat = Exclude<(typeof IMPORT_FORMATS)[number], 'auto'>;
 // ---------------------------------------------------------------------------------------------------------
 // JSON lines: {"text", "timestamp"?, "externalId"?}
 
-/** One line of a JSON-lines file. Unknown fields are refused so a typo ("txt") is reported, not ignored. */
-const JsonLine = z.strictObject({
+const JSON_LINE_FIELDS = {
   text: z.string(),
   timestamp: z.union([z.string(), z.number()]).optional(),
   externalId: z.union([z.string().max(200), z.number()]).optional(),
-});
+};
+/**
+ * One line of a JSON-lines file. Other tools' exports carry fields of their own ("user", "chat"): by default
+ * they are left out and named back to the caller; `strict` refuses them, so a typo ("txt") stops the import.
+ */
+const JsonLine = z.object(JSON_LINE_FIELDS);
+const StrictJsonLine = z.strictObject(JSON_LINE_FIELDS);
+const KNOWN_FIELDS = new Set(Object.keys(JSON_LINE_FIELDS));
 
 /** ISO 8601 string, or epoch seconds / milliseconds. */
 function parseTimestamp(value: string | number): Date | null {
@@ -26,7 +39,7 @@ function parseTimestamp(value: string | number): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export function parseJsonLine(raw: string, line: number): ImportRecord | null {
+export function parseJsonLine(raw: string, line: number, options: { strict?: boolean } = {}): ImportRecord | null {
   if (raw.trim().length === 0) return null;
   let json: unknown;
   try {
@@ -34,7 +47,7 @@ export function parseJsonLine(raw: string, line: number): ImportRecord | null {
   } catch {
     return { line, error: 'not valid JSON' };
   }
-  const parsed = JsonLine.safeParse(json);
+  const parsed = (options.strict ? StrictJsonLine : JsonLine).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { line, error: `${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}` };
@@ -42,9 +55,12 @@ export function parseJsonLine(raw: string, line: number): ImportRecord | null {
   const { text, timestamp, externalId } = parsed.data;
   const at = timestamp === undefined ? undefined : parseTimestamp(timestamp);
   if (at === null) return { line, error: '"timestamp" is not a date (ISO 8601 or epoch seconds)' };
+  // Parsed as an object above, so `json` is a plain object here.
+  const ignored = Object.keys(json as object).filter((key) => !KNOWN_FIELDS.has(key));
   return {
     line,
     text,
+    ...(ignored.length > 0 ? { ignored } : {}),
     ...(at ? { at } : {}),
     ...(externalId === undefined ? {} : { externalId: String(externalId) }),
   };

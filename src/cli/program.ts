@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { type ErrorCode, MemvaultError } from '../core/errors.js';
+import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
 import { registerMemories } from './commands/memories.js';
@@ -23,6 +24,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'USAGE' | 'INTERNAL', numbe
   STORAGE_ERROR: 74,
   DATA_CORRUPTION: 76,
   SECURITY_ERROR: 77,
+  CONFIG_ERROR: 78,
 };
 
 export function buildProgram(runtime: CliRuntime): Command {
@@ -63,15 +65,18 @@ export async function runCli(argv: readonly string[], runtime: CliRuntime): Prom
       return error.exitCode === 0 ? 0 : EXIT_CODES.USAGE;
     }
     if (error instanceof MemvaultError) {
-      if (json) writeJson(runtime.stderr, { error: error.toJSON() });
-      else
-        writeLine(
-          runtime.stderr,
-          `memvault: ${error.code}${error.reason ? ` (${error.reason})` : ''}: ${error.message}`,
-        );
+      // No absolute path or pid even here: CLI output is pasted into issues and chats (issue 18).
+      const message = publicMessage(error.message);
+      if (json) {
+        const { details, ...rest } = error.toJSON();
+        writeJson(runtime.stderr, {
+          error: { ...rest, message, ...(details ? { details: publicDetails(details) } : {}) },
+        });
+      } else
+        writeLine(runtime.stderr, `memvault: ${error.code}${error.reason ? ` (${error.reason})` : ''}: ${message}`);
       return EXIT_CODES[error.code];
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = publicMessage(error instanceof Error ? error.message : String(error));
     if (json) writeJson(runtime.stderr, { error: { code: 'INTERNAL', message } });
     else writeLine(runtime.stderr, `memvault: internal error: ${message}`);
     return EXIT_CODES.INTERNAL;

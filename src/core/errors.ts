@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'DATA_CORRUPTION',
   'NOT_FOUND',
   'CONFLICT',
+  /** The installation is set up inconsistently (a master key other than the data dir's): fix it, then start. */
+  'CONFIG_ERROR',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

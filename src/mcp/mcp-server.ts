@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CATEGORIES, categoryLabel, LEVEL_NAMES } from '../core/category.js';
 import type { MemoryEntry } from '../core/entry.js';
 import { isMemvaultError } from '../core/errors.js';
+import { publicMessage } from '../core/public-message.js';
 import type { MemoryService, Principal } from '../services/types.js';
 
 export interface McpDeps {
@@ -35,7 +36,7 @@ async function guarded(run: () => Promise<CallToolResult>): Promise<CallToolResu
     return await run();
   } catch (error) {
     if (isMemvaultError(error)) {
-      return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
+      return { isError: true, content: [{ type: 'text', text: `${error.code}: ${publicMessage(error.message)}` }] };
     }
     return { isError: true, content: [{ type: 'text', text: 'INTERNAL_ERROR: the memory service failed.' }] };
   }

@@ -30,12 +30,18 @@ export interface SearchHit {
 /** Per-user search over what the opener can open (DESIGN §6). Derived data: rebuildable from the vault. */
 export interface SearchIndex {
   search(userId: UserId, query: SearchQuery, opener: EntryOpener): Promise<SearchHit[]>;
-  /** Adds or replaces one entry (after append or update). Failures never lose the write: the index catches up. */
+  /**
+   * Adds or replaces one entry (after append or update). Failures never lose the write: the index catches up.
+   * It never marks the index current with the vault: writes it was not told about are found by the next search.
+   */
   upsert(userId: UserId, entry: MemoryEntry): Promise<void>;
   remove(userId: UserId, id: string): Promise<void>;
   /** Rebuilds the user's index from the vault. */
   rebuild(userId: UserId, opener: EntryOpener): Promise<{ entries: number; ms: number }>;
-  /** Drops in-memory state for levels the session no longer holds (lock, expiry). */
+  /**
+   * Drops in-memory state for levels the session no longer holds (lock, expiry): no search uses it once this
+   * returns; it is freed after whatever is already loading it finishes.
+   */
   forget(userId: UserId, levels?: readonly SecurityLevel[]): void;
   close(): Promise<void>;
 }

@@ -115,6 +115,8 @@ class HybridSearchIndex implements SearchIndex {
   private readonly signals: ReadonlySet<Signal>;
   private readonly users = new Map<UserId, UserState>();
   private readonly locks = new Map<UserId, Promise<unknown>>();
+  /** Shards `forget` detached: still open until the queue closes them, but never ranked on again. */
+  private readonly forgotten = new WeakSet<Shard>();
   private readonly rankOf: (word: string) => number;
   private readonly table: WordVectorTable | null;
   private closed = false;
@@ -198,7 +200,7 @@ class HybridSearchIndex implements SearchIndex {
         target.put([entry], [vector ?? null], [this.terms(target, entry.content, entry.tags)]);
         if (target.level === 1) this.markDirty(state);
       }
-      await this.advanceRevisions(state);
+      // The shard's revision stays where it was: see `sync` for why a told-about write never advances it.
     });
   }
 
@@ -210,7 +212,6 @@ class HybridSearchIndex implements SearchIndex {
       for (const shard of state.shards.values()) {
         if (shard.delete(id) && shard.level === 1) this.markDirty(state);
       }
-      await this.advanceRevisions(state);
     });
   }
 
@@ -237,10 +238,23 @@ class HybridSearchIndex implements SearchIndex {
   forget(userId: UserId, levels: readonly SecurityLevel[] = [2, 3, 4]): void {
     const state = this.users.get(userId);
     if (!state) return;
+    // Detached and marked now, so no search ranks on them from here on (`live`); closed through the user's
+    // queue, so a catch-up or a rebuild already running on one finishes first (closing it under them failed
+    // the search with a raw SQLite error, an HTTP 500).
+    const detached: Shard[] = [];
     for (const level of levels) {
       if (level === 1) continue;
-      state.shards.get(level)?.close();
+      const shard = state.shards.get(level);
+      if (shard) {
+        detached.push(shard);
+        this.forgotten.add(shard);
+      }
       state.shards.delete(level);
+    }
+    if (detached.length > 0) {
+      void this.serial(userId, async () => {
+        for (const shard of detached) shard.close();
+      });
     }
     if (levels.includes(1)) {
       // Level 1 is written back (sealed) before it leaves memory.
@@ -321,7 +335,17 @@ class HybridSearchIndex implements SearchIndex {
     }
   }
 
-  /** Brings a shard to the vault's entries of its level: re-indexes changed checksums, drops deleted ids. */
+  /**
+   * Brings a shard to the vault's entries of its level: re-indexes changed checksums, drops deleted ids.
+   *
+   * Invariant: `shard.revision` is a vault revision whose every entry the shard holds, and only `sync` sets it
+   * (to the revision read before the entries it diffs against). `upsert`/`remove` apply one entry but leave the
+   * revision alone: the vault's revision is an opaque stamp of its files, so nothing shows that the current one
+   * differs from the shard's by this entry alone — another process (the CLI, an import) may have written in
+   * between, and stamping the current revision would hide its entries from search until a `reindex`. The next
+   * search sees the moved revision and catches up; entries already applied have the same checksum and cost a
+   * comparison, not an embedding.
+   */
   private async sync(state: UserState, shard: Shard, opener: EntryOpener, revision: string): Promise<void> {
     const { entries, damaged } = await this.vault.read(state.userId, { levels: [shard.level] }, opener);
     if (damaged.length > 0) {
@@ -347,12 +371,6 @@ class HybridSearchIndex implements SearchIndex {
     }
     shard.revision = revision;
     if (shard.level === 1) this.markDirty(state);
-  }
-
-  /** After a write this index was told about, its loaded shards reflect the vault's new revision. */
-  private async advanceRevisions(state: UserState): Promise<void> {
-    const revision = await this.vault.revision(state.userId);
-    for (const shard of state.shards.values()) shard.revision = revision;
   }
 
   private markDirty(state: UserState): void {
@@ -439,7 +457,7 @@ class HybridSearchIndex implements SearchIndex {
   // ── ranking ──────────────────────────────────────────────────────────────────────────────────────────────
 
   private async rank(loaded: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
-    let shards = loaded.filter((shard) => shard.isOpen);
+    let shards = loaded.filter((shard) => this.live(shard));
     const keep = makeFilter(filter);
     const terms = [...new Set(contentWords(text))];
     const candidates = new Map<string, Candidate>();
@@ -483,7 +501,7 @@ class HybridSearchIndex implements SearchIndex {
     const topic = properNames.length > 0 ? terms.filter((t) => !properNames.includes(t)).join(' ') : text;
     const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
     // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
-    shards = shards.filter((shard) => shard.isOpen);
+    shards = shards.filter((shard) => this.live(shard));
 
     // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
     // entry earns weight / (k + rank) from each list it is in.
@@ -605,6 +623,11 @@ class HybridSearchIndex implements SearchIndex {
         highlighted: highlight(entry.content, marked),
       };
     });
+  }
+
+  /** A shard a search may rank on: not closed (evicted) and not forgotten (its level was locked). */
+  private live(shard: Shard): boolean {
+    return shard.isOpen && !this.forgotten.has(shard);
   }
 
   private hit(shard: Shard, rowid: number, score: number, signals: string[], highlighted: string | null): SearchHit {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemvaultError } from '../core/errors.js';
-import { loadMasterKey, parseMasterKey } from './master-key.js';
+import { loadMasterKey, parseMasterKey, verifyMasterKey } from './master-key.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 
@@ -87,7 +87,9 @@ describe('loadMasterKey', () => {
       await chmod(file, mode);
       const error = await failure(loadMasterKey({ env: {}, dataDir }));
       expect(error.code).toBe('SECURITY_ERROR');
-      expect(error.message).toContain(`chmod 600 ${file}`);
+      // Named by role, never by absolute path (issue 18); the path stays in the details for the logs.
+      expect(error.message).toContain('chmod 600 master.key');
+      expect(error.details?.file).toBe(file);
     }
   });
 
@@ -96,7 +98,8 @@ describe('loadMasterKey', () => {
     await writeFile(file, KEY.subarray(0, 16).toString('base64'), { mode: 0o600 });
     const error = await failure(loadMasterKey({ env: {}, dataDir }));
     expect(error.code).toBe('SECURITY_ERROR');
-    expect(error.message).toContain(file);
+    expect(error.message).toContain('master.key in the data directory');
+    expect(error.message).not.toContain(dataDir);
   });
 
   it('refuses a symlink in place of the key file', async () => {
@@ -104,5 +107,44 @@ describe('loadMasterKey', () => {
     await writeFile(real, KEY.toString('base64'), { mode: 0o600 });
     await symlink(real, join(dataDir, 'master.key'));
     expect((await failure(loadMasterKey({ env: {}, dataDir }))).code).toBe('SECURITY_ERROR');
+  });
+});
+
+describe('verifyMasterKey', () => {
+  const OTHER = Buffer.alloc(32, 9);
+
+  it('writes the check value at first start (0600), then accepts the same key and refuses another', async () => {
+    expect(await verifyMasterKey({ dataDir, masterKey: KEY, source: 'env' })).toBe('created');
+    const file = join(dataDir, 'master.check');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const text = await readFile(file, 'utf8');
+    // A MAC, not the key or anything the key can be read from.
+    expect(text).not.toContain(KEY.toString('base64'));
+    expect(text).not.toContain(KEY.toString('hex'));
+    expect(await verifyMasterKey({ dataDir, masterKey: KEY, source: 'data-dir' })).toBe('verified');
+    const error = await failure(verifyMasterKey({ dataDir, masterKey: OTHER, source: 'env' }));
+    expect(error.code).toBe('CONFIG_ERROR');
+    expect(error.message).toContain('MEMVAULT_MASTER_KEY');
+    expect(error.message).not.toContain(dataDir);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  it('lets concurrent first starts agree: one key wins, the other is refused', async () => {
+    const results = await Promise.allSettled([
+      verifyMasterKey({ dataDir, masterKey: KEY, source: 'env' }),
+      verifyMasterKey({ dataDir, masterKey: KEY, source: 'env' }),
+      verifyMasterKey({ dataDir, masterKey: OTHER, source: 'env' }),
+    ]);
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(2);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFIG_ERROR' });
+  });
+
+  it('reports a damaged check file as DATA_CORRUPTION, saying how to recover', async () => {
+    await writeFile(join(dataDir, 'master.check'), 'garbage\n', { mode: 0o600 });
+    const error = await failure(verifyMasterKey({ dataDir, masterKey: KEY, source: 'env' }));
+    expect(error.code).toBe('DATA_CORRUPTION');
+    expect(error.message).toContain('delete master.check');
   });
 });

@@ -1,5 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorCode, MemvaultError, type SecurityReason } from '../core/errors.js';
+import { publicDetails, publicMessage } from '../core/public-message.js';
 
 /** The error codes the HTTP edge adds for failures that happen before a use case runs. */
 export type HttpErrorCode = ErrorCode | 'INTERNAL_ERROR' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE';
@@ -35,6 +36,8 @@ const CODE_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   DATA_CORRUPTION: 500,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  // Refused at start; a request can only meet it if the data dir is swapped under a running server.
+  CONFIG_ERROR: 500,
 };
 
 /** The HTTP status for a MemvaultError: by code, and by reason for SECURITY_ERROR. */
@@ -46,14 +49,18 @@ export function statusOf(error: MemvaultError): ContentfulStatusCode {
 /** Only these detail keys cross the wire: ids, field names, positions, retry hints. Never values a user typed. */
 const SAFE_DETAILS = new Set(['field', 'fields', 'id', 'entryId', 'level', 'line', 'retryAfterSeconds', 'issues']);
 
-/** The wire body of a MemvaultError: code, message, reason and whitelisted details; no stack, no cause. */
+/**
+ * The wire body of a MemvaultError: code, message, reason and whitelisted details; no stack, no cause, and no
+ * absolute server path or lock owner's pid (`publicMessage`).
+ */
 export function errorPayload(error: MemvaultError): ErrorPayload {
-  const details: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error.details ?? {})) if (SAFE_DETAILS.has(key)) details[key] = value;
+  const safe: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error.details ?? {})) if (SAFE_DETAILS.has(key)) safe[key] = value;
+  const details = publicDetails(safe);
   return {
     error: {
       code: error.code,
-      message: error.message,
+      message: publicMessage(error.message),
       ...(error.reason ? { reason: error.reason } : {}),
       ...(Object.keys(details).length > 0 ? { details } : {}),
     },

@@ -9,6 +9,7 @@ import { systemClock } from '../ports/clock.js';
 import type { Principal } from '../services/types.js';
 import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
+import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
@@ -67,7 +68,10 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   app.onError((err, c) => {
     if (isMemvaultError(err)) {
       const status = statusOf(err);
-      if (status >= 500) logger.error({ code: err.code, path: c.req.path, err: err.message }, 'request failed');
+      const shown = publicMessage(err.message);
+      if (status >= 500) logger.error({ code: err.code, path: c.req.path, err: shown }, 'request failed');
+      // The operator may need the path or pid the client was not shown.
+      if (shown !== err.message) logger.debug({ code: err.code, detail: err.message }, 'error detail withheld');
       const retry = err.details?.retryAfterSeconds;
       if (typeof retry === 'number') c.header('Retry-After', String(retry));
       return c.json(errorPayload(err), status);

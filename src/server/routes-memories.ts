@@ -67,6 +67,7 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
             level: k.level,
             confidence: k.confidence,
             source: k.source,
+            ...(k.fallbackReason ? { fallbackReason: k.fallbackReason } : {}),
             needsReview: k.needsReview,
           },
         },

@@ -161,6 +161,10 @@ export const RememberResponse = z
       level: Level,
       confidence: z.number(),
       source: z.enum(['llm', 'local']),
+      fallbackReason: z.string().optional().openapi({
+        description:
+          'Present when a configured LLM failed and the local classifier answered: timeout, network, rate_limited, http_error or bad_output',
+      }),
       needsReview: z.boolean(),
     }),
   })

@@ -124,13 +124,20 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         category,
         tags: classification.tags,
         content: text,
-        analysis: classification.reasoning,
+        analysis: analysisOf(classification),
         confidence: classification.confidence,
         emotionalContext: classification.emotionalContext,
         channel: options.channel,
         externalId: options.externalId ?? null,
       });
       const indexed = await index(principal.userId, entry);
+      if (classification.fallbackReason) {
+        // Ids and the reason only: the message never reaches a log.
+        logger.warn(
+          { userId: principal.userId, entryId: entry.id, reason: classification.fallbackReason },
+          'LLM classification failed; the local classifier answered',
+        );
+      }
       emit({ type: 'memory.stored', userId: principal.userId, entryId: entry.id, level: entry.level });
       logger.info(
         { userId: principal.userId, entryId: entry.id, category, source: classification.source, indexed },
@@ -245,4 +252,14 @@ function errorSummary(error: unknown): { code?: string; name?: string } {
   if (error instanceof MemvaultError) return { code: error.code };
   if (error instanceof Error) return { name: error.name };
   return {};
+}
+
+/**
+ * The stored analysis: the classifier's reasoning, and when a configured LLM failed (timed out, unreachable,
+ * refused, or answered something that is not a classification), that the local classifier answered instead and
+ * why — a person reading the entry later sees the LLM was not heard.
+ */
+export function analysisOf(classification: Classification): string {
+  if (!classification.fallbackReason) return classification.reasoning;
+  return `${classification.reasoning} [LLM fallback: ${classification.fallbackReason}]`;
 }

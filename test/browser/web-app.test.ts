@@ -4,6 +4,7 @@ import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RealServer, startRealServer } from '../server/real.js';
+import { planBrowserSuite } from './chromium.js';
 
 /**
  * The web app end to end in headless Chromium (Debian's package) against the real wiring: sign-up, capture and
@@ -11,7 +12,10 @@ import { type RealServer, startRealServer } from '../server/real.js';
  * from Chromium's virtual authenticator (CDP WebAuthn domain). Screenshots go to test-artifacts/.
  */
 
-const CHROMIUM = process.env.MEMVAULT_CHROMIUM ?? '/usr/bin/chromium';
+const plan = planBrowserSuite(process.env);
+if (plan.action === 'fail') throw new Error(plan.message);
+if (plan.action === 'skip') console.warn(plan.line);
+const CHROMIUM = plan.action === 'run' ? plan.executable : '';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/browser');
 const PHONE = '+14155550134';
 const PASSWORD = 'a long and private passphrase 42';
@@ -23,7 +27,7 @@ const MEMORIES = {
   seed: 'My wallet seed phrase is abandon ability able about above absent absorb abstract absurd abuse access accident',
 };
 
-describe('web app in Chromium', () => {
+describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
   let server: RealServer;
   let browser: Browser;
   let context: BrowserContext;

@@ -130,7 +130,10 @@ describe('memvault add, list, show', () => {
     const result = await memvault(['add', '--user', USER, '--data-dir', join(blocked, 'data'), 'hello']);
     expect(result.code).toBe(74);
     expect(result.stderr).toContain('STORAGE_ERROR');
-    expect(result.stderr).toContain('blocked');
+    expect(result.stderr).toContain('data directory');
+    expect(result.stderr).toContain('--data-dir');
+    // The message names the folder by role, never by absolute path (issue 18).
+    expect(result.stderr).not.toContain(dir.path);
     expect(readFileSync(blocked, 'utf8')).toBe('not a directory');
   });
 });
@@ -173,6 +176,38 @@ describe('memvault import', () => {
     expect(result.stderr).toContain('Line 2');
     const list = await memvault(['list', '--user', USER, '--data-dir', D, '--json']);
     expect(list.json<{ entries: { content: string }[] }>().entries.map((e) => e.content)).toEqual(['first']);
+  });
+  it('ignores fields it does not know (counted and reported once) and refuses them only with --strict', async () => {
+    const file = join(dir.path, 'export.jsonl');
+    // Another tool's export: every line carries fields memvault has no use for.
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ text: 'Met Nadia for coffee', user: 'ada', chat: 7 }),
+        JSON.stringify({ text: 'Bought a new bike', user: 'ada', chat: 7, reactions: [] }),
+        JSON.stringify({ text: 'No extras here' }),
+      ].join('\n'),
+    );
+    const lenient = await memvault(['import', '--user', USER, '--data-dir', D, '--json', file]);
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(lenient.json()).toMatchObject({
+      imported: 3,
+      failed: 0,
+      ignoredFields: { lines: 2, fields: ['chat', 'reactions', 'user'] },
+    });
+
+    const text = await memvault(['import', '--user', USER, '--data-dir', D, file]);
+    expect(text.code, text.stderr).toBe(0);
+    const notices = `${text.stdout}${text.stderr}`.split('\n').filter((l) => l.includes('ignored'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('2 lines');
+    expect(notices[0]).toContain('user');
+    expect(notices[0]).toContain('--strict');
+
+    const strict = await memvault(['import', '--user', USER, '--data-dir', D, '--strict', '--json', file]);
+    expect(strict.code).toBe(65);
+    expect(strict.json()).toMatchObject({ imported: 0, failed: 1, failures: [{ line: 1 }] });
+    expect(strict.json<{ failures: { message: string }[] }>().failures[0]?.message).toContain('user');
   });
 });
 

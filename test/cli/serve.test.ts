@@ -1,19 +1,35 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memvault, tempDir } from '../helpers/cli.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/memvault.js');
 
-function start(dataDir: string): { child: ChildProcess; url: Promise<string>; exited: Promise<number | null> } {
+function start(
+  dataDir: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): {
+  child: ChildProcess;
+  url: Promise<string>;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+} {
   const env: NodeJS.ProcessEnv = { ...process.env, MEMVAULT_PORT: '0', MEMVAULT_LOG_LEVEL: 'warn' };
   delete env.MEMVAULT_MASTER_KEY;
+  delete env.MEMVAULT_MASTER_KEY_FILE;
+  Object.assign(env, extraEnv);
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const url = new Promise<string>((resolveUrl, reject) => {
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
@@ -22,8 +38,10 @@ function start(dataDir: string): { child: ChildProcess; url: Promise<string>; ex
     });
     child.once('exit', (code) => reject(new Error(`serve exited early with ${code}: ${out}`)));
   });
+  // A test that expects an early exit need not handle this rejection.
+  url.catch(() => undefined);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, url, exited };
+  return { child, url, exited, stdout: () => out, stderr: () => err };
 }
 
 describe('memvault serve', () => {
@@ -47,6 +65,50 @@ describe('memvault serve', () => {
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     const openapi = (await (await fetch(`${url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/memories', '/v1/search']));
+  });
+
+  it('says once, at start, how to keep the master key out of the data dir; not when it already is', async () => {
+    dir = tempDir();
+    const first = start(join(dir.path, 'data'));
+    child = first.child;
+    await first.url;
+    // The hint follows the "running" line on stdout.
+    await new Promise((r) => setTimeout(r, 200));
+    const hints = first
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('MEMVAULT_MASTER_KEY_FILE'));
+    expect(hints).toHaveLength(1);
+    expect(hints[0]).toContain('docs/security.md');
+    child.kill('SIGKILL');
+
+    const keyFile = join(dir.path, 'memvault.key');
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const second = start(join(dir.path, 'other-data'), { MEMVAULT_MASTER_KEY_FILE: keyFile });
+    child = second.child;
+    await second.url;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(second.stdout()).not.toContain('MEMVAULT_MASTER_KEY_FILE');
+  });
+
+  it('refuses to start under a master key other than the data dir’s (exit 78), without showing paths', async () => {
+    dir = tempDir();
+    const dataDir = join(dir.path, 'data');
+    const right = randomBytes(32).toString('base64');
+    expect(
+      (
+        await memvault(['user', 'create', '--phone', '+14155550134', '--data-dir', dataDir], {
+          env: { MEMVAULT_MASTER_KEY: right },
+        })
+      ).code,
+    ).toBe(0);
+    const server = start(dataDir, { MEMVAULT_MASTER_KEY: randomBytes(32).toString('base64') });
+    child = server.child;
+    expect(await server.exited).toBe(78);
+    expect(server.stderr()).toContain('CONFIG_ERROR');
+    expect(server.stderr()).toMatch(/master key/i);
+    expect(server.stderr()).not.toContain(dir.path);
+    expect(server.stdout()).not.toContain('running at');
   });
 
   it('finishes in-flight writes on SIGTERM, then exits 0', async () => {

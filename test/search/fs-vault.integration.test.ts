@@ -71,4 +71,27 @@ describe('search over FsVault with real sealing', () => {
     await reopened.close();
     await vault.close();
   });
+
+  it('finds entries another process wrote, even after this process wrote and told the index', async () => {
+    const sealer = createSealer(keyring, { level1Plain: false });
+    const server = new FsVault({ dataDir, sealer });
+    await server.createUser({ userId });
+    const add = (vault: FsVault, content: string) =>
+      vault.append(userId, { date: new Date().toISOString(), category: 'GENERAL', content, channel: 'cli' });
+    const index = createSearchIndex({ vault: server, dataDir, sealer, signals: ['bm25'] });
+    await index.upsert(userId, await add(server, 'Fed the giraffe at the zoo'));
+    expect(await index.search(userId, { text: 'giraffe' }, opener([1]))).toHaveLength(1);
+    const cli = new FsVault({ dataDir, sealer }); // `memvault add` in another process
+    await add(cli, 'Saw a zebra crossing the road');
+    await add(cli, 'Another zebra, this time at the zoo');
+    await index.upsert(userId, await add(server, 'Lunch with Odette'));
+    expect(await index.search(userId, { text: 'zebra' }, opener([1]))).toHaveLength(2);
+    await index.close();
+    // The persisted index must not claim a revision that includes writes it never saw.
+    const reopened = createSearchIndex({ vault: server, dataDir, sealer, signals: ['bm25'] });
+    expect(await reopened.search(userId, { text: 'zebra' }, opener([1]))).toHaveLength(2);
+    await reopened.close();
+    await cli.close();
+    await server.close();
+  });
 });

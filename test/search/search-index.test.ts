@@ -173,6 +173,40 @@ describe('search: gating by level', () => {
     expect(hits.every((h) => h.entry.level === 1)).toBe(true);
   });
 
+  it('a lock while a search is catching up a level does not close that shard under it', async () => {
+    const base = createWordVectorEmbeddings();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached: () => void = () => undefined;
+    const atGate = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const embeddings: Embeddings = {
+      dimensions: base.dimensions,
+      name: base.name,
+      async embed(texts) {
+        // Hold the catch-up of level 2 (the therapy note is CONFIDENTIAL) half-way, as a slow endpoint would.
+        if (texts.some((t) => t.includes('Therapy'))) {
+          reached();
+          await gate;
+        }
+        return base.embed(texts);
+      },
+    };
+    const index = make(new MemoryVault(LIFE), { embeddings });
+    const pending = index.search(USER, { text: 'anxiety therapy bank' }, testOpener([1, 2]));
+    await atGate;
+    index.forget(USER, [2]); // the session locked level 2 meanwhile
+    release();
+    const hits = await pending; // rejected with better-sqlite3's "database connection is not open" before
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.entry.level === 1)).toBe(true);
+    // What was forgotten is gone for a session that can no longer open it.
+    expect(await index.search(USER, { text: 'anxiety therapy' }, testOpener([1]))).toEqual([]);
+  });
+
   it('restricts to requested levels and categories', async () => {
     const index = make(new MemoryVault(LIFE));
     const opener = testOpener([1, 2, 3]);
@@ -250,14 +284,26 @@ describe('search: filters and date phrases', () => {
 describe('search: keeping current and persisting', () => {
   it('upsert and remove keep a loaded index current', async () => {
     const vault = new MemoryVault(LIFE);
-    const index = make(vault);
+    const base = createWordVectorEmbeddings();
+    const embedded: string[] = [];
+    const embeddings: Embeddings = {
+      dimensions: base.dimensions,
+      name: base.name,
+      embed(texts) {
+        embedded.push(...texts);
+        return base.embed(texts);
+      },
+    };
+    const index = make(vault, { embeddings });
     await index.search(USER, { text: 'warmup' }, testOpener());
     const added = entry('Adopted a kitten called Miso');
     vault.put(added);
     await index.upsert(USER, added);
-    const readsBefore = vault.reads;
+    embedded.length = 0;
     expect((await index.search(USER, { text: 'kitten' }, testOpener()))[0]?.entry.id).toBe(added.id);
-    expect(vault.reads).toBe(readsBefore); // served from the index, no catch-up read
+    // The search catches up with the vault (the revision moved), but the entry applied by upsert is not
+    // indexed again: only the query itself is embedded.
+    expect(embedded).toEqual(['kitten']);
     vault.drop(added.id);
     await index.remove(USER, added.id);
     expect(await index.search(USER, { text: 'kitten' }, testOpener())).toEqual([]);
@@ -284,6 +330,28 @@ describe('search: keeping current and persisting', () => {
     await index.search(USER, { text: 'pizza' }, testOpener());
     vault.put(entry('Learned to bake sourdough bread'));
     expect((await index.search(USER, { text: 'sourdough' }, testOpener()))[0]?.entry.content).toContain('sourdough');
+  });
+
+  it('a write it is told about does not hide writes it was not told about (revision = what the shard reflects)', async () => {
+    const vault = new MemoryVault(LIFE);
+    const index = make(vault);
+    await index.search(USER, { text: 'pizza' }, testOpener([1, 2]));
+    // Another process appends twice, then this process writes and tells the index about its own entry only.
+    vault.put(entry('Saw a zebra crossing the road'));
+    vault.put(entry('Started a course in Japanese calligraphy', { category: 'CONFIDENTIAL' }));
+    const own = entry('Lunch with Odette at the market');
+    vault.put(own);
+    await index.upsert(USER, own);
+    expect((await index.search(USER, { text: 'odette' }, testOpener()))[0]?.entry.id).toBe(own.id);
+    expect((await index.search(USER, { text: 'zebra' }, testOpener()))[0]?.entry.content).toContain('zebra');
+    const hidden = await index.search(USER, { text: 'calligraphy' }, testOpener([1, 2]));
+    expect(hidden[0]?.entry.content).toContain('calligraphy');
+    // The same for a removal: an entry deleted behind its back does not survive another removal it is told about.
+    const gone = vault.entries.find((e) => e.content.includes('zebra'))!;
+    vault.drop(gone.id);
+    vault.drop(own.id);
+    await index.remove(USER, own.id);
+    expect(await index.search(USER, { text: 'zebra' }, testOpener())).toEqual([]);
   });
 
   it('persists level 1 sealed: no plaintext of any entry in the file, and reloads it', async () => {

@@ -611,3 +611,24 @@ describe('web app', () => {
     }
   });
 });
+
+describe('storage failures on the wire', () => {
+  it('never show absolute server paths or lock owners’ pids', async () => {
+    const { storageError } = await import('../../src/core/errors.js');
+    const { app, memory } = fakeApp();
+    const token = await signUp(app);
+    memory.list = async () => {
+      throw storageError(
+        'Timed out after 30000 ms waiting for the lock on /srv/memvault/data/users/+14155550134 (held by process 4242 on host-a). If no memvault process is running, delete /srv/memvault/data/users/+14155550134/.lock.',
+        undefined,
+        { file: '/srv/memvault/data/users/+14155550134/.lock' },
+      );
+    };
+    const res = await app.request('/v1/memories', { headers: bearer(token) });
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toContain('/srv/memvault');
+    expect(text).not.toContain('4242');
+    expect(JSON.parse(text).error).toMatchObject({ code: 'STORAGE_ERROR', message: expect.stringContaining('lock') });
+  });
+});

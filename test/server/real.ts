@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/app/config.js';
-import { createMemvault, type Memvault } from '../../src/app/container.js';
+import { createMemvault, type Memvault, type MemvaultOptions } from '../../src/app/container.js';
 import { createMcpHttpHandler } from '../../src/mcp/mcp-server.js';
 import type { HttpConfig } from '../../src/server/context.js';
 import { createHttpApp } from '../../src/server/http-app.js';
@@ -35,15 +35,18 @@ export interface RealServer {
  * The real wiring (composition root) on a fresh temp data dir, served on 127.0.0.1 with the HTTP edge, the web
  * app and MCP. For end-to-end, browser and load tests.
  */
-export async function startRealServer(http: Partial<HttpConfig> = {}): Promise<RealServer> {
+export async function startRealServer(
+  http: Partial<HttpConfig> = {},
+  options: { env?: NodeJS.ProcessEnv; logger?: MemvaultOptions['logger'] } = {},
+): Promise<RealServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'memvault-e2e-'));
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const config = loadConfig(
-    { MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_PUBLIC_URL: url },
+    { MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_PUBLIC_URL: url, ...options.env },
     { port, host: '127.0.0.1' },
   );
-  const mv = await createMemvault(config);
+  const mv = await createMemvault(config, options.logger ? { logger: options.logger } : {});
   const app = createHttpApp({
     memory: mv.memory,
     auth: mv.auth,

@@ -391,4 +391,48 @@ describe('FsVault with sealed levels', () => {
     expect(await codeOf(vault.reseal(USER, testOpener([1, 2, 3])))).toBe('SECURITY_ERROR');
     expect(readFileSync(file('ULTRASECRET'), 'utf8')).toBe(before);
   });
+
+  it('a list with levels 3–4 unlocked opens only the page it returns, once the dates are known', async () => {
+    const dates = Array.from({ length: 60 }, (_, i) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString());
+    // Out of date order on purpose (an import of old messages): the page must still be the newest by date.
+    for (const [i, date] of dates.entries()) {
+      await vault.append(
+        USER,
+        entry({
+          date: dates[(i * 7) % 60] ?? date,
+          category: i % 2 ? 'SECRET' : 'ULTRASECRET',
+          content: `secret ${i}`,
+        }),
+      );
+    }
+    await vault.append(USER, entry({ date: '2025-06-01T00:00:00.000Z', category: 'GENERAL', content: 'old plain' }));
+    const inner = testOpener([1, 2, 3, 4]);
+    let opened = 0;
+    const counting = {
+      canOpen: (level: 1 | 2 | 3 | 4) => inner.canOpen(level),
+      open: (ctx: Parameters<typeof inner.open>[0], payload: string) => {
+        if (ctx.level >= 3) opened++;
+        return inner.open(ctx, payload);
+      },
+    };
+    const first = await vault.read(USER, { limit: 5 }, counting);
+    expect(first.entries.map((e) => e.date)).toEqual(dates.slice(-5).reverse());
+    expect(first.total).toBe(61);
+
+    opened = 0;
+    const again = await vault.read(USER, { limit: 5 }, counting);
+    expect(again.entries.map((e) => e.date)).toEqual(dates.slice(-5).reverse());
+    expect(again.total).toBe(61);
+    expect(opened).toBe(5);
+
+    opened = 0;
+    const page = await vault.read(USER, { limit: 3, offset: 10, order: 'asc' }, counting);
+    expect(page.entries.map((e) => e.date)).toEqual(dates.slice(9, 12));
+    expect(opened).toBe(3);
+
+    // A filter on what only the sealed text holds (tags) still has to open them all.
+    opened = 0;
+    await vault.read(USER, { limit: 5, tags: ['x'] }, counting);
+    expect(opened).toBe(60);
+  });
 });

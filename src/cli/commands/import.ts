@@ -32,6 +32,37 @@ interface ImportOptions {
   json?: boolean;
 }
 
+/** How many distinct unknown field names a report lists; a hostile file could carry thousands. */
+const MAX_IGNORED_NAMES = 20;
+const MAX_FIELD_NAME_CHARS = 40;
+
+/** Unknown JSON-lines fields left out: how many lines had any, and which names (sorted, bounded). */
+class IgnoredFields {
+  lines = 0;
+  readonly names = new Set<string>();
+  more = false;
+
+  add(fields: readonly string[]): void {
+    this.lines++;
+    for (const field of fields) {
+      const name = field.length > MAX_FIELD_NAME_CHARS ? `${field.slice(0, MAX_FIELD_NAME_CHARS)}…` : field;
+      if (this.names.has(name)) continue;
+      if (this.names.size < MAX_IGNORED_NAMES) this.names.add(name);
+      else this.more = true;
+    }
+  }
+
+  toJSON(): { lines: number; fields: string[]; more?: true } {
+    return { lines: this.lines, fields: [...this.names].sort(), ...(this.more ? { more: true as const } : {}) };
+  }
+
+  /** The one line a person reads: which fields, on how many lines, and how to refuse them instead. */
+  describe(): string {
+    const names = [...this.names].sort().map((n) => JSON.stringify(n));
+    return `Note: ${this.lines} ${this.lines === 1 ? 'line' : 'lines'} carried fields memvault does not use (${names.join(', ')}${this.more ? ', …' : ''}); they were ignored. Use --strict to refuse such lines instead.`;
+  }
+}
+
 /** Whole-file formats are read into memory; this bounds it. */
 const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
 
@@ -60,6 +91,7 @@ async function recordsOf(
   runtime: CliRuntime,
   timezone: string,
   dateOrder: 'dmy' | 'mdy' | undefined,
+  strict: boolean,
 ): Promise<{ records: AsyncIterable<ImportRecord>; total: number }> {
   if (format === 'jsonl') {
     let total = 0;
@@ -69,7 +101,7 @@ async function recordsOf(
     async function* records(): AsyncGenerator<ImportRecord> {
       let n = 0;
       for await (const raw of lines(source)) {
-        const record = parseJsonLine(raw, ++n);
+        const record = parseJsonLine(raw, ++n, { strict });
         if (record) yield record;
       }
     }
@@ -93,7 +125,10 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
       .requiredOption('--user <phone>', 'whose memories')
       .option('--format <format>', `${IMPORT_FORMATS.join(', ')}: auto decides from the file name and contents`, 'auto')
       .option('--date-order <order>', 'WhatsApp exports whose dates are all ambiguous: dmy or mdy')
-      .option('--strict', 'stop at the first bad line (default: report bad lines and go on)')
+      .option(
+        '--strict',
+        'refuse JSON lines with unknown fields and stop at the first bad line (default: ignore unknown fields, report bad lines and go on)',
+      )
       .argument('<file>', 'the file ("-" for standard input)'),
   ).action(async (file: string, opts: ImportOptions) => {
     if (!(IMPORT_FORMATS as readonly string[]).includes(opts.format)) {
@@ -116,6 +151,7 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
       throw storageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, error);
     }
     const failures: ImportFailure[] = [];
+    const ignored = new IgnoredFields();
     let imported = 0;
     let seen = 0;
     await asUser(runtime, opts, async (app, principal) => {
@@ -126,6 +162,7 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
         runtime,
         timezone,
         opts.dateOrder as 'dmy' | 'mdy' | undefined,
+        opts.strict === true,
       );
       const bar =
         runtime.stderr.isTTY && !opts.json && total > 0
@@ -138,6 +175,7 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
           bar?.update(format === 'jsonl' ? record.line : seen);
           try {
             if ('error' in record) throw validationError(record.error);
+            if (record.ignored) ignored.add(record.ignored);
             await app.memory.remember(principal, record.text, {
               channel: 'import',
               ...(record.at ? { at: record.at } : {}),
@@ -161,12 +199,20 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
       }
     });
     const unit = format === 'jsonl' ? 'lines' : `${format} messages`;
-    if (opts.json) writeJson(runtime.stdout, { format, imported, failed: failures.length, failures });
+    if (opts.json)
+      writeJson(runtime.stdout, {
+        format,
+        imported,
+        failed: failures.length,
+        failures,
+        ...(ignored.lines > 0 ? { ignoredFields: ignored.toJSON() } : {}),
+      });
     else {
       writeLine(
         runtime.stdout,
         `Imported ${imported} memories from ${seen} ${unit}${failures.length ? `; ${failures.length} bad:` : '.'}`,
       );
+      if (ignored.lines > 0) writeLine(runtime.stdout, ignored.describe());
       for (const f of failures.slice(0, 50)) writeLine(runtime.stdout, `  line ${f.line}: ${f.message}`);
       if (failures.length > 50) writeLine(runtime.stdout, `  … and ${failures.length - 50} more (use --json for all).`);
     }

@@ -41,9 +41,19 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
           entry: entryJson(result.entry),
           needsReview: result.classification.needsReview,
           source: result.classification.source,
+          ...(result.classification.fallbackReason ? { fallbackReason: result.classification.fallbackReason } : {}),
           reply: result.reply,
         });
-      } else writeLine(runtime.stdout, `${result.reply} (id ${result.entry.id})`);
+      } else {
+        writeLine(runtime.stdout, `${result.reply} (id ${result.entry.id})`);
+        const reason = result.classification.fallbackReason;
+        if (reason) {
+          writeLine(
+            runtime.stderr,
+            `memvault: the configured LLM failed (${reason}); the local classifier chose the category.`,
+          );
+        }
+      }
     });
   });
 
