@@ -124,6 +124,11 @@ export interface AuditLog {
     record: Omit<AuditRecord, 'seq' | 'at' | 'userId' | 'prev' | 'mac' | 'risk'> & { risk?: number },
   ): Promise<AuditRecord>;
   list(userId: UserId, opts?: { limit?: number; before?: number }): Promise<AuditRecord[]>;
-  /** ok=false names the first bad record (its sequence number and why). */
-  verify(userId: UserId): Promise<{ ok: true; records: number } | { ok: false; badSeq: number; reason: string }>;
+  /**
+   * ok=false names the first bad record (its sequence number and why). `tornTail` says the log ends in the
+   * fragment of an append that crashed before it finished (never acknowledged; the next append removes it).
+   */
+  verify(
+    userId: UserId,
+  ): Promise<{ ok: true; records: number; tornTail?: boolean } | { ok: false; badSeq: number; reason: string }>;
 }
