@@ -74,6 +74,11 @@ export interface AuthService {
   /** Locks one level, or every level above 1 when `level` is omitted; drops their keys. */
   lock(token: string, level?: SecurityLevel): Promise<AuthenticatedSession>;
   signOut(token: string): Promise<void>;
+  /**
+   * Signs the person out of every session, in this process and every other one: the credential epoch moves on
+   * and each session made under the old one is refused wherever its token is next used.
+   */
+  signOutEverywhere(token: string, meta: RequestMeta): Promise<void>;
 
   totpBegin(token: string): Promise<TotpEnrollment>;
   totpConfirm(token: string, code: string, meta: RequestMeta): Promise<void>;

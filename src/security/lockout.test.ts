@@ -32,7 +32,7 @@ describe('lockout', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(MemvaultError);
       expect((error as MemvaultError).reason).toBe('locked_out');
-      expect((error as MemvaultError).details).toEqual({ retryAfter: 30 });
+      expect((error as MemvaultError).details).toEqual({ retryAfterSeconds: 30 });
     }
     expect(() => lock.assertOpen('u', '172.16.0.1')).not.toThrow(); // another network is not locked yet
     expect(() => lock.assertOpen('other', '10.0.0.1')).not.toThrow();

@@ -140,13 +140,13 @@ describe('attacks on authentication', () => {
     expect((await refusal(() => h.auth.signIn(ALICE, 'wrong password 4', META))).reason).toBe('authentication_failed');
     const first = await refusal(() => h.auth.signIn(ALICE, ALICE_PASSWORD, META));
     expect(first.reason).toBe('locked_out');
-    const firstWait = first.details?.retryAfter as number;
+    const firstWait = first.details?.retryAfterSeconds as number;
     expect(firstWait).toBe(30);
     h.clock.advance(31_000);
     await refusal(() => h.auth.signIn(ALICE, 'wrong password 5', META));
     const second = await refusal(() => h.auth.signIn(ALICE, ALICE_PASSWORD, META));
     expect(second.reason).toBe('locked_out');
-    expect(second.details?.retryAfter as number).toBe(60);
+    expect(second.details?.retryAfterSeconds as number).toBe(60);
     h.clock.advance(61_000);
     // A success resets the counters.
     await h.auth.signIn(ALICE, ALICE_PASSWORD, META);
@@ -159,7 +159,7 @@ describe('attacks on authentication', () => {
     for (let i = 0; i < 5; i++) await refusal(() => h.auth.signIn(NOBODY, `guess number ${i}`, META));
     const e = await refusal(() => h.auth.signIn(NOBODY, 'guess number 5', META));
     expect(e.reason).toBe('locked_out');
-    expect(e.details?.retryAfter).toBe(30);
+    expect(e.details?.retryAfterSeconds).toBe(30);
   });
 
   it('a time window denies with time_restriction outside the hours, in the user’s zone', async () => {
