@@ -58,6 +58,8 @@ export interface AuthService {
    */
   enroll(userId: UserId, password: string | null, about?: { readonly name?: string | null }): Promise<void>;
   hasPassword(userId: UserId): Promise<boolean>;
+  /** True once the person's keyring exists (sign-up finished its last step). */
+  isEnrolled(userId: UserId): Promise<boolean>;
   /**
    * Applies the password policy without storing anything (sign-up checks it before creating any file).
    * @throws VALIDATION_ERROR naming what is wrong with the password (never echoing it).

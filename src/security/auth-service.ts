@@ -448,6 +448,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       return keyring.hasPassword(userId);
     },
 
+    isEnrolled(userId) {
+      return keyring.exists(userId);
+    },
+
     checkPassword(password, about) {
       checkPasswordPolicy(password, { userId: about.userId, name: about.name ?? null });
     },

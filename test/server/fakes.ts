@@ -105,6 +105,9 @@ export class FakeAuth implements AuthService {
   async hasPassword(userId: UserId): Promise<boolean> {
     return Boolean(this.passwords.get(userId));
   }
+  async isEnrolled(userId: UserId): Promise<boolean> {
+    return this.passwords.has(userId);
+  }
   async changePassword(): Promise<void> {
     throw new Error('not used');
   }
