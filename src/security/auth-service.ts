@@ -124,9 +124,23 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const logger = deps.logger;
   const restoredLockouts = new Set<UserId>();
   const summaries = new Map<UserId, { totpEnrolled: boolean; passkeys: number }>();
-  // How long a failed sign-in of a known user takes beyond Argon2id (file reads, the audit write): unknown
-  // users wait as long, so the answer's timing does not tell whether an account exists.
-  let knownFailureMs = 0;
+  // Sign-in timing must not tell whether a number has an account. Both answers run one Argon2id with the same
+  // parameters (an unknown number's against a fixed dummy verifier). Beyond it, a known person's failure reads
+  // the keyring and profile and appends a durable audit record; an unknown number has none of that, so it waits
+  // out the median of that extra work over recent known failures. A median of the extra work (not a mean, not
+  // the whole duration) keeps the unknown answer from being pulled up by slow outliers, which made it the
+  // slower one before.
+  const failureOverheads: number[] = [];
+  const OVERHEAD_SAMPLES = 31;
+  const noteFailureOverhead = (ms: number) => {
+    failureOverheads.push(ms);
+    if (failureOverheads.length > OVERHEAD_SAMPLES) failureOverheads.shift();
+  };
+  const failureOverhead = (): number => {
+    if (failureOverheads.length === 0) return 0;
+    const sorted = [...failureOverheads].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
 
   const sessions = new SessionStore({
     clock,
@@ -508,8 +522,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const attempt = normalizeAttempt(password);
       const reservation = await reserveAttempt(userId, known, meta, 'sign_in');
       if (!known || attempt.length === 0) {
+        const kdfStarted = performance.now();
         await keyring.dummyVerify(attempt);
-        const wait = knownFailureMs - (performance.now() - started);
+        const kdfMs = performance.now() - kdfStarted;
+        const wait = failureOverhead() - (performance.now() - started - kdfMs);
         if (wait > 0) await sleep(wait);
         logger?.info({ reason: 'authentication_failed', action: 'sign_in' }, 'sign-in refused');
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
@@ -525,9 +541,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         throw error;
       }
       let keys: Map<SecurityLevel, Uint8Array>;
+      const kdfStarted = performance.now();
       try {
         keys = await keyring.unwrapMany(userId, [1, 2], { password: attempt });
       } catch (error) {
+        const kdfMs = performance.now() - kdfStarted;
         if (!isReason(error, 'authentication_failed')) {
           reservation.refund();
           throw error;
@@ -538,8 +556,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
           meta,
           profile.timezone,
         );
-        const elapsed = performance.now() - started;
-        knownFailureMs = knownFailureMs === 0 ? elapsed : knownFailureMs * 0.8 + elapsed * 0.2;
+        noteFailureOverhead(performance.now() - started - kdfMs);
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
       await reservation.succeed();
