@@ -138,7 +138,7 @@ export class AuthStore {
   /** Seals a TOTP secret for the user's record. */
   sealSecret(userId: UserId, secret: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.totpKey, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.totpKey, iv, { authTagLength: 16 });
     cipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
     const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
     return `${SEAL_VERSION}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
@@ -150,7 +150,10 @@ export class AuthStore {
       const [version, data] = sealed.split('.');
       if (version !== SEAL_VERSION || !data) throw new Error('unknown format');
       const raw = Buffer.from(data, 'base64url');
-      const decipher = createDecipheriv('aes-256-gcm', this.totpKey, raw.subarray(0, 12));
+      // A whole 12-byte nonce and 16-byte tag, checked before decrypting: GCM would otherwise accept a shorter
+      // nonce, and Node a tag cut to as little as 4 bytes, which turns forging one into guessing 32 bits.
+      if (raw.length < 12 + 16) throw new Error('truncated');
+      const decipher = createDecipheriv('aes-256-gcm', this.totpKey, raw.subarray(0, 12), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
