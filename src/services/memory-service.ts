@@ -23,6 +23,9 @@ export interface MemoryServiceDeps {
   readonly maxContentBytes?: number;
 }
 
+/** An unpaired UTF-16 surrogate (a paired one is read as the astral character it encodes). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * The use cases behind every edge, and the seed's orchestrator (`process_user_message`):
  * classify → policy → seal and append → index → events → a reply for the channel.
@@ -49,6 +52,14 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     if (text.trim().length === 0)
       throw validationError('Nothing to remember: the message is empty.', { field: 'text' });
     if (text.includes('\u0000')) throw validationError('The message contains a NUL character.', { field: 'text' });
+    // Refused at the edge rather than stored: an unpaired surrogate is not Unicode text, cannot be sealed, and
+    // would be replaced by U+FFFD by any UTF-8 reader. Entries stored before this check still read back as written.
+    if (LONE_SURROGATE.test(text)) {
+      throw validationError(
+        'The message contains a broken character (an unpaired UTF-16 surrogate). Send it as valid Unicode text.',
+        { field: 'text' },
+      );
+    }
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) {
       throw validationError(
