@@ -81,6 +81,11 @@ export interface AuthService {
    * and each session made under the old one is refused wherever its token is next used.
    */
   signOutEverywhere(token: string, meta: RequestMeta): Promise<void>;
+  /**
+   * The same for the local operator (the CLI, which holds the master key) or the composition root, without a
+   * session: for a lost device, or after a key rotation in another process. Audited as `sign_out_everywhere`.
+   */
+  revokeSessions(userId: UserId, meta?: RequestMeta): Promise<void>;
 
   totpBegin(token: string): Promise<TotpEnrollment>;
   totpConfirm(token: string, code: string, meta: RequestMeta): Promise<void>;

@@ -79,13 +79,11 @@ export interface AuthServiceDeps {
 
 /** The AuthService plus the handles the composition root needs. */
 export interface AuthServiceHandle extends AuthService {
-  /** Signs out every session of a user held by this process (after key rotation or an operator's decision). */
-  endSessions(userId: UserId): void;
   /**
-   * Signs out every session of a user in every process: bumps the credential epoch, then ends this process's
-   * sessions. Prefer it to `endSessions` when the change may have happened in another process (the CLI).
+   * Signs out every session of a user held by this process only. `revokeSessions` (the port) reaches every
+   * process; prefer it when the change may be seen by another one (a rotation by the CLI while the server runs).
    */
-  revokeSessions(userId: UserId): Promise<void>;
+  endSessions(userId: UserId): void;
   /** Expires due sessions and levels now. */
   sweep(): void;
   /** Ends every session and stops the sweeper. */
@@ -967,7 +965,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       sessions.endAll(userId);
     },
 
-    revokeSessions,
+    async revokeSessions(userId, meta = {}) {
+      if (!(await keyring.exists(userId))) throw notFound('No such person: nothing to sign out.');
+      await revokeSessions(userId);
+      await auditAttempt(userId, { action: 'sign_out_everywhere', result: 'success' }, meta);
+    },
 
     sweep() {
       sessions.sweep();

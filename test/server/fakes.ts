@@ -162,7 +162,10 @@ export class FakeAuth implements AuthService {
   }
 
   async signOutEverywhere(token: string): Promise<void> {
-    const { userId } = this.live(token);
+    await this.revokeSessions(this.live(token).userId);
+  }
+
+  async revokeSessions(userId: UserId): Promise<void> {
     for (const [t, s] of [...this.sessions]) if (s.userId === userId) this.sessions.delete(t);
   }
 
