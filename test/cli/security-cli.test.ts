@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { generateSync } from 'otplib';
@@ -166,6 +166,16 @@ describe('memvault audit verify', () => {
     const result = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('intact');
+  });
+
+  it('passes on a log whose last append crashed halfway, and says so', async () => {
+    appendFileSync(log(), '{"seq":99,"at":"2026-');
+    const result = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('intact');
+    expect(result.stdout).toContain('crashed before it finished');
+    const json = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D, '--json']);
+    expect(json.json()).toMatchObject({ ok: true, tornTail: true });
   });
 
   const tamperings: [string, (l: string[]) => string[]][] = [
