@@ -112,17 +112,35 @@ async function main(): Promise<void> {
     const rightPassword: number[] = [];
     const wrongUser: number[] = [];
     const wrongPassword: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      let t = performance.now();
-      const { token } = await auth.signIn(ALICE, PASSWORD, META);
-      rightPassword.push(performance.now() - t);
-      await auth.signOut(token);
-      t = performance.now();
-      await refused(() => auth.signIn(NOBODY, `wrong password ${i}`, { ip: `198.51.100.${i}` }));
-      wrongUser.push(performance.now() - t);
-      t = performance.now();
-      await refused(() => auth.signIn(ALICE, `wrong password ${i}`, { ip: `192.0.2.${i}` }));
-      wrongPassword.push(performance.now() - t);
+    const TIMING_RUNS = Number(process.env.AUTH_BENCH_TIMING_RUNS ?? 120);
+    // One unmeasured round first: the service learns the cost of a known user's failure from real ones.
+    await refused(() => auth.signIn(ALICE, 'warm-up wrong password', { ip: '192.0.2.250' }));
+    const cases: Array<[number[], (i: number) => Promise<unknown>]> = [
+      [
+        rightPassword,
+        async () => {
+          const t = performance.now();
+          const { token } = await auth.signIn(ALICE, PASSWORD, META);
+          rightPassword.push(performance.now() - t);
+          await auth.signOut(token);
+        },
+      ],
+      [wrongUser, (i) => refused(() => auth.signIn(NOBODY, `wrong password ${i}`, { ip: `198.51.100.${i % 250}` }))],
+      [wrongPassword, (i) => refused(() => auth.signIn(ALICE, `wrong password ${i}`, { ip: `192.0.2.${i % 250}` }))],
+    ];
+    for (let i = 0; i < TIMING_RUNS; i++) {
+      // A fresh order each round, so neither case always follows the costlier right-password sign-in.
+      const order = [0, 1, 2].sort(() => Math.random() - 0.5);
+      for (const which of order) {
+        const [samples, run] = cases[which]!;
+        if (which === 0) {
+          await run(i);
+          continue;
+        }
+        const t = performance.now();
+        await run(i);
+        samples.push(performance.now() - t);
+      }
     }
     const signIn = stats(rightPassword);
     const wu = stats(wrongUser);
@@ -133,9 +151,17 @@ async function main(): Promise<void> {
     out('|---|---|---|---|---|');
     out(`| right password | ${signIn.n} | ${ms(signIn.p50)} | ${ms(signIn.p99)} | ${ms(signIn.mean)} |`);
     out(`| wrong password, known user | ${wp.n} | ${ms(wp.p50)} | ${ms(wp.p99)} | ${ms(wp.mean)} |`);
-    out(`| unknown user (dummy Argon2id, padded) | ${wu.n} | ${ms(wu.p50)} | ${ms(wu.p99)} | ${ms(wu.mean)} |`);
+    out(`| unknown number (dummy Argon2id, padded) | ${wu.n} | ${ms(wu.p50)} | ${ms(wu.p99)} | ${ms(wu.mean)} |`);
     out();
-    out(`Median ratio unknown-user / wrong-password: ${(wu.p50 / wp.p50).toFixed(3)} (1.0 = indistinguishable).`);
+    const ratio = wu.p50 / wp.p50;
+    out('The three cases run in a fresh random order each round. Argon2id dominates every row and its spread on a');
+    out('loaded machine is wide (85–420 ms within one run), so fewer than about 100 rounds give medians that differ');
+    out('by 5–15% from noise alone. Before the median-overhead padding (issue 18 #3) this benchmark measured a ratio');
+    out('of 1.72 (30 rounds, load 8.9): unknown numbers waited out a running mean of whole known failures.');
+    out();
+    out(
+      `Median ratio unknown-user / wrong-password: ${ratio.toFixed(3)} (1.0 = indistinguishable; the target is within 5%: ${Math.abs(ratio - 1) <= 0.05 ? 'met' : 'NOT met'}).`,
+    );
     out();
 
     // Resolve one token over and over: a request's authentication cost (a hash and a map look-up).

@@ -12,8 +12,13 @@ import { extractTags } from './tags.js';
 import { TextModel } from './text-model.js';
 import { detectTopics, type SensitiveTopic, type TopicHit, topicScore } from './topics.js';
 
-/** Longest message the classifier reads; longer input is a caller error (chat exports are split upstream). */
-export const MAX_TEXT_LENGTH = 20_000;
+/**
+ * Only a bound on the work a direct caller can ask for. The product's one limit on a message is the memory
+ * service's `maxContentBytes` (MEMVAULT_MAX_CONTENT_BYTES, at most 10,000,000 bytes), checked before anything is
+ * classified: the classifier must read every message that limit lets through, or a secret at the end of a long
+ * one would go unseen.
+ */
+export const MAX_TEXT_LENGTH = 10_000_000;
 
 /**
  * Softens the text model before the explicit signals are added: trained on a corpus of a few thousand

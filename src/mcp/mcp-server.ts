@@ -75,7 +75,8 @@ export function createMcpServer(deps: McpDeps): McpServer {
         'Store something that happened or a fact about the user. It is classified (chronological, general, ' +
         'confidential, secret, ultra-secret) and sealed at its security level.',
       inputSchema: {
-        text: z.string().trim().min(1).max(20_000).describe('What to remember, in the user’s words'),
+        // The length limit is the memory service's (MEMVAULT_MAX_CONTENT_BYTES), the same for every edge.
+        text: z.string().trim().min(1).describe('What to remember, in the user’s words'),
         at: isoDate.optional().describe('When the message was written (ISO 8601); default now'),
         category: z.enum(CATEGORIES).optional().describe('Force a category instead of classifying'),
       },

@@ -58,6 +58,8 @@ export interface AuthService {
    */
   enroll(userId: UserId, password: string | null, about?: { readonly name?: string | null }): Promise<void>;
   hasPassword(userId: UserId): Promise<boolean>;
+  /** True once the person's keyring exists (sign-up finished its last step). */
+  isEnrolled(userId: UserId): Promise<boolean>;
   /**
    * Applies the password policy without storing anything (sign-up checks it before creating any file).
    * @throws VALIDATION_ERROR naming what is wrong with the password (never echoing it).
@@ -74,6 +76,16 @@ export interface AuthService {
   /** Locks one level, or every level above 1 when `level` is omitted; drops their keys. */
   lock(token: string, level?: SecurityLevel): Promise<AuthenticatedSession>;
   signOut(token: string): Promise<void>;
+  /**
+   * Signs the person out of every session, in this process and every other one: the credential epoch moves on
+   * and each session made under the old one is refused wherever its token is next used.
+   */
+  signOutEverywhere(token: string, meta: RequestMeta): Promise<void>;
+  /**
+   * The same for the local operator (the CLI, which holds the master key) or the composition root, without a
+   * session: for a lost device, or after a key rotation in another process. Audited as `sign_out_everywhere`.
+   */
+  revokeSessions(userId: UserId, meta?: RequestMeta): Promise<void>;
 
   totpBegin(token: string): Promise<TotpEnrollment>;
   totpConfirm(token: string, code: string, meta: RequestMeta): Promise<void>;
@@ -124,6 +136,11 @@ export interface AuditLog {
     record: Omit<AuditRecord, 'seq' | 'at' | 'userId' | 'prev' | 'mac' | 'risk'> & { risk?: number },
   ): Promise<AuditRecord>;
   list(userId: UserId, opts?: { limit?: number; before?: number }): Promise<AuditRecord[]>;
-  /** ok=false names the first bad record (its sequence number and why). */
-  verify(userId: UserId): Promise<{ ok: true; records: number } | { ok: false; badSeq: number; reason: string }>;
+  /**
+   * ok=false names the first bad record (its sequence number and why). `tornTail` says the log ends in the
+   * fragment of an append that crashed before it finished (never acknowledged; the next append removes it).
+   */
+  verify(
+    userId: UserId,
+  ): Promise<{ ok: true; records: number; tornTail?: boolean } | { ok: false; badSeq: number; reason: string }>;
 }

@@ -117,12 +117,21 @@ describe('append', () => {
     expect(await reopened().verify(ALICE)).toEqual({ ok: true, records: 5 });
   });
 
-  it('drops a torn final write (crash mid-append) and carries on', async () => {
+  it('reports a torn final write (crash mid-append) as a torn tail, not tampering, and drops it', async () => {
     await fill(3);
     await appendFile(log.path(ALICE), '{"seq":4,"at":"2026-');
-    expect(await reopened().verify(ALICE)).toMatchObject({ ok: false, badSeq: 4, reason: 'truncated' });
+    // Issue 16 #13: the fragment was never acknowledged and the head never named it.
+    expect(await reopened().verify(ALICE)).toEqual({ ok: true, records: 3, tornTail: true });
     await reopened().append(ALICE, { action: 'signin', result: 'success' });
     expect(await reopened().verify(ALICE)).toEqual({ ok: true, records: 4 });
+    expect(await readFile(log.path(ALICE), 'utf8')).not.toContain('"at":"2026-{');
+  });
+
+  it('still reports a cut inside an acknowledged record as truncated', async () => {
+    await fill(3);
+    const text = await readFile(log.path(ALICE), 'utf8');
+    await writeFile(log.path(ALICE), text.slice(0, text.length - 20));
+    expect(await reopened().verify(ALICE)).toEqual({ ok: false, badSeq: 3, reason: 'truncated' });
   });
 
   it('keeps users apart', async () => {

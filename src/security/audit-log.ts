@@ -7,8 +7,9 @@ import type { UserId } from '../core/entry.js';
 import { MemvaultError, storageError, validationError } from '../core/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { AuditLog, AuditRecord } from '../ports/security.js';
-import { KeyedMutex, ensurePrivateDir, userDir, withFileLock } from './crypto-fs.js';
+import { ensurePrivateDir, userDir } from './crypto-fs.js';
 import { hkdfSha256 } from './kdf.js';
+import { withPersonFile } from './person-lock.js';
 
 /** `prev` of the first record. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -107,7 +108,6 @@ export class FileAuditLog implements AuditLog {
   readonly #dataDir: string;
   readonly #master: Buffer;
   readonly #clock: Clock;
-  readonly #mutex = new KeyedMutex();
   readonly #keys = new Map<UserId, Buffer>();
   readonly #tails = new Map<UserId, Tail>();
 
@@ -144,7 +144,7 @@ export class FileAuditLog implements AuditLog {
     await ensurePrivateDir(userDir(this.#dataDir, userId)).catch((error: unknown) => {
       throw storageError('Could not create the user folder for the audit log.', error, { file });
     });
-    return this.#mutex.run(userId, () => withFileLock(file, () => this.#appendLocked(userId, event, risk)));
+    return withPersonFile(this.#dataDir, userId, `AUDIT.${userId}.log`, () => this.#appendLocked(userId, event, risk));
   }
 
   async #appendLocked(userId: UserId, event: AuditAppend, risk: number): Promise<AuditRecord> {
@@ -203,10 +203,12 @@ export class FileAuditLog implements AuditLog {
     const file = this.path(userId);
     // Snapshot the head and the log's length under the lock, then read that prefix without holding it: records are
     // only ever appended, so a long verify never blocks sign-ins that append meanwhile.
-    const snapshot = await this.#mutex.run(userId, async () => {
-      if (!(await exists(userDir(this.#dataDir, userId)))) return { head: null, size: 0 };
-      return withFileLock(file, async () => ({ head: await this.#readHead(userId), size: await sizeOf(file) }));
-    });
+    const snapshot = (await exists(userDir(this.#dataDir, userId)))
+      ? await withPersonFile(this.#dataDir, userId, `AUDIT.${userId}.log`, async () => ({
+          head: await this.#readHead(userId),
+          size: await sizeOf(file),
+        }))
+      : { head: null, size: 0 };
     const { head, size } = snapshot;
     if (head === 'invalid') return { ok: false, badSeq: 0, reason: 'edited' };
     const text = size === 0 ? '' : await readPrefix(file, size);
@@ -245,13 +247,17 @@ export class FileAuditLog implements AuditLog {
       prevHash = sha256(lines[i]!);
       expected++;
     }
-    if (torn) return fail(expected, 'truncated');
     const last = expected - 1;
-    if (head === null) return last === 0 ? { ok: true, records: 0 } : fail(last + 1, 'truncated');
+    // A final fragment without its newline is an append that crashed before it finished: it was never
+    // acknowledged, and the head was never moved to it (the head is written after the line is durable). It is
+    // not tampering as long as the head agrees with the complete records; a cut inside an acknowledged record
+    // leaves the head naming a record the log no longer holds, which fails below as `truncated`.
+    const ok = torn ? { ok: true as const, records: last, tornTail: true } : { ok: true as const, records: last };
+    if (head === null) return last === 0 ? ok : fail(last + 1, 'truncated');
     if (head.seq > last) return fail(last + 1, 'truncated');
     // The log may run ahead of the head by records written just before a crash; they are MAC'd and chained.
     if (head.seq > 0 && sha256(lines[head.seq - 1]!) !== head.hash) return fail(head.seq, 'edited');
-    return { ok: true, records: last };
+    return ok;
   }
 
   #key(userId: UserId): Buffer {

@@ -79,7 +79,10 @@ export interface AuthServiceDeps {
 
 /** The AuthService plus the handles the composition root needs. */
 export interface AuthServiceHandle extends AuthService {
-  /** Signs out every session of a user (after key rotation or an operator's decision). */
+  /**
+   * Signs out every session of a user held by this process only. `revokeSessions` (the port) reaches every
+   * process; prefer it when the change may be seen by another one (a rotation by the CLI while the server runs).
+   */
   endSessions(userId: UserId): void;
   /** Expires due sessions and levels now. */
   sweep(): void;
@@ -94,6 +97,12 @@ type AuditEntry = {
   readonly level?: SecurityLevel;
   readonly session?: string;
 };
+
+/** An attempt counted before its credentials are checked; see `reserveAttempt`. */
+interface Reservation {
+  succeed(): Promise<void>;
+  refund(): void;
+}
 
 const WRONG_CREDENTIALS = 'Wrong phone number or password.';
 /** Channels whose caller has proven the phone number (or runs the server): they may set a first password. */
@@ -113,9 +122,23 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const logger = deps.logger;
   const restoredLockouts = new Set<UserId>();
   const summaries = new Map<UserId, { totpEnrolled: boolean; passkeys: number }>();
-  // How long a failed sign-in of a known user takes beyond Argon2id (file reads, the audit write): unknown
-  // users wait as long, so the answer's timing does not tell whether an account exists.
-  let knownFailureMs = 0;
+  // Sign-in timing must not tell whether a number has an account. Both answers run one Argon2id with the same
+  // parameters (an unknown number's against a fixed dummy verifier). Beyond it, a known person's failure reads
+  // the keyring and profile and appends a durable audit record; an unknown number has none of that, so it waits
+  // out the median of that extra work over recent known failures. A median of the extra work (not a mean, not
+  // the whole duration) keeps the unknown answer from being pulled up by slow outliers, which made it the
+  // slower one before.
+  const failureOverheads: number[] = [];
+  const OVERHEAD_SAMPLES = 31;
+  const noteFailureOverhead = (ms: number) => {
+    failureOverheads.push(ms);
+    if (failureOverheads.length > OVERHEAD_SAMPLES) failureOverheads.shift();
+  };
+  const failureOverhead = (): number => {
+    if (failureOverheads.length === 0) return 0;
+    const sorted = [...failureOverheads].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
 
   const sessions = new SessionStore({
     clock,
@@ -251,16 +274,75 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     }
   }
 
-  /** Counts a failed guess; persists the user-wide counter once it locks, so a restart keeps the lock. */
-  async function countFailure(userId: UserId, known: boolean, meta: RequestMeta): Promise<void> {
-    const lockedFor = lockout.fail(userId, meta.ip);
-    if (known && lockedFor > 0) {
-      const state = lockout.snapshot(userId);
-      await store
-        .update(userId, (record) => {
-          record.lockout = state ?? null;
-        })
-        .catch((error: unknown) => logger?.warn({ userId, err: errorCode(error) }, 'could not persist a lockout'));
+  /**
+   * Counts an attempt as a failed guess before its credentials are checked (Lockout.reserve), so guesses sent
+   * in parallel cannot all be evaluated before the first is counted. Persists the user-wide counter once it
+   * locks, so a restart keeps the lock. The caller settles the reservation: `succeed` when the credentials were
+   * right, `refund` when the attempt ended without judging them; a wrong guess stays counted.
+   * @throws SECURITY_ERROR locked_out (audited for a known user) while a lock is pending.
+   */
+  async function reserveAttempt(
+    userId: UserId,
+    known: boolean,
+    meta: RequestMeta,
+    action: string,
+    level?: SecurityLevel,
+  ): Promise<Reservation> {
+    if (known) await restoreLockout(userId);
+    let lockedFor: number;
+    try {
+      lockedFor = lockout.reserve(userId, meta.ip);
+    } catch (error) {
+      if (known) {
+        await auditAttempt(
+          userId,
+          { action, result: 'denied', reason: 'locked_out', ...(level ? { level } : {}) },
+          meta,
+        );
+      }
+      throw error;
+    }
+    if (known && lockedFor > 0) await persistLockout(userId);
+    let settled = false;
+    return {
+      succeed: async () => {
+        if (settled) return;
+        settled = true;
+        await countSuccess(userId, meta);
+      },
+      refund: () => {
+        if (settled) return;
+        settled = true;
+        lockout.refund(userId, meta.ip);
+      },
+    };
+  }
+
+  /** Writes the user-wide counter into the auth record, keeping a later lock another process wrote there. */
+  async function persistLockout(userId: UserId): Promise<void> {
+    const state = lockout.snapshot(userId);
+    if (!state) return;
+    await store
+      .update(userId, (record) => {
+        const saved = record.lockout;
+        record.lockout = saved && saved.lockedUntil > state.lockedUntil ? saved : state;
+      })
+      .catch((error: unknown) => logger?.warn({ userId, err: errorCode(error) }, 'could not persist a lockout'));
+  }
+
+  /**
+   * Ends every session of the user, here and in every other process: the credential epoch moves on, so a
+   * session made under the old one is refused wherever it is resolved. The bump comes after the new
+   * credentials are stored, and sign-in reads the epoch before it reads the keyring: a sign-in that checked an
+   * old password therefore always carries an old epoch.
+   */
+  async function revokeSessions(userId: UserId): Promise<void> {
+    try {
+      await store.update(userId, (record) => {
+        record.credentialEpoch += 1;
+      });
+    } finally {
+      sessions.endAll(userId);
     }
   }
 
@@ -291,13 +373,25 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       : normalized;
   }
 
-  function resolveSession(token: string): Session {
+  /** The live session of a token: known, not expired, and made under the person's current credential epoch. */
+  async function resolveSession(token: string): Promise<Session> {
+    let session: Session;
     try {
-      return sessions.resolve(token);
+      session = sessions.resolve(token);
     } catch (error) {
       if (isReason(error, 'authentication_failed')) logger?.info({ reason: 'unknown_token' }, 'session token refused');
       throw error;
     }
+    if ((await store.credentialEpoch(session.userId)) !== session.epoch) {
+      // The password changed, or every session was signed out, possibly in another process (the CLI).
+      sessions.end(session);
+      logger?.info({ reason: 'credentials_changed', session: session.id }, 'session token refused');
+      throw securityError(
+        'authentication_failed',
+        'This session was signed out: the password was changed or every session was ended. Sign in again.',
+      );
+    }
+    return session;
   }
 
   function requireLevel(session: Session, level: SecurityLevel, purpose: string): void {
@@ -310,17 +404,29 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     }
   }
 
-  /** Checks a TOTP code and spends its time step, so the same code never works twice. */
-  async function spendTotp(userId: UserId, code: unknown): Promise<boolean> {
-    if (typeof code !== 'string') return false;
+  /**
+   * Checks a TOTP code and spends its time step under the person's lock, so the same code never works twice —
+   * not even when two requests (or two processes) present it at once. `replayed`: the code is right but its
+   * step was already spent; the caller audits that, and answers exactly as for a wrong code.
+   */
+  async function spendTotp(userId: UserId, code: unknown): Promise<'ok' | 'wrong' | 'replayed'> {
+    if (typeof code !== 'string') return 'wrong';
     return store.update(userId, async (record) => {
-      if (!record.totp) return false;
+      if (!record.totp) return 'wrong';
       const secret = store.openSecret(userId, record.totp.sealed);
       const step = await verifyTotp(secret, code, { now: now(), afterStep: record.totp.lastStep });
-      if (step === null) return false;
+      if (step === null) {
+        if (record.totp.lastStep === null) return 'wrong';
+        return (await verifyTotp(secret, code, { now: now() })) === null ? 'wrong' : 'replayed';
+      }
       record.totp.lastStep = step;
-      return true;
+      return 'ok';
     });
+  }
+
+  /** The audit reason of a failed password (+ TOTP) check: a replayed code is named, a wrong one is not. */
+  function failureReason(totp: 'ok' | 'wrong' | 'replayed'): string {
+    return totp === 'replayed' ? 'totp_replayed' : 'authentication_failed';
   }
 
   async function requireTotpEnrolled(userId: UserId): Promise<void> {
@@ -354,6 +460,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       return keyring.hasPassword(userId);
     },
 
+    isEnrolled(userId) {
+      return keyring.exists(userId);
+    },
+
     checkPassword(password, about) {
       checkPasswordPolicy(password, { userId: about.userId, name: about.name ?? null });
     },
@@ -364,8 +474,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const profile = known ? await profileOrNull(userId) : null;
       const next = checkPasswordPolicy(newPassword, { userId, name: profile?.name ?? null });
       if (!known) {
+        await reserveAttempt(userId, false, meta, 'password_change');
         await keyring.dummyVerify(normalizeAttempt(oldPassword));
-        await countFailure(userId, false, meta);
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
       // A user created from a messaging channel has no password yet. Setting the first one proves nothing by
@@ -383,11 +493,14 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         );
       }
       const old = first ? null : normalizeAttempt(oldPassword);
+      const reservation = await reserveAttempt(userId, true, meta, 'password_change');
       try {
         await keyring.changePassword(userId, old, next);
       } catch (error) {
-        if (!isReason(error, 'authentication_failed')) throw error;
-        await countFailure(userId, true, meta);
+        if (!isReason(error, 'authentication_failed')) {
+          reservation.refund();
+          throw error;
+        }
         await auditAttempt(
           userId,
           { action: 'password_change', result: 'failure', reason: 'authentication_failed' },
@@ -395,43 +508,56 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         );
         throw securityError('authentication_failed', 'The current password is wrong.');
       }
-      await countSuccess(userId, meta);
+      await reservation.succeed();
       // Sessions unlocked with the old password end: whoever knew it is signed out everywhere.
-      sessions.endAll(userId);
+      await revokeSessions(userId);
       await auditAttempt(userId, { action: 'password_change', result: 'success' }, meta, profile?.timezone);
     },
 
     async signIn(userId, password, meta) {
       const started = performance.now();
       const known = (await keyring.exists(userId)) && (await keyring.hasPassword(userId));
-      await assertNotLocked(userId, known, meta, 'sign_in');
       const attempt = normalizeAttempt(password);
+      const reservation = await reserveAttempt(userId, known, meta, 'sign_in');
       if (!known || attempt.length === 0) {
+        const kdfStarted = performance.now();
         await keyring.dummyVerify(attempt);
-        await countFailure(userId, false, meta);
-        const wait = knownFailureMs - (performance.now() - started);
+        const kdfMs = performance.now() - kdfStarted;
+        const wait = failureOverhead() - (performance.now() - started - kdfMs);
         if (wait > 0) await sleep(wait);
         logger?.info({ reason: 'authentication_failed', action: 'sign_in' }, 'sign-in refused');
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
-      const profile = await profileOf(userId);
+      let profile: UserProfile;
+      let epoch: number;
+      try {
+        profile = await profileOf(userId);
+        // Read before the keyring: see revokeSessions for why this order makes a racing password change win.
+        epoch = await store.credentialEpoch(userId);
+      } catch (error) {
+        reservation.refund();
+        throw error;
+      }
       let keys: Map<SecurityLevel, Uint8Array>;
+      const kdfStarted = performance.now();
       try {
         keys = await keyring.unwrapMany(userId, [1, 2], { password: attempt });
       } catch (error) {
-        if (!isReason(error, 'authentication_failed')) throw error;
-        await countFailure(userId, true, meta);
+        const kdfMs = performance.now() - kdfStarted;
+        if (!isReason(error, 'authentication_failed')) {
+          reservation.refund();
+          throw error;
+        }
         await auditAttempt(
           userId,
           { action: 'sign_in', result: 'failure', reason: 'authentication_failed' },
           meta,
           profile.timezone,
         );
-        const elapsed = performance.now() - started;
-        knownFailureMs = knownFailureMs === 0 ? elapsed : knownFailureMs * 0.8 + elapsed * 0.2;
+        noteFailureOverhead(performance.now() - started - kdfMs);
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
-      await countSuccess(userId, meta);
+      await reservation.succeed();
       // Level 2 comes with the password unless the user's limits (maximum level, time window) deny it now.
       let level2Denied: string | undefined;
       try {
@@ -442,7 +568,22 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         keys.get(2)?.fill(0);
         keys.delete(2);
       }
-      const { token, session } = sessions.create(userId, keys);
+      if ((await store.credentialEpoch(userId)) !== epoch) {
+        // The password changed (or every session was ended) while this one was being checked.
+        zero(keys);
+        await auditAttempt(
+          userId,
+          { action: 'sign_in', result: 'failure', reason: 'credentials_changed' },
+          meta,
+          profile.timezone,
+        );
+        throw securityError(
+          'authentication_failed',
+          'The password was changed while you were signing in; sign in with the current password.',
+        );
+      }
+      // Nothing awaits between the check above and here, so a revocation cannot slip in between.
+      const { token, session } = sessions.create(userId, keys, epoch);
       try {
         await auditAttempt(
           userId,
@@ -465,20 +606,21 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     async resolve(token, _meta) {
-      return view(resolveSession(token));
+      return view(await resolveSession(token));
     },
 
     async unlock(token, level, factors, meta) {
       if (!isSecurityLevel(level)) throw validationError('Security level must be 1 to 4.', { field: 'level' });
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const userId = session.userId;
       if (session.levels.has(level) && level === 1) return view(session);
       await assertNotLocked(userId, true, meta, 'unlock', level);
       const profile = await profileOf(userId);
+      let auditReason: string | undefined;
       const deny = async (error: MemvaultError, result: AuditRecord['result'] = 'denied') => {
         await auditAttempt(
           userId,
-          { action: 'unlock', result, reason: error.reason ?? error.code, level, session: session.id },
+          { action: 'unlock', result, reason: auditReason ?? error.reason ?? error.code, level, session: session.id },
           meta,
           profile.timezone,
         );
@@ -492,21 +634,23 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         throw error;
       }
       const password = normalizeAttempt(factors.password);
+      const reservation = await reserveAttempt(userId, true, meta, 'unlock', level);
       let keys: Map<SecurityLevel, Uint8Array> | null = null;
       try {
         if (level === 4) {
           keys = await unlockWithPasskey(session, password, factors.passkey);
         } else {
           // Both factors are always checked, so the answer never says which one was wrong.
-          const [unwrapped, totpOk] = await Promise.all([
+          const [unwrapped, totp] = await Promise.all([
             keyring.unwrapMany(userId, [level], { password }).catch((error: unknown) => {
               if (isReason(error, 'authentication_failed')) return null;
               throw error;
             }),
-            level === 3 ? spendTotp(userId, factors.totp) : Promise.resolve(true),
+            level === 3 ? spendTotp(userId, factors.totp) : Promise.resolve('ok' as const),
           ]);
           keys = unwrapped;
-          if (!keys || !totpOk) {
+          if (!keys || totp !== 'ok') {
+            auditReason = failureReason(totp);
             throw securityError(
               'authentication_failed',
               level === 3
@@ -518,19 +662,25 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         }
       } catch (error) {
         zero(keys);
-        if (isReason(error, 'authentication_failed', 'biometric_failed')) {
-          await countFailure(userId, true, meta);
-          throw await deny(error, 'failure');
-        }
+        if (isReason(error, 'authentication_failed', 'biometric_failed')) throw await deny(error, 'failure');
+        reservation.refund();
         throw error;
       }
       const key = keys.get(level);
+      keys.delete(level);
+      zero(keys);
       if (!key)
         throw new MemvaultError('SECURITY_ERROR', 'The keyring returned no key for this level.', {
           reason: 'authentication_failed',
         });
-      sessions.unlock(session, level, key);
-      await countSuccess(userId, meta);
+      await reservation.succeed();
+      try {
+        // Refuses (and zeroes the key) when the session was signed out while the factors were checked.
+        sessions.unlock(session, level, key);
+      } catch (error) {
+        if (isMemvaultError(error, 'SECURITY_ERROR')) throw await deny(error, 'failure');
+        throw error;
+      }
       try {
         await auditAttempt(
           userId,
@@ -549,7 +699,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       if (level !== undefined && !isSecurityLevel(level)) {
         throw validationError('Security level must be 1 to 4.', { field: 'level' });
       }
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const levels = level === undefined ? session.unlocked.filter((l) => l > 1) : [level];
       sessions.lock(session, levels);
       await audit(session.userId, {
@@ -574,8 +724,18 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       await audit(session.userId, { action: 'sign_out', result: 'success', session: session.id });
     },
 
+    async signOutEverywhere(token, meta) {
+      const session = await resolveSession(token);
+      await revokeSessions(session.userId);
+      await auditAttempt(
+        session.userId,
+        { action: 'sign_out_everywhere', result: 'success', session: session.id },
+        meta,
+      );
+    },
+
     async totpBegin(token): Promise<TotpEnrollment> {
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       requireLevel(session, 2, 'Setting up an authenticator app');
       // Replacing an enrolled authenticator must not be a way around it.
       if ((await summary(session.userId)).totpEnrolled) requireLevel(session, 3, 'Replacing the authenticator app');
@@ -585,7 +745,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     async totpConfirm(token, code, meta) {
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const userId = session.userId;
       const pending = session.pendingTotp;
       if (!pending) {
@@ -613,7 +773,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     async passkeyRegistrationOptions(token) {
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const record = await store.update(session.userId, (r) => r);
       remember(session.userId, record);
       requirePasskeyRights(session, record);
@@ -629,7 +789,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     async passkeyRegister(token, response, meta) {
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const userId = session.userId;
       requirePasskeyRights(session, await store.load(userId));
       const challenge = sessions.takeChallenge(session, 'register');
@@ -659,12 +819,15 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       let prfEnrolled = false;
       if (prf && password !== undefined && !(await keyring.prfEnrolled(userId))) {
         // The PRF output joins the password in wrapping level 4; enrolling it proves the password too.
+        let reservation: Reservation | undefined;
         try {
+          reservation = await reserveAttempt(userId, true, meta, 'passkey_register', 4);
           await keyring.enrollPrf(userId, normalizeAttempt(password), prf);
           prfEnrolled = true;
+          await reservation.succeed();
         } catch (error) {
+          if (!isReason(error, 'authentication_failed', 'locked_out')) reservation?.refund();
           if (isReason(error, 'authentication_failed')) {
-            await countFailure(userId, true, meta);
             await auditAttempt(
               userId,
               { action: 'passkey_register', result: 'failure', reason: 'authentication_failed', session: session.id },
@@ -694,7 +857,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     async passkeyAuthenticationOptions(token) {
-      const session = resolveSession(token);
+      const session = await resolveSession(token);
       const record = await store.load(session.userId);
       if (record.passkeys.length === 0) {
         throw notFound('No passkey is registered yet: add one in Settings → Passkeys.');
@@ -731,8 +894,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const password = normalizeAttempt(factors.password);
       const top = wanted[wanted.length - 1] ?? 1;
       if (!known) {
+        await reserveAttempt(userId, false, meta, 'unlock_once');
         await keyring.dummyVerify(password);
-        await countFailure(userId, false, meta);
         throw securityError('authentication_failed', WRONG_CREDENTIALS);
       }
       const profile = await profileOf(userId);
@@ -750,19 +913,26 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         }
         throw error;
       }
-      const [keys, totpOk] = await Promise.all([
-        keyring.unwrapMany(userId, wanted, { password }).catch((error: unknown) => {
-          if (isReason(error, 'authentication_failed')) return null;
-          throw error;
-        }),
-        wanted.includes(3) ? spendTotp(userId, factors.totp) : Promise.resolve(true),
-      ]);
-      if (!keys || !totpOk) {
+      const reservation = await reserveAttempt(userId, true, meta, 'unlock_once', top);
+      let keys: Map<SecurityLevel, Uint8Array> | null;
+      let totp: 'ok' | 'wrong' | 'replayed';
+      try {
+        [keys, totp] = await Promise.all([
+          keyring.unwrapMany(userId, wanted, { password }).catch((error: unknown) => {
+            if (isReason(error, 'authentication_failed')) return null;
+            throw error;
+          }),
+          wanted.includes(3) ? spendTotp(userId, factors.totp) : Promise.resolve('ok' as const),
+        ]);
+      } catch (error) {
+        reservation.refund();
+        throw error;
+      }
+      if (!keys || totp !== 'ok') {
         zero(keys);
-        await countFailure(userId, true, meta);
         await auditAttempt(
           userId,
-          { action: 'unlock_once', result: 'failure', reason: 'authentication_failed', level: top },
+          { action: 'unlock_once', result: 'failure', reason: failureReason(totp), level: top },
           meta,
           profile.timezone,
         );
@@ -774,7 +944,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         );
       }
       try {
-        await countSuccess(userId, meta);
+        await reservation.succeed();
         await auditAttempt(userId, { action: 'unlock_once', result: 'success', level: top }, meta, profile.timezone);
         return makeOpener(userId, keys);
       } finally {
@@ -793,6 +963,12 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
 
     endSessions(userId) {
       sessions.endAll(userId);
+    },
+
+    async revokeSessions(userId, meta = {}) {
+      if (!(await keyring.exists(userId))) throw notFound('No such person: nothing to sign out.');
+      await revokeSessions(userId);
+      await auditAttempt(userId, { action: 'sign_out_everywhere', result: 'success' }, meta);
     },
 
     sweep() {

@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserId } from '../core/entry.js';
@@ -94,5 +98,53 @@ describe('auth store', () => {
     await writeFile(join(dir, 'users', ALICE, `AUTH.${ALICE}.json`), '{"version": 1, "passk');
     await expect(store.load(ALICE)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
     await expect(store.load('../../etc' as UserId)).rejects.toMatchObject({ code: 'STORAGE_ERROR' });
+  });
+
+  it('another process updating meanwhile loses nothing: lockout, passkey and PRF credential all stay', async () => {
+    // Issue 16 #8: the CLI (here a child process) and the server each read-modify-write the same record.
+    await store.update(ALICE, (r) => r);
+    const script = join(dir, 'register.mts');
+    const source = resolve(import.meta.dirname, 'auth-store.ts');
+    await writeFile(
+      script,
+      `import { existsSync, writeFileSync } from 'node:fs';
+import { AuthStore } from ${JSON.stringify(source)};
+const [dataDir] = process.argv.slice(2);
+const store = new AuthStore({ dataDir, masterKey: new Uint8Array(32).fill(3) });
+await store.update('${ALICE}', async (r) => {
+  writeFileSync(dataDir + '/inside', '');
+  while (!existsSync(dataDir + '/go')) await new Promise((x) => setTimeout(x, 5));
+  r.prfCredentialId = 'cred-1';
+  r.passkeys.push({ id: 'cred-1', publicKey: 'pk', counter: 0, createdAt: 'now', lastUsedAt: null,
+    deviceType: 'singleDevice', backedUp: false, prf: true });
+});
+`,
+    );
+    const child = promisify(execFile)(process.execPath, ['--import', 'tsx', script, dir], {
+      cwd: resolve(import.meta.dirname, '../..'),
+    });
+    while (!existsSync(join(dir, 'inside'))) await sleep(10);
+    // The child holds the record between its read and its write; this process persists a lockout meanwhile.
+    const mine = store.update(ALICE, (r) => {
+      r.lockout = { failures: 9, lastFailure: 1, lockedUntil: 2 };
+    });
+    await sleep(100);
+    await writeFile(join(dir, 'go'), '');
+    await Promise.all([child, mine]);
+    const after = await new AuthStore({ dataDir: dir, masterKey: new Uint8Array(32).fill(3) }).load(ALICE);
+    expect(after.passkeys.map((p) => p.id)).toEqual(['cred-1']);
+    expect(after.prfCredentialId).toBe('cred-1');
+    expect(after.lockout).toEqual({ failures: 9, lastFailure: 1, lockedUntil: 2 });
+  }, 30_000);
+
+  it('reads the credential epoch of an older file as 0 and sees a bump written by another instance', async () => {
+    expect(await store.credentialEpoch(ALICE)).toBe(0);
+    await store.update(ALICE, (r) => r);
+    expect(await store.credentialEpoch(ALICE)).toBe(0);
+    const other = new AuthStore({ dataDir: dir, masterKey: new Uint8Array(32).fill(3) });
+    await other.update(ALICE, (r) => {
+      r.credentialEpoch += 1;
+    });
+    expect(await store.credentialEpoch(ALICE)).toBe(1);
   });
 });

@@ -1,10 +1,11 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError } from '../core/errors.js';
 import { isUserId } from '../core/user-id.js';
 import type { LockoutState } from './lockout.js';
+import { withPersonFile } from './person-lock.js';
 
 /** A registered passkey (WebAuthn credential) of one user. */
 export interface StoredPasskey {
@@ -35,19 +36,25 @@ export interface AuthRecord {
   /** The credential whose PRF output wraps level 4, once enrolled. */
   prfCredentialId: string | null;
   lockout: LockoutState | null;
+  /**
+   * The credential epoch: bumped after every change that must end the sessions made with the old credentials
+   * (a password change, "sign out everywhere"). A session is alive only while the epoch it was created under
+   * is still the current one (docs/security.md, "When a session is alive"). Absent in older files: 0.
+   */
+  credentialEpoch: number;
 }
 
 const SEAL_VERSION = 'v1';
 
 /**
  * Per-user `AUTH.<E164>.json` beside the user's Markdown files (mode 0600, atomic writes, one writer at a
- * time per user in this process). TOTP secrets inside are sealed under a key HKDF-derived from the master key
+ * time per user across processes: `withPersonFile`). TOTP secrets inside are sealed under a key HKDF-derived from the master key
  * and bound to the user id, so a copied file opens for no other user and no other server.
  */
 export class AuthStore {
   private readonly dataDir: string;
   private readonly totpKey: Buffer;
-  private readonly queues = new Map<UserId, Promise<unknown>>();
+  private readonly epochs = new Map<UserId, { version: string; epoch: number }>();
 
   constructor(options: { dataDir: string; masterKey: Uint8Array }) {
     this.dataDir = options.dataDir;
@@ -56,10 +63,14 @@ export class AuthStore {
     );
   }
 
+  private fileName(userId: UserId): string {
+    return `AUTH.${userId}.json`;
+  }
+
   private path(userId: UserId): string {
     // Defence in depth: the type says E.164 already, the check makes sure before it touches a path.
     if (!isUserId(userId)) throw storageError('Refusing a user id that is not an E.164 number.');
-    return join(this.dataDir, 'users', userId, `AUTH.${userId}.json`);
+    return join(this.dataDir, 'users', userId, this.fileName(userId));
   }
 
   /** The user's record, or a fresh one (not yet written) when the user has none. */
@@ -74,6 +85,10 @@ export class AuthStore {
     try {
       const parsed = JSON.parse(text) as AuthRecord;
       if (parsed.version !== 1 || !Array.isArray(parsed.passkeys)) throw new Error('unexpected shape');
+      parsed.credentialEpoch ??= 0;
+      if (!Number.isSafeInteger(parsed.credentialEpoch) || parsed.credentialEpoch < 0) {
+        throw new Error('bad credential epoch');
+      }
       return parsed;
     } catch (error) {
       throw corruption(
@@ -85,31 +100,45 @@ export class AuthStore {
   }
 
   /**
-   * Reads, changes and writes the user's record as one step: concurrent updates of a user run one after the
-   * other, so a counter or a passkey is never lost to a race.
+   * Reads, changes and writes the user's record as one step, holding the person's lock for this file: updates
+   * from this process and from other memvault processes (the CLI beside the server) run one after the other, so
+   * a lockout counter, a passkey or a spent TOTP step is never lost to a race. When `change` throws, nothing
+   * is written.
    */
   update<T>(userId: UserId, change: (record: AuthRecord) => T | Promise<T>): Promise<T> {
-    const previous = this.queues.get(userId) ?? Promise.resolve();
-    const run = previous
-      .catch(() => undefined)
-      .then(async () => {
-        const record = await this.load(userId);
-        const result = await change(record);
-        await this.write(userId, record);
-        return result;
-      });
-    const tail = run.catch(() => undefined);
-    this.queues.set(userId, tail);
-    void tail.then(() => {
-      if (this.queues.get(userId) === tail) this.queues.delete(userId);
+    return withPersonFile(this.dataDir, userId, this.fileName(userId), async () => {
+      const record = await this.load(userId);
+      const result = await change(record);
+      await this.write(userId, record);
+      this.epochs.delete(userId);
+      return result;
     });
-    return run;
+  }
+
+  /**
+   * The user's current credential epoch. Re-read only when the file changed (a stat per call), so checking it
+   * on every request also sees a bump made by another process.
+   */
+  async credentialEpoch(userId: UserId): Promise<number> {
+    let version: string;
+    try {
+      const info = await stat(this.path(userId), { bigint: true });
+      version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw storageError('Could not read the sign-in factors file.', error, { userId });
+    }
+    const cached = this.epochs.get(userId);
+    if (cached?.version === version) return cached.epoch;
+    const epoch = (await this.load(userId)).credentialEpoch;
+    this.epochs.set(userId, { version, epoch });
+    return epoch;
   }
 
   /** Seals a TOTP secret for the user's record. */
   sealSecret(userId: UserId, secret: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.totpKey, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.totpKey, iv, { authTagLength: 16 });
     cipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
     const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
     return `${SEAL_VERSION}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
@@ -121,7 +150,10 @@ export class AuthStore {
       const [version, data] = sealed.split('.');
       if (version !== SEAL_VERSION || !data) throw new Error('unknown format');
       const raw = Buffer.from(data, 'base64url');
-      const decipher = createDecipheriv('aes-256-gcm', this.totpKey, raw.subarray(0, 12));
+      // A whole 12-byte nonce and 16-byte tag, checked before decrypting: GCM would otherwise accept a shorter
+      // nonce, and Node a tag cut to as little as 4 bytes, which turns forging one into guessing 32 bits.
+      if (raw.length < 12 + 16) throw new Error('truncated');
+      const decipher = createDecipheriv('aes-256-gcm', this.totpKey, raw.subarray(0, 12), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(`${SEAL_VERSION}|${userId}`));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
@@ -170,5 +202,6 @@ function freshRecord(): AuthRecord {
     prfSalt: randomBytes(32).toString('base64url'),
     prfCredentialId: null,
     lockout: null,
+    credentialEpoch: 0,
   };
 }

@@ -32,7 +32,7 @@ describe('lockout', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(MemvaultError);
       expect((error as MemvaultError).reason).toBe('locked_out');
-      expect((error as MemvaultError).details).toEqual({ retryAfter: 30 });
+      expect((error as MemvaultError).details).toEqual({ retryAfterSeconds: 30 });
     }
     expect(() => lock.assertOpen('u', '172.16.0.1')).not.toThrow(); // another network is not locked yet
     expect(() => lock.assertOpen('other', '10.0.0.1')).not.toThrow();
@@ -88,5 +88,21 @@ describe('networkOf', () => {
     expect(networkOf(undefined)).toBe('unknown');
     expect(networkOf('not an ip')).toBe('unknown');
     expect(networkOf('1:2:3:4:5:6:7:8:9')).toBe('unknown');
+  });
+
+  it('reserve counts an attempt before it is judged, refuses once locked, and refund gives it back', () => {
+    const lock = new Lockout({ clock: clock() });
+    // Five attempts in flight at once: each is counted as it starts, the fifth locks.
+    const locks = Array.from({ length: 5 }, () => lock.reserve('u', '10.0.0.1'));
+    expect(locks).toEqual([0, 0, 0, 0, 30]);
+    expect(() => lock.reserve('u', '10.0.0.1')).toThrow(expect.objectContaining({ reason: 'locked_out' }));
+    // One of them failed on a storage error, not on the password: its count is given back, and so is the lock.
+    lock.refund('u', '10.0.0.1');
+    expect(lock.retryAfter('u', '10.0.0.1')).toBe(0);
+    expect(lock.reserve('u', '10.0.0.1')).toBe(30);
+    // Refunding more than was counted never goes below zero.
+    const fresh = new Lockout({ clock: clock() });
+    fresh.refund('v', '10.0.0.1');
+    expect(fresh.reserve('v', '10.0.0.1')).toBe(0);
   });
 });

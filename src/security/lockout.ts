@@ -35,9 +35,14 @@ export interface LockoutState {
 
 /**
  * Failure counters per user and per user+network with exponential back-off (30 s doubling to 1 h by default).
- * While locked, every attempt fails at once with `locked_out` and `details.retryAfter` (seconds) — before any
+ * While locked, every attempt fails at once with `locked_out` and `details.retryAfterSeconds` — before any
  * password is checked, so a lock reveals nothing about whether a guess was right. A success resets both.
  * Unknown users are counted exactly like known ones, so locking does not reveal who has an account.
+ *
+ * An attempt is counted when it starts (`reserve`), before its password is checked, not when it fails: guesses
+ * sent in parallel would otherwise all pass the check while none had been counted yet, and all be evaluated.
+ * A success clears the counters; an attempt that ends without judging the credentials (a storage error, a
+ * time-window denial) gives its reservation back (`refund`).
  */
 export class Lockout {
   readonly policy: LockoutPolicy;
@@ -61,14 +66,31 @@ export class Lockout {
     return until > now ? Math.ceil((until - now) / 1000) : 0;
   }
 
-  /** @throws SECURITY_ERROR locked_out with `details.retryAfter` while a lock is pending. */
+  /** @throws SECURITY_ERROR locked_out with `details.retryAfterSeconds` while a lock is pending. */
   assertOpen(userId: string, ip?: string): void {
-    const retryAfter = this.retryAfter(userId, ip);
-    if (retryAfter > 0) {
-      throw securityError('locked_out', `Too many failed attempts. Try again in ${formatWait(retryAfter)}.`, {
-        retryAfter,
+    const retryAfterSeconds = this.retryAfter(userId, ip);
+    if (retryAfterSeconds > 0) {
+      throw securityError('locked_out', `Too many failed attempts. Try again in ${formatWait(retryAfterSeconds)}.`, {
+        retryAfterSeconds,
       });
     }
+  }
+
+  /**
+   * Checks the lock and counts the attempt as a failure in one synchronous step, before its password is
+   * checked. Returns the lock the attempt caused in seconds (0 when none).
+   * @throws SECURITY_ERROR locked_out (nothing counted) while a lock is pending.
+   */
+  reserve(userId: string, ip?: string): number {
+    this.assertOpen(userId, ip);
+    return this.fail(userId, ip);
+  }
+
+  /** Gives back one reservation whose attempt never judged the credentials. */
+  refund(userId: string, ip?: string): void {
+    const { user, pair } = this.keys(userId, ip);
+    this.unbump(pair, this.policy.threshold);
+    this.unbump(user, this.policy.userThreshold);
   }
 
   /** Counts a failure; returns the lock it caused in seconds (0 when none yet). */
@@ -98,6 +120,18 @@ export class Lockout {
     const key = `u:${userId}`;
     const current = this.counters.get(key);
     if (!current || current.lastFailure < state.lastFailure) this.counters.set(key, { ...state });
+  }
+
+  private unbump(key: string, threshold: number): void {
+    const state = this.counters.get(key);
+    if (!state) return;
+    state.failures = Math.max(0, state.failures - 1);
+    state.lockedUntil =
+      state.failures >= threshold
+        ? state.lastFailure +
+          Math.min(this.policy.baseMs * 2 ** Math.min(state.failures - threshold, 30), this.policy.maxMs)
+        : 0;
+    if (state.failures === 0) this.counters.delete(key);
   }
 
   private bump(key: string, now: number, threshold: number): number {

@@ -73,23 +73,30 @@ function armor(bytes: Uint8Array): string {
   return lines.join('\n');
 }
 
-function dearmor(payload: string): Buffer {
-  if (typeof payload !== 'string') throw corruption('Sealed payload is not text.');
+/**
+ * The payload's bytes, or null when it is damaged in any way (not text, bad characters, non-canonical encoding,
+ * shorter than the ephemeral key, nonce and tag). Only a payload of another format version is reported apart:
+ * that one needs an upgrade, not a backup.
+ */
+function dearmor(payload: string): Buffer | null {
+  if (typeof payload !== 'string') return null;
   const text = payload.replace(/\r?\n/g, '').trim();
   if (!text.startsWith(SEAL_PREFIX)) {
     const version = /^mv\d+\./.test(text) ? text.slice(0, text.indexOf('.')) : null;
-    throw corruption(
-      version
-        ? `Sealed payload uses format ${version}, which this version of memvault cannot open. Upgrade memvault.`
-        : 'Sealed payload is damaged: it does not start with the mv1 prefix.',
-    );
+    if (version) {
+      throw corruption(
+        `Sealed payload uses format ${version}, which this version of memvault cannot open. Upgrade memvault.`,
+      );
+    }
+    return null;
   }
   const body = text.slice(SEAL_PREFIX.length);
-  if (!BODY.test(body)) throw corruption('Sealed payload is damaged: invalid characters.');
+  if (!BODY.test(body)) return null;
   const bytes = Buffer.from(body, 'base64url');
   // Canonical encoding only: unused trailing bits must be zero, so no two texts decode to the same payload.
-  if (bytes.toString('base64url') !== body) throw corruption('Sealed payload is damaged: invalid encoding.');
-  if (bytes.length < HEADER_BYTES + TAG_BYTES) throw corruption('Sealed payload is damaged: it is truncated.');
+  if (bytes.toString('base64url') !== body) return null;
+  // Too short to hold a whole nonce and tag: refused before any key agreement or decryption.
+  if (bytes.length < HEADER_BYTES + TAG_BYTES) return null;
   return bytes;
 }
 
@@ -166,17 +173,20 @@ export function openWithPrivateKey(
   payload: string,
 ): Buffer {
   checkContext(ctx);
-  const bytes = dearmor(payload);
-  const ephemeralPublic = bytes.subarray(0, X25519_KEY_BYTES);
-  const nonce = bytes.subarray(X25519_KEY_BYTES, HEADER_BYTES);
-  const body = bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES);
-  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  // One error for every way a payload can fail, so the answer tells an attacker nothing about which check
+  // caught the change (length, encoding, key agreement or the AEAD tag).
   const failed = (cause?: unknown) =>
     corruption(
       `Sealed entry ${ctx.entryId} does not open: it was edited, truncated, moved from another user, level or entry, or sealed to other keys.`,
       { entryId: ctx.entryId, level: ctx.level },
       cause,
     );
+  const bytes = dearmor(payload);
+  if (!bytes) throw failed();
+  const ephemeralPublic = bytes.subarray(0, X25519_KEY_BYTES);
+  const nonce = bytes.subarray(X25519_KEY_BYTES, HEADER_BYTES);
+  const body = bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
   let shared: Buffer;
   try {
     shared = x25519(privateKey, x25519PublicKey(ephemeralPublic));

@@ -245,4 +245,17 @@ describe('sessions', () => {
       { numRuns: 200 },
     );
   });
+
+  it('refuses to put a key into a session that has ended, and zeroes that key', () => {
+    const { store, keys } = setup();
+    const { session } = store.create(ALICE, keys(), 3);
+    expect(session.epoch).toBe(3);
+    expect(store.isLive(session)).toBe(true);
+    store.end(session);
+    expect(store.isLive(session)).toBe(false);
+    const late = new Uint8Array(32).fill(9);
+    expect(reasonOf(() => store.unlock(session, 3, late))).toBe('authentication_failed');
+    expect(late.every((b) => b === 0)).toBe(true);
+    expect(session.levels.size).toBe(0);
+  });
 });

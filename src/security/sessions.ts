@@ -61,6 +61,8 @@ export class Session {
   pendingTotp: string | undefined;
   challenge: PendingChallenge | undefined;
   readonly tokenHash: Buffer;
+  /** The person's credential epoch when the session was made; it lives only while that is still current. */
+  readonly epoch: number;
   readonly levels = new Map<SecurityLevel, HeldLevel>();
   /** Levels that idled out or hit their limit (as opposed to never unlocked or locked by hand). */
   readonly expired = new Set<SecurityLevel>();
@@ -72,11 +74,13 @@ export class Session {
     userId: UserId,
     tokenHash: Buffer,
     hooks: { readonly now: () => number; readonly expire: (session: Session) => void },
+    epoch = 0,
   ) {
     const now = hooks.now();
     this.id = id;
     this.userId = userId;
     this.tokenHash = tokenHash;
+    this.epoch = epoch;
     this.createdAt = now;
     this.lastSeen = now;
     this.pendingTotp = undefined;
@@ -168,15 +172,22 @@ export class SessionStore {
 
   /**
    * Opens a session holding the given keys (level 1 at least). Returns the bearer token — the only time it
-   * exists in the clear on the server.
+   * exists in the clear on the server. `epoch` is the person's credential epoch read before the credentials
+   * were checked.
    */
-  create(userId: UserId, keys: ReadonlyMap<SecurityLevel, Uint8Array>): { token: string; session: Session } {
+  create(userId: UserId, keys: ReadonlyMap<SecurityLevel, Uint8Array>, epoch = 0): { token: string; session: Session } {
     const token = randomBytes(32).toString('base64url');
     const hash = sha256(token);
-    const session = new Session(randomBytes(12).toString('base64url'), userId, hash, {
-      now: () => this.now(),
-      expire: (s) => this.expireDue(s),
-    });
+    const session = new Session(
+      randomBytes(12).toString('base64url'),
+      userId,
+      hash,
+      {
+        now: () => this.now(),
+        expire: (s) => this.expireDue(s),
+      },
+      epoch,
+    );
     const now = session.createdAt;
     for (const [level, key] of keys) this.hold(session, level, key, now);
     this.byHash.set(hash.toString('hex'), session);
@@ -223,8 +234,22 @@ export class SessionStore {
     return session;
   }
 
-  /** Adds (or refreshes) an unlocked level's key. The session takes ownership of the buffer. */
+  /** True until the session is signed out, expires or is replaced. */
+  isLive(session: Session): boolean {
+    return this.byHash.get(session.tokenHash.toString('hex')) === session;
+  }
+
+  /**
+   * Adds (or refreshes) an unlocked level's key. The session takes ownership of the buffer, also when it
+   * refuses it: an unlock that finishes after the session ended (signed out while the password was being
+   * checked) must not leave a key in a session nobody will ever end again.
+   * @throws SECURITY_ERROR authentication_failed when the session is no longer live (the key is zeroed).
+   */
   unlock(session: Session, level: SecurityLevel, key: Uint8Array): void {
+    if (!this.isLive(session)) {
+      key.fill(0);
+      throw securityError('authentication_failed', 'The session ended while unlocking; sign in again.');
+    }
     this.hold(session, level, key, this.now());
   }
 

@@ -127,6 +127,25 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
         formAction: ["'self'"],
       },
       crossOriginEmbedderPolicy: false,
+      // A memory vault needs none of the device's sensors or payment features: deny them to the page and to
+      // anything it might embed, so an injected script cannot ask for them. Passkeys stay on our own origin.
+      permissionsPolicy: {
+        accelerometer: [],
+        autoplay: [],
+        bluetooth: [],
+        camera: [],
+        displayCapture: [],
+        geolocation: [],
+        gyroscope: [],
+        hid: [],
+        magnetometer: [],
+        microphone: [],
+        midi: [],
+        payment: [],
+        publickeyCredentialsGet: ['self'],
+        serial: [],
+        usb: [],
+      },
     }),
   );
 

@@ -196,6 +196,23 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/v1/auth/sign-out-everywhere',
+      tags: ['auth'],
+      summary: 'End every session of this person, on every device, including this one',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 204: { description: 'Every session signed out' }, ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      await auth.signOutEverywhere(c.get('token'), c.get('meta'));
+      clearSessionCookies(c, kit);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/v1/auth/totp/begin',
       tags: ['auth'],
       summary: 'Start TOTP enrolment: a secret and its QR code (SVG)',

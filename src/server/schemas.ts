@@ -144,7 +144,9 @@ export const Memory = z
 
 export const RememberBody = z
   .strictObject({
-    text: z.string().trim().min(1, 'Write something to remember').max(20_000),
+    // No length cap here: the memory service enforces the one limit (MEMVAULT_MAX_CONTENT_BYTES) for every edge,
+    // and the body limit (twice that, plus headroom) bounds what is parsed.
+    text: z.string().trim().min(1, 'Write something to remember'),
     at: isoDate.optional(),
     externalId: z.string().min(1).max(200).optional(),
     category: CategorySchema.optional(),

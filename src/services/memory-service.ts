@@ -23,6 +23,9 @@ export interface MemoryServiceDeps {
   readonly maxContentBytes?: number;
 }
 
+/** An unpaired UTF-16 surrogate (a paired one is read as the astral character it encodes). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * The use cases behind every edge, and the seed's orchestrator (`process_user_message`):
  * classify → policy → seal and append → index → events → a reply for the channel.
@@ -49,6 +52,14 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     if (text.trim().length === 0)
       throw validationError('Nothing to remember: the message is empty.', { field: 'text' });
     if (text.includes('\u0000')) throw validationError('The message contains a NUL character.', { field: 'text' });
+    // Refused at the edge rather than stored: an unpaired surrogate is not Unicode text, cannot be sealed, and
+    // would be replaced by U+FFFD by any UTF-8 reader. Entries stored before this check still read back as written.
+    if (LONE_SURROGATE.test(text)) {
+      throw validationError(
+        'The message contains a broken character (an unpaired UTF-16 surrogate). Send it as valid Unicode text.',
+        { field: 'text' },
+      );
+    }
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) {
       throw validationError(
@@ -84,18 +95,29 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       if (input.name != null && input.name.length > 200) {
         throw validationError('The name is longer than 200 characters.', { field: 'name' });
       }
-      if (await deps.vault.hasUser(userId)) {
-        throw new MemvaultError('CONFLICT', 'A user with this phone number already exists. Sign in instead.');
-      }
       // The policy first: a refused password must leave nothing behind. Then the vault folder (created
-      // atomically), then the keyring and audit log inside it.
-      if (input.password != null) deps.auth.checkPassword(input.password, { userId, name: input.name ?? null });
-      const profile = await deps.vault.createUser({
-        userId,
-        name: input.name ?? null,
-        timezone,
-        email: input.email ?? null,
-      });
+      // atomically), then the keyring and audit log inside it. A person exists once the keyring does: a sign-up
+      // that stopped between the folder and the keyring (a crash, a full disk) left a folder nobody can use,
+      // and signing up again finishes it instead of answering CONFLICT for ever.
+      let profile: UserProfile;
+      if (await deps.vault.hasUser(userId)) {
+        if (await deps.auth.isEnrolled(userId)) {
+          throw new MemvaultError('CONFLICT', 'A user with this phone number already exists. Sign in instead.');
+        }
+        if (input.password != null) deps.auth.checkPassword(input.password, { userId, name: input.name ?? null });
+        // The profile written by the interrupted attempt is kept: the vault has no profile rewrite, and the
+        // number is the same person's.
+        profile = await deps.vault.getProfile(userId);
+        logger.warn({ userId }, 'finishing a sign-up that stopped before the keyring was created');
+      } else {
+        if (input.password != null) deps.auth.checkPassword(input.password, { userId, name: input.name ?? null });
+        profile = await deps.vault.createUser({
+          userId,
+          name: input.name ?? null,
+          timezone,
+          email: input.email ?? null,
+        });
+      }
       await deps.auth.enroll(userId, input.password ?? null, { name: input.name ?? null });
       logger.info({ userId }, 'user created');
       return profile;

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeUserId } from '../../src/core/user-id.js';
 import { type RealServer, startRealServer } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
 
@@ -267,6 +268,27 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/#\/signin/);
     expect((await context.cookies()).some((c) => c.name === 'mv_session')).toBe(false);
+    await page.goto(`${server.url}/#/audit`);
+    await page.waitForURL(/#\/signin/);
+  });
+
+  it('signs out everywhere from Security: this browser and every other session end', async () => {
+    const form = page.getByRole('form', { name: 'Sign in' });
+    await form.getByLabel('Phone number').fill(PHONE);
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    // Another device: an API session opened elsewhere.
+    const elsewhere = await server.mv.auth.signIn(normalizeUserId(PHONE), PASSWORD, {
+      ip: '198.51.100.7',
+      channel: 'api',
+    });
+    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.waitForURL(/#\/signin/);
+    await expect(server.mv.auth.resolve(elsewhere.token, {})).rejects.toMatchObject({
+      reason: 'authentication_failed',
+    });
     await page.goto(`${server.url}/#/audit`);
     await page.waitForURL(/#\/signin/);
   });

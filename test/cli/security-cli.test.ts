@@ -1,9 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { generateSync } from 'otplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app/config.js';
+import { createMemvault } from '../../src/app/container.js';
 import { createRuntime } from '../../src/app/main.js';
+import { normalizeUserId } from '../../src/core/user-id.js';
 import { runCli } from '../../src/cli/program.js';
 import { memvault, tempDir } from '../helpers/cli.js';
 
@@ -165,6 +168,16 @@ describe('memvault audit verify', () => {
     expect(result.stdout).toContain('intact');
   });
 
+  it('passes on a log whose last append crashed halfway, and says so', async () => {
+    appendFileSync(log(), '{"seq":99,"at":"2026-');
+    const result = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('intact');
+    expect(result.stdout).toContain('crashed before it finished');
+    const json = await memvault(['audit', 'verify', '--user', USER, '--data-dir', D, '--json']);
+    expect(json.json()).toMatchObject({ ok: true, tornTail: true });
+  });
+
   const tamperings: [string, (l: string[]) => string[]][] = [
     ['edited', (l) => l.map((x, i) => (i === 1 ? x.replace(/"action":"([^"]+)"/, '"action":"$1.edited"') : x))],
     ['removed', (l) => l.filter((_, i) => i !== 1)],
@@ -237,4 +250,32 @@ describe('memvault user password', () => {
     const fresh = await memvault(['list', '--user', USER, '--data-dir', D, '--password-stdin'], { stdin: `${next}\n` });
     expect(fresh.code, fresh.stderr).toBe(0);
   });
+});
+
+describe('ending sessions from the CLI while a server runs', () => {
+  it('`user password` and `user sign-out-everywhere` end the server’s sessions at their next request', async () => {
+    // The server: another memvault instance over the same data dir, holding sessions in its memory.
+    const server = await createMemvault(loadConfig({ MEMVAULT_DATA_DIR: D, MEMVAULT_LOG_LEVEL: 'silent' }));
+    try {
+      const userId = normalizeUserId(USER);
+      const meta = { ip: '203.0.113.7', channel: 'web' };
+      const first = await server.auth.signIn(userId, PASSWORD, meta);
+      const NEW = 'a brand new long passphrase 42';
+      const changed = await memvault(['user', 'password', '--user', USER, '--password-stdin', '--data-dir', D], {
+        stdin: `${PASSWORD}\n${NEW}\n`,
+      });
+      expect(changed.code, changed.stderr).toBe(0);
+      await expect(server.auth.resolve(first.token, meta)).rejects.toMatchObject({ reason: 'authentication_failed' });
+
+      const second = await server.auth.signIn(userId, NEW, meta);
+      const out = await memvault(['user', 'sign-out-everywhere', '--user', USER, '--data-dir', D, '--json']);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.json()).toEqual({ signedOut: true });
+      await expect(server.auth.resolve(second.token, meta)).rejects.toMatchObject({ reason: 'authentication_failed' });
+      // Signing in again works.
+      await server.auth.resolve((await server.auth.signIn(userId, NEW, meta)).token, meta);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });

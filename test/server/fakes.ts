@@ -17,6 +17,7 @@ import type {
   SessionView,
 } from '../../src/ports/security.js';
 import type { EntryFilter, UserProfile } from '../../src/ports/vault.js';
+import { Lockout } from '../../src/security/lockout.js';
 import { createHttpApp, type McpHttpHandler } from '../../src/server/http-app.js';
 import type { HttpConfig } from '../../src/server/context.js';
 import type { MemoryService, MemvaultEvent, Principal } from '../../src/services/types.js';
@@ -80,7 +81,8 @@ export class FakeAudit implements AuditLog {
 export class FakeAuth implements AuthService {
   readonly passwords = new Map<UserId, string>();
   readonly sessions = new Map<string, FakeSession>();
-  readonly failures = new Map<UserId, number>();
+  /** The real lockout policy (5 failures lock for 30 s), so the edge sees the error exactly as the service throws it. */
+  readonly lockout = new Lockout();
   readonly totp = new Set<UserId>();
   readonly passkeys = new Map<UserId, number>();
   signIns = 0;
@@ -103,15 +105,18 @@ export class FakeAuth implements AuthService {
   async hasPassword(userId: UserId): Promise<boolean> {
     return Boolean(this.passwords.get(userId));
   }
+  async isEnrolled(userId: UserId): Promise<boolean> {
+    return this.passwords.has(userId);
+  }
   async changePassword(): Promise<void> {
     throw new Error('not used');
   }
 
   async signIn(userId: UserId, password: string, meta: { ip?: string }) {
     this.signIns++;
-    if ((this.failures.get(userId) ?? 0) >= 5) throw securityError('locked_out', 'Too many failures; wait.');
+    this.lockout.assertOpen(userId, meta.ip);
     if (this.passwords.get(userId) !== password) {
-      this.failures.set(userId, (this.failures.get(userId) ?? 0) + 1);
+      this.lockout.fail(userId, meta.ip);
       await this.audit.append(userId, { action: 'sign-in', result: 'failure', ...(meta.ip ? { ip: meta.ip } : {}) });
       throw securityError('authentication_failed', 'Wrong phone number or password.');
     }
@@ -154,6 +159,14 @@ export class FakeAuth implements AuthService {
 
   async signOut(token: string): Promise<void> {
     this.sessions.delete(token);
+  }
+
+  async signOutEverywhere(token: string): Promise<void> {
+    await this.revokeSessions(this.live(token).userId);
+  }
+
+  async revokeSessions(userId: UserId): Promise<void> {
+    for (const [t, s] of [...this.sessions]) if (s.userId === userId) this.sessions.delete(t);
   }
 
   async totpBegin(token: string) {

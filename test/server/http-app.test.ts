@@ -72,6 +72,7 @@ describe('system routes', () => {
         'post /v1/auth/unlock',
         'post /v1/auth/lock',
         'post /v1/auth/sign-out',
+        'post /v1/auth/sign-out-everywhere',
         'post /v1/auth/totp/begin',
         'post /v1/auth/totp/confirm',
         'post /v1/auth/passkeys/registration-options',
@@ -157,7 +158,20 @@ describe('sign-up and sign-in', () => {
     for (let i = 0; i < 5; i++) await app.request(...post('/v1/auth/sign-in', { phone: PHONE, password: 'wrong' }));
     const res = await app.request(...post('/v1/auth/sign-in', { phone: PHONE, password: PASSWORD }));
     expect(res.status).toBe(423);
-    expect((await errorOf(res)).reason).toBe('locked_out');
+    // Issue 16 #15: the wait travels as one detail name, and as the Retry-After header.
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await errorOf(res)).toMatchObject({ reason: 'locked_out', details: { retryAfterSeconds: 30 } });
+  });
+
+  it('sends a Permissions-Policy that turns off powerful features the app never uses', async () => {
+    const { app } = fakeApp();
+    const res = await app.request('/v1/health');
+    const policy = res.headers.get('permissions-policy') ?? '';
+    for (const feature of ['camera=()', 'microphone=()', 'geolocation=()', 'payment=()', 'usb=()']) {
+      expect(policy).toContain(feature);
+    }
+    // The web app's passkeys need WebAuthn on its own origin.
+    expect(policy).toContain('publickey-credentials-get=(self)');
   });
 
   it('rate-limits a burst of 1,000 sign-in attempts with 429 and Retry-After', async () => {

@@ -635,6 +635,20 @@ async function securityView() {
     }
   });
 
+  // For a lost or stolen device: every session ends, this one too, wherever it was opened.
+  const everywhere = h('button', { type: 'button', text: 'Sign out everywhere' });
+  everywhere.addEventListener('click', async () => {
+    try {
+      await post('/v1/auth/sign-out-everywhere');
+      me = null;
+      updateChrome();
+      toast('Every session was signed out, on every device.');
+      location.hash = '#/signin';
+    } catch (error) {
+      showError(error);
+    }
+  });
+
   // TOTP enrolment
   const totpArea = h('div', {});
   if (s.totpEnrolled) {
@@ -730,6 +744,13 @@ async function securityView() {
         totpArea,
       ),
       h('section', { class: 'panel', 'aria-labelledby': 'pk-h' }, h('h2', { id: 'pk-h', text: 'Passkeys' }), register),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'devices-h' },
+      h('h2', { id: 'devices-h', text: 'Devices' }),
+      h('p', { text: 'Lost a phone or signed in somewhere you should not have? End every session at once.' }),
+      everywhere,
     ),
   );
 }

@@ -47,7 +47,12 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
           },
         );
       }
-      if (!opts.json) writeLine(runtime.stdout, `Audit log of ${userId} is intact: ${result.records} records.`);
+      if (!opts.json) {
+        const torn = result.tornTail
+          ? ' It ends in the fragment of an append that crashed before it finished; the next record replaces it.'
+          : '';
+        writeLine(runtime.stdout, `Audit log of ${userId} is intact: ${result.records} records.${torn}`);
+      }
     } finally {
       await app.close();
     }

@@ -75,4 +75,23 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
       await app.close();
     }
   });
+
+  common(
+    user
+      .command('sign-out-everywhere')
+      .description(
+        'end every session of a person, also those of a running server (at their next request): for a lost or stolen device',
+      )
+      .requiredOption('--user <phone>', 'whose sessions'),
+  ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
+    const userId = normalizeUserId(opts.user);
+    const app = await runtime.open(opts);
+    try {
+      await app.auth.revokeSessions(userId, { channel: 'cli', userAgent: `memvault-cli/${runtime.version}` });
+      if (opts.json) writeJson(runtime.stdout, { signedOut: true });
+      else writeLine(runtime.stdout, `Every session of ${userId} is signed out, on every device.`);
+    } finally {
+      await app.close();
+    }
+  });
 }
