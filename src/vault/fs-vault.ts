@@ -393,11 +393,15 @@ export class FsVault implements Vault {
       if (!opener.canOpen(levelOf(found.kind))) throw lockedLevel(levelOf(found.kind));
       const user = this.#user(userId);
       for (const kind of CATEGORIES) {
+        // Another person's read may evict this one's parsed files while this awaits, and the reload builds new
+        // records: find the target by id in the very state that is rewritten, never by the object #locate saw.
         const state = await this.#load(userId, kind);
+        const target = kind === found.kind ? state.byId.get(id) : undefined;
+        if (kind === found.kind && target === undefined) throw notFound(`No memory ${id} in this vault.`, { id });
         const level = levelOf(kind);
         const replaced = new Map<Rec, Rec>();
         for (const rec of state.records) {
-          if (rec === found.rec || rec.t === 'damaged') continue;
+          if (rec === target || rec.t === 'damaged') continue;
           let entry: MemoryEntry;
           if (rec.t === 'plain') entry = rec.entry;
           else if (opener.canOpen(level)) {
@@ -414,7 +418,7 @@ export class FsVault implements Vault {
           replaced.set(rec, (await this.#record(userId, next)).rec);
         }
         if (kind !== found.kind && replaced.size === 0) continue;
-        await this.#rewrite(userId, state, (rec) => (rec === found.rec ? null : (replaced.get(rec) ?? rec)));
+        await this.#rewrite(userId, state, (rec) => (rec === target ? null : (replaced.get(rec) ?? rec)));
       }
       user.opened.delete(id);
     });
