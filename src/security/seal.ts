@@ -284,3 +284,30 @@ export function openBytes(opener: EntryOpener, ctx: SealContext, payload: string
     throw corruption('Sealed blob is not base64 inside.', { entryId: ctx.entryId });
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/**
+ * Opens with `first`, and what `first` cannot open (DATA_CORRUPTION: sealed to other keys) with `second`: the
+ * two generations of keys of an unfinished rotation, where entries written before it are sealed to the old keys
+ * and those written since to the new ones. A payload neither opens is reported with `first`'s error.
+ */
+export function eitherOpener(first: DisposableOpener, second: DisposableOpener): DisposableOpener {
+  return {
+    canOpen: (level) => first.canOpen(level) && second.canOpen(level),
+    open(ctx, payload) {
+      try {
+        return first.open(ctx, payload);
+      } catch (error) {
+        if (!(error instanceof MemvaultError) || error.code !== 'DATA_CORRUPTION') throw error;
+        try {
+          return second.open(ctx, payload);
+        } catch {
+          throw error;
+        }
+      }
+    },
+    dispose() {
+      first.dispose();
+      second.dispose();
+    },
+  };
+}

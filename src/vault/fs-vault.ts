@@ -282,9 +282,10 @@ export class FsVault implements Vault {
     this.#assertOpen();
     this.#userDir(userId);
     const entry = buildEntry(userId, this.#ulid(this.#clock.now().getTime()), input, this.#maxContentBytes);
-    // Sealing needs only public keys and is the slow part: do it before taking the lock.
-    const made = await this.#record(userId, entry);
     return this.#withLock(userId, async () => {
+      // Sealed under the lock: a key rotation's re-seal also runs under it, after the new keys are stored, so an
+      // entry sealed here to the old keys is always written before that re-seal reads the file, never after it.
+      const made = await this.#record(userId, entry);
       await this.#appendLocked(userId, entry.category, made.rec, made.text);
       this.#remember(userId, entry.category, made.rec, entry);
       return entry;
@@ -496,6 +497,7 @@ export class FsVault implements Vault {
         if (!opener.canOpen(level) && state.records.some((r) => r.t === 'sealed')) throw lockedLevel(level);
       }
       let count = 0;
+      const unopened: string[] = [];
       for (const state of states) {
         const replaced = new Map<Rec, Rec>();
         for (const rec of state.records) {
@@ -505,7 +507,8 @@ export class FsVault implements Vault {
             entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user).entry;
           } catch (error) {
             if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
-            continue; // damaged: kept byte for byte
+            unopened.push(rec.id); // kept byte for byte
+            continue;
           }
           replaced.set(rec, (await this.#record(userId, entry)).rec);
         }
@@ -514,6 +517,13 @@ export class FsVault implements Vault {
         count += replaced.size;
       }
       user.opened.clear();
+      if (unopened.length > 0) {
+        // After a key rotation the caller must not retire the old keys while some entry might still need them.
+        throw corruption(
+          `Re-sealed ${count} memories, but ${unopened.length} sealed ${unopened.length === 1 ? 'memory does' : 'memories do'} not open with the keys given and ${unopened.length === 1 ? 'was' : 'were'} left as ${unopened.length === 1 ? 'it was' : 'they were'}: ${unopened.slice(0, 5).join(', ')}${unopened.length > 5 ? ', …' : ''}.`,
+          { resealed: count, unopened: unopened.length, ids: unopened.slice(0, 20) },
+        );
+      }
       return count;
     });
   }
