@@ -177,7 +177,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
         resealed = Number(error.details.resealed ?? 0);
         logger.warn({ userId, unopened: error.details.unopened }, 'old keys discarded with unopened memories');
       }
-      await keyring.discardPrevious(userId);
+      await keyring.discardPrevious(userId, keys.previousGeneration);
       // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
       await search.rebuild(userId, await auth.channelOpener(userId));
       // Sessions hold the old private keys: end them, so nobody reads with keys that no longer exist.

@@ -489,13 +489,48 @@ export class KeyringStore {
   async unwrapRotation(
     userId: UserId,
     secrets: UnlockSecrets,
-  ): Promise<{ previous: Map<SecurityLevel, Uint8Array>; current: Map<SecurityLevel, Uint8Array> }> {
-    const previous = await this.unwrapPrevious(userId, LEVELS, secrets);
+  ): Promise<{
+    previous: Map<SecurityLevel, Uint8Array>;
+    current: Map<SecurityLevel, Uint8Array>;
+    /** The generation of the kept previous keyring: pass it to `discardPrevious`. */
+    previousGeneration: number;
+  }> {
+    const kept = await this.#load(userId, this.#previousPath(userId));
+    const current = await this.#load(userId);
+    // One Argon2id for both when the password (salt and parameters) is the same, as it always is after `rotate`.
+    const samePassword =
+      kept.salt.equals(current.salt) &&
+      kept.verifier.equals(current.verifier) &&
+      kept.kdf.memoryCost === current.kdf.memoryCost &&
+      kept.kdf.timeCost === current.kdf.timeCost &&
+      kept.kdf.parallelism === current.kdf.parallelism;
+    if (!samePassword) {
+      const previous = await this.#unwrapFrom(kept, LEVELS, secrets);
+      try {
+        return {
+          previous,
+          current: await this.#unwrapFrom(current, LEVELS, secrets),
+          previousGeneration: kept.generation,
+        };
+      } catch (error) {
+        for (const key of previous.values()) key.fill(0);
+        throw error;
+      }
+    }
+    const argon = await this.#authenticate(current, secrets.password);
+    const previous = new Map<SecurityLevel, Uint8Array>();
+    const now = new Map<SecurityLevel, Uint8Array>();
     try {
-      return { previous, current: await this.unwrapMany(userId, LEVELS, secrets) };
+      for (const level of LEVELS) {
+        previous.set(level, this.#unwrap(kept, level, argon, secrets.prf));
+        now.set(level, this.#unwrap(current, level, argon, secrets.prf));
+      }
+      return { previous, current: now, previousGeneration: kept.generation };
     } catch (error) {
-      for (const key of previous.values()) key.fill(0);
+      for (const key of [...previous.values(), ...now.values()]) key.fill(0);
       throw error;
+    } finally {
+      argon.fill(0);
     }
   }
 
@@ -516,9 +551,21 @@ export class KeyringStore {
    * Deletes the pre-rotation copy, so the retired keys are gone for good. Call only once every entry opened and
    * was re-sealed: this is what ends the rotation.
    */
-  async discardPrevious(userId: UserId): Promise<void> {
+  async discardPrevious(userId: UserId, generation?: number): Promise<void> {
     await this.#exclusive(userId, false, async () => {
       const file = this.#previousPath(userId);
+      if (generation !== undefined) {
+        // Another process may have finished this rotation and started the next one meanwhile: its kept keys are
+        // not the ones this caller re-sealed away from, and must stay.
+        let kept: Keyring;
+        try {
+          kept = await this.#load(userId, file);
+        } catch (error) {
+          if (isMemvaultError(error, 'NOT_FOUND')) return;
+          throw error;
+        }
+        if (kept.generation !== generation) return;
+      }
       try {
         await rm(file, { force: true });
         await fsyncDirectory(userDir(this.#dataDir, userId));

@@ -155,6 +155,21 @@ describe('an unfinished rotation', () => {
     await store.rotate(ALICE, { password: 'pw' });
   });
 
+  it('discards only the previous keyring of the rotation the caller re-sealed for', async () => {
+    await store.create(ALICE, 'pw');
+    await store.rotate(ALICE, { password: 'pw' });
+    const stale = (await store.unwrapRotation(ALICE, { password: 'pw' })).previousGeneration;
+    // Another process finishes that rotation and starts the next one before this caller gets to discard.
+    await store.discardPrevious(ALICE);
+    await store.rotate(ALICE, { password: 'pw' });
+    await store.discardPrevious(ALICE, stale);
+    expect(await store.rotationPending(ALICE)).toBe(true);
+    const kept = await store.unwrapRotation(ALICE, { password: 'pw' });
+    expect(kept.previousGeneration).toBe(stale + 1);
+    await store.discardPrevious(ALICE, kept.previousGeneration);
+    expect(await store.rotationPending(ALICE)).toBe(false);
+  });
+
   it('writes the copy of the previous keyring durably (temp, fsync, rename, fsync dir) before the new keyring', async () => {
     await store.create(ALICE, 'pw');
     atomicWrites.paths.length = 0;
