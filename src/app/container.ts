@@ -48,10 +48,10 @@ export interface Memvault {
   finishRotation(userId: UserId, password?: string, options?: { discardUnopened?: boolean }): Promise<number>;
   /**
    * Finishes an unfinished rotation of this person if it can be done now: with `password`, or without one for a
-   * person who has none. Otherwise logs (without secrets) how to finish it. Run when a command or the server opens
-   * a person; never throws for a rotation it cannot finish, only for one that failed.
+   * person who has none. Otherwise (no password, or some entry opens with neither generation) logs, without
+   * secrets, how to finish it and returns 'unfinished'. Run when a command or the server opens a person.
    */
-  resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'needs_password'>;
+  resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'>;
   /** `resumeRotation` for every person (at server start). */
   resumeRotations(): Promise<void>;
   /**
@@ -190,17 +190,29 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     }
   }
 
-  async function resume(userId: UserId, password?: string): Promise<'none' | 'finished' | 'needs_password'> {
+  async function resume(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'> {
     if (!(await keyring.rotationPending(userId))) return 'none';
+    const howTo = `memvault keys finish-rotation --user ${userId} --password-stdin`;
     if (password === undefined && (await keyring.hasPassword(userId))) {
       logger.warn(
         { userId },
-        `a key rotation is unfinished: entries sealed to the old keys do not open until it is finished (memvault keys finish-rotation --user ${userId} --password-stdin)`,
+        `a key rotation is unfinished: entries sealed to the old keys do not open until it is finished (${howTo})`,
       );
-      return 'needs_password';
+      return 'unfinished';
     }
-    await finish(userId, password === undefined ? {} : { password }, false, 'keys.finish_rotation');
-    return 'finished';
+    try {
+      await finish(userId, password === undefined ? {} : { password }, false, 'keys.finish_rotation');
+      return 'finished';
+    } catch (error) {
+      // Some entry opens with neither generation: the old keys stay, and the command that opened the person
+      // still runs; `finish-rotation` explains the choice.
+      if (!isMemvaultError(error, 'DATA_CORRUPTION') || error.details?.unopened === undefined) throw error;
+      logger.warn(
+        { userId, unopened: error.details.unopened },
+        `a key rotation cannot finish: some sealed memories open with neither the old nor the new keys (${howTo})`,
+      );
+      return 'unfinished';
+    }
   }
 
   return {

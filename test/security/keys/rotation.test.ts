@@ -131,6 +131,12 @@ describe('an interrupted key rotation', () => {
     expect(refused.stderr).toContain('--discard-unopened');
     expect(existsSync(previousFile())).toBe(true);
 
+    // A command that opens the person still runs: it cannot finish the rotation, so it leaves the old keys.
+    const still = await listed(PASSWORD);
+    expect(still.entries.map((e) => e.content)).toEqual(['Went kayaking with Odette']);
+    expect(still.damaged).toHaveLength(1);
+    expect(existsSync(previousFile())).toBe(true);
+
     const forced = await memvault(
       ['keys', 'finish-rotation', '--user', USER, '--data-dir', D, '--password-stdin', '--discard-unopened'],
       { stdin: `${PASSWORD}\n` },
