@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
@@ -207,7 +208,10 @@ export class KeyringStore {
   readonly #macKey: Buffer;
   readonly #generationKey: Buffer;
   readonly #mutex = new KeyedMutex();
-  readonly #publicKeys = new Map<UserId, { version: string; keys: ReadonlyMap<SecurityLevel, Buffer> }>();
+  readonly #publicKeys = new Map<
+    UserId,
+    { version: string; generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }
+  >();
   readonly #dummySalt = randomBytes(KDF_SALT_BYTES);
 
   constructor(opts: { dataDir: string; masterKey: Uint8Array; kdf?: KdfParams }) {
@@ -297,14 +301,32 @@ export class KeyringStore {
    */
   async publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> {
     if (!isSecurityLevel(level)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
-    const version = await this.#fileVersion(userId);
+    return Uint8Array.from((await this.#current(userId)).keys.get(level)!);
+  }
+
+  /**
+   * The generation of the keyring as it is now (same cache as `publicKey`). Each answer describes the file as of
+   * its own stat: a file never returns to an earlier version, so an entry cached under the version seen now was
+   * read from that very file. Generations only grow, so two equal answers mean `publicKey` gave the same keys
+   * at every moment in between.
+   */
+  async generation(userId: UserId): Promise<number> {
+    return (await this.#current(userId)).generation;
+  }
+
+  async #current(userId: UserId): Promise<{ generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }> {
+    const version = this.#fileVersion(userId);
     let cached = this.#publicKeys.get(userId);
     if (!cached || cached.version !== version) {
       const keyring = await this.#load(userId);
-      cached = { version, keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)) };
+      cached = {
+        version,
+        generation: keyring.generation,
+        keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)),
+      };
       this.#publicKeys.set(userId, cached);
     }
-    return Uint8Array.from(cached.keys.get(level)!);
+    return cached;
   }
 
   /**
@@ -596,10 +618,12 @@ export class KeyringStore {
   }
 
   /** Inode, size and mtime: every atomic rewrite (rename) changes the inode. */
-  async #fileVersion(userId: UserId): Promise<string> {
+  #fileVersion(userId: UserId): string {
     const file = this.path(userId);
     try {
-      const info = await stat(file, { bigint: true });
+      // Synchronous: a stat of one small local file takes microseconds, and the vault asks this under a
+      // person's lock on every sealed append, where a thread-pool round trip would cost milliseconds.
+      const info = statSync(file, { bigint: true });
       return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');

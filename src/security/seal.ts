@@ -198,7 +198,11 @@ export function openWithPrivateKey(
 }
 
 /** The subset of the keyring a sealer needs: public keys only. */
-export type PublicKeySource = { publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> };
+export type PublicKeySource = {
+  publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array>;
+  /** The keyring's generation now (see `EntrySealer.keyGeneration`); a source without it never changes keys. */
+  generation?(userId: UserId): Promise<number>;
+};
 
 /**
  * The write side: seals to the user's public keys, so any channel can store a secret while its level is locked.
@@ -211,7 +215,9 @@ export function createSealer(
   const { random } = opts;
   // Imported public keys, per user and level; re-imported whenever the keyring returns different bytes (rotation).
   const imported = new Map<string, RecipientKey>();
+  const generation = keyring.generation?.bind(keyring);
   return {
+    ...(generation ? { keyGeneration: (userId: UserId) => generation(userId) } : {}),
     seals: (level) => !(level === 1 && opts.level1Plain),
     async seal(ctx, plaintext) {
       if (typeof plaintext !== 'string' || LONE_SURROGATE.test(plaintext)) {

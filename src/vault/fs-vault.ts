@@ -282,10 +282,20 @@ export class FsVault implements Vault {
     this.#assertOpen();
     this.#userDir(userId);
     const entry = buildEntry(userId, this.#ulid(this.#clock.now().getTime()), input, this.#maxContentBytes);
+    // A key rotation's re-seal runs under the person's lock after the new keys are stored, so what is written
+    // under the lock must be sealed to the keys current while the lock is held: then it is on disk before that
+    // re-seal reads the file. Sealing is the slow part, so it happens before the lock, and the keys' generation,
+    // read before the seal and again under the lock, tells whether it must be done again (rarely: a rotation
+    // in between). A sealer that cannot tell its generation seals under the lock.
+    const sealer = this.#sealer;
+    const sealed = sealer.seals(entry.level);
+    const checked = sealed && sealer.keyGeneration !== undefined;
+    const before = checked ? await sealer.keyGeneration!(userId) : undefined;
+    let made = sealed && !checked ? undefined : await this.#record(userId, entry);
     return this.#withLock(userId, async () => {
-      // Sealed under the lock: a key rotation's re-seal also runs under it, after the new keys are stored, so an
-      // entry sealed here to the old keys is always written before that re-seal reads the file, never after it.
-      const made = await this.#record(userId, entry);
+      if (made === undefined || (checked && (await sealer.keyGeneration!(userId)) !== before)) {
+        made = await this.#record(userId, entry);
+      }
       await this.#appendLocked(userId, entry.category, made.rec, made.text);
       this.#remember(userId, entry.category, made.rec, entry);
       return entry;

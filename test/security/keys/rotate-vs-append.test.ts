@@ -21,7 +21,10 @@ afterEach(() => {
 // Review 1, item 2 (rotate-vs-append.mjs): `append` sealed before it took the person's lock, so an entry sealed
 // to the old key could be written after the rotation's re-seal, acknowledged, and then unreadable for good.
 describe('an append racing a key rotation in another process', () => {
-  it('is readable with the new keys once the rotation is finished', async () => {
+  it.each([
+    ['seals before the lock and checks the key generation under it', true],
+    ['seals under the lock (a sealer that cannot tell its generation)', false],
+  ])('is readable with the new keys once the rotation is finished: %s', async (_, generation) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'memvault-race-'));
     dirs.push(dataDir);
     // The "server": its seal of one append is held up (a request queued behind others) right after sealing.
@@ -37,6 +40,7 @@ describe('an append racing a key rotation in another process', () => {
       release = resolve;
     });
     const slow: EntrySealer = {
+      ...(generation && real.keyGeneration ? { keyGeneration: real.keyGeneration } : {}),
       seals: real.seals,
       seal: async (ctx, text) => {
         const payload = await real.seal(ctx, text);
