@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/app/config.js';
-import { createMemvault } from '../../../src/app/container.js';
+import { startServer } from '../../../src/app/serve.js';
 import type { UserId } from '../../../src/core/entry.js';
 import { KeyringStore } from '../../../src/security/keyring.js';
 import { loadMasterKey } from '../../../src/security/master-key.js';
@@ -102,14 +102,13 @@ describe('an interrupted key rotation', () => {
   it('is finished at start (serve) for a person without a password', async () => {
     const texts = await createWithEntries(null);
     await interruptedRotation(null);
-    const config = loadConfig({ MEMVAULT_DATA_DIR: D, MEMVAULT_LOG_LEVEL: 'silent' });
-    const mv = await createMemvault(config);
+    const config = loadConfig({ MEMVAULT_DATA_DIR: D, MEMVAULT_LOG_LEVEL: 'silent' }, { host: '127.0.0.1', port: 0 });
+    const server = await startServer(config);
     try {
-      await mv.resumeRotations();
+      expect(existsSync(previousFile())).toBe(false);
     } finally {
-      await mv.close();
+      await server.stop();
     }
-    expect(existsSync(previousFile())).toBe(false);
     const after = await listed(null);
     expect(after.damaged).toEqual([]);
     expect(after.entries.map((e) => e.content).sort()).toEqual([...texts].sort());
