@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { acquireFileLock, LockTimeoutError } from './file-lock.js';
 
 const scratch = () => join(mkdtempSync(join(tmpdir(), 'memvault-lock-')), '.lock');
@@ -27,6 +27,16 @@ describe('file lock: stale owners', () => {
     const path = scratch();
     const first = await acquireFileLock(path);
     await expect(acquireFileLock(path, { timeoutMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await first.release();
+  });
+
+  it('a second copy of this module in the same process does not take a live lock for stale', async () => {
+    const path = scratch();
+    const first = await acquireFileLock(path);
+    vi.resetModules();
+    const copy = await import('./file-lock.js');
+    expect(copy.acquireFileLock).not.toBe(acquireFileLock);
+    await expect(copy.acquireFileLock(path, { timeoutMs: 50 })).rejects.toBeInstanceOf(copy.LockTimeoutError);
     await first.release();
   });
 

@@ -86,8 +86,14 @@ function startTime(pid: number | 'self'): number | undefined {
 
 const START = startTime('self');
 
-/** Tokens of the locks this process holds now: a record with our pid and a token not in here is a dead predecessor's. */
-const held = new Set<string>();
+/**
+ * Tokens of the locks this process holds now: a record with our pid and a token not in here is a dead
+ * predecessor's. Kept on the global object so that two copies of this module in one process (the built and the
+ * source tree, a test runner's module reset) share it and never take each other's live locks for stale.
+ */
+const HELD = Symbol.for('memvault.file-lock.held');
+const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD] as Set<string> | undefined) ?? new Set();
+(globalThis as Record<symbol, unknown>)[HELD] = held;
 
 /**
  * How long a lock held from another PID namespace stays live without its holder touching it. Holders refresh
