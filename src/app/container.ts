@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
-import { isMemvaultError, storageError } from '../core/errors.js';
+import { isMemvaultError, MemvaultError, notFound, storageError } from '../core/errors.js';
 import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
@@ -17,7 +17,7 @@ import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
-import { createOpener, createSealer } from '../security/seal.js';
+import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
@@ -34,7 +34,26 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  /**
+   * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
+   * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
+   */
   rotateKeys(userId: UserId, password: string): Promise<number>;
+  /**
+   * Finishes an interrupted rotation: re-seals every entry (each opens with the old or the new keys) and only
+   * then discards the old keys. `password` may be omitted for a person who has none. With `discardUnopened`, the
+   * old keys are discarded even though some sealed entries open with neither generation (damaged anyway).
+   * @throws NOT_FOUND when no rotation is unfinished; DATA_CORRUPTION (old keys kept) when some entry did not open.
+   */
+  finishRotation(userId: UserId, password?: string, options?: { discardUnopened?: boolean }): Promise<number>;
+  /**
+   * Finishes an unfinished rotation of this person if it can be done now: with `password`, or without one for a
+   * person who has none. Otherwise (no password, or some entry opens with neither generation) logs, without
+   * secrets, how to finish it and returns 'unfinished'. Run when a command or the server opens a person.
+   */
+  resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'>;
+  /** `resumeRotation` for every person (at server start). */
+  resumeRotations(): Promise<void>;
   /**
    * What the local operator (the CLI without --password-stdin) may open: level 1, and level 2 as well for a
    * person who has no password — there is no secret factor to ask for, and their level-2 keys are wrapped by the
@@ -152,6 +171,76 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     maxContentBytes: config.maxContentBytes,
   });
 
+  /**
+   * Re-seals every entry with both generations' keys, then retires the old ones. The old keys stay on disk
+   * (`.previous`) until every sealed entry opened: a crash anywhere before leaves a rotation this can finish.
+   */
+  async function finish(
+    userId: UserId,
+    secrets: { password?: string },
+    discardUnopened: boolean,
+    action: string,
+  ): Promise<number> {
+    const keys = await keyring.unwrapRotation(userId, secrets);
+    const opener = eitherOpener(createOpener(userId, keys.current), createOpener(userId, keys.previous));
+    for (const key of [...keys.current.values(), ...keys.previous.values()]) key.fill(0);
+    try {
+      let resealed: number;
+      try {
+        resealed = await vault.reseal(userId, opener);
+      } catch (error) {
+        if (!isMemvaultError(error, 'DATA_CORRUPTION') || error.details?.unopened === undefined) throw error;
+        if (!discardUnopened) {
+          throw new MemvaultError(
+            'DATA_CORRUPTION',
+            `${error.message} The old keys are kept and the rotation stays unfinished. Restore those memories from a ` +
+              `backup and run memvault keys finish-rotation --user ${userId} --password-stdin again, or add ` +
+              '--discard-unopened to give them up.',
+            { details: error.details, cause: error },
+          );
+        }
+        resealed = Number(error.details.resealed ?? 0);
+        logger.warn({ userId, unopened: error.details.unopened }, 'old keys discarded with unopened memories');
+      }
+      await keyring.discardPrevious(userId, keys.previousGeneration);
+      // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
+      await search.rebuild(userId, await auth.channelOpener(userId));
+      // Sessions hold the old private keys: end them in every process (the CLI may rotate while the server
+      // runs), so nobody reads with keys that no longer exist.
+      await auth.revokeSessions(userId);
+      await audit.append(userId, { action, result: 'success' });
+      logger.info({ userId, resealed }, 'keys rotated');
+      return resealed;
+    } finally {
+      opener.dispose();
+    }
+  }
+
+  async function resume(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'> {
+    if (!(await keyring.rotationPending(userId))) return 'none';
+    const howTo = `memvault keys finish-rotation --user ${userId} --password-stdin`;
+    if (password === undefined && (await keyring.hasPassword(userId))) {
+      logger.warn(
+        { userId },
+        `a key rotation is unfinished: entries sealed to the old keys do not open until it is finished (${howTo})`,
+      );
+      return 'unfinished';
+    }
+    try {
+      await finish(userId, password === undefined ? {} : { password }, false, 'keys.finish_rotation');
+      return 'finished';
+    } catch (error) {
+      // Some entry opens with neither generation: the old keys stay, and the command that opened the person
+      // still runs; `finish-rotation` explains the choice.
+      if (!isMemvaultError(error, 'DATA_CORRUPTION') || error.details?.unopened === undefined) throw error;
+      logger.warn(
+        { userId, unopened: error.details.unopened },
+        `a key rotation cannot finish: some sealed memories open with neither the old nor the new keys (${howTo})`,
+      );
+      return 'unfinished';
+    }
+  }
+
   return {
     config,
     logger,
@@ -173,21 +262,28 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       }
     },
     async rotateKeys(userId: UserId, password: string): Promise<number> {
-      const oldKeys = await keyring.rotate(userId, { password });
-      const opener = createOpener(userId, oldKeys);
-      try {
-        const resealed = await vault.reseal(userId, opener);
-        // Until here the previous keys stay wrapped beside the new ones, so an interrupted pass can be finished.
-        await keyring.discardPrevious(userId);
-        // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
-        await search.rebuild(userId, await auth.channelOpener(userId));
-        // Sessions hold the old private keys: end them, so nobody reads with keys that no longer exist.
-        auth.endSessions(userId);
-        await audit.append(userId, { action: 'keys.rotate', result: 'success' });
-        logger.info({ userId, resealed }, 'keys rotated');
-        return resealed;
-      } finally {
-        opener.dispose();
+      const old = await keyring.rotate(userId, { password });
+      for (const key of old.values()) key.fill(0);
+      // From here on the rotation is unfinished on disk: the same path finishes it now or after a crash.
+      return finish(userId, { password }, false, 'keys.rotate');
+    },
+    async finishRotation(userId, password, options = {}): Promise<number> {
+      if (!(await keyring.rotationPending(userId))) {
+        throw notFound(`No key rotation of ${userId} is unfinished.`, { userId });
+      }
+      const secrets = password === undefined ? {} : { password };
+      return finish(userId, secrets, options.discardUnopened === true, 'keys.finish_rotation');
+    },
+    resumeRotation: resume,
+    async resumeRotations(): Promise<void> {
+      for (const userId of await vault.listUsers()) {
+        if (!(await keyring.exists(userId))) continue;
+        try {
+          await resume(userId);
+        } catch (error) {
+          // One person's damaged vault must not keep the server from serving everyone else.
+          logger.error({ userId, code: (error as MemvaultError).code }, 'could not finish an interrupted key rotation');
+        }
       }
     },
     async close(): Promise<void> {

@@ -18,6 +18,8 @@ export interface RunningServer {
 /** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
 export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
+  // A key rotation interrupted by a crash is finished before requests come in, where no password is needed.
+  await mv.resumeRotations();
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
@@ -95,6 +97,7 @@ export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promi
   // stdout carries the protocol: logs go to stderr only.
   const mv = await createMemvault(config, { logger: createLogger('warn', pino.destination(2)) });
   try {
+    await mv.resumeRotation(userId);
     const opener = await mv.auth.channelOpener(userId);
     await runMcpOverStdio({
       memory: mv.memory,

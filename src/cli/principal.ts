@@ -26,7 +26,11 @@ export async function cliPrincipal(
   if (options.totp !== undefined && !options.passwordStdin) {
     throw validationError('--totp needs --password-stdin too: SECRET takes the password and a code.');
   }
-  if (!options.passwordStdin) return { userId, opener: await app.operatorOpener(userId), meta };
+  if (!options.passwordStdin) {
+    const opener = await app.operatorOpener(userId);
+    await app.resumeRotation(userId);
+    return { userId, opener, meta };
+  }
   const password = await readPassword(runtime.stdin);
   const levels: SecurityLevel[] = options.totp === undefined ? [1, 2] : [1, 2, 3];
   const opener = await app.auth.openerFor(
@@ -35,6 +39,9 @@ export async function cliPrincipal(
     { password, ...(options.totp === undefined ? {} : { totp: options.totp }) },
     meta,
   );
+  // Only after the sign-in checked the password (with its lockout and audit): an interrupted key rotation is
+  // finished with it, so the entries still sealed to the old keys open again.
+  await app.resumeRotation(userId, password);
   return { userId, opener, meta };
 }
 

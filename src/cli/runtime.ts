@@ -12,6 +12,10 @@ export interface CliApp {
   readonly audit: AuditLog;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
+  /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */
+  finishRotation(userId: UserId, password?: string, options?: { discardUnopened?: boolean }): Promise<number>;
+  /** Finishes an unfinished rotation when it can be done with what the command has; else warns how to. */
+  resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'>;
   /** Level 1, plus level 2 for a person without a password (see src/app/container.ts). */
   operatorOpener(userId: UserId): Promise<EntryOpener>;
   close(): Promise<void>;

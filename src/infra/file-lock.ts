@@ -1,15 +1,37 @@
-import { randomInt } from 'node:crypto';
-import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes, randomInt } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  futimesSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** What a lock file holds: who owns it. */
+/**
+ * What a lock file holds: who owns it. Records written before `token` existed carry only pid, host and at; they
+ * are still judged (by pid alone).
+ */
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
   /** ISO time the lock was taken. */
   readonly at: string;
+  /** Random per acquisition: tells this holder's lock from a later one with the same pid. */
+  readonly token?: string;
+  /** The kernel's boot id: a lock from before a reboot is stale whatever its pid. */
+  readonly boot?: string;
+  /** The owner's PID namespace: its pid means nothing in another one (containers sharing a data dir). */
+  readonly pidns?: string;
+  /** The owner's start time (clock ticks since boot): a live process with the same pid but another start is not it. */
+  readonly start?: number;
 }
 
 export interface FileLockOptions {
@@ -40,6 +62,45 @@ export class LockTimeoutError extends Error {
 
 const HOST = hostname();
 
+/** Reads a small /proc value; undefined where there is no /proc (macOS) or it is not readable. */
+function procText(read: () => string): string | undefined {
+  try {
+    return read().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const BOOT = procText(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+const PIDNS = procText(() => readlinkSync('/proc/self/ns/pid'));
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function startTime(pid: number | 'self'): number | undefined {
+  const text = procText(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  if (text === undefined) return undefined;
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: count from the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const value = Number(fields[19]);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+const START = startTime('self');
+
+/**
+ * Tokens of the locks this process holds now: a record with our pid and a token not in here is a dead
+ * predecessor's. Kept on the global object so that two copies of this module in one process (the built and the
+ * source tree, a test runner's module reset) share it and never take each other's live locks for stale.
+ */
+const HELD = Symbol.for('memvault.file-lock.held');
+const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD] as Set<string> | undefined) ?? new Set();
+(globalThis as Record<symbol, unknown>)[HELD] = held;
+
+/**
+ * How long a lock held from another PID namespace stays live without its holder touching it. Holders refresh
+ * their lock's mtime every third of this, so only a holder that is gone (or frozen for this long) lets it lapse.
+ */
+const LEASE_MS = 15_000;
+
 /** True when a process with this pid exists on this machine (EPERM: it exists but belongs to someone else). */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -53,9 +114,17 @@ export function isProcessAlive(pid: number): boolean {
 
 function parseOwner(text: string): LockOwner | null {
   try {
-    const value = JSON.parse(text) as Partial<LockOwner>;
+    const value = JSON.parse(text) as Partial<Record<keyof LockOwner, unknown>>;
     if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.at === 'string') {
-      return { pid: value.pid, host: value.host, at: value.at };
+      return {
+        pid: value.pid,
+        host: value.host,
+        at: value.at,
+        ...(typeof value.token === 'string' ? { token: value.token } : {}),
+        ...(typeof value.boot === 'string' ? { boot: value.boot } : {}),
+        ...(typeof value.pidns === 'string' ? { pidns: value.pidns } : {}),
+        ...(typeof value.start === 'number' ? { start: value.start } : {}),
+      };
     }
   } catch {
     // An owner that crashed between creating and writing the file leaves it empty or partial.
@@ -76,66 +145,133 @@ async function readOwner(path: string): Promise<{ text: string; owner: LockOwner
 /** An owner that cannot be read is given this long to finish writing its record before it counts as dead. */
 const UNREADABLE_GRACE_MS = 2_000;
 
-/**
- * A lock is stale when its owner ran on this host and is gone. An unreadable owner (a crash between create
- * and write) counts as stale once the file is older than the grace period; owners on other hosts are never
- * judged.
- */
-async function isStale(path: string, owner: LockOwner | null): Promise<boolean> {
-  if (owner) return owner.host === HOST && !isProcessAlive(owner.pid);
+async function ageMs(path: string): Promise<number | null> {
   try {
-    return Date.now() - (await stat(path)).mtimeMs > UNREADABLE_GRACE_MS;
+    return Date.now() - (await stat(path)).mtimeMs;
   } catch {
-    return false;
+    return null;
   }
 }
 
 /**
- * Creates the lock file holding our owner record; false when it exists. Synchronous on purpose: creating and
- * writing a tiny file takes microseconds, while three round trips through the libuv thread pool cost
- * milliseconds on a busy machine, and this runs on every append.
+ * A lock is stale when its owner ran on this host and is gone:
+ * - another host's lock is never judged;
+ * - a lock from an earlier boot is stale;
+ * - a lock from another PID namespace (another container on this host) cannot be judged by its pid, which may
+ *   belong to anyone here: it is stale once its holder stopped refreshing it for `LEASE_MS`;
+ * - a lock with our own pid is stale unless this process holds it now (a crashed predecessor restarted with the
+ *   same pid, as a container's pid 1 always is);
+ * - otherwise it is stale when its pid is dead, or alive but started at another time (the pid was reused).
+ * An unreadable owner (a crash between create and write) counts as stale once older than the grace period.
  */
-function tryCreate(path: string): boolean {
+async function isStale(path: string, owner: LockOwner | null): Promise<boolean> {
+  if (!owner) {
+    const age = await ageMs(path);
+    return age !== null && age > UNREADABLE_GRACE_MS;
+  }
+  if (owner.host !== HOST) return false;
+  if (owner.boot !== undefined && BOOT !== undefined && owner.boot !== BOOT) return true;
+  if (owner.pidns !== undefined && PIDNS !== undefined && owner.pidns !== PIDNS) {
+    const age = await ageMs(path);
+    return age !== null && age > LEASE_MS;
+  }
+  if (owner.pid === process.pid) return owner.token === undefined || !held.has(owner.token);
+  if (!isProcessAlive(owner.pid)) return true;
+  if (owner.start === undefined) return false;
+  const start = startTime(owner.pid);
+  return start !== undefined && start !== owner.start;
+}
+
+/**
+ * Creates the lock file holding our owner record; null when it exists, else the open descriptor (kept to refresh
+ * the lease) and the record written. Synchronous on purpose: creating and writing a tiny file takes
+ * microseconds, while three round trips through the libuv thread pool cost milliseconds on a busy machine, and
+ * this runs on every append.
+ */
+function tryCreate(path: string): { fd: number; text: string } | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
     throw error;
   }
   try {
-    const owner: LockOwner = { pid: process.pid, host: HOST, at: new Date().toISOString() };
-    writeSync(fd, JSON.stringify(owner));
-  } finally {
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: HOST,
+      at: new Date().toISOString(),
+      token: randomBytes(12).toString('base64url'),
+      ...(BOOT === undefined ? {} : { boot: BOOT }),
+      ...(PIDNS === undefined ? {} : { pidns: PIDNS }),
+      ...(START === undefined ? {} : { start: START }),
+    };
+    const text = JSON.stringify(owner);
+    writeSync(fd, text);
+    return { fd, text };
+  } catch (error) {
     closeSync(fd);
+    throw error;
   }
-  return true;
+}
+
+/**
+ * Removes `path` only while it still holds `text`. The file is first moved to a name of our own (atomic), so
+ * what is checked is exactly what was taken away; a file that turns out to be someone else's is linked back
+ * (link never overwrites). Returns true when `text` was removed.
+ */
+function removeIfStill(path: string, text: string): boolean {
+  const aside = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.gone`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  let moved: string;
+  try {
+    moved = readFileSync(aside, 'utf8');
+  } catch {
+    moved = '';
+  }
+  if (moved !== text) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Someone created a new lock in the microseconds it was away; theirs stands.
+    }
+  }
+  try {
+    unlinkSync(aside);
+  } catch {
+    // Already gone.
+  }
+  return moved === text;
 }
 
 /**
  * Removes a stale lock whose content is still `staleText`; true when it did. Breaking is itself guarded by a
  * second lock (`<path>.break`) so two processes that both saw the same dead owner cannot remove a lock that a
- * third one has meanwhile taken. A breaker left by a dead process is stale by the same rules.
+ * third one has meanwhile taken. A breaker left by a dead process is stale by the same rules; it is removed
+ * with the same move-aside check, so two processes judging one dead breaker cannot remove a live one.
  */
 async function breakStale(path: string, staleText: string): Promise<boolean> {
   const breaker = `${path}.break`;
-  if (!tryCreate(breaker)) {
+  const mine = tryCreate(breaker);
+  if (!mine) {
     const current = await readOwner(breaker);
-    if (current && (await isStale(breaker, current.owner))) {
-      const again = await readOwner(breaker);
-      if (again?.text === current.text) await unlink(breaker).catch(() => undefined);
-    }
+    if (current && (await isStale(breaker, current.owner))) removeIfStill(breaker, current.text);
     return false;
   }
+  closeSync(mine.fd);
+  const token = parseOwner(mine.text)?.token;
+  if (token) held.add(token);
   try {
     const current = await readOwner(path);
-    if (current && current.text === staleText) {
-      await unlink(path).catch(() => undefined);
-      return true;
-    }
-    return false;
+    return current !== null && current.text === staleText && removeIfStill(path, staleText);
   } finally {
-    await unlink(breaker).catch(() => undefined);
+    if (token) held.delete(token);
+    removeIfStill(breaker, mine.text);
   }
 }
 
@@ -152,21 +288,8 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   const deadline = Date.now() + timeoutMs;
   let lastOwner: LockOwner | null = null;
   for (;;) {
-    if (tryCreate(path)) {
-      let released = false;
-      return {
-        path,
-        release: async () => {
-          if (released) return;
-          released = true;
-          try {
-            unlinkSync(path);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-          }
-        },
-      };
-    }
+    const created = tryCreate(path);
+    if (created) return holdLock(path, created.fd, created.text);
     const current = await readOwner(path);
     if (current === null) continue; // released between our create and our read: try again at once
     lastOwner = current.owner;
@@ -175,6 +298,49 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     await sleep(randomInt(Math.max(1, Math.ceil(delay / 2)), Math.ceil(delay) + 1));
     delay = Math.min(maxDelay, delay * 1.5);
   }
+}
+
+/**
+ * The held side: registers the token (so our own pid reads as live), refreshes the lease for other PID
+ * namespaces, and on release removes the file only if it is still ours.
+ */
+function holdLock(path: string, fd: number, text: string): FileLock {
+  const token = parseOwner(text)?.token;
+  if (token) held.add(token);
+  const lease = setInterval(() => {
+    try {
+      const now = new Date();
+      futimesSync(fd, now, now);
+    } catch {
+      // The descriptor outlives an unlink; a failure here only shortens the lease.
+    }
+  }, LEASE_MS / 3);
+  lease.unref();
+  let released = false;
+  return {
+    path,
+    release: async () => {
+      if (released) return;
+      released = true;
+      clearInterval(lease);
+      closeSync(fd);
+      try {
+        // A lock that was (wrongly) broken and retaken by someone else is theirs now: leave it.
+        let current: string;
+        try {
+          current = readFileSync(path, 'utf8');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+          throw error;
+        }
+        if (current === text) unlinkSync(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      } finally {
+        if (token) held.delete(token);
+      }
+    },
+  };
 }
 
 /** Runs `fn` while holding the lock at `path`; releases it however `fn` ends. */

@@ -18,6 +18,12 @@ export interface EntrySealer {
   seals(level: SecurityLevel): boolean;
   /** Seals the entry's plaintext Markdown block; returns the armored payload (ASCII, no back-ticks). */
   seal(ctx: SealContext, plaintext: string): Promise<string>;
+  /**
+   * The generation of the keys `seal` uses for this person now; it only grows (key rotation). Equal answers
+   * before and after a seal mean the seal used the keys current at the second answer. A sealer without it
+   * may still change keys: the vault then seals under the person's lock.
+   */
+  keyGeneration?(userId: UserId): Promise<number>;
 }
 
 /**

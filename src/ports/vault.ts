@@ -91,6 +91,8 @@ export interface Vault {
   /**
    * Re-renders every entry of the user through the vault's current sealer (after key rotation, or a change of
    * MEMVAULT_LEVEL1). Needs an opener for every sealed level. Returns the number of entries rewritten.
+   * @throws DATA_CORRUPTION after rewriting all it could when some sealed entry did not open (details.unopened,
+   *   details.ids): keys that might still open it must not be retired.
    */
   reseal(userId: UserId, opener: EntryOpener): Promise<number>;
   /** An opaque string that changes on every write to the user's entries (derived indexes use it to detect staleness). */

@@ -264,9 +264,15 @@ describe('KeyringStore.rotate', () => {
 
   it('serialises concurrent changes to one keyring', async () => {
     await store.create(ALICE, 'pw');
-    await Promise.all([store.rotate(ALICE, { password: 'pw' }), store.changePassword(ALICE, 'pw', 'pw2')]);
-    expect(await store.verifyPassword(ALICE, 'pw2')).toBe(true);
-    const keys = await store.unwrapMany(ALICE, [1, 2, 3, 4], { password: 'pw2' });
+    // Unserialised, both would read the same file and both succeed, the later write silently undoing the other.
+    const results = await Promise.allSettled([
+      store.changePassword(ALICE, 'pw', 'pw2'),
+      store.changePassword(ALICE, 'pw', 'pw3'),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const winner = results[0]?.status === 'fulfilled' ? 'pw2' : 'pw3';
+    expect(await store.verifyPassword(ALICE, winner)).toBe(true);
+    const keys = await store.unwrapMany(ALICE, [1, 2, 3, 4], { password: winner });
     for (const level of [1, 2, 3, 4] as const) {
       expect(pub(keys.get(level)!)).toEqual(Buffer.from(await store.publicKey(ALICE, level)));
     }

@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { copyFile, readFile, rm, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
-import { MemvaultError, corruption, notFound, securityError, storageError } from '../core/errors.js';
+import { MemvaultError, corruption, isMemvaultError, notFound, securityError, storageError } from '../core/errors.js';
+import { fsyncDirectory } from '../infra/atomic-file.js';
 import { KeyedMutex, ensurePrivateDir, userDir, withFileLock, writeFileAtomic } from './crypto-fs.js';
 import { generateX25519, rawPublicKey, x25519PrivateKey, X25519_KEY_BYTES } from './crypto-x25519.js';
 import {
@@ -27,7 +29,9 @@ export interface UnlockSecrets {
 }
 
 const FORMAT = 'memvault-keyring';
-const VERSION = 1;
+/** Version 2 adds `prfGeneration`; version 1 files are read (their PRF layer is of their generation) and rewritten as 2. */
+const VERSION = 2 as const;
+const GENERATION_FORMAT = 'memvault-keyring-generation';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const WRAPPED_BYTES = NONCE_BYTES + X25519_KEY_BYTES + TAG_BYTES;
@@ -42,8 +46,12 @@ interface WrappedLevel {
 
 /** The keyring as held in memory after its MAC checked out. */
 interface Keyring {
+  readonly version: 1 | 2;
   readonly userId: UserId;
+  /** Grows by one at every change of the file (rotation, password change, PRF enrolment): older copies are refused. */
   readonly generation: number;
+  /** The generation level 4's inner PRF layer was sealed at: a password change re-wraps only the outer layer. */
+  readonly prfGeneration: number;
   readonly hasPassword: boolean;
   readonly prf: boolean;
   readonly kdf: KdfParams;
@@ -71,7 +79,7 @@ function macInput(k: Keyring): Buffer {
   return Buffer.from(
     JSON.stringify([
       FORMAT,
-      VERSION,
+      k.version,
       k.userId,
       k.generation,
       k.hasPassword,
@@ -79,6 +87,7 @@ function macInput(k: Keyring): Buffer {
       ['argon2id', 19, k.kdf.memoryCost, k.kdf.timeCost, k.kdf.parallelism, b64(k.salt)],
       b64(k.verifier),
       LEVELS.map((level) => [level, b64(k.levels[level].publicKey), b64(k.levels[level].wrapped)]),
+      ...(k.version >= 2 ? [k.prfGeneration] : []),
     ]),
     'utf8',
   );
@@ -91,9 +100,10 @@ function serialise(k: Keyring, mac: Buffer): string {
   }
   const file = {
     format: FORMAT,
-    version: VERSION,
+    version: k.version,
     userId: k.userId,
     generation: k.generation,
+    ...(k.version >= 2 ? { prfGeneration: k.prfGeneration } : {}),
     hasPassword: k.hasPassword,
     prf: k.prf,
     kdf: {
@@ -123,8 +133,11 @@ function parse(text: string): { keyring: Keyring; mac: Buffer } | null {
   const f = raw as Record<string, unknown>;
   const kdf = f.kdf as Record<string, unknown> | undefined;
   const rawLevels = f.levels as Record<string, Record<string, unknown> | undefined> | undefined;
-  if (f.format !== FORMAT || f.version !== VERSION || typeof f.userId !== 'string') return null;
+  if (f.format !== FORMAT || (f.version !== 1 && f.version !== 2) || typeof f.userId !== 'string') return null;
   if (!Number.isSafeInteger(f.generation) || (f.generation as number) < 1) return null;
+  const prfGeneration = f.version === 1 ? f.generation : f.prfGeneration;
+  if (!Number.isSafeInteger(prfGeneration) || (prfGeneration as number) < 1) return null;
+  if ((prfGeneration as number) > (f.generation as number)) return null;
   if (typeof f.hasPassword !== 'boolean' || typeof f.prf !== 'boolean') return null;
   if (kdf?.algorithm !== 'argon2id' || kdf.version !== 19) return null;
   const params = { memoryCost: kdf.memoryCost, timeCost: kdf.timeCost, parallelism: kdf.parallelism };
@@ -144,8 +157,10 @@ function parse(text: string): { keyring: Keyring; mac: Buffer } | null {
   }
   return {
     keyring: {
+      version: f.version,
       userId: f.userId as UserId,
       generation: f.generation as number,
+      prfGeneration: prfGeneration as number,
       hasPassword: f.hasPassword,
       prf: f.prf,
       kdf: params,
@@ -191,8 +206,12 @@ export class KeyringStore {
   readonly #master: Buffer;
   readonly #kdf: KdfParams;
   readonly #macKey: Buffer;
+  readonly #generationKey: Buffer;
   readonly #mutex = new KeyedMutex();
-  readonly #publicKeys = new Map<UserId, { version: string; keys: ReadonlyMap<SecurityLevel, Buffer> }>();
+  readonly #publicKeys = new Map<
+    UserId,
+    { version: string; generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }
+  >();
   readonly #dummySalt = randomBytes(KDF_SALT_BYTES);
 
   constructor(opts: { dataDir: string; masterKey: Uint8Array; kdf?: KdfParams }) {
@@ -204,6 +223,7 @@ export class KeyringStore {
     this.#kdf = { ...(opts.kdf ?? DEFAULT_KDF) };
     assertKdfParams(this.#kdf);
     this.#macKey = hkdfSha256(this.#master, Buffer.alloc(0), 'memvault/v1/keyring/mac', 32);
+    this.#generationKey = hkdfSha256(this.#master, Buffer.alloc(0), 'memvault/v1/keyring/generation', 32);
   }
 
   /** Path of a user's keyring file. */
@@ -231,10 +251,22 @@ export class KeyringStore {
         throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
       }
       const salt = randomBytes(KDF_SALT_BYTES);
+      // A keyring made again after its file was lost starts above every generation recorded for it, so the
+      // record never refuses it and a copy of the lost one can never come back.
+      const generation = ((await this.#recordedGeneration(userId)) ?? 0) + 1;
       const argon = await argon2id(password ?? '', salt, this.#kdf);
       const pairs = LEVELS.map(() => generateX25519());
       try {
-        const base = { userId, generation: 1, hasPassword: password !== null, prf: false, kdf: this.#kdf, salt };
+        const base = {
+          version: VERSION,
+          userId,
+          generation,
+          prfGeneration: generation,
+          hasPassword: password !== null,
+          prf: false,
+          kdf: this.#kdf,
+          salt,
+        } as const;
         const levels = {} as Record<SecurityLevel, WrappedLevel>;
         for (const level of LEVELS) {
           const pair = pairs[level - 1]!;
@@ -247,6 +279,7 @@ export class KeyringStore {
         if (!(await writeFileAtomic(file, this.#serialise(keyring), { exclusive: true }))) {
           throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
         }
+        await this.#recordGeneration(userId, keyring.generation);
       } finally {
         argon.fill(0);
         for (const pair of pairs) pair.privateKey.fill(0);
@@ -268,14 +301,32 @@ export class KeyringStore {
    */
   async publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> {
     if (!isSecurityLevel(level)) throw new MemvaultError('VALIDATION_ERROR', 'Security level must be 1 to 4.');
-    const version = await this.#fileVersion(userId);
+    return Uint8Array.from((await this.#current(userId)).keys.get(level)!);
+  }
+
+  /**
+   * The generation of the keyring as it is now (same cache as `publicKey`). Each answer describes the file as of
+   * its own stat: a file never returns to an earlier version, so an entry cached under the version seen now was
+   * read from that very file. Generations only grow, so two equal answers mean `publicKey` gave the same keys
+   * at every moment in between.
+   */
+  async generation(userId: UserId): Promise<number> {
+    return (await this.#current(userId)).generation;
+  }
+
+  async #current(userId: UserId): Promise<{ generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }> {
+    const version = this.#fileVersion(userId);
     let cached = this.#publicKeys.get(userId);
     if (!cached || cached.version !== version) {
       const keyring = await this.#load(userId);
-      cached = { version, keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)) };
+      cached = {
+        version,
+        generation: keyring.generation,
+        keys: new Map(LEVELS.map((l) => [l, keyring.levels[l].publicKey] as const)),
+      };
       this.#publicKeys.set(userId, cached);
     }
-    return Uint8Array.from(cached.keys.get(level)!);
+    return cached;
   }
 
   /**
@@ -313,11 +364,14 @@ export class KeyringStore {
   }
 
   /**
-   * Re-wraps levels 2–4 under a new password (new salt, current KDF parameters); entries are untouched.
+   * Re-wraps every level under a new password (new salt, current KDF parameters) at generation + 1, so the file
+   * from before the change (which the old password opens) is refused from now on; entries are untouched.
    * `oldPassword` may be null only for a user created without a password.
+   * @throws CONFLICT while a key rotation is unfinished (its previous keys are wrapped under the old password).
    */
   async changePassword(userId: UserId, oldPassword: string | null, newPassword: string): Promise<void> {
     await this.#exclusive(userId, false, async () => {
+      await this.#refuseWhileRotating(userId, 'change the password');
       const keyring = await this.#load(userId);
       if (oldPassword === null && keyring.hasPassword) {
         throw securityError('authentication_failed', 'The current password is required to change it.');
@@ -326,10 +380,17 @@ export class KeyringStore {
       const salt = randomBytes(KDF_SALT_BYTES);
       const newArgon = await argon2id(newPassword, salt, this.#kdf);
       try {
-        const next = { ...keyring, hasPassword: true, kdf: this.#kdf, salt };
+        const next = {
+          ...keyring,
+          version: VERSION,
+          generation: keyring.generation + 1,
+          hasPassword: true,
+          kdf: this.#kdf,
+          salt,
+        };
         const levels = { ...keyring.levels };
-        for (const level of [2, 3, 4] as const) {
-          // Level 4 under PRF keeps its inner PRF layer: only the password layer is replaced.
+        for (const level of LEVELS) {
+          // Level 4 under PRF keeps its inner PRF layer (bound to prfGeneration): only the outer layer is replaced.
           const inner = this.#openLayer(keyring, level, oldArgon);
           try {
             levels[level] = {
@@ -355,6 +416,7 @@ export class KeyringStore {
   async enrollPrf(userId: UserId, password: string, prf: Uint8Array): Promise<void> {
     checkPrf(prf);
     await this.#exclusive(userId, false, async () => {
+      await this.#refuseWhileRotating(userId, 'enrol a passkey for level 4');
       const keyring = await this.#load(userId);
       if (keyring.prf) {
         throw new MemvaultError('CONFLICT', 'A passkey PRF is already enrolled for level 4.');
@@ -363,12 +425,23 @@ export class KeyringStore {
       try {
         const privateKey = this.#unwrap(keyring, 4, argon, undefined);
         try {
-          const next = { ...keyring, prf: true };
+          // A new generation: putting back the file from before would drop the passkey from level 4.
+          const generation = keyring.generation + 1;
+          const next = { ...keyring, version: VERSION, generation, prfGeneration: generation, prf: true };
+          const levels = { ...keyring.levels };
+          for (const level of [1, 2, 3] as const) {
+            const inner = this.#openLayer(keyring, level, argon);
+            try {
+              levels[level] = {
+                publicKey: keyring.levels[level].publicKey,
+                wrapped: this.#sealLayer(next, level, keyring.levels[level].publicKey, inner, argon),
+              };
+            } finally {
+              inner.fill(0);
+            }
+          }
           const publicKey = keyring.levels[4].publicKey;
-          const levels = {
-            ...keyring.levels,
-            4: { publicKey, wrapped: this.#wrap(next, 4, publicKey, privateKey, argon, prf) },
-          };
+          levels[4] = { publicKey, wrapped: this.#wrap(next, 4, publicKey, privateKey, argon, prf) };
           await this.#store({ ...next, levels });
         } finally {
           privateKey.fill(0);
@@ -380,19 +453,23 @@ export class KeyringStore {
   }
 
   /**
-   * New key pairs for every level (generation + 1). Returns the old private keys so the caller can re-seal
-   * entries; the previous keyring is kept as `KEYRING.<E164>.json.previous` until the next rotation, so an
-   * interrupted re-seal can still be finished.
+   * New key pairs for every level (generation + 1). Returns the old private keys. The keyring as it was is first
+   * kept, durably, as `KEYRING.<E164>.json.previous`: while that file exists the rotation is unfinished
+   * (`rotationPending`), `unwrapRotation` gives both generations' keys to re-seal with, and a second rotation,
+   * a password change or a PRF enrolment is refused, so the only copy of the old keys is never overwritten.
+   * @throws CONFLICT while an earlier rotation is unfinished.
    */
   async rotate(userId: UserId, secrets: UnlockSecrets): Promise<Map<SecurityLevel, Uint8Array>> {
     return this.#exclusive(userId, false, async () => {
+      await this.#refuseWhileRotating(userId, 'rotate the keys again');
       const keyring = await this.#load(userId);
       const argon = await this.#authenticate(keyring, secrets.password);
       const old = new Map<SecurityLevel, Uint8Array>();
       const pairs = LEVELS.map(() => generateX25519());
       try {
         for (const level of LEVELS) old.set(level, this.#unwrap(keyring, level, argon, secrets.prf));
-        const next = { ...keyring, generation: keyring.generation + 1 };
+        const generation = keyring.generation + 1;
+        const next = { ...keyring, version: VERSION, generation, prfGeneration: generation };
         const levels = {} as Record<SecurityLevel, WrappedLevel>;
         for (const level of LEVELS) {
           const pair = pairs[level - 1]!;
@@ -402,10 +479,8 @@ export class KeyringStore {
             wrapped: this.#wrap(next, level, pair.publicKey, pair.privateKey, argon, prf),
           };
         }
-        const file = this.path(userId);
-        await copyFile(file, this.#previousPath(userId)).catch((error: unknown) => {
-          throw storageError('Could not keep a copy of the keyring before rotating it.', error, { file });
-        });
+        // Durable (fsync of the copy and of the folder) before the new keyring replaces the only other copy.
+        await writeFileAtomic(this.#previousPath(userId), this.#serialise(keyring));
         await this.#store({ ...next, levels });
         return old;
       } catch (error) {
@@ -418,9 +493,72 @@ export class KeyringStore {
     });
   }
 
+  /** True while a rotation's re-seal has not been declared complete (`discardPrevious`). */
+  async rotationPending(userId: UserId): Promise<boolean> {
+    try {
+      return (await stat(this.#previousPath(userId))).isFile();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw storageError('Could not read the keyring.', error);
+    }
+  }
+
+  /**
+   * The private keys of every level of both generations of an unfinished rotation, to re-seal with: entries
+   * written before it open with `previous`, those written since with `current`. The same secrets open both (a
+   * password change waits for the rotation to finish). @throws NOT_FOUND when no rotation is unfinished.
+   */
+  async unwrapRotation(
+    userId: UserId,
+    secrets: UnlockSecrets,
+  ): Promise<{
+    previous: Map<SecurityLevel, Uint8Array>;
+    current: Map<SecurityLevel, Uint8Array>;
+    /** The generation of the kept previous keyring: pass it to `discardPrevious`. */
+    previousGeneration: number;
+  }> {
+    const kept = await this.#load(userId, this.#previousPath(userId));
+    const current = await this.#load(userId);
+    // One Argon2id for both when the password (salt and parameters) is the same, as it always is after `rotate`.
+    const samePassword =
+      kept.salt.equals(current.salt) &&
+      kept.verifier.equals(current.verifier) &&
+      kept.kdf.memoryCost === current.kdf.memoryCost &&
+      kept.kdf.timeCost === current.kdf.timeCost &&
+      kept.kdf.parallelism === current.kdf.parallelism;
+    if (!samePassword) {
+      const previous = await this.#unwrapFrom(kept, LEVELS, secrets);
+      try {
+        return {
+          previous,
+          current: await this.#unwrapFrom(current, LEVELS, secrets),
+          previousGeneration: kept.generation,
+        };
+      } catch (error) {
+        for (const key of previous.values()) key.fill(0);
+        throw error;
+      }
+    }
+    const argon = await this.#authenticate(current, secrets.password);
+    const previous = new Map<SecurityLevel, Uint8Array>();
+    const now = new Map<SecurityLevel, Uint8Array>();
+    try {
+      for (const level of LEVELS) {
+        previous.set(level, this.#unwrap(kept, level, argon, secrets.prf));
+        now.set(level, this.#unwrap(current, level, argon, secrets.prf));
+      }
+      return { previous, current: now, previousGeneration: kept.generation };
+    } catch (error) {
+      for (const key of [...previous.values(), ...now.values()]) key.fill(0);
+      throw error;
+    } finally {
+      argon.fill(0);
+    }
+  }
+
   /**
    * Unwraps keys from the keyring as it was before the last rotation (`KEYRING.<E164>.json.previous`), with the
-   * secrets valid then: finishes a re-seal that was interrupted. @throws NOT_FOUND when none is kept.
+   * secrets valid then. @throws NOT_FOUND when none is kept.
    */
   async unwrapPrevious(
     userId: UserId,
@@ -431,10 +569,31 @@ export class KeyringStore {
     return this.#unwrapFrom(keyring, levels, secrets);
   }
 
-  /** Deletes the pre-rotation copy once every entry is re-sealed, so the retired keys are gone for good. */
-  async discardPrevious(userId: UserId): Promise<void> {
+  /**
+   * Deletes the pre-rotation copy, so the retired keys are gone for good. Call only once every entry opened and
+   * was re-sealed: this is what ends the rotation.
+   */
+  async discardPrevious(userId: UserId, generation?: number): Promise<void> {
     await this.#exclusive(userId, false, async () => {
-      await rm(this.#previousPath(userId), { force: true });
+      const file = this.#previousPath(userId);
+      if (generation !== undefined) {
+        // Another process may have finished this rotation and started the next one meanwhile: its kept keys are
+        // not the ones this caller re-sealed away from, and must stay.
+        let kept: Keyring;
+        try {
+          kept = await this.#load(userId, file);
+        } catch (error) {
+          if (isMemvaultError(error, 'NOT_FOUND')) return;
+          throw error;
+        }
+        if (kept.generation !== generation) return;
+      }
+      try {
+        await rm(file, { force: true });
+        await fsyncDirectory(userDir(this.#dataDir, userId));
+      } catch (error) {
+        throw storageError('Could not remove the previous keyring after the re-seal.', error);
+      }
     });
   }
 
@@ -459,10 +618,12 @@ export class KeyringStore {
   }
 
   /** Inode, size and mtime: every atomic rewrite (rename) changes the inode. */
-  async #fileVersion(userId: UserId): Promise<string> {
+  #fileVersion(userId: UserId): string {
     const file = this.path(userId);
     try {
-      const info = await stat(file, { bigint: true });
+      // Synchronous: a stat of one small local file takes microseconds, and the vault asks this under a
+      // person's lock on every sealed append, where a thread-pool round trip would cost milliseconds.
+      const info = statSync(file, { bigint: true });
       return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');
@@ -494,6 +655,73 @@ export class KeyringStore {
     return `${this.path(userId)}.previous`;
   }
 
+  async #refuseWhileRotating(userId: UserId, action: string): Promise<void> {
+    if (await this.rotationPending(userId)) {
+      throw new MemvaultError(
+        'CONFLICT',
+        `A key rotation of ${userId} is unfinished, so memvault cannot ${action} now. Finish it first: ` +
+          `memvault keys finish-rotation --user ${userId} --password-stdin`,
+        { details: { userId } },
+      );
+    }
+  }
+
+  /** `KEYRING.<E164>.json.generation`: the newest generation this instance stored, MAC'd under its own key. */
+  #generationPath(userId: UserId): string {
+    return `${this.path(userId)}.generation`;
+  }
+
+  #generationMac(userId: UserId, generation: number): Buffer {
+    return createHmac('sha256', this.#generationKey)
+      .update(JSON.stringify([GENERATION_FORMAT, userId, generation]))
+      .digest();
+  }
+
+  /** The recorded generation; null when none is recorded yet. @throws DATA_CORRUPTION when the record was edited. */
+  async #recordedGeneration(userId: UserId): Promise<number | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#generationPath(userId), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storageError('Could not read the keyring generation record.', error);
+    }
+    type RecordFile = { format?: unknown; userId?: unknown; generation?: unknown; mac?: unknown };
+    let record: RecordFile | null;
+    try {
+      const value: unknown = JSON.parse(text);
+      record = typeof value === 'object' && value !== null ? (value as RecordFile) : null;
+    } catch {
+      record = null;
+    }
+    const mac = fromB64(record?.mac, 32);
+    const generation = record?.generation;
+    if (
+      !record ||
+      record.format !== GENERATION_FORMAT ||
+      record.userId !== userId ||
+      typeof generation !== 'number' ||
+      !Number.isSafeInteger(generation) ||
+      !mac ||
+      !timingSafeEqual(mac, this.#generationMac(userId, generation))
+    ) {
+      throw corruption(
+        `The keyring generation record of ${userId} failed its integrity check: it was edited, or the master key ` +
+          'is not the one it was created with. Restore the folder from a backup.',
+        { userId },
+      );
+    }
+    return generation;
+  }
+
+  /** Raises the record to `generation`; never lowers it. Written after the keyring, so a crash leaves it behind, not ahead. */
+  async #recordGeneration(userId: UserId, generation: number): Promise<void> {
+    const recorded = await this.#recordedGeneration(userId);
+    if (recorded !== null && recorded >= generation) return;
+    const record = { format: GENERATION_FORMAT, userId, generation, mac: b64(this.#generationMac(userId, generation)) };
+    await writeFileAtomic(this.#generationPath(userId), `${JSON.stringify(record)}\n`);
+  }
+
   async #load(userId: UserId, file = this.path(userId)): Promise<Keyring> {
     let text: string;
     try {
@@ -513,12 +741,36 @@ export class KeyringStore {
     if (!parsed || parsed.keyring.userId !== userId) throw tampered();
     const expected = createHmac('sha256', this.#macKey).update(macInput(parsed.keyring)).digest();
     if (!timingSafeEqual(expected, parsed.mac)) throw tampered();
+    if (file === this.path(userId)) await this.#checkGeneration(parsed.keyring);
     return parsed.keyring;
+  }
+
+  /**
+   * Refuses a keyring older than the newest generation recorded for it: an old copy put back (rollback) would
+   * let an old password in again, or seal new entries to retired keys. A newer one (the record is written after
+   * the keyring, so a crash can leave it behind; or a data dir from before records existed) raises the record.
+   */
+  async #checkGeneration(keyring: Keyring): Promise<void> {
+    const recorded = await this.#recordedGeneration(keyring.userId);
+    if (recorded !== null && keyring.generation < recorded) {
+      throw corruption(
+        `The keyring of ${keyring.userId} is generation ${keyring.generation}, older than generation ${recorded} ` +
+          'that this instance wrote: an old copy was put back. Restore the newest keyring from a backup.',
+        { userId: keyring.userId, generation: keyring.generation, recorded },
+      );
+    }
+    if (recorded === null || recorded < keyring.generation) {
+      await this.#recordGeneration(keyring.userId, keyring.generation).catch((error: unknown) => {
+        // Reading must still work on a read-only data dir; the record catches up at the next write.
+        if (!isMemvaultError(error, 'STORAGE_ERROR')) throw error;
+      });
+    }
   }
 
   async #store(keyring: Keyring): Promise<void> {
     await writeFileAtomic(this.path(keyring.userId), this.#serialise(keyring));
     this.#publicKeys.delete(keyring.userId);
+    await this.#recordGeneration(keyring.userId, keyring.generation);
   }
 
   #serialise(keyring: Keyring): string {
@@ -576,7 +828,7 @@ export class KeyringStore {
   }
 
   #wrap(
-    keyring: Pick<Keyring, 'userId' | 'salt' | 'generation'>,
+    keyring: Pick<Keyring, 'userId' | 'salt' | 'generation' | 'prfGeneration'>,
     level: SecurityLevel,
     publicKey: Buffer,
     privateKey: Uint8Array,
@@ -587,7 +839,7 @@ export class KeyringStore {
     checkPrf(prf);
     const key = this.#prfKey(keyring, prf);
     try {
-      const inner = aesGcmSeal(key, privateKey, wrapAd(keyring, level, publicKey, 'prf'));
+      const inner = aesGcmSeal(key, privateKey, wrapAd(prfLayerOf(keyring), level, publicKey, 'prf'));
       return this.#sealLayer(keyring, level, publicKey, inner, argon);
     } finally {
       key.fill(0);
@@ -632,7 +884,7 @@ export class KeyringStore {
       }
       const inner = privateKey;
       const key = this.#prfKey(keyring, checkPrf(prf));
-      const opened = aesGcmOpen(key, inner, wrapAd(keyring, level, keyring.levels[4].publicKey, 'prf'));
+      const opened = aesGcmOpen(key, inner, wrapAd(prfLayerOf(keyring), level, keyring.levels[4].publicKey, 'prf'));
       key.fill(0);
       inner.fill(0);
       if (!opened) throw securityError('biometric_failed', 'The passkey did not unlock level 4.');
@@ -658,6 +910,11 @@ function wrapAd(
     JSON.stringify(['memvault/v1/wrap', keyring.userId, level, keyring.generation, b64(publicKey), layer]),
     'utf8',
   );
+}
+
+/** The inner PRF layer is bound to the generation it was sealed at, which a password change leaves behind. */
+function prfLayerOf(keyring: Pick<Keyring, 'userId' | 'prfGeneration'>): Pick<Keyring, 'userId' | 'generation'> {
+  return { userId: keyring.userId, generation: keyring.prfGeneration };
 }
 
 function checkPrf(prf: Uint8Array): Uint8Array {

@@ -208,7 +208,11 @@ export function openWithPrivateKey(
 }
 
 /** The subset of the keyring a sealer needs: public keys only. */
-export type PublicKeySource = { publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array> };
+export type PublicKeySource = {
+  publicKey(userId: UserId, level: SecurityLevel): Promise<Uint8Array>;
+  /** The keyring's generation now (see `EntrySealer.keyGeneration`); a source without it never changes keys. */
+  generation?(userId: UserId): Promise<number>;
+};
 
 /**
  * The write side: seals to the user's public keys, so any channel can store a secret while its level is locked.
@@ -221,7 +225,9 @@ export function createSealer(
   const { random } = opts;
   // Imported public keys, per user and level; re-imported whenever the keyring returns different bytes (rotation).
   const imported = new Map<string, RecipientKey>();
+  const generation = keyring.generation?.bind(keyring);
   return {
+    ...(generation ? { keyGeneration: (userId: UserId) => generation(userId) } : {}),
     seals: (level) => !(level === 1 && opts.level1Plain),
     async seal(ctx, plaintext) {
       if (typeof plaintext !== 'string' || LONE_SURROGATE.test(plaintext)) {
@@ -293,4 +299,31 @@ export function openBytes(opener: EntryOpener, ctx: SealContext, payload: string
   if (bytes.toString('base64') !== text)
     throw corruption('Sealed blob is not base64 inside.', { entryId: ctx.entryId });
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Opens with `first`, and what `first` cannot open (DATA_CORRUPTION: sealed to other keys) with `second`: the
+ * two generations of keys of an unfinished rotation, where entries written before it are sealed to the old keys
+ * and those written since to the new ones. A payload neither opens is reported with `first`'s error.
+ */
+export function eitherOpener(first: DisposableOpener, second: DisposableOpener): DisposableOpener {
+  return {
+    canOpen: (level) => first.canOpen(level) && second.canOpen(level),
+    open(ctx, payload) {
+      try {
+        return first.open(ctx, payload);
+      } catch (error) {
+        if (!(error instanceof MemvaultError) || error.code !== 'DATA_CORRUPTION') throw error;
+        try {
+          return second.open(ctx, payload);
+        } catch {
+          throw error;
+        }
+      }
+    },
+    dispose() {
+      first.dispose();
+      second.dispose();
+    },
+  };
 }

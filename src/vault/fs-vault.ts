@@ -295,9 +295,20 @@ export class FsVault implements Vault {
     this.#assertOpen();
     this.#userDir(userId);
     const entry = buildEntry(userId, this.#ulid(this.#clock.now().getTime()), input, this.#maxContentBytes);
-    // Sealing needs only public keys and is the slow part: do it before taking the lock.
-    const made = await this.#record(userId, entry);
+    // A key rotation's re-seal runs under the person's lock after the new keys are stored, so what is written
+    // under the lock must be sealed to the keys current while the lock is held: then it is on disk before that
+    // re-seal reads the file. Sealing is the slow part, so it happens before the lock, and the keys' generation,
+    // read before the seal and again under the lock, tells whether it must be done again (rarely: a rotation
+    // in between). A sealer that cannot tell its generation seals under the lock.
+    const sealer = this.#sealer;
+    const sealed = sealer.seals(entry.level);
+    const checked = sealed && sealer.keyGeneration !== undefined;
+    const before = checked ? await sealer.keyGeneration!(userId) : undefined;
+    let made = sealed && !checked ? undefined : await this.#record(userId, entry);
     return this.#withLock(userId, async () => {
+      if (made === undefined || (checked && (await sealer.keyGeneration!(userId)) !== before)) {
+        made = await this.#record(userId, entry);
+      }
       await this.#appendLocked(userId, entry.category, made.rec, made.text);
       this.#remember(userId, entry.category, made.rec, entry);
       return entry;
@@ -447,11 +458,15 @@ export class FsVault implements Vault {
       if (!opener.canOpen(levelOf(found.kind))) throw lockedLevel(levelOf(found.kind));
       const user = this.#user(userId);
       for (const kind of CATEGORIES) {
+        // Another person's read may evict this one's parsed files while this awaits, and the reload builds new
+        // records: find the target by id in the very state that is rewritten, never by the object #locate saw.
         const state = await this.#load(userId, kind);
+        const target = kind === found.kind ? state.byId.get(id) : undefined;
+        if (kind === found.kind && target === undefined) throw notFound(`No memory ${id} in this vault.`, { id });
         const level = levelOf(kind);
         const replaced = new Map<Rec, Rec>();
         for (const rec of state.records) {
-          if (rec === found.rec || rec.t === 'damaged') continue;
+          if (rec === target || rec.t === 'damaged') continue;
           let entry: MemoryEntry;
           if (rec.t === 'plain') entry = rec.entry;
           else if (opener.canOpen(level)) {
@@ -468,7 +483,7 @@ export class FsVault implements Vault {
           replaced.set(rec, (await this.#record(userId, next)).rec);
         }
         if (kind !== found.kind && replaced.size === 0) continue;
-        await this.#rewrite(userId, state, (rec) => (rec === found.rec ? null : (replaced.get(rec) ?? rec)));
+        await this.#rewrite(userId, state, (rec) => (rec === target ? null : (replaced.get(rec) ?? rec)));
       }
       user.opened.delete(id);
     });
@@ -546,6 +561,7 @@ export class FsVault implements Vault {
         if (!opener.canOpen(level) && state.records.some((r) => r.t === 'sealed')) throw lockedLevel(level);
       }
       let count = 0;
+      const unopened: string[] = [];
       for (const state of states) {
         const replaced = new Map<Rec, Rec>();
         for (const rec of state.records) {
@@ -555,7 +571,8 @@ export class FsVault implements Vault {
             entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user).entry;
           } catch (error) {
             if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
-            continue; // damaged: kept byte for byte
+            unopened.push(rec.id); // kept byte for byte
+            continue;
           }
           replaced.set(rec, (await this.#record(userId, entry)).rec);
         }
@@ -564,6 +581,13 @@ export class FsVault implements Vault {
         count += replaced.size;
       }
       user.opened.clear();
+      if (unopened.length > 0) {
+        // After a key rotation the caller must not retire the old keys while some entry might still need them.
+        throw corruption(
+          `Re-sealed ${count} memories, but ${unopened.length} sealed ${unopened.length === 1 ? 'memory does' : 'memories do'} not open with the keys given and ${unopened.length === 1 ? 'was' : 'were'} left as ${unopened.length === 1 ? 'it was' : 'they were'}: ${unopened.slice(0, 5).join(', ')}${unopened.length > 5 ? ', …' : ''}.`,
+          { resealed: count, unopened: unopened.length, ids: unopened.slice(0, 20) },
+        );
+      }
       return count;
     });
   }

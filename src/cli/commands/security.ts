@@ -26,6 +26,43 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
     }
   });
 
+  common(
+    keys
+      .command('finish-rotation')
+      .description(
+        'finish an interrupted `keys rotate`: re-seal what is still sealed to the old keys, then discard them ' +
+          '(commands and the server also finish it by themselves when they can)',
+      )
+      .requiredOption('--user <phone>', 'whose keys')
+      .option(
+        '--password-stdin',
+        'read the password from the first line of standard input (needed if the person has one)',
+      )
+      .option(
+        '--discard-unopened',
+        'discard the old keys even if some sealed memories open with neither the old nor the new keys (they are lost)',
+      ),
+  ).action(
+    async (opts: {
+      user: string;
+      dataDir?: string;
+      json?: boolean;
+      passwordStdin?: boolean;
+      discardUnopened?: boolean;
+    }) => {
+      const userId = normalizeUserId(opts.user);
+      const password = opts.passwordStdin ? await readPassword(runtime.stdin) : undefined;
+      const app = await runtime.open(opts);
+      try {
+        const resealed = await app.finishRotation(userId, password, { discardUnopened: opts.discardUnopened === true });
+        if (opts.json) writeJson(runtime.stdout, { finished: true, resealed });
+        else writeLine(runtime.stdout, `Finished the key rotation of ${userId}; re-sealed ${resealed} memories.`);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
   const audit = program.command('audit').description('the tamper-evident access log');
   common(
     audit

@@ -1,0 +1,153 @@
+/**
+ * One of the two processes of the two-process stress test (two-process-stress.test.ts): runs appends, deletes,
+ * corrections, key rotations, sign-ins and searches against a shared data dir until its time is up, and writes
+ * every outcome the test must check to a journal (one line per event, appended synchronously, so a line exists
+ * exactly when the call it records returned).
+ *
+ * Usage: node --import tsx two-process-worker.ts <dataDir> <userId> <password> <worker> <durationMs> <journal>
+ *   [rotate-first]
+ */
+import { appendFileSync } from 'node:fs';
+import { loadConfig } from '../../src/app/config.js';
+import { createMemvault } from '../../src/app/container.js';
+import type { Category } from '../../src/core/category.js';
+import type { UserId } from '../../src/core/entry.js';
+import { MemvaultError } from '../../src/core/errors.js';
+import type { Principal } from '../../src/services/types.js';
+
+const [dataDir, user, password, worker, durationText, journal, first] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
+const userId = user as UserId;
+const deadline = Date.now() + Number(durationText);
+const meta = { channel: 'cli', userAgent: `stress-${worker}` };
+const write = (line: string) => appendFileSync(journal, `${line}\n`);
+
+const mv = await createMemvault(
+  loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_LEVEL1: 'sealed' }),
+);
+
+// As every command that opens a person with their password does: a rotation a killed process left unfinished
+// is finished first.
+await mv.resumeRotation(userId, password);
+
+let principal!: Principal;
+async function refresh(): Promise<void> {
+  principal = { userId, opener: await mv.auth.openerFor(userId, [1, 2], { password }, meta), meta };
+}
+await refresh();
+
+// Entries this worker may delete or correct: levels 1–2, which its opener holds.
+const mine: string[] = [];
+const movable: Category[] = ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL'];
+const anywhere: Category[] = [...movable, 'SECRET', 'ULTRASECRET'];
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
+const counts: Record<string, number> = {};
+const count = (key: string) => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+/**
+ * Errors a concurrent rotation explains: an opener holding the keys of a generation that has just been retired
+ * (DATA_CORRUPTION until it is refreshed), or a rotation refused while the other process's is unfinished.
+ */
+function expected(error: unknown): boolean {
+  return error instanceof MemvaultError && (error.code === 'DATA_CORRUPTION' || error.code === 'CONFLICT');
+}
+
+/**
+ * The mix, in a fixed cycle (so every kind of call happens within the first few dozen, however slow the machine)
+ * entered at a random point: about half appends, a key rotation every 25 calls.
+ */
+const CYCLE = [
+  'append',
+  'search',
+  'append',
+  'delete',
+  'append',
+  'list',
+  'append',
+  'correct',
+  'append',
+  'signin',
+  'append',
+  'search',
+  'append',
+  'delete',
+  'append',
+  'correct',
+  'append',
+  'list',
+  'search',
+  'append',
+] as const;
+const offset = Math.floor(Math.random() * CYCLE.length);
+let n = 0;
+while (Date.now() < deadline) {
+  n++;
+  const op =
+    (n === 1 && first === 'rotate-first') || (n + offset) % 25 === 0 ? 'rotate' : CYCLE[(n + offset) % CYCLE.length]!;
+  try {
+    switch (op) {
+      case 'append': {
+        const category = pick(anywhere);
+        const { entry } = await mv.memory.remember(principal, `stress ${worker} note ${n} about kayaking and tea`, {
+          channel: 'cli',
+          category,
+        });
+        write(`ack ${entry.id}`);
+        if (category !== 'SECRET' && category !== 'ULTRASECRET') mine.push(entry.id);
+        break;
+      }
+      case 'delete': {
+        const id = mine.splice(Math.floor(Math.random() * mine.length), 1)[0];
+        if (id === undefined) break;
+        // The outcome of a delete that throws is unknown to the caller: the check accepts either for it.
+        write(`deleting ${id}`);
+        await mv.memory.delete(principal, id);
+        write(`deleted ${id}`);
+        break;
+      }
+      case 'correct': {
+        const id = pick(mine);
+        if (id === undefined) break;
+        await mv.memory.correct(principal, id, pick(movable));
+        break;
+      }
+      case 'rotate':
+        write('rotating');
+        {
+          const began = Date.now();
+          await mv.rotateKeys(userId, password);
+          write(`rotated ${Date.now() - began}`);
+        }
+        await refresh();
+        break;
+      case 'signin': {
+        const session = await mv.auth.signIn(userId, password, meta);
+        await mv.auth.signOut(session.token);
+        break;
+      }
+      case 'search':
+        await mv.memory.search(principal, { text: 'kayaking tea', limit: 10 });
+        break;
+      case 'list':
+        await mv.memory.list(principal, { limit: 20 });
+        break;
+    }
+    count(`${op}:ok`);
+  } catch (error) {
+    const code = error instanceof MemvaultError ? error.code : 'UNEXPECTED';
+    count(`${op}:${code}`);
+    if (!expected(error)) write(`error ${op} ${code} ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof MemvaultError && error.code === 'DATA_CORRUPTION') await refresh().catch(() => undefined);
+  }
+}
+write(`counts ${JSON.stringify(counts)}`);
+await mv.close();
