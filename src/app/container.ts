@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { storageError } from '../core/errors.js';
+import { FsBackupStore } from '../backup/backup-store.js';
 import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
@@ -18,6 +19,7 @@ import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer } from '../security/seal.js';
+import { type BackupService, createBackupService } from '../services/backup-service.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
@@ -34,6 +36,7 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  readonly backups: BackupService;
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /**
    * What the local operator (the CLI without --password-stdin) may open: level 1, and level 2 as well for a
@@ -91,6 +94,16 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     env: config.masterKeyEnv === undefined ? {} : { MEMVAULT_MASTER_KEY: config.masterKeyEnv },
     dataDir: config.dataDir,
   });
+  const backupStore = new FsBackupStore({
+    dataDir: config.dataDir,
+    masterKey,
+    backupDir: config.backupDir,
+    extraRecipients: config.backupRecipients,
+  });
+  // Like the vault's torn-tail repair: a restore killed mid-swap is finished or undone before anything reads.
+  const recovered = await backupStore.recover();
+  if (recovered.finished.length + recovered.undone.length > 0)
+    logger.warn({ ...recovered }, 'interrupted restore put right');
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
@@ -127,9 +140,32 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     maxContentBytes: config.maxContentBytes,
   });
 
+  const operatorOpener = async (userId: UserId): Promise<EntryOpener> => {
+    if (await keyring.hasPassword(userId)) return auth.channelOpener(userId);
+    const keys = await keyring.unwrapMany(userId, [1, 2], {});
+    try {
+      await audit.append(userId, { action: 'unlock_once', result: 'success', level: 2, reason: 'no_password' });
+      return createOpener(userId, keys);
+    } finally {
+      for (const key of keys.values()) key.fill(0);
+    }
+  };
+  const backups = createBackupService({
+    store: backupStore,
+    vault,
+    audit,
+    search,
+    logger,
+    operatorOpener,
+    checkKeyring: async (userId) => {
+      await keyring.hasPassword(userId);
+    },
+  });
+
   return {
     config,
     logger,
+    backups,
     memory,
     auth,
     audit,
@@ -137,16 +173,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     classifier,
     warmUp,
-    async operatorOpener(userId: UserId): Promise<EntryOpener> {
-      if (await keyring.hasPassword(userId)) return auth.channelOpener(userId);
-      const keys = await keyring.unwrapMany(userId, [1, 2], {});
-      try {
-        await audit.append(userId, { action: 'unlock_once', result: 'success', level: 2, reason: 'no_password' });
-        return createOpener(userId, keys);
-      } finally {
-        for (const key of keys.values()) key.fill(0);
-      }
-    },
+    operatorOpener,
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const oldKeys = await keyring.rotate(userId, { password });
       const opener = createOpener(userId, oldKeys);

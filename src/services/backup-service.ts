@@ -1,0 +1,171 @@
+import type { UserId } from '../core/entry.js';
+import { isMemvaultError } from '../core/errors.js';
+import type { BackupListing, BackupStore, BackupSummary, RecoveryReport } from '../ports/backup.js';
+import type { Logger } from '../ports/logger.js';
+import type { EntryOpener } from '../ports/sealer.js';
+import type { SearchIndex } from '../ports/search.js';
+import type { AuditLog } from '../ports/security.js';
+import type { DamagedEntry, Vault } from '../ports/vault.js';
+
+export interface BackupServiceDeps {
+  readonly store: BackupStore;
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly search: SearchIndex;
+  /** Loads the person's keyring and checks its MAC; throws when it is unusable. */
+  readonly checkKeyring: (userId: UserId) => Promise<void>;
+  /** What the operator may open (level 1, and 2 for a person without a password). */
+  readonly operatorOpener: (userId: UserId) => Promise<EntryOpener>;
+  readonly logger: Logger;
+}
+
+/** One finding of `doctor`: what was checked, whether it is sound, and what was done about it. */
+export interface DoctorFinding {
+  readonly check: 'restores' | 'entries' | 'keyring' | 'audit' | 'index';
+  readonly ok: boolean;
+  readonly message: string;
+  readonly fixed?: string;
+  readonly damaged?: readonly DamagedEntry[];
+}
+
+export interface DoctorReport {
+  readonly userId: UserId | null;
+  readonly ok: boolean;
+  readonly findings: readonly DoctorFinding[];
+}
+
+export interface BackupService {
+  create(userId: UserId, options?: { readonly out?: string }): Promise<BackupSummary>;
+  /** Every person, one after the other; a failure for one is reported and the others still run. */
+  createAll(): Promise<Array<{ userId: UserId; backup?: BackupSummary; error?: string }>>;
+  list(userId?: UserId): Promise<BackupListing[]>;
+  verify(file: string): Promise<BackupSummary>;
+  restore(file: string, options?: { readonly userId?: UserId }): Promise<BackupSummary>;
+  recover(): Promise<RecoveryReport>;
+  doctor(options?: { readonly userId?: UserId; readonly repair?: boolean }): Promise<DoctorReport[]>;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export function createBackupService(deps: BackupServiceDeps): BackupService {
+  const { store, vault, audit, search, logger } = deps;
+
+  async function create(userId: UserId, options: { readonly out?: string } = {}): Promise<BackupSummary> {
+    const made = await store.create(userId, options);
+    await audit.append(userId, { action: 'backup.create', result: 'success' });
+    logger.info({ userId, file: made.file, bytes: made.bytes }, 'backup written');
+    return made;
+  }
+
+  async function doctorOne(userId: UserId, repair: boolean): Promise<DoctorReport> {
+    const findings: DoctorFinding[] = [];
+    try {
+      await deps.checkKeyring(userId);
+      findings.push({ check: 'keyring', ok: true, message: 'The keyring is intact (MAC verified).' });
+    } catch (error) {
+      findings.push({
+        check: 'keyring',
+        ok: false,
+        message: `The keyring is unusable: ${messageOf(error)} Restore it with \`memvault restore\` from a backup.`,
+      });
+    }
+    try {
+      const report = await vault.check(userId, await deps.operatorOpener(userId));
+      findings.push({
+        check: 'entries',
+        ok: report.damaged.length === 0,
+        message:
+          report.damaged.length === 0
+            ? `Every file parses: ${report.intact} entries intact, ${report.locked} at locked levels not opened.`
+            : `${report.damaged.length} damaged entr${report.damaged.length === 1 ? 'y' : 'ies'} (${report.intact} intact); they are kept byte for byte and can be recovered from a backup.`,
+        ...(report.damaged.length > 0 ? { damaged: report.damaged } : {}),
+      });
+    } catch (error) {
+      findings.push({ check: 'entries', ok: false, message: `The entries could not be checked: ${messageOf(error)}` });
+    }
+    const chain = await audit.verify(userId);
+    findings.push(
+      chain.ok
+        ? { check: 'audit', ok: true, message: `The audit chain is intact: ${chain.records} records.` }
+        : {
+            check: 'audit',
+            ok: false,
+            message: `The audit chain fails at record ${chain.badSeq} (${chain.reason}); it is evidence and is never rewritten.`,
+          },
+    );
+    if (repair) {
+      try {
+        const rebuilt = await search.rebuild(userId, await deps.operatorOpener(userId));
+        findings.push({
+          check: 'index',
+          ok: true,
+          message: 'The search index was rebuilt from the vault.',
+          fixed: `rebuilt (${rebuilt.entries} entries)`,
+        });
+      } catch (error) {
+        findings.push({
+          check: 'index',
+          ok: false,
+          message: `The search index could not be rebuilt: ${messageOf(error)}`,
+        });
+      }
+    } else {
+      findings.push({
+        check: 'index',
+        ok: true,
+        message:
+          'The search index is derived data, checked against the vault revision at every search; --repair rebuilds it.',
+      });
+    }
+    if (repair) await audit.append(userId, { action: 'doctor.repair', result: 'success' });
+    return { userId, ok: findings.every((f) => f.ok), findings };
+  }
+
+  return {
+    create,
+    async createAll() {
+      const out: Array<{ userId: UserId; backup?: BackupSummary; error?: string }> = [];
+      for (const userId of await vault.listUsers()) {
+        try {
+          out.push({ userId, backup: await create(userId) });
+        } catch (error) {
+          logger.warn({ userId, code: isMemvaultError(error) ? error.code : 'INTERNAL' }, 'backup failed');
+          out.push({ userId, error: messageOf(error) });
+        }
+      }
+      return out;
+    },
+    list: (userId) => store.list(userId),
+    verify: (file) => store.verify(file),
+    async restore(file, options = {}) {
+      const restored = await store.restore(file, options);
+      // The index on disk was not carried over (derived data); whatever this process holds is stale.
+      search.forget(restored.userId);
+      await audit.append(restored.userId, { action: 'backup.restore', result: 'success' });
+      logger.info({ userId: restored.userId, revision: restored.revision }, 'backup restored');
+      return restored;
+    },
+    recover: () => store.recover(),
+    async doctor(options = {}) {
+      const recovered = options.repair ? await store.recover() : null;
+      const people = options.userId ? [options.userId] : await vault.listUsers();
+      const reports: DoctorReport[] = [];
+      for (const userId of people) reports.push(await doctorOne(userId, options.repair === true));
+      if (recovered && recovered.finished.length + recovered.undone.length + recovered.removedStaging > 0) {
+        reports.unshift({
+          userId: null,
+          ok: true,
+          findings: [
+            {
+              check: 'restores',
+              ok: true,
+              message: 'Interrupted restores were found.',
+              fixed: `finished ${recovered.finished.length}, undone ${recovered.undone.length}, staging folders removed ${recovered.removedStaging}`,
+            },
+          ],
+        });
+      }
+      return reports;
+    },
+  };
+}
