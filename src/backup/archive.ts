@@ -228,10 +228,12 @@ function describeAgeFailure(error: unknown): MemvaultError {
   if (/invalid version|header|stanza|intro|recipient/i.test(message) && !/mac/i.test(message)) {
     return backupError('not_a_backup', `This file is not a memvault backup (its age header is unreadable).`, error);
   }
-  if (/final|truncat|too short|empty|incomplete|size/i.test(message)) {
-    return backupError('truncated', 'This backup is truncated: it ends before its last encrypted chunk.', error);
-  }
-  return backupError('tampered', 'This backup was altered: its encryption no longer authenticates.', error);
+  // age cannot tell a cut file from an edited one: a shortened last chunk simply fails its tag.
+  return backupError(
+    'tampered',
+    'This backup is damaged: it was altered or cut short (its encryption no longer authenticates). Use another backup.',
+    error,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { CATEGORIES, type Category } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, notFound, storageError, validationError } from '../core/errors.js';
 import { isUserId } from '../core/user-id.js';
-import { fsyncDirectory, writeFileAtomic } from '../infra/atomic-file.js';
+import { fsyncDirectory, tempTarget, writeFileAtomic } from '../infra/atomic-file.js';
 import { type FileLock, LockTimeoutError, acquireFileLock, isProcessAlive } from '../infra/file-lock.js';
 import type { BackupListing, BackupStore, BackupSummary, RecoveryReport } from '../ports/backup.js';
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -137,6 +137,7 @@ export class FsBackupStore implements BackupStore {
     const archive = await packBackup(this.#keys, manifest, files);
     try {
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      if (options.out === undefined) await this.#removeDeadTemps(dirname(target));
       await this.#write(target, archive);
     } catch (error) {
       if (error instanceof MemvaultError) throw error;
@@ -379,6 +380,16 @@ export class FsBackupStore implements BackupStore {
     } finally {
       // After a swap the lock files went away with the old folder; release tolerates that.
       for (const lock of held.reverse()) await lock.release().catch(() => undefined);
+    }
+  }
+
+  /** Temp files of backups whose writer was killed (a kill -9 mid-write leaves one; never a partial backup). */
+  async #removeDeadTemps(dir: string): Promise<void> {
+    for (const name of await this.#readdirOrEmpty(dir)) {
+      const target = tempTarget(name);
+      if (target === null || !BACKUP_NAME.test(target)) continue;
+      const pid = Number(name.slice(target.length + 2).split('.')[0]);
+      if (!isProcessAlive(pid)) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 
