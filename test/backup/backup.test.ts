@@ -159,7 +159,14 @@ describe('verify and restore refuse bad backups and leave the vault untouched', 
       },
       ['tampered'],
     ],
-    ['a file that is no backup', (f) => (writeFileSync(`${f}.x`, 'hello'), `${f}.x`), ['not_a_backup']],
+    [
+      'a file that is no backup',
+      (f) => {
+        writeFileSync(`${f}.x`, 'hello');
+        return `${f}.x`;
+      },
+      ['not_a_backup'],
+    ],
   ];
 
   for (const [name, make, problems] of cases) {
@@ -230,10 +237,15 @@ describe('restore', () => {
     const auditBefore = await app.audit.list(ANA, { limit: 1000 });
     const restored = await app.backups.restore(made.file, { userId: ANA });
     expect(restored.revision).toBe(made.revision);
+    const audit = await app.audit.list(ANA, { limit: 1000 });
     const opener = await app.operatorOpener(ANA);
     expect((await app.vault.read(ANA, {}, opener)).entries).toHaveLength(2);
-    const audit = await app.audit.list(ANA, { limit: 1000 });
-    expect(audit.length).toBeGreaterThan(auditBefore.length);
+    // History is never rolled back: every record from before the restore (the backup's own creation
+    // included, which the backup cannot hold) is still there, unchanged.
+    const macs = new Set(audit.map((r) => r.mac));
+    expect(auditBefore.some((r) => r.action === 'backup.create')).toBe(true);
+    for (const r of auditBefore) expect(macs.has(r.mac)).toBe(true);
+    expect(audit.length).toBe(auditBefore.length + 1);
     expect(audit.some((r) => r.action === 'backup.restore')).toBe(true);
     expect(await app.audit.verify(ANA)).toMatchObject({ ok: true });
     // No staging or previous folders are left.
