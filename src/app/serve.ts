@@ -2,6 +2,7 @@ import type { UserId } from '../core/entry.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
+import { startBackupSchedule } from './backup-schedule.js';
 import type { Config } from './config.js';
 import { createMemvault, type Memvault } from './container.js';
 import type { Io } from './main.js';
@@ -18,6 +19,7 @@ export interface RunningServer {
 /** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
 export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
+  const schedule = startBackupSchedule(mv, config);
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
@@ -37,7 +39,13 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
       return true;
     },
   });
-  const server = await startHttpServer(app, { host: config.host, port: config.port });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(app, { host: config.host, port: config.port });
+  } catch (error) {
+    schedule?.stop();
+    throw error;
+  }
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {
@@ -46,6 +54,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     port: server.port,
     stop() {
       stopping ??= (async () => {
+        schedule?.stop();
         await server.close();
         await mv.close();
       })();

@@ -6,6 +6,7 @@ import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog } from '../ports/security.js';
 import type { DamagedEntry, Vault } from '../ports/vault.js';
+import { DEFAULT_RETENTION, type RetentionPolicy, retained } from './backup-retention.js';
 
 export interface BackupServiceDeps {
   readonly store: BackupStore;
@@ -43,6 +44,15 @@ export interface BackupService {
   restore(file: string, options?: { readonly userId?: UserId }): Promise<BackupSummary>;
   recover(): Promise<RecoveryReport>;
   doctor(options?: { readonly userId?: UserId; readonly repair?: boolean }): Promise<DoctorReport[]>;
+  /** Deletes backups in the backup directory that `policy` does not keep; one person's, or everyone's. */
+  prune(options?: { readonly userId?: UserId; readonly policy?: RetentionPolicy }): Promise<PruneResult>;
+  /** What the scheduler runs: a backup of every person, then pruning. */
+  scheduled(policy?: RetentionPolicy): Promise<{ made: number; failed: number; removed: number }>;
+}
+
+export interface PruneResult {
+  readonly kept: number;
+  readonly removed: string[];
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -121,19 +131,50 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     return { userId, ok: findings.every((f) => f.ok), findings };
   }
 
+  async function prune(
+    options: { readonly userId?: UserId; readonly policy?: RetentionPolicy } = {},
+  ): Promise<PruneResult> {
+    const policy = options.policy ?? DEFAULT_RETENTION;
+    const all = await store.list(options.userId);
+    const removed: string[] = [];
+    let kept = 0;
+    for (const person of new Set(all.map((b) => b.userId))) {
+      const mine = all.filter((b) => b.userId === person);
+      const keep = retained(mine, policy);
+      kept += keep.size;
+      for (const b of mine) {
+        if (keep.has(b.file)) continue;
+        await store.remove(b.file);
+        removed.push(b.file);
+      }
+    }
+    if (removed.length > 0) logger.info({ removed: removed.length, kept }, 'old backups pruned');
+    return { kept, removed };
+  }
+
+  async function createAll(): Promise<Array<{ userId: UserId; backup?: BackupSummary; error?: string }>> {
+    const out: Array<{ userId: UserId; backup?: BackupSummary; error?: string }> = [];
+    for (const userId of await vault.listUsers()) {
+      try {
+        out.push({ userId, backup: await create(userId) });
+      } catch (error) {
+        logger.warn({ userId, code: isMemvaultError(error) ? error.code : 'INTERNAL' }, 'backup failed');
+        out.push({ userId, error: messageOf(error) });
+      }
+    }
+    return out;
+  }
+
   return {
     create,
-    async createAll() {
-      const out: Array<{ userId: UserId; backup?: BackupSummary; error?: string }> = [];
-      for (const userId of await vault.listUsers()) {
-        try {
-          out.push({ userId, backup: await create(userId) });
-        } catch (error) {
-          logger.warn({ userId, code: isMemvaultError(error) ? error.code : 'INTERNAL' }, 'backup failed');
-          out.push({ userId, error: messageOf(error) });
-        }
-      }
-      return out;
+    createAll,
+    prune,
+    async scheduled(policy = DEFAULT_RETENTION) {
+      const results = await createAll();
+      const failed = results.filter((r) => r.error !== undefined).length;
+      // Pruning only after this round's backups exist, so a failed round never thins out the old ones first.
+      const { removed } = await prune({ policy });
+      return { made: results.length - failed, failed, removed: removed.length };
     },
     list: (userId) => store.list(userId),
     verify: (file) => store.verify(file),

@@ -21,7 +21,7 @@ describe('memvault backup / restore / doctor', () => {
   it('create, list, verify and restore, with --json shapes of docs/cli.md', async () => {
     const made = await run(['backup', 'create', '--user', ANA, '--json']);
     expect(made.code, made.stderr).toBe(0);
-    const { backup } = made.json<{ backup: { file: string; counts: Record<string, number> } }>();
+    const { backup } = made.json<{ backup: { file: string; counts: { CHRONOLOGICAL: number; GENERAL: number } } }>();
     expect(backup.counts.CHRONOLOGICAL + backup.counts.GENERAL).toBe(1);
 
     const listed = await run(['backup', 'list', '--json']);

@@ -4,7 +4,7 @@ import { MemvaultError, validationError } from '../../core/errors.js';
 import { normalizeUserId } from '../../core/user-id.js';
 import type { BackupSummary } from '../../ports/backup.js';
 import { writeJson, writeLine } from '../io.js';
-import { common } from '../options.js';
+import { common, parseCount } from '../options.js';
 import type { CliRuntime } from '../runtime.js';
 
 interface Opts {
@@ -84,6 +84,33 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
       if (opts.json) writeJson(runtime.stdout, { backups: found });
       else if (found.length === 0) writeLine(runtime.stdout, 'No backups.');
       else for (const b of found) writeLine(runtime.stdout, `${b.createdAt}  ${b.userId}  ${b.size} bytes  ${b.file}`);
+    } finally {
+      await app.close();
+    }
+  });
+
+  common(
+    backup
+      .command('prune')
+      .description(
+        'delete backups the retention policy does not keep: the newest of each of the last 7 days, 4 weeks, 12 months',
+      )
+      .option('--user <phone>', "only this person's")
+      .option('--keep-daily <n>', 'days to keep', '7')
+      .option('--keep-weekly <n>', 'ISO weeks to keep', '4')
+      .option('--keep-monthly <n>', 'months to keep', '12'),
+  ).action(async (opts: Opts & { user?: string; keepDaily: string; keepWeekly: string; keepMonthly: string }) => {
+    const userId = opts.user === undefined ? undefined : normalizeUserId(opts.user);
+    const policy = {
+      daily: parseCount(opts.keepDaily, '--keep-daily', 1000),
+      weekly: parseCount(opts.keepWeekly, '--keep-weekly', 1000),
+      monthly: parseCount(opts.keepMonthly, '--keep-monthly', 1000),
+    };
+    const app = await runtime.open(opts);
+    try {
+      const result = await app.backups.prune({ ...(userId ? { userId } : {}), policy });
+      if (opts.json) writeJson(runtime.stdout, result);
+      else writeLine(runtime.stdout, `Kept ${result.kept} backups; deleted ${result.removed.length}.`);
     } finally {
       await app.close();
     }
