@@ -1,7 +1,8 @@
 import { createHash, createHmac, hkdfSync, timingSafeEqual, webcrypto } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzip as gunzipCb } from 'node:zlib';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import * as tar from 'tar-stream';
 import { z } from 'zod';
@@ -10,7 +11,6 @@ import type { UserId } from '../core/entry.js';
 import { MemvaultError } from '../core/errors.js';
 import { isUserId } from '../core/user-id.js';
 
-const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 
 /** Written into every manifest; a reader refuses any higher number (it cannot know what it would miss). */
@@ -166,7 +166,7 @@ export class BackupKeys {
     return identityToRecipient((await this.#identity) as CryptoKey);
   }
 
-  async encrypt(payload: Uint8Array): Promise<Uint8Array> {
+  async encryptStream(payload: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
     const e = new Encrypter();
     e.addRecipient(await this.recipient());
     for (const r of this.#extraRecipients) e.addRecipient(r);
@@ -191,24 +191,38 @@ export class BackupKeys {
  * recipient's identity can inspect one with `age -d -i key f | tar tz`. Inside: `manifest.json` first (so a
  * reader learns the format version before anything else), `manifest.mac`, then `files/<name>`.
  */
-export async function packBackup(keys: BackupKeys, manifest: BackupManifest, files: readonly BackupFile[]) {
+export async function packBackup(
+  keys: BackupKeys,
+  manifest: BackupManifest,
+  files: readonly BackupFile[],
+): Promise<Uint8Array> {
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2), 'utf8');
   const pack = tar.pack();
   const mtime = new Date(manifest.createdAt);
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of pack) chunks.push(chunk as Buffer);
-  })();
+  // tar → gzip (libuv thread pool) → age (this thread) as one stream, so compression and encryption overlap
+  // instead of running one after the other; measured in bench/results/backup.md.
+  const gz = createGzip();
+  const piped = pipeline(pack, gz);
+  const encrypted = keys.encryptStream(Readable.toWeb(gz) as unknown as ReadableStream<Uint8Array>);
   const add = (name: string, bytes: Buffer) =>
     new Promise<void>((resolve, reject) =>
       pack.entry({ name, size: bytes.length, mode: 0o600, mtime }, bytes, (err) => (err ? reject(err) : resolve())),
     );
+  const chunks: Uint8Array[] = [];
+  const collected = (async () => {
+    const reader = (await encrypted).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+  })();
   await add(MANIFEST_NAME, manifestBytes);
   await add(MAC_NAME, keys.mac(manifestBytes));
   for (const file of files) await add(`${FILES_PREFIX}${file.name}`, file.bytes);
   pack.finalize();
-  await collected;
-  return keys.encrypt(await gzip(Buffer.concat(chunks)));
+  await Promise.all([piped, collected]);
+  return Buffer.concat(chunks);
 }
 
 export interface UnpackedBackup {

@@ -220,7 +220,10 @@ describe('verify and restore refuse bad backups and leave the vault untouched', 
     const ours = keys();
     const path = join(dir.path, 'forged.mvbackup');
     const archive = await packBackup(
-      { encrypt: (p: Uint8Array) => ours.encrypt(p), mac: (b: Buffer) => forger.mac(b) } as unknown as BackupKeys,
+      {
+        encryptStream: (p: ReadableStream<Uint8Array>) => ours.encryptStream(p),
+        mac: (b: Buffer) => forger.mac(b),
+      } as unknown as BackupKeys,
       manifest,
       files,
     );
