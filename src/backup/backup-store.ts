@@ -40,6 +40,8 @@ export interface FsBackupStoreOptions {
   readonly clock?: Clock;
   readonly lockTimeoutMs?: number;
   readonly writeArchive?: ArchiveWriter;
+  /** Writes one staged file of a restore durably; injectable so tests can make the disk full mid-restore. */
+  readonly writeStaged?: (path: string, bytes: Uint8Array) => Promise<void>;
 }
 
 const SUFFIX = '.mvbackup';
@@ -102,6 +104,7 @@ export class FsBackupStore implements BackupStore {
   readonly #clock: Clock;
   readonly #lockTimeoutMs: number;
   readonly #write: ArchiveWriter;
+  readonly #writeStaged: (path: string, bytes: Uint8Array) => Promise<void>;
 
   constructor(options: FsBackupStoreOptions) {
     this.#dataDir = resolve(options.dataDir);
@@ -118,6 +121,7 @@ export class FsBackupStore implements BackupStore {
     this.#clock = options.clock ?? systemClock;
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
     this.#write = options.writeArchive ?? defaultWriter;
+    this.#writeStaged = options.writeStaged ?? writeDurable;
   }
 
   /** The age recipient this instance encrypts backups to. */
@@ -197,12 +201,13 @@ export class FsBackupStore implements BackupStore {
     const staging = join(this.#usersDir, `${STAGING_PREFIX}${tag}`);
     const previous = join(this.#usersDir, `${PREVIOUS_PREFIX}${tag}`);
     const journal = join(this.#usersDir, `${JOURNAL_PREFIX}${userId}.json`);
+    let journaled = false;
     try {
       await mkdir(staging, { mode: 0o700 });
       for (const f of files) {
         // The audit log is history, not state: the current one is carried over below.
         if (f.name.startsWith('AUDIT.')) continue;
-        await writeDurable(join(staging, f.name), f.bytes);
+        await this.#writeStaged(join(staging, f.name), f.bytes);
       }
       const swap = async () => {
         for (const name of [`AUDIT.${userId}.log`, `AUDIT.${userId}.head`]) {
@@ -211,7 +216,7 @@ export class FsBackupStore implements BackupStore {
             : null;
           const fromBackup = files.find((f) => f.name === name)?.bytes ?? null;
           const chosen = bytes ?? fromBackup;
-          if (chosen) await writeDurable(join(staging, name), chosen);
+          if (chosen) await this.#writeStaged(join(staging, name), chosen);
         }
         await fsyncDirectory(staging);
         // The journal names both folders before either moves, so `recover` can finish or undo the swap.
@@ -219,6 +224,7 @@ export class FsBackupStore implements BackupStore {
           journal,
           JSON.stringify({ userId, staging: basename(staging), previous: basename(previous) }),
         );
+        journaled = true;
         const hadCurrent = await exists(current);
         if (hadCurrent) await rename(current, previous);
         await rename(staging, current);
@@ -232,10 +238,21 @@ export class FsBackupStore implements BackupStore {
       else await swap();
       this.#recordRestoredKeyringGeneration(userId);
     } catch (error) {
-      await this.recover().catch(() => undefined);
-      if (error instanceof MemvaultError) throw error;
+      const detail = errno(error) ?? (error instanceof MemvaultError ? error.code : 'error');
+      if (!journaled) {
+        // Nothing had moved: the staging copy is all there is to undo.
+        await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof MemvaultError) throw error;
+        throw storageError(
+          `Could not restore ${userId} (${detail}); nothing was changed. ${errno(error) === 'ENOSPC' ? 'The disk is full: free space and try again.' : ''}`.trim(),
+          error,
+        );
+      }
+      // The swap had begun: the journal decides, exactly as after a crash.
+      const outcome = await this.recover();
+      if (outcome.finished.includes(userId)) return summary(path, manifest, files);
       throw storageError(
-        `Could not restore ${userId} (${errno(error) ?? 'error'}); the folder was left as it was before.`,
+        `Could not restore ${userId} (${detail}); ${outcome.undone.includes(userId) ? 'the folder was put back as it was before' : 'run `memvault doctor --repair`'}.`,
         error,
       );
     }

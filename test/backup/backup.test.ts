@@ -255,6 +255,27 @@ describe('restore', () => {
     expect(readdirSync(join(D, 'users')).sort()).toEqual([ANA, BEN].sort());
   });
 
+  it('a disk that fills up while staging is a clear STORAGE_ERROR; the folder is untouched and no staging is left', async () => {
+    await addEntries(app, ANA, 2);
+    const made = await app.backups.create(ANA);
+    await addEntries(app, ANA, 1);
+    const before = snapshot(join(D, 'users'));
+    let written = 0;
+    const full = new FsBackupStore({
+      dataDir: D,
+      masterKey: Buffer.from(KEY, 'hex'),
+      writeStaged: async (path, bytes) => {
+        if (++written === 3) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        writeFileSync(path, bytes);
+      },
+    });
+    const r = await refusal(full.restore(made.file));
+    expect(r.code).toBe('STORAGE_ERROR');
+    expect(r.message).toMatch(/nothing was changed.*disk is full/);
+    expect(snapshot(join(D, 'users'))).toEqual(before);
+    expect(readdirSync(join(D, 'users')).sort()).toEqual([ANA, BEN].sort());
+  });
+
   it('restores a person into an instance that no longer has their folder', async () => {
     await addEntries(app, ANA, 2);
     const made = await app.backups.create(ANA);
