@@ -157,6 +157,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     logger,
     operatorOpener,
+    endSessions: (userId) => auth.endSessions(userId),
     checkKeyring: async (userId) => {
       await keyring.hasPassword(userId);
     },
