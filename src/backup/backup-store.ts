@@ -218,6 +218,11 @@ export class FsBackupStore implements BackupStore {
           const chosen = bytes ?? fromBackup;
           if (chosen) await this.#writeStaged(join(staging, name), chosen);
         }
+        // Bytes cut from torn appends are forensic evidence of the current folder, not state: they stay too.
+        const torn = new Set(CATEGORIES.map((c) => `${c}.${userId}.md.torn`));
+        for (const name of await this.#readdirOrEmpty(current)) {
+          if (torn.has(name)) await this.#writeStaged(join(staging, name), await readFile(join(current, name)));
+        }
         await fsyncDirectory(staging);
         // The journal names both folders before either moves, so `recover` can finish or undo the swap.
         await writeFileAtomic(

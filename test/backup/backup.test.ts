@@ -238,6 +238,7 @@ describe('restore', () => {
     const made = await app.backups.create(ANA);
     await addEntries(app, ANA, 3, 'GENERAL');
     const auditBefore = await app.audit.list(ANA, { limit: 1000 });
+    writeFileSync(join(D, 'users', ANA, `GENERAL.${ANA}.md.torn`), 'torn bytes', { mode: 0o600 });
     const restored = await app.backups.restore(made.file, { userId: ANA });
     expect(restored.revision).toBe(made.revision);
     const audit = await app.audit.list(ANA, { limit: 1000 });
@@ -251,6 +252,8 @@ describe('restore', () => {
     expect(audit.length).toBe(auditBefore.length + 1);
     expect(audit.some((r) => r.action === 'backup.restore')).toBe(true);
     expect(await app.audit.verify(ANA)).toMatchObject({ ok: true });
+    // Torn-append evidence of the current folder is kept.
+    expect(readFileSync(join(D, 'users', ANA, `GENERAL.${ANA}.md.torn`), 'utf8')).toBe('torn bytes');
     // No staging or previous folders are left.
     expect(readdirSync(join(D, 'users')).sort()).toEqual([ANA, BEN].sort());
   });
