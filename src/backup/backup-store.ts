@@ -183,6 +183,12 @@ export class FsBackupStore implements BackupStore {
     return summary(path, manifest, files);
   }
 
+  async contents(file: string): Promise<{ summary: BackupSummary; files: ReadonlyMap<string, Uint8Array> }> {
+    const path = this.#inPath(file);
+    const { manifest, files } = await unpackBackup(this.#keys, await this.#readArchive(path));
+    return { summary: summary(path, manifest, files), files: new Map(files.map((f) => [f.name, f.bytes])) };
+  }
+
   async restore(file: string, options: { readonly userId?: UserId } = {}): Promise<BackupSummary> {
     const path = this.#inPath(file);
     // Everything is checked before the first byte is written.

@@ -49,6 +49,8 @@ export interface BackupStore {
    * kept (a restore never rewrites history). `userId`, when given, must be the backup's owner.
    */
   restore(file: string, options?: { readonly userId?: UserId }): Promise<BackupSummary>;
+  /** Verifies `file` like `verify` and returns its files by name (for recovering single entries). */
+  contents(file: string): Promise<{ readonly summary: BackupSummary; readonly files: ReadonlyMap<string, Uint8Array> }>;
   /** Puts right restores interrupted by a crash: afterwards every folder is wholly old or wholly new. */
   recover(): Promise<RecoveryReport>;
   /** Deletes one backup file from the backup directory (retention). */

@@ -24,7 +24,7 @@ export interface BackupServiceDeps {
 
 /** One finding of `doctor`: what was checked, whether it is sound, and what was done about it. */
 export interface DoctorFinding {
-  readonly check: 'restores' | 'entries' | 'keyring' | 'audit' | 'index';
+  readonly check: 'restores' | 'entries' | 'recovery' | 'keyring' | 'audit' | 'index';
   readonly ok: boolean;
   readonly message: string;
   readonly fixed?: string;
@@ -69,6 +69,61 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     return made;
   }
 
+  /**
+   * Damaged entries replaced by intact copies from backups, newest backup first; a copy counts only when it
+   * proves intact (checksum, or it opens with the operator's keys), so levels the operator cannot open stay as
+   * they are and are reported.
+   */
+  async function recoverEntries(userId: UserId, damaged: readonly DamagedEntry[]): Promise<DoctorFinding> {
+    const pending = new Map<DamagedEntry['category'], Set<string>>();
+    for (const d of damaged) {
+      if (d.id === null) continue;
+      const set = pending.get(d.category) ?? new Set<string>();
+      set.add(d.id);
+      pending.set(d.category, set);
+    }
+    const total = [...pending.values()].reduce((n, s) => n + s.size, 0);
+    const recover = vault.recoverDamaged?.bind(vault);
+    if (!recover) {
+      return { check: 'recovery', ok: false, message: 'This vault cannot replace single entries; restore a backup.' };
+    }
+    const opener = await deps.operatorOpener(userId);
+    const used: string[] = [];
+    let recovered = 0;
+    for (const backup of await store.list(userId)) {
+      if (recovered === total) break;
+      let files: ReadonlyMap<string, Uint8Array>;
+      try {
+        files = (await store.contents(backup.file)).files;
+      } catch (error) {
+        logger.warn({ userId, code: isMemvaultError(error) ? error.code : 'INTERNAL' }, 'unusable backup skipped');
+        continue;
+      }
+      let fromThis = 0;
+      for (const [category, ids] of pending) {
+        if (ids.size === 0) continue;
+        const copy = files.get(`${category}.${userId}.md`);
+        if (!copy) continue;
+        for (const id of await recover(userId, category, Buffer.from(copy).toString('utf8'), opener)) {
+          if (ids.delete(id)) fromThis++;
+        }
+      }
+      if (fromThis > 0) used.push(backup.file);
+      recovered += fromThis;
+    }
+    if (recovered > 0) await audit.append(userId, { action: 'doctor.recover', result: 'success' });
+    const left = total - recovered;
+    return {
+      check: 'recovery',
+      ok: left === 0,
+      message:
+        left === 0
+          ? `All ${total} damaged entries were replaced by intact copies from backups.`
+          : `${left} of ${total} damaged entries have no intact copy this operator can prove (no backup holds one, or its level is locked: run doctor with the person's factors, or restore a backup).`,
+      ...(recovered > 0 ? { fixed: `recovered ${recovered} from ${used.length} backup(s)` } : {}),
+    };
+  }
+
   async function doctorOne(userId: UserId, repair: boolean): Promise<DoctorReport> {
     const findings: DoctorFinding[] = [];
     try {
@@ -94,6 +149,17 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
       });
     } catch (error) {
       findings.push({ check: 'entries', ok: false, message: `The entries could not be checked: ${messageOf(error)}` });
+    }
+    const damaged = findings.find((f) => f.check === 'entries')?.damaged ?? [];
+    if (repair && damaged.some((d) => d.id !== null)) {
+      const recovery = await recoverEntries(userId, damaged);
+      findings.push(recovery);
+      const entries = findings.findIndex((f) => f.check === 'entries');
+      const found = findings[entries];
+      // Fixed when every damaged entry had an id and an intact copy.
+      if (found && recovery.ok && damaged.every((d) => d.id !== null)) {
+        findings[entries] = { ...found, ok: true, fixed: 'replaced from backups (see recovery)' };
+      }
     }
     const chain = await audit.verify(userId);
     findings.push(

@@ -352,3 +352,59 @@ describe('recover puts right a restore interrupted at any step', () => {
     expect(profile()).toBe(old);
   });
 });
+
+describe('doctor --repair', () => {
+  /** Flips one character inside the sealed payload of entry `id`, so it no longer opens. */
+  function damage(category: string, id: string) {
+    const path = join(D, 'users', ANA, `${category}.${ANA}.md`);
+    const text = readFileSync(path, 'utf8');
+    const at = text.indexOf('mv1.', text.indexOf(`## Memory Entry #${id}`)) + 20;
+    writeFileSync(path, `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`);
+  }
+
+  it('replaces a damaged entry by its intact copy from the newest backup holding one, and audits it', async () => {
+    await addEntries(app, ANA, 3, 'GENERAL');
+    const opener = await app.operatorOpener(ANA);
+    const before = (await app.vault.read(ANA, {}, opener)).entries;
+    const target = before[1];
+    if (!target) throw new Error('no entry');
+    await app.backups.create(ANA);
+    const newer = await app.vault.append(ANA, {
+      date: '2026-03-01T00:00:00.000Z',
+      category: 'GENERAL',
+      content: 'written after the backup',
+      channel: 'cli',
+    });
+    damage('GENERAL', target.id);
+    expect((await app.vault.check(ANA, opener)).damaged.map((d) => d.id)).toEqual([target.id]);
+
+    const [report] = await app.backups.doctor({ userId: ANA, repair: true });
+    expect(report?.findings.filter((f) => !f.ok)).toEqual([]);
+    expect(report?.ok).toBe(true);
+    expect(report?.findings.find((f) => f.check === 'recovery')).toMatchObject({ ok: true });
+    expect((await app.vault.check(ANA, opener)).damaged).toEqual([]);
+    expect((await app.vault.get(ANA, target.id, opener)).content).toBe(target.content);
+    // The entry written after the backup is untouched.
+    expect((await app.vault.get(ANA, newer.id, opener)).content).toBe('written after the backup');
+    expect((await app.audit.list(ANA, { limit: 5 })).map((r) => r.action)).toContain('doctor.recover');
+  });
+
+  it('says so when no backup holds an intact copy, and changes nothing', async () => {
+    await addEntries(app, ANA, 1, 'GENERAL');
+    await app.backups.create(ANA);
+    const late = await app.vault.append(ANA, {
+      date: '2026-03-01T00:00:00.000Z',
+      category: 'GENERAL',
+      content: 'after the backup',
+      channel: 'cli',
+    });
+    damage('GENERAL', late.id);
+    const file = readFileSync(join(D, 'users', ANA, `GENERAL.${ANA}.md`));
+    const [report] = await app.backups.doctor({ userId: ANA, repair: true });
+    expect(report?.ok).toBe(false);
+    expect(report?.findings.find((f) => f.check === 'recovery')?.message).toMatch(
+      /1 of 1 damaged entries have no intact copy/,
+    );
+    expect(readFileSync(join(D, 'users', ANA, `GENERAL.${ANA}.md`))).toEqual(file);
+  });
+});
