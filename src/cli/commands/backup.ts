@@ -140,7 +140,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
     program
       .command('doctor')
       .description(
-        'check every file, keyring and audit chain; with --repair, finish interrupted restores and rebuild indexes',
+        'check every file, keyring and audit chain; with --repair, finish interrupted restores, recover damaged entries from backups and rebuild indexes',
       )
       .option('--user <phone>', 'only this person')
       .option('--repair', 'fix what can be fixed safely'),
