@@ -80,4 +80,33 @@ describe('memvault backup / restore / doctor', () => {
     expect(bad.code).toBe(76);
     expect(bad.stdout).toMatch(/\[BAD\] entries/);
   });
+
+  it("a restore brings back the keyring of the backup's time: its password opens level 2 again", async () => {
+    const USER = '+14155550150';
+    const OLD = 'correct horse battery staple 42';
+    expect(
+      (
+        await memvault(['user', 'create', '--phone', USER, '--password-stdin', '--data-dir', D], {
+          env,
+          stdin: `${OLD}\n`,
+        })
+      ).code,
+    ).toBe(0);
+    expect((await run(['add', '--user', USER, '--category', 'CONFIDENTIAL', 'Therapy on Tuesday'])).code).toBe(0);
+    const { backup } = (await run(['backup', 'create', '--user', USER, '--json'])).json<{ backup: { file: string } }>();
+    const changed = await memvault(['user', 'password', '--user', USER, '--password-stdin', '--data-dir', D], {
+      env,
+      stdin: `${OLD}\nanother good passphrase 77\n`,
+    });
+    expect(changed.code).toBe(0);
+    expect((await run(['restore', backup.file, '--user', USER])).code).toBe(0);
+    const read = await memvault(['list', '--user', USER, '--password-stdin', '--data-dir', D, '--json'], {
+      env,
+      stdin: `${OLD}\n`,
+    });
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.json<{ entries: Array<{ content: string }> }>().entries.map((e) => e.content)).toEqual([
+      'Therapy on Tuesday',
+    ]);
+  });
 });
