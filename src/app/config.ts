@@ -23,6 +23,14 @@ export interface Config {
     readonly model: string;
     readonly timeoutMs: number;
   } | null;
+  /** Where `backup create` writes (MEMVAULT_BACKUP_DIR, default `<dataDir>/backups`). */
+  readonly backupDir: string;
+  /** Extra age recipients (MEMVAULT_BACKUP_RECIPIENT, comma-separated `age1…`) every backup is also encrypted to. */
+  readonly backupRecipients: readonly string[];
+  /** Cron pattern of the server's backup of every person (MEMVAULT_BACKUP_SCHEDULE; "off" disables), server time zone. */
+  readonly backupSchedule: string | null;
+  /** Retention applied after each scheduled run (MEMVAULT_BACKUP_KEEP_DAILY / _WEEKLY / _MONTHLY). */
+  readonly backupKeep: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -45,6 +53,18 @@ const Env = z.object({
   MEMVAULT_LLM_API_KEY: z.string().optional(),
   MEMVAULT_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   MEMVAULT_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  MEMVAULT_BACKUP_DIR: z.string().min(1).optional(),
+  MEMVAULT_BACKUP_RECIPIENT: z
+    .string()
+    .regex(
+      /^\s*age1[02-9ac-hj-np-z]{58}(\s*,\s*age1[02-9ac-hj-np-z]{58})*\s*$/,
+      'expected age1… recipients, comma-separated',
+    )
+    .optional(),
+  MEMVAULT_BACKUP_SCHEDULE: z.string().min(1).default('0 3 * * *'),
+  MEMVAULT_BACKUP_KEEP_DAILY: z.coerce.number().int().min(0).max(1000).default(7),
+  MEMVAULT_BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(1000).default(4),
+  MEMVAULT_BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1000).default(12),
   MEMVAULT_EMBEDDINGS_BASE_URL: z.url().optional(),
   MEMVAULT_EMBEDDINGS_API_KEY: z.string().optional(),
   MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
@@ -73,8 +93,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   const e = parsed.data;
   const host = overrides.host ?? e.MEMVAULT_HOST;
   const port = overrides.port ?? e.MEMVAULT_PORT;
+  const dataDir = resolve(overrides.dataDir ?? e.MEMVAULT_DATA_DIR ?? './data');
   return {
-    dataDir: resolve(overrides.dataDir ?? e.MEMVAULT_DATA_DIR ?? './data'),
+    dataDir,
+    backupDir: resolve(e.MEMVAULT_BACKUP_DIR ?? resolve(dataDir, 'backups')),
+    backupRecipients: e.MEMVAULT_BACKUP_RECIPIENT?.split(',').map((r) => r.trim()) ?? [],
+    backupSchedule: e.MEMVAULT_BACKUP_SCHEDULE.trim() === 'off' ? null : e.MEMVAULT_BACKUP_SCHEDULE.trim(),
+    backupKeep: {
+      daily: e.MEMVAULT_BACKUP_KEEP_DAILY,
+      weekly: e.MEMVAULT_BACKUP_KEEP_WEEKLY,
+      monthly: e.MEMVAULT_BACKUP_KEEP_MONTHLY,
+    },
     masterKeyEnv: e.MEMVAULT_MASTER_KEY,
     masterKeyFile: e.MEMVAULT_MASTER_KEY_FILE,
     level1Plain: e.MEMVAULT_LEVEL1 === 'plain',

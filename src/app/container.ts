@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, storageError } from '../core/errors.js';
+import { FsBackupStore } from '../backup/backup-store.js';
 import { createLocalClassifier } from '../classify/local-classifier.js';
 import { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier } from '../ports/classifier.js';
@@ -18,6 +19,7 @@ import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
+import { type BackupService, createBackupService } from '../services/backup-service.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
@@ -34,6 +36,7 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  readonly backups: BackupService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -128,6 +131,16 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   await prepareDataDir(config.dataDir);
   const keyEnv = { MEMVAULT_MASTER_KEY: config.masterKeyEnv, MEMVAULT_MASTER_KEY_FILE: config.masterKeyFile };
   const masterKey = await loadMasterKey({ env: keyEnv, dataDir: config.dataDir });
+  const backupStore = new FsBackupStore({
+    dataDir: config.dataDir,
+    masterKey,
+    backupDir: config.backupDir,
+    extraRecipients: config.backupRecipients,
+  });
+  // Like the vault's torn-tail repair: a restore killed mid-swap is finished or undone before anything reads.
+  const recovered = await backupStore.recover();
+  if (recovered.finished.length + recovered.undone.length > 0)
+    logger.warn({ ...recovered }, 'interrupted restore put right');
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
@@ -241,9 +254,33 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     }
   }
 
+  const operatorOpener = async (userId: UserId): Promise<EntryOpener> => {
+    if (await keyring.hasPassword(userId)) return auth.channelOpener(userId);
+    const keys = await keyring.unwrapMany(userId, [1, 2], {});
+    try {
+      await audit.append(userId, { action: 'unlock_once', result: 'success', level: 2, reason: 'no_password' });
+      return createOpener(userId, keys);
+    } finally {
+      for (const key of keys.values()) key.fill(0);
+    }
+  };
+  const backups = createBackupService({
+    store: backupStore,
+    vault,
+    audit,
+    search,
+    logger,
+    operatorOpener,
+    endSessions: (userId) => auth.endSessions(userId),
+    checkKeyring: async (userId) => {
+      await keyring.hasPassword(userId);
+    },
+  });
+
   return {
     config,
     logger,
+    backups,
     memory,
     auth,
     audit,
@@ -251,16 +288,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     classifier,
     warmUp,
-    async operatorOpener(userId: UserId): Promise<EntryOpener> {
-      if (await keyring.hasPassword(userId)) return auth.channelOpener(userId);
-      const keys = await keyring.unwrapMany(userId, [1, 2], {});
-      try {
-        await audit.append(userId, { action: 'unlock_once', result: 'success', level: 2, reason: 'no_password' });
-        return createOpener(userId, keys);
-      } finally {
-        for (const key of keys.values()) key.fill(0);
-      }
-    },
+    operatorOpener,
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const old = await keyring.rotate(userId, { password });
       for (const key of old.values()) key.fill(0);

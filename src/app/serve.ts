@@ -2,6 +2,7 @@ import type { UserId } from '../core/entry.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
+import { startBackupSchedule } from './backup-schedule.js';
 import type { Config } from './config.js';
 import { createMemvault, type Memvault } from './container.js';
 import type { Io } from './main.js';
@@ -20,6 +21,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
   const mv = memvault ?? (await createMemvault(config));
   // A key rotation interrupted by a crash is finished before requests come in, where no password is needed.
   await mv.resumeRotations();
+  const schedule = startBackupSchedule(mv, config);
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
@@ -39,7 +41,13 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
       return true;
     },
   });
-  const server = await startHttpServer(app, { host: config.host, port: config.port });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(app, { host: config.host, port: config.port });
+  } catch (error) {
+    schedule?.stop();
+    throw error;
+  }
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {
@@ -48,6 +56,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     port: server.port,
     stop() {
       stopping ??= (async () => {
+        schedule?.stop();
         await server.close();
         await mv.close();
       })();

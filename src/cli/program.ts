@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
+import { registerBackup } from './commands/backup.js';
 import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
 import { registerMemories } from './commands/memories.js';
@@ -44,6 +45,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerSearch(program, runtime);
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
+  registerBackup(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;

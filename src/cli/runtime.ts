@@ -3,6 +3,7 @@ import type { UserId } from '../core/entry.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
+import type { BackupService } from '../services/backup-service.js';
 import type { MemoryService } from '../services/types.js';
 
 /** What a command needs of a fully wired memvault (built by the composition root, src/app). */
@@ -10,6 +11,7 @@ export interface CliApp {
   readonly memory: MemoryService;
   readonly auth: AuthService;
   readonly audit: AuditLog;
+  readonly backups: BackupService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */

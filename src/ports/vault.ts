@@ -95,6 +95,13 @@ export interface Vault {
    *   details.ids): keys that might still open it must not be retired.
    */
   reseal(userId: UserId, opener: EntryOpener): Promise<number>;
+  /**
+   * Replaces damaged entries of one category file with intact copies of the same ids found in `copy` (the text
+   * of that category file from a backup). A copy is taken only when it proves intact: a plain entry passes its
+   * checksum; a sealed one opens with `opener` (a level the opener cannot open is never replaced). Returns the
+   * ids replaced. Optional: adapters without raw files need not offer it.
+   */
+  recoverDamaged?(userId: UserId, category: Category, copy: string, opener: EntryOpener): Promise<string[]>;
   /** An opaque string that changes on every write to the user's entries (derived indexes use it to detect staleness). */
   revision(userId: UserId): Promise<string>;
   /** Releases locks, caches and file handles. */

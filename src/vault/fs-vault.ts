@@ -592,6 +592,50 @@ export class FsVault implements Vault {
     });
   }
 
+  async recoverDamaged(userId: UserId, category: Category, copy: string, opener: EntryOpener): Promise<string[]> {
+    this.#assertOpen();
+    if (!(CATEGORIES as readonly string[]).includes(category)) {
+      throw validationError('Unknown category.', { field: 'category' });
+    }
+    return this.#withLock(userId, async () => {
+      const state = await this.#load(userId, category);
+      const user = this.#user(userId);
+      const level = levelOf(category);
+      // Checked again here, under the lock: only an entry that is damaged now is ever replaced.
+      const opens = (rec: SealedRec) => {
+        try {
+          this.#open(userId, category, rec, opener, user);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const wanted = new Set<string>();
+      for (const rec of state.records) {
+        if (rec.t === 'damaged' && rec.id !== null) wanted.add(rec.id);
+        else if (rec.t === 'sealed' && opener.canOpen(level) && !opens(rec)) wanted.add(rec.id);
+      }
+      if (wanted.size === 0) return [];
+      const found = new Map<string, Rec>();
+      const bytes = Buffer.from(copy, 'utf8');
+      const { units } = splitUnits(bytes.subarray(0, completeLength(bytes)).toString('utf8'));
+      for (const unit of units) {
+        if (unit.kind !== 'block' || !wanted.has(unit.id) || found.has(unit.id)) continue;
+        const rec = this.#parseUnit(userId, category, unit);
+        if (rec.t === 'damaged') continue;
+        // A sealed copy proves itself only by opening (a copy sealed to keys since rotated does not).
+        if (rec.t === 'sealed' && (!opener.canOpen(level) || !opens(rec))) continue;
+        found.set(unit.id, rec);
+      }
+      if (found.size === 0) return [];
+      await this.#rewrite(userId, state, (rec) => {
+        if (rec.t === 'plain' || !wanted.has(rec.id ?? '')) return rec;
+        return (rec.id !== null && found.get(rec.id)) || rec;
+      });
+      return [...found.keys()];
+    });
+  }
+
   async revision(userId: UserId): Promise<string> {
     this.#assertOpen();
     const hash = createHash('sha256');
