@@ -49,6 +49,8 @@ interface Outcome {
 const args = process.argv.slice(2);
 const only = args.includes('--conv') ? args[args.indexOf('--conv') + 1] : undefined;
 const missesFile = args.includes('--misses') ? args[args.indexOf('--misses') + 1] : undefined;
+/** `--q TEXT`: only the questions containing TEXT, with their top 5 printed (for looking at one case). */
+const focus = args.includes('--q') ? args[args.indexOf('--q') + 1] : undefined;
 
 function readJsonl<T>(file: string): T[] {
   return readFileSync(file, 'utf8')
@@ -74,7 +76,6 @@ function summarise(outcomes: readonly Outcome[]): string[] {
 }
 
 async function evaluateConversation(
-  conv: string,
   messages: readonly Message[],
   questions: readonly Question[],
   latencies: number[],
@@ -100,10 +101,15 @@ async function evaluateConversation(
       const last = Math.max(...messages.map((m) => Date.parse(m.timestamp)));
       const now = new Date(last + DAY);
       const outcomes: Outcome[] = [];
-      for (const q of questions) {
+      for (const q of questions.filter((x) => !focus || x.question.includes(focus))) {
         const t0 = performance.now();
         const hits = await app.memory.search(principal, { text: q.question, limit: 20, now });
         latencies.push(performance.now() - t0);
+        if (focus) {
+          console.log(q.question, q.evidence);
+          for (const h of hits.slice(0, 5))
+            console.log(`  ${h.entry.externalId} ${h.score} [${h.signals.join(',')}] ${h.entry.content.slice(0, 120)}`);
+        }
         const ids = hits.map((h) => h.entry.externalId);
         const evidence = new Set(q.evidence);
         const recall = {} as Record<(typeof KS)[number], number>;
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
   for (const conv of convs) {
     const messages = readJsonl<Message>(join(DATA, `${conv}.messages.jsonl`));
     const questions = readJsonl<Question>(join(DATA, `${conv}.queries.jsonl`));
-    const result = await evaluateConversation(conv, messages, questions, latencies, misses);
+    const result = await evaluateConversation(messages, questions, latencies, misses);
     imported += messages.length;
     importMs += result.importMs;
     all.push(...result.outcomes);

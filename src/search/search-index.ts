@@ -43,7 +43,14 @@ export interface SearchIndexOptions {
 
 /** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
 const RRF_K = 60;
-const WEIGHTS = { lexical: 1, semantic: 0.8 } as const;
+const TUNE = JSON.parse(process.env.MV_TUNE ?? '{}') as Record<string, number>;
+const WEIGHTS = { lexical: 1, semantic: TUNE.sem ?? 0.3 } as const;
+/** Turns on each side of a message that count as its conversational context. */
+const CONTEXT_RADIUS = TUNE.radius ?? 2;
+/** Share of a neighbour's score for a word that the message earns (its own words weigh 1). */
+const CONTEXT_WEIGHT = TUNE.ctx ?? 0.2;
+/** A longer pause between two messages ends a conversation (the usual 30-minute session boundary). */
+const SESSION_GAP_MS = 30 * 60_000;
 /** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
 const TERM_WEIGHTS = { fuzzy: 0.8, related: 0.4 } as const;
 /** Entries kept per query term before the weighted sum. */
@@ -485,21 +492,6 @@ class HybridSearchIndex implements SearchIndex {
     // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
     shards = shards.filter((shard) => shard.isOpen);
 
-    // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
-    // entry earns weight / (k + rank) from each list it is in.
-    const feed = (signal: 'lexical' | 'semantic', merged: { shard: Shard; s: Scored; signals: Iterable<string> }[]) => {
-      merged.forEach(({ shard, s, signals }, rank) => {
-        const key = `${shard.level}:${s.rowid}`;
-        let c = candidates.get(key);
-        if (!c) {
-          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
-          candidates.set(key, c);
-        }
-        c.fused += WEIGHTS[signal] / (RRF_K + rank + 1);
-        for (const name of signals) c.signals.add(name);
-      });
-    };
-
     // Lexical: BM25 is a sum over terms, so a weighted BM25 is the weighted sum of single-term BM25 scores. The
     // query's own words weigh 1, typo corrections and related words less; an entry matching the name and a
     // related word ("nadia" + relocated) outranks one matching the name alone.
@@ -518,40 +510,48 @@ class HybridSearchIndex implements SearchIndex {
         .slice(0, SEMANTIC_DEPTH);
     }
 
-    type Acc = { shard: Shard; s: { rowid: number; score: number }; signals: Set<string> };
-    const lexical = new Map<string, Acc>();
-    const accumulate = (shard: Shard, rowid: number, score: number, signal: string) => {
-      const key = `${shard.level}:${rowid}`;
-      let acc = lexical.get(key);
-      if (!acc) {
-        acc = { shard, s: { rowid, score: 0 }, signals: new Set() };
-        lexical.set(key, acc);
-      }
-      acc.s.score += score;
-      acc.signals.add(signal);
+    const docs = new Map<string, { shard: Shard; rowid: number }>();
+    const keyOf = (shard: Shard, rowid: number) => `${shard.level}:${rowid}`;
+    /** Per weighted term: its BM25 score in each entry that has it. */
+    const termScores = weighted.map(() => new Map<string, number>());
+    const weights = weighted.map(() => 0);
+    const note = (i: number, shard: Shard, rowid: number, score: number) => {
+      const key = keyOf(shard, rowid);
+      docs.set(key, { shard, rowid });
+      const scores = termScores[i]!;
+      scores.set(key, (scores.get(key) ?? 0) + score);
     };
     // Rare words are ranked by FTS5's BM25 over all their matches. A word in thousands of memories would cost
     // O(df) per query to rank, and its IDF is low anyway: it is scored only on the candidates (plus its most
     // recent matches), with BM25's formula at tf = 1.
-    const frequent: { shard: Shard; term: string; q: string; weight: number; signal: string; df: number }[] = [];
-    for (const { term, weight, signal } of weighted) {
+    // IDF over every shard searched (Lucene's form, never negative: a word in most memories still counts a little).
+    const total = shards.reduce((n, shard) => n + shard.size, 0);
+    const idf = (df: number) => Math.log(1 + (total - df + 0.5) / (df + 0.5));
+    const frequent: { i: number; shard: Shard; term: string; q: string; signal: string }[] = [];
+    weighted.forEach(({ term, signal }, i) => {
       const q = ftsOr([term]);
+      let df = 0;
+      const found: { shard: Shard; hits: Scored[] }[] = [];
       for (const shard of shards) {
-        const df = shard.documentFrequency(term);
-        if (df > RARE_DF) {
-          frequent.push({ shard, term, q, weight, signal, df });
+        if (shard.documentFrequency(term) > RARE_DF) {
+          df += shard.documentFrequency(term);
+          frequent.push({ i, shard, term, q, signal });
           continue;
         }
-        for (const hit of shard.lexical(q, TERM_DEPTH, keep)) accumulate(shard, hit.rowid, weight * hit.score, signal);
+        const matches = shard.termMatches(q, TERM_DEPTH, keep);
+        df += matches.df;
+        found.push({ shard, hits: matches.hits });
       }
-    }
+      weights[i] = idf(df);
+      for (const { shard, hits } of found) for (const hit of hits) note(i, shard, hit.rowid, weights[i]! * hit.score);
+    });
     if (frequent.length > 0) {
       const pool = new Map<string, { shard: Shard; rowid: number }>();
       const offer = (shard: Shard, rowid: number) => {
         const meta = shard.meta(rowid);
-        if (meta && keep(meta)) pool.set(`${shard.level}:${rowid}`, { shard, rowid });
+        if (meta && keep(meta)) pool.set(keyOf(shard, rowid), { shard, rowid });
       };
-      for (const { shard, s: hit } of lexical.values()) offer(shard, hit.rowid);
+      for (const { shard, rowid } of docs.values()) offer(shard, rowid);
       for (const { shard, s: hit } of dense) offer(shard, hit.rowid);
       for (const shard of shards) {
         const own = frequent.filter((f) => f.shard === shard && f.signal === 'bm25').map((f) => f.q);
@@ -562,15 +562,66 @@ class HybridSearchIndex implements SearchIndex {
         const meta = shard.meta(rowid)!;
         for (const f of frequent) {
           if (f.shard !== shard || !shard.hasWord(rowid, f.term)) continue;
-          accumulate(shard, rowid, f.weight * shard.bm25Estimate(f.df, meta.words), f.signal);
+          note(f.i, shard, rowid, weights[f.i]! * shard.bm25Estimate(meta.words));
         }
       }
     }
-    feed('lexical', [...lexical.values()].sort((x, y) => y.s.score - x.s.score).slice(0, LEXICAL_DEPTH));
-    feed(
-      'semantic',
-      dense.map((d) => ({ ...d, signals: d.s.score >= SEMANTIC_MATCH ? ['semantic'] : [] })),
-    );
+
+    // Conversational context: a message that only makes sense with the turns around it ("Yes! It was amazing"
+    // after "Did you go to the concert?") earns, for each query word, a share of the best score of that word among
+    // its neighbours in the same conversation, below what its own words earn. The context shares the word's
+    // weight, so a typo or a related word found next door counts as little as it would in the message itself.
+    const lexical = new Map<string, { score: number; signals: Set<string> }>();
+    const add = (key: string, score: number, signal: string) => {
+      let acc = lexical.get(key);
+      if (!acc) {
+        acc = { score: 0, signals: new Set() };
+        lexical.set(key, acc);
+      }
+      acc.score += score;
+      acc.signals.add(signal);
+    };
+    weighted.forEach(({ weight, signal }, i) => {
+      const own = termScores[i]!;
+      const around = new Map<string, number>();
+      for (const [key, score] of own) {
+        const { shard, rowid } = docs.get(key)!;
+        for (const n of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
+          const meta = shard.meta(n);
+          if (!meta || !keep(meta)) continue;
+          const nKey = keyOf(shard, n);
+          docs.set(nKey, { shard, rowid: n });
+          if ((around.get(nKey) ?? 0) < score) around.set(nKey, score);
+        }
+      }
+      for (const [key, score] of own) add(key, weight * score, signal);
+      for (const [key, score] of around) add(key, weight * CONTEXT_WEIGHT * score, 'context');
+    });
+
+    // Fusion by normalised score, not by rank: with rank fusion an entry that the weak signal puts first and the
+    // strong one puts 150th beats the strong signal's best match. Lexical scores are divided by the best one;
+    // cosines are spread over [0, 1] between the deepest and the best of the dense list.
+    let best = 0;
+    for (const acc of lexical.values()) best = Math.max(best, acc.score);
+    for (const [key, acc] of lexical) {
+      const { shard, rowid } = docs.get(key)!;
+      candidates.set(key, { shard, rowid, fused: WEIGHTS.lexical * (acc.score / best), signals: acc.signals });
+    }
+    if (dense.length > 0) {
+      const top = dense[0]!.s.score;
+      const floor = dense.at(-1)!.s.score;
+      const span = top - floor;
+      for (const { shard, s } of dense) {
+        const key = keyOf(shard, s.rowid);
+        let c = candidates.get(key);
+        if (!c) {
+          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
+          candidates.set(key, c);
+        }
+        c.fused += WEIGHTS.semantic * (span > 0 ? (s.score - floor) / span : 1);
+        if (s.score >= SEMANTIC_MATCH) c.signals.add('semantic');
+      }
+    }
 
     // Entities boost rather than rank: every memory naming Nadia matches "nadia", so a list of them would only
     // add noise; the share of the query's names a memory carries lifts it among the candidates.
@@ -594,7 +645,6 @@ class HybridSearchIndex implements SearchIndex {
       })
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
-
     const marked = [...terms, ...fuzzyTerms, ...expansionTerms];
     return ranked.map(({ c, score }) => {
       const entry = c.shard.entry(c.rowid)!;

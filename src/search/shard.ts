@@ -95,6 +95,8 @@ export class Shard {
   private matrix: Int8Array;
   private scales: Float32Array;
   private rowMeta: DocMeta[] = [];
+  /** Rowids in conversation order (message date, then id) and each one's position; rebuilt after a change. */
+  private timeline: { order: Int32Array; position: Map<number, number> } | null = null;
   private nextRowid = 1;
   private readonly stmt;
 
@@ -119,6 +121,7 @@ export class Shard {
       entry: db.prepare('SELECT entry, content FROM docs WHERE rowid = ?'),
       exists: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1'),
       lexical: db.prepare('SELECT rowid, bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT ?').raw(),
+      count: db.prepare('SELECT count(*) FROM fts WHERE fts MATCH ?').pluck(),
       recent: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?').pluck(),
 
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
@@ -336,6 +339,7 @@ export class Shard {
     this.vocabByLength = null;
     this.vocabRanks = null;
     this.avgWords = null;
+    this.timeline = null;
     // Every entry gets a matrix row (zero when it has no vector) so rows and metas stay aligned.
     const row = this.rowMeta.length;
     if (row >= this.scales.length) {
@@ -367,6 +371,7 @@ export class Shard {
     this.vocabByLength = null;
     this.vocabRanks = null;
     this.avgWords = null;
+    this.timeline = null;
     // Move the last matrix row into the hole.
     const last = this.rowMeta.length - 1;
     const hole = meta.vecRow;
@@ -389,15 +394,23 @@ export class Shard {
     return this.stmt.exists.get(ftsQuery) !== undefined;
   }
 
-  /** BM25 over content (weight 1) and names/tags (weight 0.5); higher score is better. */
-  lexical(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): Scored[] {
+  /**
+   * BM25 of a one-word FTS query over content (weight 1) and names/tags (weight 0.5), without its IDF factor, and
+   * how many entries of the shard match: the IDF is the caller's, computed over every shard the search reads, so
+   * that scores from a shard of three entries and one of three thousand compare.
+   */
+  termMatches(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): { df: number; hits: Scored[] } {
+    const df = this.stmt.count.get(ftsQuery) as number;
+    if (df === 0) return { df, hits: [] };
+    // FTS5's own IDF, floored at 1e-6 as FTS5 does, is divided out.
+    const idf = Math.max(1e-6, Math.log((this.metas.size - df + 0.5) / (df + 0.5)));
     const rows = this.stmt.lexical.all(ftsQuery, limit) as [number, number][];
-    const out: Scored[] = [];
+    const hits: Scored[] = [];
     for (const [rowid, s] of rows) {
       const meta = this.metas.get(rowid);
-      if (meta && keep(meta)) out.push({ rowid, score: -s });
+      if (meta && keep(meta)) hits.push({ rowid, score: -s / idf });
     }
-    return out;
+    return { df, hits };
   }
 
   /** The newest entries an FTS query matches (stops early: no ranking). */
@@ -416,18 +429,44 @@ export class Shard {
   }
 
   /**
-   * BM25 of one occurrence of a word with document frequency `df` in an entry of `length` words (k1 1.2, b 0.75,
-   * FTS5's IDF), for frequent words that are not ranked by FTS5 itself.
+   * BM25 of one occurrence of a word in an entry of `length` words (k1 1.2, b 0.75) without the IDF factor, for
+   * frequent words that are not ranked by FTS5 itself.
    */
-  bm25Estimate(df: number, length: number): number {
-    const n = this.metas.size;
+  bm25Estimate(length: number): number {
     if (this.avgWords === null) {
       let total = 0;
       for (const meta of this.metas.values()) total += meta.words;
-      this.avgWords = Math.max(1, total / Math.max(1, n));
+      this.avgWords = Math.max(1, total / Math.max(1, this.metas.size));
     }
-    const idf = Math.max(1e-6, Math.log((n - df + 0.5) / (df + 0.5)));
-    return (idf * 2.2) / (1 + 1.2 * (0.25 + (0.75 * length) / this.avgWords));
+    return 2.2 / (1 + 1.2 * (0.25 + (0.75 * length) / this.avgWords));
+  }
+
+  /**
+   * The entries written just before and after one (up to `radius` on each side, in message-date order) without a
+   * pause longer than `maxGapMs` between consecutive messages: the turns around a message in the same conversation.
+   */
+  neighbours(rowid: number, radius: number, maxGapMs: number): number[] {
+    if (!this.timeline) {
+      const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
+      const order = Int32Array.from(metas, (m) => m.rowid);
+      const position = new Map<number, number>();
+      order.forEach((r, i) => position.set(r, i));
+      this.timeline = { order, position };
+    }
+    const { order, position } = this.timeline;
+    const at = position.get(rowid);
+    if (at === undefined) return [];
+    const out: number[] = [];
+    for (const step of [-1, 1]) {
+      let previous = this.metas.get(rowid)!.date;
+      for (let i = at + step, n = 0; n < radius && i >= 0 && i < order.length; i += step, n++) {
+        const meta = this.metas.get(order[i]!)!;
+        if (Math.abs(meta.date - previous) > maxGapMs) break;
+        previous = meta.date;
+        out.push(meta.rowid);
+      }
+    }
+    return out;
   }
 
   /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */
