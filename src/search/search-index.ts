@@ -68,7 +68,6 @@ const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
 /** Very frequent words ("good", "time") are poor seeds for expansion. */
 const MIN_SEED_RANK = 300;
-const LEXICAL_DEPTH = 200;
 const SEMANTIC_DEPTH = 100;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;

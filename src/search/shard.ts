@@ -450,7 +450,7 @@ export class Shard {
       const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
       const order = Int32Array.from(metas, (m) => m.rowid);
       const position = new Map<number, number>();
-      order.forEach((r, i) => position.set(r, i));
+      for (let i = 0; i < order.length; i++) position.set(order[i]!, i);
       this.timeline = { order, position };
     }
     const { order, position } = this.timeline;
