@@ -9,7 +9,7 @@ import type { Vault } from '../ports/vault.js';
 import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, contentWords, highlight, names, roughStem, STOP_WORDS, words } from './text.js';
+import { allowedEdits, contentWords, highlight, names, roughStem, STOP_WORDS, speakerOf, words } from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
 import { phraseWords, relatedWords } from './expansions.js';
 
@@ -47,8 +47,8 @@ const TUNE = JSON.parse(process.env.MV_TUNE ?? '{}') as Record<string, number>;
 const WEIGHTS = { lexical: 1, semantic: TUNE.sem ?? 0.3 } as const;
 /** Turns on each side of a message that count as its conversational context. */
 const CONTEXT_RADIUS = TUNE.radius ?? 2;
-/** Share of a neighbour's score for a word that the message earns (its own words weigh 1). */
-const CONTEXT_WEIGHT = TUNE.ctx ?? 0.2;
+/** Share of a neighbour's score for a word that the message earns: a third of what its own words earn. */
+const CONTEXT_WEIGHT = TUNE.ctx ?? 0.33;
 /** A longer pause between two messages ends a conversation (the usual 30-minute session boundary). */
 const SESSION_GAP_MS = 30 * 60_000;
 /** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
@@ -62,7 +62,9 @@ const FREQUENT_SEEDS = 200;
 /** Related words added to one query at most (each costs one FTS lookup). */
 const MAX_EXPANSIONS = 10;
 /** A memory carrying every name of the query scores up to this much more. */
-const ENTITY_BOOST = 0.4;
+const ENTITY_BOOST = TUNE.ent ?? 0.4;
+/** …and this much more again when it is the message of the person named (the sender of a chat message). */
+const SPEAKER_BOOST = TUNE.spk ?? 0.4;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
 const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
@@ -72,9 +74,9 @@ const SEMANTIC_DEPTH = 100;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;
 /** Priors multiply the fused score by at most 1 + RECENCY + IMPORTANCE: they break ties, never override. */
-const RECENCY = 0.08;
+const RECENCY = TUNE.rec ?? 0.08;
 const RECENCY_HALF_LIFE_DAYS = 180;
-const IMPORTANCE = 0.08;
+const IMPORTANCE = TUNE.imp ?? 0.08;
 /** Sentence-initial capitalised words rarer than this frequency rank count as names. */
 const COMMON_WORD_RANK = 6000;
 const MAX_QUERY_LENGTH = 2000;
@@ -421,7 +423,7 @@ class HybridSearchIndex implements SearchIndex {
       return rank < 0 || rank >= COMMON_WORD_RANK;
     };
     const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...names(content, isName)]);
-    return { words: distinct, names: [...entityNames], length: all.length };
+    return { words: distinct, names: [...entityNames], length: all.length, speaker: speakerOf(content) };
   }
 
   private async embed(entries: readonly MemoryEntry[]): Promise<(Float32Array | null)[]> {
@@ -624,11 +626,16 @@ class HybridSearchIndex implements SearchIndex {
 
     // Entities boost rather than rank: every memory naming Nadia matches "nadia", so a list of them would only
     // add noise; the share of the query's names a memory carries lifts it among the candidates.
+    // In a chat, the person a question is about is more often the one speaking than the one spoken to
+    // ("What did Maria bake?" → "Maria: I baked…" rather than "John: thanks, Maria!").
     const entityShare = new Map<string, number>();
+    const speakerShare = new Map<string, number>();
     if (entityTerms.length > 0) {
       for (const [key, c] of candidates) {
         const matched = entityTerms.filter((name) => c.shard.hasNameIn(c.rowid, name)).length;
         if (matched > 0) entityShare.set(key, matched / entityTerms.length);
+        const speaking = entityTerms.filter((name) => c.shard.isSpeaker(c.rowid, name)).length;
+        if (speaking > 0) speakerShare.set(key, speaking / entityTerms.length);
       }
     }
 
@@ -639,7 +646,12 @@ class HybridSearchIndex implements SearchIndex {
         const meta = c.shard.meta(c.rowid)!;
         const share = entityShare.get(key) ?? 0;
         if (share > 0) c.signals.add('entity');
-        const prior = 1 + RECENCY * recency(meta, now) + IMPORTANCE * importance(meta) + ENTITY_BOOST * share;
+        const prior =
+          1 +
+          RECENCY * recency(meta, now) +
+          IMPORTANCE * importance(meta) +
+          ENTITY_BOOST * share +
+          SPEAKER_BOOST * (speakerShare.get(key) ?? 0);
         return { c, score: c.fused * prior };
       })
       .sort((a, b) => b.score - a.score)
@@ -773,7 +785,7 @@ interface Filter {
   readonly from: number | null;
   readonly to: number | null;
   readonly dateField: 'date' | 'eventDate';
-  /** From a date phrase: applies to the event date, or the message date when there is none. */
+  /** From a date phrase: applies to the message date and the event date (either may fall in it). */
   readonly range: TimeRange | null;
 }
 
@@ -789,8 +801,10 @@ function makeFilter(f: Filter): (meta: DocMeta) => boolean {
       if (f.to !== null && d >= f.to) return false;
     }
     if (f.range) {
-      const d = effectiveDate(m);
-      if (d < f.range.from || d >= f.range.to) return false;
+      // "What did I say on 7 July" and "what happened on 7 July" are asked alike: either the day the message was
+      // written or the day the event it tells of took place may be the one meant.
+      const inRange = (d: number) => d >= f.range!.from && d < f.range!.to;
+      if (!inRange(m.date) && !inRange(m.event)) return false;
     }
     return true;
   };

@@ -5,7 +5,7 @@ import { corruption } from '../core/errors.js';
 import { roughStem } from './text.js';
 
 /** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 3;
+export const SHARD_FORMAT = 4;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -21,6 +21,7 @@ CREATE TABLE docs (
   content TEXT NOT NULL,
   keywords TEXT NOT NULL,
   terms TEXT NOT NULL,
+  speaker TEXT NOT NULL,
   length INTEGER NOT NULL,
   confidence REAL NOT NULL,
   entry TEXT NOT NULL,
@@ -57,6 +58,8 @@ export interface DocTerms {
   readonly names: readonly string[];
   /** Number of words in the content. */
   readonly length: number;
+  /** Lower-case words of the sender's name of a chat message ("Maria Lopez: …" → maria, lopez); empty otherwise. */
+  readonly speaker: readonly string[];
 }
 
 export interface Scored {
@@ -109,10 +112,10 @@ export class Shard {
     this.scales = new Float32Array(64);
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, length,
-           confidence, entry, vec)
-         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @terms, @length,
-           @confidence, @entry, @vec)`,
+        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, speaker,
+           length, confidence, entry, vec)
+         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @terms, @speaker,
+           @length, @confidence, @entry, @vec)`,
       ),
       ftsInsert: db.prepare('INSERT INTO fts (rowid, content, keywords) VALUES (?, ?, ?)'),
       ftsDelete: db.prepare(`INSERT INTO fts (fts, rowid, content, keywords) VALUES ('delete', ?, ?, ?)`),
@@ -166,7 +169,7 @@ export class Shard {
   private loadMirror(): void {
     const rows = this.db
       .prepare(
-        'SELECT rowid, id, checksum, level, category, date, event, tags, keywords, terms, length, confidence, vec FROM docs',
+        'SELECT rowid, id, checksum, level, category, date, event, tags, keywords, terms, speaker, length, confidence, vec FROM docs',
       )
       .raw()
       .iterate() as IterableIterator<
@@ -178,6 +181,7 @@ export class Shard {
         string,
         number,
         number | null,
+        string,
         string,
         string,
         string,
@@ -197,6 +201,7 @@ export class Shard {
       tags,
       keywords,
       terms,
+      speaker,
       length,
       confidence,
       vec,
@@ -217,6 +222,7 @@ export class Shard {
       const docTerms: DocTerms = {
         words: terms.length === 0 ? [] : terms.split(' '),
         names: keywords.length === 0 ? [] : keywords.split(' '),
+        speaker: speaker.length === 0 ? [] : speaker.split(' '),
         length,
       };
       this.track(meta, docTerms, vec && vec.length === this.dims + 4 ? vec : null);
@@ -272,6 +278,7 @@ export class Shard {
           content,
           keywords,
           terms: t.words.join(' '),
+          speaker: t.speaker.join(' '),
           length: t.length,
           confidence: entry.confidence,
           entry: JSON.stringify(rest),
@@ -422,6 +429,11 @@ export class Shard {
   hasWord(rowid: number, word: string): boolean {
     const id = this.stemIds.get(roughStem(word));
     return id !== undefined && (this.stemsOf.get(rowid)?.includes(id) ?? false);
+  }
+
+  /** Whether `name` is (part of) the sender's name of a chat message. */
+  isSpeaker(rowid: number, name: string): boolean {
+    return this.termsOf.get(rowid)?.speaker.includes(name) ?? false;
   }
 
   hasNameIn(rowid: number, name: string): boolean {

@@ -117,3 +117,12 @@ export function highlight(text: string, terms: readonly string[]): string {
   }
   return last === 0 ? text : out + text.slice(last);
 }
+
+// "Maria: …", "Maria Lopez: …": how chat exports (WhatsApp, Telegram, JSON lines) write the sender before the text.
+const SPEAKER_RE = /^\s*(\p{Lu}[\p{L}\p{M}'’.-]*(?: \p{Lu}[\p{L}\p{M}'’.-]*){0,3}):\s/u;
+
+/** The sender's name words of a chat message written "Name: text", lower-cased; empty for anything else. */
+export function speakerOf(text: string): string[] {
+  const match = SPEAKER_RE.exec(text);
+  return match ? words(match[1]!) : [];
+}
