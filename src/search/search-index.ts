@@ -9,7 +9,7 @@ import type { Vault } from '../ports/vault.js';
 import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, contentWords, highlight, names, roughStem, STOP_WORDS, speakerOf, words } from './text.js';
+import { allowedEdits, highlight, queryWords, names, roughStem, STOP_WORDS, speakerOf, words } from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
 import { phraseWords, relatedWords } from './expansions.js';
 
@@ -43,13 +43,14 @@ export interface SearchIndexOptions {
 
 /** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
 const RRF_K = 60;
-const TUNE = JSON.parse(process.env.MV_TUNE ?? '{}') as Record<string, number>;
-const WEIGHTS = { lexical: 1, semantic: TUNE.sem ?? 0.3 } as const;
+const WEIGHTS = { lexical: 1, semantic: 0.3 } as const;
 /** Turns on each side of a message that count as its conversational context. */
-const CONTEXT_RADIUS = TUNE.radius ?? 2;
+const CONTEXT_RADIUS = 2;
 /** Share of a neighbour's score for a word that the message earns: a third of what its own words earn. */
-const CONTEXT_WEIGHT = TUNE.ctx ?? 0.33;
+const CONTEXT_WEIGHT = 0.33;
 /** A longer pause between two messages ends a conversation (the usual 30-minute session boundary). */
+/** Share that the message right after a match (most often the reply to it) earns. */
+const REPLY_WEIGHT = 0.5;
 const SESSION_GAP_MS = 30 * 60_000;
 /** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
 const TERM_WEIGHTS = { fuzzy: 0.8, related: 0.4 } as const;
@@ -62,9 +63,9 @@ const FREQUENT_SEEDS = 200;
 /** Related words added to one query at most (each costs one FTS lookup). */
 const MAX_EXPANSIONS = 10;
 /** A memory carrying every name of the query scores up to this much more. */
-const ENTITY_BOOST = TUNE.ent ?? 0.4;
+const ENTITY_BOOST = 0.4;
 /** …and this much more again when it is the message of the person named (the sender of a chat message). */
-const SPEAKER_BOOST = TUNE.spk ?? 0.4;
+const SPEAKER_BOOST = 0.4;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
 const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
@@ -74,9 +75,9 @@ const SEMANTIC_DEPTH = 100;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;
 /** Priors multiply the fused score by at most 1 + RECENCY + IMPORTANCE: they break ties, never override. */
-const RECENCY = TUNE.rec ?? 0.08;
+const RECENCY = 0.08;
 const RECENCY_HALF_LIFE_DAYS = 180;
-const IMPORTANCE = TUNE.imp ?? 0.08;
+const IMPORTANCE = 0.08;
 /** Sentence-initial capitalised words rarer than this frequency rank count as names. */
 const COMMON_WORD_RANK = 6000;
 const MAX_QUERY_LENGTH = 2000;
@@ -449,7 +450,7 @@ class HybridSearchIndex implements SearchIndex {
   private async rank(loaded: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
     let shards = loaded.filter((shard) => shard.isOpen);
     const keep = makeFilter(filter);
-    const terms = [...new Set(contentWords(text))];
+    const terms = [...new Set(queryWords(text))];
     const candidates = new Map<string, Candidate>();
     if (terms.length === 0) {
       // Nothing to match (an empty query, or only a date phrase): the filtered entries, newest first.
@@ -587,16 +588,19 @@ class HybridSearchIndex implements SearchIndex {
       const around = new Map<string, number>();
       for (const [key, score] of own) {
         const { shard, rowid } = docs.get(key)!;
-        for (const n of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
+        for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
           const meta = shard.meta(n);
           if (!meta || !keep(meta)) continue;
           const nKey = keyOf(shard, n);
           docs.set(nKey, { shard, rowid: n });
-          if ((around.get(nKey) ?? 0) < score) around.set(nKey, score);
+          // The message right after a match is most often the reply to it ("Can I get the recipe?" → "Sure, I'll
+          // mail it to you"): it inherits more of the match's words than the turns further off.
+          const share = offset === 1 ? REPLY_WEIGHT : CONTEXT_WEIGHT;
+          if ((around.get(nKey) ?? 0) < share * score) around.set(nKey, share * score);
         }
       }
       for (const [key, score] of own) add(key, weight * score, signal);
-      for (const [key, score] of around) add(key, weight * CONTEXT_WEIGHT * score, 'context');
+      for (const [key, score] of around) add(key, weight * score, 'context');
     });
 
     // Fusion by normalised score, not by rank: with rank fusion an entry that the weak signal puts first and the

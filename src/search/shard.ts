@@ -457,7 +457,7 @@ export class Shard {
    * The entries written just before and after one (up to `radius` on each side, in message-date order) without a
    * pause longer than `maxGapMs` between consecutive messages: the turns around a message in the same conversation.
    */
-  neighbours(rowid: number, radius: number, maxGapMs: number): number[] {
+  neighbours(rowid: number, radius: number, maxGapMs: number): { rowid: number; offset: number }[] {
     if (!this.timeline) {
       const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
       const order = Int32Array.from(metas, (m) => m.rowid);
@@ -468,14 +468,14 @@ export class Shard {
     const { order, position } = this.timeline;
     const at = position.get(rowid);
     if (at === undefined) return [];
-    const out: number[] = [];
+    const out: { rowid: number; offset: number }[] = [];
     for (const step of [-1, 1]) {
       let previous = this.metas.get(rowid)!.date;
       for (let i = at + step, n = 0; n < radius && i >= 0 && i < order.length; i += step, n++) {
         const meta = this.metas.get(order[i]!)!;
         if (Math.abs(meta.date - previous) > maxGapMs) break;
         previous = meta.date;
-        out.push(meta.rowid);
+        out.push({ rowid: meta.rowid, offset: i - at });
       }
     }
     return out;

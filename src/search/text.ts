@@ -38,6 +38,21 @@ export function contentWords(text: string): string[] {
   return words(text).filter((w) => w.length > 1 && !STOP_WORDS.has(w));
 }
 
+/**
+ * The scaffolding of a question: words that say what shape the answer has ("what kind of", "how many", "would
+ * she likely", "did he mention") rather than what it is about. Dropped from queries only; memories keep them.
+ */
+export const QUESTION_WORDS: ReadonlySet<string> = new Set(
+  'kind kinds type types sort sorts many much often likely probably might'.split(/\s+/).filter(Boolean),
+);
+
+/** The words of a query that carry its topic: content words without question scaffolding (unless nothing is left). */
+export function queryWords(text: string): string[] {
+  const all = contentWords(text);
+  const topic = all.filter((w) => !QUESTION_WORDS.has(w));
+  return topic.length > 0 ? topic : all;
+}
+
 /** A word occurrence with its position in the original text. */
 export interface Token {
   readonly word: string;
