@@ -1,4 +1,3 @@
-import { distance } from 'fastest-levenshtein';
 import { LEVELS, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { isMemvaultError, validationError } from '../core/errors.js';
@@ -9,7 +8,17 @@ import type { Vault } from '../ports/vault.js';
 import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, highlight, queryWords, names, roughStem, STOP_WORDS, speakerOf, words } from './text.js';
+import {
+  allowedEdits,
+  editDistance,
+  highlight,
+  queryWords,
+  names,
+  roughStem,
+  STOP_WORDS,
+  speakerOf,
+  words,
+} from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
 import { phraseWords, relatedWords } from './expansions.js';
 
@@ -423,8 +432,10 @@ class HybridSearchIndex implements SearchIndex {
       const rank = this.rankOf(w);
       return rank < 0 || rank >= COMMON_WORD_RANK;
     };
-    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...names(content, isName)]);
-    return { words: distinct, names: [...entityNames], length: all.length, speaker: speakerOf(content) };
+    const speaker = speakerOf(content);
+    // The sender of a chat message is one of its names even where a capitalised first word would not count.
+    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...speaker, ...names(content, isName)]);
+    return { words: distinct, names: [...entityNames], length: all.length, speaker };
   }
 
   private async embed(entries: readonly MemoryEntry[]): Promise<(Float32Array | null)[]> {
@@ -481,7 +492,10 @@ class HybridSearchIndex implements SearchIndex {
 
     const fuzzyTerms = this.signals.has('fuzzy') ? this.fuzzyTerms(shards, terms) : [];
     const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms, text) : [];
-    const entityTerms = this.signals.has('entity') ? this.entityTerms(shards, text) : [];
+    // A misspelt name, once corrected, is the name ("nadai" → Nadia).
+    const entityTerms = this.signals.has('entity')
+      ? [...new Set([...this.entityTerms(shards, text), ...fuzzyTerms.filter((t) => shards.some((s) => s.hasName(t)))])]
+      : [];
     // Names steer the lexical and entity signals; left in the query vector they would drown its topic
     // ("Mei's occupation" would be near every memory of Mei rather than near "hired as a nurse").
     // Tags that are ordinary words ("coffee") stay: they are the topic.
@@ -678,7 +692,7 @@ class HybridSearchIndex implements SearchIndex {
   }
 
   /**
-   * Vocabulary words within the allowed edit distance of query words that match nothing as typed and are not
+   * Vocabulary words within the allowed edit distance (a transposition is one edit) of query words that match nothing as typed and are not
    * English words ("electrcian" → "electrician"): at most three per word, closest and most frequent first.
    */
   private fuzzyTerms(shards: Shard[], terms: readonly string[]): string[] {
@@ -696,7 +710,7 @@ class HybridSearchIndex implements SearchIndex {
         const buckets = shard.wordsByLength();
         for (let len = term.length - edits; len <= term.length + edits; len++) {
           for (const word of buckets.get(len) ?? []) {
-            const d = distance(term, word);
+            const d = editDistance(term, word, edits);
             if (d <= edits) found.push({ word, d, df: shard.documentFrequency(word) });
           }
         }

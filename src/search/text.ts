@@ -92,6 +92,34 @@ export function names(text: string, isName: (word: string) => boolean = () => fa
   return [...found];
 }
 
+/**
+ * Edit distance where swapping two adjacent letters is one edit, as typing slips are ("dentsit" → dentist,
+ * "nadai" → nadia): the optimal-string-alignment form of Damerau–Levenshtein. Stops early and returns
+ * `max + 1` once the distance must exceed `max`.
+ */
+export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  if (a === b) return 0;
+  const n = b.length;
+  let before = new Array<number>(n + 1).fill(0);
+  let previous = Array.from({ length: n + 1 }, (_, j) => j);
+  let current = new Array<number>(n + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin > max) return max + 1;
+    [before, previous, current] = [previous, current, before];
+  }
+  return previous[n]!;
+}
+
 /** Edits allowed for a fuzzy match of a word of this length (0 for ≤3, 1 for 4–7, 2 for ≥8). */
 export function allowedEdits(length: number): number {
   if (length <= 3) return 0;
