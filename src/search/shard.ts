@@ -407,11 +407,12 @@ export class Shard {
    * that scores from a shard of three entries and one of three thousand compare.
    */
   termMatches(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): { df: number; hits: Scored[] } {
-    const df = this.stmt.count.get(ftsQuery) as number;
+    const rows = this.stmt.lexical.all(ftsQuery, limit) as [number, number][];
+    // Fewer rows than the limit are all the matches; only a word with more is counted separately.
+    const df = rows.length < limit ? rows.length : (this.stmt.count.get(ftsQuery) as number);
     if (df === 0) return { df, hits: [] };
     // FTS5's own IDF, floored at 1e-6 as FTS5 does, is divided out.
     const idf = Math.max(1e-6, Math.log((this.metas.size - df + 0.5) / (df + 0.5)));
-    const rows = this.stmt.lexical.all(ftsQuery, limit) as [number, number][];
     const hits: Scored[] = [];
     for (const [rowid, s] of rows) {
       const meta = this.metas.get(rowid);
