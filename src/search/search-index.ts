@@ -58,6 +58,8 @@ const CONTEXT_RADIUS = 2;
 /** Share of a neighbour's score for a word that the message earns: a third of what its own words earn. */
 const CONTEXT_WEIGHT = 0.33;
 /** A longer pause between two messages ends a conversation (the usual 30-minute session boundary). */
+/** Matches per query word whose neighbours earn context (bounds the cost for words with many matches). */
+const CONTEXT_SOURCES = 100;
 /** Share that the message right after a match (most often the reply to it) earns. */
 const REPLY_WEIGHT = 0.5;
 const SESSION_GAP_MS = 30 * 60_000;
@@ -600,7 +602,9 @@ class HybridSearchIndex implements SearchIndex {
     weighted.forEach(({ weight, signal }, i) => {
       const own = termScores[i]!;
       const around = new Map<string, number>();
-      for (const [key, score] of own) {
+      // Only the word's best matches lend context: a share of a weak match never reaches the top anyway.
+      const sources = own.size > CONTEXT_SOURCES ? [...own].sort((a, b) => b[1] - a[1]).slice(0, CONTEXT_SOURCES) : own;
+      for (const [key, score] of sources) {
         const { shard, rowid } = docs.get(key)!;
         for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
           const meta = shard.meta(n);
