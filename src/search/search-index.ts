@@ -82,6 +82,8 @@ const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
 /** Very frequent words ("good", "time") are poor seeds for expansion. */
 const MIN_SEED_RANK = 300;
+/** Lexical matches kept for fusion (the dense list adds up to SEMANTIC_DEPTH more). */
+const LEXICAL_DEPTH = 300;
 const SEMANTIC_DEPTH = 100;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;
@@ -624,9 +626,11 @@ class HybridSearchIndex implements SearchIndex {
     // Fusion by normalised score, not by rank: with rank fusion an entry that the weak signal puts first and the
     // strong one puts 150th beats the strong signal's best match. Lexical scores are divided by the best one;
     // cosines are spread over [0, 1] between the deepest and the best of the dense list.
-    let best = 0;
-    for (const acc of lexical.values()) best = Math.max(best, acc.score);
-    for (const [key, acc] of lexical) {
+    // Only the best lexical matches go on to fusion and priors: the rest could not reach the top and would cost
+    // a pass each (thousands at 100k memories).
+    const topLexical = [...lexical].sort((a, b) => b[1].score - a[1].score).slice(0, LEXICAL_DEPTH);
+    const best = topLexical[0]?.[1].score ?? 0;
+    for (const [key, acc] of topLexical) {
       const { shard, rowid } = docs.get(key)!;
       candidates.set(key, { shard, rowid, fused: WEIGHTS.lexical * (acc.score / best), signals: acc.signals });
     }
