@@ -4,16 +4,13 @@ import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, storageError } from '../core/errors.js';
 import { FsBackupStore } from '../backup/backup-store.js';
-import { createLocalClassifier } from '../classify/local-classifier.js';
-import { PersonalModelStore } from '../classify/personal-model.js';
-import type { Classifier } from '../ports/classifier.js';
+import type { PersonalModelStore } from '../classify/personal-model.js';
+import type { Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
-import { createSearchIndex } from '../search/search-index.js';
-import { createWordVectorEmbeddings } from '../search/word-vectors.js';
 import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
@@ -112,6 +109,7 @@ export async function createClassifier(
   config: Config,
   personal?: PersonalModelStore,
 ): Promise<{ classifier: Classifier; warmUp(): void }> {
+  const { createLocalClassifier } = await import('../classify/local-classifier.js');
   const local = createLocalClassifier(personal ? { personal } : {});
   const warmUp = () => local.warmUp();
   if (!config.llm) return { classifier: local, warmUp };
@@ -152,11 +150,15 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     opensExistingData: () => keyOpensSomeKeyring(vault, keyring),
   });
   const audit = new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
-  // The OpenAI client loads only when an embeddings endpoint is configured.
-  const embeddings = config.embeddings
-    ? (await import('../search/openai-embeddings.js')).createOpenAiEmbeddings(config.embeddings)
-    : createWordVectorEmbeddings();
-  const search = createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
+  // The search index and the classifier load on first use: `memvault list` needs neither, `search` no classifier.
+  const search = lazySearchIndex(async () => {
+    const { createSearchIndex } = await import('../search/search-index.js');
+    // The OpenAI client loads only when an embeddings endpoint is configured.
+    const embeddings = config.embeddings
+      ? (await import('../search/openai-embeddings.js')).createOpenAiEmbeddings(config.embeddings)
+      : (await import('../search/word-vectors.js')).createWordVectorEmbeddings();
+    return createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
+  });
   const url = new URL(config.publicUrl);
   const auth = createAuthService({
     dataDir: config.dataDir,
@@ -171,14 +173,29 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     onLock: (userId, levels) => search.forget(userId, levels),
     onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
   });
-  const personal = new PersonalModelStore({ dataDir: config.dataDir });
-  const { classifier, warmUp } = await createClassifier(config, personal);
+  let personalStore: PersonalModelStore | null = null;
+  const personal = once(async () => {
+    const { PersonalModelStore } = await import('../classify/personal-model.js');
+    personalStore = new PersonalModelStore({ dataDir: config.dataDir });
+    return personalStore;
+  });
+  const learner: CorrectionLearner = { learn: async (correction) => (await personal()).learn(correction) };
+  const loadClassifier = once(async () => createClassifier(config, await personal()));
+  const classifier: Classifier = {
+    classify: async (text, ctx) => (await loadClassifier()).classifier.classify(text, ctx),
+  };
+  const warmUp = () => {
+    void loadClassifier().then(
+      (c) => c.warmUp(),
+      (error: unknown) => logger.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'warm-up failed'),
+    );
+  };
   const memory = createMemoryService({
     vault,
     classifier,
     search,
     auth,
-    learner: personal,
+    learner,
     clock,
     logger,
     maxContentBytes: config.maxContentBytes,
@@ -316,9 +333,49 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
     async close(): Promise<void> {
       auth.close();
-      await personal.flush();
+      await personalStore?.flush();
       await search.close();
       await vault.close();
+    },
+  };
+}
+
+/** Runs `load` on the first call only; every call gets its promise. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => {
+    promise ??= load();
+    return promise;
+  };
+}
+
+/**
+ * A SearchIndex that loads its module (SQLite, word vectors, date parsing) on first use. `forget` on an index
+ * that never loaded has nothing to drop; `close` closes it only if it loaded.
+ */
+function lazySearchIndex(load: () => Promise<SearchIndex>): SearchIndex {
+  let loaded: SearchIndex | null = null;
+  const get = once(async () => {
+    loaded = await load();
+    return loaded;
+  });
+  let started = false;
+  const use = () => {
+    started = true;
+    return get();
+  };
+  return {
+    search: async (userId, query, opener) => (await use()).search(userId, query, opener),
+    upsert: async (userId, entry) => (await use()).upsert(userId, entry),
+    remove: async (userId, id) => (await use()).remove(userId, id),
+    rebuild: async (userId, opener) => (await use()).rebuild(userId, opener),
+    forget: (userId, levels) => {
+      if (loaded) loaded.forget(userId, levels);
+      // Still loading: forget as soon as it is there, before any later search can use those levels.
+      else if (started) void get().then((index) => index.forget(userId, levels));
+    },
+    close: async () => {
+      if (started) await (await get()).close();
     },
   };
 }

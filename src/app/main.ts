@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { pino } from 'pino';
-import { PersonalModelStore } from '../classify/personal-model.js';
 import { runCli } from '../cli/program.js';
 import type { CliRuntime } from '../cli/runtime.js';
-import { loadConfig } from './config.js';
-import { createClassifier, createMemvault } from './container.js';
-import { createLogger } from './logger.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -18,31 +13,47 @@ export interface Io {
   readonly stderr: Writable & { isTTY?: boolean };
 }
 
-/** The real runtime behind the CLI: configuration from `env`, adapters from the composition root. */
+/**
+ * The real runtime behind the CLI: configuration from `env`, adapters from the composition root. Every adapter
+ * loads when a command first needs it, so `--version`, `--help` and usage errors never pay for the language
+ * models, the crypto stack or the search index.
+ */
 export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
   return {
     version: VERSION,
     ...io,
-    open: (options) => {
+    open: async (options) => {
+      const { loadConfig } = await import('./config.js');
       const config = loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {});
+      const [{ createMemvault }, { createLogger }, { pino }] = await Promise.all([
+        import('./container.js'),
+        import('./logger.js'),
+        import('pino'),
+      ]);
       // One-shot commands log warnings only, to stderr, so stdout stays clean for --json.
       return createMemvault(config, { logger: createLogger('warn', pino.destination(2)) });
     },
     classifier: async (options) => {
+      const { loadConfig } = await import('./config.js');
       const config = loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {});
+      const [{ createClassifier }, { PersonalModelStore }] = await Promise.all([
+        import('./container.js'),
+        import('../classify/personal-model.js'),
+      ]);
       // Without --user the classifier needs no data directory: nothing is created on disk.
       const personal = options.userId ? new PersonalModelStore({ dataDir: config.dataDir }) : undefined;
       const { classifier } = await createClassifier(config, personal);
       return { classify: (text, ctx) => classifier.classify(text, ctx), close: async () => personal?.flush() };
     },
     // The HTTP and MCP edges load only when asked for: one-shot commands start faster without them.
-    serve: async (options) => (await import('./serve.js')).runServer(loadConfig(env, options)),
-    mcpStdio: async (options) =>
-      (await import('./serve.js')).runMcpStdio(
-        loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {}),
-        options.userId,
-        io,
-      ),
+    serve: async (options) => {
+      const [{ loadConfig }, { runServer }] = await Promise.all([import('./config.js'), import('./serve.js')]);
+      return runServer(loadConfig(env, options));
+    },
+    mcpStdio: async (options) => {
+      const [{ loadConfig }, { runMcpStdio }] = await Promise.all([import('./config.js'), import('./serve.js')]);
+      return runMcpStdio(loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {}), options.userId, io);
+    },
   };
 }
 

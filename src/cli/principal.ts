@@ -3,7 +3,7 @@ import type { UserId } from '../core/entry.js';
 import { validationError } from '../core/errors.js';
 import type { Principal } from '../services/types.js';
 import { readPassword } from './io.js';
-import { normalizeUserId } from '../core/user-id.js';
+import { normalizeUser } from './user-id.js';
 import type { CliApp, CliRuntime, GlobalOptions } from './runtime.js';
 
 export interface UnlockOptions {
@@ -63,11 +63,11 @@ export async function withApp<T>(
  * The common shape of a per-person command: validate `--user` before touching anything, open the memvault,
  * build the principal from the unlock options, run, close.
  */
-export function asUser<T>(
+export async function asUser<T>(
   runtime: CliRuntime,
   options: GlobalOptions & UnlockOptions & { readonly user: string },
   fn: (app: CliApp, principal: Principal) => Promise<T>,
 ): Promise<T> {
-  const userId = normalizeUserId(options.user);
+  const userId = await normalizeUser(options.user);
   return withApp(runtime, options, async (app) => fn(app, await cliPrincipal(app, runtime, userId, options)));
 }

@@ -1,4 +1,3 @@
-import { distance } from 'fastest-levenshtein';
 import { LEVELS, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { isMemvaultError, validationError } from '../core/errors.js';
@@ -9,7 +8,17 @@ import type { Vault } from '../ports/vault.js';
 import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
-import { allowedEdits, contentWords, highlight, names, roughStem, STOP_WORDS, words } from './text.js';
+import {
+  allowedEdits,
+  editDistance,
+  highlight,
+  queryWords,
+  names,
+  roughStem,
+  STOP_WORDS,
+  speakerOf,
+  words,
+} from './text.js';
 import { createWordVectorEmbeddings, loadWordVectorTable, type WordVectorTable } from './word-vectors.js';
 import { phraseWords, relatedWords } from './expansions.js';
 
@@ -43,7 +52,17 @@ export interface SearchIndexOptions {
 
 /** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
 const RRF_K = 60;
-const WEIGHTS = { lexical: 1, semantic: 0.8 } as const;
+const WEIGHTS = { lexical: 1, semantic: 0.3 } as const;
+/** Turns on each side of a message that count as its conversational context. */
+const CONTEXT_RADIUS = 2;
+/** Share of a neighbour's score for a word that the message earns: a third of what its own words earn. */
+const CONTEXT_WEIGHT = 0.33;
+/** A longer pause between two messages ends a conversation (the usual 30-minute session boundary). */
+/** Matches per query word whose neighbours earn context (bounds the cost for words with many matches). */
+const CONTEXT_SOURCES = 100;
+/** Share that the message right after a match (most often the reply to it) earns. */
+const REPLY_WEIGHT = 0.5;
+const SESSION_GAP_MS = 30 * 60_000;
 /** Weights of corrected and related words inside the lexical score (the query's own words weigh 1). */
 const TERM_WEIGHTS = { fuzzy: 0.8, related: 0.4 } as const;
 /** Entries kept per query term before the weighted sum. */
@@ -56,12 +75,15 @@ const FREQUENT_SEEDS = 200;
 const MAX_EXPANSIONS = 10;
 /** A memory carrying every name of the query scores up to this much more. */
 const ENTITY_BOOST = 0.4;
+/** …and this much more again when it is the message of the person named (the sender of a chat message). */
+const SPEAKER_BOOST = 0.4;
 /** Word-vector neighbours at least this similar expand a query word ("car" → vehicle). */
 const NEIGHBOUR_SIMILARITY = 0.72;
 const NEIGHBOURS_PER_WORD = 4;
 /** Very frequent words ("good", "time") are poor seeds for expansion. */
 const MIN_SEED_RANK = 300;
-const LEXICAL_DEPTH = 200;
+/** Lexical matches kept for fusion (the dense list adds up to SEMANTIC_DEPTH more). */
+const LEXICAL_DEPTH = 300;
 const SEMANTIC_DEPTH = 100;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;
@@ -432,8 +454,10 @@ class HybridSearchIndex implements SearchIndex {
       const rank = this.rankOf(w);
       return rank < 0 || rank >= COMMON_WORD_RANK;
     };
-    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...names(content, isName)]);
-    return { words: distinct, names: [...entityNames], length: all.length };
+    const speaker = speakerOf(content);
+    // The sender of a chat message is one of its names even where a capitalised first word would not count.
+    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...speaker, ...names(content, isName)]);
+    return { words: distinct, names: [...entityNames], length: all.length, speaker };
   }
 
   private async embed(entries: readonly MemoryEntry[]): Promise<(Float32Array | null)[]> {
@@ -459,7 +483,7 @@ class HybridSearchIndex implements SearchIndex {
   private async rank(loaded: Shard[], text: string, filter: Filter, limit: number, now: number): Promise<SearchHit[]> {
     let shards = loaded.filter((shard) => this.live(shard));
     const keep = makeFilter(filter);
-    const terms = [...new Set(contentWords(text))];
+    const terms = [...new Set(queryWords(text))];
     const candidates = new Map<string, Candidate>();
     if (terms.length === 0) {
       // Nothing to match (an empty query, or only a date phrase): the filtered entries, newest first.
@@ -490,7 +514,10 @@ class HybridSearchIndex implements SearchIndex {
 
     const fuzzyTerms = this.signals.has('fuzzy') ? this.fuzzyTerms(shards, terms) : [];
     const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms, text) : [];
-    const entityTerms = this.signals.has('entity') ? this.entityTerms(shards, text) : [];
+    // A misspelt name, once corrected, is the name ("nadai" → Nadia).
+    const entityTerms = this.signals.has('entity')
+      ? [...new Set([...this.entityTerms(shards, text), ...fuzzyTerms.filter((t) => shards.some((s) => s.hasName(t)))])]
+      : [];
     // Names steer the lexical and entity signals; left in the query vector they would drown its topic
     // ("Mei's occupation" would be near every memory of Mei rather than near "hired as a nurse").
     // Tags that are ordinary words ("coffee") stay: they are the topic.
@@ -502,21 +529,6 @@ class HybridSearchIndex implements SearchIndex {
     const [queryVector] = this.signals.has('semantic') && topic.length > 0 ? await this.embedQuery(topic) : [];
     // While the query was embedded, a lock or an eviction may have closed a shard: search what is left.
     shards = shards.filter((shard) => this.live(shard));
-
-    // Each signal yields one list per shard; the lists of different shards merge by raw score, then every
-    // entry earns weight / (k + rank) from each list it is in.
-    const feed = (signal: 'lexical' | 'semantic', merged: { shard: Shard; s: Scored; signals: Iterable<string> }[]) => {
-      merged.forEach(({ shard, s, signals }, rank) => {
-        const key = `${shard.level}:${s.rowid}`;
-        let c = candidates.get(key);
-        if (!c) {
-          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
-          candidates.set(key, c);
-        }
-        c.fused += WEIGHTS[signal] / (RRF_K + rank + 1);
-        for (const name of signals) c.signals.add(name);
-      });
-    };
 
     // Lexical: BM25 is a sum over terms, so a weighted BM25 is the weighted sum of single-term BM25 scores. The
     // query's own words weigh 1, typo corrections and related words less; an entry matching the name and a
@@ -536,40 +548,48 @@ class HybridSearchIndex implements SearchIndex {
         .slice(0, SEMANTIC_DEPTH);
     }
 
-    type Acc = { shard: Shard; s: { rowid: number; score: number }; signals: Set<string> };
-    const lexical = new Map<string, Acc>();
-    const accumulate = (shard: Shard, rowid: number, score: number, signal: string) => {
-      const key = `${shard.level}:${rowid}`;
-      let acc = lexical.get(key);
-      if (!acc) {
-        acc = { shard, s: { rowid, score: 0 }, signals: new Set() };
-        lexical.set(key, acc);
-      }
-      acc.s.score += score;
-      acc.signals.add(signal);
+    const docs = new Map<string, { shard: Shard; rowid: number }>();
+    const keyOf = (shard: Shard, rowid: number) => `${shard.level}:${rowid}`;
+    /** Per weighted term: its BM25 score in each entry that has it. */
+    const termScores = weighted.map(() => new Map<string, number>());
+    const weights = weighted.map(() => 0);
+    const note = (i: number, shard: Shard, rowid: number, score: number) => {
+      const key = keyOf(shard, rowid);
+      docs.set(key, { shard, rowid });
+      const scores = termScores[i]!;
+      scores.set(key, (scores.get(key) ?? 0) + score);
     };
     // Rare words are ranked by FTS5's BM25 over all their matches. A word in thousands of memories would cost
     // O(df) per query to rank, and its IDF is low anyway: it is scored only on the candidates (plus its most
     // recent matches), with BM25's formula at tf = 1.
-    const frequent: { shard: Shard; term: string; q: string; weight: number; signal: string; df: number }[] = [];
-    for (const { term, weight, signal } of weighted) {
+    // IDF over every shard searched (Lucene's form, never negative: a word in most memories still counts a little).
+    const total = shards.reduce((n, shard) => n + shard.size, 0);
+    const idf = (df: number) => Math.log(1 + (total - df + 0.5) / (df + 0.5));
+    const frequent: { i: number; shard: Shard; term: string; q: string; signal: string }[] = [];
+    weighted.forEach(({ term, signal }, i) => {
       const q = ftsOr([term]);
+      let df = 0;
+      const found: { shard: Shard; hits: Scored[] }[] = [];
       for (const shard of shards) {
-        const df = shard.documentFrequency(term);
-        if (df > RARE_DF) {
-          frequent.push({ shard, term, q, weight, signal, df });
+        if (shard.documentFrequency(term) > RARE_DF) {
+          df += shard.documentFrequency(term);
+          frequent.push({ i, shard, term, q, signal });
           continue;
         }
-        for (const hit of shard.lexical(q, TERM_DEPTH, keep)) accumulate(shard, hit.rowid, weight * hit.score, signal);
+        const matches = shard.termMatches(q, TERM_DEPTH, keep);
+        df += matches.df;
+        found.push({ shard, hits: matches.hits });
       }
-    }
+      weights[i] = idf(df);
+      for (const { shard, hits } of found) for (const hit of hits) note(i, shard, hit.rowid, weights[i]! * hit.score);
+    });
     if (frequent.length > 0) {
       const pool = new Map<string, { shard: Shard; rowid: number }>();
       const offer = (shard: Shard, rowid: number) => {
         const meta = shard.meta(rowid);
-        if (meta && keep(meta)) pool.set(`${shard.level}:${rowid}`, { shard, rowid });
+        if (meta && keep(meta)) pool.set(keyOf(shard, rowid), { shard, rowid });
       };
-      for (const { shard, s: hit } of lexical.values()) offer(shard, hit.rowid);
+      for (const { shard, rowid } of docs.values()) offer(shard, rowid);
       for (const { shard, s: hit } of dense) offer(shard, hit.rowid);
       for (const shard of shards) {
         const own = frequent.filter((f) => f.shard === shard && f.signal === 'bm25').map((f) => f.q);
@@ -580,23 +600,86 @@ class HybridSearchIndex implements SearchIndex {
         const meta = shard.meta(rowid)!;
         for (const f of frequent) {
           if (f.shard !== shard || !shard.hasWord(rowid, f.term)) continue;
-          accumulate(shard, rowid, f.weight * shard.bm25Estimate(f.df, meta.words), f.signal);
+          note(f.i, shard, rowid, weights[f.i]! * shard.bm25Estimate(meta.words));
         }
       }
     }
-    feed('lexical', [...lexical.values()].sort((x, y) => y.s.score - x.s.score).slice(0, LEXICAL_DEPTH));
-    feed(
-      'semantic',
-      dense.map((d) => ({ ...d, signals: d.s.score >= SEMANTIC_MATCH ? ['semantic'] : [] })),
-    );
+
+    // Conversational context: a message that only makes sense with the turns around it ("Yes! It was amazing"
+    // after "Did you go to the concert?") earns, for each query word, a share of the best score of that word among
+    // its neighbours in the same conversation, below what its own words earn. The context shares the word's
+    // weight, so a typo or a related word found next door counts as little as it would in the message itself.
+    const lexical = new Map<string, { score: number; signals: Set<string> }>();
+    const add = (key: string, score: number, signal: string) => {
+      let acc = lexical.get(key);
+      if (!acc) {
+        acc = { score: 0, signals: new Set() };
+        lexical.set(key, acc);
+      }
+      acc.score += score;
+      acc.signals.add(signal);
+    };
+    weighted.forEach(({ weight, signal }, i) => {
+      const own = termScores[i]!;
+      const around = new Map<string, number>();
+      // Only the word's best matches lend context: a share of a weak match never reaches the top anyway.
+      const sources = own.size > CONTEXT_SOURCES ? [...own].sort((a, b) => b[1] - a[1]).slice(0, CONTEXT_SOURCES) : own;
+      for (const [key, score] of sources) {
+        const { shard, rowid } = docs.get(key)!;
+        for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
+          const meta = shard.meta(n);
+          if (!meta || !keep(meta)) continue;
+          const nKey = keyOf(shard, n);
+          docs.set(nKey, { shard, rowid: n });
+          // The message right after a match is most often the reply to it ("Can I get the recipe?" → "Sure, I'll
+          // mail it to you"): it inherits more of the match's words than the turns further off.
+          const share = offset === 1 ? REPLY_WEIGHT : CONTEXT_WEIGHT;
+          if ((around.get(nKey) ?? 0) < share * score) around.set(nKey, share * score);
+        }
+      }
+      for (const [key, score] of own) add(key, weight * score, signal);
+      for (const [key, score] of around) add(key, weight * score, 'context');
+    });
+
+    // Fusion by normalised score, not by rank: with rank fusion an entry that the weak signal puts first and the
+    // strong one puts 150th beats the strong signal's best match. Lexical scores are divided by the best one;
+    // cosines are spread over [0, 1] between the deepest and the best of the dense list.
+    // Only the best lexical matches go on to fusion and priors: the rest could not reach the top and would cost
+    // a pass each (thousands at 100k memories).
+    const topLexical = [...lexical].sort((a, b) => b[1].score - a[1].score).slice(0, LEXICAL_DEPTH);
+    const best = topLexical[0]?.[1].score ?? 0;
+    for (const [key, acc] of topLexical) {
+      const { shard, rowid } = docs.get(key)!;
+      candidates.set(key, { shard, rowid, fused: WEIGHTS.lexical * (acc.score / best), signals: acc.signals });
+    }
+    if (dense.length > 0) {
+      const top = dense[0]!.s.score;
+      const floor = dense.at(-1)!.s.score;
+      const span = top - floor;
+      for (const { shard, s } of dense) {
+        const key = keyOf(shard, s.rowid);
+        let c = candidates.get(key);
+        if (!c) {
+          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
+          candidates.set(key, c);
+        }
+        c.fused += WEIGHTS.semantic * (span > 0 ? (s.score - floor) / span : 1);
+        if (s.score >= SEMANTIC_MATCH) c.signals.add('semantic');
+      }
+    }
 
     // Entities boost rather than rank: every memory naming Nadia matches "nadia", so a list of them would only
     // add noise; the share of the query's names a memory carries lifts it among the candidates.
+    // In a chat, the person a question is about is more often the one speaking than the one spoken to
+    // ("What did Maria bake?" → "Maria: I baked…" rather than "John: thanks, Maria!").
     const entityShare = new Map<string, number>();
+    const speakerShare = new Map<string, number>();
     if (entityTerms.length > 0) {
       for (const [key, c] of candidates) {
         const matched = entityTerms.filter((name) => c.shard.hasNameIn(c.rowid, name)).length;
         if (matched > 0) entityShare.set(key, matched / entityTerms.length);
+        const speaking = entityTerms.filter((name) => c.shard.isSpeaker(c.rowid, name)).length;
+        if (speaking > 0) speakerShare.set(key, speaking / entityTerms.length);
       }
     }
 
@@ -607,12 +690,16 @@ class HybridSearchIndex implements SearchIndex {
         const meta = c.shard.meta(c.rowid)!;
         const share = entityShare.get(key) ?? 0;
         if (share > 0) c.signals.add('entity');
-        const prior = 1 + RECENCY * recency(meta, now) + IMPORTANCE * importance(meta) + ENTITY_BOOST * share;
+        const prior =
+          1 +
+          RECENCY * recency(meta, now) +
+          IMPORTANCE * importance(meta) +
+          ENTITY_BOOST * share +
+          SPEAKER_BOOST * (speakerShare.get(key) ?? 0);
         return { c, score: c.fused * prior };
       })
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
-
     const marked = [...terms, ...fuzzyTerms, ...expansionTerms];
     return ranked.map(({ c, score }) => {
       const entry = c.shard.entry(c.rowid)!;
@@ -636,7 +723,7 @@ class HybridSearchIndex implements SearchIndex {
   }
 
   /**
-   * Vocabulary words within the allowed edit distance of query words that match nothing as typed and are not
+   * Vocabulary words within the allowed edit distance (a transposition is one edit) of query words that match nothing as typed and are not
    * English words ("electrcian" → "electrician"): at most three per word, closest and most frequent first.
    */
   private fuzzyTerms(shards: Shard[], terms: readonly string[]): string[] {
@@ -654,7 +741,7 @@ class HybridSearchIndex implements SearchIndex {
         const buckets = shard.wordsByLength();
         for (let len = term.length - edits; len <= term.length + edits; len++) {
           for (const word of buckets.get(len) ?? []) {
-            const d = distance(term, word);
+            const d = editDistance(term, word, edits);
             if (d <= edits) found.push({ word, d, df: shard.documentFrequency(word) });
           }
         }
@@ -747,7 +834,7 @@ interface Filter {
   readonly from: number | null;
   readonly to: number | null;
   readonly dateField: 'date' | 'eventDate';
-  /** From a date phrase: applies to the event date, or the message date when there is none. */
+  /** From a date phrase: applies to the message date and the event date (either may fall in it). */
   readonly range: TimeRange | null;
 }
 
@@ -763,8 +850,10 @@ function makeFilter(f: Filter): (meta: DocMeta) => boolean {
       if (f.to !== null && d >= f.to) return false;
     }
     if (f.range) {
-      const d = effectiveDate(m);
-      if (d < f.range.from || d >= f.range.to) return false;
+      // "What did I say on 7 July" and "what happened on 7 July" are asked alike: either the day the message was
+      // written or the day the event it tells of took place may be the one meant.
+      const inRange = (d: number) => d >= f.range!.from && d < f.range!.to;
+      if (!inRange(m.date) && !inRange(m.event)) return false;
     }
     return true;
   };

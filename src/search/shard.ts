@@ -5,7 +5,7 @@ import { corruption } from '../core/errors.js';
 import { roughStem } from './text.js';
 
 /** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 3;
+export const SHARD_FORMAT = 4;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -21,6 +21,7 @@ CREATE TABLE docs (
   content TEXT NOT NULL,
   keywords TEXT NOT NULL,
   terms TEXT NOT NULL,
+  speaker TEXT NOT NULL,
   length INTEGER NOT NULL,
   confidence REAL NOT NULL,
   entry TEXT NOT NULL,
@@ -57,6 +58,8 @@ export interface DocTerms {
   readonly names: readonly string[];
   /** Number of words in the content. */
   readonly length: number;
+  /** Lower-case words of the sender's name of a chat message ("Maria Lopez: …" → maria, lopez); empty otherwise. */
+  readonly speaker: readonly string[];
 }
 
 export interface Scored {
@@ -95,6 +98,8 @@ export class Shard {
   private matrix: Int8Array;
   private scales: Float32Array;
   private rowMeta: DocMeta[] = [];
+  /** Rowids in conversation order (message date, then id) and each one's position; rebuilt after a change. */
+  private timeline: { order: Int32Array; position: Map<number, number> } | null = null;
   private nextRowid = 1;
   private readonly stmt;
 
@@ -107,10 +112,10 @@ export class Shard {
     this.scales = new Float32Array(64);
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, length,
-           confidence, entry, vec)
-         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @terms, @length,
-           @confidence, @entry, @vec)`,
+        `INSERT INTO docs (rowid, id, checksum, level, category, date, event, tags, content, keywords, terms, speaker,
+           length, confidence, entry, vec)
+         VALUES (@rowid, @id, @checksum, @level, @category, @date, @event, @tags, @content, @keywords, @terms, @speaker,
+           @length, @confidence, @entry, @vec)`,
       ),
       ftsInsert: db.prepare('INSERT INTO fts (rowid, content, keywords) VALUES (?, ?, ?)'),
       ftsDelete: db.prepare(`INSERT INTO fts (fts, rowid, content, keywords) VALUES ('delete', ?, ?, ?)`),
@@ -119,6 +124,7 @@ export class Shard {
       entry: db.prepare('SELECT entry, content FROM docs WHERE rowid = ?'),
       exists: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1'),
       lexical: db.prepare('SELECT rowid, bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT ?').raw(),
+      count: db.prepare('SELECT count(*) FROM fts WHERE fts MATCH ?').pluck(),
       recent: db.prepare('SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?').pluck(),
 
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
@@ -163,7 +169,7 @@ export class Shard {
   private loadMirror(): void {
     const rows = this.db
       .prepare(
-        'SELECT rowid, id, checksum, level, category, date, event, tags, keywords, terms, length, confidence, vec FROM docs',
+        'SELECT rowid, id, checksum, level, category, date, event, tags, keywords, terms, speaker, length, confidence, vec FROM docs',
       )
       .raw()
       .iterate() as IterableIterator<
@@ -175,6 +181,7 @@ export class Shard {
         string,
         number,
         number | null,
+        string,
         string,
         string,
         string,
@@ -194,6 +201,7 @@ export class Shard {
       tags,
       keywords,
       terms,
+      speaker,
       length,
       confidence,
       vec,
@@ -214,6 +222,7 @@ export class Shard {
       const docTerms: DocTerms = {
         words: terms.length === 0 ? [] : terms.split(' '),
         names: keywords.length === 0 ? [] : keywords.split(' '),
+        speaker: speaker.length === 0 ? [] : speaker.split(' '),
         length,
       };
       this.track(meta, docTerms, vec && vec.length === this.dims + 4 ? vec : null);
@@ -269,6 +278,7 @@ export class Shard {
           content,
           keywords,
           terms: t.words.join(' '),
+          speaker: t.speaker.join(' '),
           length: t.length,
           confidence: entry.confidence,
           entry: JSON.stringify(rest),
@@ -336,6 +346,7 @@ export class Shard {
     this.vocabByLength = null;
     this.vocabRanks = null;
     this.avgWords = null;
+    this.timeline = null;
     // Every entry gets a matrix row (zero when it has no vector) so rows and metas stay aligned.
     const row = this.rowMeta.length;
     if (row >= this.scales.length) {
@@ -367,6 +378,7 @@ export class Shard {
     this.vocabByLength = null;
     this.vocabRanks = null;
     this.avgWords = null;
+    this.timeline = null;
     // Move the last matrix row into the hole.
     const last = this.rowMeta.length - 1;
     const hole = meta.vecRow;
@@ -389,15 +401,24 @@ export class Shard {
     return this.stmt.exists.get(ftsQuery) !== undefined;
   }
 
-  /** BM25 over content (weight 1) and names/tags (weight 0.5); higher score is better. */
-  lexical(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): Scored[] {
+  /**
+   * BM25 of a one-word FTS query over content (weight 1) and names/tags (weight 0.5), without its IDF factor, and
+   * how many entries of the shard match: the IDF is the caller's, computed over every shard the search reads, so
+   * that scores from a shard of three entries and one of three thousand compare.
+   */
+  termMatches(ftsQuery: string, limit: number, keep: (meta: DocMeta) => boolean): { df: number; hits: Scored[] } {
     const rows = this.stmt.lexical.all(ftsQuery, limit) as [number, number][];
-    const out: Scored[] = [];
+    // Fewer rows than the limit are all the matches; only a word with more is counted separately.
+    const df = rows.length < limit ? rows.length : (this.stmt.count.get(ftsQuery) as number);
+    if (df === 0) return { df, hits: [] };
+    // FTS5's own IDF, floored at 1e-6 as FTS5 does, is divided out.
+    const idf = Math.max(1e-6, Math.log((this.metas.size - df + 0.5) / (df + 0.5)));
+    const hits: Scored[] = [];
     for (const [rowid, s] of rows) {
       const meta = this.metas.get(rowid);
-      if (meta && keep(meta)) out.push({ rowid, score: -s });
+      if (meta && keep(meta)) hits.push({ rowid, score: -s / idf });
     }
-    return out;
+    return { df, hits };
   }
 
   /** The newest entries an FTS query matches (stops early: no ranking). */
@@ -411,23 +432,54 @@ export class Shard {
     return id !== undefined && (this.stemsOf.get(rowid)?.includes(id) ?? false);
   }
 
+  /** Whether `name` is (part of) the sender's name of a chat message. */
+  isSpeaker(rowid: number, name: string): boolean {
+    return this.termsOf.get(rowid)?.speaker.includes(name) ?? false;
+  }
+
   hasNameIn(rowid: number, name: string): boolean {
     return this.termsOf.get(rowid)?.names.includes(name) ?? false;
   }
 
   /**
-   * BM25 of one occurrence of a word with document frequency `df` in an entry of `length` words (k1 1.2, b 0.75,
-   * FTS5's IDF), for frequent words that are not ranked by FTS5 itself.
+   * BM25 of one occurrence of a word in an entry of `length` words (k1 1.2, b 0.75) without the IDF factor, for
+   * frequent words that are not ranked by FTS5 itself.
    */
-  bm25Estimate(df: number, length: number): number {
-    const n = this.metas.size;
+  bm25Estimate(length: number): number {
     if (this.avgWords === null) {
       let total = 0;
       for (const meta of this.metas.values()) total += meta.words;
-      this.avgWords = Math.max(1, total / Math.max(1, n));
+      this.avgWords = Math.max(1, total / Math.max(1, this.metas.size));
     }
-    const idf = Math.max(1e-6, Math.log((n - df + 0.5) / (df + 0.5)));
-    return (idf * 2.2) / (1 + 1.2 * (0.25 + (0.75 * length) / this.avgWords));
+    return 2.2 / (1 + 1.2 * (0.25 + (0.75 * length) / this.avgWords));
+  }
+
+  /**
+   * The entries written just before and after one (up to `radius` on each side, in message-date order) without a
+   * pause longer than `maxGapMs` between consecutive messages: the turns around a message in the same conversation.
+   */
+  neighbours(rowid: number, radius: number, maxGapMs: number): { rowid: number; offset: number }[] {
+    if (!this.timeline) {
+      const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
+      const order = Int32Array.from(metas, (m) => m.rowid);
+      const position = new Map<number, number>();
+      for (let i = 0; i < order.length; i++) position.set(order[i]!, i);
+      this.timeline = { order, position };
+    }
+    const { order, position } = this.timeline;
+    const at = position.get(rowid);
+    if (at === undefined) return [];
+    const out: { rowid: number; offset: number }[] = [];
+    for (const step of [-1, 1]) {
+      let previous = this.metas.get(rowid)!.date;
+      for (let i = at + step, n = 0; n < radius && i >= 0 && i < order.length; i += step, n++) {
+        const meta = this.metas.get(order[i]!)!;
+        if (Math.abs(meta.date - previous) > maxGapMs) break;
+        previous = meta.date;
+        out.push({ rowid: meta.rowid, offset: i - at });
+      }
+    }
+    return out;
   }
 
   /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */

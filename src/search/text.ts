@@ -38,6 +38,21 @@ export function contentWords(text: string): string[] {
   return words(text).filter((w) => w.length > 1 && !STOP_WORDS.has(w));
 }
 
+/**
+ * The scaffolding of a question: words that say what shape the answer has ("what kind of", "how many", "would
+ * she likely", "did he mention") rather than what it is about. Dropped from queries only; memories keep them.
+ */
+export const QUESTION_WORDS: ReadonlySet<string> = new Set(
+  'kind kinds type types sort sorts many much often likely probably might'.split(/\s+/).filter(Boolean),
+);
+
+/** The words of a query that carry its topic: content words without question scaffolding (unless nothing is left). */
+export function queryWords(text: string): string[] {
+  const all = contentWords(text);
+  const topic = all.filter((w) => !QUESTION_WORDS.has(w));
+  return topic.length > 0 ? topic : all;
+}
+
 /** A word occurrence with its position in the original text. */
 export interface Token {
   readonly word: string;
@@ -75,6 +90,34 @@ export function names(text: string, isName: (word: string) => boolean = () => fa
     found.add(token.word);
   }
   return [...found];
+}
+
+/**
+ * Edit distance where swapping two adjacent letters is one edit, as typing slips are ("dentsit" → dentist,
+ * "nadai" → nadia): the optimal-string-alignment form of Damerau–Levenshtein. Stops early and returns
+ * `max + 1` once the distance must exceed `max`.
+ */
+export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  if (a === b) return 0;
+  const n = b.length;
+  let before = new Array<number>(n + 1).fill(0);
+  let previous = Array.from({ length: n + 1 }, (_, j) => j);
+  let current = new Array<number>(n + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin > max) return max + 1;
+    [before, previous, current] = [previous, current, before];
+  }
+  return previous[n]!;
 }
 
 /** Edits allowed for a fuzzy match of a word of this length (0 for ≤3, 1 for 4–7, 2 for ≥8). */
@@ -116,4 +159,13 @@ export function highlight(text: string, terms: readonly string[]): string {
     last = token.end;
   }
   return last === 0 ? text : out + text.slice(last);
+}
+
+// "Maria: …", "Maria Lopez: …": how chat exports (WhatsApp, Telegram, JSON lines) write the sender before the text.
+const SPEAKER_RE = /^\s*(\p{Lu}[\p{L}\p{M}'’.-]*(?: \p{Lu}[\p{L}\p{M}'’.-]*){0,3}):\s/u;
+
+/** The sender's name words of a chat message written "Name: text", lower-cased; empty for anything else. */
+export function speakerOf(text: string): string[] {
+  const match = SPEAKER_RE.exec(text);
+  return match ? words(match[1]!) : [];
 }

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, parseJsonLine, parseTelegram, parseWhatsApp } from '../../src/cli/import-formats.js';
+import { IMPORT_FORMATS as OFFERED } from '../../src/cli/commands/import.js';
+import {
+  detectFormat,
+  IMPORT_FORMATS,
+  parseJsonLine,
+  parseTelegram,
+  parseWhatsApp,
+} from '../../src/cli/import-formats.js';
 
 const ok = (records: ReturnType<typeof parseWhatsApp>) =>
   records.map((r) =>
@@ -119,4 +126,8 @@ describe('JSON lines and detection', () => {
     expect(detectFormat('result.json', '{\n "name": "Ana",\n "messages": []\n}')).toBe('telegram');
     expect(detectFormat('data', '{"text":"hello"}\n{"text":"again"}')).toBe('jsonl');
   });
+});
+
+it('offers on the command line exactly the formats the parsers know', () => {
+  expect([...OFFERED]).toEqual([...IMPORT_FORMATS]);
 });

@@ -59,6 +59,17 @@ describe('search: finding things', () => {
     expect(hits[0]?.highlighted).toContain('«electrician»');
   });
 
+  it('counts a transposition as one edit: "dentsit" finds the dentist, "nadai" finds Nadia', async () => {
+    const index = make(new MemoryVault(LIFE));
+    const dentist = await index.search(USER, { text: 'dentsit' }, testOpener());
+    expect(dentist[0]?.entry.content).toBe('Dentist appointment moved to Thursday');
+    expect(dentist[0]?.signals).toContain('fuzzy');
+    const nadia = await index.search(USER, { text: 'nadai oslo' }, testOpener());
+    expect(nadia[0]?.entry.content).toContain('Nadia moved to Oslo');
+    // A misspelt name still counts as the name: the memory naming her ranks as a memory of her.
+    expect(nadia[0]?.signals).toContain('entity');
+  });
+
   it('finds an automobile for "car" by meaning', async () => {
     const index = make(new MemoryVault(LIFE));
     const hits = await index.search(USER, { text: 'car' }, testOpener());
@@ -454,5 +465,48 @@ describe('search: keeping current and persisting', () => {
     const result = await index.rebuild(USER, testOpener([1, 2, 3, 4]));
     expect(result.entries).toBe(LIFE.length);
     expect(result.ms).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('search: conversations', () => {
+  // One chat session, a turn a minute, as `memvault import` stores a chat export.
+  const at = (minute: number) => `2026-10-03T18:${String(minute).padStart(2, '0')}:00.000Z`;
+  const CHAT = [
+    entry('Maria: Hey John! How was the weekend?', { date: at(0), externalId: 'c1' }),
+    entry('John: Great! Did you end up going to the pottery class?', { date: at(1), externalId: 'c2' }),
+    entry('Maria: Yes! It was amazing, I made a little blue bowl.', { date: at(2), externalId: 'c3' }),
+    entry('John: Nice, Maria! Send me a photo.', { date: at(3), externalId: 'c4' }),
+    entry('John: By the way, the concert tickets are booked.', { date: at(4), externalId: 'c5' }),
+    // Other days: not the same conversation.
+    entry('Maria: I cooked pasta for the kids tonight.', { date: '2026-10-09T10:00:00.000Z', externalId: 'c6' }),
+    entry('John: Maria, you cooked for the team tonight.', { date: '2026-10-12T10:00:00.000Z', externalId: 'c7' }),
+  ];
+
+  it('finds a reply by the turn it answers ("Yes! It was amazing" after "the pottery class?")', async () => {
+    const index = make(new MemoryVault(CHAT));
+    const hits = await index.search(USER, { text: 'pottery class' }, testOpener());
+    const ids = hits.map((h) => h.entry.externalId);
+    expect(ids[0]).toBe('c2');
+    expect(ids).toContain('c3');
+    expect(hits.find((h) => h.entry.externalId === 'c3')?.signals).toContain('context');
+    // Context never crosses into another conversation (days apart).
+    expect(ids).not.toContain('c6');
+    expect(ids).not.toContain('c7');
+  });
+
+  it("ranks the named person's own message above one addressed to them", async () => {
+    const index = make(new MemoryVault(CHAT));
+    const hits = await index.search(USER, { text: 'what did Maria cook' }, testOpener());
+    expect(hits.map((h) => h.entry.externalId).slice(0, 2)).toEqual(['c6', 'c7']);
+  });
+
+  it('a date phrase matches the day a message was written as well as the day its event happened', async () => {
+    const told = entry('Went to the dentist last week, all fine', {
+      date: '2026-10-03T09:00:00.000Z',
+      eventDate: '2026-09-26T09:00:00.000Z',
+    });
+    const index = make(new MemoryVault([told, ...LIFE]));
+    const hits = await index.search(USER, { text: 'dentist on October 3 2026' }, testOpener());
+    expect(hits.map((h) => h.entry.id)).toEqual([told.id]);
   });
 });

@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowedEdits, contentWords, highlight, names, roughStem, words } from '../../src/search/text.js';
+import { distance } from 'fastest-levenshtein';
+import {
+  allowedEdits,
+  contentWords,
+  editDistance,
+  highlight,
+  names,
+  queryWords,
+  roughStem,
+  speakerOf,
+  words,
+} from '../../src/search/text.js';
 
 describe('text helpers', () => {
   it('splits words, lower-cases them and drops possessives', () => {
@@ -57,5 +68,36 @@ describe('text helpers', () => {
         expect(strip(marked)).toBe(strip(text));
       }),
     );
+  });
+
+  it('counts a swap of adjacent letters as one edit (Damerau–Levenshtein)', () => {
+    expect(editDistance('dentsit', 'dentist')).toBe(1);
+    expect(editDistance('nadai', 'nadia')).toBe(1);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('abc', 'abc')).toBe(0);
+    expect(editDistance('', 'abc')).toBe(3);
+    // Early exit: anything beyond the bound is reported as bound + 1.
+    expect(editDistance('electrician', 'dentist', 2)).toBe(3);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), (a, b) => {
+        const d = editDistance(a, b);
+        expect(d).toBe(editDistance(b, a));
+        // Never more than plain Levenshtein, and never less than half of it (a swap replaces two edits).
+        expect(d).toBeLessThanOrEqual(distance(a, b));
+        expect(2 * d).toBeGreaterThanOrEqual(distance(a, b));
+      }),
+    );
+  });
+
+  it('reads the sender of a chat message, and only of a chat message', () => {
+    expect(speakerOf('Maria Lopez: I got a puppy!')).toEqual(['maria', 'lopez']);
+    expect(speakerOf('Maria: yes')).toEqual(['maria']);
+    expect(speakerOf('Note to self: buy milk')).toEqual([]);
+    expect(speakerOf('met Maria: she is fine')).toEqual([]);
+  });
+
+  it('drops question scaffolding from queries, unless nothing else is left', () => {
+    expect(queryWords('What kind of music does Nadia like?')).toEqual(['music', 'nadia', 'like']);
+    expect(queryWords('how many')).toEqual(['many']);
   });
 });

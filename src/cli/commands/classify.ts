@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import type { Classification } from '../../ports/classifier.js';
 import { lines, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
@@ -29,7 +29,7 @@ export function registerClassify(program: Command, runtime: CliRuntime): void {
       .option('--timezone <tz>', 'resolve event dates in this IANA zone (default: the user’s, else UTC)')
       .argument('[text...]', 'the message'),
   ).action(async (words: string[], opts: { user?: string; timezone?: string; dataDir?: string; json?: boolean }) => {
-    const userId = opts.user ? normalizeUserId(opts.user) : undefined;
+    const userId = opts.user ? await normalizeUser(opts.user) : undefined;
     const classifier = await runtime.classifier({ ...opts, ...(userId ? { userId } : {}) });
     const ctx = () => ({
       now: new Date(),

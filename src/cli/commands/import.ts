@@ -1,17 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { MemvaultError, storageError, validationError } from '../../core/errors.js';
-import {
-  detectFormat,
-  IMPORT_FORMATS,
-  type ImportFormat,
-  type ImportRecord,
-  parseJsonLine,
-  parseTelegram,
-  parseWhatsApp,
-} from '../import-formats.js';
+import type { ImportFormat, ImportRecord } from '../import-formats.js';
 import { lines, readAll, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
 import { asUser } from '../principal.js';
@@ -31,6 +22,9 @@ interface ImportOptions {
   dataDir?: string;
   json?: boolean;
 }
+
+/** Kept here (and checked against import-formats.ts by a test) so that `--help` does not load the parsers. */
+export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram'] as const;
 
 /** How many distinct unknown field names a report lists; a hostile file could carry thousands. */
 const MAX_IGNORED_NAMES = 20;
@@ -93,6 +87,7 @@ async function recordsOf(
   dateOrder: 'dmy' | 'mdy' | undefined,
   strict: boolean,
 ): Promise<{ records: AsyncIterable<ImportRecord>; total: number }> {
+  const { parseJsonLine, parseTelegram, parseWhatsApp } = await import('../import-formats.js');
   if (format === 'jsonl') {
     let total = 0;
     // Count lines first so the progress bar knows its end; cheap next to classifying and sealing each one.
@@ -137,6 +132,8 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
     if (opts.dateOrder !== undefined && opts.dateOrder !== 'dmy' && opts.dateOrder !== 'mdy') {
       throw validationError('--date-order must be dmy or mdy.');
     }
+    const { detectFormat } = await import('../import-formats.js');
+    const { SingleBar } = await import('cli-progress');
     let format: ImportFormat;
     try {
       if (file !== '-' && !(await stat(file)).isFile()) throw validationError(`${file} is not a file.`);

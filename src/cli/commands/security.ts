@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MemvaultError, validationError } from '../../core/errors.js';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import { readPassword, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
 import type { CliRuntime } from '../runtime.js';
@@ -14,7 +14,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
       .requiredOption('--user <phone>', 'whose keys')
       .requiredOption('--password-stdin', 'read the password from the first line of standard input'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const password = await readPassword(runtime.stdin);
     const app = await runtime.open(opts);
     try {
@@ -50,7 +50,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
       passwordStdin?: boolean;
       discardUnopened?: boolean;
     }) => {
-      const userId = normalizeUserId(opts.user);
+      const userId = await normalizeUser(opts.user);
       const password = opts.passwordStdin ? await readPassword(runtime.stdin) : undefined;
       const app = await runtime.open(opts);
       try {
@@ -70,7 +70,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
       .description('check the hash chain and MACs of the access log; names the first bad record')
       .requiredOption('--user <phone>', 'whose log'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const app = await runtime.open(opts);
     try {
       const result = await app.audit.verify(userId);
@@ -102,7 +102,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
       .requiredOption('--user <phone>', 'whose log')
       .option('--limit <n>', 'how many', '20'),
   ).action(async (opts: { user: string; limit: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const limit = Number(opts.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw validationError('--limit must be 1 to 10000.');
     const app = await runtime.open(opts);

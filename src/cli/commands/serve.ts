@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import { parseCount } from '../options.js';
 import type { CliRuntime } from '../runtime.js';
 
@@ -25,7 +25,7 @@ export function registerServe(program: Command, runtime: CliRuntime): void {
     .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
     .action(async (opts: { user: string; dataDir?: string }) => {
       await runtime.mcpStdio({
-        userId: normalizeUserId(opts.user),
+        userId: await normalizeUser(opts.user),
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       });
     });

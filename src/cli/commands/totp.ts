@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { validationError } from '../../core/errors.js';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import { lines, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
 import type { CliRuntime } from '../runtime.js';
@@ -16,7 +16,7 @@ export function registerTotp(program: Command, runtime: CliRuntime): void {
       .requiredOption('--user <phone>', 'whose account')
       .requiredOption('--password-stdin', 'read the password from the first line of standard input'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const input = lines(runtime.stdin)[Symbol.asyncIterator]();
     const next = async (what: string): Promise<string> => {
       const line = await input.next();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import { validationError } from '../../core/errors.js';
 import { lines, readPassword, writeJson, writeLine } from '../io.js';
 import { common } from '../options.js';
@@ -53,7 +53,7 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
       .requiredOption('--user <phone>', 'whose password')
       .requiredOption('--password-stdin', 'read the passwords from standard input'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const input = lines(runtime.stdin)[Symbol.asyncIterator]();
     const next = async (what: string): Promise<string> => {
       const line = await input.next();
@@ -84,7 +84,7 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
       )
       .requiredOption('--user <phone>', 'whose sessions'),
   ).action(async (opts: { user: string; dataDir?: string; json?: boolean }) => {
-    const userId = normalizeUserId(opts.user);
+    const userId = await normalizeUser(opts.user);
     const app = await runtime.open(opts);
     try {
       await app.auth.revokeSessions(userId, { channel: 'cli', userAgent: `memvault-cli/${runtime.version}` });
