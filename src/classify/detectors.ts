@@ -1,5 +1,7 @@
 import { distance } from 'fastest-levenshtein';
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
+import { detectInContext, liftUnlocksEverything } from './context-detectors.js';
+import { respellNumbers } from './spoken-numbers.js';
 
 /** What a detector found. The value itself is never kept: only where it is and what it is. */
 export type FindingKind =
@@ -584,7 +586,26 @@ export function detectSecrets(text: string): Finding[] {
   detectSeedPhrase(text, out);
   detectCredentials(text, out);
   detectCodes(text, out);
-  return out;
+  detectInContext(text, out);
+  // Numbers told in words ("four seven two nine") get the same checks as typed digits.
+  const spelled = respellNumbers(text);
+  if (spelled.changed) {
+    const extra: Finding[] = [];
+    const t = spelled.text;
+    detectCards(t, extra);
+    detectIdentifiers(t, extra);
+    detectAccounts(t, extra);
+    detectCredentials(t, extra);
+    detectCodes(t, extra);
+    detectInContext(t, extra);
+    for (const f of extra) {
+      const start = spelled.map[f.start] ?? 0;
+      const end = f.end > 0 ? (spelled.map[f.end - 1] ?? text.length - 1) + 1 : start;
+      if (out.some((g) => g.start === start && g.end === end && g.kind === f.kind)) continue;
+      out.push({ ...f, start, end, label: `${f.label} (told in words)` });
+    }
+  }
+  return liftUnlocksEverything(text, out);
 }
 
 /** The most protective finding at or above `minCertainty`, or undefined. */
