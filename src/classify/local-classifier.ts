@@ -34,6 +34,8 @@ export interface LocalClassifierOptions {
   readonly modelDir?: string;
   /** Per-user models learned from corrections; used when `ctx.userId` is given. */
   readonly personal?: PersonalModelStore;
+  /** An already loaded or freshly trained text model (training and evaluation scripts); wins over `modelDir`. */
+  readonly model?: TextModel;
 }
 
 /** The offline classifier: detectors, topic and event signals, a trained text model and personal models. */
@@ -69,7 +71,7 @@ interface Signals {
  * model for tags and tense loads on the first message.
  */
 export function createLocalClassifier(options: LocalClassifierOptions = {}): LocalClassifier {
-  const model = TextModel.load(options.modelDir ?? defaultModelDir());
+  const model = options.model ?? TextModel.load(options.modelDir ?? defaultModelDir());
   const personal = options.personal;
 
   function classifySync(text: string, ctx: ClassifyContext = {}): Classification {
