@@ -26,7 +26,7 @@ const ACCESS =
 
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
-  /\b(?:zip|post|postal|area|country|dress|promo|promotional|discount|voucher|coupon|referral|invite|invitation|source|error|status|bar|qr|colou?r|tax|dial(?:ling)?|airport|flight|booking|confirmation|tracking|order|product|course|module|class|sort|swift|bic|routing|ifsc|morse|cheat|html|python|my|the|this|that|her|his|our|their|your|write|wrote|writing|review|clean|legacy|reference|ref|pin)\s*$/i;
+  /\b(?:zip|post|postal|area|country|dress|promo|promotional|discount|voucher|coupon|referral|invite|invitation|source|error|status|bar|qr|colou?r|tax|dial(?:ling)?|airport|flight|booking|reservation|confirmation|tracking|order|product|course|module|class|sort|swift|bic|routing|ifsc|morse|cheat|html|python|my|the|this|that|her|his|our|their|your|write|wrote|writing|review|clean|legacy|reference|ref|pin)\s*$/i;
 
 /** Words after a number that make it a quantity, a time or a money amount rather than a code. */
 const QUANTITY_AFTER =
@@ -35,6 +35,9 @@ const QUANTITY_AFTER =
 /** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
 const REFERENCE_BEFORE =
   /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|house|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+
+const POSTAL =
+  /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i;
 
 const PHONE_CONTEXT =
   /\b(?:phone|call|ring|tel|mobile|cell|whatsapp|text me|number of the|hotline|helpline|landline|viber)\b/i;
@@ -78,6 +81,8 @@ function codeTokens(text: string): Token[] {
       tok = tok.trim();
       if (digits < 3 || digits > 16) continue;
       if (QUANTITY_AFTER.test(after) || REFERENCE_BEFORE.test(before)) continue;
+      // "180 bags", "300 cows": a number followed by a plural noun counts things.
+      if (/^\s+(?!is\b|was\b|as\b|plus\b|its\b|this\b|thus\b|yes\b|us\b)[a-z]{2,}s\b/i.test(after)) continue;
       // Four-digit years in running text ("back in 2019") are dates, not codes, unless spelled as a code.
       if (
         /^(?:19|20)\d\d$/.test(tok) &&
@@ -94,7 +99,7 @@ function codeTokens(text: string): Token[] {
       )
     )
       continue;
-    if (/^\d{1,2}[:.]\d{2}(?:am|pm)?$/i.test(tok) || /^\d{1,2}\/\d{1,2}(?:\/\d{2,4})?$/.test(tok)) continue;
+    if (/^\d{1,2}[:.h]\d{2}(?:am|pm)?$/i.test(tok) || /^\d{1,2}\/\d{1,2}(?:\/\d{2,4})?$/.test(tok)) continue;
     if (
       /^(?:covid-?19|mp3|mp4|4g|5g|3g|2fa|mfa|b12|vitamin|a4|a5|f1|b2b|p2p|24\/7|i\d|ps\d|x\d|h\d|w2|w-2|1099|401k)$/i.test(
         tok,
@@ -144,6 +149,14 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     )
       continue;
     if (word === 'safe' && !SAFE_NOUN.test(usable)) continue;
+    // An alarm clock, not a burglar alarm.
+    if (
+      word === 'alarm' &&
+      (/\balarm (?:at|for|clock|went|goes|rang|set|is set|on my phone|then)\b|\bset (?:an|my|the) alarm\b/i.test(usable) ||
+        (/\b(?:wake|woke|clock|snooze|morning|tomorrow|tonight|am|pm)\b/i.test(usable) &&
+          !/\b(?:code|disarm|arm|panel|keypad|pin)\b/i.test(usable)))
+    )
+      continue;
     if (word === 'pin' || word === 'pins') {
       const around = usable.slice(Math.max(0, m.index - 12), m.index + 12).toLowerCase();
       if (
@@ -184,6 +197,8 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
     // A long bare digit run next to "call" is a phone number.
     if (phone && /^[\d -]+$/.test(tok.text) && digits >= 9) continue;
     const word = ctx[0].toLowerCase();
+    // Six digits after "PIN" in an address is an Indian postal code.
+    if (/^pin/.test(word) && /^[1-9]\d{5}$/.test(tok.text) && POSTAL.test(text)) continue;
     const ultra =
       /safe|vault/.test(word) &&
       (SAFE_NOUN.test(text) || /vault/.test(word)) &&
@@ -293,6 +308,8 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
       );
     const value = v?.[1];
     if (!value) continue;
+    // Talk about hints ("the hint is 'favourite food'") is not the answer to the bank's question.
+    if (/\bhints?\b/i.test(text.slice(Math.max(0, m.index - 40), m.index))) continue;
     if (
       /^(?:the|a|an|my|your|his|her|their|our|what|which|who|where|when|not|no|always|never|something|easy|hard|stupid|silly|same|different|asked|asking)$/i.test(
         value.split(/\s/)[0]!,
@@ -313,7 +330,7 @@ const ACCOUNT_WORDS =
 function detectIdsAndAccounts(text: string, out: Finding[]): void {
   const phone = PHONE_CONTEXT.test(text);
   for (const m of text.matchAll(/(?<![\w/.:])(?:[A-Za-z]{0,3}\d(?:[ -]?[A-Za-z0-9]){5,19})(?![\w])/g)) {
-    const tok = m[0].trim();
+    const tok = m[0].trim().replace(/(?:\s+[A-Za-z]+)+$/, '');
     const digits = tok.replace(/\D/g, '').length;
     if (digits < 6) continue;
     if (/^\d{1,2}[-/]\d{1,2}[-/]\d{2,4}$/.test(tok)) continue;
@@ -326,7 +343,8 @@ function detectIdsAndAccounts(text: string, out: Finding[]): void {
       )
     )
       continue;
-    const lastClause = before.split(/[.!?\n]/).pop() ?? '';
+    // "no. 34-…" and "acct. 1234" keep their context: only a full stop that starts a new sentence cuts it.
+    const lastClause = before.split(/[!?\n]|\.\s+(?=[A-Z])/).pop() ?? '';
     const id = ID_WORDS.exec(lastClause);
     const acct = ACCOUNT_WORDS.exec(lastClause);
     if (!id && !acct) continue;
@@ -421,7 +439,34 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
   }
 }
 
+/** Being forced, threatened or robbed: a code for that situation is a duress code. */
+const COERCION =
+  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:es|ed|ing) me|force me|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing))\b/i;
+
+function detectDeposit(text: string, out: Finding[]): void {
+  // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
+  const box = /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom)\b/i.exec(text);
+  if (!box) return;
+  const rest = text.slice(box.index);
+  const numbered = /\b(?:box|no\.?|number|#)\s*#?\s*\d{1,6}\b|#\s?\d{1,6}\b/i.test(rest) || /\b\d{1,6}\b/.test(text.slice(Math.max(0, box.index - 20), box.index + box[0].length + 40));
+  const keyKept = /\bkeys?\b[^.\n]{0,50}?\b(?:in|inside|under|behind|taped|with|at|on)\b/i.test(text);
+  if (!numbered && !keyKept) return;
+  out.push(make('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'));
+}
+
 function detectDuressAndHardware(text: string, out: Finding[]): void {
+  const coerced = COERCION.exec(text);
+  if (coerced) {
+    // Any code in a message about being forced is the code for that moment.
+    const tokens = codeTokens(text);
+    const codeWord = /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in)\b/i.test(text);
+    if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
+      const first = tokens[0];
+      out.push(
+        make('master_password', 'ULTRASECRET', 0.93, first?.start ?? coerced.index, first?.end ?? coerced.index + coerced[0].length, 'a duress code'),
+      );
+    }
+  }
   // Duress / panic codes: the code that summons help or shows a decoy. Its description is the secret too.
   for (const m of text.matchAll(
     /\b(?:duress|panic|coercion|decoy|fake|hostage|silent alarm|under threat|(?:if|when) (?:i'?m|i am|we'?re|someone'?s?) (?:ever )?(?:forced|threatened|held|robbed|coerced))\b[^.\n]{0,50}?\b(?:code|pin|password|passcode|word|combo|combination|number|wallet|account|profile)\b/gi,
@@ -472,6 +517,7 @@ export function detectInContext(text: string, out: Finding[]): void {
   detectLoosePasswords(text, out);
   detectMaterialLocations(text, out);
   detectDuressAndHardware(text, out);
+  detectDeposit(text, out);
 }
 
 /**

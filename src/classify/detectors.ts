@@ -167,6 +167,8 @@ function detectIbans(text: string, out: Finding[]): void {
   const re = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
   for (const m of text.matchAll(re)) {
     if (!/^[A-Z]{2}/.test(m[0]) && !/\biban\b/i.test(text)) continue;
+    // Booking references look like IBANs ("PO4481273"); only real country codes count.
+    if (IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()] === undefined) continue;
     // Trim trailing words the greedy match swallowed ("DE89 3704 0044 0532 0130 00 for rent").
     let candidate = m[0];
     while (candidate.length > 15 && !ibanValid(candidate)) candidate = candidate.replace(/\s*\S$/, '');
@@ -246,8 +248,11 @@ const KEY_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
 
 function detectKeys(text: string, out: Finding[]): void {
   for (const [re, label] of KEY_PATTERNS) {
-    for (const m of text.matchAll(re))
+    for (const m of text.matchAll(re)) {
+      // Vendors' documented placeholders ("AKIAIOSFODNN7EXAMPLE") open nothing.
+      if (/EXAMPLE|XXXXXXXX/i.test(m[0])) continue;
       out.push(found('api_key', 'SECRET', 0.97, m.index, m.index + m[0].length, label));
+    }
   }
   for (const m of text.matchAll(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/g)) {
     const end = text.indexOf('-----END', m.index);
@@ -279,7 +284,7 @@ function detectKeys(text: string, out: Finding[]): void {
   const covered = (i: number) => out.some((f) => i >= f.start && i < f.end);
   for (const m of text.matchAll(/(?<![\w/.@-])[A-Za-z0-9_+/=-]{20,}(?![\w/@])/g)) {
     const tok = m[0];
-    if (covered(m.index)) continue;
+    if (covered(m.index) || /EXAMPLE/.test(tok)) continue;
     const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(tok)).length;
     if (classes < 2 || !/\d/.test(tok)) continue;
     const h = shannonEntropy(tok);
@@ -484,8 +489,14 @@ function detectCredentials(text: string, out: Finding[]): void {
 
 function detectCodes(text: string, out: Finding[]): void {
   // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
+  // An Indian postal PIN code is six digits in an address, not a secret.
+  const postal =
+    /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i.test(
+      text,
+    );
   for (const m of text.matchAll(/\bpin(?:\s*(?:code|number|no\.?|#))?\b([^.\n!?\d]{0,30}?)(\d{4,8})\b/gi)) {
     const value = m[2]!;
+    if (postal && /^[1-9]\d{5}$/.test(value)) continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('pin', 'SECRET', 0.97, start, start + value.length, 'a PIN'));
   }
@@ -495,6 +506,7 @@ function detectCodes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(place)) {
     const noun = m[1]!.toLowerCase();
     const rest = m[0].slice(m[1]!.length);
+    if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest)) continue;
     const coded =
       /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
@@ -553,9 +565,12 @@ function detectCodes(text: string, out: Finding[]): void {
     out.push(found('recovery_code', 'ULTRASECRET', 0.95, start, start + value.length, 'account recovery codes'));
   }
   // "verification code 482913" (one-time, short-lived, still a key while valid)
+  // A booking's confirmation code is a reference, not a key.
+  const booking = /\b(?:booking|booked|reservation|appointment|order|flight|ticket|hotel)\b/i.test(text);
   for (const m of text.matchAll(
     /\b(?:verification|confirmation|one[- ]time|login|sms|security)\s+code\b[^\n\d]{0,15}(\d{4,8})\b/gi,
   )) {
+    if (booking && /^confirmation/i.test(m[0])) continue;
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'a one-time code'));

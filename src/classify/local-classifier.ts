@@ -19,7 +19,7 @@ export const MAX_TEXT_LENGTH = 20_000;
  * Softens the text model before the explicit signals are added: trained on a corpus of a few thousand
  * messages it is overconfident on wording it has not seen, and the signals generalise better.
  */
-const MODEL_TEMPERATURE = 2;
+const MODEL_TEMPERATURE = Number(process.env.MV_T ?? 1);
 /** Characters of a message given to the part-of-speech tagger. */
 const MAX_NLP_TEXT = 2000;
 /** Probability a more protective category needs to count as a plausible alternative. */
@@ -153,14 +153,14 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   const privacy = topicScore(s.topics);
   logit.CONFIDENTIAL += 2.5 * privacy;
   // Private matters nearly always name their subject; with no cue at all the model's lean is weaker evidence.
-  if (privacy === 0) logit.CONFIDENTIAL -= 0.7;
+  if (privacy === 0) logit.CONFIDENTIAL -= Number(process.env.MV_PC ?? 0.7);
   // Narration separates an event from a fact; it says nothing against privacy, so it only lowers GENERAL.
   logit.GENERAL -= 2.5 * s.event.score;
   if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
   // Without any detected value the text can only hint at a secret ("I forgot my password again").
   if (!s.findings.some((f) => f.certainty >= 0.6)) {
-    logit.SECRET -= 0.5;
-    logit.ULTRASECRET -= 1;
+    logit.SECRET -= Number(process.env.MV_PS ?? 0.5);
+    logit.ULTRASECRET -= Number(process.env.MV_PU ?? 1);
   }
   for (const f of s.findings) {
     // Certain findings set a floor later and need only a nudge here, so they cannot mask the model's view
