@@ -22,7 +22,7 @@ const make = (
 
 /** Things a code opens. "code" alone is too common (zip code, dress code) and is handled separately. */
 const ACCESS =
-  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault)\b/gi;
+  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code)\b/gi;
 
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
@@ -145,14 +145,16 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     // "pass" and "exp" are everyday words unless they sit right by the value.
     if (
       (word === 'pass' || word === 'exp' || word === 'entry' || word === 'lock' || word === 'vault') &&
-      Math.abs(from + m.index - (tok.start - lo)) > 14
+      Math.abs(from + m.index - (tok.start - lo)) > (word === 'lock' ? 30 : 14)
     )
       continue;
     if (word === 'safe' && !SAFE_NOUN.test(usable)) continue;
     // An alarm clock, not a burglar alarm.
     if (
       word === 'alarm' &&
-      (/\balarm (?:at|for|clock|went|goes|rang|set|is set|on my phone|then)\b|\bset (?:an|my|the) alarm\b/i.test(usable) ||
+      (/\balarm (?:at|for|clock|went|goes|rang|set|is set|on my phone|then)\b|\bset (?:an|my|the) alarm\b/i.test(
+        usable,
+      ) ||
         (/\b(?:wake|woke|clock|snooze|morning|tomorrow|tonight|am|pm)\b/i.test(usable) &&
           !/\b(?:code|disarm|arm|panel|keypad|pin)\b/i.test(usable)))
     )
@@ -366,6 +368,24 @@ function detectIdsAndAccounts(text: string, out: Finding[]): void {
 // Credentials without the usual "my password is …" shape
 
 function detectLoosePasswords(text: string, out: Finding[]): void {
+  // "server admin: jdoe / S3cret!" — a user name and a password joined by a slash, in an account context.
+  if (
+    /\b(?:admin|root|login|log in|user(?:name)?|account|portal|server|ssh|vpn|router|console|dashboard|creds?|credentials)\b/i.test(
+      text,
+    )
+  ) {
+    for (const m of text.matchAll(/(?<![\w/])[\w.@+-]{2,40}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
+      const value = m[1]!.replace(/[.,;:)!?]+$/, '');
+      if (!(/\d/.test(value) && /[A-Za-z]/.test(value)) && !/[^A-Za-z0-9]/.test(value)) continue;
+      if (
+        /^\d{1,4}$|^\d{1,2}[/.]\d{1,2}|^https?:|^www\./i.test(value) ||
+        /^\d+(?:[.,]\d+)?\s?(?:mg|ml|kg|km|h|hr|min)?$/i.test(value)
+      )
+        continue;
+      const start = m.index + m[0].length - m[1]!.length;
+      out.push(make('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
+    }
+  }
   // "pw: Xy7!kk", "pwd Tr0ub4dor", "password Summer2024!", "login jdoe / hunter22", "the word is Pineapple72"
   for (const m of text.matchAll(
     /\b(?:pw|pwd|passw(?:or)?d|pass|passcode|passphrase|code ?word|memorable word|secret word|app lock|screen lock|unlock code|login|sign-?in|creds?|credentials)\b\s*(?:for\s+[\w' -]{1,24}?\s*)?(?:[:=\-–>]|is|was|now|says|still|=>)?\s*["'“‘`]?([^\s"'“”‘’`,;]{4,64})/gi,
@@ -445,13 +465,20 @@ const COERCION =
 
 function detectDeposit(text: string, out: Finding[]): void {
   // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
-  const box = /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom)\b/i.exec(text);
+  const box =
+    /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom)\b/i.exec(
+      text,
+    );
   if (!box) return;
   const rest = text.slice(box.index);
-  const numbered = /\b(?:box|no\.?|number|#)\s*#?\s*\d{1,6}\b|#\s?\d{1,6}\b/i.test(rest) || /\b\d{1,6}\b/.test(text.slice(Math.max(0, box.index - 20), box.index + box[0].length + 40));
+  const numbered =
+    /\b(?:box|no\.?|number|#)\s*#?\s*\d{1,6}\b|#\s?\d{1,6}\b/i.test(rest) ||
+    /\b\d{1,6}\b/.test(text.slice(Math.max(0, box.index - 20), box.index + box[0].length + 40));
   const keyKept = /\bkeys?\b[^.\n]{0,50}?\b(?:in|inside|under|behind|taped|with|at|on)\b/i.test(text);
   if (!numbered && !keyKept) return;
-  out.push(make('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'));
+  out.push(
+    make('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'),
+  );
 }
 
 function detectDuressAndHardware(text: string, out: Finding[]): void {
@@ -459,11 +486,19 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
   if (coerced) {
     // Any code in a message about being forced is the code for that moment.
     const tokens = codeTokens(text);
-    const codeWord = /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in)\b/i.test(text);
+    const codeWord =
+      /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in)\b/i.test(text);
     if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
       const first = tokens[0];
       out.push(
-        make('master_password', 'ULTRASECRET', 0.93, first?.start ?? coerced.index, first?.end ?? coerced.index + coerced[0].length, 'a duress code'),
+        make(
+          'master_password',
+          'ULTRASECRET',
+          0.93,
+          first?.start ?? coerced.index,
+          first?.end ?? coerced.index + coerced[0].length,
+          'a duress code',
+        ),
       );
     }
   }

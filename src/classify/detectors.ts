@@ -506,7 +506,8 @@ function detectCodes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(place)) {
     const noun = m[1]!.toLowerCase();
     const rest = m[0].slice(m[1]!.length);
-    if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest)) continue;
+    if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest))
+      continue;
     const coded =
       /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);

@@ -66,6 +66,17 @@ const RULES: readonly Rule[] = [
     0.85,
     /\b(in confidence|told me privately|don't tell|do not tell|haven't told|not told anyone|nobody knows|no one knows|only \w+ knows|keep (?:it|this) between us|just between us|secretly)\b/,
   ],
+  // What the writer marks as private, in everyday words.
+  [
+    'relationships',
+    0.85,
+    /\b(between (?:us|you and me|the two of us)|(?:don'?t|dont|do not|never|won'?t|wont) tell (?:anyone|anybody|mum|mom|dad|my|the|him|her|them)|(?:doesn'?t|dont|don'?t|does not|do not) know (?:about|that|yet)|confess(?:ion|ed|ing)?|keep (?:it|this) (?:quiet|to myself|private|secret)|off the record|strictly private|private matter|ashamed|my secret|kept it (?:quiet|secret|between))\b/,
+  ],
+  [
+    'health',
+    0.85,
+    /\b(ecg|ekg|x-?rays?|ct scan|mri|ultrasound|scan results|discharge summary|discharged|follow-?up (?:with dr|with the doctor|appointment|visit)|specialist|physiotherap\w+|cataract|glaucoma|retina|eye surgery|pregnancy test|period (?:is )?late|drinking (?:problem|too much|again)|every night to sleep|sleeping pills|cant sleep|can't sleep|insomnia|nightmares|grief counsel\w*|psycholog\w+|psychotherap\w+|residential (?:treatment|program)|treatment (?:center|centre|program)|withdrawal)\b/,
+  ],
   [
     'relationships',
     0.8,
