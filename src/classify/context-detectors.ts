@@ -22,7 +22,7 @@ const make = (
 
 /** Things a code opens. "code" alone is too common (zip code, dress code) and is handled separately. */
 const ACCESS =
-  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code)\b/gi;
+  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
 
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
@@ -34,7 +34,7 @@ const QUANTITY_AFTER =
 
 /** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
 const REFERENCE_BEFORE =
-  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|house|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|house|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
 
 const POSTAL =
   /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i;
@@ -48,7 +48,7 @@ const UNLOCKS_EVERYTHING =
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
-  /\b(?:(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination)\s+safe|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)|in the|behind the|under the))\b/i;
+  /\b(?:(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination)\s+safe|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
 
 const SAFE_HARMLESS =
   /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
@@ -81,6 +81,8 @@ function codeTokens(text: string): Token[] {
       tok = tok.trim();
       if (digits < 3 || digits > 16) continue;
       if (QUANTITY_AFTER.test(after) || REFERENCE_BEFORE.test(before)) continue;
+      // "at 10 20" is a time said aloud.
+      if (/^\d{1,2} [0-5]\d$/.test(tok) && /\b(?:at|by|from|till|until|before|after)\s*$/i.test(before)) continue;
       // "180 bags", "300 cows": a number followed by a plural noun counts things.
       if (/^\s+(?!is\b|was\b|as\b|plus\b|its\b|this\b|thus\b|yes\b|us\b)[a-z]{2,}s\b/i.test(after)) continue;
       // Four-digit years in running text ("back in 2019") are dates, not codes, unless spelled as a code.
@@ -123,7 +125,7 @@ function codeTokens(text: string): Token[] {
 
 /** An access word within `span` characters before the token, or a few after ("4471# on the gate"). */
 function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
-  const lo = Math.max(0, tok.start - 48);
+  const lo = Math.max(0, tok.start - 60);
   const window = text.slice(lo, Math.min(text.length, tok.end + 28));
   // The context must not be separated from the token by a sentence end.
   const beforeTok = text.slice(lo, tok.start);
@@ -149,6 +151,7 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     )
       continue;
     if (word === 'safe' && !SAFE_NOUN.test(usable)) continue;
+    if (/^c[oó]digo$/.test(word) && /^\s*postal/i.test(usable.slice(m.index + m[0].length))) continue;
     // An alarm clock, not a burglar alarm.
     if (
       word === 'alarm' &&
@@ -324,7 +327,7 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
 }
 
 const ID_WORDS =
-  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
+  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
 
 const ACCOUNT_WORDS =
   /\b(?:account|acct|acc(?:t)?\.? ?(?:no|num|number|#)|a\/c|routing|aba|sort ?code|bsb|transit|iban|swift|bic|checking|savings|bank details|bank acc\w*|gcash|maya|paymaya|opay|palmpay|kuda|moniepoint|zelle|venmo|paypal)\b/i;
@@ -374,7 +377,7 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
       text,
     )
   ) {
-    for (const m of text.matchAll(/(?<![\w/])[\w.@+-]{2,40}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
+    for (const m of text.matchAll(/(?<![\w/~.])[\w@+-][\w.@+-]{1,39}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
       const value = m[1]!.replace(/[.,;:)!?]+$/, '');
       if (!(/\d/.test(value) && /[A-Za-z]/.test(value)) && !/[^A-Za-z0-9]/.test(value)) continue;
       if (
@@ -427,9 +430,8 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
     if ((what === 'the words' || what === 'the seed' || /^shares?$/.test(what)) && !crypto && !/shamir/i.test(text))
       continue;
     if (/^(?:spare (?:safe )?key|second key|other key)$/.test(what) && !safeCtx) continue;
-    if (/^(?:private keys?)$/.test(what) && /\b(?:pem|ssh|gpg|pgp)\b/i.test(text) && !crypto) {
-      // An SSH key's location is still a secret but not a master one.
-    }
+    // Where a server's private key sits is a deployment detail; a wallet's private key is the money.
+    if (/^(?:private keys?)$/.test(what) && !crypto) continue;
     // Where it is kept: a location phrase in the same sentence, after the material.
     const tail = text.slice(m.index + m[0].length, m.index + m[0].length + 90).split(/[.!?](?:\s|$)|\n/)[0] ?? '';
     const head = (
@@ -487,7 +489,9 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
     // Any code in a message about being forced is the code for that moment.
     const tokens = codeTokens(text);
     const codeWord =
-      /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in)\b/i.test(text);
+      /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in|alarm|disarm|door|lock|safe|wallet|unlock|regular|normal)\b/i.test(
+        text,
+      );
     if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
       const first = tokens[0];
       out.push(
@@ -560,7 +564,7 @@ export function detectInContext(text: string, out: Finding[]): void {
  * a safe, a seed, duress) is itself a master secret. Returns the lifted findings.
  */
 export function liftUnlocksEverything(text: string, findings: Finding[]): Finding[] {
-  const m = UNLOCKS_EVERYTHING.exec(text);
+  const m = UNLOCKS_EVERYTHING.exec(text) ?? SAFE_NOUN.exec(text);
   if (!m) return findings;
   const cue = m[0].toLowerCase();
   // A safe mentioned harmlessly ("a safe trip") lifts nothing; "the safe" must be the noun.
@@ -580,6 +584,9 @@ export function liftUnlocksEverything(text: string, findings: Finding[]): Findin
       return f;
     // The cue must be near the value: within the same stretch of ~120 characters.
     const near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
+    if (SAFE_NOUN.test(near) && !SAFE_HARMLESS.test(near)) {
+      return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
+    }
     if (!UNLOCKS_EVERYTHING.test(near)) return f;
     const nm = UNLOCKS_EVERYTHING.exec(near)!;
     if (/safe/.test(nm[0].toLowerCase()) && !/deposit/.test(nm[0].toLowerCase()) && !SAFE_NOUN.test(near)) return f;

@@ -244,6 +244,7 @@ const KEY_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bSG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/g, 'a SendGrid key'],
   [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, 'a JSON Web Token'],
   [/\b\d{8,10}:[A-Za-z0-9_-]{35}\b/g, 'a Telegram bot token'],
+  [/\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g, 'a HashiCorp Vault token'],
 ];
 
 function detectKeys(text: string, out: Finding[]): void {
@@ -256,6 +257,9 @@ function detectKeys(text: string, out: Finding[]): void {
   }
   for (const m of text.matchAll(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/g)) {
     const end = text.indexOf('-----END', m.index);
+    // A header quoted in prose ("the `-----BEGIN …` in the fixtures") carries no key material.
+    const body = text.slice(m.index + m[0].length, end < 0 ? text.length : end);
+    if (!/[A-Za-z0-9+/=]{16,}/.test(body)) continue;
     out.push(
       found('private_key', 'ULTRASECRET', 0.99, m.index, end < 0 ? text.length : end, 'a PEM private key block'),
     );

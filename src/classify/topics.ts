@@ -66,6 +66,16 @@ const RULES: readonly Rule[] = [
     0.85,
     /\b(in confidence|told me privately|don't tell|do not tell|haven't told|not told anyone|nobody knows|no one knows|only \w+ knows|keep (?:it|this) between us|just between us|secretly)\b/,
   ],
+  [
+    'legal',
+    0.9,
+    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|uscis|overstay\w*|citizenship (?:test|application|interview))\b/,
+  ],
+  [
+    'relationships',
+    0.85,
+    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|written up|warning letter|got a warning)\b/,
+  ],
   // What the writer marks as private, in everyday words.
   [
     'relationships',
