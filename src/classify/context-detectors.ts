@@ -327,7 +327,7 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
 }
 
 const ID_WORDS =
-  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
+  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
 
 const ACCOUNT_WORDS =
   /\b(?:account|acct|acc(?:t)?\.? ?(?:no|num|number|#)|a\/c|routing|aba|sort ?code|bsb|transit|iban|swift|bic|checking|savings|bank details|bank acc\w*|gcash|maya|paymaya|opay|palmpay|kuda|moniepoint|zelle|venmo|paypal)\b/i;
@@ -463,7 +463,97 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
 
 /** Being forced, threatened or robbed: a code for that situation is a duress code. */
 const COERCION =
-  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:es|ed|ing) me|force me|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing))\b/i;
+  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:es|ed|ing) me|force me|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert))\b/i;
+
+/** Bank names that make a bare 8–12 digit run an account number ("send to 0123456789 GTBank"). */
+const BANKS =
+  /\b(?:bank|gtb|gtbank|zenith|uba|first ?bank|access|opay|kuda|palmpay|moniepoint|wema|fidelity|sterling|chase|barclays|hsbc|lloyds|natwest|santander|monzo|revolut|starling|wells fargo|citi|bdo|bpi|metrobank|landbank|security bank|unionbank|sparkasse|volksbank|n26|ing|deutsche bank|commerzbank|caixa|millennium|novo banco|desjardins|td|rbc|scotiabank|bmo|cibc|nab|anz|westpac|commbank|hdfc|icici|sbi|axis|kotak|dbs|ocbc|uob|maybank)\b/i;
+
+function detectBankAccounts(text: string, out: Finding[]): void {
+  if (!BANKS.test(text) || PHONE_CONTEXT.test(text)) return;
+  for (const m of text.matchAll(/(?<![\w.:/-])\d{8,12}(?![\w.:/-])/g)) {
+    const around = text.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30);
+    if (!BANKS.test(around)) continue;
+    if (REFERENCE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
+    out.push(
+      make('account_number', 'SECRET', 0.9, m.index, m.index + m[0].length, 'an account number next to its bank'),
+    );
+  }
+}
+
+/** Known national-id shapes that carry few digits: Mexican CURP, UK share codes. */
+function detectIdShapes(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(/\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b/g)) {
+    out.push(make('national_id', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a CURP'));
+  }
+  for (const m of text.matchAll(/\bshare code\b[^.\n]{0,30}?\b([A-Z0-9]{3}[ -]?[A-Z0-9]{3}[ -]?[A-Z0-9]{3})\b/gi)) {
+    if (!/\d/.test(m[1]!)) continue;
+    const start = m.index + m[0].length - m[1]!.length;
+    out.push(make('national_id', 'SECRET', 0.93, start, start + m[1]!.length, 'an immigration share code'));
+  }
+  // BitLocker (8 × 6 digits) and FileVault (6 × 4 characters) recovery keys unlock a whole disk.
+  for (const m of text.matchAll(/\b\d{6}(?:-\d{6}){7}\b|\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){5}\b/g)) {
+    if (!/\d/.test(m[0]) || !/[A-Z]|\d{6}/.test(m[0])) continue;
+    out.push(
+      make('recovery_code', 'ULTRASECRET', 0.95, m.index, m.index + m[0].length, 'a disk-encryption recovery key'),
+    );
+  }
+}
+
+/** Codes given as a riddle or a recipe: "the alarm code is the year we married, backwards". */
+function detectCodeRiddles(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(
+    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,60}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
+  )) {
+    if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip)\b/i.test(text)) continue;
+    const safe = SAFE_NOUN.test(text);
+    out.push(
+      make(
+        'access_code',
+        safe ? 'ULTRASECRET' : 'SECRET',
+        0.9,
+        m.index,
+        m.index + m[0].length,
+        'a code given as a riddle',
+      ),
+    );
+  }
+}
+
+/** A security-question list in shorthand: "sec Qs: pet - Rufus; school - St Anne's". */
+function detectQuestionLists(text: string, out: Finding[]): void {
+  if (
+    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
+      text,
+    )
+  )
+    return;
+  for (const m of text.matchAll(
+    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*\s*(?:[-:=–]|is|was)\s*["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
+  }
+}
+
+function detectWifiWords(text: string, out: Finding[]): void {
+  // A Wi-Fi key of plain words ("wifi key is purple elephant") has no digits for the token detectors.
+  for (const m of text.matchAll(
+    /\b(?:wi-?fi|wlan|router|network|hotspot|ssid)\b[^.\n]{0,40}?\b(?:key|password|pw|pwd|pass|passphrase|code|clave|senha|mdp)\b\s*(?:is|:|=|-|–)\s*["'“‘]?([A-Za-z][\w'’!-]{2,30}(?:[ -][A-Za-z0-9][\w'’!-]{1,20}){0,3})/gi,
+  )) {
+    const value = m[1]!;
+    const first = value.split(/[ -]/)[0]!.toLowerCase();
+    if (
+      /^(?:the|a|an|on|in|at|under|written|printed|same|still|now|too|very|so|not|broken|down|slow|weak|changed|different|new|easy|hard|fine|ok|okay|working|taped|stuck)$/.test(
+        first,
+      )
+    )
+      continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('access_code', 'SECRET', 0.9, start, start + value.length, 'a wifi password'));
+  }
+}
 
 function detectDeposit(text: string, out: Finding[]): void {
   // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
@@ -557,6 +647,11 @@ export function detectInContext(text: string, out: Finding[]): void {
   detectMaterialLocations(text, out);
   detectDuressAndHardware(text, out);
   detectDeposit(text, out);
+  detectBankAccounts(text, out);
+  detectIdShapes(text, out);
+  detectCodeRiddles(text, out);
+  detectQuestionLists(text, out);
+  detectWifiWords(text, out);
 }
 
 /**
