@@ -248,7 +248,7 @@ function detectCombinations(text: string, out: Finding[]): void {
   // Parts of a code: "first two digits are 47 … last two are 92", "starts with 47, ends 92".
   const parts = [
     ...text.matchAll(
-      /\b(?:first|last|middle|second|other|then|next|starts? with|ends? (?:with|in)|ending in|half)\b[^.\n\d]{0,24}?(\d{1,4})\b/gi,
+      /\b(?:first|last|middle|second|other|then|next|starts? with|ends? (?:with|in)|ending in|half)\b[^.\n\d]{0,40}?(\d{1,4})\b/gi,
     ),
   ];
   if (parts.length >= 2 && /\b(?:digits?|numbers?|code|pin|combo|combination|half|halves)\b/i.test(text)) {
@@ -463,7 +463,7 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
 
 /** Being forced, threatened or robbed: a code for that situation is a duress code. */
 const COERCION =
-  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:es|ed|ing) me|force me|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert))\b/i;
+  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:e|es|ed|ing) (?:me|you|us|him|her|them)|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert))\b/i;
 
 /** Bank names that make a bare 8–12 digit run an account number ("send to 0123456789 GTBank"). */
 const BANKS =
@@ -503,7 +503,7 @@ function detectIdShapes(text: string, out: Finding[]): void {
 /** Codes given as a riddle or a recipe: "the alarm code is the year we married, backwards". */
 function detectCodeRiddles(text: string, out: Finding[]): void {
   for (const m of text.matchAll(
-    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,60}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
+    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,100}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
   )) {
     if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip)\b/i.test(text)) continue;
     const safe = SAFE_NOUN.test(text);
@@ -529,7 +529,7 @@ function detectQuestionLists(text: string, out: Finding[]): void {
   )
     return;
   for (const m of text.matchAll(
-    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*\s*(?:[-:=–]|is|was)\s*["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
+    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:\s*(?:[-:=–]|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;

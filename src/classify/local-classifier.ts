@@ -156,7 +156,6 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   if (privacy === 0) logit.CONFIDENTIAL -= Number(process.env.MV_PC ?? 0.7);
   // Narration separates an event from a fact; it says nothing against privacy, so it only lowers GENERAL.
   logit.GENERAL -= 2.5 * s.event.score;
-  if (s.event.future && s.event.pastVerbs === 0) logit.GENERAL += 0.5;
   // Without any detected value the text can only hint at a secret ("I forgot my password again").
   if (!s.findings.some((f) => f.certainty >= 0.6)) {
     logit.SECRET -= Number(process.env.MV_PS ?? 0.5);

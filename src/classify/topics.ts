@@ -69,18 +69,18 @@ const RULES: readonly Rule[] = [
   [
     'legal',
     0.9,
-    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|uscis|overstay\w*|citizenship (?:test|application|interview))\b/,
+    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|without prejudice|solicitors?|barrister|matrimonial|financial remedy|decree (?:nisi|absolute)|tribunal|cease and desist|uscis|overstay\w*|citizenship (?:test|application|interview))\b/,
   ],
   [
     'relationships',
     0.85,
-    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|written up|warning letter|got a warning)\b/,
+    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|(?:mum|mom|dad|my \w+) vs|getting ugly|not speaking to|falling out|fell out with|written up|warning letter|got a warning)\b/,
   ],
   // What the writer marks as private, in everyday words.
   [
     'relationships',
     0.85,
-    /\b(between (?:us|you and me|the two of us)|(?:don'?t|dont|do not|never|won'?t|wont) tell (?:anyone|anybody|mum|mom|dad|my|the|him|her|them)|(?:doesn'?t|dont|don'?t|does not|do not) know (?:about|that|yet)|confess(?:ion|ed|ing)?|keep (?:it|this) (?:quiet|to myself|private|secret)|off the record|strictly private|private matter|ashamed|my secret|kept it (?:quiet|secret|between))\b/,
+    /\b(between (?:us|you and me|the two of us)|(?:don'?t|dont|do not|never|won'?t|wont) tell (?:anyone|anybody|mum|mom|dad|my|the|him|her|them)|(?:doesn'?t|dont|don'?t|does not|do not) know (?:about|that|yet)|confess(?:ion|ed|ing)?|keep (?:it|this) (?:quiet|to myself|private|secret)|off the record|strictly private|private matter|ashamed|my secret|kept it (?:quiet|secret|between)|(?:ain'?t|haven'?t|hasn'?t|not|never) told (?:nobody|anyone|anybody|no one|a soul))\b/,
   ],
   [
     'health',
