@@ -22,7 +22,7 @@ const make = (
 
 /** Things a code opens. "code" alone is too common (zip code, dress code) and is handled separately. */
 const ACCESS =
-  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
+  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|elevator|turnstile|badge|fob|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
 
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
@@ -48,7 +48,7 @@ const UNLOCKS_EVERYTHING =
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
-  /\b(?:(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination)\s+safe|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
+  /\b(?:cofre|caja fuerte|tresor|coffre(?:-fort)?|(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination)\s+safe|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
 
 const SAFE_HARMLESS =
   /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
@@ -327,7 +327,7 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
 }
 
 const ID_WORDS =
-  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
+  /\b(?:ssn|social security|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|f[øo]dselsnummer|henkil[öo]tunnus|passaporte|pasaporte|reisepass|passeport|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
 
 const ACCOUNT_WORDS =
   /\b(?:account|acct|acc(?:t)?\.? ?(?:no|num|number|#)|a\/c|routing|aba|sort ?code|bsb|transit|iban|swift|bic|checking|savings|bank details|bank acc\w*|gcash|maya|paymaya|opay|palmpay|kuda|moniepoint|zelle|venmo|paypal)\b/i;
@@ -372,22 +372,22 @@ function detectIdsAndAccounts(text: string, out: Finding[]): void {
 
 function detectLoosePasswords(text: string, out: Finding[]): void {
   // "server admin: jdoe / S3cret!" — a user name and a password joined by a slash, in an account context.
-  if (
+  const accountContext =
     /\b(?:admin|root|login|log in|user(?:name)?|account|portal|server|ssh|vpn|router|console|dashboard|creds?|credentials)\b/i.test(
       text,
+    );
+  for (const m of text.matchAll(/(?<![\w/~.])[\w@+-][\w.@+-]{1,39}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
+    const value = m[1]!.replace(/[.,;:)!?]+$/, '');
+    if (!(/\d/.test(value) && /[A-Za-z]/.test(value)) && !/[^A-Za-z0-9]/.test(value)) continue;
+    // Without an account word only a strong password shape counts (letters, digits and a symbol or capitals).
+    if (!accountContext && !(/\d/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value))) continue;
+    if (
+      /^\d{1,4}$|^\d{1,2}[/.]\d{1,2}|^https?:|^www\./i.test(value) ||
+      /^\d+(?:[.,]\d+)?\s?(?:mg|ml|kg|km|h|hr|min)?$/i.test(value)
     )
-  ) {
-    for (const m of text.matchAll(/(?<![\w/~.])[\w@+-][\w.@+-]{1,39}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
-      const value = m[1]!.replace(/[.,;:)!?]+$/, '');
-      if (!(/\d/.test(value) && /[A-Za-z]/.test(value)) && !/[^A-Za-z0-9]/.test(value)) continue;
-      if (
-        /^\d{1,4}$|^\d{1,2}[/.]\d{1,2}|^https?:|^www\./i.test(value) ||
-        /^\d+(?:[.,]\d+)?\s?(?:mg|ml|kg|km|h|hr|min)?$/i.test(value)
-      )
-        continue;
-      const start = m.index + m[0].length - m[1]!.length;
-      out.push(make('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
-    }
+      continue;
+    const start = m.index + m[0].length - m[1]!.length;
+    out.push(make('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
   }
   // "pw: Xy7!kk", "pwd Tr0ub4dor", "password Summer2024!", "login jdoe / hunter22", "the word is Pineapple72"
   for (const m of text.matchAll(
@@ -558,7 +558,7 @@ function detectWifiWords(text: string, out: Finding[]): void {
 function detectDeposit(text: string, out: Finding[]): void {
   // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
   const box =
-    /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom)\b/i.exec(
+    /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom|cofre|tresor|caja de seguridad|coffre)\b/i.exec(
       text,
     );
   if (!box) return;
