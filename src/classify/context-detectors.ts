@@ -22,7 +22,7 @@ const make = (
 
 /** Things a code opens. "code" alone is too common (zip code, dress code) and is handled separately. */
 const ACCESS =
-  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|elevator|turnstile|badge|fob|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
+  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|cofre|caja fuerte|tresor|coffre|elevator|turnstile|badge|fob|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
 
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
@@ -34,7 +34,7 @@ const QUANTITY_AFTER =
 
 /** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
 const REFERENCE_BEFORE =
-  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|house|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
 
 const POSTAL =
   /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i;
@@ -65,7 +65,7 @@ interface Token {
 
 /** Digit runs (spaces/dashes allowed between groups), mixed letter-digit-symbol words. */
 const CANDIDATE =
-  /(?<![\w@/.]|[A-Za-z]-)(?:\d(?:[ -]?\d){2,15}[#*]?|\*?\d{3,8}#|[A-Za-z0-9!@#$%^&*_+=?.-]*(?:\d[A-Za-z!@#$%^&*_+=?]|[A-Za-z!@#$%^&*_+=?]\d)[A-Za-z0-9!@#$%^&*_+=?.-]*)(?![\w@]|\.\d)/g;
+  /(?<![\w@/.]|[A-Za-z]-)(?:\d(?:(?: ?- ?| )?\d){2,15}[#*]?|\*?\d{3,8}#|[A-Za-z0-9!@#$%^&*_+=?.-]*(?:\d[A-Za-z!@#$%^&*_+=?]|[A-Za-z!@#$%^&*_+=?]\d)[A-Za-z0-9!@#$%^&*_+=?.-]*)(?![\w@]|\.\d)/g;
 
 function codeTokens(text: string): Token[] {
   const out: Token[] = [];
@@ -81,6 +81,9 @@ function codeTokens(text: string): Token[] {
       tok = tok.trim();
       if (digits < 3 || digits > 16) continue;
       if (QUANTITY_AFTER.test(after) || REFERENCE_BEFORE.test(before)) continue;
+      if (/\bhouse(?: no\.?| number)?\s*$/i.test(before)) continue;
+      // North American phone numbers (419-555-0182) are not codes.
+      if (/^\(?\d{3}\)?[ -]\d{3}-\d{4}$/.test(tok)) continue;
       // "at 10 20" is a time said aloud.
       if (/^\d{1,2} [0-5]\d$/.test(tok) && /\b(?:at|by|from|till|until|before|after)\s*$/i.test(before)) continue;
       // "180 bags", "300 cows": a number followed by a plural noun counts things.
@@ -125,7 +128,7 @@ function codeTokens(text: string): Token[] {
 
 /** An access word within `span` characters before the token, or a few after ("4471# on the gate"). */
 function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
-  const lo = Math.max(0, tok.start - 60);
+  const lo = Math.max(0, tok.start - 80);
   const window = text.slice(lo, Math.min(text.length, tok.end + 28));
   // The context must not be separated from the token by a sentence end.
   const beforeTok = text.slice(lo, tok.start);
@@ -339,7 +342,7 @@ function detectIdsAndAccounts(text: string, out: Finding[]): void {
     const digits = tok.replace(/\D/g, '').length;
     if (digits < 6) continue;
     if (/^\d{1,2}[-/]\d{1,2}[-/]\d{2,4}$/.test(tok)) continue;
-    const before = text.slice(Math.max(0, m.index - 45), m.index);
+    const before = text.slice(Math.max(0, m.index - 80), m.index);
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 12);
     if (QUANTITY_AFTER.test(after) && !/^\s*(?:st|nd|rd|th)\b/.test(after)) continue;
     if (
@@ -505,7 +508,8 @@ function detectCodeRiddles(text: string, out: Finding[]): void {
   for (const m of text.matchAll(
     /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,100}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
   )) {
-    if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip)\b/i.test(text)) continue;
+    if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip|myth|legend|hoax|if you)\b/i.test(text))
+      continue;
     const safe = SAFE_NOUN.test(text);
     out.push(
       make(
@@ -558,7 +562,7 @@ function detectWifiWords(text: string, out: Finding[]): void {
 function detectDeposit(text: string, out: Finding[]): void {
   // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
   const box =
-    /\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom|cofre|tresor|caja de seguridad|coffre)\b/i.exec(
+    /\bbox\b(?=[^.\n]{0,12}\b(?:at|in|with)\s+(?:the\s+)?(?:chase|barclays|lloyds|hsbc|natwest|santander|wells fargo|citi|bank of america|boa|td|rbc|scotiabank|bmo|bank)\b)|\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom|cofre|tresor|caja de seguridad|coffre)\b/i.exec(
       text,
     );
   if (!box) return;
