@@ -44,7 +44,7 @@ const PHONE_CONTEXT =
 
 /** Things that guard everything else: with one of these a credential is ULTRASECRET. */
 const UNLOCKS_EVERYTHING =
-  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|root (?:password|key|credentials?)|encryption (?:key|passphrase)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|root (?:password|key|credentials?)|encryption (?:key|passphrase)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
@@ -128,16 +128,24 @@ function codeTokens(text: string): Token[] {
 
 /** An access word within `span` characters before the token, or a few after ("4471# on the gate"). */
 function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
-  const lo = Math.max(0, tok.start - 80);
+  // After a colon the value's label can be a whole clause away ("the password to my email, which …: X").
+  const introduced = /[:=]\s*["'“‘]?$/.test(text.slice(Math.max(0, tok.start - 3), tok.start));
+  const lo = Math.max(0, tok.start - (introduced ? 160 : 80));
   const window = text.slice(lo, Math.min(text.length, tok.end + 28));
   // The context must not be separated from the token by a sentence end.
   const beforeTok = text.slice(lo, tok.start);
-  const cut = Math.max(
+  let cut = Math.max(
     beforeTok.lastIndexOf('. '),
     beforeTok.lastIndexOf('\n'),
     beforeTok.lastIndexOf('! '),
     beforeTok.lastIndexOf('? '),
   );
+  // A terse label sentence ("Crew locker 31. Twelve, thirty-three, five.") still names what the code opens.
+  if (cut > 0) {
+    const head = beforeTok.slice(0, cut);
+    const prev = head.slice(Math.max(head.lastIndexOf('. '), head.lastIndexOf('\n')) + 1);
+    if (prev.trim().split(/\s+/).length <= 4) cut = Math.max(head.lastIndexOf('. '), head.lastIndexOf('\n'));
+  }
   const from = cut >= 0 ? cut + 1 : 0;
   const afterStart = tok.end - lo;
   const afterTok = window.slice(afterStart);
@@ -413,10 +421,10 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
 // Recovery material and where it is kept; duress codes; hardware wallets
 
 const MATERIAL =
-  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|the words|mnemonic|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes)\b/gi;
+  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes)\b/gi;
 
 const LOCATION =
-  /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|above|below|at|between|within|taped to|among|with)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b)/i;
+  /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b)/i;
 
 /** Strong enough alone: a seed, a hardware wallet, an emergency kit or a safe's key. */
 const ULTRA_MATERIAL =
@@ -488,6 +496,10 @@ function detectBankAccounts(text: string, out: Finding[]): void {
 function detectIdShapes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(/\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b/g)) {
     out.push(make('national_id', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a CURP'));
+  }
+  // Indian PAN: five letters, four digits, a letter.
+  for (const m of text.matchAll(/\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b/g)) {
+    out.push(make('national_id', 'SECRET', 0.93, m.index, m.index + m[0].length, 'a PAN'));
   }
   for (const m of text.matchAll(/\bshare code\b[^.\n]{0,30}?\b([A-Z0-9]{3}[ -]?[A-Z0-9]{3}[ -]?[A-Z0-9]{3})\b/gi)) {
     if (!/\d/.test(m[1]!)) continue;

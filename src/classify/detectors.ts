@@ -259,7 +259,7 @@ function detectKeys(text: string, out: Finding[]): void {
     const end = text.indexOf('-----END', m.index);
     // A header quoted in prose ("the `-----BEGIN …` in the fixtures") carries no key material.
     const body = text.slice(m.index + m[0].length, end < 0 ? text.length : end);
-    if (!/[A-Za-z0-9+/=]{16,}/.test(body)) continue;
+    if (!/^\s*[A-Za-z0-9+/=]{8,}/.test(body)) continue;
     out.push(
       found('private_key', 'ULTRASECRET', 0.99, m.index, end < 0 ? text.length : end, 'a PEM private key block'),
     );
@@ -308,7 +308,7 @@ function detectKeys(text: string, out: Finding[]): void {
 }
 
 const SEED_CONTEXT =
-  /\b(seed|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
+  /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
 
 /** A list word, or — in a message that talks about seed phrases — a word one typo away from one. */
 function seedWordMatcher(text: string): (word: string) => boolean {
@@ -339,7 +339,20 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
   const tokens = [...text.matchAll(/[A-Za-z]+/g)];
   let runStart = 0;
   const flush = (endExclusive: number) => {
-    const run = tokens.slice(runStart, endExclusive);
+    let run = tokens.slice(runStart, endExclusive);
+    // Near-miss words ("are" ~ "area", "says" ~ "say") also join the sentence around a phrase to it: keep the
+    // longest stretch with at most two of them, then drop near-misses at its edges.
+    const miss = run.map((t) => !list.has(t[0].toLowerCase()));
+    let bestLo = 0;
+    let bestHi = 0;
+    for (let lo = 0, hi = 0, misses = 0; hi < run.length; hi++) {
+      if (miss[hi]) misses++;
+      while (misses > 2) if (miss[lo++]) misses--;
+      if (hi + 1 - lo > bestHi - bestLo) [bestLo, bestHi] = [lo, hi + 1];
+    }
+    run = run.slice(bestLo, bestHi);
+    while (run.length > 0 && !list.has(run[0]![0].toLowerCase())) run = run.slice(1);
+    while (run.length > 0 && !list.has(run[run.length - 1]![0].toLowerCase())) run = run.slice(0, -1);
     if (run.length < 12) return;
     const words = run.map((t) => t[0].toLowerCase());
     const exact = words.filter((w) => list.has(w)).length;
@@ -437,6 +450,9 @@ function detectCredentials(text: string, out: Finding[]): void {
     if (
       phrase &&
       words[0] &&
+      !['and', 'or', 'but', 'what', 'which', 'that', 'how', 'why', 'when', 'is', 'was'].includes(
+        words[0].toLowerCase(),
+      ) &&
       ![
         'too',
         'very',

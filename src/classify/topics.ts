@@ -74,7 +74,7 @@ const RULES: readonly Rule[] = [
   [
     'relationships',
     0.85,
-    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|(?:mum|mom|dad|my \w+) vs|getting ugly|furious|tense|shouts? at|shouted at|yells? at|screamed at|afraid|on the (?:whisky|whiskey|bottle|booze|drink)|cut my (?:rate|pay|hours|salary)|pay cut|not speaking to|falling out|fell out with|written up|warning letter|got a warning)\b/,
+    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|(?:mum|mom|dad|my \w+) vs|getting ugly|(?:worst|huge|big|another) row|rowed|slept (?:in the spare room|on the (?:sofa|couch))|furious|tense|shouts? at|shouted at|yells? at|screamed at|afraid|on the (?:whisky|whiskey|bottle|booze|drink)|cut my (?:rate|pay|hours|salary)|pay cut|not speaking to|falling out|fell out with|written up|warning letter|got a warning)\b/,
   ],
   // What the writer marks as private, in everyday words.
   [

@@ -138,7 +138,8 @@ describe('detectors: positives', () => {
     ['key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'api_key', 'SECRET'],
     ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'api_key', 'SECRET'],
     ['slack xoxb-12345678901-123456789012-abcdefghijklmnopqrstuvwx', 'api_key', 'SECRET'],
-    ['AKIAIOSFODNN7EXAMPLE is the aws key', 'api_key', 'SECRET'],
+    // (AWS's documented placeholder AKIAIOSFODNN7EXAMPLE opens nothing; see the look-alikes below.)
+    ['AKIA4Q7ZK2M9XW3RT8PB is the aws key', 'api_key', 'SECRET'],
     ['AIzaSyA1234567890abcdefghijklmnopqrstuv', 'api_key', 'SECRET'],
     [
       'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
