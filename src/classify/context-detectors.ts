@@ -240,7 +240,8 @@ function detectCombinations(text: string, out: Finding[]): void {
     /\b(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3}[,;\s]+(?:(?:then|and|to)\s+)?){2,5}(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3})?/gi,
   )) {
     if (!/\b(?:safe|combo|combination|lock|dial|turn)\b/i.test(text)) continue;
-    const safe = SAFE_NOUN.test(text) || /\bdial\b/i.test(text);
+    const safe =
+      ((SAFE_NOUN.test(text) || /\bsafe\b/i.test(text)) && !SAFE_HARMLESS.test(text)) || /\bdial\b/i.test(text);
     out.push(
       make('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
     );
@@ -291,14 +292,14 @@ function detectCombinations(text: string, out: Finding[]): void {
 function detectCardDetails(text: string, out: Finding[]): void {
   if (!/\b(?:card|visa|mastercard|amex|debit|credit|cvv|cvc|cv2)\b/i.test(text)) return;
   for (const m of text.matchAll(
-    /\b(?:exp(?:iry|ires|iration)?(?: date)?|valid (?:thru|through|until)|good thru|expiring)\b\W{0,4}(?:is\s+|on\s+|date\s+)?(\d{1,2}\s?[/.-]\s?\d{2,4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})/gi,
+    /\b(?:exp(?:iry|ires|iration)?(?: date)?|valid (?:thru|through|until)|good thru|expiring)\b\W{0,4}(?:is\s+|on\s+|date\s+)?(\d{1,2}\s?[/.-]\s?\d{2,4}|[01]?\d{3}\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})/gi,
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
     out.push(make('card_number', 'SECRET', 0.9, start, start + value.length, 'a card expiry date'));
   }
   for (const m of text.matchAll(
-    /\b(?:cvv|cvc|cv2|security code|3[- ]digit(?: code)?|three[- ]digit(?: code)?|code on the back|numbers? on the back)\b[^.\n\d]{0,20}?(\d{3,4})\b/gi,
+    /\b(?:cvv|cvc|cv2|security code|3[- ]digit(?: code)?|three[- ]digit(?: code)?|code on the back|(?:three|3|digits?|numbers?) on the back)\b[^.\n\d]{0,20}?(\d{3,4})\b/gi,
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;

@@ -123,8 +123,11 @@ export function respellNumbers(text: string): Respelled {
       digits = `${tens}0`;
     } else {
       digits = digitsOf(lw);
-      // "oh" counts as zero only inside a run of digits ("four oh two").
-      if (lw === 'oh' && !joined) digits = undefined;
+      // "oh" counts as zero only inside a run of digits ("four oh two", "oh eight twenty seven").
+      const next = words[i + 1];
+      const nextIsDigit =
+        next !== undefined && (UNITS[next[0].toLowerCase()] ?? TENS[next[0].toLowerCase()]) !== undefined;
+      if (lw === 'oh' && !joined && !nextIsDigit) digits = undefined;
     }
     if (digits === undefined) {
       if (cur) runs.push(cur);
