@@ -39,6 +39,7 @@ describe('codes next to what they open', () => {
     'Sec Qs for the pension site: first school Brookfield; pet - Rufus',
     'the alarm code is our wedding year backwards',
     'first two digits of the garage pin are 7 and 3, last two are 14',
+    'my social is four one two, five five, nine eight seven six, for the form',
   ])('%s → SECRET at least', (text) => {
     expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
   });
