@@ -1,4 +1,3 @@
-import { distance } from 'fastest-levenshtein';
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
 import { detectInContext, liftUnlocksEverything } from './context-detectors.js';
 import { respellNumbers } from './spoken-numbers.js';
@@ -310,27 +309,27 @@ function detectKeys(text: string, out: Finding[]): void {
 const SEED_CONTEXT =
   /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
 
+/** Every one-character deletion of every list word, built once: "is w one edit from a list word" in O(|w|). */
+let deletionIndex: Set<string> | undefined;
+const deletions = (w: string) => Array.from({ length: w.length }, (_, i) => w.slice(0, i) + w.slice(i + 1));
+
+/** Whether `w` is one insertion, deletion or substitution away from a BIP-39 word. */
+function nearSeedWord(w: string, list: ReadonlyMap<string, number> | ReadonlySet<string>): boolean {
+  if (!deletionIndex) {
+    deletionIndex = new Set();
+    for (const word of list.keys()) for (const d of deletions(word)) deletionIndex.add(d);
+  }
+  // A list word lost a letter (w is a deletion of it), or w has an extra letter, or one letter differs.
+  if (deletionIndex.has(w)) return true;
+  for (const d of deletions(w)) if (list.has(d) || deletionIndex.has(d)) return true;
+  return false;
+}
+
 /** A list word, or — in a message that talks about seed phrases — a word one typo away from one. */
 function seedWordMatcher(text: string): (word: string) => boolean {
   const list = bip39Words();
   if (!SEED_CONTEXT.test(text)) return (w) => list.has(w);
-  const near = new Map<string, boolean>();
-  return (w) => {
-    if (list.has(w)) return true;
-    if (w.length < 3 || w.length > 9) return false;
-    let hit = near.get(w);
-    if (hit === undefined) {
-      hit = false;
-      for (const candidate of list.keys()) {
-        if (Math.abs(candidate.length - w.length) <= 1 && distance(candidate, w) <= 1) {
-          hit = true;
-          break;
-        }
-      }
-      near.set(w, hit);
-    }
-    return hit;
-  };
+  return (w) => list.has(w) || (w.length >= 3 && w.length <= 9 && nearSeedWord(w, list));
 }
 
 function detectSeedPhrase(text: string, out: Finding[]): void {
