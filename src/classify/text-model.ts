@@ -62,6 +62,21 @@ export class TextModel {
     return new TextModel({ ...meta, scales: meta.classes.map(() => 0) }, weights);
   }
 
+  /**
+   * The mean of models trained on the same data with different seeds: one SGD run's weights depend on the
+   * order it saw the examples in, and averaging a few runs removes most of that noise at no cost at runtime.
+   */
+  static average(models: readonly TextModel[]): TextModel {
+    const first = models[0];
+    if (!first) throw new MemvaultError('CLASSIFICATION_ERROR', 'No models to average.');
+    const weights = new Float32Array(first.weights.length);
+    for (const m of models) for (let i = 0; i < weights.length; i++) weights[i]! += m.weights[i]! / models.length;
+    const bias = first.meta.bias.map(
+      (_, c) => models.reduce((sum, m) => sum + (m.meta.bias[c] ?? 0), 0) / models.length,
+    );
+    return new TextModel({ ...first.meta, bias, hyper: { ...first.meta.hyper, seeds: models.length } }, weights);
+  }
+
   featurize(text: string): SparseVector {
     return featurize(text, { bits: this.meta.bits });
   }

@@ -85,7 +85,7 @@ const RULES: readonly Rule[] = [
   [
     'health',
     0.85,
-    /\b(ecg|ekg|x-?rays?|ct scan|mri|ultrasound|scan results|discharge summary|discharged|follow-?up (?:with dr|with the doctor|appointment|visit)|specialist|physiotherap\w+|cataract|glaucoma|retina|eye surgery|pregnancy test|period (?:is )?late|drinking (?:problem|too much|again)|every night to sleep|sleeping pills|cant sleep|can't sleep|insomnia|nightmares|grief counsel\w*|psycholog\w+|psychotherap\w+|residential (?:treatment|program)|treatment (?:center|centre|program)|withdrawal)\b/,
+    /\b(ecg|ekg|x-?rays?|ct scan|mri|ultrasound|scan results|discharge summary|discharged|follow-?up (?:with dr|with the doctor|appointment|visit)|specialist|physiotherap\w+|cataract|glaucoma|retina|eye surgery|copd|emphysema|lung function|oxygen (?:at home|tank|therapy)|stage [1-4] |dialysis|pregnancy test|period (?:is )?late|drinking (?:problem|too much|again)|every night to sleep|sleeping pills|cant sleep|can't sleep|insomnia|nightmares|grief counsel\w*|psycholog\w+|psychotherap\w+|residential (?:treatment|program)|treatment (?:center|centre|program)|withdrawal)\b/,
   ],
   [
     'relationships',
