@@ -575,14 +575,25 @@ function detectCodes(text: string, out: Finding[]): void {
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'where a spare key is hidden'));
   }
-  // Recovery / backup codes for accounts: master keys to the account.
+  // Recovery / backup codes for accounts. One account's 2FA backup codes are SECRET (the writers' and the
+  // development set's convention); recovery keys, phrases and emergency kits guard more and are ULTRASECRET.
   const recovery =
-    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(?:codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
+    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
   for (const m of text.matchAll(recovery)) {
-    const value = m[3]!;
+    const value = m[4]!;
     if (!/\d/.test(value) || valueStrength(value) === 0) continue;
     const start = m.index + m[0].length - value.length;
-    out.push(found('recovery_code', 'ULTRASECRET', 0.95, start, start + value.length, 'account recovery codes'));
+    const master = /^(?:key|keys|phrase)$/i.test(m[2]!) || /^emergency$/i.test(m[1]!);
+    out.push(
+      found(
+        'recovery_code',
+        master ? 'ULTRASECRET' : 'SECRET',
+        0.95,
+        start,
+        start + value.length,
+        master ? 'a recovery key' : 'account recovery codes',
+      ),
+    );
   }
   // "verification code 482913" (one-time, short-lived, still a key while valid)
   // A booking's confirmation code is a reference, not a key.

@@ -171,7 +171,9 @@ describe('detectors: positives', () => {
     // A safe's combination guards everything inside it (issue 19): ULTRASECRET, no longer SECRET.
     ['the combination for the safe is 36-24-12', 'access_code', 'ULTRASECRET'],
     ['the code to the storage unit is 4417', 'access_code', 'SECRET'],
-    ['github recovery codes: 8f3k2-9d8s1 4kd82-1mz9x', 'recovery_code', 'ULTRASECRET'],
+    // One account's 2FA backup codes are SECRET in the labelling convention the corpus and dev set follow.
+    ['github recovery codes: 8f3k2-9d8s1 4kd82-1mz9x', 'recovery_code', 'SECRET'],
+    ['bitlocker recovery key: 7731-2290-4471-0093', 'recovery_code', 'ULTRASECRET'],
     ["mother's maiden name is Kowalski", 'security_answer', 'SECRET'],
   ];
   it.each(cases)('%s → %s', (text, kind, category) => {
