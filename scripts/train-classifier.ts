@@ -1,47 +1,68 @@
 /**
- * Trains the local text model on the training part of corpus/ (never on the held-out split) and writes
- * assets/classifier/model.{json,bin}.
+ * Trains the local text model on the training part of corpus/ (never on a held-out split, never on the
+ * development set) and writes assets/classifier/model.{json,bin}.
  *
- *   npx tsx scripts/train-classifier.ts [--bits 16] [--epochs 25]
+ *   npx tsx scripts/train-classifier.ts [--bits 16] [--epochs 20] [--l2 1e-5] [--old none|handwritten|all]
+ *       [--old-weight 0.3] [--seeds 5]
+ *
+ * By default only the people corpus (corpus/people, written by independent writers in many voices) is used:
+ * adding the original team corpus (templates, or only its hand-written part) lowered accuracy and raised
+ * under-protection on the people test split and on the development set (see corpus/README.md), so it is
+ * kept for reference and can be mixed back in with --old for comparison. The saved model is the average of
+ * --seeds runs with different shuffles (one run's accuracy moved by about a point from seed to seed).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCorpus } from '../src/classify/corpus.js';
+import { type CorpusRow, loadCorpus } from '../src/classify/corpus.js';
 import { detectSecrets, maskFindings } from '../src/classify/detectors.js';
-import { trainTextModel } from '../src/classify/text-model.js';
+import { TextModel, trainTextModel } from '../src/classify/text-model.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     bits: { type: 'string', default: '16' },
-    epochs: { type: 'string', default: '25' },
+    epochs: { type: 'string', default: '20' },
     l2: { type: 'string', default: '1e-5' },
+    old: { type: 'string', default: 'none' },
+    'old-weight': { type: 'string', default: '0.3' },
+    seeds: { type: 'string', default: '5' },
   },
 });
 
-const corpus = loadCorpus(join(ROOT, 'corpus'));
+const dir = join(ROOT, 'corpus');
+const people = loadCorpus(dir, ['people']);
+const oldSources =
+  values.old === 'all' ? ['handwritten', 'template'] : values.old === 'handwritten' ? ['handwritten'] : [];
+const old = oldSources.length > 0 ? loadCorpus(dir, oldSources) : { train: [], heldOut: [] };
 // The model learns from masked text, exactly as the classifier will show it (see maskFindings).
 const mask = (text: string) => maskFindings(text, detectSecrets(text));
-const train = corpus.train.map((r) => ({ ...r, text: mask(r.text) }));
-const heldOut = corpus.heldOut.map((r) => ({ ...r, text: mask(r.text) }));
+const rows = (list: CorpusRow[], weight: number) => list.map((r) => ({ text: mask(r.text), label: r.label, weight }));
+const train = [...rows(people.train, 1), ...rows([...old.train, ...old.heldOut], Number(values['old-weight']))];
 const started = performance.now();
-const model = trainTextModel(train, {
-  bits: Number(values.bits),
-  epochs: Number(values.epochs),
-  l2: Number(values.l2),
-  // Missing a secret costs more than over-protecting a fact.
-  classWeights: { SECRET: 1.5, ULTRASECRET: 2, CONFIDENTIAL: 1.2 },
-});
+const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+const model = TextModel.average(
+  seeds.map((seed) =>
+    trainTextModel(train, {
+      bits: Number(values.bits),
+      epochs: Number(values.epochs),
+      l2: Number(values.l2),
+      seed,
+      // Missing a secret costs more than over-protecting a fact.
+      classWeights: { SECRET: 1.5, ULTRASECRET: 2, CONFIDENTIAL: 1.2 },
+    }),
+  ),
+);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 model.save(join(ROOT, 'assets', 'classifier'));
 
 let correct = 0;
-for (const row of heldOut) {
-  const p = model.predict(row.text);
+for (const row of people.heldOut) {
+  const p = model.predict(mask(row.text));
   const best = (Object.entries(p) as [string, number][]).sort((a, b) => b[1] - a[1])[0]?.[0];
   if (best === row.label) correct++;
 }
 console.log(
-  `trained on ${train.length} messages in ${seconds}s; text model alone on the held-out split: ` +
-    `${((100 * correct) / heldOut.length).toFixed(1)}% (${heldOut.length} messages)`,
+  `trained on ${train.length} messages in ${seconds}s; text model alone on the people test split: ` +
+    `${((100 * correct) / people.heldOut.length).toFixed(1)}% (${people.heldOut.length} messages). ` +
+    'Run "npm run eval:classify" for the whole classifier.',
 );

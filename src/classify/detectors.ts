@@ -1,5 +1,6 @@
-import { distance } from 'fastest-levenshtein';
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
+import { detectInContext, liftUnlocksEverything } from './context-detectors.js';
+import { respellNumbers } from './spoken-numbers.js';
 
 /** What a detector found. The value itself is never kept: only where it is and what it is. */
 export type FindingKind =
@@ -165,6 +166,8 @@ function detectIbans(text: string, out: Finding[]): void {
   const re = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
   for (const m of text.matchAll(re)) {
     if (!/^[A-Z]{2}/.test(m[0]) && !/\biban\b/i.test(text)) continue;
+    // Booking references look like IBANs ("PO4481273"); only real country codes count.
+    if (IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()] === undefined) continue;
     // Trim trailing words the greedy match swallowed ("DE89 3704 0044 0532 0130 00 for rent").
     let candidate = m[0];
     while (candidate.length > 15 && !ibanValid(candidate)) candidate = candidate.replace(/\s*\S$/, '');
@@ -240,15 +243,22 @@ const KEY_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bSG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/g, 'a SendGrid key'],
   [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, 'a JSON Web Token'],
   [/\b\d{8,10}:[A-Za-z0-9_-]{35}\b/g, 'a Telegram bot token'],
+  [/\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g, 'a HashiCorp Vault token'],
 ];
 
 function detectKeys(text: string, out: Finding[]): void {
   for (const [re, label] of KEY_PATTERNS) {
-    for (const m of text.matchAll(re))
+    for (const m of text.matchAll(re)) {
+      // Vendors' documented placeholders ("AKIAIOSFODNN7EXAMPLE") open nothing.
+      if (/EXAMPLE|XXXXXXXX/i.test(m[0])) continue;
       out.push(found('api_key', 'SECRET', 0.97, m.index, m.index + m[0].length, label));
+    }
   }
   for (const m of text.matchAll(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/g)) {
     const end = text.indexOf('-----END', m.index);
+    // A header quoted in prose ("the `-----BEGIN …` in the fixtures") carries no key material.
+    const body = text.slice(m.index + m[0].length, end < 0 ? text.length : end);
+    if (!/^\s*[A-Za-z0-9+/=]{8,}/.test(body)) continue;
     out.push(
       found('private_key', 'ULTRASECRET', 0.99, m.index, end < 0 ? text.length : end, 'a PEM private key block'),
     );
@@ -277,7 +287,7 @@ function detectKeys(text: string, out: Finding[]): void {
   const covered = (i: number) => out.some((f) => i >= f.start && i < f.end);
   for (const m of text.matchAll(/(?<![\w/.@-])[A-Za-z0-9_+/=-]{20,}(?![\w/@])/g)) {
     const tok = m[0];
-    if (covered(m.index)) continue;
+    if (covered(m.index) || /EXAMPLE/.test(tok)) continue;
     const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(tok)).length;
     if (classes < 2 || !/\d/.test(tok)) continue;
     const h = shannonEntropy(tok);
@@ -297,29 +307,29 @@ function detectKeys(text: string, out: Finding[]): void {
 }
 
 const SEED_CONTEXT =
-  /\b(seed|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
+  /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
+
+/** Every one-character deletion of every list word, built once: "is w one edit from a list word" in O(|w|). */
+let deletionIndex: Set<string> | undefined;
+const deletions = (w: string) => Array.from({ length: w.length }, (_, i) => w.slice(0, i) + w.slice(i + 1));
+
+/** Whether `w` is one insertion, deletion or substitution away from a BIP-39 word. */
+function nearSeedWord(w: string, list: ReadonlyMap<string, number> | ReadonlySet<string>): boolean {
+  if (!deletionIndex) {
+    deletionIndex = new Set();
+    for (const word of list.keys()) for (const d of deletions(word)) deletionIndex.add(d);
+  }
+  // A list word lost a letter (w is a deletion of it), or w has an extra letter, or one letter differs.
+  if (deletionIndex.has(w)) return true;
+  for (const d of deletions(w)) if (list.has(d) || deletionIndex.has(d)) return true;
+  return false;
+}
 
 /** A list word, or — in a message that talks about seed phrases — a word one typo away from one. */
 function seedWordMatcher(text: string): (word: string) => boolean {
   const list = bip39Words();
   if (!SEED_CONTEXT.test(text)) return (w) => list.has(w);
-  const near = new Map<string, boolean>();
-  return (w) => {
-    if (list.has(w)) return true;
-    if (w.length < 3 || w.length > 9) return false;
-    let hit = near.get(w);
-    if (hit === undefined) {
-      hit = false;
-      for (const candidate of list.keys()) {
-        if (Math.abs(candidate.length - w.length) <= 1 && distance(candidate, w) <= 1) {
-          hit = true;
-          break;
-        }
-      }
-      near.set(w, hit);
-    }
-    return hit;
-  };
+  return (w) => list.has(w) || (w.length >= 3 && w.length <= 9 && nearSeedWord(w, list));
 }
 
 function detectSeedPhrase(text: string, out: Finding[]): void {
@@ -328,7 +338,20 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
   const tokens = [...text.matchAll(/[A-Za-z]+/g)];
   let runStart = 0;
   const flush = (endExclusive: number) => {
-    const run = tokens.slice(runStart, endExclusive);
+    let run = tokens.slice(runStart, endExclusive);
+    // Near-miss words ("are" ~ "area", "says" ~ "say") also join the sentence around a phrase to it: keep the
+    // longest stretch with at most two of them, then drop near-misses at its edges.
+    const miss = run.map((t) => !list.has(t[0].toLowerCase()));
+    let bestLo = 0;
+    let bestHi = 0;
+    for (let lo = 0, hi = 0, misses = 0; hi < run.length; hi++) {
+      if (miss[hi]) misses++;
+      while (misses > 2) if (miss[lo++]) misses--;
+      if (hi + 1 - lo > bestHi - bestLo) [bestLo, bestHi] = [lo, hi + 1];
+    }
+    run = run.slice(bestLo, bestHi);
+    while (run.length > 0 && !list.has(run[0]![0].toLowerCase())) run = run.slice(1);
+    while (run.length > 0 && !list.has(run[run.length - 1]![0].toLowerCase())) run = run.slice(0, -1);
     if (run.length < 12) return;
     const words = run.map((t) => t[0].toLowerCase());
     const exact = words.filter((w) => list.has(w)).length;
@@ -426,6 +449,9 @@ function detectCredentials(text: string, out: Finding[]): void {
     if (
       phrase &&
       words[0] &&
+      !['and', 'or', 'but', 'what', 'which', 'that', 'how', 'why', 'when', 'is', 'was'].includes(
+        words[0].toLowerCase(),
+      ) &&
       ![
         'too',
         'very',
@@ -482,8 +508,14 @@ function detectCredentials(text: string, out: Finding[]): void {
 
 function detectCodes(text: string, out: Finding[]): void {
   // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
+  // An Indian postal PIN code is six digits in an address, not a secret.
+  const postal =
+    /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i.test(
+      text,
+    );
   for (const m of text.matchAll(/\bpin(?:\s*(?:code|number|no\.?|#))?\b([^.\n!?\d]{0,30}?)(\d{4,8})\b/gi)) {
     const value = m[2]!;
+    if (postal && /^[1-9]\d{5}$/.test(value)) continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('pin', 'SECRET', 0.97, start, start + value.length, 'a PIN'));
   }
@@ -493,6 +525,8 @@ function detectCodes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(place)) {
     const noun = m[1]!.toLowerCase();
     const rest = m[0].slice(m[1]!.length);
+    if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest))
+      continue;
     const coded =
       /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
@@ -541,19 +575,33 @@ function detectCodes(text: string, out: Finding[]): void {
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'where a spare key is hidden'));
   }
-  // Recovery / backup codes for accounts: master keys to the account.
+  // Recovery / backup codes for accounts. One account's 2FA backup codes are SECRET (the writers' and the
+  // development set's convention); recovery keys, phrases and emergency kits guard more and are ULTRASECRET.
   const recovery =
-    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(?:codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
+    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
   for (const m of text.matchAll(recovery)) {
-    const value = m[3]!;
+    const value = m[4]!;
     if (!/\d/.test(value) || valueStrength(value) === 0) continue;
     const start = m.index + m[0].length - value.length;
-    out.push(found('recovery_code', 'ULTRASECRET', 0.95, start, start + value.length, 'account recovery codes'));
+    const master = /^(?:key|keys|phrase)$/i.test(m[2]!) || /^emergency$/i.test(m[1]!);
+    out.push(
+      found(
+        'recovery_code',
+        master ? 'ULTRASECRET' : 'SECRET',
+        0.95,
+        start,
+        start + value.length,
+        master ? 'a recovery key' : 'account recovery codes',
+      ),
+    );
   }
   // "verification code 482913" (one-time, short-lived, still a key while valid)
+  // A booking's confirmation code is a reference, not a key.
+  const booking = /\b(?:booking|booked|reservation|appointment|order|flight|ticket|hotel)\b/i.test(text);
   for (const m of text.matchAll(
     /\b(?:verification|confirmation|one[- ]time|login|sms|security)\s+code\b[^\n\d]{0,15}(\d{4,8})\b/gi,
   )) {
+    if (booking && /^confirmation/i.test(m[0])) continue;
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'a one-time code'));
@@ -584,7 +632,26 @@ export function detectSecrets(text: string): Finding[] {
   detectSeedPhrase(text, out);
   detectCredentials(text, out);
   detectCodes(text, out);
-  return out;
+  detectInContext(text, out);
+  // Numbers told in words ("four seven two nine") get the same checks as typed digits.
+  const spelled = respellNumbers(text);
+  if (spelled.changed) {
+    const extra: Finding[] = [];
+    const t = spelled.text;
+    detectCards(t, extra);
+    detectIdentifiers(t, extra);
+    detectAccounts(t, extra);
+    detectCredentials(t, extra);
+    detectCodes(t, extra);
+    detectInContext(t, extra);
+    for (const f of extra) {
+      const start = spelled.map[f.start] ?? 0;
+      const end = f.end > 0 ? (spelled.map[f.end - 1] ?? text.length - 1) + 1 : start;
+      if (out.some((g) => g.start === start && g.end === end && g.kind === f.kind)) continue;
+      out.push({ ...f, start, end, label: `${f.label} (told in words)` });
+    }
+  }
+  return liftUnlocksEverything(text, out);
 }
 
 /** The most protective finding at or above `minCertainty`, or undefined. */

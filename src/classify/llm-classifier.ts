@@ -11,15 +11,28 @@ import type { LlmError } from './errors/index.js';
 import type { LocalClassifier } from './local-classifier.js';
 import type { PersonalModelStore } from './personal-model.js';
 
-/** The seed's system prompt (SEED §2), with the categories this project defines. */
+/**
+ * The seed's system prompt (SEED §2) with the categories as this project defines them and hard cases written
+ * for the prompt (never taken from an evaluation set); the local detectors still double-check the answer.
+ */
 export const SYSTEM_PROMPT = `You are an expert memory classification system. Your task is to analyze user messages and classify them into appropriate memory categories.
 
-Classification Categories:
-1. CHRONOLOGICAL: Events, experiences, activities with time context
-2. GENERAL: Facts, preferences, general information
-3. CONFIDENTIAL: Personal, private information (health, money, relationships, feelings about people, addresses, contacts, legal or workplace matters)
-4. SECRET: Highly sensitive, restricted information (credentials, PINs, access codes, account, card or ID numbers)
-5. ULTRASECRET: Maximum security information (seed phrases, private keys, password-manager master passwords, 2FA recovery codes, anything whose exposure would be catastrophic)
+Classification Categories (when a message fits several, choose the MORE protective one):
+1. CHRONOLOGICAL: something that happened or will happen at a time: events, activities, appointments, plans, trips, milestones.
+2. GENERAL: facts, preferences, ideas, knowledge, recipes, opinions, things to remember with no specific time and nothing sensitive.
+3. CONFIDENTIAL: personal and private: health (physical and mental), therapy, medication, relationships and family conflict, money trouble, debts, salary, work problems, legal and immigration matters, confessions, feelings about people, home address and contact details, anything the writer marks as private ("don't tell anyone", "between us").
+4. SECRET: credentials and identifiers that let someone into an account or a place: passwords, PINs, door/gate/alarm/locker/garage/bin-store codes, Wi-Fi keys, card numbers with expiry or CVV, bank account numbers, IBANs and routing numbers (even when shared for a payment), national ids, passport and licence numbers, API keys and tokens, one-time codes, 2FA backup codes, answers to security questions. A value must be present or clearly given; talk about passwords without one is not SECRET.
+5. ULTRASECRET: master secrets whose exposure is catastrophic because they unlock everything else: crypto seed phrases and private keys or WHERE they are kept, hardware-wallet PINs with recovery material, password-manager master passwords and emergency kits, the one password that resets all the others, safe and safe-deposit-box combinations and where their keys are, duress or panic codes, disk-encryption recovery keys and encryption master keys, Shamir shares.
+
+Hard cases:
+- A code may have no keyword, be told in words or split across phrases: "new keypad on the shed, it's four one one nine" and "first two numbers are 7 and 3, the last two are our house number" are SECRET.
+- An event that carries a code takes the code's category: "at the pool, locker combo 12-30-7, then a sauna" is SECRET.
+- "Bank asks for my memorable word, it's Thistle" is SECRET (a security-question answer).
+- Location alone can be the secret: "the 24 words are on a steel plate in the loft" and "the spare safe key is in the sugar tin" are ULTRASECRET.
+- "If I'm ever forced to open it, I enter 6619 and it calls the police" is ULTRASECRET (a duress code).
+- The SECRET/ULTRASECRET boundary goes both ways: an ordinary app PIN or a Wi-Fi key for the "master bedroom" is SECRET; the PIN of a hardware wallet together with where its recovery card is, or the password that opens a password vault, is ULTRASECRET.
+- Harmless look-alikes are NOT secrets: a brooch or map "pin", "key lime pie", a keynote, a postal PIN code, Secret Santa, "the secret is more butter", a "safe trip", "seed the tomatoes", "retail therapy", a book titled "The Secret…", a vendor's documented example key, a password-policy discussion, order, flight and booking numbers, a shop's phone number.
+- "I forgot my password again" is GENERAL; "I changed my bank password this morning" is CHRONOLOGICAL: a kind of secret without its value.
 
 Values the user's device already recognised as secrets are replaced by placeholders such as _pin_ or _credential_; treat a placeholder as the secret it stands for.
 
@@ -33,7 +46,7 @@ Response Format (JSON):
     "security_level": 1-5
 }
 
-Consider context, emotional tone, and sensitivity when classifying. When a message fits several categories, choose the more protective one.`;
+Consider context, emotional tone, and sensitivity when classifying. When a message fits several categories, choose the more protective one; when unsure between two, choose the more protective.`;
 
 /** Strict JSON schema sent as `response_format`. */
 export const RESPONSE_SCHEMA = {

@@ -12,6 +12,8 @@ export interface Metrics {
   readonly underProtection: number;
   /** Share whose predicted level is above the true level. */
   readonly overProtection: number;
+  /** Per true category: share predicted at its level or higher (the promise the classifier makes). */
+  readonly protection: Readonly<Record<Category, number>>;
 }
 
 /** Accuracy, per-category precision/recall/F1, macro-F1, confusion matrix and protection errors. */
@@ -45,7 +47,15 @@ export function evaluate(pairs: ReadonlyArray<{ readonly truth: Category; readon
     }
   }
   const n = pairs.length || 1;
+  const protection = Object.fromEntries(
+    CATEGORIES.map((t) => {
+      const support = perCategory[t].support;
+      const ok = CATEGORIES.filter((p) => levelOf(p) >= levelOf(t)).reduce((s, p) => s + confusion[t][p], 0);
+      return [t, support ? ok / support : 1];
+    }),
+  ) as Record<Category, number>;
   return {
+    protection,
     total: pairs.length,
     accuracy: correct / n,
     macroF1: present ? f1Sum / present : 0,
@@ -77,11 +87,11 @@ export function formatReport(m: Metrics, title: string): string {
     `| under-protection (level below truth) | ${pct(m.underProtection)} |`,
     `| over-protection (level above truth) | ${pct(m.overProtection)} |`,
     '',
-    `| true \\ predicted | ${CATEGORIES.map((c) => SHORT[c]).join(' | ')} | recall | F1 |`,
-    `|---|${CATEGORIES.map(() => '---:').join('|')}|---:|---:|`,
+    `| true \\ predicted | ${CATEGORIES.map((c) => SHORT[c]).join(' | ')} | recall | F1 | at its level or higher |`,
+    `|---|${CATEGORIES.map(() => '---:').join('|')}|---:|---:|---:|`,
     ...CATEGORIES.map(
       (t) =>
-        `| ${SHORT[t]} | ${CATEGORIES.map((p) => m.confusion[t][p]).join(' | ')} | ${pct(m.perCategory[t].recall)} | ${m.perCategory[t].f1.toFixed(3)} |`,
+        `| ${SHORT[t]} | ${CATEGORIES.map((p) => m.confusion[t][p]).join(' | ')} | ${pct(m.perCategory[t].recall)} | ${m.perCategory[t].f1.toFixed(3)} | ${pct(m.protection[t])} |`,
     ),
   ];
   return lines.join('\n');

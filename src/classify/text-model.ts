@@ -62,6 +62,21 @@ export class TextModel {
     return new TextModel({ ...meta, scales: meta.classes.map(() => 0) }, weights);
   }
 
+  /**
+   * The mean of models trained on the same data with different seeds: one SGD run's weights depend on the
+   * order it saw the examples in, and averaging a few runs removes most of that noise at no cost at runtime.
+   */
+  static average(models: readonly TextModel[]): TextModel {
+    const first = models[0];
+    if (!first) throw new MemvaultError('CLASSIFICATION_ERROR', 'No models to average.');
+    const weights = new Float32Array(first.weights.length);
+    for (const m of models) for (let i = 0; i < weights.length; i++) weights[i]! += m.weights[i]! / models.length;
+    const bias = first.meta.bias.map(
+      (_, c) => models.reduce((sum, m) => sum + (m.meta.bias[c] ?? 0), 0) / models.length,
+    );
+    return new TextModel({ ...first.meta, bias, hyper: { ...first.meta.hyper, seeds: models.length } }, weights);
+  }
+
   featurize(text: string): SparseVector {
     return featurize(text, { bits: this.meta.bits });
   }
@@ -134,7 +149,7 @@ export interface TrainOptions {
  * given seed and input order.
  */
 export function trainTextModel(
-  examples: ReadonlyArray<{ readonly text: string; readonly label: Category }>,
+  examples: ReadonlyArray<{ readonly text: string; readonly label: Category; readonly weight?: number }>,
   options: TrainOptions = {},
 ): TextModel {
   const bits = options.bits ?? 16;
@@ -148,7 +163,7 @@ export function trainTextModel(
   const g2 = new Float32Array(k * dim).fill(1e-8);
   const bias = new Float64Array(k);
   const bg2 = new Float64Array(k).fill(1e-8);
-  const xs = examples.map((e) => ({ x: featurize(e.text, { bits }), y: classes.indexOf(e.label) }));
+  const xs = examples.map((e) => ({ x: featurize(e.text, { bits }), y: classes.indexOf(e.label), w: e.weight ?? 1 }));
   const cw = classes.map((c) => options.classWeights?.[c] ?? 1);
 
   let s = options.seed ?? 1;
@@ -163,7 +178,7 @@ export function trainTextModel(
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     for (const idx of order) {
-      const { x, y } = xs[idx]!;
+      const { x, y, w: exampleWeight } = xs[idx]!;
       const logits: number[] = [];
       for (let c = 0; c < k; c++) {
         let z = bias[c]!;
@@ -171,7 +186,7 @@ export function trainTextModel(
         logits.push(z);
       }
       const p = softmax(logits);
-      const weight = cw[y] ?? 1;
+      const weight = (cw[y] ?? 1) * exampleWeight;
       for (let c = 0; c < k; c++) {
         const err = weight * ((p[c] ?? 0) - (c === y ? 1 : 0));
         bg2[c]! += err * err;

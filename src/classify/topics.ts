@@ -67,6 +67,27 @@ const RULES: readonly Rule[] = [
     /\b(in confidence|told me privately|don't tell|do not tell|haven't told|not told anyone|nobody knows|no one knows|only \w+ knows|keep (?:it|this) between us|just between us|secretly)\b/,
   ],
   [
+    'legal',
+    0.9,
+    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|without prejudice|solicitors?|barrister|matrimonial|financial remedy|decree (?:nisi|absolute)|tribunal|cease and desist|uscis|overstay\w*|citizenship (?:test|application|interview))\b/,
+  ],
+  [
+    'relationships',
+    0.85,
+    /\b(lonely|loneliness|feel(?:ing)? (?:so )?alone|no one to talk to|lie to|lied to|lying to|(?:i|we) lied|borrowed [^.]{0,20}\bfrom\b|owe (?:him|her|them|my)|complain(?:ed|s)? about me|(?:mum|mom|dad|my \w+) vs|getting ugly|(?:worst|huge|big|another) row|rowed|slept (?:in the spare room|on the (?:sofa|couch))|furious|tense|shouts? at|shouted at|yells? at|screamed at|afraid|on the (?:whisky|whiskey|bottle|booze|drink)|cut my (?:rate|pay|hours|salary)|pay cut|not speaking to|falling out|fell out with|written up|warning letter|got a warning)\b/,
+  ],
+  // What the writer marks as private, in everyday words.
+  [
+    'relationships',
+    0.85,
+    /\b(between (?:us|you and me|the two of us)|(?:don'?t|dont|do not|never|won'?t|wont) tell (?:anyone|anybody|mum|mom|dad|my|the|him|her|them)|(?:doesn'?t|dont|don'?t|does not|do not) know (?:about|that|yet)|confess(?:ion|ed|ing)?|keep (?:it|this) (?:quiet|to myself|private|secret)|off the record|strictly private|private matter|ashamed|my secret|kept it (?:quiet|secret|between)|(?:ain'?t|haven'?t|hasn'?t|not|never) told (?:nobody|anyone|anybody|no one|a soul))\b/,
+  ],
+  [
+    'health',
+    0.85,
+    /\b(ecg|ekg|x-?rays?|ct scan|mri|ultrasound|scan results|discharge summary|discharged|follow-?up (?:with dr|with the doctor|appointment|visit)|specialist|physiotherap\w+|cataract|glaucoma|retina|eye surgery|copd|emphysema|lung function|oxygen (?:at home|tank|therapy)|stage [1-4] |dialysis|pregnancy test|period (?:is )?late|drinking (?:problem|too much|again)|every night to sleep|sleeping pills|cant sleep|can't sleep|insomnia|nightmares|grief counsel\w*|psycholog\w+|psychotherap\w+|residential (?:treatment|program)|treatment (?:center|centre|program)|withdrawal)\b/,
+  ],
+  [
     'relationships',
     0.8,
     /\b(can'?t stand (?:my|him|her|them|\w+'s)|resent|don'?t trust|hate (?:how|him|her|them)|scared of (?:him|her|them|my)|afraid of (?:him|her|them|my)|jealous of|furious with|disappointed in|fight (?:about|with)|huge fight|argument with|yelled at|lying to me|keeps lying)\b/,

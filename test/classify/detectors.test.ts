@@ -138,7 +138,8 @@ describe('detectors: positives', () => {
     ['key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'api_key', 'SECRET'],
     ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'api_key', 'SECRET'],
     ['slack xoxb-12345678901-123456789012-abcdefghijklmnopqrstuvwx', 'api_key', 'SECRET'],
-    ['AKIAIOSFODNN7EXAMPLE is the aws key', 'api_key', 'SECRET'],
+    // (AWS's documented placeholder AKIAIOSFODNN7EXAMPLE opens nothing; see the look-alikes below.)
+    ['AKIA4Q7ZK2M9XW3RT8PB is the aws key', 'api_key', 'SECRET'],
     ['AIzaSyA1234567890abcdefghijklmnopqrstuv', 'api_key', 'SECRET'],
     [
       'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
@@ -167,9 +168,12 @@ describe('detectors: positives', () => {
     ['My debit card PIN is 8812', 'pin', 'SECRET'],
     ['gate code 4471#', 'access_code', 'SECRET'],
     ['the alarm code is 0917', 'access_code', 'SECRET'],
-    ['the combination for the safe is 36-24-12', 'access_code', 'SECRET'],
+    // A safe's combination guards everything inside it (issue 19): ULTRASECRET, no longer SECRET.
+    ['the combination for the safe is 36-24-12', 'access_code', 'ULTRASECRET'],
     ['the code to the storage unit is 4417', 'access_code', 'SECRET'],
-    ['github recovery codes: 8f3k2-9d8s1 4kd82-1mz9x', 'recovery_code', 'ULTRASECRET'],
+    // One account's 2FA backup codes are SECRET in the labelling convention the corpus and dev set follow.
+    ['github recovery codes: 8f3k2-9d8s1 4kd82-1mz9x', 'recovery_code', 'SECRET'],
+    ['bitlocker recovery key: 7731-2290-4471-0093', 'recovery_code', 'ULTRASECRET'],
     ["mother's maiden name is Kowalski", 'security_answer', 'SECRET'],
   ];
   it.each(cases)('%s → %s', (text, kind, category) => {
@@ -230,13 +234,18 @@ describe('detectors: access told in words', () => {
   it.each([
     "the alarm code at mom's house is her birthday backwards",
     'garage code: our anniversary',
-    "the safe combination was grandpa's birth year",
     'I keep the spare key under the blue flowerpot',
     'spare key is hidden behind the loose brick by the shed',
   ])('%s → SECRET, with the description masked', (text) => {
     expect(strongest(text)).toBe('SECRET');
     const masked = maskFindings(text, detectSecrets(text));
     expect(masked).not.toMatch(/birthday backwards|anniversary|birth year|flowerpot|loose brick/);
+  });
+
+  it("the safe combination was grandpa's birth year → ULTRASECRET (a safe guards everything in it)", () => {
+    const text = "the safe combination was grandpa's birth year";
+    expect(strongest(text)).toBe('ULTRASECRET');
+    expect(maskFindings(text, detectSecrets(text))).not.toMatch(/birth year/);
   });
 
   it.each(['the gate code is broken again', 'I left my keys in the car', 'the keypad code is the same as the old one'])(

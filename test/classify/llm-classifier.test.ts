@@ -71,6 +71,17 @@ describe('LLM classifier against a local chat-completions server', () => {
     expect(r.source).toBe('llm');
   });
 
+  it('sends the hard-case definitions, and context detectors lift an under-protecting answer', async () => {
+    server.enqueue({ kind: 'answer', content: answerContent({ category: 'GENERAL' }) });
+    const r = await make().classify('if anyone ever forces me to disarm, punch 9911 instead, it calls the police', {
+      now,
+    });
+    const sent = JSON.stringify(server.requests[0]!.body.messages);
+    expect(sent).not.toContain('9911');
+    expect(server.requests[0]!.body.messages?.[0]?.content).toMatch(/duress/);
+    expect(r.category).toBe('ULTRASECRET');
+  });
+
   it('falls back on malformed JSON', async () => {
     server.enqueue({ kind: 'answer', content: '{"category": "GENERAL", "confid' });
     const r = await make().classify('Our Secret Santa budget is 20 dollars', { now });

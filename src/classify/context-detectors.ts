@@ -1,0 +1,707 @@
+/**
+ * Detectors for what a secret looks like in context rather than in a known format: a code-like token next
+ * to something it opens, answers to security questions, where recovery material is kept, and the signals
+ * that a secret unlocks everything else (which lift SECRET to ULTRASECRET).
+ *
+ * Every pattern is bounded (no unbounded repetition next to another repetition) so a hostile message
+ * cannot make them backtrack for long.
+ */
+import type { Finding, FindingKind } from './detectors.js';
+
+const make = (
+  kind: FindingKind,
+  category: Finding['category'],
+  certainty: number,
+  start: number,
+  end: number,
+  label: string,
+): Finding => ({ kind, category, certainty, start, end, label });
+
+// ---------------------------------------------------------------------------------------------------------
+// Vocabulary
+
+/** Things a code opens. "code" alone is too common (zip code, dress code) and is handled separately. */
+const ACCESS =
+  /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|cofre|caja fuerte|tresor|coffre|elevator|turnstile|badge|fob|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker)\b/gi;
+
+/** "code" preceded by one of these is not an access code. */
+const HARMLESS_CODE =
+  /\b(?:zip|post|postal|area|country|dress|promo|promotional|discount|voucher|coupon|referral|invite|invitation|source|error|status|bar|qr|colou?r|tax|dial(?:ling)?|airport|flight|booking|reservation|confirmation|tracking|order|product|course|module|class|sort|swift|bic|routing|ifsc|morse|cheat|html|python|my|the|this|that|her|his|our|their|your|write|wrote|writing|review|clean|legacy|reference|ref|pin)\s*$/i;
+
+/** Words after a number that make it a quantity, a time or a money amount rather than a code. */
+const QUANTITY_AFTER =
+  /^\s*(?:%|percent|am|pm|a\.m|p\.m|h\b|hrs?|hours?|mins?|minutes?|secs?|seconds?|days?|weeks?|months?|years?|yrs?|yo|kg|g\b|grams?|lbs?|pounds?|oz|kms?|km\/h|mph|miles?|m\b|metres?|meters?|cm|mm|ft|feet|inch(?:es)?|ml|l\b|litres?|liters?|mg|mcg|calories?|kcal|steps|people|guests|pax|dollars?|bucks|euros?|quid|naira|pesos?|php|usd|eur|gbp|ngn|rand|rupees?|k\b|st\b|nd\b|rd\b|th\b|floor|storey|stories|bedrooms?|rooms?|pages?|words?|times?|x\b|st\.|street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|crescent|court|ct|place|pl|boulevard|blvd|terrace)/i;
+
+/** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
+const REFERENCE_BEFORE =
+  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+
+const POSTAL =
+  /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i;
+
+const PHONE_CONTEXT =
+  /\b(?:phone|call|ring|tel|mobile|cell|whatsapp|text me|number of the|hotline|helpline|landline|viber)\b/i;
+
+/** Things that guard everything else: with one of these a credential is ULTRASECRET. */
+const UNLOCKS_EVERYTHING =
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|root (?:password|key|credentials?)|encryption (?:key|passphrase)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+
+/** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
+const SAFE_NOUN =
+  /\b(?:cofre|caja fuerte|tresor|coffre(?:-fort)?|(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination)\s+safe|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
+
+const SAFE_HARMLESS =
+  /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
+
+// ---------------------------------------------------------------------------------------------------------
+// Code-like tokens
+
+interface Token {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly strength: number;
+}
+
+/** Digit runs (spaces/dashes allowed between groups), mixed letter-digit-symbol words. */
+const CANDIDATE =
+  /(?<![\w@/.]|[A-Za-z]-)(?:\d(?:(?: ?- ?| )?\d){2,15}[#*]?|\*?\d{3,8}#|[A-Za-z0-9!@#$%^&*_+=?.-]*(?:\d[A-Za-z!@#$%^&*_+=?]|[A-Za-z!@#$%^&*_+=?]\d)[A-Za-z0-9!@#$%^&*_+=?.-]*)(?![\w@]|\.\d)/g;
+
+function codeTokens(text: string): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(CANDIDATE)) {
+    let tok = m[0].replace(/[.\-!?]+$/, '');
+    if (tok.length < 3) continue;
+    const start = m.index;
+    const before = text.slice(Math.max(0, start - 24), start);
+    const after = text.slice(start + tok.length, start + tok.length + 14);
+    const digits = tok.replace(/\D/g, '').length;
+    const letters = tok.replace(/[^A-Za-z]/g, '').length;
+    if (/^\d[\d -]*[#*]?$/.test(tok)) {
+      tok = tok.trim();
+      if (digits < 3 || digits > 16) continue;
+      if (QUANTITY_AFTER.test(after) || REFERENCE_BEFORE.test(before)) continue;
+      if (/\bhouse(?: no\.?| number)?\s*$/i.test(before)) continue;
+      // North American phone numbers (419-555-0182) are not codes.
+      if (/^\(?\d{3}\)?[ -]\d{3}-\d{4}$/.test(tok)) continue;
+      // "at 10 20" is a time said aloud.
+      if (/^\d{1,2} [0-5]\d$/.test(tok) && /\b(?:at|by|from|till|until|before|after)\s*$/i.test(before)) continue;
+      // "180 bags", "300 cows": a number followed by a plural noun counts things.
+      if (/^\s+(?!is\b|was\b|as\b|plus\b|its\b|this\b|thus\b|yes\b|us\b)[a-z]{2,}s\b/i.test(after)) continue;
+      // Four-digit years in running text ("back in 2019") are dates, not codes, unless spelled as a code.
+      if (
+        /^(?:19|20)\d\d$/.test(tok) &&
+        /\b(?:in|since|from|until|of|by|year|summer|winter|spring|autumn|fall)\s*$/i.test(before)
+      )
+        continue;
+      out.push({ start, end: start + tok.length, text: tok, strength: 0.92 });
+      continue;
+    }
+    // Mixed tokens: ordinals, times, sizes, model names and units are not secrets.
+    if (
+      /^\d{1,4}(?:st|nd|rd|th|am|pm|h|k|kg|km|mg|ml|g|m|s|x|yo|hrs?|mins?|lbs?|gb|mb|tb|ghz|mah|mm|cm|in|p|v|w|d)$/i.test(
+        tok,
+      )
+    )
+      continue;
+    if (/^\d{1,2}[:.h]\d{2}(?:am|pm)?$/i.test(tok) || /^\d{1,2}\/\d{1,2}(?:\/\d{2,4})?$/.test(tok)) continue;
+    if (
+      /^(?:covid-?19|mp3|mp4|4g|5g|3g|2fa|mfa|b12|vitamin|a4|a5|f1|b2b|p2p|24\/7|i\d|ps\d|x\d|h\d|w2|w-2|1099|401k)$/i.test(
+        tok,
+      )
+    )
+      continue;
+    if (digits === 0 || letters + digits < 4) continue;
+    // Model names and part numbers ("a TP-Link AX50", "size 700c") are not secrets.
+    if (
+      /^[A-Za-z]{0,4}-?\d{1,5}[A-Za-z]{0,2}$/.test(tok) &&
+      /\b(?:model|size|type|version|series|make|part|tyres?|tubes?)\b/i.test(
+        before + text.slice(Math.max(0, start - 60), start),
+      )
+    )
+      continue;
+    if (/\.(?:com|org|net|io|ng|ph|de|uk|co)$/i.test(tok) || /^https?/i.test(tok)) continue;
+    out.push({ start, end: start + tok.length, text: tok, strength: letters >= 2 ? 0.93 : 0.9 });
+  }
+  return out;
+}
+
+/** An access word within `span` characters before the token, or a few after ("4471# on the gate"). */
+function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
+  // After a colon the value's label can be a whole clause away ("the password to my email, which …: X").
+  const introduced = /[:=]\s*["'“‘]?$/.test(text.slice(Math.max(0, tok.start - 3), tok.start));
+  const lo = Math.max(0, tok.start - (introduced ? 160 : 80));
+  const window = text.slice(lo, Math.min(text.length, tok.end + 28));
+  // The context must not be separated from the token by a sentence end.
+  const beforeTok = text.slice(lo, tok.start);
+  let cut = Math.max(
+    beforeTok.lastIndexOf('. '),
+    beforeTok.lastIndexOf('\n'),
+    beforeTok.lastIndexOf('! '),
+    beforeTok.lastIndexOf('? '),
+  );
+  // A terse label sentence ("Crew locker 31. Twelve, thirty-three, five.") still names what the code opens.
+  if (cut > 0) {
+    const head = beforeTok.slice(0, cut);
+    const prev = head.slice(Math.max(head.lastIndexOf('. '), head.lastIndexOf('\n')) + 1);
+    if (prev.trim().split(/\s+/).length <= 4) cut = Math.max(head.lastIndexOf('. '), head.lastIndexOf('\n'));
+  }
+  const from = cut >= 0 ? cut + 1 : 0;
+  const afterStart = tok.end - lo;
+  const afterTok = window.slice(afterStart);
+  const afterCut = afterTok.search(/[.!?](?:\s|$)|\n/);
+  const usable = window.slice(from, afterCut >= 0 ? afterStart + afterCut : window.length);
+  ACCESS.lastIndex = 0;
+  let best: RegExpExecArray | undefined;
+  for (const m of usable.matchAll(ACCESS)) {
+    const word = m[0].toLowerCase();
+    // "pass" and "exp" are everyday words unless they sit right by the value.
+    if (
+      (word === 'pass' || word === 'exp' || word === 'entry' || word === 'lock' || word === 'vault') &&
+      Math.abs(from + m.index - (tok.start - lo)) > (word === 'lock' ? 30 : 14)
+    )
+      continue;
+    if (word === 'safe' && !SAFE_NOUN.test(usable)) continue;
+    if (/^c[oó]digo$/.test(word) && /^\s*postal/i.test(usable.slice(m.index + m[0].length))) continue;
+    // An alarm clock, not a burglar alarm.
+    if (
+      word === 'alarm' &&
+      (/\balarm (?:at|for|clock|went|goes|rang|set|is set|on my phone|then)\b|\bset (?:an|my|the) alarm\b/i.test(
+        usable,
+      ) ||
+        (/\b(?:wake|woke|clock|snooze|morning|tomorrow|tonight|am|pm)\b/i.test(usable) &&
+          !/\b(?:code|disarm|arm|panel|keypad|pin)\b/i.test(usable)))
+    )
+      continue;
+    if (word === 'pin' || word === 'pins') {
+      const around = usable.slice(Math.max(0, m.index - 12), m.index + 12).toLowerCase();
+      if (
+        /\b(?:pin ?code|postal|map|drop(?:ped)? a|brooch|lapel|hair|bowling|safety) ?pins?\b|\bpins? (?:on|in) (?:the )?map\b/.test(
+          around,
+        )
+      )
+        continue;
+    }
+    best = m as RegExpExecArray;
+    break;
+  }
+  if (best) return best;
+  // "code" alone counts when nothing before it makes it a zip, dress or promo code.
+  for (const m of usable.matchAll(/\bcode\b/gi)) {
+    const lead = usable.slice(Math.max(0, m.index - 16), m.index);
+    if (HARMLESS_CODE.test(lead) && !/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) continue;
+    if (/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) {
+      const lead2 = usable.slice(Math.max(0, m.index - 28), m.index);
+      if (
+        /\b(?:zip|post|postal|area|dress|promo|discount|voucher|coupon|referral|source|error|qr|tax|booking|confirmation|tracking|order)\s+(?:my|the|our|her|his|their|your|this|that)?\s*$/i.test(
+          lead2,
+        )
+      )
+        continue;
+    }
+    return m as RegExpExecArray;
+  }
+  return undefined;
+}
+
+function detectCodesNearAccess(text: string, out: Finding[]): void {
+  const phone = PHONE_CONTEXT.test(text);
+  for (const tok of codeTokens(text)) {
+    const ctx = accessNear(text, tok);
+    if (!ctx) continue;
+    const digits = tok.text.replace(/\D/g, '').length;
+    // A long bare digit run next to "call" is a phone number.
+    if (phone && /^[\d -]+$/.test(tok.text) && digits >= 9) continue;
+    const word = ctx[0].toLowerCase();
+    // Six digits after "PIN" in an address is an Indian postal code.
+    if (/^pin/.test(word) && /^[1-9]\d{5}$/.test(tok.text) && POSTAL.test(text)) continue;
+    const ultra =
+      /safe|vault/.test(word) &&
+      (SAFE_NOUN.test(text) || /vault/.test(word)) &&
+      !SAFE_HARMLESS.test(text.slice(Math.max(0, tok.start - 40), tok.end));
+    out.push(
+      make(
+        'access_code',
+        ultra ? 'ULTRASECRET' : 'SECRET',
+        tok.strength,
+        tok.start,
+        tok.end,
+        ultra ? 'a safe combination' : 'a code next to what it opens',
+      ),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Safe combinations told as turns ("right 32, left 15, right 7"), codes split across phrases
+
+function detectCombinations(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(
+    /\b(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3}[,;\s]+(?:(?:then|and|to)\s+)?){2,5}(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3})?/gi,
+  )) {
+    if (!/\b(?:safe|combo|combination|lock|dial|turn)\b/i.test(text)) continue;
+    const safe =
+      ((SAFE_NOUN.test(text) || /\bsafe\b/i.test(text)) && !SAFE_HARMLESS.test(text)) || /\bdial\b/i.test(text);
+    out.push(
+      make('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
+    );
+  }
+  // "12-30-7", "12 / 30 / 07": three small numbers joined, in a lock's context.
+  for (const m of text.matchAll(
+    /(?<![\d/.:-])\d{1,2}\s?[-/]\s?\d{1,2}\s?[-/]\s?\d{1,2}(?:\s?[-/]\s?\d{1,2})?(?![\d/.:-])/g,
+  )) {
+    const around = text.slice(Math.max(0, m.index - 50), m.index + m[0].length + 30);
+    if (!/\b(?:combo|combination|padlock|lock|locker|safe|dial)\b/i.test(around)) continue;
+    const safe = SAFE_NOUN.test(around);
+    out.push(
+      make('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
+    );
+  }
+  // Parts of a code: "first two digits are 47 … last two are 92", "starts with 47, ends 92".
+  const parts = [
+    ...text.matchAll(
+      /\b(?:first|last|middle|second|other|then|next|starts? with|ends? (?:with|in)|ending in|half)\b[^.\n\d]{0,40}?(\d{1,4})\b/gi,
+    ),
+  ];
+  if (parts.length >= 2 && /\b(?:digits?|numbers?|code|pin|combo|combination|half|halves)\b/i.test(text)) {
+    const first = parts[0]!;
+    const last = parts[parts.length - 1]!;
+    const hasAccess =
+      /\b(?:pin|code|combo|combination|lock|safe|alarm|door|gate|card|password|pw|locker|keypad|key ?safe|key ?box)\b/i.test(
+        text,
+      );
+    if (hasAccess) {
+      const safe = SAFE_NOUN.test(text);
+      out.push(
+        make(
+          'access_code',
+          safe ? 'ULTRASECRET' : 'SECRET',
+          0.9,
+          first.index,
+          last.index + last[0].length,
+          'a code given in parts',
+        ),
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Card expiry, security-question answers, identity and account numbers in context
+
+function detectCardDetails(text: string, out: Finding[]): void {
+  if (!/\b(?:card|visa|mastercard|amex|debit|credit|cvv|cvc|cv2)\b/i.test(text)) return;
+  for (const m of text.matchAll(
+    /\b(?:exp(?:iry|ires|iration)?(?: date)?|valid (?:thru|through|until)|good thru|expiring)\b\W{0,4}(?:is\s+|on\s+|date\s+)?(\d{1,2}\s?[/.-]\s?\d{2,4}|[01]?\d{3}\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('card_number', 'SECRET', 0.9, start, start + value.length, 'a card expiry date'));
+  }
+  for (const m of text.matchAll(
+    /\b(?:cvv|cvc|cv2|security code|3[- ]digit(?: code)?|three[- ]digit(?: code)?|code on the back|(?:three|3|digits?|numbers?) on the back)\b[^.\n\d]{0,20}?(\d{3,4})\b/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('card_number', 'SECRET', 0.95, start, start + value.length, 'a card security code'));
+  }
+}
+
+const QUESTION =
+  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|favou?rite (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about)\b/gi;
+
+function detectSecurityAnswers(text: string, out: Finding[]): void {
+  // A biography mentions a first pet; a security answer has a login, a bank or a question near it.
+  const accountContext =
+    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for)\b/i.test(
+      text,
+    );
+  if (!accountContext) return;
+  for (const m of text.matchAll(QUESTION)) {
+    const tail = text.slice(m.index + m[0].length, m.index + m[0].length + 70);
+    const v =
+      /^[^.\n]{0,30}?(?:\bis\b|\bwas\b|\bare\b|:|=|-|\bit'?s\b|\bput\b|\bsaid\b|\bsay\b|\banswer(?:ed)?\b|\bwent with\b|\bset (?:it )?(?:to|as)\b|\bthe answer'?s?\b)\s*["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z0-9][\w'’-]{1,20}){0,2})/i.exec(
+        tail,
+      );
+    const value = v?.[1];
+    if (!value) continue;
+    // Talk about hints ("the hint is 'favourite food'") is not the answer to the bank's question.
+    if (/\bhints?\b/i.test(text.slice(Math.max(0, m.index - 40), m.index))) continue;
+    if (
+      /^(?:the|a|an|my|your|his|her|their|our|what|which|who|where|when|not|no|always|never|something|easy|hard|stupid|silly|same|different|asked|asking)$/i.test(
+        value.split(/\s/)[0]!,
+      )
+    )
+      continue;
+    const start = m.index + m[0].length + (v.index ?? 0) + v[0].length - value.length;
+    out.push(make('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
+  }
+}
+
+const ID_WORDS =
+  /\b(?:ssn|social security|social(?=\s*(?:is|was|#|no\.?|number|:))|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|f[øo]dselsnummer|henkil[öo]tunnus|passaporte|pasaporte|reisepass|passeport|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
+
+const ACCOUNT_WORDS =
+  /\b(?:account|acct|acc(?:t)?\.? ?(?:no|num|number|#)|a\/c|routing|aba|sort ?code|bsb|transit|iban|swift|bic|checking|savings|bank details|bank acc\w*|gcash|maya|paymaya|opay|palmpay|kuda|moniepoint|zelle|venmo|paypal)\b/i;
+
+function detectIdsAndAccounts(text: string, out: Finding[]): void {
+  const phone = PHONE_CONTEXT.test(text);
+  for (const m of text.matchAll(/(?<![\w/.:])(?:[A-Za-z]{0,3}\d(?:[ -]?[A-Za-z0-9]){5,19})(?![\w])/g)) {
+    const tok = m[0].trim().replace(/(?:\s+[A-Za-z]+)+$/, '');
+    const digits = tok.replace(/\D/g, '').length;
+    if (digits < 6) continue;
+    if (/^\d{1,2}[-/]\d{1,2}[-/]\d{2,4}$/.test(tok)) continue;
+    const before = text.slice(Math.max(0, m.index - 80), m.index);
+    const after = text.slice(m.index + m[0].length, m.index + m[0].length + 12);
+    if (QUANTITY_AFTER.test(after) && !/^\s*(?:st|nd|rd|th)\b/.test(after)) continue;
+    if (
+      /(?:[$€£₦₱]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|room|call|phone|tel|mobile|cell|whatsapp)\s*(?:no\.?|number|#)?\s*[:#-]?\s*)$/i.test(
+        before,
+      )
+    )
+      continue;
+    // "no. 34-…" and "acct. 1234" keep their context: only a full stop that starts a new sentence cuts it.
+    const lastClause = before.split(/[!?\n]|\.\s+(?=[A-Z])/).pop() ?? '';
+    const id = ID_WORDS.exec(lastClause);
+    const acct = ACCOUNT_WORDS.exec(lastClause);
+    if (!id && !acct) continue;
+    if (!id && phone && digits >= 10 && !/\b(?:account|acct|routing|iban|sort)\b/i.test(lastClause)) continue;
+    out.push(
+      make(
+        id ? 'national_id' : 'account_number',
+        'SECRET',
+        0.93,
+        m.index,
+        m.index + tok.length,
+        id ? 'an identity number given in context' : 'an account number given in context',
+      ),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Credentials without the usual "my password is …" shape
+
+function detectLoosePasswords(text: string, out: Finding[]): void {
+  // "server admin: jdoe / S3cret!" — a user name and a password joined by a slash, in an account context.
+  const accountContext =
+    /\b(?:admin|root|login|log in|user(?:name)?|account|portal|server|ssh|vpn|router|console|dashboard|creds?|credentials)\b/i.test(
+      text,
+    );
+  for (const m of text.matchAll(/(?<![\w/~.])[\w@+-][\w.@+-]{1,39}\s?\/\s?([^\s/]{4,64})(?![\w/])/g)) {
+    const value = m[1]!.replace(/[.,;:)!?]+$/, '');
+    if (!(/\d/.test(value) && /[A-Za-z]/.test(value)) && !/[^A-Za-z0-9]/.test(value)) continue;
+    // Without an account word only a strong password shape counts (letters, digits and a symbol or capitals).
+    if (!accountContext && !(/\d/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value))) continue;
+    if (
+      /^\d{1,4}$|^\d{1,2}[/.]\d{1,2}|^https?:|^www\./i.test(value) ||
+      /^\d+(?:[.,]\d+)?\s?(?:mg|ml|kg|km|h|hr|min)?$/i.test(value)
+    )
+      continue;
+    const start = m.index + m[0].length - m[1]!.length;
+    out.push(make('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
+  }
+  // "pw: Xy7!kk", "pwd Tr0ub4dor", "password Summer2024!", "login jdoe / hunter22", "the word is Pineapple72"
+  for (const m of text.matchAll(
+    /\b(?:pw|pwd|passw(?:or)?d|pass|passcode|passphrase|code ?word|memorable word|secret word|app lock|screen lock|unlock code|login|sign-?in|creds?|credentials)\b\s*(?:for\s+[\w' -]{1,24}?\s*)?(?:[:=\-–>]|is|was|now|says|still|=>)?\s*["'“‘`]?([^\s"'“”‘’`,;]{4,64})/gi,
+  )) {
+    const value = m[1]!.replace(/[.):;!?]+$/, '');
+    if (value.length < 4) continue;
+    const hasDigit = /\d/.test(value);
+    const hasSymbol = /[^A-Za-z0-9]/.test(value);
+    const innerCaps = /[a-z][A-Z]|[A-Z]{2,}[a-z]/.test(value);
+    if (!(hasDigit || hasSymbol || innerCaps)) continue;
+    if (/^(?:\d{1,2}[:.]\d{2}|\d+(?:am|pm)|https?:|www\.)/i.test(value)) continue;
+    if (/^[\w.+-]+@[\w-]+\.[\w.]+$/.test(value)) continue;
+    const start = m.index + m[0].length - m[1]!.length;
+    out.push(make('credential', 'SECRET', 0.93, start, start + value.length, 'a password given in context'));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Recovery material and where it is kept; duress codes; hardware wallets
+
+const MATERIAL =
+  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes)\b/gi;
+
+const LOCATION =
+  /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b)/i;
+
+/** Strong enough alone: a seed, a hardware wallet, an emergency kit or a safe's key. */
+const ULTRA_MATERIAL =
+  /seed|mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile/i;
+
+function detectMaterialLocations(text: string, out: Finding[]): void {
+  const crypto =
+    /\b(?:crypto|bitcoin|btc|eth(?:ereum)?|usdt|wallet|seed|ledger|trezor|metamask|coldcard|sats|coins?|multi-?sig|blockchain|exchange)\b/i.test(
+      text,
+    );
+  const safeCtx = SAFE_NOUN.test(text) || /\b(?:deposit box|safe-?deposit|safety deposit|bank box|vault)\b/i.test(text);
+  for (const m of text.matchAll(MATERIAL)) {
+    const what = m[0].toLowerCase();
+    if ((what === 'the words' || what === 'the seed' || /^shares?$/.test(what)) && !crypto && !/shamir/i.test(text))
+      continue;
+    if (/^(?:spare (?:safe )?key|second key|other key)$/.test(what) && !safeCtx) continue;
+    // Where a server's private key sits is a deployment detail; a wallet's private key is the money.
+    if (/^(?:private keys?)$/.test(what) && !crypto) continue;
+    // Where it is kept: a location phrase in the same sentence, after the material.
+    const tail = text.slice(m.index + m[0].length, m.index + m[0].length + 90).split(/[.!?](?:\s|$)|\n/)[0] ?? '';
+    const head = (
+      text
+        .slice(Math.max(0, m.index - 60), m.index)
+        .split(/[.!?](?:\s|$)|\n/)
+        .pop() ?? ''
+    ).trim();
+    const loc =
+      LOCATION.exec(tail) ??
+      (/\b(?:in|inside|under|behind|taped to)\s+(?:the|my|our|a)\b[^.\n]{2,40}$/i.test(head) &&
+      /\b(?:keep|kept|hid|hide|hidden|store|stored|put|stash|stashed|is|are)\b/i.test(head)
+        ? /./.exec(head)
+        : null);
+    if (!loc) continue;
+    const ultra = ULTRA_MATERIAL.test(what) && !/^(?:2fa|backup codes|recovery codes?)/.test(what);
+    out.push(
+      make(
+        'recovery_code',
+        ultra ? 'ULTRASECRET' : 'SECRET',
+        0.92,
+        m.index,
+        Math.min(text.length, m.index + m[0].length + tail.length),
+        ultra ? 'where recovery material or a master key is kept' : 'where account recovery codes are kept',
+      ),
+    );
+  }
+}
+
+/** Being forced, threatened or robbed: a code for that situation is a duress code. */
+const COERCION =
+  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:e|es|ed|ing) (?:me|you|us|him|her|them)|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert))\b/i;
+
+/** Bank names that make a bare 8–12 digit run an account number ("send to 0123456789 GTBank"). */
+const BANKS =
+  /\b(?:bank|gtb|gtbank|zenith|uba|first ?bank|access|opay|kuda|palmpay|moniepoint|wema|fidelity|sterling|chase|barclays|hsbc|lloyds|natwest|santander|monzo|revolut|starling|wells fargo|citi|bdo|bpi|metrobank|landbank|security bank|unionbank|sparkasse|volksbank|n26|ing|deutsche bank|commerzbank|caixa|millennium|novo banco|desjardins|td|rbc|scotiabank|bmo|cibc|nab|anz|westpac|commbank|hdfc|icici|sbi|axis|kotak|dbs|ocbc|uob|maybank)\b/i;
+
+function detectBankAccounts(text: string, out: Finding[]): void {
+  if (!BANKS.test(text) || PHONE_CONTEXT.test(text)) return;
+  for (const m of text.matchAll(/(?<![\w.:/-])\d{8,12}(?![\w.:/-])/g)) {
+    const around = text.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30);
+    if (!BANKS.test(around)) continue;
+    if (REFERENCE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
+    out.push(
+      make('account_number', 'SECRET', 0.9, m.index, m.index + m[0].length, 'an account number next to its bank'),
+    );
+  }
+}
+
+/** Known national-id shapes that carry few digits: Mexican CURP, UK share codes. */
+function detectIdShapes(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(/\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b/g)) {
+    out.push(make('national_id', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a CURP'));
+  }
+  // Indian PAN: five letters, four digits, a letter.
+  for (const m of text.matchAll(/\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b/g)) {
+    out.push(make('national_id', 'SECRET', 0.93, m.index, m.index + m[0].length, 'a PAN'));
+  }
+  for (const m of text.matchAll(/\bshare code\b[^.\n]{0,30}?\b([A-Z0-9]{3}[ -]?[A-Z0-9]{3}[ -]?[A-Z0-9]{3})\b/gi)) {
+    if (!/\d/.test(m[1]!)) continue;
+    const start = m.index + m[0].length - m[1]!.length;
+    out.push(make('national_id', 'SECRET', 0.93, start, start + m[1]!.length, 'an immigration share code'));
+  }
+  // BitLocker (8 × 6 digits) and FileVault (6 × 4 characters) recovery keys unlock a whole disk.
+  for (const m of text.matchAll(/\b\d{6}(?:-\d{6}){7}\b|\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){5}\b/g)) {
+    if (!/\d/.test(m[0]) || !/[A-Z]|\d{6}/.test(m[0])) continue;
+    out.push(
+      make('recovery_code', 'ULTRASECRET', 0.95, m.index, m.index + m[0].length, 'a disk-encryption recovery key'),
+    );
+  }
+}
+
+/** Codes given as a riddle or a recipe: "the alarm code is the year we married, backwards". */
+function detectCodeRiddles(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(
+    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,100}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
+  )) {
+    if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip|myth|legend|hoax|if you)\b/i.test(text))
+      continue;
+    const safe = SAFE_NOUN.test(text);
+    out.push(
+      make(
+        'access_code',
+        safe ? 'ULTRASECRET' : 'SECRET',
+        0.9,
+        m.index,
+        m.index + m[0].length,
+        'a code given as a riddle',
+      ),
+    );
+  }
+}
+
+/** A security-question list in shorthand: "sec Qs: pet - Rufus; school - St Anne's". */
+function detectQuestionLists(text: string, out: Finding[]): void {
+  if (
+    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
+      text,
+    )
+  )
+    return;
+  for (const m of text.matchAll(
+    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:\s*(?:[-:=–]|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
+  )) {
+    const value = m[1]!;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
+  }
+}
+
+function detectWifiWords(text: string, out: Finding[]): void {
+  // A Wi-Fi key of plain words ("wifi key is purple elephant") has no digits for the token detectors.
+  for (const m of text.matchAll(
+    /\b(?:wi-?fi|wlan|router|network|hotspot|ssid)\b[^.\n]{0,40}?\b(?:key|password|pw|pwd|pass|passphrase|code|clave|senha|mdp)\b\s*(?:is|:|=|-|–)\s*["'“‘]?([A-Za-z][\w'’!-]{2,30}(?:[ -][A-Za-z0-9][\w'’!-]{1,20}){0,3})/gi,
+  )) {
+    const value = m[1]!;
+    const first = value.split(/[ -]/)[0]!.toLowerCase();
+    if (
+      /^(?:the|a|an|on|in|at|under|written|printed|same|still|now|too|very|so|not|broken|down|slow|weak|changed|different|new|easy|hard|fine|ok|okay|working|taped|stuck)$/.test(
+        first,
+      )
+    )
+      continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(make('access_code', 'SECRET', 0.9, start, start + value.length, 'a wifi password'));
+  }
+}
+
+function detectDeposit(text: string, out: Finding[]): void {
+  // A safe-deposit box: its number, its bank and where its key is are what a thief needs.
+  const box =
+    /\bbox\b(?=[^.\n]{0,12}\b(?:at|in|with)\s+(?:the\s+)?(?:chase|barclays|lloyds|hsbc|natwest|santander|wells fargo|citi|bank of america|boa|td|rbc|scotiabank|bmo|bank)\b)|\b(?:safe[- ]?deposit(?: box)?|safety[- ]deposit(?: box)?|deposit box|bank (?:box|vault)|strong ?box|strongroom|cofre|tresor|caja de seguridad|coffre)\b/i.exec(
+      text,
+    );
+  if (!box) return;
+  const rest = text.slice(box.index);
+  const numbered =
+    /\b(?:box|no\.?|number|#)\s*#?\s*\d{1,6}\b|#\s?\d{1,6}\b/i.test(rest) ||
+    /\b\d{1,6}\b/.test(text.slice(Math.max(0, box.index - 20), box.index + box[0].length + 40));
+  const keyKept = /\bkeys?\b[^.\n]{0,50}?\b(?:in|inside|under|behind|taped|with|at|on)\b/i.test(text);
+  if (!numbered && !keyKept) return;
+  out.push(
+    make('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'),
+  );
+}
+
+function detectDuressAndHardware(text: string, out: Finding[]): void {
+  const coerced = COERCION.exec(text);
+  if (coerced) {
+    // Any code in a message about being forced is the code for that moment.
+    const tokens = codeTokens(text);
+    const codeWord =
+      /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in|alarm|disarm|door|lock|safe|wallet|unlock|regular|normal)\b/i.test(
+        text,
+      );
+    if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
+      const first = tokens[0];
+      out.push(
+        make(
+          'master_password',
+          'ULTRASECRET',
+          0.93,
+          first?.start ?? coerced.index,
+          first?.end ?? coerced.index + coerced[0].length,
+          'a duress code',
+        ),
+      );
+    }
+  }
+  // Duress / panic codes: the code that summons help or shows a decoy. Its description is the secret too.
+  for (const m of text.matchAll(
+    /\b(?:duress|panic|coercion|decoy|fake|hostage|silent alarm|under threat|(?:if|when) (?:i'?m|i am|we'?re|someone'?s?) (?:ever )?(?:forced|threatened|held|robbed|coerced))\b[^.\n]{0,50}?\b(?:code|pin|password|passcode|word|combo|combination|number|wallet|account|profile)\b/gi,
+  )) {
+    const lead = text.slice(Math.max(0, m.index - 20), m.index);
+    if (
+      /\b(?:fake|decoy)\b/i.test(m[0]) &&
+      !/\b(?:forced|threat|rob|duress|coerc|gunpoint|kidnap|mug|hostage|someone makes me)\w*/i.test(text)
+    )
+      continue;
+    if (/\bno\s*$/i.test(lead)) continue;
+    out.push(make('master_password', 'ULTRASECRET', 0.93, m.index, m.index + m[0].length, 'a duress code'));
+  }
+  // Hardware-wallet PINs and passphrases.
+  const hw =
+    /\b(?:ledger|trezor|coldcard|bitbox|keystone|hardware wallet|cold wallet|jade|seedsigner|ngrave|tangem|safepal)\b/i;
+  if (hw.test(text)) {
+    for (const m of text.matchAll(
+      /\b(?:pin|passphrase|password|25th word|13th word|pass ?phrase|code)\b[^.\n\d]{0,20}?([\w!@#$%^&*-]{4,40})/gi,
+    )) {
+      const value = m[1]!;
+      if (!/\d/.test(value) && !/[!@#$%^&*]/.test(value) && !/[a-z][A-Z]/.test(value)) continue;
+      const start = m.index + m[0].length - value.length;
+      out.push(
+        make(
+          'master_password',
+          'ULTRASECRET',
+          0.94,
+          start,
+          start + value.length,
+          'a hardware-wallet PIN or passphrase',
+        ),
+      );
+    }
+  }
+}
+
+/**
+ * The context detectors. `text` may be the respelled form (numbers told in words turned into digits); the
+ * caller maps offsets back.
+ */
+export function detectInContext(text: string, out: Finding[]): void {
+  detectCodesNearAccess(text, out);
+  detectCombinations(text, out);
+  detectCardDetails(text, out);
+  detectSecurityAnswers(text, out);
+  detectIdsAndAccounts(text, out);
+  detectLoosePasswords(text, out);
+  detectMaterialLocations(text, out);
+  detectDuressAndHardware(text, out);
+  detectDeposit(text, out);
+  detectBankAccounts(text, out);
+  detectIdShapes(text, out);
+  detectCodeRiddles(text, out);
+  detectQuestionLists(text, out);
+  detectWifiWords(text, out);
+}
+
+/**
+ * A SECRET finding in a message that is about something which guards everything else (a password vault,
+ * a safe, a seed, duress) is itself a master secret. Returns the lifted findings.
+ */
+export function liftUnlocksEverything(text: string, findings: Finding[]): Finding[] {
+  const m = UNLOCKS_EVERYTHING.exec(text) ?? SAFE_NOUN.exec(text);
+  if (!m) return findings;
+  const cue = m[0].toLowerCase();
+  // A safe mentioned harmlessly ("a safe trip") lifts nothing; "the safe" must be the noun.
+  if (/safe/.test(cue) && !/deposit/.test(cue) && (!SAFE_NOUN.test(text) || SAFE_HARMLESS.test(text))) return findings;
+  // "master" must be the password manager's master, not the master bedroom's wifi.
+  return findings.map((f) => {
+    if (f.category !== 'SECRET') return f;
+    if (
+      f.kind === 'card_number' ||
+      f.kind === 'iban' ||
+      f.kind === 'national_id' ||
+      f.kind === 'account_number' ||
+      f.kind === 'passport' ||
+      f.kind === 'driving_licence' ||
+      f.kind === 'api_key'
+    )
+      return f;
+    // The cue must be near the value: within the same stretch of ~120 characters.
+    const near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
+    if (SAFE_NOUN.test(near) && !SAFE_HARMLESS.test(near)) {
+      return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
+    }
+    if (!UNLOCKS_EVERYTHING.test(near)) return f;
+    const nm = UNLOCKS_EVERYTHING.exec(near)!;
+    if (/safe/.test(nm[0].toLowerCase()) && !/deposit/.test(nm[0].toLowerCase()) && !SAFE_NOUN.test(near)) return f;
+    return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
+  });
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { detectSecrets, maskFindings, strongestFinding } from '../../src/classify/detectors.js';
+import { respellNumbers } from '../../src/classify/spoken-numbers.js';
+
+/** The category the detectors alone insist on (certain findings only), or undefined. */
+const floor = (text: string) => strongestFinding(detectSecrets(text))?.category;
+
+describe('numbers told in words', () => {
+  it.each([
+    ['the code is four seven two nine', 'the code is 4729'],
+    ['born nineteen eighty-four', 'born 1984'],
+    ['double seven three one', '7731'],
+    ['key in six oh two one', 'key in 6021'],
+  ])('%s → %s', (text, expected) => {
+    expect(respellNumbers(text).text).toBe(expected);
+  });
+
+  it('leaves lone number words alone and maps offsets back to the words', () => {
+    expect(respellNumbers('one of the two keys').changed).toBe(false);
+    const text = 'gate: five five one nine, thanks';
+    const findings = detectSecrets(text);
+    expect(findings.length).toBeGreaterThan(0);
+    expect(maskFindings(text, findings)).not.toMatch(/five five one nine/);
+  });
+});
+
+describe('codes next to what they open', () => {
+  it.each([
+    'bins store by the lane: 2 5 8 0 then the key symbol',
+    'new keypad on the shed, it is four one one nine',
+    'the padlock on the allotment is 0-7-3-1',
+    'router sticker: network Elm-7F2, key 8c4Fqz9Lm2',
+    'staff room door: press C then 4 9 1 7',
+    'card ending 1881, expires oh eight twenty seven, the three on the back are four four two',
+    'the otp the bank sent is 6 1 9 0 4 4',
+    'login for the school portal: parent.k / Kestrel!88',
+    'sort code 40-11-62 account 71234568 for the rent',
+    'bank asks for my memorable word, it is Thistle',
+    'Sec Qs for the pension site: first school Brookfield; pet - Rufus',
+    'the alarm code is our wedding year backwards',
+    'first two digits of the garage pin are 7 and 3, last two are 14',
+    'my social is four one two, five five, nine eight seven six, for the form',
+  ])('%s → SECRET at least', (text) => {
+    expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
+  });
+});
+
+describe('things that guard everything else → ULTRASECRET', () => {
+  it.each([
+    'the 24 words for the bitcoin wallet are on a steel plate in the loft',
+    'if anyone ever forces me to disarm, punch 9911 instead, it calls the police',
+    'Alarm: normal code 4471, the under-pressure one is 4472',
+    'safe in the wardrobe: right 24, left 9, right 31',
+    'the home safe code is 7 3 5 5 0',
+    'deposit box 2214 at the Co-op bank, key is in the sugar tin',
+    'Bitwarden emergency sheet is folded inside the back cover of the atlas',
+    'half the seed is with my brother, the other half is in my desk at work',
+    'the password to my email, which can reset everything else: Maple!Harbour!2005',
+    'BitLocker recovery key 418209-553102-720015-184327-601449-095501-332198-770264',
+  ])('%s', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+});
+
+describe('look-alikes stay below SECRET', () => {
+  it.each([
+    "grandma's enamel pin with the robin goes to Aunt Jo",
+    'dropped a pin at the trailhead so we can find the car',
+    'our PIN code in Pune was 411038 when we lived there',
+    'Office address for couriers: Tower B, Outer Ring Road, PIN 560103',
+    'safe travels to everyone heading north, see you at 7',
+    'gate changed to B32, boarding at 10 20',
+    'alarm at 6 45 tomorrow for the early train',
+    'seed delivered, 180 bags in the shed',
+    'order number 448120-77 still says processing',
+    'Reservation code TS7KQW for the Paris flight',
+    'example from the AWS docs: AKIAIOSFODNN7EXAMPLE is the public placeholder',
+    'our router model is a TP-Link AX50',
+    'the router admin page is 192.168.1.1',
+    'code for the gym discount is on the poster, 20 percent off',
+    'the safe word in the kids game is pineapple',
+    'the wifi password is on the back of the router if anyone needs it',
+    'if you type your PIN backwards the police come, which is a myth',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+});
