@@ -21,7 +21,7 @@ export interface SearchQuery {
 export interface SearchHit {
   readonly entry: MemoryEntry;
   readonly score: number;
-  /** Which signals matched: "bm25", "fuzzy", "semantic", "entity". */
+  /** Which signals matched: "bm25", "fuzzy", "semantic", "entity", "speaker", "context" (a neighbouring turn matched). */
   readonly signals: readonly string[];
   /** Content with matched terms wrapped in «…». */
   readonly highlighted: string;

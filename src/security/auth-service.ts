@@ -579,7 +579,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         );
         throw securityError(
           'authentication_failed',
-          'The password was changed while you were signing in; sign in with the current password.',
+          'Your sessions were ended while you were signing in (a password change, a key rotation or "sign out ' +
+            'everywhere"); sign in again, with the current password.',
+          { credentialsChanged: true },
         );
       }
       // Nothing awaits between the check above and here, so a revocation cannot slip in between.

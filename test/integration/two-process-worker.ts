@@ -58,7 +58,10 @@ const count = (key: string) => {
  * (DATA_CORRUPTION until it is refreshed), or a rotation refused while the other process's is unfinished.
  */
 function expected(error: unknown): boolean {
-  return error instanceof MemvaultError && (error.code === 'DATA_CORRUPTION' || error.code === 'CONFLICT');
+  if (!(error instanceof MemvaultError)) return false;
+  // A rotation in the other process ends every session (credential epoch), also one being signed in right then.
+  const endedWhileSigningIn = error.code === 'SECURITY_ERROR' && error.details?.credentialsChanged === true;
+  return error.code === 'DATA_CORRUPTION' || error.code === 'CONFLICT' || endedWhileSigningIn;
 }
 
 /**
