@@ -18,6 +18,9 @@ import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer } from '../security/seal.js';
+import { createFeatureExtractor } from '../insights/features.js';
+import { FsInsightsStore } from '../insights/store.js';
+import { createInsightsService, type InsightsService } from '../services/insights-service.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
@@ -34,6 +37,8 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
+  readonly insights: InsightsService;
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /**
    * What the local operator (the CLI without --password-stdin) may open: level 1, and level 2 as well for a
@@ -151,11 +156,21 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     maxContentBytes: config.maxContentBytes,
   });
+  const insights = createInsightsService({
+    vault,
+    search,
+    store: new FsInsightsStore({ dataDir: config.dataDir, sealer }),
+    extractor: createFeatureExtractor(),
+    levelOneOpener: (userId) => auth.channelOpener(userId),
+    clock,
+    logger,
+  });
 
   return {
     config,
     logger,
     memory,
+    insights,
     auth,
     audit,
     vault,
