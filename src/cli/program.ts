@@ -3,6 +3,7 @@ import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
+import { registerInsights } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
@@ -42,6 +43,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerImport(program, runtime);
   registerClassify(program, runtime);
   registerSearch(program, runtime);
+  registerInsights(program, runtime);
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
   registerServe(program, runtime);

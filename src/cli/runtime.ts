@@ -1,3 +1,4 @@
+import type { InsightsService } from '../services/insights-service.js';
 import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
@@ -10,6 +11,7 @@ export interface CliApp {
   readonly memory: MemoryService;
   readonly auth: AuthService;
   readonly audit: AuditLog;
+  readonly insights: InsightsService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Level 1, plus level 2 for a person without a password (see src/app/container.ts). */

@@ -134,7 +134,11 @@ export function extractEntities(text: string): { people: string[]; places: strin
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     if (t.pos === 'PUNCT' && /[.!?]/.test(t.value)) lastKind = null;
-    if (t.pos === 'VERB' && !LIGHT_VERBS.has(t.lemma) && /^[a-z]{3,}$/.test(t.lemma)) activities.add(t.lemma);
+    // An activity is something the writer did: a verb opening a clause ("Cooked soup", "…and tidied"), after
+    // "I"/"we", or after "went" ("went running"). "Sam moved the deadline" is Sam's doing, not an activity.
+    const prev = toks[i - 1];
+    const own = !prev || prev.pos === 'PUNCT' || prev.pos === 'CCONJ' || ['i', 'we', 'go'].includes(prev.lemma);
+    if (t.pos === 'VERB' && own && !LIGHT_VERBS.has(t.lemma) && /^[a-z]{3,}$/.test(t.lemma)) activities.add(t.lemma);
     if (t.pos === 'NOUN' && i > 0 && ACTIVITY_AFTER.has(toks[i - 1]!.lemma) && /^[a-z]{3,}$/.test(t.lemma)) {
       activities.add(t.lemma);
     }

@@ -56,7 +56,11 @@ export function writeDigest(
     lines.push(`${period}: ${plural(d.memories, 'memory', 'memories')}${when ? `, mostly written ${when}` : ''}.`);
     const social: string[] = [];
     if (d.people.length > 0) social.push(`you spent time with ${listNames(d.people.map((p) => p.name))}`);
-    if (d.places.length > 0) social.push(`were at ${listNames(d.places.map((p) => p.name))}`);
+    if (d.places.length > 0) {
+      // Proper names stand alone ("Lisbon"); common places take an article ("the park").
+      const places = d.places.map((p) => (/^\p{Ll}/u.test(p.name) ? `the ${p.name}` : p.name));
+      social.push(`${social.length > 0 ? 'were' : 'you were'} at ${listNames(places)}`);
+    }
     const activities = [...new Set(extra.features.flatMap((f) => f.activities))].slice(0, 3).map(gerund);
     if (activities.length > 0)
       social.push(`${social.length > 0 ? 'and made time for' : 'you made time for'} ${listNames(activities)}`);
@@ -74,7 +78,7 @@ export function writeDigest(
   }
   if (d.highlights.length > 0) {
     lines.push('', d.highlights.length === 1 ? 'What stood out:' : 'What stood out:');
-    for (const h of d.highlights) lines.push(`  • ${h.excerpt}`);
+    for (const excerpt of new Set(d.highlights.map((h) => h.excerpt))) lines.push(`  • ${excerpt}`);
   }
   if (d.upcoming.length > 0) {
     lines.push('', 'Coming up:');
