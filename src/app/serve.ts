@@ -24,6 +24,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     memory: mv.memory,
     auth: mv.auth,
     audit: mv.audit,
+    insights: mv.insights,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',

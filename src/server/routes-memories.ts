@@ -184,8 +184,16 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       responses: { 200: jsonResponse(RelatedResponse, 'Related memories'), ...errorResponses(400, 401, 403, 404) },
     }),
     async (c) => {
-      const related = await memory.related(c.get('principal'), c.req.valid('param').id);
-      return c.json({ memories: related.map(memoryDto) }, 200);
+      const principal = c.get('principal');
+      const related = await memory.related(principal, c.req.valid('param').id);
+      const shown = new Set(related.map((m) => m.id));
+      // Only reasons for memories the session may see: a reason names people and places of the other memory.
+      const connections = kit.deps.insights
+        ? (await kit.deps.insights.connections(principal, c.req.valid('param').id))
+            .filter((x) => shown.has(x.to))
+            .map((x) => ({ id: x.to, kind: x.kind, reason: x.reason }))
+        : undefined;
+      return c.json({ memories: related.map(memoryDto), ...(connections ? { connections } : {}) }, 200);
     },
   );
 

@@ -377,8 +377,14 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     digest,
 
     async connections(principal: Principal, id: string): Promise<Connection[]> {
-      const state = await deps.store.load(principal.userId, restrict(principal.opener, [1]));
-      return state.connections[id.toUpperCase()] ?? [];
+      try {
+        const state = await deps.store.load(principal.userId, restrict(principal.opener, [1]));
+        return state.connections[id.toUpperCase()] ?? [];
+      } catch (error) {
+        // The reasons are an extra: a damaged or unreadable insights file never hides the related memories.
+        logger.warn({ userId: principal.userId, err: summary(error) }, 'insights: connections unreadable');
+        return [];
+      }
     },
   };
 }
