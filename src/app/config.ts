@@ -23,6 +23,8 @@ export interface Config {
     readonly model: string;
     readonly timeoutMs: number;
   } | null;
+  /** MEMVAULT_INSIGHTS_SCHEDULE=off: `serve` does not process each person's day after their local midnight. */
+  readonly insightsSchedule?: boolean;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -49,6 +51,7 @@ const Env = z.object({
   MEMVAULT_EMBEDDINGS_API_KEY: z.string().optional(),
   MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
   MEMVAULT_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+  MEMVAULT_INSIGHTS_SCHEDULE: z.enum(['on', 'off']).default('on'),
 });
 
 export interface ConfigOverrides {
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     publicUrl:
       e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     logLevel: e.MEMVAULT_LOG_LEVEL,
+    insightsSchedule: e.MEMVAULT_INSIGHTS_SCHEDULE === 'on',
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,

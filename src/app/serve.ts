@@ -1,5 +1,6 @@
 import type { UserId } from '../core/entry.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
+import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
 import type { Config } from './config.js';
@@ -16,7 +17,11 @@ export interface RunningServer {
 }
 
 /** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
-export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  memvault?: Memvault,
+  { scheduleOnStart = false }: { readonly scheduleOnStart?: boolean } = {},
+): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
@@ -39,6 +44,16 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     },
   });
   const server = await startHttpServer(app, { host: config.host, port: config.port });
+  const scheduler = scheduleOnStart
+    ? new DailyScheduler({
+        listUsers: () => mv.vault.listUsers(),
+        timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
+        processedDays: (userId) => mv.insights.processedDays(userId),
+        process: (userId, day) => mv.insights.processDay(userId, day),
+        logger: mv.logger,
+      })
+    : null;
+  scheduler?.start();
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {
@@ -47,6 +62,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     port: server.port,
     stop() {
       stopping ??= (async () => {
+        await scheduler?.stop();
         await server.close();
         await mv.close();
       })();
@@ -70,7 +86,8 @@ export function masterKeyHint(config: Pick<Config, 'masterKeyEnv' | 'masterKeyFi
 
 /** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
 export async function runServer(config: Config): Promise<void> {
-  const running = await startServer(config);
+  // The nightly processing runs in the long-lived server only, never in tests that start one.
+  const running = await startServer(config, undefined, { scheduleOnStart: config.insightsSchedule !== false });
   running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
   process.stdout.write(`memvault is running at ${running.url} (data in ${config.dataDir}). Press Ctrl+C to stop.\n`);
   const hint = masterKeyHint(config);
