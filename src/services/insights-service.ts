@@ -234,22 +234,9 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     state.days[day] = result;
     await deps.store.save(userId, state);
 
-    // The vault's "Related Memories" in both directions, after every search (a link changes the vault revision,
-    // which would make the index catch up between searches).
-    let linked = 0;
-    for (const pair of pairs) {
-      const [a, b] = pair.split(':') as [string, string];
-      const entry = byId.get(a) ?? byId.get(b);
-      const other = entry?.id === a ? b : a;
-      if (entry?.related.includes(other)) continue;
-      try {
-        await deps.vault.link(userId, a, b, opener);
-        linked++;
-      } catch (error) {
-        // A memory deleted or moved to a higher level since: the stored connection stays, the link does not.
-        logger.warn({ userId, err: summary(error) }, 'insights: could not link two memories');
-      }
-    }
+    // The connections are not copied into the vault's "Related Memories": each link rewrites a whole category
+    // file twice, so a night's links would cost in proportion to the vault's size. Readers merge them instead
+    // (GET /v1/memories/{id}/related).
     logger.info(
       {
         userId,
@@ -257,7 +244,6 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         memories: features.length,
         sealed,
         connections: pairs.size,
-        linked,
         insights: result.insights.length,
         ms: Math.round(performance.now() - started),
       },
