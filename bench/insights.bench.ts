@@ -61,10 +61,12 @@ for (const size of SIZES) {
     const start = localTimeToUtc('Europe/Lisbon', 2024, 11, 30);
     const end = localTimeToUtc('Europe/Lisbon', 2026, 11, 30);
     for (let n = 0; n < size - DAY_SIZE; n++) await add(new Date(start + ((end - start) * n) / (size - DAY_SIZE)));
-    for (let n = 0; n < DAY_SIZE; n++) await add(new Date(localTimeToUtc('Europe/Lisbon', 2026, 11, 30, 7, 0) + n * 240_000));
+    for (let n = 0; n < DAY_SIZE; n++)
+      await add(new Date(localTimeToUtc('Europe/Lisbon', 2026, 11, 30, 7, 0) + n * 240_000));
     // Process the 30 days before, so the windows and postings are those of a person in steady state.
     const day0 = Date.UTC(2026, 9, 31);
-    for (let d = 0; d < 30; d++) await mv.insights.processDay(userId, new Date(day0 + d * 86_400_000).toISOString().slice(0, 10));
+    for (let d = 0; d < 30; d++)
+      await mv.insights.processDay(userId, new Date(day0 + d * 86_400_000).toISOString().slice(0, 10));
     const setupMs = performance.now() - setup;
     const times: number[] = [];
     let connections = 0;

@@ -171,7 +171,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       try {
         const hits = await deps.search.search(
           userId,
-          { text: entry.content.slice(0, 300), limit: SEARCH_NEIGHBOURS + 1, levels: [1] },
+          { text: neighbourQuery(f, entry), limit: SEARCH_NEIGHBOURS + 1, levels: [1] },
           opener,
         );
         for (const hit of hits) {
@@ -373,6 +373,15 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       }
     },
   };
+}
+
+/**
+ * What a memory's neighbours are looked up by: its names, activities and tags — a few words, since a search
+ * costs in proportion to the query's terms — or, when it has none, its opening words.
+ */
+function neighbourQuery(f: MemoryFeatures, entry: MemoryEntry): string {
+  const words = [...new Set([...f.people, ...f.places, ...f.activities, ...entry.tags])].slice(0, 8);
+  return words.length > 0 ? words.join(' ') : entry.content.slice(0, 120);
 }
 
 function item(e: MemoryEntry): DigestItem {
