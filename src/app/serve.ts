@@ -37,7 +37,7 @@ export async function startServer(
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
     },
-    mcp: createMcpHttpHandler({ memory: mv.memory, version: VERSION }),
+    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;

@@ -1,3 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserId } from '../../src/core/entry.js';
 import { localTimeToUtc } from '../../src/core/time-zone.js';
@@ -83,5 +86,27 @@ describe('insights over HTTP', () => {
   it('documents the routes in the OpenAPI document', async () => {
     const doc = await (await fetch(`${server.url}/v1/openapi.json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/digest', '/v1/insights']));
+  });
+
+  it('offers the digest as an MCP tool for the bearer token’s session', async () => {
+    const client = new Client({ name: 'test', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('/mcp', server.url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    try {
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).toContain('digest');
+      const result = (await client.callTool({ name: 'digest', arguments: { date: '2026-11-29' } })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(result.content[0]).toMatchObject({ type: 'text' });
+      expect(JSON.stringify(result.content)).toContain('Nadia');
+      expect(result.structuredContent).toMatchObject({ kind: 'daily', memories: 2 });
+      const bad = (await client.callTool({ name: 'digest', arguments: { date: 'soon' } })) as CallToolResult;
+      expect(bad.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 });

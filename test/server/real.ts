@@ -54,7 +54,7 @@ export async function startRealServer(
     insights: mv.insights,
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
-    mcp: createMcpHttpHandler({ memory: mv.memory }),
+    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;
