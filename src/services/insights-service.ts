@@ -156,8 +156,8 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       exclamations: (id) => (byId.get(id)?.content.match(/!/g) ?? []).length,
     });
 
-    // Neighbours through the search index and shared names, never all pairs: per memory, a fixed number of
-    // search hits and of the latest memories sharing each name.
+    // Neighbours through shared names and the search index, never all pairs: per memory, the latest few
+    // memories sharing each name, and a fixed number of search hits.
     const connections: Connection[] = [];
     for (const f of features) {
       const entry = byId.get(f.id)!;
@@ -168,20 +168,23 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           if (id !== f.id && other && !candidates.has(id)) candidates.set(id, { features: other });
         }
       }
-      try {
-        const hits = await deps.search.search(
-          userId,
-          { text: neighbourQuery(f, entry), limit: SEARCH_NEIGHBOURS + 1, levels: [1] },
-          opener,
-        );
-        for (const hit of hits) {
-          if (hit.entry.id === f.id || hit.entry.level !== 1) continue;
-          const other = state.features[hit.entry.id] ?? deps.extractor.extract(hit.entry, profile.timezone);
-          candidates.set(hit.entry.id, { features: other, tags: hit.entry.tags, date: hit.entry.date });
+      // A search costs ~10–20 ms on a 10k vault, most of a day's processing: the index is asked only when the
+      // postings offer few candidates (a memory without names, or names not seen since processing began).
+      if (candidates.size < 2 * MAX_CONNECTIONS)
+        try {
+          const hits = await deps.search.search(
+            userId,
+            { text: neighbourQuery(f, entry), limit: SEARCH_NEIGHBOURS + 1, levels: [1] },
+            opener,
+          );
+          for (const hit of hits) {
+            if (hit.entry.id === f.id || hit.entry.level !== 1) continue;
+            const other = state.features[hit.entry.id] ?? deps.extractor.extract(hit.entry, profile.timezone);
+            candidates.set(hit.entry.id, { features: other, tags: hit.entry.tags, date: hit.entry.date });
+          }
+        } catch (error) {
+          logger.warn({ userId, entryId: f.id, err: summary(error) }, 'insights: search neighbours failed');
         }
-      } catch (error) {
-        logger.warn({ userId, entryId: f.id, err: summary(error) }, 'insights: search neighbours failed');
-      }
       const found = [...candidates.values()]
         .map((c) => {
           const link = connect(f, { tags: entry.tags, date: entry.date }, c);
