@@ -72,6 +72,29 @@ export interface InsightsService {
 const SEARCH_NEIGHBOURS = 6;
 const POSTING_CANDIDATES = 12;
 const MAX_CONNECTIONS = 5;
+/**
+ * Days of features kept: the 365-day window and "a year apart" need a little over a year. Older days leave the
+ * file (their connections stay), so loading and saving it each night does not grow with the years.
+ */
+const KEEP_DAYS = 400;
+
+function prune(state: InsightsState, before: string): void {
+  const old = Object.keys(state.days).filter((d) => d < before);
+  if (old.length === 0) return;
+  const gone = new Set<string>();
+  for (const d of old) {
+    for (const id of state.days[d]?.memories ?? []) {
+      gone.add(id);
+      delete state.features[id];
+    }
+    delete state.days[d];
+  }
+  for (const [term, ids] of Object.entries(state.postings)) {
+    const kept = ids.filter((id) => !gone.has(id));
+    if (kept.length > 0) state.postings[term] = kept;
+    else delete state.postings[term];
+  }
+}
 
 const restrict = (opener: EntryOpener, levels: readonly SecurityLevel[]): EntryOpener => ({
   canOpen: (level) => levels.includes(level) && opener.canOpen(level),
@@ -235,6 +258,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       insights: findInsights(week, month),
     };
     state.days[day] = result;
+    prune(state, addDays(day, -KEEP_DAYS));
     await deps.store.save(userId, state);
 
     // The connections are not copied into the vault's "Related Memories": each link rewrites a whole category

@@ -217,3 +217,14 @@ describe('time zones', () => {
     expect(digest.people.map((x) => x.name)).toEqual(['Hemi']);
   });
 });
+
+describe('the insights file over the years', () => {
+  it('keeps a little over a year of days, so each night’s load and save stays bounded', async () => {
+    expect((await mv.insights.insights(principal, '2026-11-01')).result).not.toBeNull();
+    const before = (await readFile(insightsPath(dataDir, userId))).length;
+    await mv.insights.processDay(userId, '2027-12-31');
+    expect((await mv.insights.insights(principal, '2026-11-01')).result).toBeNull();
+    expect((await mv.insights.insights(principal, '2027-12-31')).result).not.toBeNull();
+    expect((await readFile(insightsPath(dataDir, userId))).length).toBeLessThan(before);
+  });
+});
