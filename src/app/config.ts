@@ -31,6 +31,8 @@ export interface Config {
   readonly backupSchedule: string | null;
   /** Retention applied after each scheduled run (MEMVAULT_BACKUP_KEEP_DAILY / _WEEKLY / _MONTHLY). */
   readonly backupKeep: { readonly daily: number; readonly weekly: number; readonly monthly: number };
+  /** MEMVAULT_INSIGHTS_SCHEDULE=off: `serve` does not process each person's day after their local midnight. */
+  readonly insightsSchedule?: boolean;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -69,6 +71,7 @@ const Env = z.object({
   MEMVAULT_EMBEDDINGS_API_KEY: z.string().optional(),
   MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
   MEMVAULT_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+  MEMVAULT_INSIGHTS_SCHEDULE: z.enum(['on', 'off']).default('on'),
 });
 
 export interface ConfigOverrides {
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     publicUrl:
       e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     logLevel: e.MEMVAULT_LOG_LEVEL,
+    insightsSchedule: e.MEMVAULT_INSIGHTS_SCHEDULE === 'on',
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,

@@ -17,6 +17,9 @@ import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
+import { createFeatureExtractor } from '../insights/features.js';
+import { FsInsightsStore } from '../insights/store.js';
+import { createInsightsService, type InsightsService } from '../services/insights-service.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
@@ -33,6 +36,8 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
+  readonly insights: InsightsService;
   readonly backups: BackupService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
@@ -200,6 +205,15 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     maxContentBytes: config.maxContentBytes,
   });
+  const insights = createInsightsService({
+    vault,
+    search,
+    store: new FsInsightsStore({ dataDir: config.dataDir, sealer }),
+    extractor: createFeatureExtractor(),
+    levelOneOpener: (userId) => auth.channelOpener(userId),
+    clock,
+    logger,
+  });
 
   /**
    * Re-seals every entry with both generations' keys, then retires the old ones. The old keys stay on disk
@@ -299,6 +313,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     backups,
     memory,
+    insights,
     auth,
     audit,
     vault,

@@ -1,5 +1,6 @@
 import type { UserId } from '../core/entry.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
+import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
 import { startBackupSchedule } from './backup-schedule.js';
@@ -17,7 +18,11 @@ export interface RunningServer {
 }
 
 /** Builds the HTTP edge over a memvault and starts listening. Used by `memvault serve` and by tests. */
-export async function startServer(config: Config, memvault?: Memvault): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  memvault?: Memvault,
+  { scheduleOnStart = false }: { readonly scheduleOnStart?: boolean } = {},
+): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
   // A key rotation interrupted by a crash is finished before requests come in, where no password is needed.
   await mv.resumeRotations();
@@ -28,6 +33,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     memory: mv.memory,
     auth: mv.auth,
     audit: mv.audit,
+    insights: mv.insights,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',
@@ -35,7 +41,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
     },
-    mcp: createMcpHttpHandler({ memory: mv.memory, version: VERSION }),
+    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;
@@ -48,6 +54,16 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     schedule?.stop();
     throw error;
   }
+  const scheduler = scheduleOnStart
+    ? new DailyScheduler({
+        listUsers: () => mv.vault.listUsers(),
+        timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
+        processedDays: (userId) => mv.insights.processedDays(userId),
+        process: (userId, day) => mv.insights.processDay(userId, day),
+        logger: mv.logger,
+      })
+    : null;
+  scheduler?.start();
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {
@@ -57,6 +73,7 @@ export async function startServer(config: Config, memvault?: Memvault): Promise<
     stop() {
       stopping ??= (async () => {
         schedule?.stop();
+        await scheduler?.stop();
         await server.close();
         await mv.close();
       })();
@@ -80,7 +97,8 @@ export function masterKeyHint(config: Pick<Config, 'masterKeyEnv' | 'masterKeyFi
 
 /** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
 export async function runServer(config: Config): Promise<void> {
-  const running = await startServer(config);
+  // The nightly processing runs in the long-lived server only, never in tests that start one.
+  const running = await startServer(config, undefined, { scheduleOnStart: config.insightsSchedule !== false });
   running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
   process.stdout.write(`memvault is running at ${running.url} (data in ${config.dataDir}). Press Ctrl+C to stop.\n`);
   const hint = masterKeyHint(config);

@@ -1,3 +1,4 @@
+import type { InsightsService } from '../services/insights-service.js';
 import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
@@ -12,6 +13,7 @@ export interface CliApp {
   readonly auth: AuthService;
   readonly audit: AuditLog;
   readonly backups: BackupService;
+  readonly insights: InsightsService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */

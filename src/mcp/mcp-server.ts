@@ -7,6 +7,7 @@ import { CATEGORIES, categoryLabel, LEVEL_NAMES } from '../core/category.js';
 import type { MemoryEntry } from '../core/entry.js';
 import { isMemvaultError } from '../core/errors.js';
 import { publicMessage } from '../core/public-message.js';
+import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService, Principal } from '../services/types.js';
 
 export interface McpDeps {
@@ -17,6 +18,8 @@ export interface McpDeps {
    */
   readonly principalFor: () => Promise<Principal>;
   readonly version?: string;
+  /** The Daily Memory Manager; the `digest` tool exists only when it is given. */
+  readonly insights?: InsightsService;
 }
 
 const isoDate = z
@@ -60,7 +63,7 @@ function brief(entry: MemoryEntry) {
 }
 
 /**
- * The MCP server: tools `remember`, `recall` and `timeline` over the memory service, acting for the principal
+ * The MCP server: tools `remember`, `recall`, `timeline` (and `digest` with the insights manager) over the memory service, acting for the principal
  * `principalFor` returns (level 1 only unless that session has unlocked more).
  */
 export function createMcpServer(deps: McpDeps): McpServer {
@@ -182,6 +185,38 @@ export function createMcpServer(deps: McpDeps): McpServer {
       }),
   );
 
+  const insights = deps.insights;
+  if (insights) {
+    server.registerTool(
+      'digest',
+      {
+        title: 'Digest',
+        description:
+          'The user’s day (or week) in a few lines: highlights, people, mood, upcoming events, on this day. ' +
+          'Covers only the levels this session has unlocked; the rest is counted, never shown.',
+        inputSchema: {
+          date: z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected a local day, YYYY-MM-DD')
+            .optional()
+            .describe('The local day (default today in the user’s time zone)'),
+          week: z.boolean().optional().describe('The seven days ending with `date`'),
+        },
+      },
+      (args) =>
+        guarded(async () => {
+          const principal = await deps.principalFor();
+          const digest = await insights.digest(principal, {
+            ...(args.date !== undefined ? { date: args.date } : {}),
+            ...(args.week ? { week: true } : {}),
+            levels: [1, 2, 3, 4],
+          });
+          const { userId: _userId, ...rest } = digest;
+          return text(digest.text, JSON.parse(JSON.stringify(rest)) as Record<string, unknown>);
+        }),
+    );
+  }
+
   return server;
 }
 
@@ -206,6 +241,7 @@ export async function runStdio(
 export function createMcpHttpHandler(deps: {
   readonly memory: MemoryService;
   readonly version?: string;
+  readonly insights?: InsightsService;
 }): (request: Request, principal: Principal) => Promise<Response> {
   return async (request, principal) => {
     // Stateless: no standalone SSE stream to GET and no session to DELETE. 405 is the spec's answer for both,
@@ -220,6 +256,7 @@ export function createMcpHttpHandler(deps: {
       memory: deps.memory,
       principalFor: async () => principal,
       ...(deps.version ? { version: deps.version } : {}),
+      ...(deps.insights ? { insights: deps.insights } : {}),
     });
     // No session id generator: stateless, so any process behind a balancer can answer any request.
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });

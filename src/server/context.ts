@@ -1,3 +1,4 @@
+import type { InsightsService } from '../services/insights-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ export interface HttpDeps {
   readonly clock?: Clock;
   /** Readiness probe (vault reachable, keys loaded…); throws or resolves false when not ready. */
   readonly ready?: () => Promise<boolean>;
+  /** The Daily Memory Manager; /v1/digest and /v1/insights exist only when it is given. */
+  readonly insights?: InsightsService;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

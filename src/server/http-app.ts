@@ -13,6 +13,7 @@ import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
+import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
 import { HealthResponse, ReadyResponse } from './schemas.js';
 import { requireSession } from './session.js';
@@ -219,6 +220,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
 
   registerAuthRoutes(app, kit);
   registerMemoryRoutes(app, kit);
+  registerInsightsRoutes(app, kit);
 
   if (deps.mcp) {
     const handler = deps.mcp;

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { type Category, isSecurityLevel, parseCategory, type SecurityLevel } from '../core/category.js';
+import { isMemvaultError } from '../core/errors.js';
 import type { EntryFilter } from '../ports/vault.js';
 import type { App, RouteKit } from './context.js';
 import { auditDto, memoryDto } from './dto.js';
@@ -184,8 +185,27 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       responses: { 200: jsonResponse(RelatedResponse, 'Related memories'), ...errorResponses(400, 401, 403, 404) },
     }),
     async (c) => {
-      const related = await memory.related(c.get('principal'), c.req.valid('param').id);
-      return c.json({ memories: related.map(memoryDto) }, 200);
+      const principal = c.get('principal');
+      const id = c.req.valid('param').id;
+      const related = await memory.related(principal, id);
+      // The daily processing's connections (with their reasons) join the vault's own links.
+      const stored = kit.deps.insights ? await kit.deps.insights.connections(principal, id) : [];
+      const shown = new Set(related.map((m) => m.id));
+      for (const link of stored) {
+        if (shown.has(link.to)) continue;
+        try {
+          related.push(await memory.get(principal, link.to));
+          shown.add(link.to);
+        } catch (error) {
+          // Deleted since, or at a level the session has not unlocked: not shown, like the vault's own links.
+          if (!isMemvaultError(error, 'NOT_FOUND') && !isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+        }
+      }
+      // Only reasons for memories the session may see: a reason names people and places of the other memory.
+      const connections = kit.deps.insights
+        ? stored.filter((x) => shown.has(x.to)).map((x) => ({ id: x.to, kind: x.kind, reason: x.reason }))
+        : undefined;
+      return c.json({ memories: related.map(memoryDto), ...(connections ? { connections } : {}) }, 200);
     },
   );
 

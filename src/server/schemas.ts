@@ -212,7 +212,21 @@ export const ListResponse = z
 export const CorrectBody = z.strictObject({ category: CategorySchema }).openapi('Correct');
 
 export const MemoryResponse = z.object({ memory: Memory }).openapi('MemoryResponse');
-export const RelatedResponse = z.object({ memories: z.array(Memory) }).openapi('Related');
+export const RelatedResponse = z
+  .object({
+    memories: z.array(Memory),
+    /** Why each related memory is related, from the daily processing (absent without the insights manager). */
+    connections: z
+      .array(
+        z.object({
+          id: z.string(),
+          kind: z.enum(['people', 'location', 'thematic', 'emotional', 'temporal']),
+          reason: z.string().openapi({ example: 'both mention Nadia' }),
+        }),
+      )
+      .optional(),
+  })
+  .openapi('Related');
 
 export const SearchBody = z
   .strictObject({

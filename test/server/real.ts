@@ -51,9 +51,10 @@ export async function startRealServer(
     memory: mv.memory,
     auth: mv.auth,
     audit: mv.audit,
+    insights: mv.insights,
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
-    mcp: createMcpHttpHandler({ memory: mv.memory }),
+    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;

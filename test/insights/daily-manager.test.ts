@@ -1,0 +1,230 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app/config.js';
+import { createMemvault, type Memvault } from '../../src/app/container.js';
+import type { UserId } from '../../src/core/entry.js';
+import { addDays } from '../../src/core/local-day.js';
+import { localTimeToUtc } from '../../src/core/time-zone.js';
+import { insightsPath } from '../../src/insights/store.js';
+import type { DayResult } from '../../src/ports/insights.js';
+import type { Principal } from '../../src/services/types.js';
+import { type SyntheticMonth, syntheticMonth } from './synthetic-life.js';
+
+const PHONE = '+351912345678';
+const userId = PHONE as UserId;
+
+let dataDir: string;
+let mv: Memvault;
+let principal: Principal;
+let life: SyntheticMonth;
+const logLines: string[] = [];
+let now = new Date('2026-12-01T01:00:00.000Z');
+const results = new Map<string, DayResult>();
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'memvault-insights-'));
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  mv = await createMemvault(loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent' }), {
+    logger: pino({ level: 'debug' }, sink),
+    clock: { now: () => now },
+  });
+  life = syntheticMonth(42);
+  await mv.memory.signUp({ phone: PHONE, name: 'Ana', timezone: life.timezone });
+  principal = { userId, opener: await mv.operatorOpener(userId), meta: { channel: 'cli' } };
+  for (const m of [life.yearAgo, ...life.messages]) {
+    // The person files each memory themselves, so the levels of the ground truth do not depend on the classifier.
+    await mv.memory.remember(principal, m.text, {
+      channel: 'cli',
+      at: m.at,
+      category: m.secret ? 'SECRET' : 'CHRONOLOGICAL',
+    });
+  }
+  for (let day = '2026-11-01'; day <= life.lastDay; day = addDays(day, 1)) {
+    results.set(day, await mv.insights.processDay(userId, day));
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await mv?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const month = () => results.get(life.lastDay)!.patterns.find((p) => p.days === 30)!;
+const truthCount = (pred: (m: SyntheticMonth['messages'][number]) => boolean) => life.messages.filter(pred).length;
+
+describe('daily processing on a synthetic month', () => {
+  it('finds exactly the people and places of the ground truth over 30 days', () => {
+    const people = Object.fromEntries(month().people.map((p) => [p.name, p.count]));
+    expect(people).toEqual({
+      Nadia: truthCount((m) => m.people.includes('Nadia')),
+      Tom: truthCount((m) => m.people.includes('Tom')),
+      Sam: truthCount((m) => m.people.includes('Sam')),
+    });
+    const places = Object.fromEntries(month().places.map((p) => [p.name, p.count]));
+    expect(places.park).toBe(truthCount((m) => m.places.includes('park')));
+    expect(places['Blue Bottle']).toBe(truthCount((m) => m.places.includes('Blue Bottle')));
+  });
+
+  it('sees when they write, the mood with each person, and running on Tuesdays', () => {
+    const p = month();
+    const evening = p.byHour.slice(18, 23).reduce((a, b) => a + b, 0);
+    // Lisbon is on UTC in November.
+    expect(evening).toBe(truthCount((m) => !m.secret && m.at.getUTCHours() >= 18 && m.at.getUTCHours() < 23));
+    const mood = Object.fromEntries(p.moodWithPerson.map((m) => [m.name, m.valence - m.baseline]));
+    expect(mood.Nadia).toBeGreaterThan(0.2);
+    expect(mood.Tom).toBeGreaterThan(0.2);
+    expect(mood.Sam).toBeLessThan(-0.2);
+    expect(p.activityWeekday).toContainEqual({ name: 'run', weekday: 2, share: 1 });
+    expect(p.memories).toBe(truthCount((m) => !m.secret));
+  });
+
+  it('states true insights with their sources', () => {
+    const insights = results.get(life.lastDay)!.insights;
+    const texts = insights.map((i) => i.text);
+    expect(texts).toContain(
+      `You mention Nadia most on weekends (${truthCount((m) => m.people.includes('Nadia'))} of ${truthCount((m) => m.people.includes('Nadia'))} times this month).`,
+    );
+    expect(texts.some((t) => t.startsWith('Your mood is noticeably brighter in memories with Nadia'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Memories with Sam lean heavier than usual'))).toBe(true);
+    for (const i of insights) expect(i.sources.length).toBeGreaterThan(0);
+  });
+
+  it('counts the sealed memory it could not open', () => {
+    expect(results.get(life.lastDay)!.sealed).toBe(1);
+    // A SECRET entry seals its date too, so the vault cannot say which day it belongs to: every day counts it.
+    expect(results.get('2026-11-29')!.sealed).toBe(1);
+    expect(results.get(life.lastDay)!.memories).toHaveLength(
+      truthCount((m) => !m.secret && m.at >= new Date('2026-11-30')),
+    );
+  });
+
+  it('scores importance with the five weighted factors', () => {
+    const day = results.get(life.lastDay)!;
+    for (const i of day.importance) {
+      const f = i.factors;
+      const expected =
+        0.3 * f.emotionalIntensity +
+        0.2 * f.uniqueness +
+        0.2 * f.socialSignificance +
+        0.2 * f.futureRelevance +
+        0.1 * f.personalSignificance;
+      expect(i.score).toBeCloseTo(expected, 2);
+    }
+    const dentist = day.importance.find((i) => i.factors.futureRelevance === 1);
+    expect(dentist).toBeDefined();
+  });
+
+  it('connects memories sharing a person, both ways with a reason, and leaves unrelated ones alone', async () => {
+    const all = await mv.memory.list(principal, { levels: [1], limit: 500 });
+    const byText = (pred: (t: string) => boolean) => all.entries.filter((e) => pred(e.content));
+    const nadia = byText((t) => t.includes('Nadia') && t.includes('2026') === false && !t.includes('Sintra'));
+    const withNadia = await mv.insights.connections(principal, nadia.at(-1)!.id);
+    expect(withNadia.length).toBeGreaterThan(0);
+    for (const c of withNadia) {
+      expect(c.reason).toMatch(/both mention Nadia|same place/);
+      const back = await mv.insights.connections(principal, c.to);
+      expect(back.some((b) => b.to === c.from && b.reason === c.reason)).toBe(true);
+    }
+    const tap = byText((t) => t.startsWith('Fixed the leaking'));
+    for (const e of tap) {
+      const links = await mv.insights.connections(principal, e.id);
+      expect(links.filter((l) => l.kind === 'people' || l.kind === 'location')).toEqual([]);
+    }
+    const sam = byText((t) => t.includes('Sam'))[0]!;
+    const samLinks = await mv.insights.connections(principal, sam.id);
+    const linked = new Set(samLinks.map((l) => l.to));
+    for (const n of nadia) expect(linked.has(n.id)).toBe(false);
+  });
+
+  it('is idempotent: re-running a day replaces its results, and never rewrites the vault', async () => {
+    const before = results.get('2026-11-28')!;
+    const revision = await mv.vault.revision(userId);
+    const again = await mv.insights.processDay(userId, '2026-11-28');
+    expect({ ...again, processedAt: '' }).toEqual({ ...before, processedAt: '' });
+    expect(await mv.vault.revision(userId)).toBe(revision);
+    const view = await mv.insights.insights(principal, life.lastDay);
+    expect(view.result?.patterns.find((p) => p.days === 30)?.memories).toBe(month().memories);
+  });
+
+  it('keeps the results sealed at rest', async () => {
+    const raw = await readFile(insightsPath(dataDir, userId), 'utf8');
+    expect(raw.startsWith('memvault-insights 1 sealed\n')).toBe(true);
+    expect(raw).not.toContain('Nadia');
+  });
+});
+
+describe('the digest', () => {
+  it('tells the day with people, mood, upcoming events and on this day', async () => {
+    const d = await mv.insights.digest(principal, { date: life.lastDay });
+    expect(d.upcoming.map((u) => u.excerpt)).toEqual(['Book club meets on Tuesday at 7 pm.']);
+    expect(d.upcoming[0]!.when).toBe('Tuesday 1 December at 7:00\u00a0pm');
+    expect(d.onThisDay).toEqual([expect.objectContaining({ yearsAgo: 1, excerpt: life.yearAgo.text })]);
+    expect(d.sealed).toBe(1);
+    expect(d.text).toContain('Coming up:');
+    expect(d.text).toContain('A year ago: Hiked up to the castle in Sintra with Nadia');
+    expect(d.text).toContain('Not included: 1 sealed memory this digest could not open.');
+  });
+
+  it('writes a weekly digest over seven local days', async () => {
+    const d = await mv.insights.digest(principal, { date: life.lastDay, week: true });
+    expect(d.from).toBe('2026-11-24');
+    const week = life.messages.filter(
+      (m) => !m.secret && m.at >= new Date(localTimeToUtc(life.timezone, 2026, 11, 24)),
+    );
+    expect(d.memories).toBe(week.length);
+    expect(d.text.startsWith('Your week, Tuesday 24 November to Monday 30 November')).toBe(true);
+  });
+
+  it('never carries a SECRET memory’s text into a digest, an insight or a log line', async () => {
+    const daily = await mv.insights.digest(principal, { date: life.lastDay, levels: [1, 2, 3, 4] });
+    const weekly = await mv.insights.digest(principal, { date: life.lastDay, week: true });
+    const insights = await mv.insights.insights(principal);
+    const everything = JSON.stringify([daily, weekly, insights]) + logLines.join('');
+    for (const secret of ['4921', '7781', 'bank PIN']) expect(everything).not.toContain(secret);
+    for (const m of life.messages) expect(logLines.join('')).not.toContain(m.text);
+    expect(logLines.some((l) => l.includes('insights: day processed'))).toBe(true);
+  });
+});
+
+describe('time zones', () => {
+  it('puts a memory written at 23:30 in Auckland on that local day', async () => {
+    const phone = '+64211234567';
+    const nz = phone as UserId;
+    await mv.memory.signUp({ phone, timezone: 'Pacific/Auckland' });
+    const p: Principal = { userId: nz, opener: await mv.operatorOpener(nz), meta: { channel: 'cli' } };
+    const late = new Date(localTimeToUtc('Pacific/Auckland', 2026, 11, 29, 23, 30));
+    expect(late.toISOString()).toBe('2026-11-29T10:30:00.000Z');
+    await mv.memory.remember(p, 'Late tea with Hemi at Ponsonby, a lovely end to the day.', {
+      channel: 'cli',
+      at: late,
+    });
+    const day = await mv.insights.processDay(nz, '2026-11-29');
+    expect(day.memories).toHaveLength(1);
+    expect((await mv.insights.processDay(nz, '2026-11-30')).memories).toHaveLength(0);
+    expect(day.patterns[0]!.byHour[23]).toBe(1);
+    now = new Date('2026-11-29T12:00:00.000Z'); // 01:00 on the 30th in Auckland
+    const digest = await mv.insights.digest(p, { date: '2026-11-29' });
+    expect(digest.memories).toBe(1);
+    expect(digest.people.map((x) => x.name)).toEqual(['Hemi']);
+  });
+});
+
+describe('the insights file over the years', () => {
+  it('keeps a little over a year of days, so each night’s load and save stays bounded', async () => {
+    expect((await mv.insights.insights(principal, '2026-11-01')).result).not.toBeNull();
+    const before = (await readFile(insightsPath(dataDir, userId))).length;
+    await mv.insights.processDay(userId, '2027-12-31');
+    expect((await mv.insights.insights(principal, '2026-11-01')).result).toBeNull();
+    expect((await mv.insights.insights(principal, '2027-12-31')).result).not.toBeNull();
+    expect((await readFile(insightsPath(dataDir, userId))).length).toBeLessThan(before);
+  });
+});
