@@ -4,6 +4,7 @@ import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeUserId } from '../../src/core/user-id.js';
+import { checkPasswordPolicy, PASSWORD_MIN_LENGTH } from '../../src/security/passwords.js';
 import { type RealServer, startRealServer } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
 
@@ -89,9 +90,42 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.goto(server.url);
     await page.waitForURL(/#\/signin/);
     await shot('01-sign-in');
+    // Signed out, there is nothing to sign out of: the link must not show (a display rule once beat `hidden`).
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
     const form = page.getByRole('form', { name: 'Create an account' });
     await form.getByLabel('Phone number').fill(PHONE);
     await form.getByLabel('Name (optional)').fill('Ana');
+
+    // One password rule: the hint, the field and the server's policy say the same thing about the same password.
+    const choose = form.getByLabel('Choose a password');
+    expect(await form.locator('.hint').allTextContents()).toContain(
+      `At least ${PASSWORD_MIN_LENGTH} characters; it also encrypts your private levels.`,
+    );
+    expect(await choose.getAttribute('minlength')).toBe(String(PASSWORD_MIN_LENGTH));
+    const fieldAccepts = async (password: string) => {
+      await choose.fill(password);
+      return choose.evaluate((input: HTMLInputElement) => input.checkValidity());
+    };
+    const serverAccepts = (password: string) => {
+      try {
+        checkPasswordPolicy(password);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const length of [PASSWORD_MIN_LENGTH - 1, PASSWORD_MIN_LENGTH, 11, 12]) {
+      const candidate = 'quiet ferns'.padEnd(length, 'x').slice(0, length);
+      expect(await fieldAccepts(candidate), `${length} characters`).toBe(serverAccepts(candidate));
+    }
+    // A password the policy refuses is explained next to the field, which is marked invalid.
+    await form.getByLabel('Phone number').fill(PHONE);
+    await choose.fill('Password2024!');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => choose.getAttribute('aria-invalid')).toBe('true');
+    const why = page.locator(`#${await choose.getAttribute('id')}-error`);
+    expect(await why.textContent()).toMatch(/^This password is among the most common passwords/);
+    expect(await choose.getAttribute('aria-describedby')).toContain(await why.getAttribute('id'));
     await form.getByLabel('Choose a password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
@@ -100,6 +134,23 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'mv_session')?.httpOnly).toBe(true);
     expect(await page.evaluate(() => document.cookie)).not.toContain('mv_session');
+  });
+
+  it('says in a sentence next to the field that a blank memory has nothing to remember', async () => {
+    const text = page.getByLabel('What happened?');
+    await text.fill('   \n  ');
+    await page.getByRole('button', { name: 'Remember' }).click();
+    await expect.poll(() => text.getAttribute('aria-invalid')).toBe('true');
+    const capture = page.getByRole('form', { name: 'Capture a memory' });
+    const alert = capture.getByRole('alert');
+    expect(await alert.textContent()).toBe('Write something to remember.');
+    expect(await text.getAttribute('aria-describedby')).toContain(await alert.getAttribute('id'));
+    expect(await mainText()).not.toMatch(/Invalid body|text:/);
+    await shot('02a-blank-memory');
+    // Typing again clears the mark.
+    await text.fill('x');
+    expect(await text.getAttribute('aria-invalid')).toBeNull();
+    await text.fill('');
   });
 
   it('adds memories and shows them classified by day; locked levels are counted, never shown', async () => {
@@ -145,6 +196,15 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('sets up TOTP from the QR page and unlocks SECRET with password + code', async () => {
     await page.getByRole('link', { name: 'Security' }).click();
+    // Before any authenticator is set up, the refusal says where to set one up, on a page that exists.
+    const early = page.getByRole('form', { name: 'Level 3 · Secret' });
+    await early.getByLabel('Password').fill(PASSWORD);
+    await early.getByLabel('Authenticator code').fill('123456');
+    await early.getByRole('button', { name: 'Unlock Secret' }).click();
+    const hint = early.getByRole('alert');
+    await hint.waitFor();
+    expect(await hint.textContent()).toContain('Security page');
+    expect(await hint.textContent()).not.toContain('Settings');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: 'QR code to scan with your authenticator app' });
     await qr.waitFor();
@@ -178,6 +238,12 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('registers a passkey with the virtual authenticator and opens ULTRASECRET with it', async () => {
     await page.getByRole('link', { name: 'Security' }).click();
+    const before = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
+    await before.getByLabel('Password').fill(PASSWORD);
+    await before.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
+    await before.getByRole('alert').waitFor();
+    expect(await before.getByRole('alert').textContent()).toContain('Security page');
+    expect(await before.getByRole('alert').textContent()).not.toContain('Settings');
     const register = page.getByRole('region', { name: 'Passkeys' });
     await register.getByLabel('Password').fill(PASSWORD);
     await register.getByRole('button', { name: 'Register a passkey' }).click();

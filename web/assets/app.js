@@ -11,6 +11,14 @@ const LEVEL_NAMES = { 1: 'Standard', 2: 'Confidential', 3: 'Secret', 4: 'Ultra-s
 const lockIcon = () => h('img', { src: '/assets/lock.svg', alt: '', class: 'lock-icon', width: '14', height: '14' });
 const label = (category) => category.charAt(0) + category.slice(1).toLowerCase();
 
+/**
+ * The server's password rule, stated in the served page: the one constant its policy enforces, never a second
+ * copy here that could drift from it.
+ */
+const PASSWORD_MIN = Number(
+  document.querySelector('meta[name="memvault-password-min-length"]')?.getAttribute('content'),
+);
+
 /** @type {{ user: any, session: any } | null} */
 let me = null;
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -56,8 +64,63 @@ function toast(message, kind = 'ok') {
   toast.timer = setTimeout(() => el.classList.remove('show'), 4000);
 }
 
-/** Shows an error inside a form (role=alert), or as a toast when there is no form. */
-function showError(error, where) {
+/** A server message as a sentence: capitalised, ending in a full stop. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/**
+ * The fields of `form` a refused request names: schema issues (`details.issues[].path`) and domain refusals
+ * (`details.field`), each with the sentence to show next to it. Fields are matched by the control's
+ * `data-field` (the API's name for it) or `name`.
+ * @returns {{ control: HTMLElement, message: string }[]}
+ */
+function fieldErrors(error, form) {
+  if (!(error instanceof ApiError) || error.code !== 'VALIDATION_ERROR' || !form) return [];
+  const named = [];
+  if (Array.isArray(error.details?.issues)) {
+    for (const issue of error.details.issues) named.push({ name: String(issue.path ?? ''), message: issue.message });
+  }
+  if (typeof error.details?.field === 'string') named.push({ name: error.details.field, message: error.message });
+  const found = [];
+  for (const { name, message } of named) {
+    const control = [...form.querySelectorAll('input, textarea, select')].find(
+      (el) => (el.dataset.field ?? el.getAttribute('name')) === name,
+    );
+    if (control && !found.some((f) => f.control === control)) found.push({ control, message: sentence(message) });
+  }
+  return found;
+}
+
+/** Clears what `markField` put on a control. */
+function unmarkField(control) {
+  control.removeAttribute('aria-invalid');
+  document.getElementById(`${control.id}-error`)?.remove();
+  const described = (control.getAttribute('aria-describedby') ?? '')
+    .split(' ')
+    .filter((id) => id && id !== `${control.id}-error`);
+  if (described.length > 0) control.setAttribute('aria-describedby', described.join(' '));
+  else control.removeAttribute('aria-describedby');
+}
+
+/** Marks a control invalid and puts the sentence saying why right below it, announced and tied to the field. */
+function markField(control, message) {
+  unmarkField(control);
+  const note = h('p', { id: `${control.id}-error`, class: 'error field-error', role: 'alert', text: message });
+  control.after(note);
+  control.setAttribute('aria-invalid', 'true');
+  const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+  control.setAttribute('aria-describedby', [...described, note.id].join(' '));
+  control.addEventListener('input', () => unmarkField(control), { once: true });
+}
+
+/**
+ * Shows an error where the person can act on it: next to the field it concerns (marked invalid), else inside
+ * the form (role=alert), else as a toast.
+ */
+function showError(error, where, form) {
   const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
   // A 401 from a factor check (wrong password, passkey) is an answer; any other 401 means the session is gone.
   const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp)/.test(
@@ -69,19 +132,26 @@ function showError(error, where) {
     toast('Your session ended. Sign in again.', 'error');
     return;
   }
+  const fields = fieldErrors(error, form);
+  if (fields.length > 0) {
+    for (const { control, message: text } of fields) markField(control, text);
+    fields[0].control.focus();
+    return;
+  }
   if (where) {
     where.textContent = message;
     where.hidden = false;
   } else toast(message, 'error');
 }
 
-/** Runs a form submission: disables the button while busy, shows errors in the form. */
+/** Runs a form submission: disables the button while busy, shows errors in the form or next to their field. */
 function onSubmit(form, run) {
   const alert = h('p', { class: 'error', role: 'alert', hidden: true });
   form.append(alert);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     alert.hidden = true;
+    for (const control of form.querySelectorAll('[aria-invalid]')) unmarkField(control);
     const buttons = form.querySelectorAll('button');
     buttons.forEach((b) => {
       b.disabled = true;
@@ -89,7 +159,7 @@ function onSubmit(form, run) {
     try {
       await run();
     } catch (error) {
-      showError(error, alert);
+      showError(error, alert, form);
     } finally {
       buttons.forEach((b) => {
         b.disabled = false;
@@ -244,9 +314,11 @@ function signInView() {
   const newPassword = h('input', {
     type: 'password',
     name: 'new-password',
+    'data-field': 'password',
     autocomplete: 'new-password',
     required: true,
-    minlength: '8',
+    // The browser counts UTF-16 units, the server characters: the browser's check only ever lets more through.
+    minlength: PASSWORD_MIN > 0 ? String(PASSWORD_MIN) : undefined,
   });
   const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const signUp = onSubmit(
@@ -256,7 +328,11 @@ function signInView() {
       h('h2', { id: 'signup-h', text: 'Create an account' }),
       field('Phone number', newPhone, 'International format, e.g. +14155550134.'),
       field('Name (optional)', name),
-      field('Choose a password', newPassword, 'At least 12 characters; it also encrypts your private levels.'),
+      field(
+        'Choose a password',
+        newPassword,
+        `${PASSWORD_MIN > 0 ? `At least ${PASSWORD_MIN} characters; it` : 'It'} also encrypts your private levels.`,
+      ),
       h('button', { type: 'submit', class: 'primary', text: 'Create account' }),
     ),
     async () => {
