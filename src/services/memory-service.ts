@@ -10,6 +10,7 @@ import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { AuthService } from '../ports/security.js';
 import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
 import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
+import { correctionAnalysis } from './views.js';
 
 export interface MemoryServiceDeps {
   readonly vault: Vault;
@@ -179,14 +180,21 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     async correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry> {
       const before = await deps.vault.get(principal.userId, checkId(id), principal.opener);
       if (before.category === category) return before;
-      const after = await deps.vault.update(principal.userId, before.id, { category }, principal.opener);
+      const at = clock.now().toISOString();
+      // The person's choice is certain, and "why this category" should say it was theirs, not the classifier's.
+      const patch = {
+        category,
+        analysis: correctionAnalysis(before.category, category, at, before.analysis),
+        confidence: 1,
+      };
+      const after = await deps.vault.update(principal.userId, before.id, patch, principal.opener);
       await deps.learner?.learn({
         userId: principal.userId,
         entryId: before.id,
         text: before.content,
         from: before.category,
         to: category,
-        at: clock.now().toISOString(),
+        at,
       });
       await index(principal.userId, after);
       emit({ type: 'memory.corrected', userId: principal.userId, entryId: after.id, to: category });

@@ -268,6 +268,11 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByLabel('Category', { exact: true }).selectOption('GENERAL');
     await page.getByRole('button', { name: 'Change category' }).click();
     await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
+    // "Why this category" now says the person moved it, and when, not the classifier's old reasoning first.
+    const why = page.locator('dt:has-text("Why this category") + dd');
+    expect(await why.textContent()).toMatch(/^You moved it from Chronological to General on .+\./);
+    expect(await why.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT.+Z$/);
+    expect(await why.textContent()).not.toMatch(/confidence/);
     await page.getByRole('heading', { name: 'Related memories' }).waitFor();
     await shot('08-memory');
     await page.getByRole('button', { name: 'Delete…' }).click();

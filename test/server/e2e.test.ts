@@ -15,6 +15,8 @@ interface Memory {
   category: string;
   level: number;
   content: string;
+  analysis: string;
+  confidence: number;
 }
 
 describe('HTTP API end to end (real wiring)', () => {
@@ -103,6 +105,20 @@ describe('HTTP API end to end (real wiring)', () => {
     const corrected = await call('PATCH', `/v1/memories/${memories[0]?.id}`, { category: 'GENERAL' });
     expect(corrected.status).toBe(200);
     expect((corrected.body.memory as Memory).category).toBe('GENERAL');
+    // "Why this category" now tells the person's choice, and when; the classifier's reasoning is kept after it.
+    const analysis = (corrected.body.memory as Memory).analysis;
+    expect(analysis).toMatch(
+      new RegExp(
+        `^Moved by you from ${memories[0]?.category.charAt(0)}\\w+ to General on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\.`,
+      ),
+    );
+    expect(analysis).toContain(`The classifier had said: ${memories[0]?.analysis}`);
+    expect((corrected.body.memory as Memory).confidence).toBe(1);
+    const again = await call('PATCH', `/v1/memories/${memories[0]?.id}`, { category: 'CHRONOLOGICAL' });
+    const twice = (again.body.memory as Memory).analysis;
+    expect(twice).toMatch(/^Moved by you from General to Chronological on /);
+    expect(twice.match(/Moved by you/g)).toHaveLength(1);
+    expect(twice).toContain(`The classifier had said: ${memories[0]?.analysis}`);
 
     expect((await call('DELETE', `/v1/memories/${memories[0]?.id}`)).status).toBe(204);
     expect((await call('GET', `/v1/memories/${memories[0]?.id}`)).status).toBe(404);

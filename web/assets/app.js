@@ -488,6 +488,36 @@ async function searchView() {
   if (query.value) form.requestSubmit();
 }
 
+/**
+ * A correction as src/services/views.ts `correctionAnalysis` writes it: "Moved by you from A to B on <ISO>. The
+ * classifier had said: …".
+ */
+function correctionOf(analysis) {
+  const match = /^Moved by you from (\S+) to (\S+) on (\S+)\. The classifier had said: (.*)$/su.exec(analysis);
+  return match ? { from: match[1], to: match[2], at: match[3], classifier: match[4] } : null;
+}
+
+/** "Why this category": the person's own move, and when, before the classifier's reasoning it overrode. */
+function whyCategory(memory) {
+  const correction = correctionOf(memory.analysis);
+  if (!correction) {
+    return h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` });
+  }
+  const when = new Date(correction.at);
+  return h(
+    'dd',
+    { class: 'corrected' },
+    h(
+      'p',
+      {},
+      `You moved it from ${correction.from} to ${correction.to} on `,
+      h('time', { datetime: correction.at, text: when.toLocaleString() }),
+      '.',
+    ),
+    h('p', { class: 'hint', text: `The classifier had said: ${correction.classifier}` }),
+  );
+}
+
 async function memoryView(id) {
   let memory;
   try {
@@ -591,7 +621,7 @@ async function memoryView(id) {
           : null,
         memory.emotionalContext ? [h('dt', { text: 'Mood' }), h('dd', { text: memory.emotionalContext })] : null,
         h('dt', { text: 'Why this category' }),
-        h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` }),
+        whyCategory(memory),
         h('dt', { text: 'Via' }),
         h('dd', { text: memory.channel }),
       ),
