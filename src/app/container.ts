@@ -166,6 +166,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     auth,
     learner: personal,
+    audit,
     clock,
     logger,
     maxContentBytes: config.maxContentBytes,
