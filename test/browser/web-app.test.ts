@@ -285,6 +285,9 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByRole('link', { name: 'Timeline' }).click();
     const secretLink = page.getByRole('link', { name: /Tr0ub4dor/ });
     const href = await secretLink.getAttribute('href');
+    // Opened while unlocked: a read of a sealed level, which the audit log must show.
+    await secretLink.click();
+    await page.getByRole('heading', { name: 'Secret', level: 1 }).waitFor();
     await page.getByRole('link', { name: 'Security' }).click();
     await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toBe('Unlocked: L1');
@@ -300,6 +303,18 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).toMatch(/sign/i);
     expect(text).toMatch(/unlock/i);
     expect(text).not.toContain(PASSWORD);
+    // Every access the caption promises is there, in words a person reads: no snake_case, no bare risk number.
+    expect(text).toContain('Unlocked Level 3 · Secret');
+    expect(text).toContain('Opened a memory in Level 3 · Secret');
+    expect(text).toContain('Searched your memories');
+    expect(text).toContain('Moved a memory to another category');
+    expect(text).toContain('Deleted a memory from Level 1 · Standard');
+    expect(text).toContain('Tried to unlock Level 3 · SecretFailed: wrong password, code or passkey');
+    expect(text).not.toMatch(/\b[a-z]+_[a-z_]+\b/);
+    expect(text).not.toMatch(/\b0\.\d\d\b/);
+    // Searches are recorded without their words.
+    expect(text).not.toContain('lake herons');
+    expect(text).not.toContain('salt');
     await shot('10-audit');
   });
 
