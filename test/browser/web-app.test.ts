@@ -166,6 +166,23 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     const doctor = page.getByRole('article').filter({ hasText: 'blood pressure' });
     expect(await doctor.textContent()).toContain('L2');
 
+    // Every badge explains itself, and one legend sets the five categories against the four levels.
+    const badges = hike.locator('.badge');
+    expect(await badges.nth(0).getAttribute('title')).toMatch(/^Chronological: what it is about .+ Kept at Level 1/);
+    expect(await badges.nth(1).getAttribute('title')).toMatch(/^Level 1 · Standard: how strongly it is sealed/);
+    await page.getByText('What the badges mean').click();
+    const legend = page.getByRole('table', { name: 'Categories and the level each is kept at' });
+    await legend.waitFor();
+    expect(await legend.getByRole('row').count()).toBe(6);
+    expect(await legend.textContent()).toMatch(/Secret.*L3 · Secret.*authenticator code/);
+    await shot('02b-legend');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('02b-legend-390');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await shot('02b-legend-1280');
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await page.getByText('What the badges mean').click();
+
     const text = await mainText();
     expect(text).toContain('2 memories are in a locked level');
     expect(text).not.toContain('Tr0ub4dor');
