@@ -39,6 +39,18 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const mainText = () => page.locator('main').textContent();
+  /** The page at the two sizes the issue names, desktop 1280×800 and phone 390×844; the viewport is restored. */
+  const shotBoth = async (name: string) => {
+    const before = page.viewportSize();
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    }
+    if (before) await page.setViewportSize(before);
+  };
 
   /** A TOTP code for a step after the last one used: the server refuses a code twice (replay). */
   async function nextTotp(): Promise<string> {
@@ -146,7 +158,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await alert.textContent()).toBe('Write something to remember.');
     expect(await text.getAttribute('aria-describedby')).toContain(await alert.getAttribute('id'));
     expect(await mainText()).not.toMatch(/Invalid body|text:/);
-    await shot('02a-blank-memory');
+    await shotBoth('02a-blank-memory');
     // Typing again clears the mark.
     await text.fill('x');
     expect(await text.getAttribute('aria-invalid')).toBeNull();
@@ -175,12 +187,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await legend.waitFor();
     expect(await legend.getByRole('row').count()).toBe(6);
     expect(await legend.textContent()).toMatch(/Secret.*L3 · Secret.*authenticator code/);
-    await shot('02b-legend');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot('02b-legend-390');
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await shot('02b-legend-1280');
-    await page.setViewportSize({ width: 1200, height: 900 });
+    await shotBoth('02b-legend');
     await page.getByText('What the badges mean').click();
 
     const text = await mainText();
@@ -292,6 +299,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await why.textContent()).not.toMatch(/confidence/);
     await page.getByRole('heading', { name: 'Related memories' }).waitFor();
     await shot('08-memory');
+    await shotBoth('08-memory-corrected');
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
@@ -333,6 +341,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).not.toContain('lake herons');
     expect(text).not.toContain('salt');
     await shot('10-audit');
+    await shotBoth('10-audit');
   });
 
   it('is usable from the keyboard: skip link, labelled controls, visible focus', async () => {
