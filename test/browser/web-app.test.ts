@@ -342,6 +342,12 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).not.toContain('salt');
     await shot('10-audit');
     await shotBoth('10-audit');
+    // At phone width no column is clipped: neither the page nor the table's box scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const wrap = page.locator('.table-wrap').first();
+    expect(await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1200, height: 900 });
   });
 
   it('is usable from the keyboard: skip link, labelled controls, visible focus', async () => {
@@ -365,9 +371,9 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(unlabelled).toBe(0);
     await page.setViewportSize({ width: 390, height: 844 });
     // At phone width the four nav links stay on one row (they once wrapped "Audit log" to a second one).
-    const tops = await page.locator('#nav a').evaluateAll((links) =>
-      links.map((a) => Math.round(a.getBoundingClientRect().top)),
-    );
+    const tops = await page
+      .locator('#nav a')
+      .evaluateAll((links) => links.map((a) => Math.round(a.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBe(1);
     await shot('11-mobile');
   });

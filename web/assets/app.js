@@ -1030,11 +1030,12 @@ async function auditView() {
         h(
           'tr',
           { class: r.result, 'data-action': r.action },
-          h('td', {}, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
-          h('td', { text: auditWhat(r) }),
-          h('td', { text: auditResult(r) }),
-          h('td', { text: r.ip ?? '' }),
+          h('td', { 'data-label': 'When' }, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
+          h('td', { 'data-label': 'What happened', text: auditWhat(r) }),
+          h('td', { 'data-label': 'Result', text: auditResult(r) }),
+          h('td', { 'data-label': 'From', text: r.ip ?? '' }),
           h('td', {
+            'data-label': 'How usual',
             text: auditRisk(r.risk),
             title: `Risk ${r.risk.toFixed(2)} of 1: new device, new network, unusual hour and recent failures raise it.`,
           }),
@@ -1042,7 +1043,7 @@ async function auditView() {
       ),
     ),
   );
-  page('Audit log', h('div', { class: 'panel table-wrap' }, table));
+  page('Audit log', h('div', { class: 'panel table-wrap audit' }, table));
 }
 
 // ---------------------------------------------------------------- routing
