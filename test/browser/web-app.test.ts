@@ -300,6 +300,15 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByRole('heading', { name: 'Related memories' }).waitFor();
     await shot('08-memory');
     await shotBoth('08-memory-corrected');
+    expect(await page.getByRole('link', { name: '← Back to the timeline' }).getAttribute('href')).toBe('#/');
+    // Delete stands apart from the category form.
+    const formBottom = await page
+      .getByRole('form', { name: 'Change the category' })
+      .evaluate((f) => f.getBoundingClientRect().bottom);
+    const deleteTop = await page
+      .getByRole('button', { name: 'Delete…' })
+      .evaluate((b) => b.getBoundingClientRect().top);
+    expect(deleteTop - formBottom).toBeGreaterThanOrEqual(16);
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();

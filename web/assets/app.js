@@ -676,6 +676,7 @@ async function memoryView(id) {
   );
   page(
     label(memory.category),
+    h('p', { class: 'back' }, h('a', { href: '#/', text: '← Back to the timeline' })),
     h(
       'article',
       { class: 'panel memory-page' },
@@ -699,7 +700,8 @@ async function memoryView(id) {
         h('dd', { text: memory.channel }),
       ),
       correct,
-      h('div', { class: 'row' }, askDelete, confirmDelete),
+      // Apart from the category form, so a slip of the pointer between the two never starts a deletion.
+      h('div', { class: 'row danger-zone' }, askDelete, confirmDelete),
     ),
     related,
   );
