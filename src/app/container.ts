@@ -201,6 +201,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     search,
     auth,
     learner,
+    audit,
     clock,
     logger,
     maxContentBytes: config.maxContentBytes,

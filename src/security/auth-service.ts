@@ -433,7 +433,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     if (!(await summary(userId)).totpEnrolled) {
       throw securityError(
         'second_factor_required',
-        'Secret memories need an authenticator app: set one up in Settings → Two-step verification.',
+        'Secret memories need an authenticator app: set one up under "Authenticator app" on the Security page of the web app, or with `memvault totp enroll`.',
         { factor: 'totp' },
       );
     }
@@ -862,7 +862,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const session = await resolveSession(token);
       const record = await store.load(session.userId);
       if (record.passkeys.length === 0) {
-        throw notFound('No passkey is registered yet: add one in Settings → Passkeys.');
+        throw notFound(
+          'No passkey is registered yet: register one under "Passkeys" on the Security page of the web app.',
+        );
       }
       const challenge = sessions.issueChallenge(session, 'authenticate');
       return authenticationOptions({

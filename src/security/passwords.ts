@@ -1,11 +1,9 @@
-import { validationError } from '../core/errors.js';
 import type { UserId } from '../core/entry.js';
+import { validationError } from '../core/errors.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../core/password-rule.js';
 import { commonPasswords } from './common-passwords.js';
 
-/** Shortest accepted password, in characters (code points) after NFKC normalisation. */
-export const PASSWORD_MIN_LENGTH = 10;
-/** Longest accepted password; bounds the work Argon2id does for one attempt. */
-export const PASSWORD_MAX_LENGTH = 256;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 
 /** What the policy may check a password against besides the common list. */
 export interface PasswordContext {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { PASSWORD_MIN_LENGTH } from '../core/password-rule.js';
 import type { AppEnv } from './context.js';
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -51,11 +52,22 @@ function loadAssets(root: string): Map<string, Asset> {
   return assets;
 }
 
+/**
+ * The page states the server's password rule in a meta tag the web app reads for its hint and `minlength`, so
+ * the one constant the policy enforces is the one the person is told.
+ */
+function withPasswordRule(page: Asset): Asset {
+  const meta = `<meta name="memvault-password-min-length" content="${PASSWORD_MIN_LENGTH}" />`;
+  const html = new TextDecoder().decode(page.body).replace('</head>', `  ${meta}\n  </head>`);
+  return { body: new TextEncoder().encode(html), type: page.type };
+}
+
 /** Serves the web app: `/` is the single page; `/assets/…` its scripts, styles and icons. */
 export function registerWeb(app: OpenAPIHono<AppEnv>, root = defaultWebRoot()): void {
   const assets = loadAssets(root);
-  const index = assets.get('index.html');
-  if (!index) throw new Error(`memvault: ${join(root, 'index.html')} is missing.`);
+  const page = assets.get('index.html');
+  if (!page) throw new Error(`memvault: ${join(root, 'index.html')} is missing.`);
+  const index = withPasswordRule(page);
   const send = (asset: Asset, cache: string) =>
     new Response(asset.body as Uint8Array<ArrayBuffer>, {
       headers: { 'Content-Type': asset.type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' },

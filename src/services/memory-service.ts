@@ -1,4 +1,4 @@
-import { type Category, categoryLabel, levelOf } from '../core/category.js';
+import { type Category, categoryLabel, levelOf, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
@@ -7,9 +7,10 @@ import type { Classification, Classifier, CorrectionLearner } from '../ports/cla
 import { type Clock, systemClock } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
-import type { AuthService } from '../ports/security.js';
+import type { AuditLog, AuthService } from '../ports/security.js';
 import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
 import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
+import { correctionAnalysis } from './views.js';
 
 export interface MemoryServiceDeps {
   readonly vault: Vault;
@@ -17,6 +18,8 @@ export interface MemoryServiceDeps {
   readonly search: SearchIndex;
   readonly auth: AuthService;
   readonly learner?: CorrectionLearner;
+  /** Where reads of sealed levels, searches, corrections and deletions are recorded (the person's audit log). */
+  readonly audit?: AuditLog;
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** Longest message accepted, in UTF-8 bytes (default 64 KB). */
@@ -35,6 +38,35 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
   const logger = deps.logger ?? silentLogger;
   const maxBytes = deps.maxContentBytes ?? 65_536;
   const listeners = new Set<(event: MemvaultEvent) => void>();
+
+  /**
+   * One audit record for an act on the person's memories: what, at which level, from where; never the text
+   * (content, query). `required` records fail the act when they cannot be written (a sealed read must never go
+   * unrecorded); the others follow an act already done, so a failure to record it is logged instead.
+   */
+  const audited = async (
+    principal: Principal,
+    action: 'memory_read' | 'search' | 'memory_corrected' | 'memory_deleted',
+    level: SecurityLevel | undefined,
+    required = false,
+  ): Promise<void> => {
+    if (!deps.audit) return;
+    const { ip, userAgent, deviceId } = principal.meta;
+    try {
+      await deps.audit.append(principal.userId, {
+        action,
+        result: 'success',
+        ...(level ? { level } : {}),
+        ...(ip ? { ip } : {}),
+        ...(userAgent ? { userAgent } : {}),
+        ...(deviceId ? { device: deviceId } : {}),
+        ...(principal.sessionId ? { session: principal.sessionId } : {}),
+      });
+    } catch (error) {
+      if (required) throw error;
+      logger.warn({ userId: principal.userId, action, err: errorSummary(error) }, 'audit record failed');
+    }
+  };
 
   const emit = (event: MemvaultEvent): void => {
     for (const listener of listeners) {
@@ -172,23 +204,34 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       return deps.vault.read(principal.userId, filter, principal.opener);
     },
 
-    get(principal: Principal, id: string): Promise<MemoryEntry> {
-      return deps.vault.get(principal.userId, checkId(id), principal.opener);
+    async get(principal: Principal, id: string): Promise<MemoryEntry> {
+      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      // Level 1 is readable by any session; opening a sealed level is what the audit log is for.
+      if (entry.level >= 2) await audited(principal, 'memory_read', entry.level, true);
+      return entry;
     },
 
     async correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry> {
       const before = await deps.vault.get(principal.userId, checkId(id), principal.opener);
       if (before.category === category) return before;
-      const after = await deps.vault.update(principal.userId, before.id, { category }, principal.opener);
+      const at = clock.now().toISOString();
+      // The person's choice is certain, and "why this category" should say it was theirs, not the classifier's.
+      const patch = {
+        category,
+        analysis: correctionAnalysis(before.category, category, at, before.analysis),
+        confidence: 1,
+      };
+      const after = await deps.vault.update(principal.userId, before.id, patch, principal.opener);
       await deps.learner?.learn({
         userId: principal.userId,
         entryId: before.id,
         text: before.content,
         from: before.category,
         to: category,
-        at: clock.now().toISOString(),
+        at,
       });
       await index(principal.userId, after);
+      await audited(principal, 'memory_corrected', Math.max(before.level, after.level) as SecurityLevel);
       emit({ type: 'memory.corrected', userId: principal.userId, entryId: after.id, to: category });
       logger.info({ userId: principal.userId, entryId: after.id, from: before.category, to: category }, 'corrected');
       return after;
@@ -202,6 +245,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       } catch (error) {
         logger.warn({ userId: principal.userId, entryId: entry.id, err: errorSummary(error) }, 'index removal failed');
       }
+      await audited(principal, 'memory_deleted', entry.level);
       emit({ type: 'memory.deleted', userId: principal.userId, entryId: entry.id });
     },
 
@@ -225,11 +269,13 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       }
       if (query.text.length > 1_000) throw validationError('The search query is longer than 1,000 characters.');
       const profile = await profileOf(principal.userId);
-      return deps.search.search(
+      const hits = await deps.search.search(
         principal.userId,
         { ...query, timezone: query.timezone ?? profile.timezone, now: query.now ?? clock.now() },
         principal.opener,
       );
+      await audited(principal, 'search', undefined);
+      return hits;
     },
 
     async classify(text: string, userId?: UserId): Promise<Classification> {

@@ -1,3 +1,4 @@
+import { type Category, categoryLabel } from '../core/category.js';
 import type { MemoryEntry } from '../core/entry.js';
 
 /**
@@ -20,4 +21,16 @@ export function memoryView(entry: MemoryEntry) {
     channel: entry.channel,
     externalId: entry.externalId,
   };
+}
+
+const CORRECTION = /^Moved by you from \S+ to \S+ on \S+\. The classifier had said: /su;
+
+/**
+ * The analysis a corrected memory keeps: who moved it, from where to where and when (ISO, UTC), then the
+ * classifier's own reasoning, kept once however often the person moves it again. The web app recognises this
+ * sentence (web/assets/app.js, `correctionOf`), so its shape is part of the entry format (docs/entry-format.md).
+ */
+export function correctionAnalysis(from: Category, to: Category, at: string, previous: string): string {
+  const classifier = previous.replace(CORRECTION, '');
+  return `Moved by you from ${categoryLabel(from)} to ${categoryLabel(to)} on ${at}. The classifier had said: ${classifier}`;
 }

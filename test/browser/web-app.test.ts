@@ -4,6 +4,7 @@ import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeUserId } from '../../src/core/user-id.js';
+import { checkPasswordPolicy, PASSWORD_MIN_LENGTH } from '../../src/security/passwords.js';
 import { type RealServer, startRealServer } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
 
@@ -38,6 +39,18 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const mainText = () => page.locator('main').textContent();
+  /** The page at the two sizes the issue names, desktop 1280×800 and phone 390×844; the viewport is restored. */
+  const shotBoth = async (name: string) => {
+    const before = page.viewportSize();
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    }
+    if (before) await page.setViewportSize(before);
+  };
 
   /** A TOTP code for a step after the last one used: the server refuses a code twice (replay). */
   async function nextTotp(): Promise<string> {
@@ -89,9 +102,42 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.goto(server.url);
     await page.waitForURL(/#\/signin/);
     await shot('01-sign-in');
+    // Signed out, there is nothing to sign out of: the link must not show (a display rule once beat `hidden`).
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
     const form = page.getByRole('form', { name: 'Create an account' });
     await form.getByLabel('Phone number').fill(PHONE);
     await form.getByLabel('Name (optional)').fill('Ana');
+
+    // One password rule: the hint, the field and the server's policy say the same thing about the same password.
+    const choose = form.getByLabel('Choose a password');
+    expect(await form.locator('.hint').allTextContents()).toContain(
+      `At least ${PASSWORD_MIN_LENGTH} characters; it also encrypts your private levels.`,
+    );
+    expect(await choose.getAttribute('minlength')).toBe(String(PASSWORD_MIN_LENGTH));
+    const fieldAccepts = async (password: string) => {
+      await choose.fill(password);
+      return choose.evaluate((input: HTMLInputElement) => input.checkValidity());
+    };
+    const serverAccepts = (password: string) => {
+      try {
+        checkPasswordPolicy(password);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const length of [PASSWORD_MIN_LENGTH - 1, PASSWORD_MIN_LENGTH, 11, 12]) {
+      const candidate = 'quiet ferns'.padEnd(length, 'x').slice(0, length);
+      expect(await fieldAccepts(candidate), `${length} characters`).toBe(serverAccepts(candidate));
+    }
+    // A password the policy refuses is explained next to the field, which is marked invalid.
+    await form.getByLabel('Phone number').fill(PHONE);
+    await choose.fill('Password2024!');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => choose.getAttribute('aria-invalid')).toBe('true');
+    const why = page.locator(`#${await choose.getAttribute('id')}-error`);
+    expect(await why.textContent()).toMatch(/^This password is among the most common passwords/);
+    expect(await choose.getAttribute('aria-describedby')).toContain(await why.getAttribute('id'));
     await form.getByLabel('Choose a password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
@@ -100,6 +146,23 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'mv_session')?.httpOnly).toBe(true);
     expect(await page.evaluate(() => document.cookie)).not.toContain('mv_session');
+  });
+
+  it('says in a sentence next to the field that a blank memory has nothing to remember', async () => {
+    const text = page.getByLabel('What happened?');
+    await text.fill('   \n  ');
+    await page.getByRole('button', { name: 'Remember' }).click();
+    await expect.poll(() => text.getAttribute('aria-invalid')).toBe('true');
+    const capture = page.getByRole('form', { name: 'Capture a memory' });
+    const alert = capture.getByRole('alert');
+    expect(await alert.textContent()).toBe('Write something to remember.');
+    expect(await text.getAttribute('aria-describedby')).toContain(await alert.getAttribute('id'));
+    expect(await mainText()).not.toMatch(/Invalid body|text:/);
+    await shotBoth('02a-blank-memory');
+    // Typing again clears the mark.
+    await text.fill('x');
+    expect(await text.getAttribute('aria-invalid')).toBeNull();
+    await text.fill('');
   });
 
   it('adds memories and shows them classified by day; locked levels are counted, never shown', async () => {
@@ -114,6 +177,18 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await hike.textContent()).toContain('L1');
     const doctor = page.getByRole('article').filter({ hasText: 'blood pressure' });
     expect(await doctor.textContent()).toContain('L2');
+
+    // Every badge explains itself, and one legend sets the five categories against the four levels.
+    const badges = hike.locator('.badge');
+    expect(await badges.nth(0).getAttribute('title')).toMatch(/^Chronological: what it is about .+ Kept at Level 1/);
+    expect(await badges.nth(1).getAttribute('title')).toMatch(/^Level 1 · Standard: how strongly it is sealed/);
+    await page.getByText('What the badges mean').click();
+    const legend = page.getByRole('table', { name: 'Categories and the level each is kept at' });
+    await legend.waitFor();
+    expect(await legend.getByRole('row').count()).toBe(6);
+    expect(await legend.textContent()).toMatch(/Secret.*L3 · Secret.*authenticator code/);
+    await shotBoth('02b-legend');
+    await page.getByText('What the badges mean').click();
 
     const text = await mainText();
     expect(text).toContain('2 memories are in a locked level');
@@ -145,6 +220,15 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('sets up TOTP from the QR page and unlocks SECRET with password + code', async () => {
     await page.getByRole('link', { name: 'Security' }).click();
+    // Before any authenticator is set up, the refusal says where to set one up, on a page that exists.
+    const early = page.getByRole('form', { name: 'Level 3 · Secret' });
+    await early.getByLabel('Password').fill(PASSWORD);
+    await early.getByLabel('Authenticator code').fill('123456');
+    await early.getByRole('button', { name: 'Unlock Secret' }).click();
+    const hint = early.getByRole('alert');
+    await hint.waitFor();
+    expect(await hint.textContent()).toContain('Security page');
+    expect(await hint.textContent()).not.toContain('Settings');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: 'QR code to scan with your authenticator app' });
     await qr.waitFor();
@@ -178,6 +262,12 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('registers a passkey with the virtual authenticator and opens ULTRASECRET with it', async () => {
     await page.getByRole('link', { name: 'Security' }).click();
+    const before = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
+    await before.getByLabel('Password').fill(PASSWORD);
+    await before.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
+    await before.getByRole('alert').waitFor();
+    expect(await before.getByRole('alert').textContent()).toContain('Security page');
+    expect(await before.getByRole('alert').textContent()).not.toContain('Settings');
     const register = page.getByRole('region', { name: 'Passkeys' });
     await register.getByLabel('Password').fill(PASSWORD);
     await register.getByRole('button', { name: 'Register a passkey' }).click();
@@ -202,8 +292,23 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByLabel('Category', { exact: true }).selectOption('GENERAL');
     await page.getByRole('button', { name: 'Change category' }).click();
     await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
+    // "Why this category" now says the person moved it, and when, not the classifier's old reasoning first.
+    const why = page.locator('dt:has-text("Why this category") + dd');
+    expect(await why.textContent()).toMatch(/^You moved it from Chronological to General on .+\./);
+    expect(await why.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT.+Z$/);
+    expect(await why.textContent()).not.toMatch(/confidence/);
     await page.getByRole('heading', { name: 'Related memories' }).waitFor();
     await shot('08-memory');
+    await shotBoth('08-memory-corrected');
+    expect(await page.getByRole('link', { name: '← Back to the timeline' }).getAttribute('href')).toBe('#/');
+    // Delete stands apart from the category form.
+    const formBottom = await page
+      .getByRole('form', { name: 'Change the category' })
+      .evaluate((f) => f.getBoundingClientRect().bottom);
+    const deleteTop = await page
+      .getByRole('button', { name: 'Delete…' })
+      .evaluate((b) => b.getBoundingClientRect().top);
+    expect(deleteTop - formBottom).toBeGreaterThanOrEqual(16);
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
@@ -214,6 +319,9 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.getByRole('link', { name: 'Timeline' }).click();
     const secretLink = page.getByRole('link', { name: /Tr0ub4dor/ });
     const href = await secretLink.getAttribute('href');
+    // Opened while unlocked: a read of a sealed level, which the audit log must show.
+    await secretLink.click();
+    await page.getByRole('heading', { name: 'Secret', level: 1 }).waitFor();
     await page.getByRole('link', { name: 'Security' }).click();
     await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toBe('Unlocked: L1');
@@ -229,7 +337,26 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).toMatch(/sign/i);
     expect(text).toMatch(/unlock/i);
     expect(text).not.toContain(PASSWORD);
+    // Every access the caption promises is there, in words a person reads: no snake_case, no bare risk number.
+    expect(text).toContain('Unlocked Level 3 · Secret');
+    expect(text).toContain('Opened a memory in Level 3 · Secret');
+    expect(text).toContain('Searched your memories');
+    expect(text).toContain('Moved a memory to another category');
+    expect(text).toContain('Deleted a memory from Level 1 · Standard');
+    expect(text).toContain('Tried to unlock Level 3 · SecretFailed: wrong password, code or passkey');
+    expect(text).not.toMatch(/\b[a-z]+_[a-z_]+\b/);
+    expect(text).not.toMatch(/\b0\.\d\d\b/);
+    // Searches are recorded without their words.
+    expect(text).not.toContain('lake herons');
+    expect(text).not.toContain('salt');
     await shot('10-audit');
+    await shotBoth('10-audit');
+    // At phone width no column is clipped: neither the page nor the table's box scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const wrap = page.locator('.table-wrap').first();
+    expect(await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1200, height: 900 });
   });
 
   it('is usable from the keyboard: skip link, labelled controls, visible focus', async () => {
@@ -252,6 +379,11 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     );
     expect(unlabelled).toBe(0);
     await page.setViewportSize({ width: 390, height: 844 });
+    // At phone width the four nav links stay on one row (they once wrapped "Audit log" to a second one).
+    const tops = await page
+      .locator('#nav a')
+      .evaluateAll((links) => links.map((a) => Math.round(a.getBoundingClientRect().top)));
+    expect(new Set(tops).size).toBe(1);
     await shot('11-mobile');
   });
   it('returns to sign-in when the session ends, and signs out', async () => {

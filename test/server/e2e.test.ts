@@ -15,6 +15,8 @@ interface Memory {
   category: string;
   level: number;
   content: string;
+  analysis: string;
+  confidence: number;
 }
 
 describe('HTTP API end to end (real wiring)', () => {
@@ -103,9 +105,47 @@ describe('HTTP API end to end (real wiring)', () => {
     const corrected = await call('PATCH', `/v1/memories/${memories[0]?.id}`, { category: 'GENERAL' });
     expect(corrected.status).toBe(200);
     expect((corrected.body.memory as Memory).category).toBe('GENERAL');
+    // "Why this category" now tells the person's choice, and when; the classifier's reasoning is kept after it.
+    const analysis = (corrected.body.memory as Memory).analysis;
+    expect(analysis).toMatch(
+      new RegExp(
+        `^Moved by you from ${memories[0]?.category.charAt(0)}\\w+ to General on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\.`,
+      ),
+    );
+    expect(analysis).toContain(`The classifier had said: ${memories[0]?.analysis}`);
+    expect((corrected.body.memory as Memory).confidence).toBe(1);
+    const again = await call('PATCH', `/v1/memories/${memories[0]?.id}`, { category: 'CHRONOLOGICAL' });
+    const twice = (again.body.memory as Memory).analysis;
+    expect(twice).toMatch(/^Moved by you from General to Chronological on /);
+    expect(twice.match(/Moved by you/g)).toHaveLength(1);
+    expect(twice).toContain(`The classifier had said: ${memories[0]?.analysis}`);
 
     expect((await call('DELETE', `/v1/memories/${memories[0]?.id}`)).status).toBe(204);
     expect((await call('GET', `/v1/memories/${memories[0]?.id}`)).status).toBe(404);
+  });
+
+  it('audits reads of sealed levels, searches (never their text), corrections and deletions', async () => {
+    const saved = await call('POST', '/v1/memories', {
+      text: 'My doctor says my blood pressure is too high and I should cut down on salt',
+    });
+    const memory = saved.body.memory as Memory;
+    expect(memory.level).toBe(2);
+    expect((await call('POST', '/v1/auth/unlock', { level: 2, password: PASSWORD })).status).toBe(200);
+    expect((await call('GET', `/v1/memories/${memory.id}`)).status).toBe(200);
+    expect((await call('POST', '/v1/search', { query: 'zanzibar pressure' })).status).toBe(200);
+    expect((await call('PATCH', `/v1/memories/${memory.id}`, { category: 'GENERAL' })).status).toBe(200);
+    expect((await call('DELETE', `/v1/memories/${memory.id}`)).status).toBe(204);
+
+    const audit = await call('GET', '/v1/audit?limit=20');
+    const records = audit.body.records as { action: string; result: string; level?: number }[];
+    const actions = records.map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['memory_read', 'search', 'memory_corrected', 'memory_deleted']));
+    expect(records.find((r) => r.action === 'memory_read')).toMatchObject({ result: 'success', level: 2 });
+    // A move is recorded at the more protected of the two levels it touched.
+    expect(records.find((r) => r.action === 'memory_corrected')).toMatchObject({ result: 'success', level: 2 });
+    expect(records.find((r) => r.action === 'memory_deleted')).toMatchObject({ result: 'success', level: 1 });
+    expect(JSON.stringify(audit.body)).not.toContain('zanzibar');
+    expect(JSON.stringify(audit.body)).not.toContain('blood pressure');
   });
 
   it('stores nothing on a rejection', async () => {

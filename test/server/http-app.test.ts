@@ -618,6 +618,13 @@ describe('web app', () => {
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
 
+  it('states the password policy’s own minimum in the page, for the hint and the field to use', async () => {
+    const { PASSWORD_MIN_LENGTH } = await import('../../src/security/passwords.js');
+    const { app } = fakeApp();
+    const html = await (await app.request('/')).text();
+    expect(html).toContain(`<meta name="memvault-password-min-length" content="${PASSWORD_MIN_LENGTH}" />`);
+  });
+
   it('never serves a file outside its table', async () => {
     const { app } = fakeApp();
     for (const path of ['/assets/..%2F..%2Fpackage.json', '/assets/%2e%2e/%2e%2e/package.json', '/assets/nope.js']) {

@@ -11,6 +11,14 @@ const LEVEL_NAMES = { 1: 'Standard', 2: 'Confidential', 3: 'Secret', 4: 'Ultra-s
 const lockIcon = () => h('img', { src: '/assets/lock.svg', alt: '', class: 'lock-icon', width: '14', height: '14' });
 const label = (category) => category.charAt(0) + category.slice(1).toLowerCase();
 
+/**
+ * The server's password rule, stated in the served page: the one constant its policy enforces, never a second
+ * copy here that could drift from it.
+ */
+const PASSWORD_MIN = Number(
+  document.querySelector('meta[name="memvault-password-min-length"]')?.getAttribute('content'),
+);
+
 /** @type {{ user: any, session: any } | null} */
 let me = null;
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -56,8 +64,63 @@ function toast(message, kind = 'ok') {
   toast.timer = setTimeout(() => el.classList.remove('show'), 4000);
 }
 
-/** Shows an error inside a form (role=alert), or as a toast when there is no form. */
-function showError(error, where) {
+/** A server message as a sentence: capitalised, ending in a full stop. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/**
+ * The fields of `form` a refused request names: schema issues (`details.issues[].path`) and domain refusals
+ * (`details.field`), each with the sentence to show next to it. Fields are matched by the control's
+ * `data-field` (the API's name for it) or `name`.
+ * @returns {{ control: HTMLElement, message: string }[]}
+ */
+function fieldErrors(error, form) {
+  if (!(error instanceof ApiError) || error.code !== 'VALIDATION_ERROR' || !form) return [];
+  const named = [];
+  if (Array.isArray(error.details?.issues)) {
+    for (const issue of error.details.issues) named.push({ name: String(issue.path ?? ''), message: issue.message });
+  }
+  if (typeof error.details?.field === 'string') named.push({ name: error.details.field, message: error.message });
+  const found = [];
+  for (const { name, message } of named) {
+    const control = [...form.querySelectorAll('input, textarea, select')].find(
+      (el) => (el.dataset.field ?? el.getAttribute('name')) === name,
+    );
+    if (control && !found.some((f) => f.control === control)) found.push({ control, message: sentence(message) });
+  }
+  return found;
+}
+
+/** Clears what `markField` put on a control. */
+function unmarkField(control) {
+  control.removeAttribute('aria-invalid');
+  document.getElementById(`${control.id}-error`)?.remove();
+  const described = (control.getAttribute('aria-describedby') ?? '')
+    .split(' ')
+    .filter((id) => id && id !== `${control.id}-error`);
+  if (described.length > 0) control.setAttribute('aria-describedby', described.join(' '));
+  else control.removeAttribute('aria-describedby');
+}
+
+/** Marks a control invalid and puts the sentence saying why right below it, announced and tied to the field. */
+function markField(control, message) {
+  unmarkField(control);
+  const note = h('p', { id: `${control.id}-error`, class: 'error field-error', role: 'alert', text: message });
+  control.after(note);
+  control.setAttribute('aria-invalid', 'true');
+  const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+  control.setAttribute('aria-describedby', [...described, note.id].join(' '));
+  control.addEventListener('input', () => unmarkField(control), { once: true });
+}
+
+/**
+ * Shows an error where the person can act on it: next to the field it concerns (marked invalid), else inside
+ * the form (role=alert), else as a toast.
+ */
+function showError(error, where, form) {
   const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
   // A 401 from a factor check (wrong password, passkey) is an answer; any other 401 means the session is gone.
   const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp)/.test(
@@ -69,19 +132,26 @@ function showError(error, where) {
     toast('Your session ended. Sign in again.', 'error');
     return;
   }
+  const fields = fieldErrors(error, form);
+  if (fields.length > 0) {
+    for (const { control, message: text } of fields) markField(control, text);
+    fields[0].control.focus();
+    return;
+  }
   if (where) {
     where.textContent = message;
     where.hidden = false;
   } else toast(message, 'error');
 }
 
-/** Runs a form submission: disables the button while busy, shows errors in the form. */
+/** Runs a form submission: disables the button while busy, shows errors in the form or next to their field. */
 function onSubmit(form, run) {
   const alert = h('p', { class: 'error', role: 'alert', hidden: true });
   form.append(alert);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     alert.hidden = true;
+    for (const control of form.querySelectorAll('[aria-invalid]')) unmarkField(control);
     const buttons = form.querySelectorAll('button');
     buttons.forEach((b) => {
       b.disabled = true;
@@ -89,7 +159,7 @@ function onSubmit(form, run) {
     try {
       await run();
     } catch (error) {
-      showError(error, alert);
+      showError(error, alert, form);
     } finally {
       buttons.forEach((b) => {
         b.disabled = false;
@@ -102,13 +172,86 @@ function onSubmit(form, run) {
 function levelBadge(level, locked = false) {
   return h(
     'span',
-    { class: `badge level l${level}`, title: `Level ${level}: ${LEVEL_NAMES[level]}` },
+    { class: `badge level l${level}`, title: levelTitle(level) },
     locked ? lockIcon() : '',
     `L${level} · ${LEVEL_NAMES[level]}`,
   );
 }
 
-const categoryBadge = (category) => h('span', { class: `badge cat ${category.toLowerCase()}`, text: label(category) });
+/** What each category holds (docs/classification.md), and the level it is kept at. */
+const CATEGORY_INFO = {
+  CHRONOLOGICAL: { level: 1, about: 'events and experiences, something that happened' },
+  GENERAL: { level: 1, about: 'facts, preferences, plans and reminders with nothing sensitive' },
+  CONFIDENTIAL: { level: 2, about: 'private matters: health, money, relationships, work, addresses' },
+  SECRET: { level: 3, about: 'what lets someone in: passwords, PINs, door codes, card and account numbers' },
+  ULTRASECRET: { level: 4, about: 'master keys: seed phrases, private keys, recovery codes, master passwords' },
+};
+
+/** What opens each level. */
+const LEVEL_OPENS = {
+  1: 'open whenever you are signed in',
+  2: 'opens with your password',
+  3: 'opens with your password and an authenticator code',
+  4: 'opens with your password and a passkey',
+};
+
+const levelTitle = (level) =>
+  `Level ${level} · ${LEVEL_NAMES[level]}: how strongly it is sealed; ${LEVEL_OPENS[level]}.`;
+const categoryTitle = (category) =>
+  `${label(category)}: what it is about (${CATEGORY_INFO[category].about}). Kept at Level ${CATEGORY_INFO[category].level} · ${LEVEL_NAMES[CATEGORY_INFO[category].level]}.`;
+
+const categoryBadge = (category) =>
+  h('span', { class: `badge cat ${category.toLowerCase()}`, title: categoryTitle(category), text: label(category) });
+
+/** One short legend: the category says what a memory is about and fixes its level; the level, how it is sealed. */
+function badgeLegend() {
+  return h(
+    'details',
+    { class: 'legend panel' },
+    h('summary', { text: 'What the badges mean' }),
+    h(
+      'p',
+      {},
+      'Each memory has a ',
+      h('strong', { text: 'category' }),
+      ' (what it is about, chosen when you write it; you can change it) and a ',
+      h('strong', { text: 'level' }),
+      ' (how strongly it is sealed). The category decides the level.',
+    ),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        {},
+        h('caption', { text: 'Categories and the level each is kept at' }),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Category', 'What it holds', 'Level', 'Opens'].map((t) => h('th', { scope: 'col', text: t })),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          CATEGORIES.map((c) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, categoryBadge(c)),
+              h('td', { text: CATEGORY_INFO[c].about }),
+              h('td', {}, levelBadge(CATEGORY_INFO[c].level)),
+              h('td', { text: LEVEL_OPENS[CATEGORY_INFO[c].level] }),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
 
 function dayKey(iso) {
   const d = new Date(iso);
@@ -244,9 +387,11 @@ function signInView() {
   const newPassword = h('input', {
     type: 'password',
     name: 'new-password',
+    'data-field': 'password',
     autocomplete: 'new-password',
     required: true,
-    minlength: '8',
+    // The browser counts UTF-16 units, the server characters: the browser's check only ever lets more through.
+    minlength: PASSWORD_MIN > 0 ? String(PASSWORD_MIN) : undefined,
   });
   const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const signUp = onSubmit(
@@ -256,7 +401,11 @@ function signInView() {
       h('h2', { id: 'signup-h', text: 'Create an account' }),
       field('Phone number', newPhone, 'International format, e.g. +14155550134.'),
       field('Name (optional)', name),
-      field('Choose a password', newPassword, 'At least 12 characters; it also encrypts your private levels.'),
+      field(
+        'Choose a password',
+        newPassword,
+        `${PASSWORD_MIN > 0 ? `At least ${PASSWORD_MIN} characters; it` : 'It'} also encrypts your private levels.`,
+      ),
       h('button', { type: 'submit', class: 'primary', text: 'Create account' }),
     ),
     async () => {
@@ -354,7 +503,7 @@ async function timelineView() {
   }
   filter.addEventListener('change', () => loadList().catch((e) => showError(e)));
 
-  page('Timeline', capture, h('div', { class: 'toolbar' }, field('Show', filter)), list);
+  page('Timeline', capture, h('div', { class: 'toolbar' }, field('Show', filter)), badgeLegend(), list);
   await loadList();
 }
 
@@ -410,6 +559,36 @@ async function searchView() {
   );
   page('Search', form, results);
   if (query.value) form.requestSubmit();
+}
+
+/**
+ * A correction as src/services/views.ts `correctionAnalysis` writes it: "Moved by you from A to B on <ISO>. The
+ * classifier had said: …".
+ */
+function correctionOf(analysis) {
+  const match = /^Moved by you from (\S+) to (\S+) on (\S+)\. The classifier had said: (.*)$/su.exec(analysis);
+  return match ? { from: match[1], to: match[2], at: match[3], classifier: match[4] } : null;
+}
+
+/** "Why this category": the person's own move, and when, before the classifier's reasoning it overrode. */
+function whyCategory(memory) {
+  const correction = correctionOf(memory.analysis);
+  if (!correction) {
+    return h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` });
+  }
+  const when = new Date(correction.at);
+  return h(
+    'dd',
+    { class: 'corrected' },
+    h(
+      'p',
+      {},
+      `You moved it from ${correction.from} to ${correction.to} on `,
+      h('time', { datetime: correction.at, text: when.toLocaleString() }),
+      '.',
+    ),
+    h('p', { class: 'hint', text: `The classifier had said: ${correction.classifier}` }),
+  );
 }
 
 async function memoryView(id) {
@@ -497,6 +676,7 @@ async function memoryView(id) {
   );
   page(
     label(memory.category),
+    h('p', { class: 'back' }, h('a', { href: '#/', text: '← Back to the timeline' })),
     h(
       'article',
       { class: 'panel memory-page' },
@@ -515,12 +695,13 @@ async function memoryView(id) {
           : null,
         memory.emotionalContext ? [h('dt', { text: 'Mood' }), h('dd', { text: memory.emotionalContext })] : null,
         h('dt', { text: 'Why this category' }),
-        h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` }),
+        whyCategory(memory),
         h('dt', { text: 'Via' }),
         h('dd', { text: memory.channel }),
       ),
       correct,
-      h('div', { class: 'row' }, askDelete, confirmDelete),
+      // Apart from the category form, so a slip of the pointer between the two never starts a deletion.
+      h('div', { class: 'row danger-zone' }, askDelete, confirmDelete),
     ),
     related,
   );
@@ -755,19 +936,93 @@ async function securityView() {
   );
 }
 
+const levelName = (level) => (level ? `Level ${level} · ${LEVEL_NAMES[level]}` : '');
+
+/** What each audited action means to the person, as a sentence; `level` is the level concerned, if any. */
+const AUDIT_ACTIONS = {
+  enroll: () => 'Account created',
+  sign_in: () => 'Signed in',
+  signin: () => 'Signed in',
+  sign_out: () => 'Signed out',
+  signout: () => 'Signed out',
+  sign_out_everywhere: () => 'Signed out on every device',
+  session_expire: () => 'A session ended after being idle',
+  unlock: (level) => `Unlocked ${levelName(level)}`,
+  unlock_once: (level) => `Opened ${levelName(level)} for one command`,
+  lock: () => 'Locked the levels above 1',
+  password_change: () => 'Changed the password',
+  totp_enroll: () => 'Set up an authenticator app',
+  passkey_register: () => 'Registered a passkey',
+  memory_read: (level) => `Opened a memory in ${levelName(level)}`,
+  search: () => 'Searched your memories',
+  memory_corrected: (level) => `Moved a memory to another category (touching ${levelName(level)})`,
+  memory_deleted: (level) => `Deleted a memory from ${levelName(level)}`,
+  export: () => 'Exported the vault',
+  'keys.rotate': () => 'Replaced the encryption keys',
+  'keys.finish_rotation': () => 'Finished replacing the encryption keys',
+};
+
+/** Why an attempt failed, in words. */
+const AUDIT_REASONS = {
+  authentication_failed: 'wrong password, code or passkey',
+  totp_replayed: 'an authenticator code that had already been used',
+  biometric_failed: 'the passkey was not accepted',
+  locked_out: 'too many failed attempts; blocked for a while',
+  credentials_changed: 'the password had been changed elsewhere',
+  second_factor_required: 'a second factor is needed',
+  time_restriction: 'not allowed at this time of day',
+  rate_limited: 'too many requests',
+  no_password: 'the account has no password',
+};
+
+/** A refused or failed attempt, said as one ("Tried to unlock…"), never as if it had happened. */
+const AUDIT_ATTEMPTS = {
+  sign_in: () => 'Tried to sign in',
+  signin: () => 'Tried to sign in',
+  unlock: (level) => `Tried to unlock ${levelName(level)}`,
+  unlock_once: (level) => `Tried to open ${levelName(level)} for one command`,
+  password_change: () => 'Tried to change the password',
+  totp_enroll: () => 'Tried to set up an authenticator app',
+  passkey_register: () => 'Tried to register a passkey',
+};
+
+function auditWhat(record) {
+  const describe =
+    (record.result === 'success' ? undefined : AUDIT_ATTEMPTS[record.action]) ?? AUDIT_ACTIONS[record.action];
+  const text = describe
+    ? describe(record.level)
+    : `${record.action.replaceAll(/[_.]/g, ' ')} ${levelName(record.level)}`;
+  return text.trim();
+}
+
+function auditResult(record) {
+  const outcome = { success: 'Done', failure: 'Failed', denied: 'Refused' }[record.result] ?? record.result;
+  if (record.result === 'success' || !record.reason) return outcome;
+  return `${outcome}: ${AUDIT_REASONS[record.reason] ?? record.reason.replaceAll('_', ' ')}`;
+}
+
+/** The risk score (0–1, docs/security.md) as words; the number stays in the tooltip. */
+function auditRisk(risk) {
+  if (risk >= 0.7) return 'Unusual';
+  if (risk >= 0.3) return 'Somewhat unusual';
+  return 'Usual';
+}
+
 async function auditView() {
   const { records } = await get('/v1/audit?limit=200');
   const table = h(
     'table',
     {},
-    h('caption', { text: 'Every sign-in, unlock and access to your vault, newest first.' }),
+    h('caption', {
+      text: 'Sign-ins, unlocks, opened sealed memories, searches, category changes and deletions, newest first. The words you search for are never recorded.',
+    }),
     h(
       'thead',
       {},
       h(
         'tr',
         {},
-        ['When', 'Action', 'Result', 'Level', 'Address', 'Risk'].map((t) => h('th', { scope: 'col', text: t })),
+        ['When', 'What happened', 'Result', 'From', 'How usual'].map((t) => h('th', { scope: 'col', text: t })),
       ),
     ),
     h(
@@ -776,18 +1031,21 @@ async function auditView() {
       records.map((r) =>
         h(
           'tr',
-          { class: r.result },
-          h('td', {}, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
-          h('td', { text: r.action }),
-          h('td', { text: r.reason ? `${r.result} (${r.reason})` : r.result }),
-          h('td', { text: r.level ? `L${r.level}` : '' }),
-          h('td', { text: r.ip ?? '' }),
-          h('td', { text: r.risk.toFixed(2) }),
+          { class: r.result, 'data-action': r.action },
+          h('td', { 'data-label': 'When' }, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
+          h('td', { 'data-label': 'What happened', text: auditWhat(r) }),
+          h('td', { 'data-label': 'Result', text: auditResult(r) }),
+          h('td', { 'data-label': 'From', text: r.ip ?? '' }),
+          h('td', {
+            'data-label': 'How usual',
+            text: auditRisk(r.risk),
+            title: `Risk ${r.risk.toFixed(2)} of 1: new device, new network, unusual hour and recent failures raise it.`,
+          }),
         ),
       ),
     ),
   );
-  page('Audit log', h('div', { class: 'panel table-wrap' }, table));
+  page('Audit log', h('div', { class: 'panel table-wrap audit' }, table));
 }
 
 // ---------------------------------------------------------------- routing
