@@ -77,6 +77,40 @@ describe('search: finding things', () => {
     expect(hits[0]?.signals).toContain('semantic');
   });
 
+  it('answers a search that only weak neighbours by meaning would match with nothing ("garage")', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Job interview at the bank went well, they asked about my last project'),
+        entry('Went swimming at the gym pool after work'),
+        entry('Paid the water bill and the internet bill'),
+      ]),
+    );
+    // The gym memory is "garage"'s closest neighbour by vectors (cosine 0.43), below the measured floor.
+    expect(await index.search(USER, { text: 'garage' }, testOpener())).toEqual([]);
+  });
+
+  it('shows a neighbour by meaning as "related", never as a match ("locker" → the gym)', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Job interview at the bank went well, they asked about my last project'),
+        entry('Went swimming at the gym pool after work'),
+      ]),
+    );
+    const hits = await index.search(USER, { text: 'locker' }, testOpener());
+    expect(hits.map((h) => h.entry.content)).toEqual(['Went swimming at the gym pool after work']);
+    expect(hits[0]?.signals).toContain('related');
+  });
+
+  it('keeps a close neighbour by meaning that shares no word with the query, marked "related"', async () => {
+    const index = make(new MemoryVault([...LIFE, entry('Sold my old bicycle online')]));
+    const hits = await index.search(USER, { text: 'bike sale' }, testOpener());
+    expect(hits[0]?.entry.content).toBe('Sold my old bicycle online');
+    expect(hits[0]?.signals).toContain('related');
+    // A hit that carries a word of the query is a match, not "related".
+    const direct = await index.search(USER, { text: 'bicycle' }, testOpener());
+    expect(direct[0]?.signals).not.toContain('related');
+  });
+
   it('stems and highlights matched words', async () => {
     const index = make(new MemoryVault(LIFE));
     const hits = await index.search(USER, { text: 'hikes' }, testOpener());
