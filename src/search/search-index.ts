@@ -651,9 +651,12 @@ class HybridSearchIndex implements SearchIndex {
       const sources = own.size > CONTEXT_SOURCES ? [...own].sort((a, b) => b[1] - a[1]).slice(0, CONTEXT_SOURCES) : own;
       for (const [key, score] of sources) {
         const { shard, rowid } = docs.get(key)!;
+        // Only turns of a chat lend each other context: two notes jotted within half an hour ("Saw a zebra",
+        // "Lunch with Odette") are not a conversation, and the second does not answer the first.
+        if (!shard.isChatMessage(rowid)) continue;
         for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
           const meta = shard.meta(n);
-          if (!meta || !keep(meta)) continue;
+          if (!meta || !keep(meta) || !shard.isChatMessage(n)) continue;
           const nKey = keyOf(shard, n);
           docs.set(nKey, { shard, rowid: n });
           // The message right after a match is most often the reply to it ("Can I get the recipe?" → "Sure, I'll

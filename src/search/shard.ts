@@ -437,6 +437,11 @@ export class Shard {
     return this.termsOf.get(rowid)?.speaker.includes(name) ?? false;
   }
 
+  /** Whether an entry is a chat message ("Name: text"), one turn of a conversation rather than a note. */
+  isChatMessage(rowid: number): boolean {
+    return (this.termsOf.get(rowid)?.speaker.length ?? 0) > 0;
+  }
+
   hasNameIn(rowid: number, name: string): boolean {
     return this.termsOf.get(rowid)?.names.includes(name) ?? false;
   }
