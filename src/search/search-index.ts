@@ -474,7 +474,15 @@ class HybridSearchIndex implements SearchIndex {
     };
     const speaker = speakerOf(content);
     // The sender of a chat message is one of its names even where a capitalised first word would not count.
-    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...speaker, ...names(content, isName)]);
+    // A tag that is an everyday word ("family", "health": most come from the classifier) is a topic, found by
+    // BM25 in the keywords column; as a name it lifted every memory so tagged whenever the word was asked about.
+    const nameTags = tags
+      .map((t) => t.toLowerCase())
+      .filter((t) => {
+        const rank = this.rankOf(t);
+        return rank < 0 || rank >= COMMON_WORD_RANK;
+      });
+    const entityNames = new Set([...nameTags, ...speaker, ...names(content, isName)]);
     return { words: distinct, names: [...entityNames], length: all.length, speaker };
   }
 

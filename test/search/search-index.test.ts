@@ -111,6 +111,18 @@ describe('search: finding things', () => {
     expect(direct[0]?.signals).not.toContain('related');
   });
 
+  it('treats an everyday-word tag as a topic, not a name: it earns no entity boost', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Went to the cinema', { tags: ['family'] }),
+        entry('Family lunch on Sunday, the whole family came'),
+      ]),
+    );
+    const hits = await index.search(USER, { text: 'family' }, testOpener());
+    expect(hits[0]?.entry.content).toBe('Family lunch on Sunday, the whole family came');
+    expect(hits.flatMap((h) => h.signals)).not.toContain('entity');
+  });
+
   it('stems and highlights matched words', async () => {
     const index = make(new MemoryVault(LIFE));
     const hits = await index.search(USER, { text: 'hikes' }, testOpener());
