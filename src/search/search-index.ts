@@ -662,11 +662,11 @@ class HybridSearchIndex implements SearchIndex {
         // Only turns of a chat lend each other context: two notes jotted within half an hour ("Saw a zebra",
         // "Lunch with Odette") are not a conversation, and the second does not answer the first.
         if (!shard.isChatMessage(rowid)) continue;
-        for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
-          const meta = shard.meta(n);
-          if (!meta || !keep(meta) || !shard.isChatMessage(n)) continue;
-          const nKey = keyOf(shard, n);
-          docs.set(nKey, { shard, rowid: n });
+        for (const { shard: other, rowid: n, offset } of conversationNeighbours(shards, shard, rowid)) {
+          const meta = other.meta(n);
+          if (!meta || !keep(meta) || !other.isChatMessage(n)) continue;
+          const nKey = keyOf(other, n);
+          docs.set(nKey, { shard: other, rowid: n });
           // The message right after a match is most often the reply to it ("Can I get the recipe?" → "Sure, I'll
           // mail it to you"): it inherits more of the match's words than the turns further off.
           const share = offset === 1 ? REPLY_WEIGHT : CONTEXT_WEIGHT;
@@ -915,6 +915,42 @@ function makeFilter(f: Filter): (meta: DocMeta) => boolean {
     }
     return true;
   };
+}
+
+/**
+ * The turns around a message in its conversation, over every shard searched: the classifier puts one chat's turns
+ * at different levels ("I'm seeing a therapist" is CONFIDENTIAL, the reply "How is it going?" GENERAL), and the
+ * reply must still inherit the words it answers. Walks outward in (date, id) order and stops at a pause longer than
+ * a session gap, as `Shard.neighbours` does within one shard.
+ */
+function conversationNeighbours(
+  shards: readonly Shard[],
+  shard: Shard,
+  rowid: number,
+): { shard: Shard; rowid: number; offset: number }[] {
+  if (shards.length === 1) return shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS).map((n) => ({ shard, ...n }));
+  const self = shard.meta(rowid);
+  if (!self) return [];
+  const near = shards
+    .flatMap((s) => s.around(self.date, self.id, CONTEXT_RADIUS).map((meta) => ({ shard: s, meta })))
+    .sort((a, b) => a.meta.date - b.meta.date || (a.meta.id < b.meta.id ? -1 : 1));
+  const at = near.findIndex((n) => n.meta.date > self.date || (n.meta.date === self.date && n.meta.id > self.id));
+  const split = at < 0 ? near.length : at;
+  const out: { shard: Shard; rowid: number; offset: number }[] = [];
+  for (const step of [-1, 1]) {
+    let previous = self.date;
+    for (
+      let i = step < 0 ? split - 1 : split, n = 1;
+      n <= CONTEXT_RADIUS && i >= 0 && i < near.length;
+      i += step, n++
+    ) {
+      const { shard: s, meta } = near[i]!;
+      if (Math.abs(meta.date - previous) > SESSION_GAP_MS) break;
+      previous = meta.date;
+      out.push({ shard: s, rowid: meta.rowid, offset: step * n });
+    }
+  }
+  return out;
 }
 
 function fieldDate(m: DocMeta, field: 'date' | 'eventDate'): number {

@@ -540,6 +540,24 @@ describe('search: conversations', () => {
     expect(ids).not.toContain('c7');
   });
 
+  it('a conversation spans levels: a reply inherits the words of a turn classified more private', async () => {
+    const chat = [
+      entry('Anna: I started seeing a therapist for my anxiety.', {
+        date: at(10),
+        externalId: 't1',
+        category: 'CONFIDENTIAL',
+      }),
+      entry("Ben: That's brave. How is it going so far?", { date: at(11), externalId: 't2' }),
+      entry('Anna: Really well, I feel lighter every week.', { date: at(12), externalId: 't3' }),
+    ];
+    const index = make(new MemoryVault(chat));
+    const hits = await index.search(USER, { text: 'therapist' }, testOpener([1, 2]));
+    expect(hits.map((h) => h.entry.externalId)).toEqual(['t1', 't2', 't3']);
+    expect(hits[1]?.signals).toContain('context');
+    // Without level 2 open the private turn lends nothing: its words must not leak through its neighbours.
+    expect(await index.search(USER, { text: 'therapist' }, testOpener([1]))).toEqual([]);
+  });
+
   it("ranks the named person's own message above one addressed to them", async () => {
     const index = make(new MemoryVault(CHAT));
     const hits = await index.search(USER, { text: 'what did Maria cook' }, testOpener());
