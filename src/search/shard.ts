@@ -4,8 +4,11 @@ import type { MemoryEntry } from '../core/entry.js';
 import { corruption } from '../core/errors.js';
 import { roughStem } from './text.js';
 
-/** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 4;
+/**
+ * Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data).
+ * 5: everyday-word tags are no longer stored as names.
+ */
+export const SHARD_FORMAT = 5;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
