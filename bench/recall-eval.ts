@@ -79,6 +79,7 @@ async function evaluateConversation(
   messages: readonly Message[],
   questions: readonly Question[],
   latencies: number[],
+  cpuTimes: number[],
   misses: unknown[],
 ): Promise<{ outcomes: Outcome[]; importMs: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'memvault-recall-'));
@@ -103,8 +104,11 @@ async function evaluateConversation(
       const outcomes: Outcome[] = [];
       for (const q of questions.filter((x) => !focus || x.question.includes(focus))) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const hits = await app.memory.search(principal, { text: q.question, limit: 20, now });
         latencies.push(performance.now() - t0);
+        const c1 = process.cpuUsage(c0);
+        cpuTimes.push((c1.user + c1.system) / 1000);
         if (focus) {
           console.log(q.question, q.evidence);
           for (const h of hits.slice(0, 5))
@@ -158,13 +162,14 @@ async function main(): Promise<void> {
     .sort();
   const all: Outcome[] = [];
   const latencies: number[] = [];
+  const cpuTimes: number[] = [];
   const misses: unknown[] = [];
   let imported = 0;
   let importMs = 0;
   for (const conv of convs) {
     const messages = readJsonl<Message>(join(DATA, `${conv}.messages.jsonl`));
     const questions = readJsonl<Question>(join(DATA, `${conv}.queries.jsonl`));
-    const result = await evaluateConversation(messages, questions, latencies, misses);
+    const result = await evaluateConversation(messages, questions, latencies, cpuTimes, misses);
     imported += messages.length;
     importMs += result.importMs;
     all.push(...result.outcomes);
@@ -174,6 +179,7 @@ async function main(): Promise<void> {
     );
   }
   latencies.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   const header = '| category | questions | R@1 | R@5 | R@10 | R@20 | hit@10 | MRR |';
   const rows = [header, '|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const [cat, name] of Object.entries(CATEGORIES)) {
@@ -181,7 +187,7 @@ async function main(): Promise<void> {
     if (outcomes.length > 0) rows.push(`| ${cat} ${name} | ${summarise(outcomes).join(' | ')} |`);
   }
   rows.push(`| **overall** | ${summarise(all).join(' | ')} |`);
-  const latency = `search latency per question (in-process, ${all.length} questions): p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p95 ${percentile(latencies, 0.95).toFixed(1)} ms; import ${imported} turns in ${(importMs / 1000).toFixed(1)} s`;
+  const latency = `search latency per question (in-process, ${all.length} questions): p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p95 ${percentile(latencies, 0.95).toFixed(1)} ms (CPU time p50 ${percentile(cpuTimes, 0.5).toFixed(1)} ms, p95 ${percentile(cpuTimes, 0.95).toFixed(1)} ms); import ${imported} turns in ${(importMs / 1000).toFixed(1)} s`;
   console.log(`\n${rows.join('\n')}\n\n${latency}`);
   if (missesFile) {
     writeFileSync(missesFile, `${JSON.stringify(misses, null, 1)}\n`);

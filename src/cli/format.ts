@@ -56,3 +56,15 @@ export function entryDetail(entry: MemoryEntry): string {
 export function hitLine(hit: SearchHit): string {
   return `${hit.score.toFixed(3)}  ${entryLine(hit.entry)}`;
 }
+
+/**
+ * Search results for a person: the matches, then apart under a heading the hits that share no word or name with
+ * the query and are only close by meaning (signal "related"), so a near miss never reads as an answer.
+ */
+export function hitLines(hits: readonly SearchHit[]): string[] {
+  const matching = hits.filter((h) => !h.signals.includes('related'));
+  const related = hits.filter((h) => h.signals.includes('related'));
+  const lines = matching.length > 0 ? matching.map(hitLine) : ['No memory matches.'];
+  if (related.length > 0) lines.push('', 'Related, not matching:', ...related.map(hitLine));
+  return lines;
+}

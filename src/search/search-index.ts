@@ -48,6 +48,11 @@ export interface SearchIndexOptions {
   readonly saveDelayMs?: number;
   /** Signals to rank with; default all of them. */
   readonly signals?: readonly Signal[];
+  /**
+   * Least cosine with the query at which a hit that matched none of the query's words or names is still shown
+   * (marked "related"). Default RELATED_FLOOR; bench/related-threshold.ts sweeps it.
+   */
+  readonly relatedFloor?: number;
 }
 
 /** Ranking constants, in one place. Reciprocal rank fusion (Cormack et al. 2009) with k = 60. */
@@ -85,6 +90,13 @@ const MIN_SEED_RANK = 300;
 /** Lexical matches kept for fusion (the dense list adds up to SEMANTIC_DEPTH more). */
 const LEXICAL_DEPTH = 300;
 const SEMANTIC_DEPTH = 100;
+/**
+ * Cosine below which a hit that matched only by meaning is dropped as junk. Measured by bench/related-threshold.ts
+ * (bench/results/related-threshold.md): on questions asked of a conversation that does not hold their answer, 0.45
+ * drops two thirds of such hits, while every one that answered a paraphrase in the life log stays (the least was
+ * 0.49); on LoCoMo no such hit was ever evidence.
+ */
+const RELATED_FLOOR = 0.45;
 /** Cosine at which the semantic signal is reported as matched (it always contributes to the rank). */
 const SEMANTIC_MATCH = 0.35;
 /** Priors multiply the fused score by at most 1 + RECENCY + IMPORTANCE: they break ties, never override. */
@@ -110,6 +122,10 @@ interface Candidate {
   readonly rowid: number;
   fused: number;
   readonly signals: Set<string>;
+  /** Matched a word of the query (as typed or corrected, or a thesaurus word), in itself or in its conversation. */
+  anchored: boolean;
+  /** Cosine with the query vector when the dense list holds the entry, else 0. */
+  cosine: number;
 }
 
 /**
@@ -135,6 +151,7 @@ class HybridSearchIndex implements SearchIndex {
   private readonly logger: SearchLogger | undefined;
   private readonly saveDelayMs: number;
   private readonly signals: ReadonlySet<Signal>;
+  private readonly relatedFloor: number;
   private readonly users = new Map<UserId, UserState>();
   private readonly locks = new Map<UserId, Promise<unknown>>();
   /** Shards `forget` detached: still open until the queue closes them, but never ranked on again. */
@@ -153,6 +170,7 @@ class HybridSearchIndex implements SearchIndex {
     this.logger = options.logger;
     this.saveDelayMs = options.saveDelayMs ?? 2000;
     this.signals = new Set(options.signals ?? SIGNALS);
+    this.relatedFloor = options.relatedFloor ?? RELATED_FLOOR;
     try {
       this.table = loadWordVectorTable();
       const table = this.table;
@@ -456,7 +474,15 @@ class HybridSearchIndex implements SearchIndex {
     };
     const speaker = speakerOf(content);
     // The sender of a chat message is one of its names even where a capitalised first word would not count.
-    const entityNames = new Set([...tags.map((t) => t.toLowerCase()), ...speaker, ...names(content, isName)]);
+    // A tag that is an everyday word ("family", "health": most come from the classifier) is a topic, found by
+    // BM25 in the keywords column; as a name it lifted every memory so tagged whenever the word was asked about.
+    const nameTags = tags
+      .map((t) => t.toLowerCase())
+      .filter((t) => {
+        const rank = this.rankOf(t);
+        return rank < 0 || rank >= COMMON_WORD_RANK;
+      });
+    const entityNames = new Set([...nameTags, ...speaker, ...names(content, isName)]);
     return { words: distinct, names: [...entityNames], length: all.length, speaker };
   }
 
@@ -513,7 +539,10 @@ class HybridSearchIndex implements SearchIndex {
     }
 
     const fuzzyTerms = this.signals.has('fuzzy') ? this.fuzzyTerms(shards, terms) : [];
-    const expansionTerms = this.signals.has('semantic') ? this.expansionTerms(shards, terms, text) : [];
+    const expansion = this.signals.has('semantic')
+      ? this.expansionTerms(shards, terms, text)
+      : { words: [], thesaurus: new Set<string>() };
+    const expansionTerms = expansion.words;
     // A misspelt name, once corrected, is the name ("nadai" → Nadia).
     const entityTerms = this.signals.has('entity')
       ? [...new Set([...this.entityTerms(shards, text), ...fuzzyTerms.filter((t) => shards.some((s) => s.hasName(t)))])]
@@ -609,36 +638,43 @@ class HybridSearchIndex implements SearchIndex {
     // after "Did you go to the concert?") earns, for each query word, a share of the best score of that word among
     // its neighbours in the same conversation, below what its own words earn. The context shares the word's
     // weight, so a typo or a related word found next door counts as little as it would in the message itself.
-    const lexical = new Map<string, { score: number; signals: Set<string> }>();
-    const add = (key: string, score: number, signal: string) => {
+    const lexical = new Map<string, { score: number; signals: Set<string>; anchored: boolean }>();
+    const add = (key: string, score: number, signal: string, anchored: boolean) => {
       let acc = lexical.get(key);
       if (!acc) {
-        acc = { score: 0, signals: new Set() };
+        acc = { score: 0, signals: new Set(), anchored: false };
         lexical.set(key, acc);
       }
       acc.score += score;
       acc.signals.add(signal);
+      if (anchored) acc.anchored = true;
     };
-    weighted.forEach(({ weight, signal }, i) => {
+    weighted.forEach(({ term, weight, signal }, i) => {
+      // Word-vector neighbours are guesses about meaning; the query's words, their corrections and the curated
+      // thesaurus are what a person would call a match.
+      const anchored = signal !== 'semantic' || expansion.thesaurus.has(term);
       const own = termScores[i]!;
       const around = new Map<string, number>();
       // Only the word's best matches lend context: a share of a weak match never reaches the top anyway.
       const sources = own.size > CONTEXT_SOURCES ? [...own].sort((a, b) => b[1] - a[1]).slice(0, CONTEXT_SOURCES) : own;
       for (const [key, score] of sources) {
         const { shard, rowid } = docs.get(key)!;
-        for (const { rowid: n, offset } of shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS)) {
-          const meta = shard.meta(n);
-          if (!meta || !keep(meta)) continue;
-          const nKey = keyOf(shard, n);
-          docs.set(nKey, { shard, rowid: n });
+        // Only turns of a chat lend each other context: two notes jotted within half an hour ("Saw a zebra",
+        // "Lunch with Odette") are not a conversation, and the second does not answer the first.
+        if (!shard.isChatMessage(rowid)) continue;
+        for (const { shard: other, rowid: n, offset } of conversationNeighbours(shards, shard, rowid)) {
+          const meta = other.meta(n);
+          if (!meta || !keep(meta) || !other.isChatMessage(n)) continue;
+          const nKey = keyOf(other, n);
+          docs.set(nKey, { shard: other, rowid: n });
           // The message right after a match is most often the reply to it ("Can I get the recipe?" → "Sure, I'll
           // mail it to you"): it inherits more of the match's words than the turns further off.
           const share = offset === 1 ? REPLY_WEIGHT : CONTEXT_WEIGHT;
           if ((around.get(nKey) ?? 0) < share * score) around.set(nKey, share * score);
         }
       }
-      for (const [key, score] of own) add(key, weight * score, signal);
-      for (const [key, score] of around) add(key, weight * score, 'context');
+      for (const [key, score] of own) add(key, weight * score, signal, anchored);
+      for (const [key, score] of around) add(key, weight * score, 'context', anchored);
     });
 
     // Fusion by normalised score, not by rank: with rank fusion an entry that the weak signal puts first and the
@@ -650,7 +686,14 @@ class HybridSearchIndex implements SearchIndex {
     const best = topLexical[0]?.[1].score ?? 0;
     for (const [key, acc] of topLexical) {
       const { shard, rowid } = docs.get(key)!;
-      candidates.set(key, { shard, rowid, fused: WEIGHTS.lexical * (acc.score / best), signals: acc.signals });
+      candidates.set(key, {
+        shard,
+        rowid,
+        fused: WEIGHTS.lexical * (acc.score / best),
+        signals: acc.signals,
+        anchored: acc.anchored,
+        cosine: 0,
+      });
     }
     if (dense.length > 0) {
       const top = dense[0]!.s.score;
@@ -660,9 +703,10 @@ class HybridSearchIndex implements SearchIndex {
         const key = keyOf(shard, s.rowid);
         let c = candidates.get(key);
         if (!c) {
-          c = { shard, rowid: s.rowid, fused: 0, signals: new Set() };
+          c = { shard, rowid: s.rowid, fused: 0, signals: new Set(), anchored: false, cosine: 0 };
           candidates.set(key, c);
         }
+        c.cosine = s.score;
         c.fused += WEIGHTS.semantic * (span > 0 ? (s.score - floor) / span : 1);
         if (s.score >= SEMANTIC_MATCH) c.signals.add('semantic');
       }
@@ -684,8 +728,17 @@ class HybridSearchIndex implements SearchIndex {
     }
 
     // Every hit must have matched something; the semantic list alone also ranks entries below its threshold.
+    // A hit that carries none of the query's words (as typed, corrected or from the thesaurus), neither in itself
+    // nor in its conversation, and none of its names, is only a neighbour by meaning: kept, marked "related", when
+    // its vector is close enough to the query's, otherwise dropped ("locker" must not answer with a job interview).
     const ranked = [...candidates.entries()]
-      .filter(([, c]) => c.signals.size > 0)
+      .filter(([key, c]) => {
+        if (c.signals.size === 0) return false;
+        if (c.anchored || entityShare.has(key)) return true;
+        if (c.cosine < this.relatedFloor) return false;
+        c.signals.add('related');
+        return true;
+      })
       .map(([key, c]) => {
         const meta = c.shard.meta(c.rowid)!;
         const share = entityShare.get(key) ?? 0;
@@ -756,7 +809,11 @@ class HybridSearchIndex implements SearchIndex {
    * Words that answer for the query's words: the everyday-life thesaurus, plus the index's own words whose word
    * vectors are close ("car" → vehicle, truck). The query's words themselves are left out.
    */
-  private expansionTerms(shards: Shard[], terms: readonly string[], text: string): string[] {
+  private expansionTerms(
+    shards: Shard[],
+    terms: readonly string[],
+    text: string,
+  ): { words: string[]; thesaurus: ReadonlySet<string> } {
     // One word per rough stem, never a form of the query's own words ("live" does not expand to "living").
     const stems = new Set(terms.map(roughStem));
     const out: string[] = [];
@@ -769,6 +826,7 @@ class HybridSearchIndex implements SearchIndex {
     };
     for (const word of phraseWords(text)) offer(word);
     for (const term of terms) for (const word of relatedWords(term)) offer(word);
+    const thesaurus = new Set(out);
     const table = this.table;
     if (table) {
       for (const term of terms) {
@@ -792,7 +850,7 @@ class HybridSearchIndex implements SearchIndex {
         }
       }
     }
-    return out;
+    return { words: out, thesaurus };
   }
 
   /** Query words, in any case, that name a person, place or tag known to the index ("nadia" → Nadia). */
@@ -857,6 +915,42 @@ function makeFilter(f: Filter): (meta: DocMeta) => boolean {
     }
     return true;
   };
+}
+
+/**
+ * The turns around a message in its conversation, over every shard searched: the classifier puts one chat's turns
+ * at different levels ("I'm seeing a therapist" is CONFIDENTIAL, the reply "How is it going?" GENERAL), and the
+ * reply must still inherit the words it answers. Walks outward in (date, id) order and stops at a pause longer than
+ * a session gap, as `Shard.neighbours` does within one shard.
+ */
+function conversationNeighbours(
+  shards: readonly Shard[],
+  shard: Shard,
+  rowid: number,
+): { shard: Shard; rowid: number; offset: number }[] {
+  if (shards.length === 1) return shard.neighbours(rowid, CONTEXT_RADIUS, SESSION_GAP_MS).map((n) => ({ shard, ...n }));
+  const self = shard.meta(rowid);
+  if (!self) return [];
+  const near = shards
+    .flatMap((s) => s.around(self.date, self.id, CONTEXT_RADIUS).map((meta) => ({ shard: s, meta })))
+    .sort((a, b) => a.meta.date - b.meta.date || (a.meta.id < b.meta.id ? -1 : 1));
+  const at = near.findIndex((n) => n.meta.date > self.date || (n.meta.date === self.date && n.meta.id > self.id));
+  const split = at < 0 ? near.length : at;
+  const out: { shard: Shard; rowid: number; offset: number }[] = [];
+  for (const step of [-1, 1]) {
+    let previous = self.date;
+    for (
+      let i = step < 0 ? split - 1 : split, n = 1;
+      n <= CONTEXT_RADIUS && i >= 0 && i < near.length;
+      i += step, n++
+    ) {
+      const { shard: s, meta } = near[i]!;
+      if (Math.abs(meta.date - previous) > SESSION_GAP_MS) break;
+      previous = meta.date;
+      out.push({ shard: s, rowid: meta.rowid, offset: step * n });
+    }
+  }
+  return out;
 }
 
 function fieldDate(m: DocMeta, field: 'date' | 'eventDate'): number {

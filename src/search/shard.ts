@@ -4,8 +4,11 @@ import type { MemoryEntry } from '../core/entry.js';
 import { corruption } from '../core/errors.js';
 import { roughStem } from './text.js';
 
-/** Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data). */
-export const SHARD_FORMAT = 4;
+/**
+ * Schema version of a serialised shard; a different version is rebuilt, never migrated (it is derived data).
+ * 5: everyday-word tags are no longer stored as names.
+ */
+export const SHARD_FORMAT = 5;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -437,6 +440,11 @@ export class Shard {
     return this.termsOf.get(rowid)?.speaker.includes(name) ?? false;
   }
 
+  /** Whether an entry is a chat message ("Name: text"), one turn of a conversation rather than a note. */
+  isChatMessage(rowid: number): boolean {
+    return (this.termsOf.get(rowid)?.speaker.length ?? 0) > 0;
+  }
+
   hasNameIn(rowid: number, name: string): boolean {
     return this.termsOf.get(rowid)?.names.includes(name) ?? false;
   }
@@ -459,14 +467,7 @@ export class Shard {
    * pause longer than `maxGapMs` between consecutive messages: the turns around a message in the same conversation.
    */
   neighbours(rowid: number, radius: number, maxGapMs: number): { rowid: number; offset: number }[] {
-    if (!this.timeline) {
-      const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
-      const order = Int32Array.from(metas, (m) => m.rowid);
-      const position = new Map<number, number>();
-      for (let i = 0; i < order.length; i++) position.set(order[i]!, i);
-      this.timeline = { order, position };
-    }
-    const { order, position } = this.timeline;
+    const { order, position } = this.ordered();
     const at = position.get(rowid);
     if (at === undefined) return [];
     const out: { rowid: number; offset: number }[] = [];
@@ -480,6 +481,40 @@ export class Shard {
       }
     }
     return out;
+  }
+
+  /**
+   * Up to `radius` entries on each side of the moment (`date`, `id`) in conversation order, `id` itself left out:
+   * the turns of this shard that may neighbour a message of another shard (one chat's turns are classified into
+   * different levels, so a conversation spans shards).
+   */
+  around(date: number, id: string, radius: number): DocMeta[] {
+    const { order } = this.ordered();
+    const before = (m: DocMeta) => m.date < date || (m.date === date && m.id < id);
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(this.metas.get(order[mid]!)!)) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: DocMeta[] = [];
+    for (let i = Math.max(0, lo - radius); i < Math.min(order.length, lo + radius + 1); i++) {
+      const meta = this.metas.get(order[i]!)!;
+      if (meta.id !== id) out.push(meta);
+    }
+    return out;
+  }
+
+  private ordered(): { order: Int32Array; position: Map<number, number> } {
+    if (!this.timeline) {
+      const metas = [...this.metas.values()].sort((a, b) => a.date - b.date || (a.id < b.id ? -1 : 1));
+      const order = Int32Array.from(metas, (m) => m.rowid);
+      const position = new Map<number, number>();
+      for (let i = 0; i < order.length; i++) position.set(order[i]!, i);
+      this.timeline = { order, position };
+    }
+    return this.timeline;
   }
 
   /** Exact cosine KNN over the unit vectors of the entries that pass `keep`. */

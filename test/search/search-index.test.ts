@@ -77,6 +77,52 @@ describe('search: finding things', () => {
     expect(hits[0]?.signals).toContain('semantic');
   });
 
+  it('answers a search that only weak neighbours by meaning would match with nothing ("garage")', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Job interview at the bank went well, they asked about my last project'),
+        entry('Went swimming at the gym pool after work'),
+        entry('Paid the water bill and the internet bill'),
+      ]),
+    );
+    // The gym memory is "garage"'s closest neighbour by vectors (cosine 0.43), below the measured floor.
+    expect(await index.search(USER, { text: 'garage' }, testOpener())).toEqual([]);
+  });
+
+  it('shows a neighbour by meaning as "related", never as a match ("locker" → the gym)', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Job interview at the bank went well, they asked about my last project'),
+        entry('Went swimming at the gym pool after work'),
+      ]),
+    );
+    const hits = await index.search(USER, { text: 'locker' }, testOpener());
+    expect(hits.map((h) => h.entry.content)).toEqual(['Went swimming at the gym pool after work']);
+    expect(hits[0]?.signals).toContain('related');
+  });
+
+  it('keeps a close neighbour by meaning that shares no word with the query, marked "related"', async () => {
+    const index = make(new MemoryVault([...LIFE, entry('Sold my old bicycle online')]));
+    const hits = await index.search(USER, { text: 'bike sale' }, testOpener());
+    expect(hits[0]?.entry.content).toBe('Sold my old bicycle online');
+    expect(hits[0]?.signals).toContain('related');
+    // A hit that carries a word of the query is a match, not "related".
+    const direct = await index.search(USER, { text: 'bicycle' }, testOpener());
+    expect(direct[0]?.signals).not.toContain('related');
+  });
+
+  it('treats an everyday-word tag as a topic, not a name: it earns no entity boost', async () => {
+    const index = make(
+      new MemoryVault([
+        entry('Went to the cinema', { tags: ['family'] }),
+        entry('Family lunch on Sunday, the whole family came'),
+      ]),
+    );
+    const hits = await index.search(USER, { text: 'family' }, testOpener());
+    expect(hits[0]?.entry.content).toBe('Family lunch on Sunday, the whole family came');
+    expect(hits.flatMap((h) => h.signals)).not.toContain('entity');
+  });
+
   it('stems and highlights matched words', async () => {
     const index = make(new MemoryVault(LIFE));
     const hits = await index.search(USER, { text: 'hikes' }, testOpener());
@@ -492,6 +538,24 @@ describe('search: conversations', () => {
     // Context never crosses into another conversation (days apart).
     expect(ids).not.toContain('c6');
     expect(ids).not.toContain('c7');
+  });
+
+  it('a conversation spans levels: a reply inherits the words of a turn classified more private', async () => {
+    const chat = [
+      entry('Anna: I started seeing a therapist for my anxiety.', {
+        date: at(10),
+        externalId: 't1',
+        category: 'CONFIDENTIAL',
+      }),
+      entry("Ben: That's brave. How is it going so far?", { date: at(11), externalId: 't2' }),
+      entry('Anna: Really well, I feel lighter every week.', { date: at(12), externalId: 't3' }),
+    ];
+    const index = make(new MemoryVault(chat));
+    const hits = await index.search(USER, { text: 'therapist' }, testOpener([1, 2]));
+    expect(hits.map((h) => h.entry.externalId)).toEqual(['t1', 't2', 't3']);
+    expect(hits[1]?.signals).toContain('context');
+    // Without level 2 open the private turn lends nothing: its words must not leak through its neighbours.
+    expect(await index.search(USER, { text: 'therapist' }, testOpener([1]))).toEqual([]);
   });
 
   it("ranks the named person's own message above one addressed to them", async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseCategory } from '../../core/category.js';
-import { hitJson, hitLine } from '../format.js';
+import { hitJson, hitLines } from '../format.js';
 import { writeJson, writeLine } from '../io.js';
 import { collect, common, parseCount, parseDate, parseLevel, unlockOptions } from '../options.js';
 import { asUser } from '../principal.js';
@@ -52,7 +52,7 @@ export function registerSearch(program: Command, runtime: CliRuntime): void {
       const hits = await app.memory.search(principal, query);
       if (opts.json) writeJson(runtime.stdout, { results: hits.map(hitJson) });
       else if (hits.length === 0) writeLine(runtime.stdout, 'Nothing found.');
-      else for (const hit of hits) writeLine(runtime.stdout, hitLine(hit));
+      else for (const line of hitLines(hits)) writeLine(runtime.stdout, line);
     });
   });
 
