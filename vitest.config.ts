@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // expect.poll waits for something to happen (a page to update, a file to appear); on 2 busy cores that can
+    // take seconds, never a verdict on speed (speed lives in bench/).
+    expect: { poll: { timeout: 20_000 } },
   },
 });

@@ -238,7 +238,9 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await shot('04-totp-setup');
     await page.getByLabel('Code from the app').fill(await nextTotp());
     await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText('Authenticator app set up.').first().waitFor();
+    // The toast comes first, then the Security page is drawn again: wait for the new page, or a slow machine
+    // fills in the form that is about to be replaced.
+    await page.locator('p.ok', { hasText: 'Authenticator app set up.' }).waitFor();
 
     const form = page.getByRole('form', { name: 'Level 3 · Secret' });
     await form.getByLabel('Password').fill('not my password');
