@@ -36,6 +36,8 @@ const PLAUSIBLE = 0.15;
  * (people test split: 0.3 and 0.4 under-protect equally, 0.4 over-protects less; 0.5 starts missing secrets).
  */
 const SECRET_PLAUSIBLE = 0.4;
+const SECRET_MASS = Number(process.env.MV_SMASS ?? 2);
+const ULTRA_MASS = Number(process.env.MV_UMASS ?? 2);
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
 const TOPIC_FLOOR = 0.85;
 /** Personal-model similarity from which a user's corrections override topic cues. */
@@ -125,6 +127,17 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
         category = escalated;
         confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
       }
+    }
+    // Calibrated escalation: a level-1 or -2 answer with real mass on the secret classes is kept safe.
+    if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= SECRET_MASS) {
+      category = fused.ULTRASECRET > fused.SECRET ? 'ULTRASECRET' : 'SECRET';
+      needsReview = true;
+      confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
+    }
+    if (category === 'SECRET' && fused.ULTRASECRET >= ULTRA_MASS) {
+      category = 'ULTRASECRET';
+      needsReview = true;
+      confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
     }
     if (ctx.userId && personal) personal.recordPrediction(ctx.userId, category);
 
