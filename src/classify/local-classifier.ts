@@ -44,6 +44,13 @@ const SECRET_PLAUSIBLE = 0.4;
  * at -1.4 points (protection wins).
  */
 const SECRET_MASS = 0.15;
+/**
+ * Without anything that could be a value (a digit, a quoted phrase, something after a colon) talk about
+ * passwords ("I forgot my password again": 0.43 of the fused mass) is not a secret, so the calibrated
+ * escalation needs a value-like span; the low-confidence escalation below still applies.
+ */
+const SECRET_MASS_NO_VALUE = Number.POSITIVE_INFINITY;
+const VALUE_LIKE = /\d|["'“‘«`][^"'”’»`]{3,}["'”’»`]|:\s*\S/;
 const CONF_MASS = 0.2;
 const ULTRA_MASS = 0.15;
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
@@ -86,6 +93,8 @@ interface Signals {
   readonly topics: TopicHit[];
   readonly event: EventSignals;
   readonly personal: PersonalPrediction | undefined;
+  /** A digit, a quoted phrase or something after a colon: where a value could be. */
+  readonly valueLike: boolean;
 }
 
 /**
@@ -112,6 +121,7 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       topics: detectTopics(clean),
       event: detectEvent(clean, analysis.tokens, now, ctx.timezone ?? 'UTC'),
       personal: ctx.userId && personal ? personal.predictSync(ctx.userId, clean) : undefined,
+      valueLike: VALUE_LIKE.test(clean),
     };
 
     const fused = fuse(model.predict(maskFindings(clean, findings)), signals);
@@ -137,7 +147,8 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       }
     }
     // Calibrated escalation: a level-1 or -2 answer with real mass on the secret classes is kept safe.
-    if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= SECRET_MASS) {
+    const secretBar = signals.valueLike ? SECRET_MASS : SECRET_MASS_NO_VALUE;
+    if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= secretBar) {
       category = fused.ULTRASECRET > fused.SECRET ? 'ULTRASECRET' : 'SECRET';
       needsReview = true;
       confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
@@ -196,8 +207,10 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
   logit.GENERAL -= 2.5 * s.event.score;
   // Without any detected value the text can only hint at a secret ("I forgot my password again").
   if (!s.findings.some((f) => f.certainty >= 0.6)) {
-    logit.SECRET -= 0.5;
-    logit.ULTRASECRET -= 1;
+    // Nothing that could even be a value (no digit, quote or colon): talk about passwords, not a password.
+    const bare = !s.valueLike;
+    logit.SECRET -= bare ? 1.5 : 0.5;
+    logit.ULTRASECRET -= bare ? 2 : 1;
   }
   for (const f of s.findings) {
     // Certain findings set a floor later and need only a nudge here, so they cannot mask the model's view

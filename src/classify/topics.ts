@@ -127,7 +127,7 @@ const RULES: readonly Rule[] = [
   [
     'money',
     0.9,
-    /\b(deudas?|d[ií]vidas?|debo|le debo|prest[eé]|pr[eé]stamo|empr[eé]stimo|sueldo|salario|sal[aá]rio|atrasad[oa] con|tarjeta de cr[eé]dito|cart[aã]o de cr[eé]dito|no (?:estoy )?declar\w*|impuestos|sunat|mis ingresos|pensi[oó]n de alimentos|deuda de alimentos|plata prestada|pidiendo plata|redundancy|laid off|lost \d+% on)\b/,
+    /\b(deudas?|d[ií]vidas?|debo|le debo|prest[eé]|pr[eé]stamo|empr[eé]stimo|sueldo|salario|sal[aá]rio|atrasad[oa] con|tarjeta de cr[eé]dito|cart[aã]o de cr[eé]dito|no (?:estoy )?declar\w*|impuestos|sunat|mis ingresos|pensi[oó]n de alimentos|deuda de alimentos|plata prestada|pidiendo plata|redundancy|lost \d+% on)\b/,
   ],
   [
     'relationships',
