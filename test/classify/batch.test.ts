@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchTimer, classifyBatch, TokenBucket } from '../../src/classify/batch.js';
-import { createLocalClassifier } from '../../src/classify/local-classifier.js';
+import { createLocalClassifier, MAX_TEXT_LENGTH } from '../../src/classify/local-classifier.js';
 import { MemvaultError } from '../../src/core/errors.js';
 import type { Classification, Classifier } from '../../src/ports/classifier.js';
 
@@ -106,7 +106,8 @@ describe('classifyBatch', () => {
     const results = await classifyBatch(createLocalClassifier(), [
       'My debit card PIN is 8812',
       { text: 'Took the kids to the aquarium this afternoon', ctx: { now: new Date('2026-11-26T18:00:00Z') } },
-      'x'.repeat(30_000),
+      // Longer than any message the classifier reads: a validation error, not a retry.
+      'x'.repeat(MAX_TEXT_LENGTH + 1),
     ]);
     expect(results[0]).toMatchObject({ ok: true, result: { category: 'SECRET' } });
     expect(results[1]).toMatchObject({ ok: true, result: { category: 'CHRONOLOGICAL' } });
