@@ -39,11 +39,12 @@ const SECRET_PLAUSIBLE = 0.4;
 /**
  * Calibrated escalation, applied whatever the confidence: a less protective answer is raised when the more
  * protective class keeps this much probability. Chosen by leave-one-writer-out (a new voice's secrets get
- * less of the model's mass than the training writers' did): SECRET+ULTRASECRET mass 0.15 took under-protection
- * from 2.5% to 1.8% at -0.2 points of accuracy; CONFIDENTIAL 0.2 and ULTRASECRET-over-SECRET 0.15 to 1.3%
- * at -1.4 points (protection wins).
+ * less of the model's mass than the training writers' did). On five writers SECRET+ULTRASECRET mass 0.15 took
+ * under-protection from 2.5% to 1.8% at -0.2 points of accuracy, CONFIDENTIAL 0.2 and ULTRASECRET-over-SECRET
+ * 0.15 to 1.3% at -1.4 points; on eight writers 0.1 / 0.15 / 0.1 took it from 1.8% to 1.4% (ULTRASECRET
+ * protection 96.6% -> 97.5%) at -0.6 points. Protection wins.
  */
-const SECRET_MASS = 0.15;
+const SECRET_MASS = 0.1;
 /**
  * Without anything that could be a value (a digit, a quoted phrase, something after a colon) talk about
  * passwords ("I forgot my password again": 0.43 of the fused mass) is not a secret, so the calibrated
@@ -51,8 +52,8 @@ const SECRET_MASS = 0.15;
  */
 const SECRET_MASS_NO_VALUE = Number.POSITIVE_INFINITY;
 const VALUE_LIKE = /\d|["'“‘«`][^"'”’»`]{3,}["'”’»`]|:\s*\S/;
-const CONF_MASS = 0.2;
-const ULTRA_MASS = 0.15;
+const CONF_MASS = 0.15;
+const ULTRA_MASS = 0.1;
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
 const TOPIC_FLOOR = 0.85;
 /** Personal-model similarity from which a user's corrections override topic cues. */
