@@ -154,7 +154,12 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       needsReview = true;
       confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
     }
-    if (protectionRank(category) < protectionRank('CONFIDENTIAL') && fused.CONFIDENTIAL >= CONF_MASS) {
+    // The person's own corrections of similar messages outrank a lean of the model, as for topic cues.
+    if (
+      protectionRank(category) < protectionRank('CONFIDENTIAL') &&
+      fused.CONFIDENTIAL >= CONF_MASS &&
+      !personalSaysOtherwise
+    ) {
       category = 'CONFIDENTIAL';
       needsReview = true;
       confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
