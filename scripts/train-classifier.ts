@@ -14,8 +14,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CorpusRow, loadCorpus } from '../src/classify/corpus.js';
-import { detectSecrets, maskFindings } from '../src/classify/detectors.js';
-import { TextModel, trainTextModel } from '../src/classify/text-model.js';
+import { maskForModel as mask, trainMasked } from './classifier-training.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -34,24 +33,15 @@ const people = loadCorpus(dir, ['people']);
 const oldSources =
   values.old === 'all' ? ['handwritten', 'template'] : values.old === 'handwritten' ? ['handwritten'] : [];
 const old = oldSources.length > 0 ? loadCorpus(dir, oldSources) : { train: [], heldOut: [] };
-// The model learns from masked text, exactly as the classifier will show it (see maskFindings).
-const mask = (text: string) => maskFindings(text, detectSecrets(text));
 const rows = (list: CorpusRow[], weight: number) => list.map((r) => ({ text: mask(r.text), label: r.label, weight }));
 const train = [...rows(people.train, 1), ...rows([...old.train, ...old.heldOut], Number(values['old-weight']))];
 const started = performance.now();
-const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
-const model = TextModel.average(
-  seeds.map((seed) =>
-    trainTextModel(train, {
-      bits: Number(values.bits),
-      epochs: Number(values.epochs),
-      l2: Number(values.l2),
-      seed,
-      // Missing a secret costs more than over-protecting a fact.
-      classWeights: { SECRET: 1.5, ULTRASECRET: 2, CONFIDENTIAL: 1.2 },
-    }),
-  ),
-);
+const model = trainMasked(train, {
+  bits: Number(values.bits),
+  epochs: Number(values.epochs),
+  l2: Number(values.l2),
+  seeds: Number(values.seeds),
+});
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 model.save(join(ROOT, 'assets', 'classifier'));
 

@@ -578,7 +578,7 @@ function detectCodes(text: string, out: Finding[]): void {
   // Recovery / backup codes for accounts. One account's 2FA backup codes are SECRET (the writers' and the
   // development set's convention); recovery keys, phrases and emergency kits guard more and are ULTRASECRET.
   const recovery =
-    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(codes?|keys?|phrase)\b([^\n]{0,40}?)((?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
+    /\b(recovery|backup|2fa|two[- ]factor|mfa|otp|authenticator|emergency|scratch)\s*(codes?|keys?|phrase)\b([^\n]{0,40}?)((?=[A-Za-z]{0,9}\d)(?:[A-Za-z0-9]{4,10}[- ]){0,3}[A-Za-z0-9]{4,10})(?![\w-])/gi;
   for (const m of text.matchAll(recovery)) {
     const value = m[4]!;
     if (!/\d/.test(value) || valueStrength(value) === 0) continue;

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { detectSecrets, strongestFinding } from '../../src/classify/detectors.js';
+import { createLocalClassifier } from '../../src/classify/local-classifier.js';
+import { detectTopics } from '../../src/classify/topics.js';
+
+/**
+ * Cases in the shape of what leave-one-writer-out found missing in voices the detectors were not tuned on
+ * (invented texts, not copies of the corpus): codes for places no list named, codes dictated digit by digit,
+ * dial turns joined by "then", "unlocks everything" and coercion in Spanish, private matters in Spanish.
+ */
+const floor = (text: string) => strongestFinding(detectSecrets(text))?.category;
+
+describe('codes in voices the first detectors missed', () => {
+  it.each([
+    'restroom code at the depot is 3 1 7 7 star',
+    'parcel room at the new flat 0 5 2 8',
+    'New padlock on the bike cage. 4 1 9 3.',
+    'new alarm at the bakery is six two two eight',
+    'pool locker: 11 then 36 then 4. Then swam 40 lengths',
+    'backup codes for my work email: 4410 2298, 7713 0056',
+    'la reja del edificio ahora es 3 9 0 1 y luego el botón',
+  ])('%s is at least SECRET', (text) => {
+    expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
+  });
+
+  it.each([
+    'el pin de mi cel abre todo, banca y correo: 118204',
+    'la cajita fuerte de papá en el clóset, con las escrituras: 21-07-55',
+    'las 12 palabras de mi wallet están dentro del estuche de los lentes',
+    'si me asaltan y me obligan, pongo 0000 en la app y abre una cuenta vacía',
+    'the rifle cabinet at the cabin is 6-6-1-8',
+  ])('%s is ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+
+  it.each(['we walked 2 5 8 0 steps', 'meet at 14 then 27 minutes later', 'flat 4 on the second floor'])(
+    '%s is not a code',
+    (text) => {
+      expect(floor(text)).toBeUndefined();
+    },
+  );
+});
+
+describe('private matters in Spanish', () => {
+  it.each([
+    'la biopsia de mi tía salió sospechosa',
+    'le presté 500 soles a Carla y no me devuelve',
+    'me terminó por mensaje después de un año',
+  ])('%s is a strong topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+});
+
+describe('calibrated escalation', () => {
+  const classifier = createLocalClassifier();
+  const now = new Date('2026-11-26T18:00:00Z');
+  it('keeps password talk without any value at level 1', () => {
+    expect(classifier.classifySync('I forgot my password again', { now }).level).toBeLessThan(3);
+  });
+});
