@@ -51,7 +51,10 @@ const SECRET_MASS = 0.1;
  * escalation needs a value-like span; the low-confidence escalation below still applies.
  */
 const SECRET_MASS_NO_VALUE = Number.POSITIVE_INFINITY;
-const VALUE_LIKE = /\d|["'“‘«`][^"'”’»`]{3,}["'”’»`]|:\s*\S/;
+// A quote opens after a non-letter and closes before one, so the apostrophes of "it's … I'm" are no quoted value.
+const VALUE_LIKE = /\d|(?<![\p{L}\p{N}])["'“‘«`][^"'”’»`\n]{3,60}["'”’»`](?![\p{L}\p{N}])|:\s*\S/u;
+/** The sender's name that starts a chat message ("Caroline: …") is no colon before a value. */
+const SPEAKER_PREFIX = /^\p{Lu}[\p{L}'.-]*(?: \p{Lu}[\p{L}'.-]*)?:\s/u;
 const CONF_MASS = 0.15;
 const ULTRA_MASS = 0.1;
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
@@ -122,7 +125,7 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       topics: detectTopics(clean),
       event: detectEvent(clean, analysis.tokens, now, ctx.timezone ?? 'UTC'),
       personal: ctx.userId && personal ? personal.predictSync(ctx.userId, clean) : undefined,
-      valueLike: VALUE_LIKE.test(clean),
+      valueLike: VALUE_LIKE.test(clean.replace(SPEAKER_PREFIX, '')),
     };
 
     const fused = fuse(model.predict(maskFindings(clean, findings)), signals);

@@ -57,4 +57,14 @@ describe('calibrated escalation', () => {
   it('keeps password talk without any value at level 1', () => {
     expect(classifier.classifySync('I forgot my password again', { now }).level).toBeLessThan(3);
   });
+
+  // A chat export starts every message with the sender's name and a colon, and people write "it's" and "I'm":
+  // neither is a value, so ordinary chat turns are not escalated to the secret levels.
+  it.each([
+    "Priya: Thanks, Sam! It's been a long week, but I'm glad we talked.",
+    "Tom: Wow, that looks amazing! Did you paint it yourself? I'd love to see more.",
+    "Ana: I'm here for you, always. Don't give up on it, you've got this!",
+  ])('%s stays below level 3', (text) => {
+    expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
+  });
 });
