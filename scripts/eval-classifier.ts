@@ -173,6 +173,22 @@ if (existsSync(DEV)) {
   sections.push(`Development set not found at ${DEV}: skipped (it lives beside the repository, in ../shared).`);
 }
 
+// Scores only: its messages are never printed, so nobody building the classifier reads them (its README).
+const INDEPENDENT = join(ROOT, 'corpus', 'independent', 'w5.jsonl');
+if (existsSync(INDEPENDENT)) {
+  const rows = readFileSync(INDEPENDENT, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { text: string; label: string })
+    .filter((r): r is { text: string; label: Category } => typeof r.text === 'string' && isCategory(r.label));
+  sections.push(
+    formatReport(
+      evaluate(run(rows)),
+      `independent set corpus/independent/w5.jsonl (${rows.length} messages by a writer nobody building the classifier read; scores only)`,
+    ),
+  );
+}
+
 if (values.old) {
   const old = loadCorpus(join(ROOT, 'corpus'), ['handwritten', 'template']);
   sections.push(
