@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     const policy = await timed(phrases.length, (i) =>
       checkPasswordPolicy(phrases[i]!, { userId: ALICE, name: 'Alice Lidell' }),
     );
-    const totpSecret = newTotpSecret();
+    const totpSecret = await newTotpSecret();
     const now = new Date(clockAt);
     const code = await generate({ secret: totpSecret, epoch: Math.floor(clockAt / 1000) });
     const totp = await timed(2000, () => verifyTotp(totpSecret, code, { now }));

@@ -741,7 +741,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       requireLevel(session, 2, 'Setting up an authenticator app');
       // Replacing an enrolled authenticator must not be a way around it.
       if ((await summary(session.userId)).totpEnrolled) requireLevel(session, 3, 'Replacing the authenticator app');
-      const secret = newTotpSecret();
+      const secret = await newTotpSecret();
       session.pendingTotp = secret;
       return totpEnrollment(secret, session.userId);
     },

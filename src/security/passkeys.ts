@@ -1,15 +1,19 @@
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { MemvaultError, securityError, validationError } from '../core/errors.js';
 import type { StoredPasskey } from './auth-store.js';
+
+/**
+ * The WebAuthn library (and its crypto dependencies) loads on first use: about 250 ms that every command line
+ * and every server start would otherwise pay, though only passkey requests need it.
+ */
+const webauthn = () => import('@simplewebauthn/server');
 
 /** The relying party: this server as browsers see it. */
 export interface RelyingParty {
@@ -32,7 +36,7 @@ function prfInput(salt: string) {
 }
 
 /** Options for `navigator.credentials.create` (`challenge` is base64url): user verification required, PRF requested, no duplicates. */
-export function registrationOptions(input: {
+export async function registrationOptions(input: {
   readonly rp: RelyingParty;
   readonly challenge: string;
   readonly userName: string;
@@ -40,6 +44,7 @@ export function registrationOptions(input: {
   readonly prfSalt: string;
   readonly existing: readonly StoredPasskey[];
 }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const { generateRegistrationOptions } = await webauthn();
   return generateRegistrationOptions({
     rpName: input.rp.rpName,
     rpID: input.rp.rpId,
@@ -60,12 +65,13 @@ export function registrationOptions(input: {
 }
 
 /** Options for `navigator.credentials.get` that unlock level 4 with one of the user's passkeys. */
-export function authenticationOptions(input: {
+export async function authenticationOptions(input: {
   readonly rp: RelyingParty;
   readonly challenge: string;
   readonly prfSalt: string;
   readonly passkeys: readonly StoredPasskey[];
 }): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await webauthn();
   return generateAuthenticationOptions({
     rpID: input.rp.rpId,
     challenge: new Uint8Array(Buffer.from(input.challenge, 'base64url')),
@@ -122,6 +128,7 @@ export async function verifyRegistration(input: {
   ]);
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
+    const { verifyRegistrationResponse } = await webauthn();
     verified = await verifyRegistrationResponse({
       response,
       expectedChallenge: input.challenge,
@@ -194,6 +201,7 @@ export async function verifyAssertion(input: {
   }
   let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
+    const { verifyAuthenticationResponse } = await webauthn();
     verified = await verifyAuthenticationResponse({
       response,
       expectedChallenge: input.challenge,

@@ -6,14 +6,14 @@ const at = (iso: string) => new Date(iso);
 const codeAt = (secret: string, when: Date) => generate({ secret, epoch: Math.floor(when.getTime() / 1000) });
 
 describe('totp', () => {
-  it('makes 160-bit base32 secrets, different each time', () => {
-    const a = newTotpSecret();
+  it('makes 160-bit base32 secrets, different each time', async () => {
+    const a = await newTotpSecret();
     expect(a).toMatch(/^[A-Z2-7]{32}$/);
-    expect(newTotpSecret()).not.toBe(a);
+    expect(await newTotpSecret()).not.toBe(a);
   });
 
   it('enrolment gives an otpauth URI for memvault labelled with the phone, and an SVG QR code', async () => {
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     const e = await totpEnrollment(secret, '+14155550134');
     expect(e.secret).toBe(secret);
     expect(e.otpauthUri).toMatch(/^otpauth:\/\/totp\/memvault:%2B14155550134\?/);
@@ -23,7 +23,7 @@ describe('totp', () => {
   });
 
   it('accepts the current code and one step either side, not two', async () => {
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     const now = at('2026-11-26T18:00:10Z');
     const code = await codeAt(secret, now);
     const step = Math.floor(now.getTime() / 1000 / TOTP_PERIOD);
@@ -34,7 +34,7 @@ describe('totp', () => {
   });
 
   it('refuses a code whose step was already used, and earlier steps', async () => {
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     const now = at('2026-11-26T18:00:10Z');
     const step = await verifyTotp(secret, await codeAt(secret, now), { now });
     expect(step).not.toBeNull();
@@ -47,8 +47,8 @@ describe('totp', () => {
 
   it('refuses a code of another secret and malformed codes', async () => {
     const now = at('2026-11-26T18:00:10Z');
-    const mine = newTotpSecret();
-    const other = await codeAt(newTotpSecret(), now);
+    const mine = await newTotpSecret();
+    const other = await codeAt(await newTotpSecret(), now);
     const ownCode = await codeAt(mine, now);
     // One in a million the two secrets agree; rule that coincidence out instead of flaking.
     if (other !== ownCode) expect(await verifyTotp(mine, other, { now })).toBeNull();

@@ -1,6 +1,7 @@
-import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 import type { TotpEnrollment } from '../ports/security.js';
+
+// otplib and qrcode load on first use: a command line that checks no code should not pay for them.
+const otplib = () => import('otplib');
 
 /** Time step in seconds (RFC 6238 default, what every authenticator app uses). */
 export const TOTP_PERIOD = 30;
@@ -8,12 +9,14 @@ const ISSUER = 'memvault';
 const CODE_SHAPE = /^[0-9]{6}$/;
 
 /** A new random TOTP secret: 20 bytes (160 bits, RFC 4226's recommendation), base32. */
-export function newTotpSecret(): string {
+export async function newTotpSecret(): Promise<string> {
+  const { generateSecret } = await otplib();
   return generateSecret({ length: 20 });
 }
 
 /** What the person scans: the secret, its `otpauth://` URI (issuer "memvault", labelled with the phone) and a QR SVG. */
 export async function totpEnrollment(secret: string, label: string): Promise<TotpEnrollment> {
+  const [{ generateURI }, QRCode] = await Promise.all([otplib(), import('qrcode')]);
   const otpauthUri = generateURI({ issuer: ISSUER, label, secret, period: TOTP_PERIOD, digits: 6 });
   const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return { secret, otpauthUri, qrSvg };
@@ -36,6 +39,7 @@ export async function verifyTotp(
 ): Promise<number | null> {
   const token = cleanTotpCode(code);
   if (!CODE_SHAPE.test(token)) return null;
+  const { verify } = await otplib();
   const result = await verify({
     secret,
     token,
