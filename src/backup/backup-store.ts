@@ -329,6 +329,15 @@ export class FsBackupStore implements BackupStore {
       await rm(join(this.#usersDir, name), { recursive: true, force: true });
       removedStaging++;
     }
+    for (const name of names) {
+      // A kill while the journal itself was being written leaves its temp file (`.<journal>.<pid>.<hex>.tmp`);
+      // no swap began then, so it is only litter once its writer is gone.
+      const target = tempTarget(name);
+      if (target === null || !target.startsWith(JOURNAL_PREFIX)) continue;
+      const pid = Number(name.slice(target.length + 2).split('.')[0]);
+      if (pid !== process.pid && isProcessAlive(pid)) continue;
+      await unlink(join(this.#usersDir, name)).catch(() => undefined);
+    }
     return { finished, undone, removedStaging };
   }
 

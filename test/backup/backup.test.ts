@@ -351,6 +351,15 @@ describe('recover puts right a restore interrupted at any step', () => {
     expect((await store().recover()).removedStaging).toBe(1);
     expect(profile()).toBe(old);
   });
+
+  it('killed while writing the journal: a staging folder and the journal’s temp file, both removed', async () => {
+    const old = profile();
+    await stage('NEW');
+    writeFileSync(join(users(), `..restore.${ANA}.json.999999999.2eeec2aea93a.tmp`), '{"userId":');
+    await store().recover();
+    expect(profile()).toBe(old);
+    expect(readdirSync(users()).sort()).toEqual([ANA, BEN].sort());
+  });
 });
 
 describe('doctor --repair', () => {
