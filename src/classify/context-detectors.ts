@@ -8,7 +8,8 @@
  */
 import type { Finding, FindingKind } from './detectors.js';
 
-const make = (
+/** A finding over `text[start, end)`; shared with detectors.ts. */
+export const found = (
   kind: FindingKind,
   category: Finding['category'],
   certainty: number,
@@ -222,7 +223,7 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
       // A code-like token with nothing it opens in reach is still weak evidence: new voices name what a code
       // opens in words no list foresees ("the planter", "the package room"). It nudges, never floors.
       if (LOOSE_CODE > 0 && !(phone && /^[\d -]+$/.test(tok.text) && tok.text.replace(/\D/g, '').length >= 9))
-        out.push(make('access_code', 'SECRET', LOOSE_CODE, tok.start, tok.end, 'a code-like value'));
+        out.push(found('access_code', 'SECRET', LOOSE_CODE, tok.start, tok.end, 'a code-like value'));
       continue;
     }
     const digits = tok.text.replace(/\D/g, '').length;
@@ -236,7 +237,7 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
       (SAFE_NOUN.test(text) || /vault/.test(word)) &&
       !SAFE_HARMLESS.test(text.slice(Math.max(0, tok.start - 40), tok.end));
     out.push(
-      make(
+      found(
         'access_code',
         ultra ? 'ULTRASECRET' : 'SECRET',
         tok.strength,
@@ -262,7 +263,7 @@ function detectCombinations(text: string, out: Finding[]): void {
     )) {
       const lo = Math.max(0, m.index - 60);
       if (!LOCK_WORD.test(text.slice(lo, m.index + m[0].length + 30))) continue;
-      out.push(make('access_code', 'SECRET', 0.9, m.index, m.index + m[0].length, 'a lock combination'));
+      out.push(found('access_code', 'SECRET', 0.9, m.index, m.index + m[0].length, 'a lock combination'));
     }
   }
   for (const m of text.matchAll(
@@ -272,7 +273,7 @@ function detectCombinations(text: string, out: Finding[]): void {
     const safe =
       ((SAFE_NOUN.test(text) || /\bsafe\b/i.test(text)) && !SAFE_HARMLESS.test(text)) || /\bdial\b/i.test(text);
     out.push(
-      make('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
+      found('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
     );
   }
   // "12-30-7", "12 / 30 / 07": three small numbers joined, in a lock's context.
@@ -283,7 +284,7 @@ function detectCombinations(text: string, out: Finding[]): void {
     if (!/\b(?:combo|combination|padlock|lock|locker|safe|dial)\b/i.test(around)) continue;
     const safe = SAFE_NOUN.test(around);
     out.push(
-      make('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
+      found('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
     );
   }
   // Parts of a code: "first two digits are 47 … last two are 92", "starts with 47, ends 92".
@@ -302,7 +303,7 @@ function detectCombinations(text: string, out: Finding[]): void {
     if (hasAccess) {
       const safe = SAFE_NOUN.test(text);
       out.push(
-        make(
+        found(
           'access_code',
           safe ? 'ULTRASECRET' : 'SECRET',
           0.9,
@@ -325,14 +326,14 @@ function detectCardDetails(text: string, out: Finding[]): void {
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
-    out.push(make('card_number', 'SECRET', 0.9, start, start + value.length, 'a card expiry date'));
+    out.push(found('card_number', 'SECRET', 0.9, start, start + value.length, 'a card expiry date'));
   }
   for (const m of text.matchAll(
     /\b(?:cvv|cvc|cv2|security code|3[- ]digit(?: code)?|three[- ]digit(?: code)?|code on the back|(?:three|3|digits?|numbers?) on the back)\b[^.\n\d]{0,20}?(\d{3,4})\b/gi,
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
-    out.push(make('card_number', 'SECRET', 0.95, start, start + value.length, 'a card security code'));
+    out.push(found('card_number', 'SECRET', 0.95, start, start + value.length, 'a card security code'));
   }
 }
 
@@ -363,7 +364,7 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
     )
       continue;
     const start = m.index + m[0].length + (v.index ?? 0) + v[0].length - value.length;
-    out.push(make('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
+    out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
   }
 }
 
@@ -396,7 +397,7 @@ function detectIdsAndAccounts(text: string, out: Finding[]): void {
     if (!id && !acct) continue;
     if (!id && phone && digits >= 10 && !/\b(?:account|acct|routing|iban|sort)\b/i.test(lastClause)) continue;
     out.push(
-      make(
+      found(
         id ? 'national_id' : 'account_number',
         'SECRET',
         0.93,
@@ -428,7 +429,7 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
     )
       continue;
     const start = m.index + m[0].length - m[1]!.length;
-    out.push(make('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
+    out.push(found('credential', 'SECRET', 0.92, start, start + value.length, 'a login and password'));
   }
   // "pw: Xy7!kk", "pwd Tr0ub4dor", "password Summer2024!", "login jdoe / hunter22", "the word is Pineapple72"
   for (const m of text.matchAll(
@@ -443,7 +444,7 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
     if (/^(?:\d{1,2}[:.]\d{2}|\d+(?:am|pm)|https?:|www\.)/i.test(value)) continue;
     if (/^[\w.+-]+@[\w-]+\.[\w.]+$/.test(value)) continue;
     const start = m.index + m[0].length - m[1]!.length;
-    out.push(make('credential', 'SECRET', 0.93, start, start + value.length, 'a password given in context'));
+    out.push(found('credential', 'SECRET', 0.93, start, start + value.length, 'a password given in context'));
   }
 }
 
@@ -490,7 +491,7 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
     if (!loc) continue;
     const ultra = ULTRA_MATERIAL.test(what) && !/^(?:2fa|backup codes|recovery codes?)/.test(what);
     out.push(
-      make(
+      found(
         'recovery_code',
         ultra ? 'ULTRASECRET' : 'SECRET',
         0.92,
@@ -517,7 +518,7 @@ function detectBankAccounts(text: string, out: Finding[]): void {
     if (!BANKS.test(around)) continue;
     if (REFERENCE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     out.push(
-      make('account_number', 'SECRET', 0.9, m.index, m.index + m[0].length, 'an account number next to its bank'),
+      found('account_number', 'SECRET', 0.9, m.index, m.index + m[0].length, 'an account number next to its bank'),
     );
   }
 }
@@ -525,22 +526,22 @@ function detectBankAccounts(text: string, out: Finding[]): void {
 /** Known national-id shapes that carry few digits: Mexican CURP, UK share codes. */
 function detectIdShapes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(/\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b/g)) {
-    out.push(make('national_id', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a CURP'));
+    out.push(found('national_id', 'SECRET', 0.95, m.index, m.index + m[0].length, 'a CURP'));
   }
   // Indian PAN: five letters, four digits, a letter.
   for (const m of text.matchAll(/\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b/g)) {
-    out.push(make('national_id', 'SECRET', 0.93, m.index, m.index + m[0].length, 'a PAN'));
+    out.push(found('national_id', 'SECRET', 0.93, m.index, m.index + m[0].length, 'a PAN'));
   }
   for (const m of text.matchAll(/\bshare code\b[^.\n]{0,30}?\b([A-Z0-9]{3}[ -]?[A-Z0-9]{3}[ -]?[A-Z0-9]{3})\b/gi)) {
     if (!/\d/.test(m[1]!)) continue;
     const start = m.index + m[0].length - m[1]!.length;
-    out.push(make('national_id', 'SECRET', 0.93, start, start + m[1]!.length, 'an immigration share code'));
+    out.push(found('national_id', 'SECRET', 0.93, start, start + m[1]!.length, 'an immigration share code'));
   }
   // BitLocker (8 × 6 digits) and FileVault (6 × 4 characters) recovery keys unlock a whole disk.
   for (const m of text.matchAll(/\b\d{6}(?:-\d{6}){7}\b|\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){5}\b/g)) {
     if (!/\d/.test(m[0]) || !/[A-Z]|\d{6}/.test(m[0])) continue;
     out.push(
-      make('recovery_code', 'ULTRASECRET', 0.95, m.index, m.index + m[0].length, 'a disk-encryption recovery key'),
+      found('recovery_code', 'ULTRASECRET', 0.95, m.index, m.index + m[0].length, 'a disk-encryption recovery key'),
     );
   }
 }
@@ -554,7 +555,7 @@ function detectCodeRiddles(text: string, out: Finding[]): void {
       continue;
     const safe = SAFE_NOUN.test(text);
     out.push(
-      make(
+      found(
         'access_code',
         safe ? 'ULTRASECRET' : 'SECRET',
         0.9,
@@ -579,7 +580,7 @@ function detectQuestionLists(text: string, out: Finding[]): void {
   )) {
     const value = m[1]!;
     const start = m.index + m[0].length - value.length;
-    out.push(make('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
+    out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
   }
 }
 
@@ -597,7 +598,7 @@ function detectWifiWords(text: string, out: Finding[]): void {
     )
       continue;
     const start = m.index + m[0].length - value.length;
-    out.push(make('access_code', 'SECRET', 0.9, start, start + value.length, 'a wifi password'));
+    out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'a wifi password'));
   }
 }
 
@@ -615,7 +616,7 @@ function detectDeposit(text: string, out: Finding[]): void {
   const keyKept = /\bkeys?\b[^.\n]{0,50}?\b(?:in|inside|under|behind|taped|with|at|on)\b/i.test(text);
   if (!numbered && !keyKept) return;
   out.push(
-    make('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'),
+    found('access_code', 'ULTRASECRET', 0.92, box.index, box.index + box[0].length, 'a safe-deposit box and its key'),
   );
 }
 
@@ -631,7 +632,7 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
     if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
       const first = tokens[0];
       out.push(
-        make(
+        found(
           'master_password',
           'ULTRASECRET',
           0.93,
@@ -653,7 +654,7 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
     )
       continue;
     if (/\bno\s*$/i.test(lead)) continue;
-    out.push(make('master_password', 'ULTRASECRET', 0.93, m.index, m.index + m[0].length, 'a duress code'));
+    out.push(found('master_password', 'ULTRASECRET', 0.93, m.index, m.index + m[0].length, 'a duress code'));
   }
   // Hardware-wallet PINs and passphrases.
   const hw =
@@ -666,7 +667,7 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
       if (!/\d/.test(value) && !/[!@#$%^&*]/.test(value) && !/[a-z][A-Z]/.test(value)) continue;
       const start = m.index + m[0].length - value.length;
       out.push(
-        make(
+        found(
           'master_password',
           'ULTRASECRET',
           0.94,

@@ -1,5 +1,5 @@
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
-import { detectInContext, liftUnlocksEverything } from './context-detectors.js';
+import { detectInContext, found, liftUnlocksEverything } from './context-detectors.js';
 import { respellNumbers } from './spoken-numbers.js';
 
 /** What a detector found. The value itself is never kept: only where it is and what it is. */
@@ -97,15 +97,6 @@ export function shannonEntropy(s: string): number {
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-const found = (
-  kind: FindingKind,
-  category: Finding['category'],
-  certainty: number,
-  start: number,
-  end: number,
-  label: string,
-): Finding => ({ kind, category, certainty, start, end, label });
 
 /** Words that follow "password is" in talk about passwords rather than in a password. */
 const NOT_A_VALUE = new Set(

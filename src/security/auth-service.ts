@@ -263,15 +263,14 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     try {
       lockout.assertOpen(userId, meta.ip);
     } catch (error) {
-      if (known) {
-        await auditAttempt(
-          userId,
-          { action, result: 'denied', reason: 'locked_out', ...(level ? { level } : {}) },
-          meta,
-        );
-      }
+      if (known) await auditLockedOut(userId, meta, action, level);
       throw error;
     }
+  }
+
+  /** Records that an attempt of a known user was refused because a lockout is pending. */
+  async function auditLockedOut(userId: UserId, meta: RequestMeta, action: string, level?: SecurityLevel) {
+    await auditAttempt(userId, { action, result: 'denied', reason: 'locked_out', ...(level ? { level } : {}) }, meta);
   }
 
   /**
@@ -293,13 +292,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     try {
       lockedFor = lockout.reserve(userId, meta.ip);
     } catch (error) {
-      if (known) {
-        await auditAttempt(
-          userId,
-          { action, result: 'denied', reason: 'locked_out', ...(level ? { level } : {}) },
-          meta,
-        );
-      }
+      if (known) await auditLockedOut(userId, meta, action, level);
       throw error;
     }
     if (known && lockedFor > 0) await persistLockout(userId);
