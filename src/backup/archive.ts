@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { CATEGORIES, type Category } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 
 const gunzip = promisify(gunzipCb);
 
