@@ -1,4 +1,4 @@
-import * as chrono from 'chrono-node';
+import * as chrono from 'chrono-node/en';
 import { localTimeToUtc, zoneOffsetMinutes } from '../core/time-zone.js';
 
 /** A half-open time range [from, to) in epoch milliseconds. */
