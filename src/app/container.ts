@@ -65,6 +65,8 @@ export interface Memvault {
    * master key alone. Setting a password (`memvault user password`) takes level 2 out of the operator's reach.
    */
   operatorOpener(userId: UserId): Promise<EntryOpener>;
+  /** True when the person's vault exists. */
+  hasUser(userId: UserId): Promise<boolean>;
   /** Loads the language models now rather than on the first message (a long-running server calls it). */
   warmUp(): void;
   close(): Promise<void>;
@@ -322,6 +324,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     classifier,
     warmUp,
     operatorOpener,
+    hasUser: (userId: UserId) => vault.hasUser(userId),
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const old = await keyring.rotate(userId, { password });
       for (const key of old.values()) key.fill(0);

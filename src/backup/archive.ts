@@ -3,13 +3,12 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzip as gunzipCb } from 'node:zlib';
-import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import * as tar from 'tar-stream';
 import { z } from 'zod';
 import { CATEGORIES, type Category } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -142,6 +141,12 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
  * integrity but not who wrote a file: anyone holding the public recipient could make one). The identity never
  * touches the disk, so it can never end up inside a backup.
  */
+/**
+ * age-encryption loads on first use: its curve tables cost ~150 ms of CPU at import, which every command that
+ * builds the container (and never touches a backup) would otherwise pay.
+ */
+const age = () => import('age-encryption');
+
 export class BackupKeys {
   readonly #identity: Promise<webcrypto.CryptoKey>;
   readonly #macKey: Buffer;
@@ -163,10 +168,12 @@ export class BackupKeys {
 
   /** The age recipient (`age1…`) backups are encrypted to. */
   async recipient(): Promise<string> {
+    const { identityToRecipient } = await age();
     return identityToRecipient((await this.#identity) as CryptoKey);
   }
 
   async encryptStream(payload: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+    const { Encrypter } = await age();
     const e = new Encrypter();
     e.addRecipient(await this.recipient());
     for (const r of this.#extraRecipients) e.addRecipient(r);
@@ -174,6 +181,7 @@ export class BackupKeys {
   }
 
   async decrypt(file: Uint8Array): Promise<Uint8Array> {
+    const { Decrypter } = await age();
     const d = new Decrypter();
     d.addIdentity((await this.#identity) as CryptoKey);
     return d.decrypt(file);

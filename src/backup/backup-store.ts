@@ -5,7 +5,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { CATEGORIES, type Category } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, notFound, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { fsyncDirectory, tempTarget, writeFileAtomic } from '../infra/atomic-file.js';
 import { type FileLock, LockTimeoutError, acquireFileLock, isProcessAlive } from '../infra/file-lock.js';
 import type { BackupListing, BackupStore, BackupSummary, RecoveryReport } from '../ports/backup.js';

@@ -1,4 +1,4 @@
-import * as chrono from 'chrono-node';
+import * as chrono from 'chrono-node/en';
 import { zoneOffsetMinutes } from '../core/time-zone.js';
 import type { Token } from './nlp.js';
 

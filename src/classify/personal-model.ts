@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CATEGORIES, type Category, isCategory } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import type { Correction } from '../ports/classifier.js';
 import { dot, featurize, type SparseVector } from './features.js';
 

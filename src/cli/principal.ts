@@ -1,4 +1,5 @@
 import type { SecurityLevel } from '../core/category.js';
+import { isUserId } from '../core/e164.js';
 import type { UserId } from '../core/entry.js';
 import { validationError } from '../core/errors.js';
 import type { Principal } from '../services/types.js';
@@ -68,6 +69,13 @@ export async function asUser<T>(
   options: GlobalOptions & UnlockOptions & { readonly user: string },
   fn: (app: CliApp, principal: Principal) => Promise<T>,
 ): Promise<T> {
+  if (isUserId(options.user.trim())) {
+    // Already E.164: a known person needs no phone-number metadata (see normalizeUser).
+    return withApp(runtime, options, async (app) => {
+      const userId = await normalizeUser(options.user, (id) => app.hasUser(id));
+      return fn(app, await cliPrincipal(app, runtime, userId, options));
+    });
+  }
   const userId = await normalizeUser(options.user);
   return withApp(runtime, options, async (app) => fn(app, await cliPrincipal(app, runtime, userId, options)));
 }

@@ -22,6 +22,8 @@ export interface CliApp {
   resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'>;
   /** Level 1, plus level 2 for a person without a password (see src/app/container.ts). */
   operatorOpener(userId: UserId): Promise<EntryOpener>;
+  /** True when the person's vault exists. */
+  hasUser(userId: UserId): Promise<boolean>;
   close(): Promise<void>;
 }
 

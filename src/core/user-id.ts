@@ -1,11 +1,11 @@
 import { type CountryCode, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { UserId } from './entry.js';
+import { E164 } from './e164.js';
 import { validationError } from './errors.js';
 
 const MAX_INPUT = 64;
 // Digits, spaces and the punctuation people type in phone numbers; nothing else gets near the parser.
 const PHONE_SHAPE = /^\+?[0-9 ().-]{3,40}$/;
-const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 /**
  * Validates a phone number and normalises it to E.164 ("+1 (415) 555-0134" → "+14155550134").
@@ -34,7 +34,4 @@ export function normalizeUserId(input: string, defaultCountry?: CountryCode): Us
   return e164 as UserId;
 }
 
-/** True for a string that is already a normalised E.164 user id (used when reading folder names back). */
-export function isUserId(value: string): value is UserId {
-  return E164.test(value);
-}
+export { isUserId } from './e164.js';

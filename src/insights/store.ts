@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { writeFileAtomic } from '../infra/atomic-file.js';
 import { emptyInsightsState, type InsightsState, type InsightsStore } from '../ports/insights.js';
 import type { EntryOpener, EntrySealer, SealContext } from '../ports/sealer.js';

@@ -66,19 +66,13 @@ export function loadWordVectorTable(assetDir: string = defaultAssetDir()): WordV
   new Uint8Array(aligned).set(bin.subarray(HEADER));
   const scales = new Float32Array(aligned, 0, count);
   const components = new Int8Array(aligned, count * 4, count * dims);
-  const ranks = new Map<string, number>();
-  let index = 0;
-  for (const word of vocab.split('\n')) {
-    if (word.length === 0) continue;
-    if (!ranks.has(word)) ranks.set(word, index);
-    index++;
-  }
-  if (index !== count)
+  const lookup = rankLookup(vocab);
+  if (lookup.size !== count)
     throw new MemvaultError('STORAGE_ERROR', `Word vectors in ${assetDir} are damaged; rebuild them.`);
   const table: WordVectorTable = {
     dimensions: dims,
     size: count,
-    rank: (word) => ranks.get(word) ?? -1,
+    rank: lookup.rank,
     accumulate(rank, weight, into) {
       const w = weight * (scales[rank] ?? 0);
       const base = rank * dims;
@@ -94,6 +88,63 @@ export function loadWordVectorTable(assetDir: string = defaultAssetDir()): WordV
   };
   tables.set(assetDir, table);
   return table;
+}
+
+/**
+ * Word → frequency rank over `vocab.txt` (one word per line, most frequent first; the first line of a word
+ * wins). A command line embeds a query of a few words, so it must not pay for a map of the whole vocabulary
+ * (~50k strings, the largest part of loading the table): the first lookups search the text itself and find
+ * the rank from the line starts; after `MAP_AFTER` lookups (bulk indexing) the map is built once.
+ */
+function rankLookup(vocab: string): { readonly size: number; rank(word: string): number } {
+  const MAP_AFTER = 256;
+  const text = `\n${vocab}`;
+  const starts: number[] = [];
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at + 1);
+    const stop = end < 0 ? text.length : end;
+    if (stop > at + 1) starts.push(at + 1);
+    at = stop;
+  }
+  let lookups = 0;
+  let map: Map<string, number> | null = null;
+  const buildMap = (): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (let r = 0; r < starts.length; r++) {
+      const start = starts[r]!;
+      const end = text.indexOf('\n', start);
+      const word = text.slice(start, end < 0 ? text.length : end);
+      if (!m.has(word)) m.set(word, r);
+    }
+    return m;
+  };
+  const rank = (word: string): number => {
+    if (map) return map.get(word) ?? -1;
+    if (++lookups > MAP_AFTER) {
+      map = buildMap();
+      return map.get(word) ?? -1;
+    }
+    if (word.length === 0 || word.includes('\n')) return -1;
+    const needle = `\n${word}\n`;
+    let at = text.indexOf(needle);
+    if (at < 0) {
+      // The last line has no newline after it.
+      if (!text.endsWith(`\n${word}`)) return -1;
+      at = text.length - word.length - 1;
+    }
+    // Binary search for the line that starts right after the newline at `at`.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const start = starts[mid]!;
+      if (start === at + 1) return mid;
+      if (start < at + 1) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+  return { size: starts.length, rank };
 }
 
 export interface WordVectorOptions {

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import type { LockoutState } from './lockout.js';
 import { withPersonFile } from './person-lock.js';
 

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, storageError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { writeFileAtomic as writeAtomic } from '../infra/atomic-file.js';
 import { LockTimeoutError, withFileLock as withInfraLock } from '../infra/file-lock.js';
 

@@ -2,7 +2,6 @@ import { type Category, categoryLabel, levelOf, type SecurityLevel } from '../co
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
-import { normalizeUserId } from '../core/user-id.js';
 import type { Classification, Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
@@ -117,6 +116,8 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
 
   const service: MemoryService = {
     async signUp(input: SignUpInput): Promise<UserProfile> {
+      // The phone-number metadata loads on the first sign-up, not in every command that reads a vault.
+      const { normalizeUserId } = await import('../core/user-id.js');
       const userId = normalizeUserId(input.phone);
       const timezone = input.timezone ?? 'UTC';
       if (!isTimeZone(timezone)) {

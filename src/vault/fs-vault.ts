@@ -37,7 +37,7 @@ import {
   storageError,
   validationError,
 } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { fsyncDirectory, removeTempFiles, writeFileAtomic } from '../infra/atomic-file.js';
 import { acquireFileLock, isProcessAlive, type FileLock, LockTimeoutError } from '../infra/file-lock.js';
 import { KeyedMutex } from '../infra/keyed-mutex.js';
@@ -377,6 +377,15 @@ export class FsVault implements Vault {
         if (!canOpen) {
           locked++;
           continue;
+        }
+        if (datesSuffice && !byEvent && rec.time !== null) {
+          // Levels 1–2 show their date: ordered by it, opened below only if it lands on the page (the date
+          // inside is checked against the visible one when it is opened).
+          if (level <= 2 && user.opened.get(rec.id)?.payload !== rec.payload) {
+            matches.push({ key: rec.time, id: rec.id, entry: null });
+            lazy.push({ rec, kind });
+            continue;
+          }
         }
         const known = level >= 3 && datesSuffice ? user.sortKeys.get(rec.id) : undefined;
         if (known && known.payload === rec.payload) {
@@ -1260,7 +1269,7 @@ interface Match {
   /** Epoch milliseconds of the ordering date. */
   readonly key: number;
   readonly id: string;
-  /** Null for a level 3–4 entry ordered by its known dates and not opened yet. */
+  /** Null for a sealed entry ordered by its visible (levels 1–2) or known (3–4) dates and not opened yet. */
   readonly entry: MemoryEntry | null;
 }
 

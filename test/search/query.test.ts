@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as chrono from 'chrono-node/en';
 import { describe, expect, it } from 'vitest';
-import { localMidnight, parseQuery, zoneOffsetMinutes } from '../../src/search/query.js';
+import { localMidnight, mayHoldDate, parseQuery, zoneOffsetMinutes } from '../../src/search/query.js';
 
 const NOW = new Date('2026-11-26T12:00:00.000Z'); // a Thursday
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -65,5 +68,29 @@ describe('zone helpers', () => {
     expect(zoneOffsetMinutes('Europe/Lisbon', new Date('2026-07-01T00:00:00Z'))).toBe(60);
     expect(zoneOffsetMinutes('America/New_York', NOW)).toBe(-300);
     expect(new Date(localMidnight(2026, 7, 1, 'Europe/Lisbon')).toISOString()).toBe('2026-06-30T23:00:00.000Z');
+  });
+});
+
+describe('the date pre-check', () => {
+  it('skips chrono only for texts in which chrono finds no date (every message of the people corpus)', () => {
+    const dir = resolve(import.meta.dirname, '../../corpus/people');
+    const texts = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(resolve(dir, f), 'utf8').split('\n'))
+      .filter((line) => line.length > 0)
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    const skipped = texts.filter((t) => !mayHoldDate(t));
+    expect(texts.length).toBeGreaterThan(1000);
+    // The check must skip a real share of messages, or it saves nothing.
+    expect(skipped.length).toBeGreaterThan(texts.length / 10);
+    const found = skipped.filter((t) => chrono.parse(t, { instant: new Date('2026-06-15T12:00:00Z') }).length > 0);
+    expect(found).toEqual([]);
+  });
+
+  it('still sends every kind of date phrase to chrono', () => {
+    for (const q of ['dentist last week', 'in March', 'two days ago', 'on Monday', 'at noon', 'this weekend', 'xmas']) {
+      expect(mayHoldDate(q), q).toBe(true);
+    }
+    expect(mayHoldDate('support group with kenji')).toBe(false);
   });
 });

@@ -35,6 +35,29 @@ describe('word-vector table', () => {
     writeFileSync(join(damaged, 'vocab.txt'), 'a\nb\n');
     expect(() => loadWordVectorTable(damaged)).toThrow(expect.objectContaining({ code: 'STORAGE_ERROR' }));
   });
+
+  it('finds every rank the same way before and after it builds its map (first line of a word wins)', () => {
+    // A tiny table whose vocabulary has a repeated word, words that are prefixes of others, and no final newline.
+    const words = Array.from({ length: 400 }, (_, i) => (i === 7 ? 'w3' : `w${i}`));
+    words[399] = 'last';
+    const dir = join(scratch, 'tiny');
+    mkdirSync(dir, { recursive: true });
+    const dims = 2;
+    const bin = Buffer.alloc(16 + words.length * 4 + words.length * dims);
+    bin.write('MVWV', 0, 'ascii');
+    bin.writeUInt32LE(words.length, 8);
+    bin.writeUInt32LE(dims, 12);
+    for (let i = 0; i < words.length; i++) bin.writeFloatLE(1, 16 + i * 4);
+    writeFileSync(join(dir, 'vectors.bin'), bin);
+    writeFileSync(join(dir, 'vocab.txt'), words.join('\n'));
+    const table = loadWordVectorTable(dir);
+    const expected = (w: string) => words.indexOf(w);
+    // More lookups than the text search serves before the map is built: both paths are exercised.
+    const asked = [...words, 'w', 'w39x', '', 'w3\nw4', ...words];
+    for (const w of asked) expect(table.rank(w), w).toBe(expected(w));
+    expect(table.rank('w3')).toBe(3);
+    expect(table.rank('last')).toBe(399);
+  });
 });
 
 describe('createWordVectorEmbeddings', () => {

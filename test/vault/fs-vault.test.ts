@@ -435,4 +435,57 @@ describe('FsVault with sealed levels', () => {
     await vault.read(USER, { limit: 5, tags: ['x'] }, counting);
     expect(opened).toBe(60);
   });
+
+  it('a list of sealed levels 1–2 opens only the page it returns, ordered by the visible date', async () => {
+    const dates = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2026, 2, 1 + i)).toISOString());
+    for (const [i, date] of dates.entries()) {
+      await vault.append(
+        USER,
+        entry({ date: dates[(i * 13) % 40] ?? date, category: 'CONFIDENTIAL', content: `private ${i}` }),
+      );
+    }
+    // A fresh vault: nothing opened is cached.
+    const cold = new FsVault({ dataDir, sealer });
+    const inner = testOpener([1, 2]);
+    let opened = 0;
+    const counting = {
+      canOpen: (level: 1 | 2 | 3 | 4) => inner.canOpen(level),
+      open: (ctx: Parameters<typeof inner.open>[0], payload: string) => {
+        opened++;
+        return inner.open(ctx, payload);
+      },
+    };
+    try {
+      const page = await cold.read(USER, { limit: 4 }, counting);
+      expect(page.entries.map((e) => e.date)).toEqual(dates.slice(-4).reverse());
+      expect(page.total).toBe(40);
+      expect(opened).toBe(4);
+      // A date range still counts every match without opening them.
+      opened = 0;
+      const ranged = await cold.read(
+        USER,
+        { from: dates[10] as string, to: dates[20] as string, limit: 2, order: 'asc' },
+        counting,
+      );
+      expect(ranged.entries.map((e) => e.date)).toEqual(dates.slice(10, 12));
+      expect(ranged.total).toBe(10);
+      expect(opened).toBeLessThanOrEqual(2);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('a sealed level-1 entry whose visible date was edited is reported damaged when its page is read', async () => {
+    const a = await vault.append(USER, entry({ category: 'CONFIDENTIAL', date: '2026-03-01T00:00:00.000Z' }));
+    const text = readFileSync(file('CONFIDENTIAL'), 'utf8');
+    writeFileSync(file('CONFIDENTIAL'), text.replace(`**Date**: ${a.date}`, '**Date**: 2026-03-02T00:00:00.000Z'));
+    const cold = new FsVault({ dataDir, sealer });
+    try {
+      const r = await cold.read(USER, {}, testOpener([1, 2]));
+      expect(r.entries).toEqual([]);
+      expect(r.damaged.map((d) => d.id)).toEqual([a.id]);
+    } finally {
+      await cold.close();
+    }
+  });
 });

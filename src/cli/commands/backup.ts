@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { UserId } from '../../core/entry.js';
 import { MemvaultError, validationError } from '../../core/errors.js';
-import { normalizeUserId } from '../../core/user-id.js';
+import { normalizeUser } from '../user-id.js';
 import type { BackupSummary } from '../../ports/backup.js';
 import { writeJson, writeLine } from '../io.js';
 import { common, parseCount } from '../options.js';
@@ -47,7 +47,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
         if (failed > 0) throw new MemvaultError('STORAGE_ERROR', `${failed} of ${results.length} backups failed.`);
         return;
       }
-      const made = await app.backups.create(normalizeUserId(opts.user ?? ''), opts.out ? { out: opts.out } : {});
+      const made = await app.backups.create(await normalizeUser(opts.user ?? ''), opts.out ? { out: opts.out } : {});
       if (opts.json) writeJson(runtime.stdout, { backup: made });
       else writeLine(runtime.stdout, `Wrote ${made.file}\n  ${describe(made)}`);
     } finally {
@@ -77,7 +77,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
       .description('backups in the backup directory, newest first')
       .option('--user <phone>', "only this person's"),
   ).action(async (opts: Opts & { user?: string }) => {
-    const userId: UserId | undefined = opts.user === undefined ? undefined : normalizeUserId(opts.user);
+    const userId: UserId | undefined = opts.user === undefined ? undefined : await normalizeUser(opts.user);
     const app = await runtime.open(opts);
     try {
       const found = await app.backups.list(userId);
@@ -100,7 +100,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
       .option('--keep-weekly <n>', 'ISO weeks to keep', '4')
       .option('--keep-monthly <n>', 'months to keep', '12'),
   ).action(async (opts: Opts & { user?: string; keepDaily: string; keepWeekly: string; keepMonthly: string }) => {
-    const userId = opts.user === undefined ? undefined : normalizeUserId(opts.user);
+    const userId = opts.user === undefined ? undefined : await normalizeUser(opts.user);
     const policy = {
       daily: parseCount(opts.keepDaily, '--keep-daily', 1000),
       weekly: parseCount(opts.keepWeekly, '--keep-weekly', 1000),
@@ -125,7 +125,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
       .argument('<file>', 'the backup file')
       .option('--user <phone>', 'refuse unless the backup belongs to this person'),
   ).action(async (file: string, opts: Opts & { user?: string }) => {
-    const userId = opts.user === undefined ? undefined : normalizeUserId(opts.user);
+    const userId = opts.user === undefined ? undefined : await normalizeUser(opts.user);
     const app = await runtime.open(opts);
     try {
       const restored = await app.backups.restore(file, userId ? { userId } : {});
@@ -145,7 +145,7 @@ export function registerBackup(program: Command, runtime: CliRuntime): void {
       .option('--user <phone>', 'only this person')
       .option('--repair', 'fix what can be fixed safely'),
   ).action(async (opts: Opts & { user?: string; repair?: boolean }) => {
-    const userId = opts.user === undefined ? undefined : normalizeUserId(opts.user);
+    const userId = opts.user === undefined ? undefined : await normalizeUser(opts.user);
     const app = await runtime.open(opts);
     try {
       const reports = await app.backups.doctor({ ...(userId ? { userId } : {}), repair: opts.repair === true });
