@@ -23,6 +23,14 @@ export interface NewUser {
   readonly preferences?: Readonly<Record<string, string>>;
 }
 
+/** What a person may change of their own profile; an absent field stays as it is, `name: null` clears it. */
+export interface ProfilePatch {
+  readonly name?: string | null;
+  readonly timezone?: string;
+  /** Merged into the preferences; an empty value removes that preference. */
+  readonly preferences?: Readonly<Record<string, string>>;
+}
+
 export interface EntryFilter {
   readonly categories?: readonly Category[];
   readonly levels?: readonly SecurityLevel[];
@@ -75,6 +83,8 @@ export interface Vault {
   /** @throws NOT_FOUND for an unknown user. */
   getProfile(userId: UserId): Promise<UserProfile>;
   listUsers(): Promise<UserId[]>;
+  /** @throws NOT_FOUND for an unknown user; VALIDATION_ERROR naming the field. */
+  updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile>;
   /** Appends atomically and durably; returns the stored entry with its id, level and checksum. */
   append(userId: UserId, entry: NewEntry): Promise<MemoryEntry>;
   read(userId: UserId, filter: EntryFilter, opener: EntryOpener): Promise<ReadResult>;

@@ -48,6 +48,7 @@ import type {
   EntryFilter,
   IntegrityReport,
   NewUser,
+  ProfilePatch,
   ReadResult,
   UserProfile,
   Vault,
@@ -273,6 +274,35 @@ export class FsVault implements Vault {
       throw this.#storageFailure(error, 'read the profile', this.#userDir(userId));
     }
     return parseProfile(text, userId);
+  }
+
+  async updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile> {
+    this.#assertOpen();
+    return this.#withLock(userId, async () => {
+      const current = await this.getProfile(userId);
+      const preferences: Record<string, string> = { ...current.preferences };
+      for (const [key, value] of Object.entries(patch.preferences ?? {})) {
+        if (value === '') delete preferences[key];
+        else preferences[key] = value;
+      }
+      const next = buildProfile(
+        {
+          userId,
+          name: patch.name !== undefined ? patch.name : current.name,
+          timezone: patch.timezone ?? current.timezone,
+          email: current.email,
+          maxLevel: current.maxLevel,
+          preferences,
+        },
+        current.createdAt,
+      );
+      try {
+        await writeFileAtomic(this.#file(userId, 'USER'), renderProfile(next));
+      } catch (error) {
+        throw this.#storageFailure(error, 'write the profile', this.#userDir(userId));
+      }
+      return next;
+    });
   }
 
   async listUsers(): Promise<UserId[]> {

@@ -124,7 +124,7 @@ export function markField(control, message) {
 export function showError(error, where, form) {
   const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
   // A 401 from a factor check (wrong password, passkey) is an answer; any other 401 means the session is gone.
-  const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp)/.test(
+  const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp|password)/.test(
     error instanceof ApiError ? error.path : '',
   );
   if (error instanceof ApiError && error.status === 401 && !factorCheck && state.me) {
@@ -170,9 +170,17 @@ export function onSubmit(form, run) {
   return form;
 }
 
+/** The person's language and time zone from Settings; unset, the browser's. */
+const locale = () => state.me?.user?.locale || undefined;
+const zone = () => state.me?.user?.timezone || undefined;
+
+/** A date and time in the person's language and time zone; `options` as for toLocaleString. */
+export function when(iso, options = {}) {
+  return new Date(iso).toLocaleString(locale(), { timeZone: zone(), ...options });
+}
+
 export function dayKey(iso) {
-  const d = new Date(iso);
-  return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  return when(iso, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
 /** "23 h 59 min", "14 min", "less than a minute" until an ISO time. */
@@ -183,7 +191,7 @@ export function untilText(iso) {
   return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
 }
 
-export const timeOf = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+export const timeOf = (iso) => when(iso, { hour: '2-digit', minute: '2-digit' });
 
 /** Puts «matched» spans of a search highlight into <mark>, as text. */
 export function highlighted(text) {

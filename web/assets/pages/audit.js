@@ -1,5 +1,5 @@
 import { get } from '../api.js';
-import { h, LEVEL_NAMES, page } from '../dom.js';
+import { h, LEVEL_NAMES, page, when } from '../dom.js';
 import { registerRoute } from '../router.js';
 
 /** The audit log in words: what happened, whether it worked, from where, how usual it was. */
@@ -100,7 +100,7 @@ async function auditView() {
         h(
           'tr',
           { class: r.result, 'data-action': r.action },
-          h('td', { 'data-label': 'When' }, h('time', { datetime: r.at, text: new Date(r.at).toLocaleString() })),
+          h('td', { 'data-label': 'When' }, h('time', { datetime: r.at, text: when(r.at) })),
           h('td', { 'data-label': 'What happened', text: auditWhat(r) }),
           h('td', { 'data-label': 'Result', text: auditResult(r) }),
           h('td', { 'data-label': 'From', text: r.ip ?? '' }),

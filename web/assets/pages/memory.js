@@ -1,6 +1,6 @@
 import { ApiError, api, get } from '../api.js';
 import { categoryBadge, levelBadge, memoryCard } from '../cards.js';
-import { CATEGORIES, field, h, label, lockIcon, onSubmit, page, showError, toast } from '../dom.js';
+import { CATEGORIES, field, h, label, lockIcon, onSubmit, page, showError, toast, when } from '../dom.js';
 import { registerRoute } from '../router.js';
 import { refreshMe } from '../state.js';
 
@@ -21,7 +21,6 @@ function whyCategory(memory) {
   if (!correction) {
     return h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` });
   }
-  const when = new Date(correction.at);
   return h(
     'dd',
     { class: 'corrected' },
@@ -29,7 +28,7 @@ function whyCategory(memory) {
       'p',
       {},
       `You moved it from ${correction.from} to ${correction.to} on `,
-      h('time', { datetime: correction.at, text: when.toLocaleString() }),
+      h('time', { datetime: correction.at, text: when(correction.at) }),
       '.',
     ),
     h('p', { class: 'hint', text: `The classifier had said: ${correction.classifier}` }),
@@ -131,10 +130,8 @@ async function memoryView(id) {
         'dl',
         { class: 'facts' },
         h('dt', { text: 'Written' }),
-        h('dd', {}, h('time', { datetime: memory.date, text: new Date(memory.date).toLocaleString() })),
-        memory.eventDate
-          ? [h('dt', { text: 'Happened' }), h('dd', { text: new Date(memory.eventDate).toLocaleString() })]
-          : null,
+        h('dd', {}, h('time', { datetime: memory.date, text: when(memory.date) })),
+        memory.eventDate ? [h('dt', { text: 'Happened' }), h('dd', { text: when(memory.eventDate) })] : null,
         memory.tags.length > 0
           ? [h('dt', { text: 'Tags' }), h('dd', { text: memory.tags.map((t) => `#${t}`).join(' ') })]
           : null,

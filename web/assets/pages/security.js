@@ -2,10 +2,14 @@ import { ApiError, post } from '../api.js';
 import { levelBadge } from '../cards.js';
 import { field, h, LEVEL_NAMES, onSubmit, page, showError, toast, untilText } from '../dom.js';
 import { registerRoute } from '../router.js';
-import { refreshMe, setMe, setSession, state } from '../state.js';
-import { createPasskey, supported as passkeysSupported, usePasskey } from '../webauthn.js';
+import { refreshMe, setSession, state } from '../state.js';
+import { usePasskey } from '../webauthn.js';
 
-/** The levels: their state, unlocking and locking, the authenticator app, passkeys, signing out everywhere. */
+/**
+ * The levels: which are open, one unlock form that opens every level the given factors allow (the password
+ * alone opens Confidential; with an authenticator code, Secret too; with the passkey, Ultra-secret), and locking.
+ * Setting up the factors lives in Settings.
+ */
 
 async function securityView() {
   await refreshMe();
@@ -25,71 +29,8 @@ async function securityView() {
     }),
   );
 
-  const unlocked = async (level, result) => {
-    setSession(result.session);
-    toast(`${LEVEL_NAMES[level]} unlocked.`);
-    await securityView();
-  };
-
-  const pw2 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
-  const unlock2 = onSubmit(
-    h(
-      'form',
-      { class: 'panel', 'aria-labelledby': 'u2' },
-      h('h3', { id: 'u2', text: 'Level 2 · Confidential' }),
-      field('Password', pw2),
-      h('button', { type: 'submit', text: 'Unlock Confidential' }),
-    ),
-    async () => unlocked(2, await post('/v1/auth/unlock', { level: 2, password: pw2.value })),
-  );
-
-  const pw3 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
-  const code3 = h('input', {
-    type: 'text',
-    inputmode: 'numeric',
-    autocomplete: 'one-time-code',
-    pattern: '[0-9]{6,8}',
-    required: true,
-  });
-  const unlock3 = onSubmit(
-    h(
-      'form',
-      { class: 'panel', 'aria-labelledby': 'u3' },
-      h('h3', { id: 'u3', text: 'Level 3 · Secret' }),
-      field('Password', pw3),
-      field(
-        'Authenticator code',
-        code3,
-        s.totpEnrolled ? 'The 6-digit code from your authenticator app.' : 'Set up an authenticator app below first.',
-      ),
-      h('button', { type: 'submit', text: 'Unlock Secret' }),
-    ),
-    async () => unlocked(3, await post('/v1/auth/unlock', { level: 3, password: pw3.value, totp: code3.value })),
-  );
-
-  const pw4 = h('input', { type: 'password', autocomplete: 'current-password', required: true });
-  const unlock4 = onSubmit(
-    h(
-      'form',
-      { class: 'panel', 'aria-labelledby': 'u4' },
-      h('h3', { id: 'u4', text: 'Level 4 · Ultra-secret' }),
-      field(
-        'Password',
-        pw4,
-        s.passkeys > 0
-          ? 'Then confirm with your passkey (fingerprint, face or PIN).'
-          : 'Register a passkey below first.',
-      ),
-      h('button', { type: 'submit', text: 'Unlock Ultra-secret with passkey' }),
-    ),
-    async () => {
-      const options = await post('/v1/auth/passkeys/authentication-options');
-      const passkey = await usePasskey(options);
-      await unlocked(4, await post('/v1/auth/unlock', { level: 4, password: pw4.value, passkey }));
-    },
-  );
-
-  const lockAll = h('button', { type: 'button', text: 'Lock all levels above 1' });
+  const locked = [2, 3, 4].filter((l) => !s.unlocked.includes(l));
+  const lockAll = h('button', { type: 'button', text: 'Lock all levels above 1', disabled: locked.length === 3 });
   lockAll.addEventListener('click', async () => {
     try {
       setSession((await post('/v1/auth/lock', {})).session);
@@ -100,89 +41,6 @@ async function securityView() {
     }
   });
 
-  // For a lost or stolen device: every session ends, this one too, wherever it was opened.
-  const everywhere = h('button', { type: 'button', text: 'Sign out everywhere' });
-  everywhere.addEventListener('click', async () => {
-    try {
-      await post('/v1/auth/sign-out-everywhere');
-      setMe(null);
-      toast('Every session was signed out, on every device.');
-      location.hash = '#/signin';
-    } catch (error) {
-      showError(error);
-    }
-  });
-
-  // TOTP enrolment
-  const totpArea = h('div', {});
-  if (s.totpEnrolled) {
-    totpArea.append(h('p', { class: 'ok', text: '✓ Authenticator app set up.' }));
-  } else {
-    const begin = h('button', { type: 'button', text: 'Set up an authenticator app' });
-    begin.addEventListener('click', async () => {
-      try {
-        const enrollment = await post('/v1/auth/totp/begin');
-        const qr = h('img', {
-          src: `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(enrollment.qrSvg)))}`,
-          alt: 'QR code to scan with your authenticator app',
-          width: '200',
-          height: '200',
-          class: 'qr',
-        });
-        const code = h('input', {
-          type: 'text',
-          inputmode: 'numeric',
-          autocomplete: 'one-time-code',
-          pattern: '[0-9]{6,8}',
-          required: true,
-        });
-        const confirm = onSubmit(
-          h(
-            'form',
-            { class: 'row' },
-            field('Code from the app', code),
-            h('button', { type: 'submit', class: 'primary', text: 'Confirm' }),
-          ),
-          async () => {
-            await post('/v1/auth/totp/confirm', { code: code.value });
-            toast('Authenticator app set up.');
-            await securityView();
-          },
-        );
-        totpArea.replaceChildren(
-          h('p', { text: 'Scan this code with your authenticator app, or type the secret in by hand.' }),
-          qr,
-          h('p', {}, 'Secret: ', h('code', { id: 'totp-secret', text: enrollment.secret })),
-          confirm,
-        );
-        code.focus();
-      } catch (error) {
-        showError(error);
-      }
-    });
-    totpArea.append(begin);
-  }
-
-  // Passkeys
-  const pwReg = h('input', { type: 'password', autocomplete: 'current-password', required: true });
-  const register = onSubmit(
-    h(
-      'form',
-      {},
-      h('p', { text: `${s.passkeys} passkey${s.passkeys === 1 ? '' : 's'} registered.` }),
-      field('Password', pwReg, 'Needed so the passkey can help encrypt your Ultra-secret level.'),
-      h('button', { type: 'submit', text: 'Register a passkey' }),
-    ),
-    async () => {
-      if (!passkeysSupported()) throw new ApiError(400, { message: 'This browser does not support passkeys.' });
-      const options = await post('/v1/auth/passkeys/registration-options');
-      const response = await createPasskey(options);
-      await post('/v1/auth/passkeys', { response, password: pwReg.value });
-      toast('Passkey registered.');
-      await securityView();
-    },
-  );
-
   page(
     'Security',
     h(
@@ -192,31 +50,101 @@ async function securityView() {
       status,
       lockAll,
     ),
+    locked.length > 0
+      ? unlockForm(s, locked)
+      : h('p', { class: 'panel ok', role: 'status', text: '✓ Every level is open.' }),
     h(
-      'section',
-      { 'aria-labelledby': 'unlock-h' },
-      h('h2', { id: 'unlock-h', text: 'Unlock' }),
-      h('div', { class: 'grid three' }, unlock2, unlock3, unlock4),
-    ),
-    h(
-      'div',
-      { class: 'grid two' },
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'totp-h' },
-        h('h2', { id: 'totp-h', text: 'Authenticator app (TOTP)' }),
-        totpArea,
-      ),
-      h('section', { class: 'panel', 'aria-labelledby': 'pk-h' }, h('h2', { id: 'pk-h', text: 'Passkeys' }), register),
-    ),
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'devices-h' },
-      h('h2', { id: 'devices-h', text: 'Devices' }),
-      h('p', { text: 'Lost a phone or signed in somewhere you should not have? End every session at once.' }),
-      everywhere,
+      'p',
+      { class: 'hint' },
+      'Set up an authenticator app or a passkey, change your password or sign out everywhere in ',
+      h('a', { href: '#/settings', text: 'Settings' }),
+      '.',
     ),
   );
+}
+
+/** One form for every locked level: the fields shown are those the locked levels need. */
+function unlockForm(s, locked) {
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const needs3 = locked.includes(3);
+  const needs4 = locked.includes(4);
+  const code = needs3
+    ? h('input', {
+        type: 'text',
+        name: 'totp',
+        inputmode: 'numeric',
+        autocomplete: 'one-time-code',
+        pattern: '[0-9]{6,8}',
+      })
+    : null;
+  const usePk =
+    needs4 && s.passkeys > 0 ? h('input', { type: 'checkbox', name: 'passkey', id: 'unlock-passkey' }) : null;
+  const opens = [
+    locked.includes(2) ? 'Your password opens Confidential.' : null,
+    needs3 ? 'With an authenticator code it also opens Secret.' : null,
+    needs4 ? 'With your passkey it also opens Ultra-secret.' : null,
+  ].filter(Boolean);
+  const form = onSubmit(
+    h(
+      'form',
+      { class: 'panel', 'aria-labelledby': 'unlock-h' },
+      h('h2', { id: 'unlock-h', text: 'Unlock' }),
+      h('p', { class: 'hint', text: opens.join(' ') }),
+      field('Password', password),
+      code
+        ? field(
+            'Authenticator code (optional)',
+            code,
+            s.totpEnrolled
+              ? 'The 6-digit code from your authenticator app; leave it empty to keep Secret locked.'
+              : 'Set up an authenticator app in Settings first.',
+          )
+        : null,
+      usePk
+        ? h(
+            'div',
+            { class: 'field check' },
+            h('label', { for: usePk.id }, usePk, ' Also open Ultra-secret with my passkey'),
+          )
+        : needs4
+          ? h('p', { class: 'hint', text: 'Register a passkey in Settings to open Ultra-secret.' })
+          : null,
+      h('button', { type: 'submit', class: 'primary', text: 'Unlock' }),
+    ),
+    async () => {
+      // Lowest first: a wrong password stops at the first level, before a code or the passkey is spent.
+      const opened = [];
+      try {
+        if (locked.includes(2)) {
+          setSession((await post('/v1/auth/unlock', { level: 2, password: password.value })).session);
+          opened.push(2);
+        }
+        if (code?.value.trim()) {
+          const totp = code.value.trim();
+          setSession((await post('/v1/auth/unlock', { level: 3, password: password.value, totp })).session);
+          opened.push(3);
+        }
+        if (usePk?.checked) {
+          const options = await post('/v1/auth/passkeys/authentication-options');
+          const passkey = await usePasskey(options);
+          setSession((await post('/v1/auth/unlock', { level: 4, password: password.value, passkey })).session);
+          opened.push(4);
+        }
+      } finally {
+        if (opened.length > 0) {
+          toast(`Unlocked ${opened.map((l) => LEVEL_NAMES[l]).join(', ')}.`);
+        }
+      }
+      if (opened.length === 0 && !locked.includes(2)) {
+        throw new ApiError(400, {
+          message: 'Nothing more to open: enter an authenticator code or choose the passkey.',
+        });
+      }
+      password.value = '';
+      await securityView();
+    },
+  );
+  return form;
 }
 
 registerRoute({ name: 'security', pattern: '/security', nav: { label: 'Security', order: 30 }, view: securityView });
