@@ -56,10 +56,21 @@ export interface DamagedEntry {
   readonly reason: string;
 }
 
+/** What can be said of an entry in a locked level without opening it. */
+export interface LockedEntry {
+  readonly id: string;
+  readonly category: Category;
+  readonly level: SecurityLevel;
+  /** The visible message date (levels 1–2); null where the date is sealed too (levels 3–4). */
+  readonly date: string | null;
+}
+
 export interface ReadResult {
   readonly entries: MemoryEntry[];
   /** Matching entries the caller's opener could not open (their level is locked). */
   readonly locked: number;
+  /** Those locked entries, unopened, so a list can show them in place as sealed (adapters may omit it). */
+  readonly lockedEntries?: readonly LockedEntry[];
   /** Entries that failed their checksum or could not be parsed or opened; intact ones are still returned. */
   readonly damaged: DamagedEntry[];
   /** Total matches before limit/offset. */

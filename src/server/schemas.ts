@@ -232,6 +232,8 @@ export const ListResponse = z
     memories: z.array(Memory),
     /** Matching memories whose level is locked: counted, never shown. */
     locked: z.number().int(),
+    /** The locked ones, unopened: id, category, level and the date where it is not sealed (levels 3–4 seal it). */
+    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: z.string().nullable() })),
     damaged: z.array(Damaged),
     total: z.number().int(),
   })

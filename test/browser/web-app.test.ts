@@ -298,10 +298,11 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('opens a memory, changes its category and deletes it', async () => {
     await page.getByRole('link', { name: /hiked to the lake/ }).click();
-    await page.getByRole('heading', { name: 'Chronological', level: 1 }).waitFor();
+    // The page's title is the memory's own first words, not its category.
+    await page.getByRole('heading', { name: /^Yesterday I hiked to the lake/, level: 1 }).waitFor();
     await page.getByLabel('Category', { exact: true }).selectOption('GENERAL');
     await page.getByRole('button', { name: 'Change category' }).click();
-    await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
+    await page.locator('.memory-page .badge.cat', { hasText: 'General' }).waitFor();
     // "Why this category" now says the person moved it, and when, not the classifier's old reasoning first.
     const why = page.locator('dt:has-text("Why this category") + dd');
     expect(await why.textContent()).toMatch(/^You moved it from Chronological to General on .+\./);
@@ -331,7 +332,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     const href = await secretLink.getAttribute('href');
     // Opened while unlocked: a read of a sealed level, which the audit log must show.
     await secretLink.click();
-    await page.getByRole('heading', { name: 'Secret', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: MEMORIES.secret, level: 1 }).waitFor();
     await nav('Security');
     await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toBe('Unlocked: L1');

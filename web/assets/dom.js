@@ -56,13 +56,96 @@ export function field(text, control, hint) {
   return wrap;
 }
 
-export function toast(message, kind = 'ok') {
+const TOAST_MS = 5000;
+let toastTimer;
+let toastHeld = false;
+
+/**
+ * Says something briefly at the bottom of the screen. It stays while the pointer is over it or focus is in it;
+ * `action` adds one button (e.g. Undo), and such a toast stays twice as long.
+ * @param {string} message
+ * @param {'ok' | 'error'} [kind]
+ * @param {{ label: string, run: () => void | Promise<void> }} [action]
+ */
+export function toast(message, kind = 'ok', action) {
   const el = /** @type {HTMLElement} */ (document.getElementById('toast'));
-  el.textContent = message;
+  if (!el.dataset.wired) {
+    el.dataset.wired = '1';
+    const hold = () => {
+      toastHeld = true;
+      clearTimeout(toastTimer);
+    };
+    const release = () => {
+      toastHeld = false;
+      armToast(el, TOAST_MS);
+    };
+    el.addEventListener('mouseenter', hold);
+    el.addEventListener('focusin', hold);
+    el.addEventListener('mouseleave', release);
+    el.addEventListener('focusout', release);
+  }
+  el.replaceChildren(h('span', { text: message }));
+  if (action) {
+    const button = h('button', { type: 'button', class: 'toast-action', text: action.label });
+    button.addEventListener('click', async () => {
+      el.classList.remove('show');
+      toastHeld = false;
+      await action.run();
+    });
+    el.append(button);
+  }
   el.dataset.kind = kind;
   el.classList.add('show');
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => el.classList.remove('show'), 4000);
+  armToast(el, action ? TOAST_MS * 2 : TOAST_MS);
+}
+
+function armToast(el, ms) {
+  clearTimeout(toastTimer);
+  if (toastHeld) return;
+  toastTimer = setTimeout(() => el.classList.remove('show'), ms);
+}
+
+/** Marks a button busy: disabled, a spinner, `aria-busy` for assistive technology. Returns the undo. */
+export function busy(button) {
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.classList.add('busy');
+  return () => {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.classList.remove('busy');
+  };
+}
+
+/** Runs `run` with `button` busy; an error is shown with showError. */
+export async function whileBusy(button, run) {
+  const done = busy(button);
+  try {
+    await run();
+  } catch (error) {
+    showError(error);
+  } finally {
+    done();
+  }
+}
+
+/** A memory's first words as a title: up to ~60 characters, cut at a word, with an ellipsis when cut. */
+export function titleOf(content) {
+  const line = String(content).split('\n')[0].trim();
+  if (line.length <= 60) return line;
+  const cut = line.slice(0, 60);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 30 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, '')}…`;
+}
+
+/** A grey placeholder of a page's shape while it loads. */
+export function skeleton(lines = 4) {
+  return h(
+    'div',
+    { class: 'skeleton', 'aria-hidden': 'true' },
+    h('div', { class: 'sk sk-title' }),
+    Array.from({ length: lines }, () => h('div', { class: 'sk sk-card' })),
+  );
 }
 
 /** A server message as a sentence: capitalised, ending in a full stop. */
@@ -153,18 +236,18 @@ export function onSubmit(form, run) {
     event.preventDefault();
     alert.hidden = true;
     for (const control of form.querySelectorAll('[aria-invalid]')) unmarkField(control);
-    const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => {
-      b.disabled = true;
-    });
+    // The button that submitted shows the spinner; every other button of the form waits too.
+    const submitter = event.submitter ?? form.querySelector('button[type=submit]');
+    const others = [...form.querySelectorAll('button')].filter((b) => b !== submitter);
+    const done = submitter ? busy(submitter) : () => undefined;
+    for (const b of others) b.disabled = true;
     try {
       await run();
     } catch (error) {
       showError(error, alert, form);
     } finally {
-      buttons.forEach((b) => {
-        b.disabled = false;
-      });
+      done();
+      for (const b of others) b.disabled = false;
     }
   });
   return form;

@@ -1,4 +1,4 @@
-import { showError } from './dom.js';
+import { showError, skeleton } from './dom.js';
 import { onMeChange, state } from './state.js';
 
 /**
@@ -103,11 +103,14 @@ export async function render() {
   updateChrome();
   const main = document.getElementById('main');
   main.setAttribute('aria-busy', 'true');
+  // A page that takes a moment shows its shape at once (a skeleton) instead of the previous page.
+  const placeholder = setTimeout(() => main.replaceChildren(skeleton()), 120);
   try {
     await route.view(params, query);
   } catch (error) {
     showError(error);
   } finally {
+    clearTimeout(placeholder);
     main.removeAttribute('aria-busy');
   }
 }

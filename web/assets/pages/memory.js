@@ -1,6 +1,20 @@
 import { ApiError, api, get } from '../api.js';
-import { categoryBadge, levelBadge, memoryCard } from '../cards.js';
-import { CATEGORIES, field, h, label, lockIcon, onSubmit, page, showError, toast, when } from '../dom.js';
+import { CATEGORY_INFO, categoryBadge, levelBadge, memoryCard } from '../cards.js';
+import {
+  CATEGORIES,
+  field,
+  h,
+  LEVEL_NAMES,
+  label,
+  lockIcon,
+  onSubmit,
+  page,
+  showError,
+  titleOf,
+  toast,
+  when,
+  whileBusy,
+} from '../dom.js';
 import { registerRoute } from '../router.js';
 import { refreshMe } from '../state.js';
 
@@ -34,6 +48,14 @@ function whyCategory(memory) {
     h('p', { class: 'hint', text: `The classifier had said: ${correction.classifier}` }),
   );
 }
+
+/** Who can read a memory at each level, for the warning before moving it down. */
+const READABLE = {
+  1: 'whenever you are signed in',
+  2: 'with your password',
+  3: 'with your password and an authenticator code',
+  4: 'with your password and a passkey',
+};
 
 async function memoryView(id) {
   let memory;
@@ -81,6 +103,15 @@ async function memoryView(id) {
       }),
     ),
   );
+  // Moving to a less protected level is confirmed first, saying what changes (who can read it, and when).
+  const confirmArea = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the move', hidden: true });
+  const levelOfCategory = (c) => CATEGORY_INFO[c].level;
+  const move = async () => {
+    const result = await api('PATCH', `/v1/memories/${memory.id}`, { category: select.value });
+    await refreshMe();
+    await memoryView(memory.id);
+    toast(`Moved to ${label(result.memory.category)}.`);
+  };
   const correct = onSubmit(
     h(
       'form',
@@ -89,10 +120,33 @@ async function memoryView(id) {
       h('button', { type: 'submit', text: 'Change category' }),
     ),
     async () => {
-      const result = await api('PATCH', `/v1/memories/${memory.id}`, { category: select.value });
-      toast(`Moved to ${label(result.memory.category)}.`);
-      await refreshMe();
-      await memoryView(memory.id);
+      const to = select.value;
+      if (to === memory.category) return;
+      const from = levelOfCategory(memory.category);
+      const next = levelOfCategory(to);
+      if (next >= from) {
+        await move();
+        return;
+      }
+      const yes = h('button', { type: 'button', class: 'primary', text: `Yes, move it to ${label(to)}` });
+      const no = h('button', { type: 'button', text: 'Cancel' });
+      confirmArea.replaceChildren(
+        h(
+          'p',
+          { class: 'warning' },
+          `This moves it from Level ${from} · ${LEVEL_NAMES[from]} to Level ${next} · ${LEVEL_NAMES[next]}. `,
+          `It will be readable ${READABLE[next]}, not only ${READABLE[from]}.`,
+        ),
+        h('div', { class: 'row' }, yes, no),
+      );
+      confirmArea.hidden = false;
+      yes.focus();
+      yes.addEventListener('click', () => whileBusy(yes, move));
+      no.addEventListener('click', () => {
+        confirmArea.hidden = true;
+        select.value = memory.category;
+        select.focus();
+      });
     },
   );
 
@@ -103,15 +157,13 @@ async function memoryView(id) {
     confirmDelete.hidden = false;
     confirmDelete.focus();
   });
-  confirmDelete.addEventListener('click', async () => {
-    try {
+  confirmDelete.addEventListener('click', () =>
+    whileBusy(confirmDelete, async () => {
       await api('DELETE', `/v1/memories/${memory.id}`);
       toast('Memory deleted.');
       location.hash = '#/';
-    } catch (error) {
-      showError(error);
-    }
-  });
+    }),
+  );
 
   const related = h(
     'section',
@@ -119,7 +171,7 @@ async function memoryView(id) {
     h('h2', { id: 'related-h', text: 'Related memories' }),
   );
   page(
-    label(memory.category),
+    titleOf(memory.content),
     h('p', { class: 'back' }, h('a', { href: '#/', text: '← Back to the timeline' })),
     h(
       'article',
@@ -142,6 +194,7 @@ async function memoryView(id) {
         h('dd', { text: memory.channel }),
       ),
       correct,
+      confirmArea,
       // Apart from the category form, so a slip of the pointer between the two never starts a deletion.
       h('div', { class: 'row danger-zone' }, askDelete, confirmDelete),
     ),

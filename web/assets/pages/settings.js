@@ -108,8 +108,8 @@ registerSettingsSection({
           locale: locale.value,
         });
         setMe(me);
-        toast('Profile saved.');
         await redraw();
+        toast('Profile saved.');
       },
     );
   },
@@ -214,8 +214,8 @@ registerSettingsSection({
           ),
           async () => {
             await post('/v1/auth/totp/confirm', { code: code.value });
-            toast('Authenticator app set up.');
             await redraw();
+            toast('Authenticator app set up.');
           },
         );
         area.replaceChildren(
@@ -254,8 +254,8 @@ registerSettingsSection({
         const options = await post('/v1/auth/passkeys/registration-options');
         const response = await createPasskey(options);
         await post('/v1/auth/passkeys', { response, password: password.value });
-        toast('Passkey registered.');
         await redraw();
+        toast('Passkey registered.');
       },
     );
   },
