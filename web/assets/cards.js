@@ -1,4 +1,4 @@
-import { CATEGORIES, h, LEVEL_NAMES, label, lockIcon, timeOf } from './dom.js';
+import { CATEGORIES, h, LEVEL_NAMES, label, lockIcon, timeOf, when } from './dom.js';
 
 /** Badges, the legend and memory cards: what several pages show of a memory. */
 
@@ -86,6 +86,22 @@ export function badgeLegend() {
   );
 }
 
+/** "Happens Tue 3 Dec, 10:00" for an event to come, "Happened …" for one past. */
+export function eventText(iso) {
+  const future = Date.parse(iso) > Date.now();
+  const text = when(iso, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return `${future ? 'Happens' : 'Happened'} ${text}`;
+}
+
+/** A tag as a filter of the timeline. */
+export const tagLink = (tag) =>
+  h('a', {
+    href: `#/?tag=${encodeURIComponent(tag)}`,
+    class: 'tag',
+    title: `Show memories tagged ${tag}`,
+    text: `#${tag}`,
+  });
+
 export function memoryCard(memory, content = memory.content) {
   return h(
     'li',
@@ -99,15 +115,54 @@ export function memoryCard(memory, content = memory.content) {
         h('time', { datetime: memory.date, text: timeOf(memory.date) }),
         categoryBadge(memory.category),
         levelBadge(memory.level),
+        memory.eventDate
+          ? h('time', { class: 'event-date', datetime: memory.eventDate, text: eventText(memory.eventDate) })
+          : null,
       ),
       h('p', { class: 'content' }, h('a', { href: `#/memory/${memory.id}` }, content)),
       memory.tags.length > 0
         ? h(
             'ul',
             { class: 'tags', 'aria-label': 'Tags' },
-            memory.tags.map((t) => h('li', { text: `#${t}` })),
+            memory.tags.map((t) => h('li', {}, tagLink(t))),
           )
         : null,
+    ),
+  );
+}
+
+/** The creation time a ULID carries in its first ten characters (Crockford base32, milliseconds). */
+export function ulidTime(id) {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let ms = 0;
+  for (const ch of id.slice(0, 10)) ms = ms * 32 + alphabet.indexOf(ch);
+  return new Date(ms).toISOString();
+}
+
+/** A memory of a locked level in its place: when, its category and level, a lock; never its content. */
+export function sealedCard(sealed) {
+  const date = sealed.date ?? ulidTime(sealed.id);
+  return h(
+    'li',
+    { class: 'memory sealed' },
+    h(
+      'article',
+      { 'aria-label': `Sealed ${label(sealed.category)} memory at ${timeOf(date)}` },
+      h(
+        'header',
+        {},
+        h('time', { datetime: date, text: timeOf(date) }),
+        categoryBadge(sealed.category),
+        levelBadge(sealed.level, true),
+      ),
+      h(
+        'p',
+        { class: 'content' },
+        lockIcon(),
+        'Sealed. ',
+        h('a', { href: '#/security', text: `Unlock ${LEVEL_NAMES[sealed.level]}` }),
+        ' to read it.',
+      ),
     ),
   );
 }

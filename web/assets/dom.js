@@ -138,6 +138,14 @@ export function titleOf(content) {
   return `${(space > 30 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, '')}…`;
 }
 
+let pendingSkeleton;
+/** Shows a skeleton in <main> if no page is drawn within `ms`; `page()` and the returned function cancel it. */
+export function skeletonSoon(ms = 120) {
+  clearTimeout(pendingSkeleton);
+  pendingSkeleton = setTimeout(() => main.replaceChildren(skeleton()), ms);
+  return () => clearTimeout(pendingSkeleton);
+}
+
 /** A grey placeholder of a page's shape while it loads. */
 export function skeleton(lines = 4) {
   return h(
@@ -285,6 +293,7 @@ export function highlighted(text) {
 let firstView = true;
 /** Replaces the view. After a navigation, focus moves to its heading so screen readers announce it. */
 export function page(title, ...children) {
+  clearTimeout(pendingSkeleton);
   const heading = h('h1', { tabindex: '-1', text: title });
   main.replaceChildren(heading, ...children);
   // On the first load the document's natural order starts at the skip link; later views take focus.

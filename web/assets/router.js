@@ -1,4 +1,4 @@
-import { showError, skeleton } from './dom.js';
+import { showError, skeletonSoon } from './dom.js';
 import { onMeChange, state } from './state.js';
 
 /**
@@ -104,13 +104,13 @@ export async function render() {
   const main = document.getElementById('main');
   main.setAttribute('aria-busy', 'true');
   // A page that takes a moment shows its shape at once (a skeleton) instead of the previous page.
-  const placeholder = setTimeout(() => main.replaceChildren(skeleton()), 120);
+  const cancelSkeleton = skeletonSoon();
   try {
     await route.view(params, query);
   } catch (error) {
     showError(error);
   } finally {
-    clearTimeout(placeholder);
+    cancelSkeleton();
     main.removeAttribute('aria-busy');
   }
 }
