@@ -16,11 +16,12 @@
  *   trades time for the seed averaging the shipped model uses (5); weights stay float, not int8.
  *
  *   npm run eval:classify [-- --errors] [-- --old] [-- --no-write] [-- --lowo [--lowo-seeds N] [--l2 X]]
+ *       [-- --score FILE ...]   (a new writer's labelled JSON lines, scored before anyone reads or trains on them)
  *
  * The metrics (never message texts) go into bench/results/classify.md between the accuracy markers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Category, isCategory, levelOf } from '../src/core/category.js';
 import { loadCorpus } from '../src/classify/corpus.js';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'lowo-seeds': { type: 'string', default: '2' },
     l2: { type: 'string' },
     epochs: { type: 'string' },
+    score: { type: 'string', multiple: true },
   },
 });
 const now = new Date('2026-11-26T18:00:00Z');
@@ -173,20 +175,29 @@ if (existsSync(DEV)) {
   sections.push(`Development set not found at ${DEV}: skipped (it lives beside the repository, in ../shared).`);
 }
 
-// Scores only: its messages are never printed, so nobody building the classifier reads them (its README).
-const INDEPENDENT = join(ROOT, 'corpus', 'independent', 'w5.jsonl');
-if (existsSync(INDEPENDENT)) {
-  const rows = readFileSync(INDEPENDENT, 'utf8')
+const labelled = (path: string) =>
+  readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as { text: string; label: string })
     .filter((r): r is { text: string; label: Category } => typeof r.text === 'string' && isCategory(r.label));
+
+// Scores only: its messages are never printed, so nobody building the classifier reads them (its README).
+const INDEPENDENT = join(ROOT, 'corpus', 'independent', 'w5.jsonl');
+if (existsSync(INDEPENDENT)) {
+  const rows = labelled(INDEPENDENT);
   sections.push(
     formatReport(
       evaluate(run(rows)),
       `independent set corpus/independent/w5.jsonl (${rows.length} messages by a writer nobody building the classifier read; scores only)`,
     ),
   );
+}
+
+// --score FILE: a new writer's messages scored before anyone reads them or trains on them (scores only).
+for (const path of values.score ?? []) {
+  const rows = labelled(path);
+  sections.push(formatReport(evaluate(run(rows)), `${basename(path)} (${rows.length} messages; scores only)`));
 }
 
 if (values.old) {
