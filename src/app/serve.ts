@@ -41,7 +41,12 @@ export async function startServer(
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
     },
-    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
+    mcp: createMcpHttpHandler({
+      memory: mv.memory,
+      insights: mv.insights,
+      version: VERSION,
+      publicUrl: config.publicUrl,
+    }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;
@@ -128,9 +133,12 @@ export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promi
     const opener = await mv.auth.channelOpener(userId);
     await runMcpOverStdio({
       memory: mv.memory,
-      principal: { userId, opener, meta: { channel: 'mcp' } },
+      principal: { userId, opener, meta: { channel: 'mcp' }, client: 'mcp:stdio' },
       stdin: io.stdin,
       stdout: io.stdout,
+      insights: mv.insights,
+      publicUrl: config.publicUrl,
+      version: VERSION,
     });
   } finally {
     await mv.close();

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService, Principal } from '../services/types.js';
 import { runStdio } from './mcp-server.js';
 
@@ -12,6 +13,9 @@ export async function runMcpOverStdio(options: {
   readonly stdin: Readable;
   readonly stdout: Writable;
   readonly version?: string;
+  /** The `digest` tool is offered when given. */
+  readonly insights?: InsightsService;
+  readonly publicUrl?: string;
 }): Promise<void> {
   const { stdin } = options;
   const ended = new Promise<void>((resolve) => {
@@ -23,6 +27,8 @@ export async function runMcpOverStdio(options: {
       memory: options.memory,
       principalFor: async () => options.principal,
       ...(options.version ? { version: options.version } : {}),
+      ...(options.insights ? { insights: options.insights } : {}),
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     },
     { stdin, stdout: options.stdout },
   );

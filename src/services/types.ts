@@ -14,6 +14,11 @@ export interface Principal {
   /** Public session id, when there is a session. */
   readonly sessionId?: string;
   readonly meta: RequestMeta;
+  /**
+   * Which client acts, for the audit log: "mcp:stdio", "mcp:http", a personal access token's name… Absent, the
+   * audit names the channel (`meta.channel`: web, api, cli).
+   */
+  readonly client?: string;
 }
 
 export interface RememberOptions {
