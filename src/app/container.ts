@@ -10,7 +10,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
-import type { Vault } from '../ports/vault.js';
+import type { ImportLedger, Vault } from '../ports/vault.js';
 import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
@@ -23,6 +23,7 @@ import { createInsightsService, type InsightsService } from '../services/insight
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
+import { FsImportLedger } from '../vault/import-ledger.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -39,6 +40,8 @@ export interface Memvault {
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
+  /** External ids of imported chat-export messages (idempotent `memvault import`). */
+  readonly imports: ImportLedger;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -313,6 +316,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     config,
     logger,
     backups,
+    imports: new FsImportLedger({ dataDir: config.dataDir }),
     memory,
     insights,
     auth,
