@@ -133,7 +133,7 @@ export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promi
     const opener = await mv.auth.channelOpener(userId);
     await runMcpOverStdio({
       memory: mv.memory,
-      principal: { userId, opener, meta: { channel: 'mcp' }, client: 'mcp:stdio' },
+      principal: { userId, opener, meta: { channel: 'mcp' } },
       stdin: io.stdin,
       stdout: io.stdout,
       insights: mv.insights,

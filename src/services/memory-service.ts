@@ -80,7 +80,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
    * Reads one entry by id for an act on it. A read refused because its level is locked is recorded as denied
    * (with the level and the client) before the refusal reaches the caller.
    */
-  const getFor = async (principal: Principal, id: string, act: string): Promise<MemoryEntry> => {
+  const getFor = async (principal: Principal, id: string): Promise<MemoryEntry> => {
     try {
       return await deps.vault.get(principal.userId, checkId(id), principal.opener);
     } catch (error) {
@@ -88,7 +88,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         const level = error.details?.level;
         await audited(principal, 'memory_read', isSecurityLevel(level) ? level : undefined, false, {
           result: 'denied',
-          reason: `${act}: level locked`,
+          reason: 'level_locked',
         });
       }
       throw error;
@@ -251,14 +251,14 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     async get(principal: Principal, id: string): Promise<MemoryEntry> {
-      const entry = await getFor(principal, id, 'get');
+      const entry = await getFor(principal, id);
       // Level 1 is readable by any session; opening a sealed level is what the audit log is for.
       if (entry.level >= 2) await audited(principal, 'memory_read', entry.level, true);
       return entry;
     },
 
     async correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry> {
-      const before = await getFor(principal, id, 'correct');
+      const before = await getFor(principal, id);
       if (before.category === category) return before;
       const at = clock.now().toISOString();
       // The person's choice is certain, and "why this category" should say it was theirs, not the classifier's.
@@ -284,7 +284,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     async delete(principal: Principal, id: string): Promise<void> {
-      const entry = await getFor(principal, id, 'delete');
+      const entry = await getFor(principal, id);
       await deps.vault.delete(principal.userId, entry.id, principal.opener);
       try {
         await deps.search.remove(principal.userId, entry.id);
@@ -296,7 +296,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     async related(principal: Principal, id: string): Promise<MemoryEntry[]> {
-      const entry = await getFor(principal, id, 'related');
+      const entry = await getFor(principal, id);
       const out: MemoryEntry[] = [];
       for (const relatedId of entry.related) {
         try {

@@ -14,10 +14,7 @@ export interface Principal {
   /** Public session id, when there is a session. */
   readonly sessionId?: string;
   readonly meta: RequestMeta;
-  /**
-   * Which client acts, for the audit log: "mcp:stdio", "mcp:http", a personal access token's name… Absent, the
-   * audit names the channel (`meta.channel`: web, api, cli).
-   */
+  /** The name of the personal access token or OAuth client acting (audit records name it as the client). */
   readonly client?: string;
 }
 

@@ -339,7 +339,7 @@ describe('get_memory, forget_memory, correct_memory, related_memories', () => {
 
     const records = await mv.audit.list(phone, { limit: 20 });
     const denied = records.find((r) => r.action === 'memory_read' && r.result === 'denied');
-    expect(denied).toMatchObject({ level: 2, client: 'mcp:test', reason: 'get: level locked' });
+    expect(denied).toMatchObject({ level: 2, client: 'mcp:test', reason: 'level_locked' });
     const granted = records.find((r) => r.action === 'memory_read' && r.result === 'success');
     expect(granted).toMatchObject({ level: 2, client: 'Claude Desktop' });
     expect(JSON.stringify(records)).not.toContain('appointment');
