@@ -118,4 +118,9 @@ export interface ImportLedger {
   known(userId: UserId, externalIds: readonly string[]): Promise<Set<string>>;
   /** Records one imported id durably (after its memory was stored). */
   record(userId: UserId, externalId: string): Promise<void>;
+  /**
+   * Runs one import of this person alone: two imports of the same export at once would both find nothing
+   * recorded and both store every message. @throws CONFLICT while another import of the person runs.
+   */
+  exclusive<T>(userId: UserId, run: () => Promise<T>): Promise<T>;
 }

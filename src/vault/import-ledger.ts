@@ -3,8 +3,9 @@ import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
-import { storageError, validationError } from '../core/errors.js';
+import { MemvaultError, storageError, validationError } from '../core/errors.js';
 import { isUserId } from '../core/user-id.js';
+import { LockTimeoutError, withFileLock } from '../infra/file-lock.js';
 import type { ImportLedger } from '../ports/vault.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -37,6 +38,21 @@ export class FsImportLedger implements ImportLedger {
     }
     const digests = new Set(text.split('\n').filter((l) => DIGEST.test(l)));
     return new Set(externalIds.filter((id) => digests.has(digestOf(userId, id))));
+  }
+
+  async exclusive<T>(userId: UserId, run: () => Promise<T>): Promise<T> {
+    const lock = `${this.path(userId)}.lock`;
+    try {
+      // A short wait covers a lock being released; an import in progress holds it for minutes.
+      return await withFileLock(lock, run, { timeoutMs: 2_000 });
+    } catch (error) {
+      // Only this lock's timeout means another import; any other (the vault's own locks) stays what it is.
+      if (!(error instanceof LockTimeoutError) || error.path !== lock) throw error;
+      throw new MemvaultError(
+        'CONFLICT',
+        `Another import for ${userId} is running. Let it finish, then run this one again: it skips what is already imported.`,
+      );
+    }
   }
 
   async record(userId: UserId, externalId: string): Promise<void> {

@@ -201,6 +201,22 @@ describe('memvault import of ChatGPT and Claude exports', () => {
     expect(text.stdout).toContain('message 8: conversation 2: not a ChatGPT message');
   });
 
+  it('two imports of the same export at once store each message once', async () => {
+    const runs = await Promise.all([
+      memvault(['import', '--user', USER, '--data-dir', D, '--json', CHATGPT]),
+      memvault(['import', '--user', USER, '--data-dir', D, '--json', CHATGPT]),
+    ]);
+    const outcomes = runs.map((r) =>
+      r.stdout ? r.json<{ imported: number; skipped: number }>() : { conflict: r.stderr.includes('Another import') },
+    );
+    // Either the second waited for the first and skipped everything, or it was refused while the first ran.
+    expect(outcomes).toEqual(expect.arrayContaining([expect.objectContaining({ imported: 4, skipped: 0 })]));
+    const other = outcomes.find((o) => !('imported' in o && o.imported === 4));
+    expect([{ conflict: true }, expect.objectContaining({ imported: 0, skipped: 4 })]).toContainEqual(other);
+    const after = await list();
+    expect(after.entries.length + after.locked).toBe(4);
+  });
+
   it('imports a Claude export, with the assistant’s answers only when asked', async () => {
     const result = await memvault(['import', '--user', USER, '--data-dir', D, '--json', '--include-assistant', CLAUDE]);
     expect(result.json()).toMatchObject({ format: 'claude', imported: 5, failed: 1, failures: [{ line: 6 }] });

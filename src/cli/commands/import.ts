@@ -171,74 +171,78 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
     let skipped = 0;
     let seen = 0;
     await asUser(runtime, opts, async (app, principal) => {
-      const { timezone } = await app.memory.profile(principal.userId);
-      let { records, total } = await recordsOf(
-        file,
-        format,
-        runtime,
-        timezone,
-        opts.dateOrder as 'dmy' | 'mdy' | undefined,
-        opts.strict === true,
-        opts.includeAssistant === true,
-      );
-      // Ids imported before: from the ledger (every level, sealed ones included) and from the readable entries
-      // (which also covers a message stored by a run that stopped before it could record it).
-      const done = new Set<string>();
-      if (IDEMPOTENT.has(format)) {
-        const ids: string[] = [];
-        const buffered: ImportRecord[] = [];
-        for await (const record of records) {
-          buffered.push(record);
-          if (!('error' in record) && record.externalId) ids.push(record.externalId);
-        }
-        for (const id of await app.imports.known(principal.userId, ids)) done.add(id);
-        const readable = await app.memory.list(principal, {});
-        for (const entry of readable.entries) if (entry.externalId) done.add(entry.externalId);
-        records = (async function* () {
-          yield* buffered;
-        })();
-      }
-      const bar =
-        runtime.stderr.isTTY && !opts.json && total > 0
-          ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} · {eta}s left' })
-          : undefined;
-      bar?.start(total, 0);
-      try {
-        for await (const record of records) {
-          seen++;
-          bar?.update(format === 'jsonl' ? record.line : seen);
-          try {
-            if ('error' in record) throw validationError(record.error);
-            if (record.ignored) ignored.add(record.ignored);
-            if (record.externalId && done.has(record.externalId)) {
-              skipped++;
-              continue;
-            }
-            await app.memory.remember(principal, record.text, {
-              channel: 'import',
-              ...(record.at ? { at: record.at } : {}),
-              ...(record.externalId ? { externalId: record.externalId } : {}),
-            });
-            imported++;
-            if (record.externalId && IDEMPOTENT.has(format)) {
-              done.add(record.externalId);
-              await app.imports.record(principal.userId, record.externalId);
-            }
-          } catch (error) {
-            // Storage and security failures are not the line's fault: stop, rather than report every line after.
-            if (
-              !(error instanceof MemvaultError) ||
-              !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)
-            ) {
-              throw error;
-            }
-            failures.push({ line: record.line, code: error.code, message: error.message });
-            if (opts.strict) break;
+      // Exports with their own message ids run one at a time per person, so none is stored twice.
+      const run = async () => {
+        const { timezone } = await app.memory.profile(principal.userId);
+        let { records, total } = await recordsOf(
+          file,
+          format,
+          runtime,
+          timezone,
+          opts.dateOrder as 'dmy' | 'mdy' | undefined,
+          opts.strict === true,
+          opts.includeAssistant === true,
+        );
+        // Ids imported before: from the ledger (every level, sealed ones included) and from the readable entries
+        // (which also covers a message stored by a run that stopped before it could record it).
+        const done = new Set<string>();
+        if (IDEMPOTENT.has(format)) {
+          const ids: string[] = [];
+          const buffered: ImportRecord[] = [];
+          for await (const record of records) {
+            buffered.push(record);
+            if (!('error' in record) && record.externalId) ids.push(record.externalId);
           }
+          for (const id of await app.imports.known(principal.userId, ids)) done.add(id);
+          const readable = await app.memory.list(principal, {});
+          for (const entry of readable.entries) if (entry.externalId) done.add(entry.externalId);
+          records = (async function* () {
+            yield* buffered;
+          })();
         }
-      } finally {
-        bar?.stop();
-      }
+        const bar =
+          runtime.stderr.isTTY && !opts.json && total > 0
+            ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} · {eta}s left' })
+            : undefined;
+        bar?.start(total, 0);
+        try {
+          for await (const record of records) {
+            seen++;
+            bar?.update(format === 'jsonl' ? record.line : seen);
+            try {
+              if ('error' in record) throw validationError(record.error);
+              if (record.ignored) ignored.add(record.ignored);
+              if (record.externalId && done.has(record.externalId)) {
+                skipped++;
+                continue;
+              }
+              await app.memory.remember(principal, record.text, {
+                channel: 'import',
+                ...(record.at ? { at: record.at } : {}),
+                ...(record.externalId ? { externalId: record.externalId } : {}),
+              });
+              imported++;
+              if (record.externalId && IDEMPOTENT.has(format)) {
+                done.add(record.externalId);
+                await app.imports.record(principal.userId, record.externalId);
+              }
+            } catch (error) {
+              // Storage and security failures are not the line's fault: stop, rather than report every line after.
+              if (
+                !(error instanceof MemvaultError) ||
+                !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)
+              ) {
+                throw error;
+              }
+              failures.push({ line: record.line, code: error.code, message: error.message });
+              if (opts.strict) break;
+            }
+          }
+        } finally {
+          bar?.stop();
+        }
+      };
+      await (IDEMPOTENT.has(format) ? app.imports.exclusive(principal.userId, run) : run());
     });
     // Line-based formats number their records by line; exports of chats by message position in the file.
     const where = format === 'jsonl' || format === 'whatsapp' ? 'line' : 'message';
