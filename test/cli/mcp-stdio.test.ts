@@ -56,5 +56,18 @@ describe('memvault mcp (stdio), driven by the SDK’s own client', () => {
     const locker = textOf(await client.callTool({ name: 'search_memories', arguments: { query: 'gym locker code' } }));
     expect(locker).not.toContain('5521');
     expect(locker).toContain('level 3 (Secret) holds 1 memory');
+
+    // A memory stored at a level this caller cannot read: write-only, and the refused read is audited.
+    const sealed = await client.callTool({
+      name: 'remember',
+      arguments: { text: 'My therapist moved our session to Thursday', category: 'CONFIDENTIAL' },
+    });
+    expect(sealed.structuredContent).toMatchObject({ level: 2, readable: false });
+    const id = (sealed.structuredContent as { id: string }).id;
+    expect((await client.callTool({ name: 'get_memory', arguments: { id } })).isError).toBe(true);
+    const audit = await memvault(['audit', 'list', '--user', USER, '--data-dir', D, '--json']);
+    expect(audit.json<{ records: unknown[] }>().records).toContainEqual(
+      expect.objectContaining({ action: 'memory_read', result: 'denied', level: 2, client: 'mcp:stdio' }),
+    );
   });
 });
