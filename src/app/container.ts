@@ -8,9 +8,10 @@ import type { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
+import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
-import type { ImportLedger, Vault } from '../ports/vault.js';
+import type { Vault } from '../ports/vault.js';
 import { FileAuditLog } from '../security/audit-log.js';
 import { createAuthService } from '../security/auth-service.js';
 import { KeyringStore } from '../security/keyring.js';
@@ -37,11 +38,11 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  /** External ids of imported chat-export messages (idempotent `memvault import`). */
+  readonly imports: ImportLedger;
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
-  /** External ids of imported chat-export messages (idempotent `memvault import`). */
-  readonly imports: ImportLedger;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -316,7 +317,6 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     config,
     logger,
     backups,
-    imports: new FsImportLedger({ dataDir: config.dataDir }),
     memory,
     insights,
     auth,
@@ -324,6 +324,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     vault,
     search,
     classifier,
+    imports: new FsImportLedger({ dataDir: config.dataDir }),
     warmUp,
     operatorOpener,
     async rotateKeys(userId: UserId, password: string): Promise<number> {

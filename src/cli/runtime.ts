@@ -1,9 +1,9 @@
 import type { InsightsService } from '../services/insights-service.js';
 import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
+import type { ImportLedger } from '../ports/vault.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
-import type { ImportLedger } from '../ports/vault.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { BackupService } from '../services/backup-service.js';
 import type { MemoryService } from '../services/types.js';
@@ -15,8 +15,6 @@ export interface CliApp {
   readonly audit: AuditLog;
   readonly backups: BackupService;
   readonly insights: InsightsService;
-  /** External ids already imported (ChatGPT and Claude exports import idempotently). */
-  readonly imports: ImportLedger;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */
@@ -25,6 +23,8 @@ export interface CliApp {
   resumeRotation(userId: UserId, password?: string): Promise<'none' | 'finished' | 'unfinished'>;
   /** Level 1, plus level 2 for a person without a password (see src/app/container.ts). */
   operatorOpener(userId: UserId): Promise<EntryOpener>;
+  /** External ids already imported (ChatGPT and Claude exports import idempotently). */
+  readonly imports: ImportLedger;
   close(): Promise<void>;
 }
 
