@@ -8,6 +8,7 @@ import type { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
+import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
@@ -23,6 +24,7 @@ import { createInsightsService, type InsightsService } from '../services/insight
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
+import { FsImportLedger } from '../vault/import-ledger.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -36,6 +38,8 @@ export interface Memvault {
   readonly vault: Vault;
   readonly search: SearchIndex;
   readonly classifier: Classifier;
+  /** External ids of imported chat-export messages (idempotent `memvault import`). */
+  readonly imports: ImportLedger;
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
@@ -322,6 +326,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     vault,
     search,
     classifier,
+    imports: new FsImportLedger({ dataDir: config.dataDir }),
     warmUp,
     operatorOpener,
     hasUser: (userId: UserId) => vault.hasUser(userId),

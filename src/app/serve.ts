@@ -41,7 +41,12 @@ export async function startServer(
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
     },
-    mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
+    mcp: createMcpHttpHandler({
+      memory: mv.memory,
+      insights: mv.insights,
+      version: VERSION,
+      publicUrl: config.publicUrl,
+    }),
     ready: async () => {
       await mv.vault.listUsers();
       return true;
@@ -131,6 +136,9 @@ export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promi
       principal: { userId, opener, meta: { channel: 'mcp' } },
       stdin: io.stdin,
       stdout: io.stdout,
+      insights: mv.insights,
+      publicUrl: config.publicUrl,
+      version: VERSION,
     });
   } finally {
     await mv.close();

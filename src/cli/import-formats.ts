@@ -14,7 +14,7 @@ export type ImportRecord =
     }
   | { readonly line: number; readonly error: string };
 
-export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram'] as const;
+export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram', 'chatgpt', 'claude'] as const;
 export type ImportFormat = Exclude<(typeof IMPORT_FORMATS)[number], 'auto'>;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -241,6 +241,14 @@ export function detectFormat(fileName: string, head: string): ImportFormat {
   const name = fileName.toLowerCase();
   if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   const text = head.replace(/^\uFEFF/, '').trimStart();
+  // An assistant's conversations.json is a JSON array; which assistant shows in its first conversation's keys.
+  if (text.startsWith('[')) {
+    if (/"mapping"\s*:/.test(text)) return 'chatgpt';
+    if (/"chat_messages"\s*:/.test(text)) return 'claude';
+    throw validationError(
+      'This JSON list is neither a ChatGPT nor a Claude export (conversations.json). Name the format with --format.',
+    );
+  }
   if (name.endsWith('.txt') || WA_HEADER.test(text.split(/\r?\n/, 1)[0] ?? '')) return 'whatsapp';
   if (text.startsWith('{')) {
     const firstLine = text.split(/\r?\n/, 1)[0] ?? '';

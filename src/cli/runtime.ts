@@ -1,6 +1,7 @@
 import type { InsightsService } from '../services/insights-service.js';
 import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
+import type { ImportLedger } from '../ports/vault.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
@@ -24,6 +25,8 @@ export interface CliApp {
   operatorOpener(userId: UserId): Promise<EntryOpener>;
   /** True when the person's vault exists. */
   hasUser(userId: UserId): Promise<boolean>;
+  /** External ids already imported (ChatGPT and Claude exports import idempotently). */
+  readonly imports: ImportLedger;
   close(): Promise<void>;
 }
 

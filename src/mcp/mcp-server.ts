@@ -1,221 +1,123 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CATEGORIES, categoryLabel, LEVEL_NAMES } from '../core/category.js';
-import type { MemoryEntry } from '../core/entry.js';
-import { isMemvaultError } from '../core/errors.js';
-import { publicMessage } from '../core/public-message.js';
+import { notFound } from '../core/errors.js';
 import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService, Principal } from '../services/types.js';
+import { GUIDE, INSTRUCTIONS } from './guide.js';
+import { fullText } from './present.js';
+import { registerTools } from './tools.js';
 
 export interface McpDeps {
   readonly memory: MemoryService;
   /**
-   * Who the tools act for. Stdio: the operator's user with a level-1 channel opener. HTTP: the bearer token's
-   * session, so only the levels that session has unlocked are readable.
+   * Who the tools act for. Stdio: the operator's user with a level-1 channel opener (or a token's levels). HTTP:
+   * the bearer token's session, so only the levels that session has unlocked are readable. Its `client` names
+   * the caller in the audit log.
    */
   readonly principalFor: () => Promise<Principal>;
   readonly version?: string;
   /** The Daily Memory Manager; the `digest` tool exists only when it is given. */
   readonly insights?: InsightsService;
+  /** The web app's URL: `fetch` and `search` cite memories as `<publicUrl>/#/memory/<id>`. */
+  readonly publicUrl?: string;
+  /** Reference time (tests); default the system clock. */
+  readonly now?: () => Date;
 }
 
-const isoDate = z
-  .string()
-  .max(40)
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'Expected an ISO 8601 date');
-
-const DAY_MS = 86_400_000;
-
-function text(body: string, structured?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: body }], ...(structured ? { structuredContent: structured } : {}) };
-}
-
-/** Use-case errors become tool errors the model can read; anything else is a bug and stays vague. */
-async function guarded(run: () => Promise<CallToolResult>): Promise<CallToolResult> {
-  try {
-    return await run();
-  } catch (error) {
-    if (isMemvaultError(error)) {
-      return { isError: true, content: [{ type: 'text', text: `${error.code}: ${publicMessage(error.message)}` }] };
-    }
-    return { isError: true, content: [{ type: 'text', text: 'INTERNAL_ERROR: the memory service failed.' }] };
-  }
-}
-
-function line(entry: MemoryEntry): string {
-  const tags = entry.tags.length > 0 ? ` #${entry.tags.join(' #')}` : '';
-  return `- ${entry.date.slice(0, 16).replace('T', ' ')} [${categoryLabel(entry.category)}] ${entry.content}${tags} (id ${entry.id})`;
-}
-
-function brief(entry: MemoryEntry) {
-  return {
-    id: entry.id,
-    date: entry.date,
-    eventDate: entry.eventDate,
-    category: entry.category,
-    level: entry.level,
-    tags: [...entry.tags],
-    content: entry.content,
-  };
-}
+const MEMORY_URI = /^memvault:\/\/memory\/([0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})$/;
 
 /**
- * The MCP server: tools `remember`, `recall`, `timeline` (and `digest` with the insights manager) over the memory service, acting for the principal
- * `principalFor` returns (level 1 only unless that session has unlocked more).
+ * The MCP server: instructions, tools (remember, search_memories, get_memory, forget_memory, correct_memory,
+ * related_memories, timeline, digest, and search/fetch for ChatGPT connectors; `recall` as a deprecated alias),
+ * the `memvault://guide` resource, the `memvault://memory/{id}` template and two prompts, acting for the
+ * principal `principalFor` returns.
  */
 export function createMcpServer(deps: McpDeps): McpServer {
-  const { memory } = deps;
-  const server = new McpServer({ name: 'memvault', version: deps.version ?? '0.1.0' });
+  const server = new McpServer(
+    { name: 'memvault', title: 'memvault', version: deps.version ?? '0.1.0' },
+    { instructions: INSTRUCTIONS },
+  );
+  registerTools(server, deps);
 
-  server.registerTool(
-    'remember',
+  server.registerResource(
+    'guide',
+    'memvault://guide',
     {
-      title: 'Remember',
-      description:
-        'Store something that happened or a fact about the user. It is classified (chronological, general, ' +
-        'confidential, secret, ultra-secret) and sealed at its security level.',
-      inputSchema: {
-        // The length limit is the memory service's (MEMVAULT_MAX_CONTENT_BYTES), the same for every edge.
-        text: z.string().trim().min(1).describe('What to remember, in the user’s words'),
-        at: isoDate.optional().describe('When the message was written (ISO 8601); default now'),
-        category: z.enum(CATEGORIES).optional().describe('Force a category instead of classifying'),
-      },
+      title: 'memvault guide',
+      description: 'Categories, levels, tools and paging: how an assistant should use memvault',
+      mimeType: 'text/markdown',
     },
-    (args) =>
-      guarded(async () => {
-        const principal = await deps.principalFor();
-        const result = await memory.remember(principal, args.text, {
-          channel: 'mcp',
-          ...(args.at !== undefined ? { at: new Date(args.at) } : {}),
-          ...(args.category !== undefined ? { category: args.category } : {}),
-        });
-        const e = result.entry;
-        return text(`${result.reply} (id ${e.id})`, {
-          id: e.id,
-          category: e.category,
-          level: e.level,
-          tags: [...e.tags],
-        });
-      }),
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: GUIDE }] }),
   );
 
-  server.registerTool(
-    'recall',
+  server.registerResource(
+    'memory',
+    new ResourceTemplate('memvault://memory/{id}', { list: undefined }),
     {
-      title: 'Recall',
-      description:
-        'Search the user’s memories (full-text, typo-tolerant and semantic). Only levels the session has ' +
-        'unlocked are searched.',
-      inputSchema: {
-        query: z.string().trim().min(1).max(1000).describe('What to look for'),
-        limit: z.number().int().min(1).max(50).optional().describe('Most results to return (default 10)'),
-        from: isoDate.optional().describe('Only memories on or after this date'),
-        to: isoDate.optional().describe('Only memories before this date'),
-        categories: z.array(z.enum(CATEGORIES)).max(5).optional(),
-        tags: z.array(z.string().min(1).max(64)).max(20).optional(),
-      },
+      title: 'A memory',
+      description: 'One memory by id, in full (levels this session can read only; a locked one is refused)',
+      mimeType: 'text/markdown',
     },
-    (args) =>
-      guarded(async () => {
-        const principal = await deps.principalFor();
-        const hits = await memory.search(principal, {
-          text: args.query,
-          limit: args.limit ?? 10,
-          ...(args.from !== undefined ? { from: new Date(args.from).toISOString() } : {}),
-          ...(args.to !== undefined ? { to: new Date(args.to).toISOString() } : {}),
-          ...(args.categories !== undefined ? { categories: args.categories } : {}),
-          ...(args.tags !== undefined ? { tags: args.tags } : {}),
-        });
-        const body =
-          hits.length === 0
-            ? `No memories match "${args.query}" in the unlocked levels.`
-            : hits.map((hit) => line(hit.entry)).join('\n');
-        return text(body, {
-          results: hits.map((hit) => ({ ...brief(hit.entry), score: hit.score })),
-        });
-      }),
+    async (uri) => {
+      // The template matched the shape; the id still goes through the service's own check.
+      const id = MEMORY_URI.exec(uri.href)?.[1];
+      if (!id) throw notFound('No memory has that URI. Use memvault://memory/<26-character id>.');
+      const entry = await deps.memory.get(await deps.principalFor(), id);
+      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: fullText(entry) }] };
+    },
   );
 
-  server.registerTool(
-    'timeline',
+  server.registerPrompt(
+    'recap_my_week',
     {
-      title: 'Timeline',
-      description: 'The user’s memories day by day, newest first. Memories in locked levels are counted, never shown.',
-      inputSchema: {
-        days: z.number().int().min(1).max(366).optional().describe('How many days back from `to` (default 7)'),
-        to: isoDate.optional().describe('End of the window (default now)'),
-        limit: z.number().int().min(1).max(500).optional().describe('Most memories to return (default 100)'),
-        categories: z.array(z.enum(CATEGORIES)).max(5).optional(),
-      },
+      title: 'Recap my week',
+      description: 'A short recap of the user’s last seven days from their memories',
     },
-    (args) =>
-      guarded(async () => {
-        const principal = await deps.principalFor();
-        const end = args.to !== undefined ? new Date(args.to) : new Date();
-        const start = new Date(end.getTime() - (args.days ?? 7) * DAY_MS);
-        const result = await memory.list(principal, {
-          from: start.toISOString(),
-          to: new Date(end.getTime() + 1).toISOString(),
-          order: 'desc',
-          limit: args.limit ?? 100,
-          ...(args.categories !== undefined ? { categories: args.categories } : {}),
-        });
-        const days = new Map<string, MemoryEntry[]>();
-        for (const entry of result.entries) {
-          const day = entry.date.slice(0, 10);
-          const list = days.get(day) ?? [];
-          list.push(entry);
-          days.set(day, list);
-        }
-        const sections = [...days].map(([day, entries]) => `## ${day}\n${entries.map(line).join('\n')}`);
-        if (sections.length === 0) sections.push('No memories in this window.');
-        if (result.locked > 0) {
-          const names = [2, 3, 4].map((l) => LEVEL_NAMES[l as 2 | 3 | 4]).join('/');
-          sections.push(`(${result.locked} more in locked levels — ${names} — not shown.)`);
-        }
-        return text(sections.join('\n\n'), {
-          from: start.toISOString(),
-          to: end.toISOString(),
-          days: [...days].map(([day, entries]) => ({ day, memories: entries.map(brief) })),
-          locked: result.locked,
-        });
-      }),
-  );
-
-  const insights = deps.insights;
-  if (insights) {
-    server.registerTool(
-      'digest',
-      {
-        title: 'Digest',
-        description:
-          'The user’s day (or week) in a few lines: highlights, people, mood, upcoming events, on this day. ' +
-          'Covers only the levels this session has unlocked; the rest is counted, never shown.',
-        inputSchema: {
-          date: z
-            .string()
-            .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected a local day, YYYY-MM-DD')
-            .optional()
-            .describe('The local day (default today in the user’s time zone)'),
-          week: z.boolean().optional().describe('The seven days ending with `date`'),
+    () => ({
+      description: 'Recap of the last seven days',
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text:
+              'Recap my week from my memvault memories. Call timeline with days 7 (follow nextCursor until there is ' +
+              'none)' +
+              (deps.insights ? ' and digest with week true' : '') +
+              ', then write a few short paragraphs: what I did, who I saw, how I felt, and what is coming up. ' +
+              'Use only what the memories say; if a level is locked, mention that some memories were not visible.',
+          },
         },
-      },
-      (args) =>
-        guarded(async () => {
-          const principal = await deps.principalFor();
-          const digest = await insights.digest(principal, {
-            ...(args.date !== undefined ? { date: args.date } : {}),
-            ...(args.week ? { week: true } : {}),
-            levels: [1, 2, 3, 4],
-          });
-          const { userId: _userId, ...rest } = digest;
-          return text(digest.text, JSON.parse(JSON.stringify(rest)) as Record<string, unknown>);
-        }),
-    );
-  }
+      ],
+    }),
+  );
+
+  server.registerPrompt(
+    'what_do_i_know_about',
+    {
+      title: 'What do I know about <person>',
+      description: 'Everything the user’s memories say about one person',
+      argsSchema: { person: z.string().trim().min(1).max(100).describe('The person’s name') },
+    },
+    ({ person }) => ({
+      description: `What the memories say about ${person}`,
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text:
+              `What do I know about ${person}? Call search_memories with the query ${JSON.stringify(person)} ` +
+              '(follow nextCursor for more), use get_memory for memories that were cut, and summarise what my ' +
+              'memories say: who they are to me, what we did together and when, and anything I should remember. ' +
+              'If search says "no match", tell me my memories do not mention them.',
+          },
+        },
+      ],
+    }),
+  );
 
   return server;
 }
@@ -225,7 +127,11 @@ export async function runStdio(
   deps: McpDeps,
   io: { stdin?: NodeJS.ReadableStream; stdout?: NodeJS.WritableStream } = {},
 ): Promise<{ server: McpServer; close(): Promise<void> }> {
-  const server = createMcpServer(deps);
+  const principalFor = async (): Promise<Principal> => {
+    const principal = await deps.principalFor();
+    return principal.client ? principal : { ...principal, client: 'mcp:stdio' };
+  };
+  const server = createMcpServer({ ...deps, principalFor });
   const transport = new StdioServerTransport(
     io.stdin as ConstructorParameters<typeof StdioServerTransport>[0],
     io.stdout as ConstructorParameters<typeof StdioServerTransport>[1],
@@ -242,6 +148,7 @@ export function createMcpHttpHandler(deps: {
   readonly memory: MemoryService;
   readonly version?: string;
   readonly insights?: InsightsService;
+  readonly publicUrl?: string;
 }): (request: Request, principal: Principal) => Promise<Response> {
   return async (request, principal) => {
     // Stateless: no standalone SSE stream to GET and no session to DELETE. 405 is the spec's answer for both,
@@ -252,11 +159,14 @@ export function createMcpHttpHandler(deps: {
         { status: 405, headers: { Allow: 'POST' } },
       );
     }
+    // A token's name (set by the edge that resolved it) wins; otherwise the audit says which transport asked.
+    const acting: Principal = principal.client ? principal : { ...principal, client: 'mcp:http' };
     const server = createMcpServer({
       memory: deps.memory,
-      principalFor: async () => principal,
+      principalFor: async () => acting,
       ...(deps.version ? { version: deps.version } : {}),
       ...(deps.insights ? { insights: deps.insights } : {}),
+      ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
     });
     // No session id generator: stateless, so any process behind a balancer can answer any request.
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService, Principal } from '../services/types.js';
 import { runStdio } from './mcp-server.js';
 
@@ -8,12 +9,17 @@ import { runStdio } from './mcp-server.js';
  */
 export async function runMcpOverStdio(options: {
   readonly memory: MemoryService;
-  readonly principal: Principal;
+  /** Who the tools act for: fixed, or asked on every call (a token, so revoking it stops it at once). */
+  readonly principal: Principal | (() => Promise<Principal>);
   readonly stdin: Readable;
   readonly stdout: Writable;
   readonly version?: string;
+  /** The `digest` tool is offered when given. */
+  readonly insights?: InsightsService;
+  /** The web app's URL, for the links `search` and `fetch` cite. */
+  readonly publicUrl?: string;
 }): Promise<void> {
-  const { stdin } = options;
+  const { stdin, principal } = options;
   const ended = new Promise<void>((resolve) => {
     stdin.once('end', resolve);
     stdin.once('close', resolve);
@@ -21,8 +27,10 @@ export async function runMcpOverStdio(options: {
   const running = await runStdio(
     {
       memory: options.memory,
-      principalFor: async () => options.principal,
+      principalFor: typeof principal === 'function' ? principal : async () => principal,
       ...(options.version ? { version: options.version } : {}),
+      ...(options.insights ? { insights: options.insights } : {}),
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     },
     { stdin, stdout: options.stdout },
   );

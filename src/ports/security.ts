@@ -125,6 +125,8 @@ export interface AuditRecord {
   readonly userAgent?: string;
   readonly device?: string;
   readonly session?: string;
+  /** The client that acted ("mcp:stdio", a token's name, "web"…), for reads and denials of memories. */
+  readonly client?: string;
   readonly risk: number;
   readonly prev: string;
   readonly mac: string;

@@ -128,3 +128,20 @@ export interface Vault {
   /** Releases locks, caches and file handles. */
   close(): Promise<void>;
 }
+
+/**
+ * Which external ids (a chat export's message ids) were imported for a person, so importing the same export
+ * again adds nothing — also for messages sealed at levels the importer cannot open, whose external ids are
+ * sealed with them. Only one-way digests of the ids are kept.
+ */
+export interface ImportLedger {
+  /** The subset of `externalIds` already imported for this person. */
+  known(userId: UserId, externalIds: readonly string[]): Promise<Set<string>>;
+  /** Records one imported id durably (after its memory was stored). */
+  record(userId: UserId, externalId: string): Promise<void>;
+  /**
+   * Runs one import of this person alone: two imports of the same export at once would both find nothing
+   * recorded and both store every message. @throws CONFLICT while another import of the person runs.
+   */
+  exclusive<T>(userId: UserId, run: () => Promise<T>): Promise<T>;
+}

@@ -44,6 +44,19 @@ const writeLines = (all: readonly string[]) => writeFile(log.path(ALICE), all.ma
 const reopened = () => new FileAuditLog({ dataDir, masterKey: MASTER });
 
 describe('append', () => {
+  it('keeps the client that acted, bounded, and covers it with the MAC', async () => {
+    await log.append(ALICE, { action: 'memory_read', result: 'success', level: 2, client: 'Claude Desktop' });
+    await log.append(ALICE, { action: 'memory_read', result: 'denied', level: 3, client: 'x'.repeat(500) });
+    const [second, first] = await reopened().list(ALICE);
+    expect(first).toMatchObject({ client: 'Claude Desktop', level: 2 });
+    expect(second?.client).toHaveLength(128);
+    expect(await reopened().verify(ALICE)).toEqual({ ok: true, records: 2 });
+    // Renaming the client in the file is tampering like any other edit.
+    const all = await lines();
+    await writeLines([all[0]!.replace('Claude Desktop', 'Cursor'), all[1]!]);
+    expect(await reopened().verify(ALICE)).toMatchObject({ ok: false, badSeq: 1 });
+  });
+
   it('chains records with seq, prev and mac, in a private file', async () => {
     const first = await log.append(ALICE, {
       action: 'unlock',

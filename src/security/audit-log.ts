@@ -24,7 +24,7 @@ const ACTION = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const TAIL_CHUNK = 64 * 1024;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
-const LIMITS = { reason: 200, ip: 64, userAgent: 256, device: 128, session: 128 } as const;
+const LIMITS = { reason: 200, ip: 64, userAgent: 256, device: 128, session: 128, client: 128 } as const;
 
 type Body = Omit<AuditRecord, 'mac'>;
 
@@ -49,6 +49,7 @@ function canonical(record: Body | AuditRecord): string {
   if (record.userAgent !== undefined) ordered.userAgent = record.userAgent;
   if (record.device !== undefined) ordered.device = record.device;
   if (record.session !== undefined) ordered.session = record.session;
+  if (record.client !== undefined) ordered.client = record.client;
   ordered.risk = record.risk;
   ordered.prev = record.prev;
   if ('mac' in record) ordered.mac = record.mac;
@@ -75,7 +76,7 @@ function parseRecord(line: string): AuditRecord | null {
     typeof r.userId !== 'string' ||
     typeof r.action !== 'string' ||
     (r.result !== 'success' && r.result !== 'failure' && r.result !== 'denied') ||
-    !['reason', 'ip', 'userAgent', 'device', 'session'].every(optionalString) ||
+    !['reason', 'ip', 'userAgent', 'device', 'session', 'client'].every(optionalString) ||
     (r.level !== undefined && !isSecurityLevel(r.level)) ||
     typeof r.risk !== 'number' ||
     typeof r.prev !== 'string' ||
@@ -163,6 +164,7 @@ export class FileAuditLog implements AuditLog {
       ...optional('userAgent', clip(event.userAgent, LIMITS.userAgent)),
       ...optional('device', clip(event.device, LIMITS.device)),
       ...optional('session', clip(event.session, LIMITS.session)),
+      ...optional('client', clip(event.client, LIMITS.client)),
       risk,
       prev: tail.hash,
     };

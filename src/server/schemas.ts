@@ -298,6 +298,7 @@ export const AuditResponse = z
         userAgent: z.string().optional(),
         device: z.string().optional(),
         session: z.string().optional(),
+        client: z.string().optional(),
         risk: z.number(),
       }),
     ),

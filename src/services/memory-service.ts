@@ -1,6 +1,6 @@
-import { type Category, categoryLabel, levelOf, type SecurityLevel } from '../core/category.js';
+import { type Category, categoryLabel, isSecurityLevel, levelOf, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
-import { MemvaultError, notFound, validationError } from '../core/errors.js';
+import { isMemvaultError, MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
 import type { Classification, Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -25,6 +25,9 @@ export interface MemoryServiceDeps {
   readonly maxContentBytes?: number;
 }
 
+const DAY_MS = 86_400_000;
+const EARLIEST_MESSAGE = Date.parse('1900-01-01T00:00:00Z');
+
 /** An unpaired UTF-16 surrogate (a paired one is read as the astral character it encodes). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -48,22 +51,55 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     action: 'memory_read' | 'search' | 'memory_corrected' | 'memory_deleted',
     level: SecurityLevel | undefined,
     required = false,
+    outcome: { result?: 'success' | 'denied'; reason?: string } = {},
   ): Promise<void> => {
     if (!deps.audit) return;
-    const { ip, userAgent, deviceId } = principal.meta;
+    const { ip, userAgent, deviceId, channel } = principal.meta;
+    // The client names who read: an MCP transport, a token's name, or else the channel (web, api, cli).
+    const client = principal.client ?? channel;
     try {
       await deps.audit.append(principal.userId, {
         action,
-        result: 'success',
+        result: outcome.result ?? 'success',
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
         ...(level ? { level } : {}),
         ...(ip ? { ip } : {}),
         ...(userAgent ? { userAgent } : {}),
         ...(deviceId ? { device: deviceId } : {}),
         ...(principal.sessionId ? { session: principal.sessionId } : {}),
+        ...(client ? { client } : {}),
       });
     } catch (error) {
       if (required) throw error;
       logger.warn({ userId: principal.userId, action, err: errorSummary(error) }, 'audit record failed');
+    }
+  };
+
+  /**
+   * Reads one entry by id for an act on it. A read refused because its level is locked is recorded as denied
+   * (with the level and the client) before the refusal reaches the caller.
+   */
+  const getFor = async (principal: Principal, id: string): Promise<MemoryEntry> => {
+    try {
+      return await deps.vault.get(principal.userId, checkId(id), principal.opener);
+    } catch (error) {
+      if (isMemvaultError(error, 'SECURITY_ERROR')) {
+        const level = error.details?.level;
+        await audited(principal, 'memory_read', isSecurityLevel(level) ? level : undefined, false, {
+          result: 'denied',
+          reason: 'level_locked',
+        });
+      }
+      throw error;
+    }
+  };
+
+  /** One record per sealed level a list or search returned entries of: sealed reads never go unrecorded. */
+  const auditSealedReads = async (principal: Principal, entries: readonly MemoryEntry[], act: string) => {
+    const counts = new Map<SecurityLevel, number>();
+    for (const entry of entries) if (entry.level >= 2) counts.set(entry.level, (counts.get(entry.level) ?? 0) + 1);
+    for (const [level, n] of [...counts].sort((a, b) => a[0] - b[0])) {
+      await audited(principal, 'memory_read', level, true, { reason: `${act}: ${n} ${n === 1 ? 'entry' : 'entries'}` });
     }
   };
 
@@ -163,6 +199,14 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       const text = checkText(rawText);
       const at = options.at ?? clock.now();
       if (Number.isNaN(at.getTime())) throw validationError('The message time is not a valid date.', { field: 'at' });
+      // A message cannot be written in the future (a day of slack covers clocks and zones) nor before 1900: a
+      // date like 9999-12-31 is a slip, and stored it would sit at the top of every timeline for ever.
+      if (at.getTime() > clock.now().getTime() + DAY_MS || at.getTime() < EARLIEST_MESSAGE) {
+        throw validationError(
+          `The message time ${at.toISOString().slice(0, 10)} is not plausible: give when it was written, between 1900 and now.`,
+          { field: 'at' },
+        );
+      }
       const profile = await profileOf(principal.userId);
       const classified = await deps.classifier.classify(text, {
         userId: principal.userId,
@@ -202,19 +246,21 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       return { entry, classification, reply: replyFor(entry), indexed };
     },
 
-    list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
-      return deps.vault.read(principal.userId, filter, principal.opener);
+    async list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
+      const result = await deps.vault.read(principal.userId, filter, principal.opener);
+      await auditSealedReads(principal, result.entries, 'list');
+      return result;
     },
 
     async get(principal: Principal, id: string): Promise<MemoryEntry> {
-      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      const entry = await getFor(principal, id);
       // Level 1 is readable by any session; opening a sealed level is what the audit log is for.
       if (entry.level >= 2) await audited(principal, 'memory_read', entry.level, true);
       return entry;
     },
 
     async correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry> {
-      const before = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      const before = await getFor(principal, id);
       if (before.category === category) return before;
       const at = clock.now().toISOString();
       // The person's choice is certain, and "why this category" should say it was theirs, not the classifier's.
@@ -240,7 +286,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     async delete(principal: Principal, id: string): Promise<void> {
-      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      const entry = await getFor(principal, id);
       await deps.vault.delete(principal.userId, entry.id, principal.opener);
       try {
         await deps.search.remove(principal.userId, entry.id);
@@ -252,7 +298,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     async related(principal: Principal, id: string): Promise<MemoryEntry[]> {
-      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      const entry = await getFor(principal, id);
       const out: MemoryEntry[] = [];
       for (const relatedId of entry.related) {
         try {
@@ -262,6 +308,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
           if (!(error instanceof MemvaultError) || !['SECURITY_ERROR', 'NOT_FOUND'].includes(error.code)) throw error;
         }
       }
+      await auditSealedReads(principal, out, 'related');
       return out;
     },
 
@@ -277,6 +324,11 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         principal.opener,
       );
       await audited(principal, 'search', undefined);
+      await auditSealedReads(
+        principal,
+        hits.map((hit) => hit.entry),
+        'search',
+      );
       return hits;
     },
 

@@ -29,12 +29,23 @@ async function inMemoryClient(principal: Principal, memory: ReturnType<typeof fa
 }
 
 describe('MCP tools (in-memory transport, the SDK client)', () => {
-  it('lists remember, recall and timeline with input schemas', async () => {
+  it('lists the verb_noun tools (and recall, deprecated) with input schemas', async () => {
     const { memory } = fakeApp();
     await memory.signUp({ phone: PHONE, password: PASSWORD });
     const client = await inMemoryClient({ userId: PHONE, opener: plainOpener([1]), meta: {} }, memory);
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['recall', 'remember', 'timeline']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'correct_memory',
+      'fetch',
+      'forget_memory',
+      'get_memory',
+      'recall',
+      'related_memories',
+      'remember',
+      'search',
+      'search_memories',
+      'timeline',
+    ]);
     expect(tools.find((t) => t.name === 'remember')?.inputSchema.required).toEqual(['text']);
     await client.close();
   });
@@ -51,7 +62,7 @@ describe('MCP tools (in-memory transport, the SDK client)', () => {
     expect(secret.structuredContent).toMatchObject({ level: 3 });
     expect(memory.entries.get(PHONE)?.map((e) => e.channel)).toEqual(['mcp', 'mcp']);
 
-    const recall = await client.callTool({ name: 'recall', arguments: { query: 'hike password' } });
+    const recall = await client.callTool({ name: 'search_memories', arguments: { query: 'hike password' } });
     expect(textOf(recall)).toContain('hike with Sara');
     expect(textOf(recall)).not.toContain('7319');
 
@@ -60,7 +71,8 @@ describe('MCP tools (in-memory transport, the SDK client)', () => {
     expect(body).toContain('## 2026-11-26');
     expect(body).toContain('hike with Sara');
     expect(body).not.toContain('7319');
-    expect(body).toContain('1 more in locked levels');
+    expect(body).toContain('level 3 (Secret) holds 1 memory in all');
+    expect(body).not.toContain('level 2');
     await client.close();
   });
 
@@ -70,7 +82,7 @@ describe('MCP tools (in-memory transport, the SDK client)', () => {
     const client = await inMemoryClient({ userId: PHONE, opener: plainOpener([1]), meta: {} }, memory);
     const empty = await client.callTool({ name: 'remember', arguments: { text: '' } });
     expect(empty.isError).toBe(true);
-    const wrongType = await client.callTool({ name: 'recall', arguments: { query: 42 } });
+    const wrongType = await client.callTool({ name: 'search_memories', arguments: { query: 42 } });
     expect(wrongType.isError).toBe(true);
     expect(memory.entries.get(PHONE)).toEqual([]);
 
@@ -197,7 +209,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
     await client.callTool({ name: 'remember', arguments: { text: 'The alarm pin is 4321' } });
     expect(memory.entries.get(PHONE)).toHaveLength(2);
 
-    const before = textOf(await client.callTool({ name: 'recall', arguments: { query: 'dog pin' } }));
+    const before = textOf(await client.callTool({ name: 'search_memories', arguments: { query: 'dog pin' } }));
     expect(before).toContain('walked the dog');
     expect(before).not.toContain('4321');
 
@@ -207,7 +219,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
       body: JSON.stringify({ level: 3, password: PASSWORD, totp: FAKE_TOTP }),
     });
     expect(unlock.status).toBe(200);
-    const after = textOf(await client.callTool({ name: 'recall', arguments: { query: 'dog pin' } }));
+    const after = textOf(await client.callTool({ name: 'search_memories', arguments: { query: 'dog pin' } }));
     expect(after).toContain('4321');
   });
 });
@@ -234,5 +246,53 @@ describe('runMcpOverStdio', () => {
     expect(await firstReply).toContain('"memvault"');
     stdin.end();
     await expect(done).resolves.toBeUndefined();
+  });
+});
+
+describe('audit naming the client, against the real server', () => {
+  it('records MCP and REST reads of a sealed level, and denied ones, with the client that asked', async () => {
+    const { startRealServer } = await import('../server/real.js');
+    const real = await startRealServer();
+    try {
+      const json = { 'content-type': 'application/json' };
+      const signUp = await fetch(`${real.url}/v1/auth/sign-up`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ phone: PHONE, password: PASSWORD }),
+      });
+      const { token } = (await signUp.json()) as { token: string };
+      const auth = { authorization: `Bearer ${token}` };
+      const client = new Client({ name: 'test', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL('/mcp', real.url), { requestInit: { headers: auth } }),
+      );
+      const saved = await client.callTool({
+        name: 'remember',
+        arguments: { text: 'My doctor moved my appointment to Friday', category: 'CONFIDENTIAL' },
+      });
+      const id = (saved.structuredContent as { id: string }).id;
+      expect(textOf(await client.callTool({ name: 'get_memory', arguments: { id } }))).toContain('appointment');
+      const rest = await fetch(`${real.url}/v1/memories/${id}`, { headers: auth });
+      expect(rest.status).toBe(200);
+
+      // Level 2 locked in this session: both edges are refused, and both refusals are recorded.
+      const lock = await fetch(`${real.url}/v1/auth/lock`, {
+        method: 'POST',
+        headers: { ...json, ...auth },
+        body: JSON.stringify({ level: 2 }),
+      });
+      expect(lock.status).toBe(200);
+      const refused = await client.callTool({ name: 'get_memory', arguments: { id } });
+      expect(refused.isError).toBe(true);
+      expect((await fetch(`${real.url}/v1/memories/${id}`, { headers: auth })).status).toBe(403);
+      await client.close();
+
+      const records = (await real.mv.audit.list(PHONE, { limit: 100 })).filter((r) => r.action === 'memory_read');
+      const summary = records.map((r) => `${r.result}:${r.level}:${r.client}`).reverse();
+      expect(summary).toEqual(['success:2:mcp:http', 'success:2:api', 'denied:2:mcp:http', 'denied:2:api']);
+      expect((await real.mv.audit.verify(PHONE)).ok).toBe(true);
+    } finally {
+      await real.close();
+    }
   });
 });

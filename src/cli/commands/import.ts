@@ -17,6 +17,7 @@ export interface ImportFailure {
 interface ImportOptions {
   user: string;
   strict?: boolean;
+  includeAssistant?: boolean;
   format: string;
   dateOrder?: string;
   dataDir?: string;
@@ -24,7 +25,10 @@ interface ImportOptions {
 }
 
 /** Kept here (and checked against import-formats.ts by a test) so that `--help` does not load the parsers. */
-export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram'] as const;
+export const IMPORT_FORMATS = ['auto', 'jsonl', 'whatsapp', 'telegram', 'chatgpt', 'claude'] as const;
+
+/** Formats whose external ids are the source's own message ids: importing them again adds nothing. */
+const IDEMPOTENT: ReadonlySet<ImportFormat> = new Set(['chatgpt', 'claude']);
 
 /** How many distinct unknown field names a report lists; a hostile file could carry thousands. */
 const MAX_IGNORED_NAMES = 20;
@@ -86,6 +90,7 @@ async function recordsOf(
   timezone: string,
   dateOrder: 'dmy' | 'mdy' | undefined,
   strict: boolean,
+  includeAssistant: boolean,
 ): Promise<{ records: AsyncIterable<ImportRecord>; total: number }> {
   const { parseJsonLine, parseTelegram, parseWhatsApp } = await import('../import-formats.js');
   if (format === 'jsonl') {
@@ -103,7 +108,13 @@ async function recordsOf(
     return { records: records(), total };
   }
   const content = await readSource(file, runtime);
-  const parsed = format === 'whatsapp' ? parseWhatsApp(content, timezone, dateOrder) : parseTelegram(content, timezone);
+  let parsed: ImportRecord[];
+  if (format === 'chatgpt' || format === 'claude') {
+    const { parseChatGpt, parseClaude } = await import('../import-assistants.js');
+    parsed = (format === 'chatgpt' ? parseChatGpt : parseClaude)(content, { includeAssistant });
+  } else {
+    parsed = format === 'whatsapp' ? parseWhatsApp(content, timezone, dateOrder) : parseTelegram(content, timezone);
+  }
   async function* records(): AsyncGenerator<ImportRecord> {
     yield* parsed;
   }
@@ -115,11 +126,15 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
     program
       .command('import')
       .description(
-        'import messages: JSON lines ({"text", "timestamp"?, "externalId"?} per line), a WhatsApp chat export (.txt) or a Telegram export (result.json)',
+        'import messages: JSON lines ({"text", "timestamp"?, "externalId"?} per line), a WhatsApp chat export (.txt), a Telegram export (result.json), or a ChatGPT or Claude export (conversations.json)',
       )
       .requiredOption('--user <phone>', 'whose memories')
       .option('--format <format>', `${IMPORT_FORMATS.join(', ')}: auto decides from the file name and contents`, 'auto')
       .option('--date-order <order>', 'WhatsApp exports whose dates are all ambiguous: dmy or mdy')
+      .option(
+        '--include-assistant',
+        'ChatGPT and Claude exports: also import the assistant’s answers (default: only what you wrote)',
+      )
       .option(
         '--strict',
         'refuse JSON lines with unknown fields and stop at the first bad line (default: ignore unknown fields, report bad lines and go on)',
@@ -147,59 +162,103 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
       if (error instanceof MemvaultError) throw error;
       throw storageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, error);
     }
+    if (opts.includeAssistant && format !== 'chatgpt' && format !== 'claude') {
+      throw validationError('--include-assistant applies to ChatGPT and Claude exports only.');
+    }
     const failures: ImportFailure[] = [];
     const ignored = new IgnoredFields();
     let imported = 0;
+    let skipped = 0;
     let seen = 0;
     await asUser(runtime, opts, async (app, principal) => {
-      const { timezone } = await app.memory.profile(principal.userId);
-      const { records, total } = await recordsOf(
-        file,
-        format,
-        runtime,
-        timezone,
-        opts.dateOrder as 'dmy' | 'mdy' | undefined,
-        opts.strict === true,
-      );
-      const bar =
-        runtime.stderr.isTTY && !opts.json && total > 0
-          ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} · {eta}s left' })
-          : undefined;
-      bar?.start(total, 0);
-      try {
-        for await (const record of records) {
-          seen++;
-          bar?.update(format === 'jsonl' ? record.line : seen);
-          try {
-            if ('error' in record) throw validationError(record.error);
-            if (record.ignored) ignored.add(record.ignored);
-            await app.memory.remember(principal, record.text, {
-              channel: 'import',
-              ...(record.at ? { at: record.at } : {}),
-              ...(record.externalId ? { externalId: record.externalId } : {}),
-            });
-            imported++;
-          } catch (error) {
-            // Storage and security failures are not the line's fault: stop, rather than report every line after.
-            if (
-              !(error instanceof MemvaultError) ||
-              !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)
-            ) {
-              throw error;
-            }
-            failures.push({ line: record.line, code: error.code, message: error.message });
-            if (opts.strict) break;
+      // Exports with their own message ids run one at a time per person, so none is stored twice.
+      const run = async () => {
+        const { timezone } = await app.memory.profile(principal.userId);
+        let { records, total } = await recordsOf(
+          file,
+          format,
+          runtime,
+          timezone,
+          opts.dateOrder as 'dmy' | 'mdy' | undefined,
+          opts.strict === true,
+          opts.includeAssistant === true,
+        );
+        // Ids imported before: from the ledger (every level, sealed ones included) and from the readable entries
+        // (which also covers a message stored by a run that stopped before it could record it).
+        const done = new Set<string>();
+        if (IDEMPOTENT.has(format)) {
+          const ids: string[] = [];
+          const buffered: ImportRecord[] = [];
+          for await (const record of records) {
+            buffered.push(record);
+            if (!('error' in record) && record.externalId) ids.push(record.externalId);
           }
+          for (const id of await app.imports.known(principal.userId, ids)) done.add(id);
+          const readable = await app.memory.list(principal, {});
+          for (const entry of readable.entries) if (entry.externalId) done.add(entry.externalId);
+          records = (async function* () {
+            yield* buffered;
+          })();
         }
-      } finally {
-        bar?.stop();
-      }
+        const bar =
+          runtime.stderr.isTTY && !opts.json && total > 0
+            ? new SingleBar({ stream: runtime.stderr, format: 'importing [{bar}] {value}/{total} · {eta}s left' })
+            : undefined;
+        bar?.start(total, 0);
+        try {
+          for await (const record of records) {
+            seen++;
+            bar?.update(format === 'jsonl' ? record.line : seen);
+            try {
+              if ('error' in record) throw validationError(record.error);
+              if (record.ignored) ignored.add(record.ignored);
+              if (record.externalId && done.has(record.externalId)) {
+                skipped++;
+                continue;
+              }
+              await app.memory.remember(principal, record.text, {
+                channel: 'import',
+                ...(record.at ? { at: record.at } : {}),
+                ...(record.externalId ? { externalId: record.externalId } : {}),
+              });
+              imported++;
+              if (record.externalId && IDEMPOTENT.has(format)) {
+                done.add(record.externalId);
+                await app.imports.record(principal.userId, record.externalId);
+              }
+            } catch (error) {
+              // Storage and security failures are not the line's fault: stop, rather than report every line after.
+              if (
+                !(error instanceof MemvaultError) ||
+                !['VALIDATION_ERROR', 'CLASSIFICATION_ERROR'].includes(error.code)
+              ) {
+                throw error;
+              }
+              failures.push({ line: record.line, code: error.code, message: error.message });
+              if (opts.strict) break;
+            }
+          }
+        } finally {
+          bar?.stop();
+        }
+      };
+      await (IDEMPOTENT.has(format) ? app.imports.exclusive(principal.userId, run) : run());
     });
-    const unit = format === 'jsonl' ? 'lines' : `${format} messages`;
+    // Line-based formats number their records by line; exports of chats by message position in the file.
+    const where = format === 'jsonl' || format === 'whatsapp' ? 'line' : 'message';
+    const unit =
+      format === 'jsonl'
+        ? 'lines'
+        : format === 'chatgpt'
+          ? 'ChatGPT messages'
+          : format === 'claude'
+            ? 'Claude messages'
+            : `${format} messages`;
     if (opts.json)
       writeJson(runtime.stdout, {
         format,
         imported,
+        ...(IDEMPOTENT.has(format) ? { skipped } : {}),
         failed: failures.length,
         failures,
         ...(ignored.lines > 0 ? { ignoredFields: ignored.toJSON() } : {}),
@@ -207,19 +266,20 @@ export function registerImport(program: Command, runtime: CliRuntime): void {
     else {
       writeLine(
         runtime.stdout,
-        `Imported ${imported} memories from ${seen} ${unit}${failures.length ? `; ${failures.length} bad:` : '.'}`,
+        `Imported ${imported} memories from ${seen} ${unit}${skipped ? ` (${skipped} imported before, skipped)` : ''}${failures.length ? `; ${failures.length} bad:` : '.'}`,
       );
       if (ignored.lines > 0) writeLine(runtime.stdout, ignored.describe());
-      for (const f of failures.slice(0, 50)) writeLine(runtime.stdout, `  line ${f.line}: ${f.message}`);
+      for (const f of failures.slice(0, 50)) writeLine(runtime.stdout, `  ${where} ${f.line}: ${f.message}`);
       if (failures.length > 50) writeLine(runtime.stdout, `  … and ${failures.length - 50} more (use --json for all).`);
     }
     const first = failures[0];
     if (first) {
+      const Where = where === 'line' ? 'Line' : 'Message';
       // Bad lines make the exit non-zero so scripts notice; the good lines are stored either way.
       throw validationError(
         opts.strict
-          ? `Line ${first.line}: ${first.message}. Stopped (--strict); ${imported} memories before it were imported.`
-          : `${failures.length} of ${seen} ${unit} were bad (first: line ${first.line}); the other ${imported} were imported.`,
+          ? `${Where} ${first.line}: ${first.message}. Stopped (--strict); ${imported} memories before it were imported.`
+          : `${failures.length} of ${seen} ${unit} were bad (first: ${where} ${first.line}); the other ${imported} were imported.`,
         { line: first.line, failed: failures.length, imported },
       );
     }

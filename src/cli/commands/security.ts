@@ -113,7 +113,7 @@ export function registerSecurity(program: Command, runtime: CliRuntime): void {
         for (const r of records) {
           writeLine(
             runtime.stdout,
-            `${r.seq}\t${r.at}\t${r.action}\t${r.result}${r.reason ? ` (${r.reason})` : ''}\trisk ${r.risk.toFixed(2)}`,
+            `${r.seq}\t${r.at}\t${r.action}\t${r.result}${r.reason ? ` (${r.reason})` : ''}\trisk ${r.risk.toFixed(2)}${r.client ? `\t${r.client}` : ''}`,
           );
         }
     } finally {
