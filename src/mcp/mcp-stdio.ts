@@ -8,12 +8,13 @@ import { runStdio } from './mcp-server.js';
  */
 export async function runMcpOverStdio(options: {
   readonly memory: MemoryService;
-  readonly principal: Principal;
+  /** Who the tools act for: fixed, or asked on every call (a token, so revoking it stops it at once). */
+  readonly principal: Principal | (() => Promise<Principal>);
   readonly stdin: Readable;
   readonly stdout: Writable;
   readonly version?: string;
 }): Promise<void> {
-  const { stdin } = options;
+  const { stdin, principal } = options;
   const ended = new Promise<void>((resolve) => {
     stdin.once('end', resolve);
     stdin.once('close', resolve);
@@ -21,7 +22,7 @@ export async function runMcpOverStdio(options: {
   const running = await runStdio(
     {
       memory: options.memory,
-      principalFor: async () => options.principal,
+      principalFor: typeof principal === 'function' ? principal : async () => principal,
       ...(options.version ? { version: options.version } : {}),
     },
     { stdin, stdout: options.stdout },

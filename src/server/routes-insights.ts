@@ -71,7 +71,7 @@ export const InsightsResponse = z
 export function registerInsightsRoutes(app: App, kit: RouteKit): void {
   const insights = kit.deps.insights;
   if (!insights) return;
-  const session = requireSession(kit);
+  const session = requireSession(kit, { tokens: true });
 
   app.openapi(
     createRoute({

@@ -32,7 +32,7 @@ const splitList = (value: string | undefined): string[] =>
 /** Memories (capture, list, get, correct, delete, related), search and the audit log. */
 export function registerMemoryRoutes(app: App, kit: RouteKit): void {
   const { memory, audit } = kit.deps;
-  const session = requireSession(kit);
+  const session = requireSession(kit, { tokens: true });
 
   app.openapi(
     createRoute({

@@ -14,6 +14,8 @@ export interface Principal {
   /** Public session id, when there is a session. */
   readonly sessionId?: string;
   readonly meta: RequestMeta;
+  /** The name of the personal access token or OAuth client acting (audit records name it as the client). */
+  readonly client?: string;
 }
 
 export interface RememberOptions {
