@@ -10,7 +10,7 @@ import type { Principal } from '../services/types.js';
 import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
-import { jsonResponse } from './openapi-helpers.js';
+import { errorResponses, jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
@@ -213,9 +213,11 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     createRoute({
       method: 'get',
       path: '/v1/health',
+      operationId: 'getHealth',
+      description: 'Answers as long as the process runs; no storage is touched. For load balancers and uptime checks.',
       tags: ['system'],
       summary: 'Liveness: the process answers',
-      responses: { 200: jsonResponse(HealthResponse, 'Alive') },
+      responses: { 200: jsonResponse(HealthResponse, 'Alive'), ...errorResponses() },
     }),
     (c) => c.json({ status: 'ok' as const, uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000) }, 200),
   );
@@ -224,9 +226,15 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     createRoute({
       method: 'get',
       path: '/v1/ready',
+      operationId: 'getReadiness',
+      description: 'Checks that the vault can be read; 503 while it cannot (storage unavailable).',
       tags: ['system'],
       summary: 'Readiness: storage and keys are usable',
-      responses: { 200: jsonResponse(ReadyResponse, 'Ready'), 503: jsonResponse(ReadyResponse, 'Not ready') },
+      responses: {
+        200: jsonResponse(ReadyResponse, 'Ready'),
+        ...errorResponses(),
+        503: jsonResponse(ReadyResponse, 'Not ready'),
+      },
     }),
     async (c) => {
       let ready = true;

@@ -4,9 +4,11 @@ import type { App, RouteKit } from './context.js';
 import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
 import { requireSession } from './session.js';
 
-const TokenLevelSchema = z
-  .union([z.literal(1), z.literal(2)])
-  .openapi('TokenLevel', { description: 'A level a token may read: 1 (chronological, general) or 2 (confidential).' });
+const TokenLevelSchema = z.literal([1, 2]).openapi('TokenLevel', {
+  type: 'integer',
+  enum: [1, 2],
+  description: 'A level a token may read: 1 (chronological, general) or 2 (confidential).',
+});
 
 const TokenInfo = z
   .object({
