@@ -145,6 +145,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'patch',
       path: '/v1/me',
+      operationId: 'updateMe',
+      description: 'Changes the signed-in person’s display name, IANA time zone or interface language.',
       tags: ['auth'],
       summary: 'Change the name, time zone or locale',
       middleware: [session] as const,
@@ -255,6 +257,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/password',
+      operationId: 'changePassword',
+      description:
+        'Checks the current password (rate-limited), stores the new one (policy-checked) and ends every session of the person, in every process.',
       tags: ['auth'],
       summary: 'Change the password; every session ends, this one too, so sign in again with the new one',
       middleware: [session] as const,

@@ -270,7 +270,7 @@ export const ListResponse = z
     /** Matching memories whose level is locked: counted, never shown. */
     locked: z.number().int(),
     /** The locked ones, unopened: id, category, level and the date where it is not sealed (levels 3–4 seal it). */
-    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: z.string().nullable() })),
+    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: Timestamp.nullable() })),
     damaged: z.array(Damaged),
     total: z.number().int().openapi({ description: 'Matching memories the session can read, over all pages' }),
   })
