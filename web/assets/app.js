@@ -1,4 +1,5 @@
 import { post } from './api.js';
+import { startOffline } from './offline.js';
 import { startRouter } from './router.js';
 import { refreshMe, setMe } from './state.js';
 // Pages: each module registers its route (and nav link) on import; the nav follows the registrations' order.
@@ -31,6 +32,8 @@ document.querySelector('.skip').addEventListener('click', (event) => {
   event.preventDefault();
   document.getElementById('main').focus();
 });
+
+startOffline();
 
 refreshMe()
   .catch(() => {

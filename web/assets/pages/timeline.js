@@ -24,7 +24,8 @@ async function timelineView(_params, query = new URLSearchParams()) {
       const result = await post('/v1/memories', { text: text.value });
       text.value = '';
       toast(result.reply);
-      await loadList();
+      // Queued by the service worker while offline: there is nothing new on the server to show yet.
+      if (!result.queued) await loadList();
       text.focus();
     },
   );
@@ -145,6 +146,12 @@ async function timelineView(_params, query = new URLSearchParams()) {
     );
   }
   filter.addEventListener('change', () => setFilter({ category: filter.value }));
+  // Captures sent after the connection came back: show them (the listener goes with the page).
+  const onFlushed = (event) => {
+    if (!list.isConnected) window.removeEventListener('memvault:flushed', onFlushed);
+    else if (event.detail?.sent > 0) loadList().catch(() => undefined);
+  };
+  window.addEventListener('memvault:flushed', onFlushed);
   drawChips();
 
   page('Timeline', capture, h('div', { class: 'toolbar' }, field('Show', filter), chips), badgeLegend(), list);
