@@ -392,7 +392,7 @@ ${input.problem ? `<p class="error" role="alert">${escapeHtml(input.problem)}</p
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
 </form>
-<p>You can disconnect it any time under Settings → Tokens, or with <code>memvault token revoke</code>.</p>
+<p>You can disconnect it any time under Settings → Access tokens, or with <code>memvault token revoke</code>.</p>
 </main></body></html>`;
     // The form posts here and is answered with a redirect to the app: allow that target for form-action.
     const target = new URL(input.redirectUri);
