@@ -13,7 +13,10 @@ import type { SearchIndex } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
 import { FileAuditLog } from '../security/audit-log.js';
+import { AccessTokenStore } from '../security/access-tokens.js';
 import { createAuthService } from '../security/auth-service.js';
+import { createTokenService } from '../security/token-service.js';
+import type { TokenService } from '../ports/tokens.js';
 import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
@@ -43,6 +46,8 @@ export interface Memvault {
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
+  /** Personal access tokens and OAuth grants for assistants and scripts (levels 1–2). */
+  readonly tokens: TokenService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -184,6 +189,13 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     onLock: (userId, levels) => search.forget(userId, levels),
     onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
   });
+  const tokens = createTokenService({
+    store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock }),
+    keyring,
+    sessionKey: (token, level) => auth.sessionKey(token, level),
+    audit,
+    clock,
+  });
   let personalStore: PersonalModelStore | null = null;
   const personal = once(async () => {
     const { PersonalModelStore } = await import('../classify/personal-model.js');
@@ -322,6 +334,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     memory,
     insights,
     auth,
+    tokens,
     audit,
     vault,
     search,

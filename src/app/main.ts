@@ -52,7 +52,12 @@ export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
     },
     mcpStdio: async (options) => {
       const [{ loadConfig }, { runMcpStdio }] = await Promise.all([import('./config.js'), import('./serve.js')]);
-      return runMcpStdio(loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {}), options.userId, io);
+      const token = options.token ?? (env.MEMVAULT_TOKEN || undefined);
+      return runMcpStdio(
+        loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {}),
+        { ...(options.userId ? { userId: options.userId } : {}), ...(token ? { token } : {}) },
+        io,
+      );
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { UserId } from '../core/entry.js';
+import { securityError, validationError } from '../core/errors.js';
+import type { Principal } from '../services/types.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
 import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
@@ -34,12 +36,14 @@ export async function startServer(
     auth: mv.auth,
     audit: mv.audit,
     insights: mv.insights,
+    tokens: mv.tokens,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',
       // A memory of the largest allowed size, JSON-escaped, plus the envelope.
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
+      publicUrl: config.publicUrl,
     },
     mcp: createMcpHttpHandler({
       memory: mv.memory,
@@ -121,19 +125,52 @@ export async function runServer(config: Config): Promise<void> {
   });
 }
 
-/** `memvault mcp`: one person's memories over MCP on stdio, at level 1. */
-export async function runMcpStdio(config: Config, userId: UserId, io: Io): Promise<void> {
+/**
+ * `memvault mcp`: one person's memories over MCP on stdio — level 1 as the local operator, or what a personal
+ * access token reads (levels 1–2). The token is resolved again on every tool call, so revoking it (in the web
+ * app, or `memvault token revoke`) cuts a running assistant off at once.
+ */
+export async function runMcpStdio(
+  config: Config,
+  who: { readonly userId?: UserId; readonly token?: string },
+  io: Io,
+): Promise<void> {
   const { runMcpOverStdio } = await import('../mcp/mcp-stdio.js');
   const { pino } = await import('pino');
   const { createLogger } = await import('./logger.js');
   // stdout carries the protocol: logs go to stderr only.
   const mv = await createMemvault(config, { logger: createLogger('warn', pino.destination(2)) });
   try {
-    await mv.resumeRotation(userId);
-    const opener = await mv.auth.channelOpener(userId);
+    const { token } = who;
+    let principalFor: () => Promise<Principal>;
+    if (token !== undefined) {
+      // Fails now, before the client connects, when the token is unknown, revoked or expired.
+      const first = await mv.tokens.resolve(token);
+      if (who.userId !== undefined && who.userId !== first.userId) {
+        throw securityError('authentication_failed', 'The token belongs to another person than --user.');
+      }
+      await mv.resumeRotation(first.userId);
+      principalFor = async () => {
+        const resolved = await mv.tokens.resolve(token);
+        return {
+          userId: resolved.userId,
+          opener: resolved.opener,
+          sessionId: resolved.grant.id,
+          client: resolved.grant.name,
+          meta: { channel: 'mcp' },
+        };
+      };
+    } else if (who.userId !== undefined) {
+      const userId = who.userId;
+      await mv.resumeRotation(userId);
+      const opener = await mv.auth.channelOpener(userId);
+      principalFor = async () => ({ userId, opener, meta: { channel: 'mcp' } });
+    } else {
+      throw validationError('Say whose memories: --user <phone>, or a token in $MEMVAULT_TOKEN (or --token).');
+    }
     await runMcpOverStdio({
       memory: mv.memory,
-      principal: { userId, opener, meta: { channel: 'mcp' } },
+      principal: principalFor,
       stdin: io.stdin,
       stdout: io.stdout,
       insights: mv.insights,

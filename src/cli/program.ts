@@ -9,6 +9,7 @@ import { registerMemories } from './commands/memories.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
 import { registerServe } from './commands/serve.js';
+import { registerToken } from './commands/token.js';
 import { registerTotp } from './commands/totp.js';
 import { registerUser } from './commands/user.js';
 import { writeJson, writeLine } from './io.js';
@@ -47,6 +48,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerInsights(program, runtime);
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
+  registerToken(program, runtime);
   registerBackup(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();

@@ -5,6 +5,7 @@ import type { ImportLedger } from '../ports/vault.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
+import type { TokenService } from '../ports/tokens.js';
 import type { BackupService } from '../services/backup-service.js';
 import type { MemoryService } from '../services/types.js';
 
@@ -15,6 +16,8 @@ export interface CliApp {
   readonly audit: AuditLog;
   readonly backups: BackupService;
   readonly insights: InsightsService;
+  /** Personal access tokens and OAuth grants. */
+  readonly tokens: TokenService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */
@@ -48,7 +51,8 @@ export interface CliRuntime {
   open(options: GlobalOptions): Promise<CliApp>;
   classifier(options: GlobalOptions & { userId?: UserId }): Promise<CliClassifier>;
   serve(options: GlobalOptions & { host?: string; port?: number }): Promise<void>;
-  mcpStdio(options: GlobalOptions & { userId: UserId }): Promise<void>;
+  /** `userId` alone: level 1 as the local operator; `token`: what the personal access token reads (levels 1–2). */
+  mcpStdio(options: GlobalOptions & { userId?: UserId; token?: string }): Promise<void>;
   readonly stdin: Readable & { isTTY?: boolean };
   readonly stdout: Writable & { isTTY?: boolean };
   readonly stderr: Writable & { isTTY?: boolean };

@@ -84,6 +84,12 @@ export interface AuthServiceHandle extends AuthService {
    * process; prefer it when the change may be seen by another one (a rotation by the CLI while the server runs).
    */
   endSessions(userId: UserId): void;
+  /**
+   * A copy of the private key of a level the session holds now (the caller zeroes it): a personal access token
+   * created inside the session wraps it, so the token reaches that level without the password.
+   * @throws SECURITY_ERROR insufficient_permissions when the level is not unlocked in this session.
+   */
+  sessionKey(token: string, level: SecurityLevel): Promise<{ userId: UserId; key: Uint8Array }>;
   /** Expires due sessions and levels now. */
   sweep(): void;
   /** Ends every session and stops the sweeper. */
@@ -958,6 +964,14 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
 
     endSessions(userId) {
       sessions.endAll(userId);
+    },
+
+    async sessionKey(token, level) {
+      const session = await resolveSession(token);
+      requireLevel(session, level, 'A token with this level');
+      const held = session.levels.get(level);
+      if (!held) throw securityError('insufficient_permissions', `Level ${level} is locked.`, { level });
+      return { userId: session.userId, key: Uint8Array.from(held.key) };
     },
 
     async revokeSessions(userId, meta = {}) {

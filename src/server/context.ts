@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { Clock } from '../ports/clock.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
+import type { TokenService } from '../ports/tokens.js';
 import type { MemoryService, Principal } from '../services/types.js';
 import type { RateLimiter } from './rate-limit.js';
 
@@ -21,6 +22,11 @@ export interface HttpConfig {
   readonly authRateLimit?: { readonly capacity: number; readonly perMinute: number };
   /** Key of the CSRF token MAC (32+ random bytes). Default: random per process, so restarts sign web users out of CSRF. */
   readonly csrfSecret?: Uint8Array;
+  /**
+   * The server's public base URL (e.g. "https://memvault.example.org"): the OAuth issuer and the MCP resource
+   * are named after it. Default: `webauthnOrigin`.
+   */
+  readonly publicUrl?: string;
   /** Serve the web app at `/` (default true). */
   readonly web?: boolean;
   /** Folder holding the web app's static files; default: the package's `web/`. */
@@ -38,6 +44,8 @@ export interface HttpDeps {
   readonly ready?: () => Promise<boolean>;
   /** The Daily Memory Manager; /v1/digest and /v1/insights exist only when it is given. */
   readonly insights?: InsightsService;
+  /** Personal access tokens and OAuth; /v1/tokens and /oauth exist only when it is given. */
+  readonly tokens?: TokenService;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

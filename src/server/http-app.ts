@@ -10,11 +10,13 @@ import type { Principal } from '../services/types.js';
 import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
-import { jsonResponse } from './openapi-helpers.js';
+import { errorResponses, jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
+import { registerTokenRoutes } from './routes-tokens.js';
+import { CONSENT_CSP_HEADER, registerOAuthRoutes, resourceMetadataUrl } from './oauth.js';
 import { HealthResponse, ReadyResponse } from './schemas.js';
 import { requireSession } from './session.js';
 import { registerWeb } from './web.js';
@@ -51,6 +53,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   };
   const started = clock.now().getTime();
   const allowedOrigin = new URL(config.webauthnOrigin).origin;
+  const oauthBase = (config.publicUrl ?? config.webauthnOrigin).replace(/\/+$/, '');
 
   const app = new OpenAPIHono<AppEnv>({
     // Every schema failure answers the same way: 400, VALIDATION_ERROR, the fields at fault (never their values).
@@ -75,6 +78,13 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       if (shown !== err.message) logger.debug({ code: err.code, detail: err.message }, 'error detail withheld');
       const retry = err.details?.retryAfterSeconds;
       if (typeof retry === 'number') c.header('Retry-After', String(retry));
+      // RFC 9728 §5.1: tell an MCP client where to find how to get a token.
+      if (status === 401 && deps.tokens && c.req.path === '/mcp') {
+        c.header(
+          'WWW-Authenticate',
+          `Bearer resource_metadata="${resourceMetadataUrl(oauthBase)}", error="invalid_token"`,
+        );
+      }
       return c.json(errorPayload(err), status);
     }
     if (err instanceof HTTPException) {
@@ -112,6 +122,17 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       );
     });
   }
+
+  // The OAuth consent page brings its own policy: its form is answered with a redirect to the connecting app,
+  // which form-action must allow (src/server/oauth.ts). Registered before secureHeaders so it runs after it.
+  app.use('/oauth/authorize', async (c, next) => {
+    await next();
+    const own = c.res.headers.get(CONSENT_CSP_HEADER);
+    if (own) {
+      c.res.headers.set('Content-Security-Policy', own);
+      c.res.headers.delete(CONSENT_CSP_HEADER);
+    }
+  });
 
   app.use(
     '*',
@@ -166,6 +187,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     }
     await next();
   };
+  app.use('/oauth/*', bodyLimit({ maxSize: 65_536 }));
   for (const path of ['/v1/*', '/mcp']) {
     app.use(path, limitBody);
     app.use(path, sameOrigin);
@@ -191,9 +213,11 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     createRoute({
       method: 'get',
       path: '/v1/health',
+      operationId: 'getHealth',
+      description: 'Answers as long as the process runs; no storage is touched. For load balancers and uptime checks.',
       tags: ['system'],
       summary: 'Liveness: the process answers',
-      responses: { 200: jsonResponse(HealthResponse, 'Alive') },
+      responses: { 200: jsonResponse(HealthResponse, 'Alive'), ...errorResponses() },
     }),
     (c) => c.json({ status: 'ok' as const, uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000) }, 200),
   );
@@ -202,9 +226,15 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     createRoute({
       method: 'get',
       path: '/v1/ready',
+      operationId: 'getReadiness',
+      description: 'Checks that the vault can be read; 503 while it cannot (storage unavailable).',
       tags: ['system'],
       summary: 'Readiness: storage and keys are usable',
-      responses: { 200: jsonResponse(ReadyResponse, 'Ready'), 503: jsonResponse(ReadyResponse, 'Not ready') },
+      responses: {
+        200: jsonResponse(ReadyResponse, 'Ready'),
+        ...errorResponses(),
+        503: jsonResponse(ReadyResponse, 'Not ready'),
+      },
     }),
     async (c) => {
       let ready = true;
@@ -221,10 +251,14 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   registerAuthRoutes(app, kit);
   registerMemoryRoutes(app, kit);
   registerInsightsRoutes(app, kit);
+  if (deps.tokens) {
+    registerTokenRoutes(app, kit, deps.tokens);
+    registerOAuthRoutes(app, kit, deps.tokens, oauthBase);
+  }
 
   if (deps.mcp) {
     const handler = deps.mcp;
-    const session = requireSession(kit);
+    const session = requireSession(kit, { tokens: true });
     app.all('/mcp', async (c, next) => {
       // MCP clients authenticate with the bearer token only; a cookie would open the door to cross-site calls.
       if (!c.req.header('authorization')) {

@@ -28,15 +28,29 @@ const ERROR_TEXT: Record<number, string> = {
   422: 'Rejected by the domain (e.g. not a phone number, weak password)',
   423: 'Locked out after repeated failures',
   429: 'Too many attempts; see Retry-After',
-  503: 'Storage unavailable',
+  500: 'A bug or damaged data on the server; the body says which (no details of the cause)',
+  503: 'Storage unavailable; try again later',
 };
 
-/** The error responses of a route, all with the one error body. */
+/** Statuses whose answer carries Retry-After (seconds). */
+const RETRY_AFTER = new Set([423, 429]);
+const retryAfterHeader = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again',
+    schema: { type: 'integer' as const, minimum: 0 },
+  },
+};
+
+/** The error responses of a route, all with the one error body; 500 and 503 can answer any route. */
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((s) => [
+    [...new Set([...statuses, 500, 503])].map((s) => [
       s,
-      { description: ERROR_TEXT[s] ?? 'Error', content: { 'application/json': { schema: ErrorBody } } },
+      {
+        description: ERROR_TEXT[s] ?? 'Error',
+        content: { 'application/json': { schema: ErrorBody } },
+        ...(RETRY_AFTER.has(s) ? { headers: retryAfterHeader } : {}),
+      },
     ]),
   );
 }

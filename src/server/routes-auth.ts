@@ -58,6 +58,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/sign-up',
+      operationId: 'signUp',
+      description:
+        'Creates the person’s vault, keyring and audit log with a policy-checked password, and signs them in.',
       tags: ['auth'],
       summary: 'Create an account and sign in',
       request: jsonBody(SignUpBody),
@@ -92,6 +95,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/sign-in',
+      operationId: 'signIn',
+      description:
+        'Checks the password (rate-limited, with lockout) and opens a session holding levels 1 and 2. The bearer token is returned once; with session "cookie" it is set as an HttpOnly cookie instead.',
       tags: ['auth'],
       summary: 'Sign in with a password (levels 1 and 2 unlocked)',
       request: jsonBody(SignInBody),
@@ -120,6 +126,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/me',
+      operationId: 'getMe',
+      description: 'The signed-in person’s profile and the session’s unlocked levels with their expiry times.',
       tags: ['auth'],
       summary: 'The signed-in user and their session',
       middleware: [session] as const,
@@ -137,6 +145,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'patch',
       path: '/v1/me',
+      operationId: 'updateMe',
+      description: 'Changes the signed-in person’s display name, IANA time zone or interface language.',
       tags: ['auth'],
       summary: 'Change the name, time zone or locale',
       middleware: [session] as const,
@@ -159,6 +169,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/unlock',
+      operationId: 'unlockLevel',
+      description:
+        'Unlocks a level inside the session with that level’s factors: 2 the password, 3 password and TOTP code, 4 password and passkey.',
       tags: ['auth'],
       summary: 'Unlock a level: 2 password, 3 password + TOTP, 4 password + passkey',
       middleware: [session] as const,
@@ -186,6 +199,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/lock',
+      operationId: 'lockLevel',
+      description: 'Locks one level (or every level above 1) and drops its keys from the server’s memory.',
       tags: ['auth'],
       summary: 'Lock one level, or every level above 1',
       middleware: [session] as const,
@@ -204,6 +219,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/sign-out',
+      operationId: 'signOut',
+      description: 'Ends this session and zeroes its keys; the token stops working.',
       tags: ['auth'],
       summary: 'End the session and drop its keys',
       middleware: [session] as const,
@@ -221,6 +238,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/sign-out-everywhere',
+      operationId: 'signOutEverywhere',
+      description: 'Ends every session of the person, in every server process.',
       tags: ['auth'],
       summary: 'End every session of this person, on every device, including this one',
       middleware: [session] as const,
@@ -238,6 +257,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/password',
+      operationId: 'changePassword',
+      description:
+        'Checks the current password (rate-limited), stores the new one (policy-checked) and ends every session of the person, in every process.',
       tags: ['auth'],
       summary: 'Change the password; every session ends, this one too, so sign in again with the new one',
       middleware: [session] as const,
@@ -261,6 +283,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/totp/begin',
+      operationId: 'beginTotp',
+      description: 'Starts two-factor enrolment: a secret, its otpauth URI and a QR code. Needs level 2 unlocked.',
       tags: ['auth'],
       summary: 'Start TOTP enrolment: a secret and its QR code (SVG)',
       middleware: [session] as const,
@@ -280,6 +304,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/totp/confirm',
+      operationId: 'confirmTotp',
+      description: 'Confirms enrolment with a current code from the authenticator app.',
       tags: ['auth'],
       summary: 'Finish TOTP enrolment with a current code',
       middleware: [session] as const,
@@ -298,6 +324,9 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/passkeys/registration-options',
+      operationId: 'passkeyRegistrationOptions',
+      description:
+        'WebAuthn creation options for adding a passkey (level 2 unlocked; level 4 too once a passkey exists).',
       tags: ['auth'],
       summary: 'WebAuthn creation options for a new passkey (needs level 2 unlocked)',
       middleware: [session] as const,
@@ -317,6 +346,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/passkeys',
+      operationId: 'registerPasskey',
+      description: 'Registers the passkey from the WebAuthn response to the options just issued.',
       tags: ['auth'],
       summary: 'Register a passkey from the authenticator’s response',
       middleware: [session] as const,
@@ -340,6 +371,8 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/auth/passkeys/authentication-options',
+      operationId: 'passkeyAuthenticationOptions',
+      description: 'WebAuthn request options for the assertion that unlocks level 4.',
       tags: ['auth'],
       summary: 'WebAuthn request options for unlocking level 4',
       middleware: [session] as const,

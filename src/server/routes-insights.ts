@@ -51,7 +51,9 @@ const Window = z.object({
   activityWeekday: z.array(z.object({ name: z.string(), weekday: z.number().int(), share: z.number() })),
 });
 
-export const InsightsQuery = z.strictObject({ date: Day.optional() });
+export const InsightsQuery = z.strictObject({
+  date: Day.optional().openapi({ description: 'The local day; default the last processed day' }),
+});
 
 export const InsightsResponse = z
   .object({
@@ -71,12 +73,15 @@ export const InsightsResponse = z
 export function registerInsightsRoutes(app: App, kit: RouteKit): void {
   const insights = kit.deps.insights;
   if (!insights) return;
-  const session = requireSession(kit);
+  const session = requireSession(kit, { tokens: true });
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/digest',
+      operationId: 'getDigest',
+      description:
+        'The day (or week) in a few lines: highlights, people, mood, upcoming events, on this day; over the levels the session can open.',
       tags: ['insights'],
       summary: 'The daily (or weekly) digest over the levels the session has unlocked',
       middleware: [session] as const,
@@ -102,6 +107,9 @@ export function registerInsightsRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/insights',
+      operationId: 'getInsights',
+      description:
+        'What the daily processing found for a day: patterns, connections and reminders, over the levels the session can open.',
       tags: ['insights'],
       summary: 'Patterns, importance, connections and insights of the latest (or a given) processed day',
       middleware: [session] as const,

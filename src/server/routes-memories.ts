@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { type Category, isSecurityLevel, parseCategory, type SecurityLevel } from '../core/category.js';
+import type { Category, SecurityLevel } from '../core/category.js';
 import { isMemvaultError } from '../core/errors.js';
 import type { EntryFilter } from '../ports/vault.js';
 import type { App, RouteKit } from './context.js';
@@ -17,27 +17,23 @@ import {
   RememberBody,
   RememberResponse,
   SearchBody,
+  SEARCH_WINDOW,
   SearchResponse,
 } from './schemas.js';
 import { requireSession } from './session.js';
 
-const splitList = (value: string | undefined): string[] =>
-  value === undefined
-    ? []
-    : value
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part.length > 0);
-
 /** Memories (capture, list, get, correct, delete, related), search and the audit log. */
 export function registerMemoryRoutes(app: App, kit: RouteKit): void {
   const { memory, audit } = kit.deps;
-  const session = requireSession(kit);
+  const session = requireSession(kit, { tokens: true });
 
   app.openapi(
     createRoute({
       method: 'post',
       path: '/v1/memories',
+      operationId: 'createMemory',
+      description:
+        'Classifies the text (category, level, tags), seals it at its level, stores and indexes it. Sealing needs only public keys, so any level can be written while it is locked.',
       tags: ['memories'],
       summary: 'Remember something: classified, sealed at its level, stored and indexed',
       middleware: [session] as const,
@@ -81,6 +77,9 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/memories',
+      operationId: 'listMemories',
+      description:
+        'Memories of the levels this session (or token) can open, newest first, paged with offset and total. Memories in locked levels are counted in `locked`, never shown.',
       tags: ['memories'],
       summary: 'List memories, newest first; locked levels are counted, never shown',
       middleware: [session] as const,
@@ -90,11 +89,9 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const categories: Category[] = splitList(q.categories).map(parseCategory);
-      const levels = splitList(q.levels)
-        .map(Number)
-        .filter((n): n is SecurityLevel => isSecurityLevel(n));
-      const tags = splitList(q.tags);
+      const categories: Category[] = q.categories ?? [];
+      const levels: SecurityLevel[] = q.levels ?? [];
+      const tags = q.tags ?? [];
       const filter: EntryFilter = {
         limit: q.limit ?? 50,
         ...(categories.length > 0 ? { categories } : {}),
@@ -129,6 +126,8 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/memories/{id}',
+      operationId: 'getMemory',
+      description: 'One memory by id. 403 insufficient_permissions when its level is locked.',
       tags: ['memories'],
       summary: 'One memory (403 insufficient_permissions when its level is locked)',
       middleware: [session] as const,
@@ -146,6 +145,8 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'patch',
       path: '/v1/memories/{id}',
+      operationId: 'correctMemory',
+      description: 'Moves the memory to another category (and so level) and teaches the personal classifier.',
       tags: ['memories'],
       summary: 'Correct the category (moves the memory to that level; trains the classifier)',
       middleware: [session] as const,
@@ -166,6 +167,8 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'delete',
       path: '/v1/memories/{id}',
+      operationId: 'deleteMemory',
+      description: 'Deletes the memory, its index entries and every link to it.',
       tags: ['memories'],
       summary: 'Delete a memory and every reference to it',
       middleware: [session] as const,
@@ -183,6 +186,9 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/memories/{id}/related',
+      operationId: 'getRelatedMemories',
+      description:
+        'Memories linked to this one that the session can open, with why they are related when the daily processing found it.',
       tags: ['memories'],
       summary: 'Related memories the session can open',
       middleware: [session] as const,
@@ -219,6 +225,9 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'post',
       path: '/v1/search',
+      operationId: 'searchMemories',
+      description:
+        'Hybrid search (full text, typo-tolerant, semantic) over the levels the session can open, paged with offset and total inside the ranked window.',
       tags: ['search'],
       summary: 'Hybrid search (full-text, fuzzy, semantic) over the levels the session has unlocked',
       middleware: [session] as const,
@@ -230,9 +239,11 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       const body = c.req.valid('json');
       const principal = c.get('principal');
       const profile = await memory.profile(principal.userId);
-      const hits = await memory.search(principal, {
+      // Paging stays inside the ranked window, so `total` and every page come from one ranking.
+      const offset = body.offset ?? 0;
+      const ranked = await memory.search(principal, {
         text: body.query,
-        limit: body.limit ?? 50,
+        limit: SEARCH_WINDOW,
         timezone: profile.timezone,
         ...(body.from !== undefined ? { from: new Date(body.from).toISOString() } : {}),
         ...(body.to !== undefined ? { to: new Date(body.to).toISOString() } : {}),
@@ -241,8 +252,10 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
         ...(body.categories !== undefined ? { categories: body.categories } : {}),
         ...(body.levels !== undefined ? { levels: body.levels } : {}),
       });
+      const hits = ranked.slice(offset, offset + (body.limit ?? 50));
       return c.json(
         {
+          total: ranked.length,
           results: hits.map((hit) => ({
             memory: memoryDto(hit.entry),
             score: hit.score,
@@ -259,6 +272,8 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/audit',
+      operationId: 'listAuditRecords',
+      description: 'The person’s own tamper-evident access log, newest first, paged with offset and total.',
       tags: ['audit'],
       summary: 'Your own access log, newest first',
       middleware: [session] as const,
@@ -268,11 +283,13 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const records = await audit.list(c.get('principal').userId, {
-        limit: q.limit ?? 100,
-        ...(q.before !== undefined ? { before: q.before } : {}),
-      });
-      return c.json({ records: records.map(auditDto) }, 200);
+      const userId = c.get('principal').userId;
+      // Sequence numbers run 1…N without gaps, so the newest one is the total and an offset is a `before` bound.
+      const total = (await audit.list(userId, { limit: 1 }))[0]?.seq ?? 0;
+      const offset = q.offset ?? 0;
+      const records =
+        offset >= total ? [] : await audit.list(userId, { limit: q.limit ?? 100, before: total - offset + 1 });
+      return c.json({ records: records.map(auditDto), total }, 200);
     },
   );
 }

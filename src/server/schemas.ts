@@ -15,10 +15,37 @@ const isoDate = z
   .string()
   .max(40)
   .refine((v) => !Number.isNaN(Date.parse(v)), 'Expected an ISO 8601 date')
-  .openapi({ example: '2026-11-26T18:04:49.000Z' });
+  .openapi({
+    format: 'date-time',
+    description: 'ISO 8601 date-time (a bare date, 2026-11-26, means midnight UTC)',
+    example: '2026-11-26T18:04:49.000Z',
+  });
 
-export const Level = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).openapi('Level');
+/** An instant the server reports: always ISO 8601 in UTC. */
+const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-26T18:04:49.000Z' });
+
+export const Level = z.literal([1, 2, 3, 4]).openapi('Level', {
+  // The generator documents only the first value of a multi-value literal; say all four.
+  type: 'integer',
+  enum: [1, 2, 3, 4],
+  description: '1 chronological/general, 2 confidential, 3 secret, 4 ultra-secret',
+});
 export const CategorySchema = z.enum(CATEGORIES).openapi('Category');
+
+/**
+ * A query list, sent comma-separated (`?categories=GENERAL,SECRET`, OpenAPI style form, explode false) or as
+ * repeated keys; each part is checked against `item`.
+ */
+const queryList = <T extends z.ZodType>(item: T, max: number, description: string) =>
+  z
+    .preprocess((value) => {
+      const parts = (Array.isArray(value) ? value : [value]).flatMap((v) =>
+        typeof v === 'string' ? v.split(',') : [v],
+      );
+      return parts.map((p) => (typeof p === 'string' ? p.trim() : p)).filter((p) => p !== '');
+    }, z.array(item).max(max))
+    .optional()
+    .openapi({ description, param: { style: 'form', explode: false } });
 
 export const ErrorBody = z
   .object({
@@ -35,7 +62,10 @@ export const IdParam = z.object({
   id: z
     .string()
     .regex(ULID_PATTERN, 'Expected a memory id (26-character ULID)')
-    .openapi({ param: { name: 'id', in: 'path' }, example: '01JDQ8Z6M0X8V3Y9G7K2T4B5N1' }),
+    .openapi({
+      param: { name: 'id', in: 'path', description: 'The memory’s id (ULID)' },
+      example: '01JDQ8Z6M0X8V3Y9G7K2T4B5N1',
+    }),
 });
 
 const phone = z.string().min(3).max(64).openapi({ example: '+14155550134' });
@@ -63,7 +93,7 @@ export const Session = z
   .object({
     id: z.string(),
     userId: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     unlocked: z.array(Level),
     expires: z.record(z.string(), z.string()),
     totpEnrolled: z.boolean(),
@@ -76,7 +106,7 @@ export const Profile = z
     userId: z.string(),
     name: z.string().nullable(),
     timezone: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     maxLevel: Level,
     email: z.string().nullable(),
     /** BCP 47 tag for dates and numbers in the web app; null follows the browser. */
@@ -155,8 +185,8 @@ export const PasskeyRegisterBody = z.strictObject({
 export const Memory = z
   .object({
     id: z.string(),
-    date: z.string(),
-    eventDate: z.string().nullable(),
+    date: Timestamp.openapi({ description: 'When it was written' }),
+    eventDate: Timestamp.nullable().openapi({ description: 'When it happened, when the text says so' }),
     category: CategorySchema,
     level: Level,
     tags: z.array(z.string()),
@@ -200,29 +230,36 @@ export const RememberResponse = z
   })
   .openapi('RememberResult');
 
-const csv = (pattern: RegExp, what: string) =>
-  z.string().max(500).regex(pattern, `Expected a comma-separated list of ${what}`).optional();
-
-// Case-insensitive without a regex flag, which OpenAPI's `pattern` cannot carry: SECRET, secret, Secret.
-const anyCase = (word: string) =>
-  word
-    .split('')
-    .map((ch) => `[${ch}${ch.toLowerCase()}]`)
-    .join('');
-const CATEGORY_WORD = `(${CATEGORIES.map(anyCase).join('|')})`;
+const LIMIT_TEXT = 'Most items to return';
+const OFFSET_TEXT = 'Items to skip (paging: offset + limit; `total` says how many there are)';
 
 export const ListQuery = z.strictObject({
-  categories: csv(new RegExp(`^${CATEGORY_WORD}(,${CATEGORY_WORD})*$`), 'categories').openapi({
-    example: 'CHRONOLOGICAL,GENERAL',
-  }),
-  levels: csv(/^[1-4](,[1-4])*$/, 'levels 1–4'),
-  tags: csv(/^[^,]{1,64}(,[^,]{1,64})*$/, 'tags'),
-  from: isoDate.optional(),
-  to: isoDate.optional(),
-  dateField: z.enum(['date', 'eventDate']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
-  order: z.enum(['asc', 'desc']).optional(),
+  categories: queryList(
+    z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), CategorySchema),
+    5,
+    'Only these categories (any case), comma-separated',
+  ),
+  levels: queryList(
+    z.preprocess((v) => (typeof v === 'string' && /^\d$/.test(v) ? Number(v) : v), Level),
+    4,
+    'Only these levels, comma-separated',
+  ),
+  tags: queryList(z.string().min(1).max(64), 20, 'Only memories with every one of these tags, comma-separated'),
+  from: isoDate.optional().openapi({ description: 'From this instant (inclusive)' }),
+  to: isoDate.optional().openapi({ description: 'Up to this instant (exclusive)' }),
+  dateField: z
+    .enum(['date', 'eventDate'])
+    .optional()
+    .openapi({ description: 'Which date from/to apply to: when written (default) or when it happened' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .optional()
+    .openapi({ description: `${LIMIT_TEXT} (default 50)` }),
+  offset: z.coerce.number().int().min(0).max(1_000_000).optional().openapi({ description: OFFSET_TEXT }),
+  order: z.enum(['asc', 'desc']).optional().openapi({ description: 'By date: desc (newest first, default) or asc' }),
 });
 
 export const Damaged = z.object({ id: z.string().nullable(), category: CategorySchema, reason: z.string() });
@@ -233,9 +270,9 @@ export const ListResponse = z
     /** Matching memories whose level is locked: counted, never shown. */
     locked: z.number().int(),
     /** The locked ones, unopened: id, category, level and the date where it is not sealed (levels 3–4 seal it). */
-    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: z.string().nullable() })),
+    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: Timestamp.nullable() })),
     damaged: z.array(Damaged),
-    total: z.number().int(),
+    total: z.number().int().openapi({ description: 'Matching memories the session can read, over all pages' }),
   })
   .openapi('MemoryList');
 
@@ -258,10 +295,26 @@ export const RelatedResponse = z
   })
   .openapi('Related');
 
+/** Search ranks at most this many matches; `total` counts up to it, and paging stays inside it. */
+export const SEARCH_WINDOW = 500;
+
 export const SearchBody = z
   .strictObject({
-    query: z.string().trim().min(1).max(1000),
-    limit: z.number().int().min(1).max(200).optional(),
+    query: z.string().trim().min(1).max(1000).openapi({ description: 'What to look for, in your own words' }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .optional()
+      .openapi({ description: `${LIMIT_TEXT} (default 50)` }),
+    offset: z
+      .number()
+      .int()
+      .min(0)
+      .max(SEARCH_WINDOW - 1)
+      .optional()
+      .openapi({ description: OFFSET_TEXT }),
     from: isoDate.optional(),
     to: isoDate.optional(),
     dateField: z.enum(['date', 'eventDate']).optional(),
@@ -276,12 +329,22 @@ export const SearchResponse = z
     results: z.array(
       z.object({ memory: Memory, score: z.number(), signals: z.array(z.string()), highlighted: z.string() }),
     ),
+    total: z
+      .number()
+      .int()
+      .openapi({ description: `Matches over all pages (counted up to ${SEARCH_WINDOW})` }),
   })
   .openapi('SearchResults');
 
 export const AuditQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  before: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .optional()
+    .openapi({ description: `${LIMIT_TEXT} (default 100)` }),
+  offset: z.coerce.number().int().min(0).max(10_000_000).optional().openapi({ description: OFFSET_TEXT }),
 });
 
 export const AuditResponse = z
@@ -289,7 +352,7 @@ export const AuditResponse = z
     records: z.array(
       z.object({
         seq: z.number().int(),
-        at: z.string(),
+        at: Timestamp,
         action: z.string(),
         result: z.enum(['success', 'failure', 'denied']),
         reason: z.string().optional(),
@@ -302,6 +365,7 @@ export const AuditResponse = z
         risk: z.number(),
       }),
     ),
+    total: z.number().int().openapi({ description: 'Records in the log, over all pages' }),
   })
   .openapi('AuditLog');
 

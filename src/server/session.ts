@@ -90,11 +90,54 @@ export function checkCsrf(c: Context, kit: RouteKit, sessionToken: string): void
   }
 }
 
-/** Middleware: resolves the session (bearer or cookie), enforces CSRF on cookie writes, sets the principal. */
-export function requireSession(kit: RouteKit): MiddlewareHandler<AppEnv> {
+/** A personal access token or an OAuth access token (src/security/access-tokens.ts), not a session token. */
+const GRANT_TOKEN = /^mv[pa]_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Middleware: resolves the session (bearer or cookie), enforces CSRF on cookie writes, sets the principal.
+ * With `tokens`, a personal access token or OAuth access token is accepted too (memories, search, MCP): its
+ * principal reads the token's levels and names the token as the client. Routes about the session itself
+ * (unlocking, passkeys, creating tokens) leave it out, so a token can never widen its own reach.
+ */
+export function requireSession(kit: RouteKit, options: { readonly tokens?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const presented = presentedToken(c);
     if (!presented) throw securityError('authentication_failed', 'Sign in first: no session token was presented.');
+    if (presented.via === 'bearer' && GRANT_TOKEN.test(presented.token)) {
+      const tokens = kit.deps.tokens;
+      if (!options.tokens || !tokens) {
+        throw securityError(
+          'authentication_failed',
+          'An access token cannot be used here: this needs a signed-in session (sign in with your password).',
+        );
+      }
+      const resolved = await tokens.resolve(presented.token);
+      const meta = requestMeta(c, kit.deps.config.trustProxy ?? false, 'api');
+      c.set('session', {
+        session: {
+          id: resolved.grant.id,
+          userId: resolved.userId,
+          createdAt: resolved.grant.createdAt,
+          unlocked: [...resolved.levels],
+          expires: {},
+          totpEnrolled: false,
+          passkeys: 0,
+        },
+        opener: resolved.opener,
+      });
+      c.set('token', presented.token);
+      c.set('via', 'bearer');
+      c.set('meta', meta);
+      c.set('principal', {
+        userId: resolved.userId,
+        opener: resolved.opener,
+        sessionId: resolved.grant.id,
+        meta,
+        client: resolved.grant.name,
+      });
+      await next();
+      return;
+    }
     if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method)) checkCsrf(c, kit, presented.token);
     const meta = requestMeta(c, kit.deps.config.trustProxy ?? false, presented.via === 'cookie' ? 'web' : 'api');
     const session: AuthenticatedSession = await kit.deps.auth.resolve(presented.token, meta);

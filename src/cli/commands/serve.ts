@@ -20,12 +20,17 @@ export function registerServe(program: Command, runtime: CliRuntime): void {
 
   program
     .command('mcp')
-    .description('serve one person’s memories to an AI assistant over MCP on stdio (level 1)')
-    .requiredOption('--user <phone>', 'whose memories')
+    .description(
+      'serve one person’s memories to an AI assistant over MCP on stdio: level 1 as the local operator, or what a ' +
+        'personal access token reads (levels 1–2) with $MEMVAULT_TOKEN or --token',
+    )
+    .option('--user <phone>', 'whose memories (not needed with a token)')
+    .option('--token <token>', 'a personal access token (prefer $MEMVAULT_TOKEN: arguments show in `ps`)')
     .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
-    .action(async (opts: { user: string; dataDir?: string }) => {
+    .action(async (opts: { user?: string; token?: string; dataDir?: string }) => {
       await runtime.mcpStdio({
-        userId: await normalizeUser(opts.user),
+        ...(opts.user !== undefined ? { userId: await normalizeUser(opts.user) } : {}),
+        ...(opts.token !== undefined ? { token: opts.token } : {}),
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       });
     });
