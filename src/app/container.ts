@@ -17,6 +17,8 @@ import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
+import { createExportService, type ExportService } from '../services/export-service.js';
+import { createZipExportCodec } from '../vault/export-zip.js';
 import { createFeatureExtractor } from '../insights/features.js';
 import { FsInsightsStore } from '../insights/store.js';
 import { createInsightsService, type InsightsService } from '../services/insights-service.js';
@@ -39,6 +41,8 @@ export interface Memvault {
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
+  /** Plain-text export and its import (docs/backup.md). */
+  readonly exports: ExportService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -309,10 +313,13 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
   });
 
+  const exports = createExportService({ vault, audit, codec: createZipExportCodec(), clock, logger });
+
   return {
     config,
     logger,
     backups,
+    exports,
     memory,
     insights,
     auth,

@@ -34,6 +34,7 @@ export async function startServer(
     auth: mv.auth,
     audit: mv.audit,
     insights: mv.insights,
+    exports: mv.exports,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',

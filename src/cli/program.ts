@@ -3,6 +3,7 @@ import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerBackup } from './commands/backup.js';
 import { registerClassify } from './commands/classify.js';
+import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInsights } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
@@ -48,6 +49,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
   registerBackup(program, runtime);
+  registerExport(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,4 +1,5 @@
 import type { InsightsService } from '../services/insights-service.js';
+import type { ExportService } from '../services/export-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   readonly ready?: () => Promise<boolean>;
   /** The Daily Memory Manager; /v1/digest and /v1/insights exist only when it is given. */
   readonly insights?: InsightsService;
+  /** "Download my data"; /v1/export exists only when it is given. */
+  readonly exports?: ExportService;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

@@ -12,6 +12,7 @@ import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
+import { registerAccountRoutes } from './routes-account.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
@@ -221,6 +222,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   registerAuthRoutes(app, kit);
   registerMemoryRoutes(app, kit);
   registerInsightsRoutes(app, kit);
+  registerAccountRoutes(app, kit);
 
   if (deps.mcp) {
     const handler = deps.mcp;

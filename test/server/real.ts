@@ -52,6 +52,7 @@ export async function startRealServer(
     auth: mv.auth,
     audit: mv.audit,
     insights: mv.insights,
+    exports: mv.exports,
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),
