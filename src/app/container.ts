@@ -18,6 +18,9 @@ import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/mas
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
 import { createExportService, type ExportService } from '../services/export-service.js';
+import { type AccountService, createAccountService } from '../services/account-service.js';
+import type { InstanceAudit } from '../ports/account.js';
+import { InstanceAuditLog } from '../security/instance-audit.js';
 import { createZipExportCodec } from '../vault/export-zip.js';
 import { createFeatureExtractor } from '../insights/features.js';
 import { FsInsightsStore } from '../insights/store.js';
@@ -43,6 +46,10 @@ export interface Memvault {
   readonly backups: BackupService;
   /** Plain-text export and its import (docs/backup.md). */
   readonly exports: ExportService;
+  /** Account deletion (docs/backup.md). */
+  readonly account: AccountService;
+  /** The instance-level audit log: deletions and recoveries, without personal text. */
+  readonly instanceAudit: InstanceAudit;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -314,12 +321,24 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   });
 
   const exports = createExportService({ vault, audit, codec: createZipExportCodec(), clock, logger });
+  const instanceAudit = new InstanceAuditLog({ dataDir: config.dataDir, masterKey, clock });
+  const account = createAccountService({
+    auth,
+    store: backupStore,
+    search,
+    instanceAudit,
+    endSessions: (userId) => auth.endSessions(userId),
+    forget: (userId) => (personalStore as PersonalModelStore | null)?.forget(userId),
+    logger,
+  });
 
   return {
     config,
     logger,
     backups,
     exports,
+    account,
+    instanceAudit,
     memory,
     insights,
     auth,

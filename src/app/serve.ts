@@ -35,6 +35,7 @@ export async function startServer(
     audit: mv.audit,
     insights: mv.insights,
     exports: mv.exports,
+    account: mv.account,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
+import { registerAccount } from './commands/account.js';
 import { registerBackup } from './commands/backup.js';
 import { registerClassify } from './commands/classify.js';
 import { registerExport } from './commands/export.js';
@@ -50,6 +51,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerTotp(program, runtime);
   registerBackup(program, runtime);
   registerExport(program, runtime);
+  registerAccount(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;

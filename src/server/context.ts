@@ -1,5 +1,6 @@
 import type { InsightsService } from '../services/insights-service.js';
 import type { ExportService } from '../services/export-service.js';
+import type { AccountService } from '../services/account-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
@@ -41,6 +42,8 @@ export interface HttpDeps {
   readonly insights?: InsightsService;
   /** "Download my data"; /v1/export exists only when it is given. */
   readonly exports?: ExportService;
+  /** Account deletion; DELETE /v1/account exists only when it is given. */
+  readonly account?: AccountService;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

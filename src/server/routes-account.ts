@@ -1,17 +1,51 @@
 import { Readable } from 'node:stream';
+import { createRoute, z } from '@hono/zod-openapi';
 import { validationError } from '../core/errors.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../ports/export.js';
 import type { App, RouteKit } from './context.js';
-import { requireSession } from './session.js';
+import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
+import { clearSessionCookies, requireSession } from './session.js';
+
+const DeleteAccountBody = z
+  .strictObject({ password: z.string().min(1).max(1024) })
+  .openapi('DeleteAccount', { description: 'Your password: the confirmation that you mean it.' });
+const DeleteAccountResponse = z
+  .object({ deleted: z.literal(true), backups: z.number().int() })
+  .openapi('AccountDeleted');
 
 /**
- * The person's own data: "Download my data" (GET /v1/export, a zip streamed as it is written). Exists only when
- * the composition root passes the export service.
+ * The person's own data: "Download my data" (GET /v1/export, a zip streamed as it is written) and "Delete my
+ * account" (DELETE /v1/account). Each exists only when the composition root passes its service.
  */
 export function registerAccountRoutes(app: App, kit: RouteKit): void {
+  const session = requireSession(kit);
+  const account = kit.deps.account;
+  if (account) {
+    app.openapi(
+      createRoute({
+        method: 'delete',
+        path: '/v1/account',
+        tags: ['auth'],
+        summary: 'Delete my account: every file, backup and session, confirmed by the password',
+        middleware: [session] as const,
+        security: SESSION_SECURITY,
+        request: jsonBody(DeleteAccountBody),
+        responses: {
+          200: jsonResponse(DeleteAccountResponse, 'Deleted; the session is gone too'),
+          ...errorResponses(400, 401, 403, 423, 429),
+        },
+      }),
+      async (c) => {
+        const { password } = c.req.valid('json');
+        const principal = c.get('principal');
+        const report = await account.deleteAccount(principal.userId, { password }, c.get('meta'));
+        clearSessionCookies(c, kit);
+        return c.json({ deleted: true as const, backups: report.backups }, 200);
+      },
+    );
+  }
   const exports = kit.deps.exports;
   if (!exports) return;
-  const session = requireSession(kit);
 
   app.get('/v1/export', session, async (c) => {
     const format = c.req.query('format') ?? 'markdown';

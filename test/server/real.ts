@@ -53,6 +53,7 @@ export async function startRealServer(
     audit: mv.audit,
     insights: mv.insights,
     exports: mv.exports,
+    account: mv.account,
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),
