@@ -21,6 +21,9 @@ import { createExportService, type ExportService } from '../services/export-serv
 import { type AccountService, createAccountService } from '../services/account-service.js';
 import type { InstanceAudit } from '../ports/account.js';
 import { InstanceAuditLog } from '../security/instance-audit.js';
+import { AuthStore } from '../security/auth-store.js';
+import { FsRecoveryKits } from '../security/recovery-kit.js';
+import { createRecoveryService, type RecoveryAlert, type RecoveryService } from '../services/recovery-service.js';
 import { createZipExportCodec } from '../vault/export-zip.js';
 import { createFeatureExtractor } from '../insights/features.js';
 import { FsInsightsStore } from '../insights/store.js';
@@ -50,6 +53,8 @@ export interface Memvault {
   readonly account: AccountService;
   /** The instance-level audit log: deletions and recoveries, without personal text. */
   readonly instanceAudit: InstanceAudit;
+  /** Recovery kits: a code shown once that replaces a forgotten password (docs/backup.md). */
+  readonly recovery: RecoveryService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -84,6 +89,8 @@ export interface Memvault {
 export interface MemvaultOptions {
   readonly logger?: PinoLogger;
   readonly clock?: Clock;
+  /** Told when a recovery kit was used (the channels' alerts subscribe here). */
+  readonly onRecoveryAlert?: (alert: RecoveryAlert) => void | Promise<void>;
 }
 
 /** Creates the data directory (0700) or fails with a message naming it. */
@@ -331,6 +338,23 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     forget: (userId) => (personalStore as PersonalModelStore | null)?.forget(userId),
     logger,
   });
+  const recovery = createRecoveryService({
+    kits: new FsRecoveryKits({
+      dataDir: config.dataDir,
+      masterKey,
+      keyring,
+      authStore: new AuthStore({ dataDir: config.dataDir, masterKey }),
+      clock,
+    }),
+    auth,
+    audit,
+    instanceAudit,
+    search,
+    endSessions: (userId) => auth.endSessions(userId),
+    ...(options.onRecoveryAlert ? { alert: options.onRecoveryAlert } : {}),
+    logger,
+    now: () => clock.now(),
+  });
 
   return {
     config,
@@ -339,6 +363,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     exports,
     account,
     instanceAudit,
+    recovery,
     memory,
     insights,
     auth,

@@ -36,6 +36,7 @@ export async function startServer(
     insights: mv.insights,
     exports: mv.exports,
     account: mv.account,
+    recovery: mv.recovery,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',

@@ -7,6 +7,7 @@ import type { AuditLog, AuthService } from '../ports/security.js';
 import type { BackupService } from '../services/backup-service.js';
 import type { ExportService } from '../services/export-service.js';
 import type { AccountService } from '../services/account-service.js';
+import type { RecoveryService } from '../services/recovery-service.js';
 import type { InstanceAudit } from '../ports/account.js';
 import type { MemoryService } from '../services/types.js';
 
@@ -22,6 +23,8 @@ export interface CliApp {
   /** Account deletion (docs/backup.md). */
   readonly account: AccountService;
   readonly instanceAudit: InstanceAudit;
+  /** Recovery kits (docs/backup.md). */
+  readonly recovery: RecoveryService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */

@@ -25,3 +25,27 @@ export interface InstanceAudit {
   list(): Promise<InstanceAuditRecord[]>;
   verify(): Promise<InstanceAuditVerdict>;
 }
+
+/** What is known of a person's recovery kit without its code. */
+export interface RecoveryKitStatus {
+  readonly exists: boolean;
+  readonly createdAt: string | null;
+  /** The kit was made for keys the person no longer has (rotated, or a passkey enrolled since): make a new one. */
+  readonly stale: boolean;
+}
+
+/**
+ * Recovery kits (docs/backup.md, "Recovery kit"): a high-entropy code, shown once, that wraps the keys of levels
+ * 2 and 3 (and level 4 only as its passkey still seals it), so a forgotten password can be replaced.
+ */
+export interface RecoveryKits {
+  /** A new kit (replacing any earlier one); the password proves it is the person. Returns the code, once. */
+  create(userId: UserId, password: string): Promise<{ readonly code: string; readonly createdAt: string }>;
+  status(userId: UserId): Promise<RecoveryKitStatus>;
+  /**
+   * Replaces the password with `newPassword` using the kit the code opens, then destroys the kit (a code works
+   * once), removes the TOTP enrolment and the lockout, and ends every session (credential epoch).
+   * @throws SECURITY_ERROR authentication_failed for a wrong code; NOT_FOUND without a kit; CONFLICT for a stale kit.
+   */
+  recover(userId: UserId, code: string, newPassword: string): Promise<void>;
+}

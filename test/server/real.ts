@@ -54,6 +54,7 @@ export async function startRealServer(
     insights: mv.insights,
     exports: mv.exports,
     account: mv.account,
+    recovery: mv.recovery,
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),
