@@ -223,6 +223,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     clock,
     logger,
     maxContentBytes: config.maxContentBytes,
+    // Bound late: the backup service is built below; a read only calls this long after start.
+    heal: (principal, damaged) => backups.heal(principal.userId, damaged, principal.opener),
   });
   const insights = createInsightsService({
     vault,

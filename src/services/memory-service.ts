@@ -1,6 +1,6 @@
-import { type Category, categoryLabel, levelOf, type SecurityLevel } from '../core/category.js';
+import { CATEGORIES, type Category, categoryLabel, levelOf, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
-import { MemvaultError, notFound, validationError } from '../core/errors.js';
+import { isMemvaultError, MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
 import { normalizeUserId } from '../core/user-id.js';
 import type { Classification, Classifier, CorrectionLearner } from '../ports/classifier.js';
@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
-import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
+import type { DamagedEntry, EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
 import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
 import { correctionAnalysis } from './views.js';
 
@@ -24,6 +24,11 @@ export interface MemoryServiceDeps {
   readonly logger?: Logger;
   /** Longest message accepted, in UTF-8 bytes (default 64 KB). */
   readonly maxContentBytes?: number;
+  /**
+   * Automatic recovery on read: replaces the damaged entries a read met by intact copies from backups (the
+   * reader's opener proves them), returning the ids replaced. Without it a damaged entry is only reported.
+   */
+  readonly heal?: (principal: Principal, damaged: readonly DamagedEntry[]) => Promise<readonly string[]>;
 }
 
 /** An unpaired UTF-16 surrogate (a paired one is read as the astral character it encodes). */
@@ -65,6 +70,16 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     } catch (error) {
       if (required) throw error;
       logger.warn({ userId: principal.userId, action, err: errorSummary(error) }, 'audit record failed');
+    }
+  };
+
+  /** Recovery is a bonus on a read: its own failure is logged, and the read answers as it would have without it. */
+  const healQuietly = async (principal: Principal, damaged: readonly DamagedEntry[]): Promise<readonly string[]> => {
+    try {
+      return (await deps.heal?.(principal, damaged)) ?? [];
+    } catch (error) {
+      logger.warn({ userId: principal.userId, err: errorSummary(error) }, 'automatic recovery from backups failed');
+      return [];
     }
   };
 
@@ -200,12 +215,27 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       return { entry, classification, reply: replyFor(entry), indexed };
     },
 
-    list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
-      return deps.vault.read(principal.userId, filter, principal.opener);
+    async list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
+      const result = await deps.vault.read(principal.userId, filter, principal.opener);
+      if (!deps.heal || !result.damaged.some((d) => d.id !== null)) return result;
+      const recovered = await healQuietly(principal, result.damaged);
+      if (recovered.length === 0) return result;
+      // Read again: the replaced entries are now intact and take their place in the page.
+      return { ...(await deps.vault.read(principal.userId, filter, principal.opener)), recovered };
     },
 
     async get(principal: Principal, id: string): Promise<MemoryEntry> {
-      const entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      let entry: MemoryEntry;
+      try {
+        entry = await deps.vault.get(principal.userId, checkId(id), principal.opener);
+      } catch (error) {
+        if (!deps.heal || !isMemvaultError(error, 'DATA_CORRUPTION')) throw error;
+        // A read of one entry knows its id, not its file: ask for it under every category.
+        const wanted = checkId(id);
+        const damaged = CATEGORIES.map((category) => ({ id: wanted, category, reason: error.message }));
+        if (!(await healQuietly(principal, damaged)).includes(wanted)) throw error;
+        entry = await deps.vault.get(principal.userId, wanted, principal.opener);
+      }
       // Level 1 is readable by any session; opening a sealed level is what the audit log is for.
       if (entry.level >= 2) await audited(principal, 'memory_read', entry.level, true);
       return entry;
