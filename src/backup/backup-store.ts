@@ -21,14 +21,15 @@ import {
   contentRevision,
   countEntries,
   keyringSummary,
-  packBackup,
+  packBackupStream,
   requiredFileNames,
   sha256Hex,
   unpackBackup,
 } from './archive.js';
 
 /** Writes a finished archive; injectable so tests can make the disk full. Must leave no partial file behind. */
-export type ArchiveWriter = (path: string, bytes: Uint8Array) => Promise<void>;
+/** Writes an archive's chunks, as they are produced, to a new file (tests inject a full disk here). */
+export type ArchiveWriter = (path: string, archive: AsyncIterable<Uint8Array>) => Promise<void>;
 
 export interface FsBackupStoreOptions {
   readonly dataDir: string;
@@ -65,9 +66,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function defaultWriter(path: string, bytes: Uint8Array): Promise<void> {
+async function defaultWriter(path: string, archive: AsyncIterable<Uint8Array>): Promise<void> {
   // Exclusive: a backup never replaces another file.
-  if (!(await writeFileAtomic(path, bytes, { exclusive: true }))) {
+  if (!(await writeFileAtomic(path, archive, { exclusive: true }))) {
     throw new MemvaultError('CONFLICT', `${path} already exists; choose another --out file.`);
   }
 }
@@ -139,7 +140,7 @@ export class FsBackupStore implements BackupStore {
     // audit record is wholly in it or wholly out of it.
     const files = await this.#withUserLocks(userId, () => this.#readFolder(userId));
     const manifest = this.#manifest(userId, createdAt, files);
-    const archive = await packBackup(this.#keys, manifest, files);
+    const archive = packBackupStream(this.#keys, manifest, files);
     try {
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
       if (options.out === undefined) await this.#removeDeadTemps(dirname(target));
