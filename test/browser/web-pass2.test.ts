@@ -218,14 +218,31 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
     await page().getByRole('button', { name: 'Change category' }).click();
     await page().getByRole('button', { name: 'Yes, move it to General' }).click();
     await page().locator('.memory-page .badge.cat', { hasText: 'General' }).waitFor();
+    // The toast offers Undo, which puts it back.
+    await page().locator('#toast').getByRole('button', { name: 'Undo' }).click();
+    await page().locator('.memory-page .badge.cat', { hasText: 'Confidential' }).waitFor();
+    await page().locator('#toast', { hasText: 'Moved back to Confidential.' }).waitFor();
     // A move up needs no confirmation.
+    await page().getByLabel('Category', { exact: true }).selectOption('GENERAL');
+    await page().getByRole('button', { name: 'Change category' }).click();
+    await page().getByRole('button', { name: 'Yes, move it to General' }).click();
+    await page().locator('.memory-page .badge.cat', { hasText: 'General' }).waitFor();
     await page().getByLabel('Category', { exact: true }).selectOption('CONFIDENTIAL');
     await page().getByRole('button', { name: 'Change category' }).click();
     await page().locator('.memory-page .badge.cat', { hasText: 'Confidential' }).waitFor();
+    expect(await page().getByRole('group', { name: 'Confirm the move' }).isVisible()).toBe(false);
   });
 
   it('shows a spinner on a busy button, a skeleton while a page loads, and keeps a hovered toast', async () => {
-    await nav(page(), 'Timeline');
+    // Requests a service worker handles never reach page.route: this test holds requests in a context without one.
+    const context = await app.browser.newContext({ serviceWorkers: 'block', viewport: { width: 1280, height: 800 } });
+    const p = await context.newPage();
+    const page = () => p;
+    await p.goto(app.server.url);
+    const signIn = p.getByRole('form', { name: 'Sign in' });
+    await signIn.getByLabel('Phone number').fill('+14155550134');
+    await signIn.getByLabel('Password').fill('another quiet passphrase 77');
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
     await page().getByLabel('What happened?').waitFor();
     let release = () => {};
     const held = new Promise<void>((resolve) => {
@@ -270,6 +287,7 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
     await page().getByRole('table').waitFor();
     expect(await page().locator('main .skeleton').count()).toBe(0);
     await page().unroute('**/v1/audit*');
+    await context.close();
   });
 
   it('every page passes axe-core without serious or critical violations, at both sizes', async () => {
@@ -290,6 +308,16 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
       .locator('#nav a')
       .evaluateAll((links) => links.map((a) => Math.round(a.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBe(1);
+    // The current page's link is scrolled into sight even when the row is wider than the screen.
+    const current = page().locator('#nav a[aria-current=page]');
+    await nav(page(), 'Settings');
+    await expect.poll(() => current.textContent()).toBe('Settings');
+    const box = await current.evaluate((a) => {
+      const r = a.getBoundingClientRect();
+      return { left: r.left, right: r.right };
+    });
+    expect(box.left).toBeGreaterThanOrEqual(0);
+    expect(box.right).toBeLessThanOrEqual(390);
     await page().setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -107,10 +107,19 @@ async function memoryView(id) {
   const confirmArea = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the move', hidden: true });
   const levelOfCategory = (c) => CATEGORY_INFO[c].level;
   const move = async () => {
+    const previous = memory.category;
     const result = await api('PATCH', `/v1/memories/${memory.id}`, { category: select.value });
     await refreshMe();
     await memoryView(memory.id);
-    toast(`Moved to ${label(result.memory.category)}.`);
+    // Undo puts it back where it was (the audit log keeps both moves).
+    toast(`Moved to ${label(result.memory.category)}.`, 'ok', {
+      label: 'Undo',
+      run: () =>
+        api('PATCH', `/v1/memories/${memory.id}`, { category: previous })
+          .then(() => memoryView(memory.id))
+          .then(() => toast(`Moved back to ${label(previous)}.`))
+          .catch((error) => showError(error)),
+    });
   };
   const correct = onSubmit(
     h(
