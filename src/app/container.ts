@@ -21,6 +21,14 @@ import { KeyringStore } from '../security/keyring.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
+import { createExportService, type ExportService } from '../services/export-service.js';
+import { type AccountService, createAccountService } from '../services/account-service.js';
+import type { InstanceAudit } from '../ports/account.js';
+import { InstanceAuditLog } from '../security/instance-audit.js';
+import { AuthStore } from '../security/auth-store.js';
+import { FsRecoveryKits } from '../security/recovery-kit.js';
+import { createRecoveryService, type RecoveryAlert, type RecoveryService } from '../services/recovery-service.js';
+import { createZipExportCodec } from '../vault/export-zip.js';
 import { createFeatureExtractor } from '../insights/features.js';
 import { FsInsightsStore } from '../insights/store.js';
 import { createInsightsService, type InsightsService } from '../services/insights-service.js';
@@ -48,6 +56,14 @@ export interface Memvault {
   readonly backups: BackupService;
   /** Personal access tokens and OAuth grants for assistants and scripts (levels 1–2). */
   readonly tokens: TokenService;
+  /** Plain-text export and its import (docs/backup.md). */
+  readonly exports: ExportService;
+  /** Account deletion (docs/backup.md). */
+  readonly account: AccountService;
+  /** The instance-level audit log: deletions and recoveries, without personal text. */
+  readonly instanceAudit: InstanceAudit;
+  /** Recovery kits: a code shown once that replaces a forgotten password (docs/backup.md). */
+  readonly recovery: RecoveryService;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -84,6 +100,8 @@ export interface Memvault {
 export interface MemvaultOptions {
   readonly logger?: PinoLogger;
   readonly clock?: Clock;
+  /** Told when a recovery kit was used (the channels' alerts subscribe here). */
+  readonly onRecoveryAlert?: (alert: RecoveryAlert) => void | Promise<void>;
 }
 
 /** Creates the data directory (0700) or fails with a message naming it. */
@@ -223,6 +241,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     clock,
     logger,
     maxContentBytes: config.maxContentBytes,
+    // Bound late: the backup service is built below; a read only calls this long after start.
+    heal: (principal, damaged) => backups.heal(principal.userId, damaged, principal.opener),
   });
   const insights = createInsightsService({
     vault,
@@ -327,10 +347,43 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
   });
 
+  const exports = createExportService({ vault, audit, codec: createZipExportCodec(), clock, logger });
+  const instanceAudit = new InstanceAuditLog({ dataDir: config.dataDir, masterKey, clock });
+  const account = createAccountService({
+    auth,
+    store: backupStore,
+    search,
+    instanceAudit,
+    endSessions: (userId) => auth.endSessions(userId),
+    forget: (userId) => (personalStore as PersonalModelStore | null)?.forget(userId),
+    logger,
+  });
+  const recovery = createRecoveryService({
+    kits: new FsRecoveryKits({
+      dataDir: config.dataDir,
+      masterKey,
+      keyring,
+      authStore: new AuthStore({ dataDir: config.dataDir, masterKey }),
+      clock,
+    }),
+    auth,
+    audit,
+    instanceAudit,
+    search,
+    endSessions: (userId) => auth.endSessions(userId),
+    ...(options.onRecoveryAlert ? { alert: options.onRecoveryAlert } : {}),
+    logger,
+    now: () => clock.now(),
+  });
+
   return {
     config,
     logger,
     backups,
+    exports,
+    account,
+    instanceAudit,
+    recovery,
     memory,
     insights,
     auth,

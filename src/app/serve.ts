@@ -37,6 +37,9 @@ export async function startServer(
     audit: mv.audit,
     insights: mv.insights,
     tokens: mv.tokens,
+    exports: mv.exports,
+    account: mv.account,
+    recovery: mv.recovery,
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',

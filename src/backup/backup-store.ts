@@ -21,14 +21,15 @@ import {
   contentRevision,
   countEntries,
   keyringSummary,
-  packBackup,
+  packBackupStream,
   requiredFileNames,
   sha256Hex,
   unpackBackup,
 } from './archive.js';
 
 /** Writes a finished archive; injectable so tests can make the disk full. Must leave no partial file behind. */
-export type ArchiveWriter = (path: string, bytes: Uint8Array) => Promise<void>;
+/** Writes an archive's chunks, as they are produced, to a new file (tests inject a full disk here). */
+export type ArchiveWriter = (path: string, archive: AsyncIterable<Uint8Array>) => Promise<void>;
 
 export interface FsBackupStoreOptions {
   readonly dataDir: string;
@@ -48,6 +49,7 @@ const SUFFIX = '.mvbackup';
 const BACKUP_NAME = /^(\+[1-9]\d{1,14})-(\d{8}T\d{9}Z)-[0-9a-f]{6}\.mvbackup$/;
 const STAGING_PREFIX = '.restoring.';
 const PREVIOUS_PREFIX = '.previous.';
+const DELETING_PREFIX = '.deleting.';
 const JOURNAL_PREFIX = '.restore.';
 /** Archives are checked in memory; anything larger than this is no backup of ours. */
 const MAX_ARCHIVE_BYTES = 2 * 1024 ** 3 - 1;
@@ -64,9 +66,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function defaultWriter(path: string, bytes: Uint8Array): Promise<void> {
+async function defaultWriter(path: string, archive: AsyncIterable<Uint8Array>): Promise<void> {
   // Exclusive: a backup never replaces another file.
-  if (!(await writeFileAtomic(path, bytes, { exclusive: true }))) {
+  if (!(await writeFileAtomic(path, archive, { exclusive: true }))) {
     throw new MemvaultError('CONFLICT', `${path} already exists; choose another --out file.`);
   }
 }
@@ -138,7 +140,7 @@ export class FsBackupStore implements BackupStore {
     // audit record is wholly in it or wholly out of it.
     const files = await this.#withUserLocks(userId, () => this.#readFolder(userId));
     const manifest = this.#manifest(userId, createdAt, files);
-    const archive = await packBackup(this.#keys, manifest, files);
+    const archive = packBackupStream(this.#keys, manifest, files);
     try {
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
       if (options.out === undefined) await this.#removeDeadTemps(dirname(target));
@@ -323,6 +325,13 @@ export class FsBackupStore implements BackupStore {
       await fsyncDirectory(this.#usersDir);
     }
     for (const name of names) {
+      // An account deletion killed between its rename and its removal: the person was already gone.
+      if (!name.startsWith(DELETING_PREFIX)) continue;
+      const pid = Number(name.split('.')[3]);
+      if (pid !== process.pid && isProcessAlive(pid)) continue;
+      await rm(join(this.#usersDir, name), { recursive: true, force: true });
+    }
+    for (const name of names) {
       if (!name.startsWith(STAGING_PREFIX) || journaled.has(name)) continue;
       const pid = Number(name.split('.')[3]);
       if (isProcessAlive(pid)) continue;
@@ -339,6 +348,32 @@ export class FsBackupStore implements BackupStore {
       await unlink(join(this.#usersDir, name)).catch(() => undefined);
     }
     return { finished, undone, removedStaging };
+  }
+
+  async erase(userId: UserId, options: { readonly backups: boolean }): Promise<{ backups: number }> {
+    const dir = this.#userDir(userId);
+    if (!(await exists(join(dir, `USER.${userId}.md`)))) throw notFound(`No person ${userId} in this vault.`);
+    const doomed = join(this.#usersDir, `${DELETING_PREFIX}${userId}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      // Under the same locks as a backup or restore: none of them sees half a person. After the rename the
+      // person no longer exists for anyone; a crash before the removal leaves only the renamed folder, which
+      // the next start removes (`recover`).
+      await this.#withUserLocks(userId, async () => {
+        await rename(dir, doomed);
+        await fsyncDirectory(this.#usersDir);
+      });
+      await rm(doomed, { recursive: true, force: true });
+      let backups = 0;
+      if (options.backups) {
+        const folder = join(this.#backupDir, userId);
+        backups = (await this.#readdirOrEmpty(folder)).filter((name) => BACKUP_NAME.test(name)).length;
+        await rm(folder, { recursive: true, force: true });
+      }
+      return { backups };
+    } catch (error) {
+      if (error instanceof MemvaultError) throw error;
+      throw storageError(`Could not erase ${userId}'s files (${errno(error) ?? 'error'}).`, error);
+    }
   }
 
   async remove(file: string): Promise<void> {

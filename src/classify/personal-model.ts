@@ -124,6 +124,12 @@ export class PersonalModelStore {
     counts[category] += 1;
   }
 
+  /** Drops what is held of a person (their account was deleted): nothing of theirs is written after this. */
+  forget(userId: UserId): void {
+    this.cache.delete(userId);
+    this.pendingPredictions.delete(userId);
+  }
+
   /** Writes pending prediction counts of every loaded user. */
   async flush(): Promise<void> {
     const users = [...this.pendingPredictions.keys()];

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
+import { registerAccount } from './commands/account.js';
 import { registerBackup } from './commands/backup.js';
 import { registerClassify } from './commands/classify.js';
+import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInsights } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
@@ -50,6 +52,8 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerTotp(program, runtime);
   registerToken(program, runtime);
   registerBackup(program, runtime);
+  registerExport(program, runtime);
+  registerAccount(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;

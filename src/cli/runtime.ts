@@ -7,6 +7,10 @@ import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { TokenService } from '../ports/tokens.js';
 import type { BackupService } from '../services/backup-service.js';
+import type { ExportService } from '../services/export-service.js';
+import type { AccountService } from '../services/account-service.js';
+import type { RecoveryService } from '../services/recovery-service.js';
+import type { InstanceAudit } from '../ports/account.js';
 import type { MemoryService } from '../services/types.js';
 
 /** What a command needs of a fully wired memvault (built by the composition root, src/app). */
@@ -18,6 +22,13 @@ export interface CliApp {
   readonly insights: InsightsService;
   /** Personal access tokens and OAuth grants. */
   readonly tokens: TokenService;
+  /** Plain-text export of what a principal unlocked, and its import (docs/backup.md). */
+  readonly exports: ExportService;
+  /** Account deletion (docs/backup.md). */
+  readonly account: AccountService;
+  readonly instanceAudit: InstanceAudit;
+  /** Recovery kits (docs/backup.md). */
+  readonly recovery: RecoveryService;
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */

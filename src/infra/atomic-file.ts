@@ -25,13 +25,14 @@ export function isTempFileName(name: string): boolean {
 }
 
 /**
- * Replaces `path` with `data` so that a crash at any instant leaves either the old file or the new one:
+ * Replaces `path` with `data` (bytes, or chunks written as they come) so that a crash at any instant leaves either
+ * the old file or the new one:
  * write a temp file beside it → fsync it → rename over the target (or link it, with `exclusive`) → fsync the
  * directory. The temp file never outlives the call. Returns false only when `exclusive` found the file there.
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions = {},
 ): Promise<boolean> {
   const temp = tempPathFor(path);
@@ -39,7 +40,14 @@ export async function writeFileAtomic(
   let renamed = false;
   try {
     try {
-      await handle.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else {
+        for await (const chunk of data) {
+          let done = 0;
+          while (done < chunk.byteLength)
+            done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+        }
+      }
       await handle.sync();
     } finally {
       await handle.close();

@@ -53,6 +53,12 @@ export interface BackupStore {
   contents(file: string): Promise<{ readonly summary: BackupSummary; readonly files: ReadonlyMap<string, Uint8Array> }>;
   /** Puts right restores interrupted by a crash: afterwards every folder is wholly old or wholly new. */
   recover(): Promise<RecoveryReport>;
+  /**
+   * Erases the person's folder (every file: vault, keyring, auth, audit, model, index, insights) — renamed aside
+   * under their locks, so the person is gone at one instant, then removed — and, with `backups`, their folder in
+   * the backup directory. Returns how many backup files went. @throws NOT_FOUND for an unknown person.
+   */
+  erase(userId: UserId, options: { readonly backups: boolean }): Promise<{ readonly backups: number }>;
   /** Deletes one backup file from the backup directory (retention). */
   remove(file: string): Promise<void>;
 }

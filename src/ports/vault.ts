@@ -75,6 +75,8 @@ export interface ReadResult {
   readonly damaged: DamagedEntry[];
   /** Total matches before limit/offset. */
   readonly total: number;
+  /** Ids of damaged entries this read replaced by intact copies from backups (automatic recovery), if any. */
+  readonly recovered?: readonly string[];
 }
 
 export interface IntegrityReport {

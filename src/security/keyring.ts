@@ -4,7 +4,15 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
-import { MemvaultError, corruption, isMemvaultError, notFound, securityError, storageError } from '../core/errors.js';
+import {
+  MemvaultError,
+  corruption,
+  isMemvaultError,
+  notFound,
+  securityError,
+  storageError,
+  validationError,
+} from '../core/errors.js';
 import { fsyncDirectory } from '../infra/atomic-file.js';
 import { KeyedMutex, ensurePrivateDir, userDir, withFileLock, writeFileAtomic } from './crypto-fs.js';
 import { generateX25519, rawPublicKey, x25519PrivateKey, X25519_KEY_BYTES } from './crypto-x25519.js';
@@ -23,6 +31,14 @@ import {
 export type { KdfParams } from './kdf.js';
 
 /** Secrets that unlock levels 2–4: the password, and for level 4 the passkey's PRF output once enrolled. */
+/** The layers under the password of levels 2–4 and the keys they belong to (see `passwordLayers`). */
+export interface RecoveryLayers {
+  readonly layers: ReadonlyMap<SecurityLevel, Buffer>;
+  readonly prf: boolean;
+  readonly prfGeneration: number;
+  readonly publicKeys: ReadonlyMap<SecurityLevel, Buffer>;
+}
+
 export interface UnlockSecrets {
   readonly password?: string;
   readonly prf?: Uint8Array;
@@ -404,6 +420,107 @@ export class KeyringStore {
         await this.#store({ ...next, verifier: this.#verifier(userId, salt, newArgon), levels });
       } finally {
         oldArgon.fill(0);
+        newArgon.fill(0);
+      }
+    });
+  }
+
+  /**
+   * What a recovery kit keeps (docs/backup.md, "Recovery kit"): the layer under the password of levels 2–4 — the
+   * private keys of 2 and 3, and level 4's as it sits inside the password layer (still sealed by the passkey PRF
+   * when one is enrolled, so the kit never opens level 4 without the passkey). A password change leaves these
+   * unchanged; a rotation or a passkey enrolment replaces them. @throws SECURITY_ERROR for a wrong password.
+   */
+  async passwordLayers(userId: UserId, password: string): Promise<RecoveryLayers> {
+    const keyring = await this.#load(userId);
+    if (!keyring.hasPassword) {
+      throw validationError('A recovery kit replaces a forgotten password: set a password first.');
+    }
+    const argon = await this.#authenticate(keyring, password);
+    const layers = new Map<SecurityLevel, Buffer>();
+    try {
+      for (const level of [2, 3, 4] as const) layers.set(level, this.#openLayer(keyring, level, argon));
+    } catch (error) {
+      for (const layer of layers.values()) layer.fill(0);
+      throw error;
+    } finally {
+      argon.fill(0);
+    }
+    return { layers, ...this.#recoveryIdentity(keyring) };
+  }
+
+  /** The public keys and PRF state a kit's layers belong to: a kit holding others is stale. */
+  async recoveryIdentity(userId: UserId): Promise<Omit<RecoveryLayers, 'layers'>> {
+    return this.#recoveryIdentity(await this.#load(userId));
+  }
+
+  #recoveryIdentity(keyring: Keyring): Omit<RecoveryLayers, 'layers'> {
+    return {
+      prf: keyring.prf,
+      prfGeneration: keyring.prfGeneration,
+      publicKeys: new Map(([2, 3, 4] as const).map((l) => [l, Buffer.from(keyring.levels[l].publicKey)] as const)),
+    };
+  }
+
+  /**
+   * Sets `newPassword` without the old one, from the layers a recovery kit kept (generation + 1, like a password
+   * change, so the keyring from before is refused from now on). The layers must belong to the keys the keyring
+   * holds now. @throws CONFLICT when they do not (rotated, or a passkey enrolled since the kit) or while a rotation
+   * is unfinished.
+   */
+  async resetPassword(userId: UserId, kit: RecoveryLayers, newPassword: string): Promise<void> {
+    await this.#exclusive(userId, false, async () => {
+      await this.#refuseWhileRotating(userId, 'use a recovery kit');
+      const keyring = await this.#load(userId);
+      const now = this.#recoveryIdentity(keyring);
+      const stale =
+        now.prf !== kit.prf ||
+        now.prfGeneration !== kit.prfGeneration ||
+        ([2, 3, 4] as const).some((l) => !now.publicKeys.get(l)!.equals(kit.publicKeys.get(l) ?? Buffer.alloc(0)));
+      if (stale) {
+        throw new MemvaultError(
+          'CONFLICT',
+          'This recovery kit was made for keys this person no longer has (they were rotated, or a passkey was enrolled since). It cannot restore them.',
+        );
+      }
+      for (const level of [2, 3, 4] as const) {
+        // A private key (not level 4 under a passkey) must be the one of its public key.
+        if (level === 4 && keyring.prf) continue;
+        const layer = kit.layers.get(level);
+        if (!layer || !timingSafeEqual(rawPublicKey(x25519PrivateKey(layer)), keyring.levels[level].publicKey)) {
+          throw corruption(`The recovery kit's level ${level} key does not match the keyring.`);
+        }
+      }
+      const salt = randomBytes(KDF_SALT_BYTES);
+      const newArgon = await argon2id(newPassword, salt, this.#kdf);
+      try {
+        const next = {
+          ...keyring,
+          version: VERSION,
+          generation: keyring.generation + 1,
+          hasPassword: true,
+          kdf: this.#kdf,
+          salt,
+        };
+        const levels = { ...keyring.levels };
+        const inner1 = this.#openLayer(keyring, 1, null);
+        try {
+          levels[1] = {
+            publicKey: keyring.levels[1].publicKey,
+            wrapped: this.#sealLayer(next, 1, keyring.levels[1].publicKey, inner1, null),
+          };
+        } finally {
+          inner1.fill(0);
+        }
+        for (const level of [2, 3, 4] as const) {
+          const publicKey = keyring.levels[level].publicKey;
+          levels[level] = {
+            publicKey,
+            wrapped: this.#sealLayer(next, level, publicKey, kit.layers.get(level)!, newArgon),
+          };
+        }
+        await this.#store({ ...next, verifier: this.#verifier(userId, salt, newArgon), levels });
+      } finally {
         newArgon.fill(0);
       }
     });

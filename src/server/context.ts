@@ -1,4 +1,7 @@
 import type { InsightsService } from '../services/insights-service.js';
+import type { ExportService } from '../services/export-service.js';
+import type { AccountService } from '../services/account-service.js';
+import type { RecoveryService } from '../services/recovery-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
@@ -46,6 +49,12 @@ export interface HttpDeps {
   readonly insights?: InsightsService;
   /** Personal access tokens and OAuth; /v1/tokens and /oauth exist only when it is given. */
   readonly tokens?: TokenService;
+  /** "Download my data"; /v1/export exists only when it is given. */
+  readonly exports?: ExportService;
+  /** Account deletion; DELETE /v1/account exists only when it is given. */
+  readonly account?: AccountService;
+  /** Recovery kits; /v1/account/recovery-kit and /v1/auth/recover exist only when it is given. */
+  readonly recovery?: RecoveryService;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

@@ -12,6 +12,7 @@ import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
 import { errorResponses, jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
+import { registerAccountRoutes } from './routes-account.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
@@ -255,6 +256,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     registerTokenRoutes(app, kit, deps.tokens);
     registerOAuthRoutes(app, kit, deps.tokens, oauthBase);
   }
+  registerAccountRoutes(app, kit);
 
   if (deps.mcp) {
     const handler = deps.mcp;

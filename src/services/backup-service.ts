@@ -48,6 +48,11 @@ export interface BackupService {
   doctor(options?: { readonly userId?: UserId; readonly repair?: boolean }): Promise<DoctorReport[]>;
   /** Deletes backups in the backup directory that `policy` does not keep; one person's, or everyone's. */
   prune(options?: { readonly userId?: UserId; readonly policy?: RetentionPolicy }): Promise<PruneResult>;
+  /**
+   * Automatic recovery on read: damaged entries a read met are replaced by intact copies from the newest backup
+   * holding one that `opener` (the reader's) proves intact; audited as `read.recover`. Returns the ids replaced.
+   */
+  heal(userId: UserId, damaged: readonly DamagedEntry[], opener: EntryOpener): Promise<string[]>;
   /** What the scheduler runs: a backup of every person, then pruning. */
   scheduled(policy?: RetentionPolicy): Promise<{ made: number; failed: number; removed: number }>;
 }
@@ -62,6 +67,9 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 export function createBackupService(deps: BackupServiceDeps): BackupService {
   const { store, vault, audit, search, logger } = deps;
 
+  /** Per person: ids no backup up to `newest` could replace (see `heal`). */
+  const hopeless = new Map<UserId, { newest: string; ids: Set<string> }>();
+
   async function create(userId: UserId, options: { readonly out?: string } = {}): Promise<BackupSummary> {
     const made = await store.create(userId, options);
     await audit.append(userId, { action: 'backup.create', result: 'success' });
@@ -70,11 +78,15 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
   }
 
   /**
-   * Damaged entries replaced by intact copies from backups, newest backup first; a copy counts only when it
-   * proves intact (checksum, or it opens with the operator's keys), so levels the operator cannot open stay as
-   * they are and are reported.
+   * Replaces the damaged entries named in `damaged` by intact copies from backups, newest backup first. A copy
+   * counts only when it proves intact (checksum, or it opens with `opener`), so levels `opener` cannot open stay
+   * as they are. Returns the ids replaced and how many backups gave some.
    */
-  async function recoverEntries(userId: UserId, damaged: readonly DamagedEntry[]): Promise<DoctorFinding> {
+  async function replaceFromBackups(
+    userId: UserId,
+    damaged: readonly DamagedEntry[],
+    opener: EntryOpener,
+  ): Promise<{ recovered: string[]; backups: number; total: number } | null> {
     const pending = new Map<DamagedEntry['category'], Set<string>>();
     for (const d of damaged) {
       if (d.id === null) continue;
@@ -82,16 +94,13 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
       set.add(d.id);
       pending.set(d.category, set);
     }
-    const total = [...pending.values()].reduce((n, s) => n + s.size, 0);
+    const total = new Set(damaged.flatMap((d) => (d.id === null ? [] : [d.id]))).size;
     const recover = vault.recoverDamaged?.bind(vault);
-    if (!recover) {
-      return { check: 'recovery', ok: false, message: 'This vault cannot replace single entries; restore a backup.' };
-    }
-    const opener = await deps.operatorOpener(userId);
-    const used: string[] = [];
-    let recovered = 0;
+    if (!recover) return null;
+    const recovered = new Set<string>();
+    let backups = 0;
     for (const backup of await store.list(userId)) {
-      if (recovered === total) break;
+      if (recovered.size === total) break;
       let files: ReadonlyMap<string, Uint8Array>;
       try {
         files = (await store.contents(backup.file)).files;
@@ -105,14 +114,28 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
         const copy = files.get(`${category}.${userId}.md`);
         if (!copy) continue;
         for (const id of await recover(userId, category, Buffer.from(copy).toString('utf8'), opener)) {
-          if (ids.delete(id)) fromThis++;
+          if (!ids.delete(id)) continue;
+          recovered.add(id);
+          fromThis++;
+          // The same id may have been asked for under several categories (a read knows only the id).
+          for (const other of pending.values()) other.delete(id);
         }
       }
-      if (fromThis > 0) used.push(backup.file);
-      recovered += fromThis;
+      if (fromThis > 0) backups++;
     }
-    if (recovered > 0) await audit.append(userId, { action: 'doctor.recover', result: 'success' });
-    const left = total - recovered;
+    return { recovered: [...recovered], backups, total };
+  }
+
+  /** doctor --repair: damaged entries replaced from backups with what the operator may open. */
+  async function recoverEntries(userId: UserId, damaged: readonly DamagedEntry[]): Promise<DoctorFinding> {
+    const opener = await deps.operatorOpener(userId);
+    const result = await replaceFromBackups(userId, damaged, opener);
+    if (!result) {
+      return { check: 'recovery', ok: false, message: 'This vault cannot replace single entries; restore a backup.' };
+    }
+    const { recovered, backups, total } = result;
+    if (recovered.length > 0) await audit.append(userId, { action: 'doctor.recover', result: 'success' });
+    const left = total - recovered.length;
     return {
       check: 'recovery',
       ok: left === 0,
@@ -120,7 +143,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
         left === 0
           ? `All ${total} damaged entries were replaced by intact copies from backups.`
           : `${left} of ${total} damaged entries have no intact copy this operator can prove (no backup holds one, or its level is locked: run doctor with the person's factors, or restore a backup).`,
-      ...(recovered > 0 ? { fixed: `recovered ${recovered} from ${used.length} backup(s)` } : {}),
+      ...(recovered.length > 0 ? { fixed: `recovered ${recovered.length} from ${backups} backup(s)` } : {}),
     };
   }
 
@@ -237,6 +260,28 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     create,
     createAll,
     prune,
+    async heal(userId, damaged, opener) {
+      // Each try decrypts the person's backups: an id no backup could replace is not tried again until a newer
+      // backup exists (or the process restarts), so a read that keeps meeting it stays cheap.
+      const newest = (await store.list(userId))[0]?.file ?? '';
+      let tried = hopeless.get(userId);
+      if (!tried || tried.newest !== newest) {
+        tried = { newest, ids: new Set() };
+        hopeless.set(userId, tried);
+      }
+      const known = tried.ids;
+      const worth = damaged.filter((d) => d.id !== null && !known.has(d.id));
+      if (worth.length === 0) return [];
+      const result = await replaceFromBackups(userId, worth, opener);
+      for (const d of worth) if (d.id !== null && !result?.recovered.includes(d.id)) known.add(d.id);
+      if (!result || result.recovered.length === 0) return [];
+      await audit.append(userId, { action: 'read.recover', result: 'success' });
+      logger.warn(
+        { userId, recovered: result.recovered.length, asked: result.total, backups: result.backups },
+        'damaged entries met by a read were replaced from backups',
+      );
+      return result.recovered;
+    },
     async scheduled(policy = DEFAULT_RETENTION) {
       const results = await createAll();
       const failed = results.filter((r) => r.error !== undefined).length;

@@ -1,4 +1,4 @@
-import { type Category, categoryLabel, isSecurityLevel, levelOf, type SecurityLevel } from '../core/category.js';
+import { CATEGORIES, type Category, categoryLabel, isSecurityLevel, levelOf, type SecurityLevel } from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
-import type { EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
+import type { DamagedEntry, EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
 import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
 import { correctionAnalysis } from './views.js';
 
@@ -23,6 +23,11 @@ export interface MemoryServiceDeps {
   readonly logger?: Logger;
   /** Longest message accepted, in UTF-8 bytes (default 64 KB). */
   readonly maxContentBytes?: number;
+  /**
+   * Automatic recovery on read: replaces the damaged entries a read met by intact copies from backups (the
+   * reader's opener proves them), returning the ids replaced. Without it a damaged entry is only reported.
+   */
+  readonly heal?: (principal: Principal, damaged: readonly DamagedEntry[]) => Promise<readonly string[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -100,6 +105,16 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     for (const entry of entries) if (entry.level >= 2) counts.set(entry.level, (counts.get(entry.level) ?? 0) + 1);
     for (const [level, n] of [...counts].sort((a, b) => a[0] - b[0])) {
       await audited(principal, 'memory_read', level, true, { reason: `${act}: ${n} ${n === 1 ? 'entry' : 'entries'}` });
+    }
+  };
+
+  /** Recovery is a bonus on a read: its own failure is logged, and the read answers as it would have without it. */
+  const healQuietly = async (principal: Principal, damaged: readonly DamagedEntry[]): Promise<readonly string[]> => {
+    try {
+      return (await deps.heal?.(principal, damaged)) ?? [];
+    } catch (error) {
+      logger.warn({ userId: principal.userId, err: errorSummary(error) }, 'automatic recovery from backups failed');
+      return [];
     }
   };
 
@@ -248,12 +263,28 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
 
     async list(principal: Principal, filter: EntryFilter): Promise<ReadResult> {
       const result = await deps.vault.read(principal.userId, filter, principal.opener);
-      await auditSealedReads(principal, result.entries, 'list');
-      return result;
+      let final = result;
+      if (deps.heal && result.damaged.some((d) => d.id !== null)) {
+        const recovered = await healQuietly(principal, result.damaged);
+        // Read again: the replaced entries are now intact and take their place in the page.
+        if (recovered.length > 0) final = { ...(await deps.vault.read(principal.userId, filter, principal.opener)), recovered };
+      }
+      await auditSealedReads(principal, final.entries, 'list');
+      return final;
     },
 
     async get(principal: Principal, id: string): Promise<MemoryEntry> {
-      const entry = await getFor(principal, id);
+      let entry: MemoryEntry;
+      try {
+        entry = await getFor(principal, id);
+      } catch (error) {
+        if (!deps.heal || !isMemvaultError(error, 'DATA_CORRUPTION')) throw error;
+        // A read of one entry knows its id, not its file: ask for it under every category.
+        const wanted = checkId(id);
+        const damaged = CATEGORIES.map((category) => ({ id: wanted, category, reason: error.message }));
+        if (!(await healQuietly(principal, damaged)).includes(wanted)) throw error;
+        entry = await deps.vault.get(principal.userId, wanted, principal.opener);
+      }
       // Level 1 is readable by any session; opening a sealed level is what the audit log is for.
       if (entry.level >= 2) await audited(principal, 'memory_read', entry.level, true);
       return entry;

@@ -11,6 +11,7 @@ import './pages/security.js';
 import './pages/audit.js';
 import './pages/settings.js';
 import './pages/tokens.js';
+import './pages/account.js';
 
 /**
  * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as

@@ -215,7 +215,8 @@ export function markField(control, message) {
 export function showError(error, where, form) {
   const message = error instanceof ApiError ? error.message : 'Something went wrong. Check your connection.';
   // A 401 from a factor check (wrong password, passkey) is an answer; any other 401 means the session is gone.
-  const factorCheck = /^\/v1\/auth\/(sign-in|sign-up|unlock|passkeys|totp|password)/.test(
+  // (DELETE /v1/account and POST /v1/account/recovery-kit confirm with the password: their 401 is an answer too.)
+  const factorCheck = /^\/v1\/(auth\/(sign-in|sign-up|unlock|passkeys|totp|password|recover)|account)/.test(
     error instanceof ApiError ? error.path : '',
   );
   if (error instanceof ApiError && error.status === 401 && !factorCheck && state.me) {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { MemvaultError, storageError, validationError } from '../../core/errors.js';
 import type { ImportFormat, ImportRecord } from '../import-formats.js';
 import { lines, readAll, writeJson, writeLine } from '../io.js';
-import { common } from '../options.js';
+import { common, unlockOptions } from '../options.js';
 import { asUser } from '../principal.js';
 import type { CliRuntime } from '../runtime.js';
 
@@ -22,6 +22,8 @@ interface ImportOptions {
   dateOrder?: string;
   dataDir?: string;
   json?: boolean;
+  passwordStdin?: boolean;
+  totp?: string;
 }
 
 /** Kept here (and checked against import-formats.ts by a test) so that `--help` does not load the parsers. */
@@ -121,28 +123,77 @@ async function recordsOf(
   return { records: records(), total: parsed.length };
 }
 
+/** True for a file that starts like a zip (a `memvault export`); false for anything else or an unreadable file. */
+async function isZip(file: string): Promise<boolean> {
+  try {
+    return (await head(file)).startsWith('PK\u0003\u0004');
+  } catch {
+    return false; // the general path reports the unreadable file
+  }
+}
+
+/** `memvault import` of a zip written by `memvault export`: memories keep their category, dates and links. */
+async function importExport(file: string, opts: ImportOptions, runtime: CliRuntime): Promise<void> {
+  let zip: Buffer;
+  try {
+    if ((await stat(file)).size > MAX_EXPORT_BYTES) throw validationError(`${file} is larger than 256 MB.`);
+    zip = await readFile(file);
+  } catch (error) {
+    if (error instanceof MemvaultError) throw error;
+    throw storageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, error);
+  }
+  const report = await asUser(runtime, opts, (app, principal) => app.exports.import(principal, zip));
+  if (opts.json) writeJson(runtime.stdout, { format: 'memvault', ...report });
+  else {
+    writeLine(
+      runtime.stdout,
+      `Imported ${report.imported} memories from the export of ${report.from}` +
+        `${report.skipped > 0 ? `; ${report.skipped} were already there` : ''}` +
+        `${report.links > 0 ? `; ${report.links} links restored` : ''}${report.failed.length > 0 ? `; ${report.failed.length} refused:` : '.'}`,
+    );
+    for (const f of report.failed.slice(0, 50)) writeLine(runtime.stdout, `  ${f.id}: ${f.message}`);
+  }
+  if (report.failed.length > 0) {
+    throw validationError(`${report.failed.length} memories of the export were refused; the others were imported.`, {
+      failed: report.failed.length,
+      imported: report.imported,
+    });
+  }
+}
+
 export function registerImport(program: Command, runtime: CliRuntime): void {
-  common(
-    program
-      .command('import')
-      .description(
-        'import messages: JSON lines ({"text", "timestamp"?, "externalId"?} per line), a WhatsApp chat export (.txt), a Telegram export (result.json), or a ChatGPT or Claude export (conversations.json)',
-      )
-      .requiredOption('--user <phone>', 'whose memories')
-      .option('--format <format>', `${IMPORT_FORMATS.join(', ')}: auto decides from the file name and contents`, 'auto')
-      .option('--date-order <order>', 'WhatsApp exports whose dates are all ambiguous: dmy or mdy')
-      .option(
-        '--include-assistant',
-        'ChatGPT and Claude exports: also import the assistant’s answers (default: only what you wrote)',
-      )
-      .option(
-        '--strict',
-        'refuse JSON lines with unknown fields and stop at the first bad line (default: ignore unknown fields, report bad lines and go on)',
-      )
-      .argument('<file>', 'the file ("-" for standard input)'),
+  // The unlock options matter to a memvault export only: memories of unlocked levels already there are skipped.
+  unlockOptions(
+    common(
+      program
+        .command('import')
+        .description(
+          'import messages: JSON lines ({"text", "timestamp"?, "externalId"?} per line), a WhatsApp chat export (.txt), a Telegram export (result.json), a ChatGPT or Claude export (conversations.json) or a memvault export (.zip)',
+        )
+        .requiredOption('--user <phone>', 'whose memories')
+        .option(
+          '--format <format>',
+          `${IMPORT_FORMATS.join(', ')}, or memvault (a zip from \`memvault export\`): auto decides from the file name and contents`,
+          'auto',
+        )
+        .option('--date-order <order>', 'WhatsApp exports whose dates are all ambiguous: dmy or mdy')
+        .option(
+          '--include-assistant',
+          'ChatGPT and Claude exports: also import the assistant’s answers (default: only what you wrote)',
+        )
+        .option(
+          '--strict',
+          'refuse JSON lines with unknown fields and stop at the first bad line (default: ignore unknown fields, report bad lines and go on)',
+        )
+        .argument('<file>', 'the file ("-" for standard input)'),
+    ),
   ).action(async (file: string, opts: ImportOptions) => {
+    if (opts.format === 'memvault' || (opts.format === 'auto' && file !== '-' && (await isZip(file)))) {
+      await importExport(file, opts, runtime);
+      return;
+    }
     if (!(IMPORT_FORMATS as readonly string[]).includes(opts.format)) {
-      throw validationError(`--format must be one of ${IMPORT_FORMATS.join(', ')}.`);
+      throw validationError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, memvault.`);
     }
     if (opts.dateOrder !== undefined && opts.dateOrder !== 'dmy' && opts.dateOrder !== 'mdy') {
       throw validationError('--date-order must be dmy or mdy.');

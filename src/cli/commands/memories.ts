@@ -108,6 +108,7 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
             total: result.total,
             locked: result.locked,
             damaged: result.damaged,
+            ...(result.recovered ? { recovered: result.recovered } : {}),
           });
           return;
         }
@@ -121,6 +122,12 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
         }
         for (const d of result.damaged) {
           writeLine(runtime.stderr, `Damaged entry ${d.id ?? '(unknown id)'} in ${d.category}: ${d.reason}`);
+        }
+        if (result.recovered && result.recovered.length > 0) {
+          writeLine(
+            runtime.stderr,
+            `Recovered ${result.recovered.length} damaged memories from backups: ${result.recovered.join(', ')}.`,
+          );
         }
       });
     },

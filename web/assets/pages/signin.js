@@ -22,6 +22,7 @@ function signInView() {
       field('Phone number', phone),
       field('Password', password),
       h('button', { type: 'submit', class: 'primary', text: 'Sign in' }),
+      h('p', { class: 'hint' }, h('a', { href: '#/recover', text: 'Forgot your password?' })),
     ),
     async () => {
       await post('/v1/auth/sign-in', { phone: phone.value, password: password.value, session: 'cookie' });
@@ -61,6 +62,10 @@ function signInView() {
         newPassword,
         `${PASSWORD_MIN > 0 ? `At least ${PASSWORD_MIN} characters; it` : 'It'} also encrypts your private levels.`,
       ),
+      h('p', {
+        class: 'hint',
+        text: 'If you forget it, a recovery kit (Settings → Your data) brings back your Confidential and Secret memories. Ultra-secret memories open only with your passkey: lose it and nobody, not even the operator, can open them.',
+      }),
       h('button', { type: 'submit', class: 'primary', text: 'Create account' }),
     ),
     async () => {
@@ -73,7 +78,12 @@ function signInView() {
       });
       newPassword.value = '';
       await refreshMe();
-      toast('Welcome to memvault.');
+      toast('Welcome to memvault. Make your recovery kit now, in case you forget your password.', 'ok', {
+        label: 'Make it',
+        run: () => {
+          location.hash = '#/settings';
+        },
+      });
       location.hash = '#/';
     },
   );
