@@ -23,6 +23,7 @@ import { createInsightsService, type InsightsService } from '../services/insight
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
+import { type ChannelEndpoints, type Channels, createChannels } from './channels.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -39,6 +40,8 @@ export interface Memvault {
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
+  /** Telegram, WhatsApp, SMS, e-mail and in-app notifications; onboarding (docs/channels.md). */
+  readonly channels: Channels;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -73,6 +76,8 @@ export interface Memvault {
 export interface MemvaultOptions {
   readonly logger?: PinoLogger;
   readonly clock?: Clock;
+  /** Provider API roots other than the real ones (tests: loopback stand-ins). */
+  readonly channelEndpoints?: ChannelEndpoints;
 }
 
 /** Creates the data directory (0700) or fails with a message naming it. */
@@ -165,6 +170,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     return createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
   });
   const url = new URL(config.publicUrl);
+  let channels: Channels | undefined;
   const auth = createAuthService({
     dataDir: config.dataDir,
     masterKey,
@@ -176,7 +182,14 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     profiles: (userId) => vault.getProfile(userId),
     webauthn: { rpId: url.hostname, rpName: 'memvault', origins: [url.origin] },
     onLock: (userId, levels) => search.forget(userId, levels),
-    onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
+    onAlert: (record) => {
+      logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert');
+      // The action's name and outcome only: the record holds nothing secret, and neither does the alert.
+      const what = `an unusual ${record.action.replace(/_/g, ' ')} (${record.result})`;
+      void channels?.alerts(record.userId, what).catch((error: unknown) => {
+        logger.warn({ userId: record.userId, code: (error as MemvaultError).code ?? 'unknown' }, 'alert not delivered');
+      });
+    },
   });
   let personalStore: PersonalModelStore | null = null;
   const personal = once(async () => {
@@ -296,6 +309,18 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       for (const key of keys.values()) key.fill(0);
     }
   };
+  channels = createChannels({
+    config,
+    memory,
+    insights,
+    audit,
+    listUsers: () => vault.listUsers(),
+    // Level 2 in a chat only where the person allowed it, and only when no password guards it (the operator's reach).
+    opener: async (userId, levels) => (levels.includes(2) ? operatorOpener(userId) : auth.channelOpener(userId)),
+    clock,
+    logger,
+    ...(options.channelEndpoints ? { endpoints: options.channelEndpoints } : {}),
+  });
   const backups = createBackupService({
     store: backupStore,
     vault,
@@ -309,10 +334,12 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
   });
 
+  const wiredChannels = channels;
   return {
     config,
     logger,
     backups,
+    channels: wiredChannels,
     memory,
     insights,
     auth,
@@ -348,6 +375,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       }
     },
     async close(): Promise<void> {
+      await wiredChannels.close();
       auth.close();
       await personalStore?.flush();
       await search.close();

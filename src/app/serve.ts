@@ -4,6 +4,7 @@ import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
 import { startBackupSchedule } from './backup-schedule.js';
+import { channelsHttp } from './channels.js';
 import type { Config } from './config.js';
 import { createMemvault, type Memvault } from './container.js';
 import type { Io } from './main.js';
@@ -34,6 +35,7 @@ export async function startServer(
     auth: mv.auth,
     audit: mv.audit,
     insights: mv.insights,
+    channels: channelsHttp(mv.channels),
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',
@@ -64,6 +66,10 @@ export async function startServer(
       })
     : null;
   scheduler?.start();
+  // The chat-id index is rebuilt, and Telegram long polling starts when no webhook secret is set.
+  await mv.channels.start().catch((error: unknown) => {
+    mv.logger.error({ code: (error as { code?: string }).code ?? 'unknown' }, 'channels did not start');
+  });
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {

@@ -2,6 +2,7 @@ import type { InsightsService } from '../services/insights-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import type { ChannelsHttp } from '../ports/channels.js';
 import type { Clock } from '../ports/clock.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
 import type { MemoryService, Principal } from '../services/types.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   readonly ready?: () => Promise<boolean>;
   /** The Daily Memory Manager; /v1/digest and /v1/insights exist only when it is given. */
   readonly insights?: InsightsService;
+  /** Channel webhooks, notifications and onboarding; those routes exist only when it is given. */
+  readonly channels?: ChannelsHttp;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

@@ -13,6 +13,7 @@ import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
+import { registerChannelRoutes } from './routes-channels.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
 import { HealthResponse, ReadyResponse } from './schemas.js';
@@ -221,6 +222,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   registerAuthRoutes(app, kit);
   registerMemoryRoutes(app, kit);
   registerInsightsRoutes(app, kit);
+  if (deps.channels) registerChannelRoutes(app, kit, deps.channels);
 
   if (deps.mcp) {
     const handler = deps.mcp;

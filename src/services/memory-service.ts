@@ -275,6 +275,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         principal.opener,
       );
       await audited(principal, 'search', undefined);
+      emit({ type: 'memory.searched', userId: principal.userId });
       return hits;
     },
 
