@@ -322,6 +322,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
           if (isMemvaultError(error, 'VALIDATION_ERROR')) return answered(plain(error.message));
           throw error;
         }
+        await mark(userId, 'first_search');
         // The index only opens what the opener holds; this keeps the rule even if an index ever returned more.
         const shown = hits.filter((h) => levels.includes(h.entry.level)).slice(0, SEARCH_RESULTS);
         if (shown.length === 0) return answered(plain('Nothing found at the levels this chat may show.'));
