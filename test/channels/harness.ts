@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { channelsHttp } from '../../src/app/channels.js';
 import { loadConfig } from '../../src/app/config.js';
-import { createMemvault, type Memvault } from '../../src/app/container.js';
+import { createMemvault } from '../../src/app/container.js';
 import type { UserId } from '../../src/core/entry.js';
 import { createHttpApp } from '../../src/server/http-app.js';
 import { startHttpServer } from '../../src/server/listen.js';
