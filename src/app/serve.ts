@@ -61,7 +61,14 @@ export async function startServer(
         listUsers: () => mv.vault.listUsers(),
         timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
         processedDays: (userId) => mv.insights.processedDays(userId),
-        process: (userId, day) => mv.insights.processDay(userId, day),
+        process: async (userId, day) => {
+          const result = await mv.insights.processDay(userId, day);
+          // The finished day's digest goes to the person's channels; a failed delivery never redoes the day.
+          await mv.channels.service.deliverDigest(userId, day).catch((error: unknown) => {
+            mv.logger.warn({ userId, code: (error as { code?: string }).code ?? 'unknown' }, 'digest not delivered');
+          });
+          return result;
+        },
         logger: mv.logger,
       })
     : null;

@@ -67,7 +67,10 @@ export interface ChannelServiceDeps {
   /** An opener for the levels a messenger may show (level 1, or 1–2 where the person allowed it). */
   readonly opener: (userId: UserId, levels: readonly SecurityLevel[]) => Promise<EntryOpener>;
   /** The insights service's digest (absent: /today says it is not available). */
-  readonly digest?: (principal: Principal, options: { readonly levels: readonly SecurityLevel[] }) => Promise<Digest>;
+  readonly digest?: (
+    principal: Principal,
+    options: { readonly levels: readonly SecurityLevel[]; readonly date?: string },
+  ) => Promise<Digest>;
   /** Whether the person has a second factor (TOTP or passkey): the tutorial's two-step step. */
   readonly hasSecondFactor?: (userId: UserId) => Promise<boolean>;
   /** Where sign-up lives, for invitations. */
@@ -81,8 +84,11 @@ export interface ChannelService {
   handle(message: InboundMessage): Promise<InboundResult>;
   /** Renders a template per channel and delivers it to the person's preferred channels and the in-app list. */
   notify(userId: UserId, template: TemplateName, vars?: Readonly<Record<string, string>>): Promise<DeliveryReport>;
-  /** Builds the person's level-1 digest and delivers it (the insights issue's notification port). */
-  deliverDigest(userId: UserId): Promise<DeliveryReport | null>;
+  /**
+   * Builds the person's level-1 digest of `day` (default today) and delivers it: the insights issue's
+   * notification port. Null when no insights service is wired.
+   */
+  deliverDigest(userId: UserId, day?: string): Promise<DeliveryReport | null>;
   /**
    * A security alert to every channel of the person, quiet hours or not, at most 3 then one per 20 minutes.
    * `what` is a fixed, non-secret description ("a recovery code was used"). Returns false when rate limited.
@@ -452,10 +458,13 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       return { notification, delivered, failed, deferred: false };
     },
 
-    async deliverDigest(userId) {
+    async deliverDigest(userId, day) {
       if (!deps.digest) return null;
       // Level 1 only, whatever the channel settings: a digest travels to every channel and the in-app list.
-      const digest = await deps.digest({ userId, opener: await deps.opener(userId, [1]), meta: {} }, { levels: [1] });
+      const digest = await deps.digest(
+        { userId, opener: await deps.opener(userId, [1]), meta: {} },
+        { levels: [1], ...(day ? { date: day } : {}) },
+      );
       return this.notify(userId, 'digest', { day: digest.to, digest: digest.text });
     },
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerBackup } from './commands/backup.js';
+import { registerChannels } from './commands/channels.js';
 import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
 import { registerInsights } from './commands/insights.js';
@@ -48,6 +49,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
   registerBackup(program, runtime);
+  registerChannels(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;
