@@ -73,6 +73,9 @@ export function registerWeb(app: OpenAPIHono<AppEnv>, root = defaultWebRoot()): 
       headers: { 'Content-Type': asset.type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' },
     });
   app.get('/', () => send(index, 'no-cache'));
+  // The service worker lives at the root so its scope covers the whole app (a worker under /assets/ could not).
+  const worker = assets.get('sw.js');
+  if (worker) app.get('/sw.js', () => send(worker, 'no-cache'));
   app.get('/assets/*', (c) => {
     const asset = assets.get(c.req.path.slice('/'.length));
     if (!asset) return c.json({ error: { code: 'NOT_FOUND', message: 'No such asset.' } }, 404);
