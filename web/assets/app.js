@@ -10,6 +10,7 @@ import './pages/memory.js';
 import './pages/security.js';
 import './pages/audit.js';
 import './pages/settings.js';
+import './pages/notifications.js';
 
 /**
  * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as
