@@ -27,9 +27,13 @@ const SECONDS = arg('seconds', 10);
 const DIGESTS = arg('digests', 1000);
 const RATE = 50;
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const phone = (i: number) => `+3519123${String(i).padStart(5, '0')}` as UserId;
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 const s = await startChannelServer();
 try {
@@ -38,7 +42,11 @@ try {
   for (let i = 0; i < Math.max(PEOPLE, DIGESTS); i++) {
     await s.mv.memory.signUp({ phone: phone(i), timezone: 'Europe/Lisbon', email: `p${i}@example.org` });
     if (i < PEOPLE) {
-      await s.tg(tgMessage(s.nextUpdateId(), 500_000 + i, { contact: { phone_number: phone(i).slice(1), first_name: 'P', user_id: 500_000 + i } }));
+      await s.tg(
+        tgMessage(s.nextUpdateId(), 500_000 + i, {
+          contact: { phone_number: phone(i).slice(1), first_name: 'P', user_id: 500_000 + i },
+        }),
+      );
     }
   }
   // 1. Inbound at 50 messages/s.
@@ -56,7 +64,9 @@ try {
     inflight.push(
       (async () => {
         const start = performance.now();
-        const res = await s.tg(tgMessage(s.nextUpdateId(), chat, { text: `Walked the dog along the river, note ${n}` }));
+        const res = await s.tg(
+          tgMessage(s.nextUpdateId(), chat, { text: `Walked the dog along the river, note ${n}` }),
+        );
         latencies.push(performance.now() - start);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       })(),
@@ -100,7 +110,8 @@ try {
     '',
     `Measured ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, by \`npx tsx bench/channels.ts --people ${PEOPLE} --seconds ${SECONDS} --digests ${DIGESTS}\`.`,
     'Server, stand-ins (Telegram Bot API, Twilio, SMTP) and the load generator share one process over loopback; the machine',
-    'was shared with other work. Load average (1, 5, 15 min): ' + `before ${loadBefore}; after inbound ${loadInbound}; after fan-out ${loadFanout}.`,
+    'was shared with other work. Load average (1, 5, 15 min): ' +
+      `before ${loadBefore}; after inbound ${loadInbound}; after fan-out ${loadFanout}.`,
     '',
     `## Inbound: Telegram webhook → stored → acknowledged, ${RATE} messages/s across ${PEOPLE} people for ${SECONDS} s`,
     '',
