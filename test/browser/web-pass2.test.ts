@@ -308,6 +308,16 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
       .locator('#nav a')
       .evaluateAll((links) => links.map((a) => Math.round(a.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBe(1);
+    // The current page's link is scrolled into sight even when the row is wider than the screen.
+    const current = page().locator('#nav a[aria-current=page]');
+    await nav(page(), 'Settings');
+    await expect.poll(() => current.textContent()).toBe('Settings');
+    const box = await current.evaluate((a) => {
+      const r = a.getBoundingClientRect();
+      return { left: r.left, right: r.right };
+    });
+    expect(box.left).toBeGreaterThanOrEqual(0);
+    expect(box.right).toBeLessThanOrEqual(390);
     await page().setViewportSize({ width: 1280, height: 800 });
   });
 

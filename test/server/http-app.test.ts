@@ -69,6 +69,8 @@ describe('system routes', () => {
         'post /v1/auth/sign-up',
         'post /v1/auth/sign-in',
         'get /v1/me',
+        'patch /v1/me',
+        'post /v1/auth/password',
         'post /v1/auth/unlock',
         'post /v1/auth/lock',
         'post /v1/auth/sign-out',

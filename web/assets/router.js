@@ -83,8 +83,14 @@ export function updateChrome() {
   }
   const name = routes.length > 0 ? currentRoute().route?.name : undefined;
   for (const a of document.querySelectorAll('#nav a')) {
-    if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
+    if (a.dataset.route === name) {
+      a.setAttribute('aria-current', 'page');
+      // On a phone the nav row scrolls sideways: keep the current page's link in sight.
+      const row = a.closest('ul');
+      if (row && row.scrollWidth > row.clientWidth) {
+        row.scrollLeft = a.offsetLeft - row.offsetLeft - (row.clientWidth - a.offsetWidth) / 2;
+      }
+    } else a.removeAttribute('aria-current');
   }
 }
 
