@@ -33,12 +33,20 @@ export interface Config {
   readonly backupKeep: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   /** MEMVAULT_INSIGHTS_SCHEDULE=off: `serve` does not process each person's day after their local midnight. */
   readonly insightsSchedule?: boolean;
+  /** Messenger and mail channels (docs/channels.md); each null when its variables are unset. */
+  readonly channels?: ChannelsConfig;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
     readonly model: string;
     readonly timeoutMs: number;
   } | null;
+}
+
+export interface ChannelsConfig {
+  readonly telegram: { readonly token: string; readonly webhookSecret: string | null } | null;
+  readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string } | null;
+  readonly smtp: { readonly url: string; readonly from: string } | null;
 }
 
 const Env = z.object({
@@ -72,6 +80,26 @@ const Env = z.object({
   MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
   MEMVAULT_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
   MEMVAULT_INSIGHTS_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  MEMVAULT_TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a bot token from @BotFather (123456:ABC…)')
+    .optional(),
+  // Telegram allows 1–256 characters A–Z, a–z, 0–9, _ and - in the secret token.
+  MEMVAULT_TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected 16–256 characters A–Z, a–z, 0–9, _ or -')
+    .optional(),
+  MEMVAULT_TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'expected AC followed by 32 hex digits')
+    .optional(),
+  MEMVAULT_TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  MEMVAULT_TWILIO_FROM: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/, 'expected the Twilio number in E.164, e.g. +14155550100')
+    .optional(),
+  MEMVAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MEMVAULT_MAIL_FROM: z.string().min(3).max(320).optional(),
 });
 
 export interface ConfigOverrides {
@@ -117,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     logLevel: e.MEMVAULT_LOG_LEVEL,
     insightsSchedule: e.MEMVAULT_INSIGHTS_SCHEDULE === 'on',
+    channels: channelsConfig(e),
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,
@@ -133,5 +162,45 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
           timeoutMs: e.MEMVAULT_EMBEDDINGS_TIMEOUT_MS,
         }
       : null,
+  };
+}
+
+/** Each channel needs all of its variables; a half-configured one is an error naming what is missing. */
+function channelsConfig(e: z.output<typeof Env>): ChannelsConfig {
+  const need = (set: Record<string, string | undefined>, channel: string) => {
+    const given = Object.values(set).some((v) => v !== undefined);
+    const missing = Object.entries(set)
+      .filter(([, v]) => v === undefined)
+      .map(([k]) => k);
+    if (given && missing.length > 0) {
+      throw validationError(`${channel} is half configured: set ${missing.join(' and ')} as well, or unset the rest.`, {
+        variable: missing[0],
+      });
+    }
+    return given;
+  };
+  const twilio = {
+    MEMVAULT_TWILIO_ACCOUNT_SID: e.MEMVAULT_TWILIO_ACCOUNT_SID,
+    MEMVAULT_TWILIO_AUTH_TOKEN: e.MEMVAULT_TWILIO_AUTH_TOKEN,
+    MEMVAULT_TWILIO_FROM: e.MEMVAULT_TWILIO_FROM,
+  };
+  const smtp = { MEMVAULT_SMTP_URL: e.MEMVAULT_SMTP_URL, MEMVAULT_MAIL_FROM: e.MEMVAULT_MAIL_FROM };
+  if (e.MEMVAULT_TELEGRAM_WEBHOOK_SECRET !== undefined && e.MEMVAULT_TELEGRAM_BOT_TOKEN === undefined) {
+    throw validationError('MEMVAULT_TELEGRAM_WEBHOOK_SECRET is set without MEMVAULT_TELEGRAM_BOT_TOKEN.', {
+      variable: 'MEMVAULT_TELEGRAM_BOT_TOKEN',
+    });
+  }
+  return {
+    telegram: e.MEMVAULT_TELEGRAM_BOT_TOKEN
+      ? { token: e.MEMVAULT_TELEGRAM_BOT_TOKEN, webhookSecret: e.MEMVAULT_TELEGRAM_WEBHOOK_SECRET ?? null }
+      : null,
+    twilio: need(twilio, 'Twilio')
+      ? {
+          accountSid: twilio.MEMVAULT_TWILIO_ACCOUNT_SID!,
+          authToken: twilio.MEMVAULT_TWILIO_AUTH_TOKEN!,
+          from: twilio.MEMVAULT_TWILIO_FROM!,
+        }
+      : null,
+    smtp: need(smtp, 'E-mail') ? { url: smtp.MEMVAULT_SMTP_URL!, from: smtp.MEMVAULT_MAIL_FROM! } : null,
   };
 }

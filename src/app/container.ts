@@ -36,6 +36,7 @@ import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
 import { FsVault } from '../vault/fs-vault.js';
 import { FsImportLedger } from '../vault/import-ledger.js';
+import { type ChannelEndpoints, type Channels, createChannels } from './channels.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -64,6 +65,8 @@ export interface Memvault {
   readonly instanceAudit: InstanceAudit;
   /** Recovery kits: a code shown once that replaces a forgotten password (docs/backup.md). */
   readonly recovery: RecoveryService;
+  /** Telegram, WhatsApp, SMS, e-mail and in-app notifications; onboarding (docs/channels.md). */
+  readonly channels: Channels;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -102,6 +105,8 @@ export interface MemvaultOptions {
   readonly clock?: Clock;
   /** Told when a recovery kit was used (the channels' alerts subscribe here). */
   readonly onRecoveryAlert?: (alert: RecoveryAlert) => void | Promise<void>;
+  /** Provider API roots other than the real ones (tests: loopback stand-ins). */
+  readonly channelEndpoints?: ChannelEndpoints;
 }
 
 /** Creates the data directory (0700) or fails with a message naming it. */
@@ -194,6 +199,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     return createSearchIndex({ vault, dataDir: config.dataDir, sealer, embeddings, clock, logger });
   });
   const url = new URL(config.publicUrl);
+  let channels: Channels | undefined;
   const auth = createAuthService({
     dataDir: config.dataDir,
     masterKey,
@@ -205,7 +211,14 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     profiles: (userId) => vault.getProfile(userId),
     webauthn: { rpId: url.hostname, rpName: 'memvault', origins: [url.origin] },
     onLock: (userId, levels) => search.forget(userId, levels),
-    onAlert: (record) => logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert'),
+    onAlert: (record) => {
+      logger.warn({ userId: record.userId, seq: record.seq, risk: record.risk }, 'security alert');
+      // The action's name and outcome only: the record holds nothing secret, and neither does the alert.
+      const what = `an unusual ${record.action.replace(/_/g, ' ')} (${record.result})`;
+      void channels?.alerts(record.userId, what).catch((error: unknown) => {
+        logger.warn({ userId: record.userId, code: (error as MemvaultError).code ?? 'unknown' }, 'alert not delivered');
+      });
+    },
   });
   const tokens = createTokenService({
     store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock }),
@@ -334,6 +347,18 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       for (const key of keys.values()) key.fill(0);
     }
   };
+  channels = createChannels({
+    config,
+    memory,
+    insights,
+    audit,
+    listUsers: () => vault.listUsers(),
+    // Level 2 in a chat only where the person allowed it, and only when no password guards it (the operator's reach).
+    opener: async (userId, levels) => (levels.includes(2) ? operatorOpener(userId) : auth.channelOpener(userId)),
+    clock,
+    logger,
+    ...(options.channelEndpoints ? { endpoints: options.channelEndpoints } : {}),
+  });
   const backups = createBackupService({
     store: backupStore,
     vault,
@@ -371,11 +396,16 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     instanceAudit,
     search,
     endSessions: (userId) => auth.endSessions(userId),
-    ...(options.onRecoveryAlert ? { alert: options.onRecoveryAlert } : {}),
+    // A recovery kit used is told to the person's channels (and to whoever the caller wired in).
+    alert: async (alert: RecoveryAlert) => {
+      await options.onRecoveryAlert?.(alert);
+      await channels?.alerts(alert.userId, 'your password was replaced with your recovery kit');
+    },
     logger,
     now: () => clock.now(),
   });
 
+  const wiredChannels = channels;
   return {
     config,
     logger,
@@ -384,6 +414,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     account,
     instanceAudit,
     recovery,
+    channels: wiredChannels,
     memory,
     insights,
     auth,
@@ -422,6 +453,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       }
     },
     async close(): Promise<void> {
+      await wiredChannels.close();
       auth.close();
       await personalStore?.flush();
       await search.close();

@@ -6,6 +6,7 @@ import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
 import { startHttpServer } from '../server/listen.js';
 import { startBackupSchedule } from './backup-schedule.js';
+import { channelsHttp } from './channels.js';
 import type { Config } from './config.js';
 import { createMemvault, type Memvault } from './container.js';
 import type { Io } from './main.js';
@@ -40,6 +41,7 @@ export async function startServer(
     exports: mv.exports,
     account: mv.account,
     recovery: mv.recovery,
+    channels: channelsHttp(mv.channels),
     logger: mv.logger,
     config: {
       cookieSecure: publicUrl.protocol === 'https:',
@@ -71,11 +73,22 @@ export async function startServer(
         listUsers: () => mv.vault.listUsers(),
         timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
         processedDays: (userId) => mv.insights.processedDays(userId),
-        process: (userId, day) => mv.insights.processDay(userId, day),
+        process: async (userId, day) => {
+          const result = await mv.insights.processDay(userId, day);
+          // The finished day's digest goes to the person's channels; a failed delivery never redoes the day.
+          await mv.channels.service.deliverDigest(userId, day).catch((error: unknown) => {
+            mv.logger.warn({ userId, code: (error as { code?: string }).code ?? 'unknown' }, 'digest not delivered');
+          });
+          return result;
+        },
         logger: mv.logger,
       })
     : null;
   scheduler?.start();
+  // The chat-id index is rebuilt, and Telegram long polling starts when no webhook secret is set.
+  await mv.channels.start().catch((error: unknown) => {
+    mv.logger.error({ code: (error as { code?: string }).code ?? 'unknown' }, 'channels did not start');
+  });
   const url = config.port === 0 ? `http://localhost:${server.port}` : config.publicUrl;
   let stopping: Promise<void> | undefined;
   return {

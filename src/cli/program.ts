@@ -3,6 +3,7 @@ import { type ErrorCode, MemvaultError } from '../core/errors.js';
 import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerAccount } from './commands/account.js';
 import { registerBackup } from './commands/backup.js';
+import { registerChannels } from './commands/channels.js';
 import { registerClassify } from './commands/classify.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
@@ -54,6 +55,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerBackup(program, runtime);
   registerExport(program, runtime);
   registerAccount(program, runtime);
+  registerChannels(program, runtime);
   registerServe(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;

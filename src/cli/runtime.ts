@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { UserId } from '../core/entry.js';
 import type { ImportLedger } from '../ports/vault.js';
 import type { Classification, ClassifyContext } from '../ports/classifier.js';
+import type { ChannelHealth, ChannelKind } from '../ports/channels.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { TokenService } from '../ports/tokens.js';
@@ -29,6 +30,8 @@ export interface CliApp {
   readonly instanceAudit: InstanceAudit;
   /** Recovery kits (docs/backup.md). */
   readonly recovery: RecoveryService;
+  /** `memvault channels status`: each channel's configuration and reachability (never a secret). */
+  readonly channels: { status(): Promise<Record<ChannelKind, ChannelHealth>> };
   /** New key pairs for every level and every entry re-sealed under them; returns the entries rewritten. */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /** Finishes an interrupted rotation (see src/app/container.ts); returns the entries rewritten. */

@@ -5,6 +5,7 @@ import type { RecoveryService } from '../services/recovery-service.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import type { ChannelsHttp } from '../ports/channels.js';
 import type { Clock } from '../ports/clock.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
 import type { TokenService } from '../ports/tokens.js';
@@ -55,6 +56,8 @@ export interface HttpDeps {
   readonly account?: AccountService;
   /** Recovery kits; /v1/account/recovery-kit and /v1/auth/recover exist only when it is given. */
   readonly recovery?: RecoveryService;
+  /** Channel webhooks, notifications and onboarding; those routes exist only when it is given. */
+  readonly channels?: ChannelsHttp;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

@@ -14,6 +14,7 @@ import { errorResponses, jsonResponse } from './openapi-helpers.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerAuthRoutes } from './routes-auth.js';
+import { registerChannelRoutes } from './routes-channels.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
 import { registerTokenRoutes } from './routes-tokens.js';
@@ -257,6 +258,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     registerOAuthRoutes(app, kit, deps.tokens, oauthBase);
   }
   registerAccountRoutes(app, kit);
+  if (deps.channels) registerChannelRoutes(app, kit, deps.channels);
 
   if (deps.mcp) {
     const handler = deps.mcp;

@@ -1,4 +1,11 @@
-import { CATEGORIES, type Category, categoryLabel, isSecurityLevel, levelOf, type SecurityLevel } from '../core/category.js';
+import {
+  CATEGORIES,
+  type Category,
+  categoryLabel,
+  isSecurityLevel,
+  levelOf,
+  type SecurityLevel,
+} from '../core/category.js';
 import type { MemoryEntry, UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, validationError } from '../core/errors.js';
 import { isTimeZone } from '../core/time-zone.js';
@@ -267,7 +274,8 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       if (deps.heal && result.damaged.some((d) => d.id !== null)) {
         const recovered = await healQuietly(principal, result.damaged);
         // Read again: the replaced entries are now intact and take their place in the page.
-        if (recovered.length > 0) final = { ...(await deps.vault.read(principal.userId, filter, principal.opener)), recovered };
+        if (recovered.length > 0)
+          final = { ...(await deps.vault.read(principal.userId, filter, principal.opener)), recovered };
       }
       await auditSealedReads(principal, final.entries, 'list');
       return final;
@@ -360,6 +368,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         hits.map((hit) => hit.entry),
         'search',
       );
+      emit({ type: 'memory.searched', userId: principal.userId });
       return hits;
     },
 

@@ -48,7 +48,9 @@ export interface SignUpInput {
 export type MemvaultEvent =
   | { readonly type: 'memory.stored'; readonly userId: UserId; readonly entryId: string; readonly level: SecurityLevel }
   | { readonly type: 'memory.corrected'; readonly userId: UserId; readonly entryId: string; readonly to: Category }
-  | { readonly type: 'memory.deleted'; readonly userId: UserId; readonly entryId: string };
+  | { readonly type: 'memory.deleted'; readonly userId: UserId; readonly entryId: string }
+  /** A search ran (ids only: never the query). Onboarding counts the first one. */
+  | { readonly type: 'memory.searched'; readonly userId: UserId };
 
 /** The use cases every edge (CLI, HTTP, MCP, channels) calls. */
 export interface MemoryService {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { channelsHttp } from '../../src/app/channels.js';
 import { loadConfig } from '../../src/app/config.js';
 import { createMemvault, type Memvault, type MemvaultOptions } from '../../src/app/container.js';
 import { createMcpHttpHandler } from '../../src/mcp/mcp-server.js';
@@ -56,6 +57,7 @@ export async function startRealServer(
     exports: mv.exports,
     account: mv.account,
     recovery: mv.recovery,
+    channels: channelsHttp(mv.channels),
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: url, ...http },
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights }),

@@ -12,6 +12,7 @@ import './pages/audit.js';
 import './pages/settings.js';
 import './pages/tokens.js';
 import './pages/account.js';
+import './pages/notifications.js';
 
 /**
  * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as

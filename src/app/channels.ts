@@ -1,0 +1,214 @@
+import type { UserId } from '../core/entry.js';
+import type { SecurityLevel } from '../core/category.js';
+import { ChannelDb } from '../channels/channel-db.js';
+import { NotificationStore } from '../channels/notifications.js';
+import { OnboardingStore } from '../channels/onboarding.js';
+import { ChannelRegistry } from '../channels/registry.js';
+import { type ChannelService, createChannelService } from '../channels/service.js';
+import type { TelegramChannel } from '../channels/telegram.js';
+import type { TwilioKind } from '../channels/twilio.js';
+import type { ChannelHealth, ChannelKind, ChannelSender, ChannelsHttp } from '../ports/channels.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { EntryOpener } from '../ports/sealer.js';
+import type { AuditLog } from '../ports/security.js';
+import { createPersonFiles } from '../security/person-files.js';
+import type { InsightsService } from '../services/insights-service.js';
+import type { MemoryService } from '../services/types.js';
+import type { Config } from './config.js';
+
+/** Where the providers' APIs are: the real ones by default; tests point them at loopback stand-ins. */
+export interface ChannelEndpoints {
+  readonly telegramApiRoot?: string;
+  readonly twilioApiBase?: string;
+  readonly smtpAllowSelfSigned?: boolean;
+}
+
+export type LazyTelegram = Pick<TelegramChannel, 'webhook' | 'startPolling' | 'stop'>;
+export interface LazyTwilio {
+  webhook(kind: TwilioKind, request: Request): Promise<Response>;
+}
+
+/** The channels of one memvault: the service, the configured providers, and their status. */
+export interface Channels {
+  readonly service: ChannelService;
+  readonly telegram: LazyTelegram | null;
+  readonly twilio: LazyTwilio | null;
+  /** Each channel kind: configured, and reachable right now (`memvault channels status`). */
+  status(): Promise<Record<ChannelKind, ChannelHealth>>;
+  /**
+   * Alerts the person's channels (rate limited). For fixed, non-secret descriptions only: "a recovery code was
+   * used". The backup helper's recovery kit calls it.
+   */
+  alerts(userId: UserId, what: string): Promise<boolean>;
+  /** Long polling, when Telegram is configured without a webhook secret (a server only, never the CLI). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ChannelsDeps {
+  readonly config: Config;
+  readonly memory: MemoryService;
+  readonly insights: InsightsService;
+  readonly audit: AuditLog;
+  readonly listUsers: () => Promise<UserId[]>;
+  readonly opener: (userId: UserId, levels: readonly SecurityLevel[]) => Promise<EntryOpener>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly endpoints?: ChannelEndpoints;
+}
+
+const NOT_SET: Record<ChannelKind, string> = {
+  telegram: 'not configured (set MEMVAULT_TELEGRAM_BOT_TOKEN)',
+  whatsapp: 'not configured (set MEMVAULT_TWILIO_ACCOUNT_SID, MEMVAULT_TWILIO_AUTH_TOKEN, MEMVAULT_TWILIO_FROM)',
+  sms: 'not configured (set MEMVAULT_TWILIO_ACCOUNT_SID, MEMVAULT_TWILIO_AUTH_TOKEN, MEMVAULT_TWILIO_FROM)',
+  email: 'not configured (set MEMVAULT_SMTP_URL and MEMVAULT_MAIL_FROM)',
+};
+
+/** Wires the channel stores and the configured providers. With nothing configured only in-app notifications work. */
+export function createChannels(deps: ChannelsDeps): Channels {
+  const { config, logger } = deps;
+  const cfg = config.channels ?? { telegram: null, twilio: null, smtp: null };
+  const files = createPersonFiles(config.dataDir);
+  // The provider libraries (twilio alone takes over a second to load) load on first use, not in every command.
+  const loadTelegram = cfg.telegram
+    ? once(async () => {
+        const { createTelegramChannel } = await import('../channels/telegram.js');
+        const channel = createTelegramChannel({
+          token: cfg.telegram!.token,
+          ...(cfg.telegram!.webhookSecret ? { webhookSecret: cfg.telegram!.webhookSecret } : {}),
+          ...(deps.endpoints?.telegramApiRoot ? { apiRoot: deps.endpoints.telegramApiRoot } : {}),
+          logger,
+        });
+        channel.attach(service);
+        return channel;
+      })
+    : null;
+  const loadTwilio = cfg.twilio
+    ? once(async () => {
+        const { createTwilioChannel } = await import('../channels/twilio.js');
+        const channel = createTwilioChannel({
+          ...cfg.twilio!,
+          publicUrl: config.publicUrl,
+          ...(deps.endpoints?.twilioApiBase ? { apiBase: deps.endpoints.twilioApiBase } : {}),
+          logger,
+        });
+        channel.attach(service);
+        return channel;
+      })
+    : null;
+  const loadEmail = cfg.smtp
+    ? once(async () => {
+        const { createEmailSender } = await import('../channels/email.js');
+        return createEmailSender({
+          smtpUrl: cfg.smtp!.url,
+          from: cfg.smtp!.from,
+          ...(deps.endpoints?.smtpAllowSelfSigned ? { allowSelfSigned: true } : {}),
+        });
+      })
+    : null;
+  const lazySender = (kind: ChannelKind, load: () => Promise<ChannelSender>): ChannelSender => ({
+    kind,
+    send: async (address, message) => (await load()).send(address, message),
+    health: async () => (await load()).health(),
+  });
+  const senders: Partial<Record<ChannelKind, ChannelSender>> = {
+    ...(loadTelegram ? { telegram: lazySender('telegram', async () => (await loadTelegram()).sender) } : {}),
+    ...(loadTwilio
+      ? {
+          sms: lazySender('sms', async () => (await loadTwilio()).sms),
+          whatsapp: lazySender('whatsapp', async () => (await loadTwilio()).whatsapp),
+        }
+      : {}),
+    ...(loadEmail ? { email: lazySender('email', loadEmail) } : {}),
+  };
+  const telegram: LazyTelegram | null = loadTelegram
+    ? {
+        webhook: async (request) => (await loadTelegram()).webhook(request),
+        startPolling: async () => (await loadTelegram()).startPolling(),
+        stop: async () => {
+          if (loadTelegram.loaded) await (await loadTelegram()).stop();
+        },
+      }
+    : null;
+  const twilio: LazyTwilio | null = loadTwilio
+    ? { webhook: async (kind, request) => (await loadTwilio()).webhook(kind, request) }
+    : null;
+  const db = new ChannelDb(config.dataDir);
+  const service = createChannelService({
+    memory: deps.memory,
+    db,
+    registry: new ChannelRegistry(files),
+    notifications: new NotificationStore(files),
+    onboarding: new OnboardingStore(files),
+    senders,
+    opener: deps.opener,
+    digest: (principal, options) => deps.insights.digest(principal, options),
+    // Two-step verification is set up once a TOTP enrolment or a passkey registration succeeded.
+    hasSecondFactor: async (userId) => {
+      const records = await deps.audit.list(userId, { limit: 500 });
+      return records.some(
+        (r) => r.result === 'success' && (r.action === 'totp_enroll' || r.action.startsWith('passkey_register')),
+      );
+    },
+    publicUrl: config.publicUrl,
+    clock: deps.clock,
+    logger,
+  });
+  let indexed = false;
+  const ensureIndex = async () => {
+    if (indexed) return;
+    indexed = true;
+    const links = await service.rebuildIndex(await deps.listUsers());
+    logger.info({ links }, 'channel links indexed');
+  };
+  return {
+    service,
+    telegram,
+    twilio,
+    async status() {
+      const health = async (kind: ChannelKind): Promise<ChannelHealth> =>
+        senders[kind] ? senders[kind].health() : { configured: false, reachable: false, detail: NOT_SET[kind] };
+      const [t, w, s, e] = await Promise.all([health('telegram'), health('whatsapp'), health('sms'), health('email')]);
+      return { telegram: t, whatsapp: w, sms: s, email: e };
+    },
+    alerts: (userId, what) => service.alert(userId, what),
+    async start() {
+      await ensureIndex();
+      if (telegram && !cfg.telegram?.webhookSecret) await telegram.startPolling();
+    },
+    async close() {
+      await telegram?.stop();
+      if (loadEmail?.loaded) (await loadEmail()).close();
+      service.close();
+    },
+  };
+}
+
+/** Runs `load` on the first call only; `loaded` says whether it has been called. */
+function once<T>(load: () => Promise<T>): (() => Promise<T>) & { readonly loaded: boolean } {
+  let promise: Promise<T> | undefined;
+  const fn = () => {
+    promise ??= load();
+    return promise;
+  };
+  return Object.defineProperty(fn, 'loaded', { get: () => promise !== undefined }) as (() => Promise<T>) & {
+    readonly loaded: boolean;
+  };
+}
+
+/** The HTTP edge's view of the channels. */
+export function channelsHttp(channels: Channels): ChannelsHttp {
+  const s = channels.service;
+  const telegram = channels.telegram;
+  const twilio = channels.twilio;
+  return {
+    ...(telegram ? { telegramWebhook: (request: Request) => telegram.webhook(request) } : {}),
+    ...(twilio ? { twilioWebhook: (kind: TwilioKind, request: Request) => twilio.webhook(kind, request) } : {}),
+    notifications: (userId) => s.notifications(userId),
+    markRead: (userId, id) => s.markRead(userId, id),
+    subscribe: (userId, listener) => s.subscribe(userId, listener),
+    onboarding: (userId) => s.onboarding(userId),
+    skipOnboarding: (userId, skipped) => s.skipOnboarding(userId, skipped),
+  };
+}

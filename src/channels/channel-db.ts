@@ -1,0 +1,189 @@
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import type { UserId } from '../core/entry.js';
+import type { ChannelKind } from '../ports/channels.js';
+
+/** How long a provider message id is remembered: Telegram retries for hours, Twilio for minutes. */
+export const IDEMPOTENCY_WINDOW_MS = 48 * 60 * 60 * 1000;
+/** A one-time code lives 10 minutes and allows 5 wrong guesses. */
+export const CODE_TTL_MS = 10 * 60 * 1000;
+export const CODE_MAX_ATTEMPTS = 5;
+/** At most 3 codes per person and channel per hour (each costs the operator an SMS). */
+export const CODE_SENDS_PER_HOUR = 3;
+
+export type CodeCheck = 'ok' | 'wrong' | 'expired' | 'none' | 'too_many';
+
+/**
+ * The channels' own small database (`dataDir/channels/channels.sqlite`, WAL): provider message ids already
+ * handled, the index from a chat id to its person (derived from the people's CHANNELS.json, rebuildable),
+ * pending one-time codes (HMAC-hashed, never stored in clear) and the last message each chat stored (/undo).
+ */
+export class ChannelDb {
+  readonly #dataDir: string;
+  #opened: Database.Database | null = null;
+  #codeKey: Buffer = Buffer.alloc(0);
+
+  constructor(dataDir: string) {
+    this.#dataDir = dataDir;
+  }
+
+  /** Opened on first use: a CLI command that never touches a channel does not load SQLite for it. */
+  get #db(): Database.Database {
+    if (!this.#opened) this.#opened = this.#open();
+    return this.#opened;
+  }
+
+  #open(): Database.Database {
+    const dir = join(this.#dataDir, 'channels');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    const db = new Sqlite(join(dir, 'channels.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX IF NOT EXISTS seen_at ON seen(at);
+      CREATE TABLE IF NOT EXISTS links (kind TEXT NOT NULL, address TEXT NOT NULL, user_id TEXT NOT NULL,
+        PRIMARY KEY (kind, address));
+      CREATE TABLE IF NOT EXISTS codes (user_id TEXT NOT NULL, kind TEXT NOT NULL, address TEXT NOT NULL,
+        hash TEXT NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, kind));
+      CREATE TABLE IF NOT EXISTS code_sends (user_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS last_stored (user_id TEXT NOT NULL, kind TEXT NOT NULL, entry_id TEXT NOT NULL,
+        at INTEGER NOT NULL, PRIMARY KEY (user_id, kind));
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    `);
+    // The codes' HMAC key: random per installation, so a copied database does not let anyone test guesses offline.
+    const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('code_key') as { value: Buffer } | undefined;
+    if (row) this.#codeKey = row.value;
+    else {
+      this.#codeKey = randomBytes(32);
+      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('code_key', this.#codeKey);
+    }
+    return db;
+  }
+
+  /**
+   * Claims a provider message id. 'new' the first time; 'done' when it was already handled; 'busy' when a claim
+   * exists but never finished (the process died mid-message) — the caller handles it again.
+   */
+  claim(key: string, now: number): 'new' | 'done' | 'busy' {
+    const inserted = this.#db.prepare('INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)').run(key, now);
+    if (inserted.changes === 1) return 'new';
+    const row = this.#db.prepare('SELECT done FROM seen WHERE key = ?').get(key) as { done: number } | undefined;
+    return row?.done ? 'done' : 'busy';
+  }
+
+  finish(key: string): void {
+    this.#db.prepare('UPDATE seen SET done = 1 WHERE key = ?').run(key);
+  }
+
+  /** Forgets a claim whose message failed, so the provider's retry is handled. */
+  release(key: string): void {
+    this.#db.prepare('DELETE FROM seen WHERE key = ? AND done = 0').run(key);
+  }
+
+  prune(now: number): number {
+    return this.#db.prepare('DELETE FROM seen WHERE at < ?').run(now - IDEMPOTENCY_WINDOW_MS).changes;
+  }
+
+  personOf(kind: ChannelKind, address: string): UserId | null {
+    const row = this.#db.prepare('SELECT user_id FROM links WHERE kind = ? AND address = ?').get(kind, address) as
+      | { user_id: string }
+      | undefined;
+    return (row?.user_id as UserId | undefined) ?? null;
+  }
+
+  setLink(kind: ChannelKind, address: string, userId: UserId): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO links (kind, address, user_id) VALUES (?, ?, ?)')
+      .run(kind, address, userId);
+  }
+
+  removeLink(kind: ChannelKind, address: string): void {
+    this.#db.prepare('DELETE FROM links WHERE kind = ? AND address = ?').run(kind, address);
+  }
+
+  /** Issues a 6-digit code (replacing any earlier one), or null when 3 were sent within the hour. */
+  issueCode(userId: UserId, kind: ChannelKind, address: string, now: number): string | null {
+    const sent = this.#db
+      .prepare('SELECT COUNT(*) AS n FROM code_sends WHERE user_id = ? AND kind = ? AND at > ?')
+      .get(userId, kind, now - 60 * 60 * 1000) as { n: number };
+    if (sent.n >= CODE_SENDS_PER_HOUR) return null;
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM code_sends WHERE at < ?').run(now - 60 * 60 * 1000);
+      this.#db.prepare('INSERT INTO code_sends (user_id, kind, at) VALUES (?, ?, ?)').run(userId, kind, now);
+      this.#db
+        .prepare(
+          'INSERT OR REPLACE INTO codes (user_id, kind, address, hash, expires, attempts) VALUES (?, ?, ?, ?, ?, 0)',
+        )
+        .run(userId, kind, address, this.#hash(userId, kind, address, code), now + CODE_TTL_MS);
+    })();
+    return code;
+  }
+
+  /** Checks a code for the address it was sent to; a right one is used up, and so is one guessed at too often. */
+  checkCode(userId: UserId, kind: ChannelKind, address: string, code: string, now: number): CodeCheck {
+    const row = this.#db.prepare('SELECT * FROM codes WHERE user_id = ? AND kind = ?').get(userId, kind) as
+      | { address: string; hash: string; expires: number; attempts: number }
+      | undefined;
+    if (!row || row.address !== address) return 'none';
+    if (row.expires <= now) {
+      this.#db.prepare('DELETE FROM codes WHERE user_id = ? AND kind = ?').run(userId, kind);
+      return 'expired';
+    }
+    const expected = Buffer.from(row.hash, 'hex');
+    const given = Buffer.from(this.#hash(userId, kind, address, code), 'hex');
+    if (timingSafeEqual(expected, given)) {
+      this.#db.prepare('DELETE FROM codes WHERE user_id = ? AND kind = ?').run(userId, kind);
+      return 'ok';
+    }
+    if (row.attempts + 1 >= CODE_MAX_ATTEMPTS) {
+      this.#db.prepare('DELETE FROM codes WHERE user_id = ? AND kind = ?').run(userId, kind);
+      return 'too_many';
+    }
+    this.#db.prepare('UPDATE codes SET attempts = attempts + 1 WHERE user_id = ? AND kind = ?').run(userId, kind);
+    return 'wrong';
+  }
+
+  hasPendingCode(userId: UserId, kind: ChannelKind, now: number): boolean {
+    const row = this.#db.prepare('SELECT expires FROM codes WHERE user_id = ? AND kind = ?').get(userId, kind) as
+      | { expires: number }
+      | undefined;
+    return row !== undefined && row.expires > now;
+  }
+
+  setLastStored(userId: UserId, kind: ChannelKind, entryId: string, now: number): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO last_stored (user_id, kind, entry_id, at) VALUES (?, ?, ?, ?)')
+      .run(userId, kind, entryId, now);
+  }
+
+  /** Takes the last stored entry of a chat (once), if it is at most `maxAgeMs` old. */
+  takeLastStored(userId: UserId, kind: ChannelKind, now: number, maxAgeMs: number): string | null {
+    const row = this.#db
+      .prepare('SELECT entry_id, at FROM last_stored WHERE user_id = ? AND kind = ?')
+      .get(userId, kind) as { entry_id: string; at: number } | undefined;
+    if (!row) return null;
+    this.#db.prepare('DELETE FROM last_stored WHERE user_id = ? AND kind = ?').run(userId, kind);
+    return now - row.at <= maxAgeMs ? row.entry_id : null;
+  }
+
+  close(): void {
+    this.#opened?.close();
+    this.#opened = null;
+  }
+
+  #hash(userId: UserId, kind: ChannelKind, address: string, code: string): string {
+    return createHmac('sha256', this.#codeKey).update(`${userId}\0${kind}\0${address}\0${code}`).digest('hex');
+  }
+}
+
+/** A stable, non-reversible key for an address in logs (chat ids and numbers are personal data). */
+export function addressTag(address: string): string {
+  return createHash('sha256').update(address).digest('hex').slice(0, 10);
+}

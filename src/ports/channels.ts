@@ -1,0 +1,77 @@
+import type { UserId } from '../core/entry.js';
+
+/** The messengers and mailboxes memvault talks to a person through (DESIGN: channels are thin edges). */
+export const CHANNEL_KINDS = ['telegram', 'whatsapp', 'sms', 'email'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** What an outbound message is for: decides quiet hours (alerts and codes ignore them) and the template. */
+export type OutboundPurpose = 'reply' | 'welcome' | 'digest' | 'alert' | 'code' | 'notice';
+
+/** One message to one address, already rendered for the channel. Never holds content above what it may show. */
+export interface OutboundMessage {
+  readonly purpose: OutboundPurpose;
+  readonly subject: string;
+  readonly text: string;
+  /** E-mail only: the HTML body rendered from the same template as `text`. */
+  readonly html?: string;
+}
+
+export interface ChannelHealth {
+  readonly configured: boolean;
+  /** True when the provider answered a cheap request just now (getMe, an account fetch, an SMTP greeting). */
+  readonly reachable: boolean;
+  /** A person-readable line: what is set up, or what to set. Never a token. */
+  readonly detail: string;
+}
+
+/** The outbound half of one provider adapter. */
+export interface ChannelSender {
+  readonly kind: ChannelKind;
+  /** @throws NETWORK_ERROR when the provider refused or could not be reached. */
+  send(address: string, message: OutboundMessage): Promise<void>;
+  health(): Promise<ChannelHealth>;
+}
+
+/**
+ * Serialised access to one per-person file (`users/<E164>/<name>`), across this process and others: the
+ * security layer's `withPersonFile`, handed to the channel stores by the composition root.
+ */
+export interface PersonFiles {
+  /** Runs `fn` as the only writer of the file; `fn` receives its path. */
+  withFile<T>(userId: UserId, name: string, fn: (path: string) => Promise<T>): Promise<T>;
+  /** The file's path, for a read without the lock (the file is always replaced atomically). */
+  pathOf(userId: UserId, name: string): string;
+}
+
+/** An in-app notification as the web app lists it. Texts never hold content above level 1. */
+export interface AppNotification {
+  readonly id: string;
+  readonly at: string;
+  readonly purpose: OutboundPurpose;
+  readonly subject: string;
+  readonly text: string;
+  readonly read: boolean;
+}
+
+/** The tutorial's checklist (seed §5): real steps, each done when its event happened. */
+export interface OnboardingView {
+  readonly steps: ReadonlyArray<{ readonly id: string; readonly title: string; readonly doneAt: string | null }>;
+  readonly completed: number;
+  readonly total: number;
+  readonly skipped: boolean;
+  /** The first step not done yet, or null when all are. */
+  readonly next: string | null;
+}
+
+/** What the HTTP edge needs of the channels (the composition root passes it in; edges never import each other). */
+export interface ChannelsHttp {
+  /** Present when Telegram is configured. */
+  readonly telegramWebhook?: (request: Request) => Promise<Response>;
+  /** Present when Twilio is configured. */
+  readonly twilioWebhook?: (kind: 'sms' | 'whatsapp', request: Request) => Promise<Response>;
+  notifications(userId: UserId): Promise<{ items: AppNotification[]; unread: number }>;
+  markRead(userId: UserId, id?: string): Promise<AppNotification[]>;
+  subscribe(userId: UserId, listener: (item: AppNotification) => void): () => void;
+  onboarding(userId: UserId): Promise<OnboardingView>;
+  skipOnboarding(userId: UserId, skipped: boolean): Promise<OnboardingView>;
+}

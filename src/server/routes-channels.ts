@@ -1,0 +1,209 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import type { AppNotification, ChannelsHttp } from '../ports/channels.js';
+import type { App, RouteKit } from './context.js';
+import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
+import { requireSession } from './session.js';
+
+const Notification = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    purpose: z.enum(['reply', 'welcome', 'digest', 'alert', 'code', 'notice']),
+    subject: z.string(),
+    text: z.string(),
+    read: z.boolean(),
+  })
+  .openapi('Notification');
+
+const NotificationList = z
+  .object({ items: z.array(Notification), unread: z.number().int() })
+  .openapi('NotificationList');
+
+const MarkRead = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'Expected a notification id')
+      .optional(),
+  })
+  .openapi({ description: 'One notification by id, or every unread one without an id' });
+
+const Onboarding = z
+  .object({
+    steps: z.array(z.object({ id: z.string(), title: z.string(), doneAt: z.string().nullable() })),
+    completed: z.number().int(),
+    total: z.number().int(),
+    skipped: z.boolean(),
+    next: z.string().nullable(),
+  })
+  .openapi('Onboarding');
+
+const Skip = z.strictObject({ skipped: z.boolean() });
+
+/** SSE keep-alive: proxies close idle connections after a minute or so. */
+const KEEP_ALIVE_MS = 25_000;
+
+const mutable = (n: AppNotification) => ({ ...n });
+
+/**
+ * Channel webhooks (Telegram, Twilio SMS and WhatsApp: authenticated by the provider's signature or secret, not
+ * a session), in-app notifications with their live stream, and the onboarding checklist.
+ */
+export function registerChannelRoutes(app: App, kit: RouteKit, channels: ChannelsHttp): void {
+  const session = requireSession(kit);
+
+  const webhookDoc = (path: string, summary: string, description: string, content: string) =>
+    app.openAPIRegistry.registerPath({
+      method: 'post',
+      path,
+      tags: ['channels'],
+      summary,
+      description,
+      request: { body: { required: true, content: { [content]: { schema: z.object({}).passthrough() } } } },
+      responses: {
+        200: { description: 'Handled (or a retry of a handled delivery: nothing stored twice)' },
+        403: { description: 'Missing or wrong signature / secret: nothing handled' },
+        404: { description: 'The channel is not configured on this server' },
+        429: { description: 'Telegram only: the chat is over its rate; Telegram retries the update later' },
+      },
+    });
+  webhookDoc(
+    '/v1/channels/telegram/webhook',
+    'Telegram Bot API webhook',
+    'Set with setWebhook(url = MEMVAULT_PUBLIC_URL + this path, secret_token = MEMVAULT_TELEGRAM_WEBHOOK_SECRET). ' +
+      'The X-Telegram-Bot-Api-Secret-Token header is compared in constant time.',
+    'application/json',
+  );
+  for (const kind of ['sms', 'whatsapp'] as const) {
+    webhookDoc(
+      `/v1/channels/twilio/${kind}`,
+      `Twilio ${kind === 'sms' ? 'SMS' : 'WhatsApp'} webhook`,
+      'Twilio’s "A message comes in" webhook (HTTP POST). X-Twilio-Signature is validated against ' +
+        'MEMVAULT_PUBLIC_URL + this path; the answer is TwiML.',
+      'application/x-www-form-urlencoded',
+    );
+  }
+  const notConfigured = (what: string) => ({
+    error: { code: 'NOT_FOUND', message: `${what} is not configured on this server.` },
+  });
+  app.post('/v1/channels/telegram/webhook', async (c) =>
+    channels.telegramWebhook ? channels.telegramWebhook(c.req.raw) : c.json(notConfigured('Telegram'), 404),
+  );
+  app.post('/v1/channels/twilio/:kind{sms|whatsapp}', async (c) => {
+    const kind = c.req.param('kind') as 'sms' | 'whatsapp';
+    return channels.twilioWebhook ? channels.twilioWebhook(kind, c.req.raw) : c.json(notConfigured('Twilio'), 404);
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/notifications',
+      tags: ['notifications'],
+      summary: 'In-app notifications, newest first, with the unread count',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(NotificationList, 'Notifications'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const list = await channels.notifications(c.get('principal').userId);
+      return c.json({ items: list.items.map(mutable), unread: list.unread }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notifications/read',
+      tags: ['notifications'],
+      summary: 'Marks one notification (or all) as read',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(MarkRead),
+      responses: {
+        200: jsonResponse(z.object({ marked: z.number().int() }), 'How many were marked'),
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('json');
+      const marked = await channels.markRead(c.get('principal').userId, id);
+      return c.json({ marked: marked.length }, 200);
+    },
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/v1/notifications/stream',
+    tags: ['notifications'],
+    summary: 'Server-sent events: one "notification" event per new notification',
+    security: SESSION_SECURITY,
+    responses: { 200: { description: 'text/event-stream' }, ...errorResponses(401) },
+  });
+  app.get('/v1/notifications/stream', session, (c) => {
+    const userId = c.get('principal').userId;
+    return streamSSE(c, async (stream) => {
+      const queue: AppNotification[] = [];
+      let wake: (() => void) | null = null;
+      const unsubscribe = channels.subscribe(userId, (item) => {
+        queue.push(item);
+        wake?.();
+      });
+      stream.onAbort(() => {
+        unsubscribe();
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: 'ready', data: '{}' });
+        while (!stream.aborted) {
+          const item = queue.shift();
+          if (item) {
+            await stream.writeSSE({ event: 'notification', id: item.id, data: JSON.stringify(item) });
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, KEEP_ALIVE_MS).unref();
+          });
+          wake = null;
+          if (queue.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/onboarding',
+      tags: ['onboarding'],
+      summary: 'The getting-started checklist: real steps, each done when it really happened',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(Onboarding, 'The checklist'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const view = await channels.onboarding(c.get('principal').userId);
+      return c.json({ ...view, steps: view.steps.map((s) => ({ ...s })) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/onboarding',
+      tags: ['onboarding'],
+      summary: 'Skips the checklist, or brings it back (progress is kept either way)',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(Skip),
+      responses: { 200: jsonResponse(Onboarding, 'The checklist'), ...errorResponses(400, 401) },
+    }),
+    async (c) => {
+      const view = await channels.skipOnboarding(c.get('principal').userId, c.req.valid('json').skipped);
+      return c.json({ ...view, steps: view.steps.map((s) => ({ ...s })) }, 200);
+    },
+  );
+}
