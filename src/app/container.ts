@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
@@ -9,6 +10,7 @@ import type { Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
+import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
 import { FileAuditLog } from '../security/audit-log.js';
@@ -39,6 +41,10 @@ export interface Memvault {
   /** The Daily Memory Manager: daily processing, insights and digests (DESIGN §7). */
   readonly insights: InsightsService;
   readonly backups: BackupService;
+  /** Sessions, rate limits and lockouts, shared by every process over this data dir (`serve --workers`). */
+  readonly sessionStore: SessionStorePort;
+  /** Key of the web app's CSRF MAC, derived from the master key so every worker and restart agrees on it. */
+  readonly csrfSecret: Uint8Array;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -313,6 +319,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     config,
     logger,
     backups,
+    sessionStore: auth.sessionStore,
+    csrfSecret: new Uint8Array(hkdfSync('sha256', masterKey, 'memvault', 'csrf-token-mac/v1', 32)),
     memory,
     insights,
     auth,
@@ -348,7 +356,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       }
     },
     async close(): Promise<void> {
-      auth.close();
+      await auth.close();
       await personalStore?.flush();
       await search.close();
       await vault.close();

@@ -40,7 +40,9 @@ export async function startServer(
       // A memory of the largest allowed size, JSON-escaped, plus the envelope.
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
+      csrfSecret: mv.csrfSecret,
     },
+    counters: mv.sessionStore,
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
     ready: async () => {
       await mv.vault.listUsers();

@@ -3,9 +3,9 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { Clock } from '../ports/clock.js';
+import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
 import type { MemoryService, Principal } from '../services/types.js';
-import type { RateLimiter } from './rate-limit.js';
 
 /** Settings of the HTTP edge. Only the composition root reads the environment; it passes these in. */
 export interface HttpConfig {
@@ -38,6 +38,8 @@ export interface HttpDeps {
   readonly ready?: () => Promise<boolean>;
   /** The Daily Memory Manager; /v1/digest and /v1/insights exist only when it is given. */
   readonly insights?: InsightsService;
+  /** The shared store of counters: given, rate limits hold across workers (else each process counts alone). */
+  readonly counters?: SessionStorePort;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */
@@ -56,6 +58,6 @@ export type AppContext = Context<AppEnv>;
 /** Everything route modules need, built once per app. */
 export interface RouteKit {
   readonly deps: HttpDeps;
-  readonly limiter: RateLimiter;
+  readonly limiter: { take(keys: readonly string[]): number | Promise<number> };
   readonly csrfSecret: Uint8Array;
 }

@@ -11,7 +11,7 @@ import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, SharedRateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
 import { registerMemoryRoutes } from './routes-memories.js';
@@ -46,7 +46,9 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   const clock = deps.clock ?? systemClock;
   const kit: RouteKit = {
     deps,
-    limiter: new RateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock),
+    limiter: deps.counters
+      ? new SharedRateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock, deps.counters)
+      : new RateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock),
     csrfSecret: config.csrfSecret ?? randomBytes(32),
   };
   const started = clock.now().getTime();

@@ -108,6 +108,10 @@ export function requireSession(kit: RouteKit): MiddlewareHandler<AppEnv> {
       sessionId: session.session.id,
       meta,
     });
-    await next();
+    try {
+      await next();
+    } finally {
+      await session.release?.();
+    }
   };
 }
