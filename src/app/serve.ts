@@ -21,12 +21,22 @@ export interface RunningServer {
 export async function startServer(
   config: Config,
   memvault?: Memvault,
-  { scheduleOnStart = false }: { readonly scheduleOnStart?: boolean } = {},
+  {
+    scheduleOnStart = false,
+    duties = true,
+    workerIndex = 0,
+  }: {
+    /** This process's index among `serve --workers N` (health and metrics report it). */
+    readonly workerIndex?: number;
+    readonly scheduleOnStart?: boolean;
+    /** Finish interrupted key rotations and run the backup schedule: one process of a cluster does (worker 0). */
+    readonly duties?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
   // A key rotation interrupted by a crash is finished before requests come in, where no password is needed.
-  await mv.resumeRotations();
-  const schedule = startBackupSchedule(mv, config);
+  if (duties) await mv.resumeRotations();
+  const schedule = duties ? startBackupSchedule(mv, config) : undefined;
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
@@ -41,6 +51,7 @@ export async function startServer(
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
       csrfSecret: mv.csrfSecret,
+      workerIndex,
     },
     counters: mv.sessionStore,
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
@@ -97,8 +108,31 @@ export function masterKeyHint(config: Pick<Config, 'masterKeyEnv' | 'masterKeyFi
   );
 }
 
-/** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
+/**
+ * `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. With more than one worker this
+ * process becomes the cluster's primary (src/app/cluster.ts) and each worker runs the server.
+ */
 export async function runServer(config: Config): Promise<void> {
+  const workers = config.workers ?? 1;
+  const { isClusterWorker } = await import('./cluster.js');
+  if (isClusterWorker()) return runWorker(config);
+  if (workers > 1) {
+    const [{ runPrimary }, { createLogger }] = await Promise.all([import('./cluster.js'), import('./logger.js')]);
+    const logger = createLogger(config.logLevel);
+    await runPrimary({
+      workers,
+      logger,
+      onListening: (url) => {
+        logger.info({ url, dataDir: config.dataDir, workers }, 'memvault is listening');
+        process.stdout.write(
+          `memvault is running at ${url} (data in ${config.dataDir}, ${workers} workers). Press Ctrl+C to stop.\n`,
+        );
+        const hint = masterKeyHint(config);
+        if (hint) process.stdout.write(`${hint}\n`);
+      },
+    });
+    return;
+  }
   // The nightly processing runs in the long-lived server only, never in tests that start one.
   const running = await startServer(config, undefined, { scheduleOnStart: config.insightsSchedule !== false });
   running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
@@ -116,6 +150,19 @@ export async function runServer(config: Config): Promise<void> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
+
+/** One worker of `serve --workers N`: serves until the primary tells it to drain, then exits. */
+async function runWorker(config: Config): Promise<void> {
+  const { workerLifecycle } = await import('./cluster.js');
+  const index = Number(process.env.MEMVAULT_WORKER_INDEX ?? '0');
+  const running = await startServer(config, undefined, {
+    scheduleOnStart: index === 0 && config.insightsSchedule !== false,
+    duties: index === 0,
+    workerIndex: index,
+  });
+  await workerLifecycle(index, running.url, () => running.stop(), running.memvault.logger);
+  process.exit(0);
 }
 
 /** `memvault mcp`: one person's memories over MCP on stdio, at level 1. */

@@ -42,7 +42,7 @@ export interface CliClassifier {
 export interface CliRuntime {
   open(options: GlobalOptions): Promise<CliApp>;
   classifier(options: GlobalOptions & { userId?: UserId }): Promise<CliClassifier>;
-  serve(options: GlobalOptions & { host?: string; port?: number }): Promise<void>;
+  serve(options: GlobalOptions & { host?: string; port?: number; workers?: number }): Promise<void>;
   mcpStdio(options: GlobalOptions & { userId: UserId }): Promise<void>;
   readonly stdin: Readable & { isTTY?: boolean };
   readonly stdout: Writable & { isTTY?: boolean };

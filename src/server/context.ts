@@ -21,6 +21,8 @@ export interface HttpConfig {
   readonly authRateLimit?: { readonly capacity: number; readonly perMinute: number };
   /** Key of the CSRF token MAC (32+ random bytes). Default: random per process, so restarts sign web users out of CSRF. */
   readonly csrfSecret?: Uint8Array;
+  /** Which worker of `serve --workers N` this is (reported by /v1/health and /v1/ready); default 0. */
+  readonly workerIndex?: number;
   /** Serve the web app at `/` (default true). */
   readonly web?: boolean;
   /** Folder holding the web app's static files; default: the package's `web/`. */

@@ -52,6 +52,7 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
     csrfSecret: config.csrfSecret ?? randomBytes(32),
   };
   const started = clock.now().getTime();
+  const worker = { index: config.workerIndex ?? 0, pid: process.pid };
   const allowedOrigin = new URL(config.webauthnOrigin).origin;
 
   const app = new OpenAPIHono<AppEnv>({
@@ -197,7 +198,15 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       summary: 'Liveness: the process answers',
       responses: { 200: jsonResponse(HealthResponse, 'Alive') },
     }),
-    (c) => c.json({ status: 'ok' as const, uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000) }, 200),
+    (c) =>
+      c.json(
+        {
+          status: 'ok' as const,
+          uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000),
+          worker,
+        },
+        200,
+      ),
   );
 
   app.openapi(
@@ -209,14 +218,22 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse(ReadyResponse, 'Ready'), 503: jsonResponse(ReadyResponse, 'Not ready') },
     }),
     async (c) => {
-      let ready = true;
-      try {
-        ready = deps.ready ? await deps.ready() : true;
-      } catch (err) {
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'readiness check failed');
-        ready = false;
-      }
-      return ready ? c.json({ status: 'ready' as const }, 200) : c.json({ status: 'not_ready' as const }, 503);
+      const checks: Record<string, string> = {};
+      const probe = async (name: string, check: () => Promise<unknown>) => {
+        try {
+          checks[name] = (await check()) === false ? 'not_ready' : 'ok';
+        } catch (err) {
+          logger.warn({ check: name, err: err instanceof Error ? err.message : String(err) }, 'readiness check failed');
+          checks[name] = isMemvaultError(err) ? err.code : 'failed';
+        }
+      };
+      await probe('vault', async () => (deps.ready ? deps.ready() : true));
+      const counters = deps.counters;
+      if (counters) await probe('sessionStore', () => counters.ping());
+      const ready = Object.values(checks).every((v) => v === 'ok');
+      return ready
+        ? c.json({ status: 'ready' as const, worker, checks }, 200)
+        : c.json({ status: 'not_ready' as const, worker, checks }, 503);
     },
   );
 

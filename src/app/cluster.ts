@@ -1,0 +1,177 @@
+import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+
+/** What a worker tells the primary once it listens. */
+export interface ListeningMessage {
+  readonly type: 'memvault:listening';
+  readonly url: string;
+  readonly index: number;
+}
+
+/** The primary's order to a worker: finish in-flight requests, close the vault, exit 0. */
+export const SHUTDOWN_MESSAGE = 'memvault:shutdown';
+
+const isListening = (message: unknown): message is ListeningMessage =>
+  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'memvault:listening';
+
+export interface PrimaryOptions {
+  readonly workers: number;
+  readonly logger: Logger;
+  /** How long a worker may take to drain before it is killed (ms). */
+  readonly drainMs?: number;
+  /** Called once with the URL the first worker listens on. */
+  readonly onListening?: (url: string) => void;
+}
+
+/**
+ * The cluster's primary (`memvault serve --workers N`): it serves nothing itself. It starts worker 0 first (which
+ * finishes interrupted key rotations and runs the schedules) and the others once it listens; they share the port
+ * (node:cluster hands connections out round-robin) and the data dir (the vault's cross-process locks and the
+ * shared session store make any worker able to serve any request).
+ *
+ * - A worker that dies (crash, kill -9) is replaced; requests it had in flight fail, acknowledged writes are
+ *   durable, sessions live in the store.
+ * - SIGHUP: rolling restart, one worker at a time — the replacement listens before the old one drains.
+ * - SIGTERM / SIGINT: every worker drains (finishes in-flight requests), then the primary exits.
+ */
+export async function runPrimary(options: PrimaryOptions): Promise<void> {
+  const { logger, workers } = options;
+  const drainMs = options.drainMs ?? 10_000;
+  const slots: Array<Worker | undefined> = new Array(workers).fill(undefined);
+  const retiring = new WeakSet<Worker>();
+  let stopping = false;
+  let restarting = false;
+
+  function fork(index: number): Promise<{ worker: Worker; url: string }> {
+    const worker = cluster.fork({ MEMVAULT_WORKER_INDEX: String(index) });
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if (!isListening(message)) return;
+        worker.off('exit', onExit);
+        worker.off('message', onMessage);
+        resolve({ worker, url: message.url });
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        worker.off('message', onMessage);
+        reject(new Error(`worker ${index} exited before it listened (code ${code}, signal ${signal})`));
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
+  }
+
+  /** Asks a worker to drain and waits for it to exit; kills it when it takes longer than `drainMs`. */
+  async function retire(worker: Worker): Promise<void> {
+    retiring.add(worker);
+    if (worker.isDead()) return;
+    const exited = once(worker, 'exit');
+    worker.send(SHUTDOWN_MESSAGE);
+    const timer = setTimeout(() => {
+      logger.warn({ pid: worker.process.pid }, 'worker did not drain in time: killing it');
+      worker.process.kill('SIGKILL');
+    }, drainMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping || retiring.has(worker)) return;
+    const index = slots.indexOf(worker);
+    if (index < 0) return;
+    logger.error({ index, pid: worker.process.pid, code, signal }, 'worker died: starting a replacement');
+    slots[index] = undefined;
+    const again = () =>
+      fork(index).then(
+        ({ worker: fresh }) => {
+          if (stopping) void retire(fresh);
+          else slots[index] = fresh;
+        },
+        (error: unknown) => {
+          logger.error({ index, err: (error as Error).message }, 'replacement worker failed to start; retrying');
+          if (!stopping) setTimeout(again, 1000).unref();
+        },
+      );
+    setTimeout(again, 200).unref();
+  });
+
+  const first = await fork(0);
+  slots[0] = first.worker;
+  options.onListening?.(first.url);
+  const rest = await Promise.allSettled(Array.from({ length: workers - 1 }, (_, i) => fork(i + 1)));
+  rest.forEach((result, i) => {
+    if (result.status === 'fulfilled') slots[i + 1] = result.value.worker;
+    else logger.error({ index: i + 1, err: (result.reason as Error).message }, 'worker failed to start');
+  });
+  logger.info({ workers: slots.filter(Boolean).length }, 'workers listening');
+
+  async function rollingRestart(): Promise<void> {
+    if (restarting || stopping) return;
+    restarting = true;
+    logger.info({ workers }, 'SIGHUP: restarting workers one by one');
+    try {
+      for (let index = 0; index < workers && !stopping; index++) {
+        const old = slots[index];
+        if (old) retiring.add(old);
+        const fresh = await fork(index);
+        slots[index] = fresh.worker;
+        if (old) await retire(old);
+      }
+      logger.info({ workers }, 'rolling restart done');
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'rolling restart stopped: a new worker failed to start');
+    } finally {
+      restarting = false;
+    }
+  }
+
+  await new Promise<void>((resolve) => {
+    const onHup = () => void rollingRestart();
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGHUP', onHup);
+      logger.info({ signal }, 'shutting down: every worker finishes its in-flight requests');
+      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      Promise.allSettled(live.map(retire)).then(() => resolve());
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+/** In a worker: reports that it listens, and drains when the primary says so (or on SIGTERM/SIGINT). */
+export function workerLifecycle(
+  index: number,
+  url: string,
+  stop: () => Promise<void>,
+  logger: Logger,
+  drainMs = 10_000,
+): Promise<void> {
+  process.send?.({ type: 'memvault:listening', url, index } satisfies ListeningMessage);
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const shutdown = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ index, why }, 'worker draining');
+      const force = setTimeout(() => process.exit(1), drainMs);
+      force.unref();
+      stop().then(resolve, resolve);
+    };
+    process.on('message', (message) => {
+      if (message === SHUTDOWN_MESSAGE) shutdown('primary');
+    });
+    // The primary gone (killed) leaves no one to route connections: drain and exit.
+    process.once('disconnect', () => shutdown('primary_gone'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    // Ctrl+C reaches the whole process group; the primary coordinates, so a worker ignores it.
+    process.on('SIGINT', () => undefined);
+  });
+}
+
+export const isClusterWorker = (): boolean => cluster.isWorker;
