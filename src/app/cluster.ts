@@ -9,8 +9,51 @@ export interface ListeningMessage {
   readonly index: number;
 }
 
+/** A worker that exited before it listened; `code` is its exit code (78 for a configuration error). */
+class WorkerStartError extends Error {
+  constructor(
+    readonly index: number,
+    readonly code: number | null,
+    readonly signal: string | null,
+  ) {
+    super(`worker ${index} exited before it listened (code ${code}, signal ${signal})`);
+  }
+}
+
 /** The primary's order to a worker: finish in-flight requests, close the vault, exit 0. */
 export const SHUTDOWN_MESSAGE = 'memvault:shutdown';
+
+const METRICS_REQUEST = 'memvault:metrics-request';
+const METRICS_RESPONSE = 'memvault:metrics-response';
+interface MetricsMessage {
+  readonly type: typeof METRICS_REQUEST | typeof METRICS_RESPONSE;
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+const isMetricsMessage = (message: unknown, type: MetricsMessage['type']): message is MetricsMessage =>
+  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
+
+let metricsRequests = 0;
+/** In a worker: every worker's metrics, aggregated by the primary (prom-client's AggregatorRegistry). */
+export function requestClusterMetrics(timeoutMs = 10_000): Promise<string> {
+  const id = ++metricsRequests;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('the cluster primary did not send the metrics in time'));
+    }, timeoutMs);
+    const onMessage = (message: unknown) => {
+      if (!isMetricsMessage(message, METRICS_RESPONSE) || message.id !== id) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (message.text !== undefined) resolve(message.text);
+      else reject(new Error(message.error ?? 'metrics failed'));
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage);
+  });
+}
 
 const isListening = (message: unknown): message is ListeningMessage =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'memvault:listening';
@@ -54,7 +97,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       };
       const onExit = (code: number | null, signal: string | null) => {
         worker.off('message', onMessage);
-        reject(new Error(`worker ${index} exited before it listened (code ${code}, signal ${signal})`));
+        reject(new WorkerStartError(index, code, signal));
       };
       worker.on('message', onMessage);
       worker.once('exit', onExit);
@@ -78,6 +121,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
   }
 
+  // A worker asked for /metrics: gather every worker's registry and answer it.
+  const { AggregatorRegistry } = await import('prom-client');
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isMetricsMessage(message, METRICS_REQUEST)) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_RESPONSE, id: message.id, text } satisfies MetricsMessage),
+      (error: unknown) =>
+        worker.send({
+          type: METRICS_RESPONSE,
+          id: message.id,
+          error: (error as Error).message,
+        } satisfies MetricsMessage),
+    );
+  });
+
   cluster.on('exit', (worker, code, signal) => {
     if (stopping || retiring.has(worker)) return;
     const index = slots.indexOf(worker);
@@ -98,7 +157,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     setTimeout(again, 200).unref();
   });
 
-  const first = await fork(0);
+  let first: { worker: Worker; url: string };
+  try {
+    first = await fork(0);
+  } catch (error) {
+    // The first worker could not start (a wrong master key, a busy port): it said why on stderr. Exit as it did.
+    stopping = true;
+    if (error instanceof WorkerStartError) process.exit(error.code ?? 1);
+    throw error;
+  }
   slots[0] = first.worker;
   options.onListening?.(first.url);
   const rest = await Promise.allSettled(Array.from({ length: workers - 1 }, (_, i) => fork(i + 1)));

@@ -2,6 +2,7 @@ import type { UserId } from '../core/entry.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
 import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
+import { createServerMetrics } from '../server/metrics.js';
 import { startHttpServer } from '../server/listen.js';
 import { startBackupSchedule } from './backup-schedule.js';
 import type { Config } from './config.js';
@@ -25,7 +26,10 @@ export async function startServer(
     scheduleOnStart = false,
     duties = true,
     workerIndex = 0,
+    clusterMetrics,
   }: {
+    /** In a cluster worker: every worker's metrics through the primary. */
+    readonly clusterMetrics?: () => Promise<string>;
     /** This process's index among `serve --workers N` (health and metrics report it). */
     readonly workerIndex?: number;
     readonly scheduleOnStart?: boolean;
@@ -52,8 +56,14 @@ export async function startServer(
       webauthnOrigin: publicUrl.origin,
       csrfSecret: mv.csrfSecret,
       workerIndex,
+      ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     },
     counters: mv.sessionStore,
+    metrics: createServerMetrics({
+      workerIndex,
+      sessions: () => mv.sessionStore.count(),
+      ...(clusterMetrics ? { clusterMetrics } : {}),
+    }),
     mcp: createMcpHttpHandler({ memory: mv.memory, insights: mv.insights, version: VERSION }),
     ready: async () => {
       await mv.vault.listUsers();
@@ -154,12 +164,13 @@ export async function runServer(config: Config): Promise<void> {
 
 /** One worker of `serve --workers N`: serves until the primary tells it to drain, then exits. */
 async function runWorker(config: Config): Promise<void> {
-  const { workerLifecycle } = await import('./cluster.js');
+  const { workerLifecycle, requestClusterMetrics } = await import('./cluster.js');
   const index = Number(process.env.MEMVAULT_WORKER_INDEX ?? '0');
   const running = await startServer(config, undefined, {
     scheduleOnStart: index === 0 && config.insightsSchedule !== false,
     duties: index === 0,
     workerIndex: index,
+    clusterMetrics: () => requestClusterMetrics(),
   });
   await workerLifecycle(index, running.url, () => running.stop(), running.memvault.logger);
   process.exit(0);

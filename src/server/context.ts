@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock.js';
 import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
 import type { MemoryService, Principal } from '../services/types.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** Settings of the HTTP edge. Only the composition root reads the environment; it passes these in. */
 export interface HttpConfig {
@@ -21,6 +22,8 @@ export interface HttpConfig {
   readonly authRateLimit?: { readonly capacity: number; readonly perMinute: number };
   /** Key of the CSRF token MAC (32+ random bytes). Default: random per process, so restarts sign web users out of CSRF. */
   readonly csrfSecret?: Uint8Array;
+  /** A bearer token that opens GET /metrics; without one, only loopback clients may read it. */
+  readonly metricsToken?: string;
   /** Which worker of `serve --workers N` this is (reported by /v1/health and /v1/ready); default 0. */
   readonly workerIndex?: number;
   /** Serve the web app at `/` (default true). */
@@ -42,6 +45,8 @@ export interface HttpDeps {
   readonly insights?: InsightsService;
   /** The shared store of counters: given, rate limits hold across workers (else each process counts alone). */
   readonly counters?: SessionStorePort;
+  /** Prometheus metrics; given, GET /metrics serves them (see HttpConfig.metricsToken for who may read them). */
+  readonly metrics?: ServerMetrics;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */

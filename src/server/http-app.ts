@@ -11,6 +11,7 @@ import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
 import { jsonResponse } from './openapi-helpers.js';
+import { metricsAllowed } from './metrics.js';
 import { RateLimiter, SharedRateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerInsightsRoutes } from './routes-insights.js';
@@ -70,6 +71,9 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => {
+    deps.metrics?.error(
+      isMemvaultError(err) ? err.code : err instanceof HTTPException ? `HTTP_${err.status}` : 'INTERNAL_ERROR',
+    );
     if (isMemvaultError(err)) {
       const status = statusOf(err);
       const shown = publicMessage(err.message);
@@ -98,6 +102,32 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.notFound((c) => c.json(httpError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.use('*', async (c, next) => {
+      const start = performance.now();
+      await next();
+      const route = c.req.routePath === '*' ? 'unmatched' : c.req.routePath;
+      metrics.observeRequest(c.req.method, route, c.res.status, (performance.now() - start) / 1000);
+    });
+    app.get('/metrics', async (c) => {
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      if (!metricsAllowed(config.metricsToken, c.req.header('authorization'), env?.incoming?.socket?.remoteAddress)) {
+        return c.json(
+          httpError(
+            'SECURITY_ERROR',
+            config.metricsToken === undefined
+              ? 'Metrics are served to this machine only (loopback); set MEMVAULT_METRICS_TOKEN to scrape from elsewhere.'
+              : 'Present the metrics token: Authorization: Bearer <MEMVAULT_METRICS_TOKEN>.',
+          ),
+          403,
+        );
+      }
+      const { contentType, body } = await metrics.render();
+      return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    });
+  }
 
   // Access log at debug level: the route pattern, never the concrete path or query (they can carry search terms).
   if (logger.isLevelEnabled('debug')) {

@@ -28,6 +28,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+function spawnServe(dataDir: string, port: number, workers: number, extraEnv: NodeJS.ProcessEnv = {}) {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MEMVAULT_LOG_LEVEL: 'warn',
+    MEMVAULT_INSIGHTS_SCHEDULE: 'off',
+    MEMVAULT_BACKUP_SCHEDULE: 'off',
+    MEMVAULT_PUBLIC_URL: `http://localhost:${port}`,
+  };
+  delete env.MEMVAULT_MASTER_KEY;
+  delete env.MEMVAULT_MASTER_KEY_FILE;
+  Object.assign(env, extraEnv);
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', ENTRY, 'serve', '--data-dir', dataDir, '--port', String(port), '--workers', String(workers)],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
 async function serve(dataDir: string, port: number, workers: number): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -185,6 +203,16 @@ describe('memvault serve --workers 2', () => {
     const again = await call(base, 'GET', '/v1/me', undefined, token);
     expect((again.body.session as { unlocked: number[] }).unlocked).toEqual([1, 2]);
     expect(await stop(second)).toBe(0);
+
+    // A worker that cannot start (another master key than the data dir's) stops the whole cluster with its code.
+    const wrong = spawnServe(dataDir, port, 2, { MEMVAULT_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') });
+    let stderr = '';
+    wrong.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const [code] = (await once(wrong, 'exit')) as [number | null];
+    expect(code).toBe(78);
+    expect(stderr).toContain('CONFIG_ERROR');
   }, 300_000);
 
   it('kill -9 of a worker mid-run: every acknowledged write is in the vault, no session is lost', async () => {
