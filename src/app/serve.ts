@@ -166,12 +166,20 @@ export async function runServer(config: Config): Promise<void> {
 async function runWorker(config: Config): Promise<void> {
   const { workerLifecycle, requestClusterMetrics } = await import('./cluster.js');
   const index = Number(process.env.MEMVAULT_WORKER_INDEX ?? '0');
-  const running = await startServer(config, undefined, {
-    scheduleOnStart: index === 0 && config.insightsSchedule !== false,
-    duties: index === 0,
-    workerIndex: index,
-    clusterMetrics: () => requestClusterMetrics(),
-  });
+  let running: RunningServer;
+  try {
+    running = await startServer(config, undefined, {
+      scheduleOnStart: index === 0 && config.insightsSchedule !== false,
+      duties: index === 0,
+      workerIndex: index,
+      clusterMetrics: () => requestClusterMetrics(),
+    });
+  } catch (error) {
+    // The channel to the primary would keep this process alive: unref it (disconnecting would make cluster exit
+    // 0 at once), so the process ends with the CLI's exit code (78 for a configuration error) for the primary.
+    process.channel?.unref();
+    throw error;
+  }
   await workerLifecycle(index, running.url, () => running.stop(), running.memvault.logger);
   process.exit(0);
 }

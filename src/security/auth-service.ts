@@ -1010,7 +1010,22 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     sessionStore,
   };
 
-  // signIn, resolve, unlock and lock hand their session to the caller, who releases it (AuthenticatedSession).
+  // unlock and lock hand their session to the caller, who releases it (AuthenticatedSession); when they fail, the
+  // sessions they resolved are released here.
+  for (const name of ['unlock', 'lock'] as const) {
+    const inner = (service[name] as (...args: unknown[]) => Promise<unknown>).bind(service);
+    (service as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const held: Session[] = [];
+      return callScope.run(held, async () => {
+        try {
+          return await inner(...args);
+        } catch (error) {
+          for (const session of held) await sessions.release(session);
+          throw error;
+        }
+      });
+    };
+  }
   for (const name of [
     'signOutEverywhere',
     'totpBegin',

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memvault } from '../helpers/cli.js';
 
 // Real `memvault serve --workers N` processes (primary + workers) over one data dir, started from the sources.
 const ENTRY = resolve(import.meta.dirname, '../helpers/memvault-src.ts');
@@ -203,9 +204,18 @@ describe('memvault serve --workers 2', () => {
     const again = await call(base, 'GET', '/v1/me', undefined, token);
     expect((again.body.session as { unlocked: number[] }).unlocked).toEqual([1, 2]);
     expect(await stop(second)).toBe(0);
+  }, 600_000);
 
-    // A worker that cannot start (another master key than the data dir's) stops the whole cluster with its code.
-    const wrong = spawnServe(dataDir, port, 2, { MEMVAULT_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') });
+  it('a worker that cannot start (another master key than the data dir’s) stops the cluster with its code', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mv-stateless-'));
+    const dataDir = join(dir, 'data');
+    const made = await memvault(['user', 'create', '--phone', '+14155550199', '--data-dir', dataDir], {
+      env: { MEMVAULT_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') },
+    });
+    expect(made.code).toBe(0);
+    const wrong = spawnServe(dataDir, await freePort(), 2, {
+      MEMVAULT_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
+    });
     let stderr = '';
     wrong.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
@@ -266,5 +276,5 @@ describe('memvault serve --workers 2', () => {
       for (const id of mine) expect(stored.has(id), `acknowledged ${id} is stored`).toBe(true);
     }
     expect(await stop(server)).toBe(0);
-  }, 300_000);
+  }, 600_000);
 });
