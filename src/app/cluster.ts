@@ -157,10 +157,29 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     setTimeout(again, 200).unref();
   });
 
+  // Signals count from the first moment: a SIGTERM while workers still start drains what has started.
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const onHup = () => void rollingRestart();
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.off('SIGHUP', onHup);
+    logger.info({ signal }, 'shutting down: every worker finishes its in-flight requests');
+    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    Promise.allSettled(live.map(retire)).then(() => finish());
+  };
+  process.on('SIGHUP', onHup);
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
   let first: { worker: Worker; url: string };
   try {
     first = await fork(0);
   } catch (error) {
+    if (stopping) return done;
     // The first worker could not start (a wrong master key, a busy port): it said why on stderr. Exit as it did.
     stopping = true;
     if (error instanceof WorkerStartError) process.exit(error.code ?? 1);
@@ -170,10 +189,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   options.onListening?.(first.url);
   const rest = await Promise.allSettled(Array.from({ length: workers - 1 }, (_, i) => fork(i + 1)));
   rest.forEach((result, i) => {
-    if (result.status === 'fulfilled') slots[i + 1] = result.value.worker;
-    else logger.error({ index: i + 1, err: (result.reason as Error).message }, 'worker failed to start');
+    if (result.status === 'fulfilled') {
+      slots[i + 1] = result.value.worker;
+      if (stopping) void retire(result.value.worker);
+    } else if (!stopping)
+      logger.error({ index: i + 1, err: (result.reason as Error).message }, 'worker failed to start');
   });
-  logger.info({ workers: slots.filter(Boolean).length }, 'workers listening');
+  if (!stopping) logger.info({ workers: slots.filter(Boolean).length }, 'workers listening');
 
   async function rollingRestart(): Promise<void> {
     if (restarting || stopping) return;
@@ -195,20 +217,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
   }
 
-  await new Promise<void>((resolve) => {
-    const onHup = () => void rollingRestart();
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.off('SIGHUP', onHup);
-      logger.info({ signal }, 'shutting down: every worker finishes its in-flight requests');
-      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-      Promise.allSettled(live.map(retire)).then(() => resolve());
-    };
-    process.on('SIGHUP', onHup);
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  await done;
 }
 
 /** In a worker: reports that it listens, and drains when the primary says so (or on SIGTERM/SIGINT). */
