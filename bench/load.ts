@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/load.ts [--connections 200] [--users 50] [--duration 30]
  *
- * Writes bench/results/load.md.
+ * Writes bench/results/load-closed-loop.md (the open-loop model with workers: bench/stateless-load.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     '',
   ];
   if (missing.length > 0) lines.push(`Missing ids (first 20): ${missing.slice(0, 20).join(', ')}`, '');
-  const out = join(HERE, 'results', 'load.md');
+  const out = join(HERE, 'results', 'load-closed-loop.md');
   await mkdir(dirname(out), { recursive: true });
   // Keep the hand-written analysis (a profile's findings) below the measured numbers across runs.
   const previous = await readFile(out, 'utf8').catch(() => '');

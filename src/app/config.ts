@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { validationError } from '../core/errors.js';
@@ -35,6 +36,10 @@ export interface Config {
   readonly insightsSchedule?: boolean;
   /** Messenger and mail channels (docs/channels.md); each null when its variables are unset. */
   readonly channels?: ChannelsConfig;
+  /** `serve` processes (MEMVAULT_WORKERS or --workers; default: the number of cores). 1 runs no cluster. */
+  readonly workers?: number;
+  /** MEMVAULT_METRICS_TOKEN: a bearer token that opens GET /metrics from any address (else loopback only). */
+  readonly metricsToken?: string;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -57,6 +62,8 @@ const Env = z.object({
   MEMVAULT_MAX_CONTENT_BYTES: z.coerce.number().int().min(256).max(10_000_000).default(65_536),
   MEMVAULT_HOST: z.string().min(1).default('127.0.0.1'),
   MEMVAULT_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  MEMVAULT_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
+  MEMVAULT_METRICS_TOKEN: z.string().min(16).optional(),
   MEMVAULT_PUBLIC_URL: z.url().optional(),
   MEMVAULT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEMVAULT_LLM_BASE_URL: z.url().optional(),
@@ -106,6 +113,7 @@ export interface ConfigOverrides {
   readonly dataDir?: string;
   readonly host?: string;
   readonly port?: number;
+  readonly workers?: number;
 }
 
 /**
@@ -146,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     logLevel: e.MEMVAULT_LOG_LEVEL,
     insightsSchedule: e.MEMVAULT_INSIGHTS_SCHEDULE === 'on',
     channels: channelsConfig(e),
+    workers: overrides.workers ?? e.MEMVAULT_WORKERS ?? availableParallelism(),
+    ...(e.MEMVAULT_METRICS_TOKEN ? { metricsToken: e.MEMVAULT_METRICS_TOKEN } : {}),
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,

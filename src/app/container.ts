@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
@@ -10,6 +11,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
+import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
 import { FileAuditLog } from '../security/audit-log.js';
@@ -67,6 +69,10 @@ export interface Memvault {
   readonly recovery: RecoveryService;
   /** Telegram, WhatsApp, SMS, e-mail and in-app notifications; onboarding (docs/channels.md). */
   readonly channels: Channels;
+  /** Sessions, rate limits and lockouts, shared by every process over this data dir (`serve --workers`). */
+  readonly sessionStore: SessionStorePort;
+  /** Key of the web app's CSRF MAC, derived from the master key so every worker and restart agrees on it. */
+  readonly csrfSecret: Uint8Array;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
    * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
@@ -415,6 +421,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     instanceAudit,
     recovery,
     channels: wiredChannels,
+    sessionStore: auth.sessionStore,
+    csrfSecret: new Uint8Array(hkdfSync('sha256', masterKey, 'memvault', 'csrf-token-mac/v1', 32)),
     memory,
     insights,
     auth,
@@ -454,7 +462,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
     async close(): Promise<void> {
       await wiredChannels.close();
-      auth.close();
+      await auth.close();
       await personalStore?.flush();
       await search.close();
       await vault.close();

@@ -4,6 +4,7 @@ import type { Principal } from '../services/types.js';
 import { createMcpHttpHandler } from '../mcp/mcp-server.js';
 import { DailyScheduler } from '../insights/scheduler.js';
 import { createHttpApp } from '../server/http-app.js';
+import { createServerMetrics } from '../server/metrics.js';
 import { startHttpServer } from '../server/listen.js';
 import { startBackupSchedule } from './backup-schedule.js';
 import { channelsHttp } from './channels.js';
@@ -24,12 +25,25 @@ export interface RunningServer {
 export async function startServer(
   config: Config,
   memvault?: Memvault,
-  { scheduleOnStart = false }: { readonly scheduleOnStart?: boolean } = {},
+  {
+    scheduleOnStart = false,
+    duties = true,
+    workerIndex = 0,
+    clusterMetrics,
+  }: {
+    /** In a cluster worker: every worker's metrics through the primary. */
+    readonly clusterMetrics?: () => Promise<string>;
+    /** This process's index among `serve --workers N` (health and metrics report it). */
+    readonly workerIndex?: number;
+    readonly scheduleOnStart?: boolean;
+    /** Finish interrupted key rotations and run the backup schedule: one process of a cluster does (worker 0). */
+    readonly duties?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const mv = memvault ?? (await createMemvault(config));
   // A key rotation interrupted by a crash is finished before requests come in, where no password is needed.
-  await mv.resumeRotations();
-  const schedule = startBackupSchedule(mv, config);
+  if (duties) await mv.resumeRotations();
+  const schedule = duties ? startBackupSchedule(mv, config) : undefined;
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
   const app = createHttpApp({
@@ -49,7 +63,16 @@ export async function startServer(
       maxBodyBytes: config.maxContentBytes * 2 + 16_384,
       webauthnOrigin: publicUrl.origin,
       publicUrl: config.publicUrl,
+      csrfSecret: mv.csrfSecret,
+      workerIndex,
+      ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     },
+    counters: mv.sessionStore,
+    metrics: createServerMetrics({
+      workerIndex,
+      sessions: () => mv.sessionStore.count(),
+      ...(clusterMetrics ? { clusterMetrics } : {}),
+    }),
     mcp: createMcpHttpHandler({
       memory: mv.memory,
       insights: mv.insights,
@@ -120,8 +143,31 @@ export function masterKeyHint(config: Pick<Config, 'masterKeyEnv' | 'masterKeyFi
   );
 }
 
-/** `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. */
+/**
+ * `memvault serve`: runs until SIGINT/SIGTERM, then shuts down gracefully. With more than one worker this
+ * process becomes the cluster's primary (src/app/cluster.ts) and each worker runs the server.
+ */
 export async function runServer(config: Config): Promise<void> {
+  const workers = config.workers ?? 1;
+  const { isClusterWorker } = await import('./cluster.js');
+  if (isClusterWorker()) return runWorker(config);
+  if (workers > 1) {
+    const [{ runPrimary }, { createLogger }] = await Promise.all([import('./cluster.js'), import('./logger.js')]);
+    const logger = createLogger(config.logLevel);
+    await runPrimary({
+      workers,
+      logger,
+      onListening: (url) => {
+        logger.info({ url, dataDir: config.dataDir, workers }, 'memvault is listening');
+        process.stdout.write(
+          `memvault is running at ${url} (data in ${config.dataDir}, ${workers} workers). Press Ctrl+C to stop.\n`,
+        );
+        const hint = masterKeyHint(config);
+        if (hint) process.stdout.write(`${hint}\n`);
+      },
+    });
+    return;
+  }
   // The nightly processing runs in the long-lived server only, never in tests that start one.
   const running = await startServer(config, undefined, { scheduleOnStart: config.insightsSchedule !== false });
   running.memvault.logger.info({ url: running.url, dataDir: config.dataDir }, 'memvault is listening');
@@ -139,6 +185,28 @@ export async function runServer(config: Config): Promise<void> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
+
+/** One worker of `serve --workers N`: serves until the primary tells it to drain, then exits. */
+async function runWorker(config: Config): Promise<void> {
+  const { workerLifecycle, requestClusterMetrics } = await import('./cluster.js');
+  const index = Number(process.env.MEMVAULT_WORKER_INDEX ?? '0');
+  let running: RunningServer;
+  try {
+    running = await startServer(config, undefined, {
+      scheduleOnStart: index === 0 && config.insightsSchedule !== false,
+      duties: index === 0,
+      workerIndex: index,
+      clusterMetrics: () => requestClusterMetrics(),
+    });
+  } catch (error) {
+    // The channel to the primary would keep this process alive: unref it (disconnecting would make cluster exit
+    // 0 at once), so the process ends with the CLI's exit code (78 for a configuration error) for the primary.
+    process.channel?.unref();
+    throw error;
+  }
+  await workerLifecycle(index, running.url, () => running.stop(), running.memvault.logger);
+  process.exit(0);
 }
 
 /**

@@ -64,7 +64,7 @@ export interface CliClassifier {
 export interface CliRuntime {
   open(options: GlobalOptions): Promise<CliApp>;
   classifier(options: GlobalOptions & { userId?: UserId }): Promise<CliClassifier>;
-  serve(options: GlobalOptions & { host?: string; port?: number }): Promise<void>;
+  serve(options: GlobalOptions & { host?: string; port?: number; workers?: number }): Promise<void>;
   /** `userId` alone: level 1 as the local operator; `token`: what the personal access token reads (levels 1–2). */
   mcpStdio(options: GlobalOptions & { userId?: UserId; token?: string }): Promise<void>;
   readonly stdin: Readable & { isTTY?: boolean };

@@ -38,6 +38,11 @@ export interface AuthenticatedSession {
   readonly session: SessionView;
   /** Opens exactly the unlocked levels. */
   readonly opener: EntryOpener;
+  /**
+   * Ends this request's hold on the session: its keys are zeroed and the opener opens nothing after. The edge
+   * calls it when the request ends (the session itself lives on in the store).
+   */
+  readonly release?: () => Promise<void>;
 }
 
 export interface TotpEnrollment {

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSecurityLevel, LEVEL_NAMES, type SecurityLevel } from '../core/category.js';
@@ -5,6 +7,7 @@ import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, securityError, validationError } from '../core/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
+import type { SessionStorePort } from '../ports/session-store.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -18,7 +21,8 @@ import type { UserProfile } from '../ports/vault.js';
 import { checkAccess } from './access-policy.js';
 import { type AuthRecord, AuthStore } from './auth-store.js';
 import type { UnlockSecrets } from './keyring.js';
-import { Lockout, type LockoutPolicy } from './lockout.js';
+import { lazySqliteSessionStore } from './lazy-session-store.js';
+import type { LockoutPolicy } from './lockout.js';
 import {
   authenticationOptions,
   registrationOptions,
@@ -29,7 +33,8 @@ import {
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from './passwords.js';
 import { assessRisk, RISK_ALERT_THRESHOLD } from './risk.js';
 import { createOpener } from './seal.js';
-import { type OpenerFactory, type Session, type SessionLimits, SessionStore } from './sessions.js';
+import { type OpenerFactory, type Session, type SessionLimits, SessionManager } from './sessions.js';
+import { SharedLockout } from './shared-lockout.js';
 import { newTotpSecret, totpEnrollment, verifyTotp } from './totp.js';
 
 /** The keyring operations the service uses (KeyringStore implements them). */
@@ -75,6 +80,11 @@ export interface AuthServiceDeps {
   readonly createOpener?: OpenerFactory;
   /** Sweep expired sessions and levels on a timer (default true; tests with a fake clock call `sweep()`). */
   readonly sweepIntervalMs?: number | false;
+  /**
+   * Where sessions and lockout counters live, shared by every process over the same data (default: SQLite at
+   * `<dataDir>/sessions.db`, opened on first use).
+   */
+  readonly sessionStore?: SessionStorePort;
 }
 
 /** The AuthService plus the handles the composition root needs. */
@@ -83,7 +93,7 @@ export interface AuthServiceHandle extends AuthService {
    * Signs out every session of a user held by this process only. `revokeSessions` (the port) reaches every
    * process; prefer it when the change may be seen by another one (a rotation by the CLI while the server runs).
    */
-  endSessions(userId: UserId): void;
+  endSessions(userId: UserId): Promise<void>;
   /**
    * A copy of the private key of a level the session holds now (the caller zeroes it): a personal access token
    * created inside the session wraps it, so the token reaches that level without the password.
@@ -91,9 +101,11 @@ export interface AuthServiceHandle extends AuthService {
    */
   sessionKey(token: string, level: SecurityLevel): Promise<{ userId: UserId; key: Uint8Array }>;
   /** Expires due sessions and levels now. */
-  sweep(): void;
-  /** Ends every session and stops the sweeper. */
-  close(): void;
+  sweep(): Promise<void>;
+  /** Stops the sweeper and closes the session store. Sessions stay stored: a restart signs no one out. */
+  close(): Promise<void>;
+  /** The shared store of sessions and counters (rate limits use it too; /v1/ready pings it). */
+  readonly sessionStore: SessionStorePort;
 }
 
 type AuditEntry = {
@@ -107,7 +119,7 @@ type AuditEntry = {
 /** An attempt counted before its credentials are checked; see `reserveAttempt`. */
 interface Reservation {
   succeed(): Promise<void>;
-  refund(): void;
+  refund(): Promise<void>;
 }
 
 const WRONG_CREDENTIALS = 'Wrong phone number or password.';
@@ -123,10 +135,14 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const clock = deps.clock ?? systemClock;
   const keyring = deps.keyring;
   const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey });
-  const lockout = new Lockout({ clock, ...(deps.lockout ? { policy: deps.lockout } : {}) });
+  const sessionStore = deps.sessionStore ?? lazySqliteSessionStore({ path: join(deps.dataDir, 'sessions.db'), clock });
+  const lockout = new SharedLockout({
+    store: sessionStore,
+    clock,
+    ...(deps.lockout ? { policy: deps.lockout } : {}),
+  });
   const makeOpener = deps.createOpener ?? createOpener;
   const logger = deps.logger;
-  const restoredLockouts = new Set<UserId>();
   const summaries = new Map<UserId, { totpEnrolled: boolean; passkeys: number }>();
   // Sign-in timing must not tell whether a number has an account. Both answers run one Argon2id with the same
   // parameters (an unknown number's against a fixed dummy verifier). Beyond it, a known person's failure reads
@@ -146,7 +162,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     return sorted[Math.floor(sorted.length / 2)] ?? 0;
   };
 
-  const sessions = new SessionStore({
+  const sessions = new SessionManager({
+    store: sessionStore,
     clock,
     createOpener: makeOpener,
     ...(deps.limits ? { limits: deps.limits } : {}),
@@ -157,7 +174,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       );
     },
   });
-  if (deps.sweepIntervalMs !== false) sessions.startSweeper(deps.sweepIntervalMs ?? 30_000);
+  if (deps.sweepIntervalMs !== false) {
+    sessions.startSweeper(deps.sweepIntervalMs ?? 30_000, (error) =>
+      logger?.warn({ err: errorCode(error) }, 'session sweep failed'),
+    );
+  }
 
   const now = () => clock.now();
 
@@ -231,7 +252,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     summaries.set(userId, { totpEnrolled: record.totp !== null, passkeys: record.passkeys.length });
   }
 
-  async function view(session: Session): Promise<AuthenticatedSession> {
+  /** The session as the caller sees it; its opener works until `release` (the edge calls it when the request ends). */
+  async function view(session: Session): Promise<AuthenticatedSession & { release(): Promise<void> }> {
     const expires: Partial<Record<SecurityLevel, string>> = {};
     for (const [level, at] of Object.entries(sessions.expiries(session))) {
       expires[Number(level) as SecurityLevel] = new Date(at).toISOString();
@@ -246,15 +268,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       totpEnrolled,
       passkeys,
     };
-    return { session: sessionView, opener: session.opener };
-  }
-
-  /** Loads a persisted lockout counter once per user, so a restart does not reset an attacker's back-off. */
-  async function restoreLockout(userId: UserId): Promise<void> {
-    if (restoredLockouts.has(userId)) return;
-    restoredLockouts.add(userId);
-    const saved = (await store.load(userId)).lockout;
-    if (saved) lockout.restore(userId, saved);
+    return { session: sessionView, opener: session.opener, release: () => sessions.release(session) };
   }
 
   /** Throws locked_out (audited) while the user or this network is locked. */
@@ -265,9 +279,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     action: string,
     level?: SecurityLevel,
   ) {
-    if (known) await restoreLockout(userId);
     try {
-      lockout.assertOpen(userId, meta.ip);
+      await lockout.assertOpen(userId, meta.ip);
     } catch (error) {
       if (known) await auditLockedOut(userId, meta, action, level);
       throw error;
@@ -293,15 +306,12 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     action: string,
     level?: SecurityLevel,
   ): Promise<Reservation> {
-    if (known) await restoreLockout(userId);
-    let lockedFor: number;
     try {
-      lockedFor = lockout.reserve(userId, meta.ip);
+      await lockout.reserve(userId, meta.ip);
     } catch (error) {
       if (known) await auditLockedOut(userId, meta, action, level);
       throw error;
     }
-    if (known && lockedFor > 0) await persistLockout(userId);
     let settled = false;
     return {
       succeed: async () => {
@@ -309,24 +319,12 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         settled = true;
         await countSuccess(userId, meta);
       },
-      refund: () => {
+      refund: async () => {
         if (settled) return;
         settled = true;
-        lockout.refund(userId, meta.ip);
+        await lockout.refund(userId, meta.ip);
       },
     };
-  }
-
-  /** Writes the user-wide counter into the auth record, keeping a later lock another process wrote there. */
-  async function persistLockout(userId: UserId): Promise<void> {
-    const state = lockout.snapshot(userId);
-    if (!state) return;
-    await store
-      .update(userId, (record) => {
-        const saved = record.lockout;
-        record.lockout = saved && saved.lockedUntil > state.lockedUntil ? saved : state;
-      })
-      .catch((error: unknown) => logger?.warn({ userId, err: errorCode(error) }, 'could not persist a lockout'));
   }
 
   /**
@@ -341,18 +339,12 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         record.credentialEpoch += 1;
       });
     } finally {
-      sessions.endAll(userId);
+      await sessions.endAll(userId);
     }
   }
 
   async function countSuccess(userId: UserId, meta: RequestMeta): Promise<void> {
-    const hadPersisted = lockout.snapshot(userId)?.lockedUntil;
-    lockout.succeed(userId, meta.ip);
-    if (hadPersisted) {
-      await store.update(userId, (record) => {
-        record.lockout = null;
-      });
-    }
+    await lockout.succeed(userId, meta.ip);
   }
 
   function isReason(error: unknown, ...reasons: string[]): error is MemvaultError {
@@ -372,18 +364,44 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       : normalized;
   }
 
+  /**
+   * The sessions each service call resolved, released (keys zeroed) when the call returns. Only `resolve`
+   * hands its session to the caller, who releases it when the request ends.
+   */
+  const callScope = new AsyncLocalStorage<Session[]>();
+  function released<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return (...args) => {
+      const held: Session[] = [];
+      return callScope.run(held, async () => {
+        try {
+          return await fn(...args);
+        } finally {
+          for (const session of held) await sessions.release(session);
+        }
+      });
+    };
+  }
+
   /** The live session of a token: known, not expired, and made under the person's current credential epoch. */
   async function resolveSession(token: string): Promise<Session> {
     let session: Session;
     try {
-      session = sessions.resolve(token);
+      session = await sessions.resolve(token);
+      callScope.getStore()?.push(session);
     } catch (error) {
       if (isReason(error, 'authentication_failed')) logger?.info({ reason: 'unknown_token' }, 'session token refused');
       throw error;
     }
-    if ((await store.credentialEpoch(session.userId)) !== session.epoch) {
+    let epoch: number;
+    try {
+      epoch = await store.credentialEpoch(session.userId);
+    } catch (error) {
+      await sessions.release(session);
+      throw error;
+    }
+    if (epoch !== session.epoch) {
       // The password changed, or every session was signed out, possibly in another process (the CLI).
-      sessions.end(session);
+      await sessions.end(session);
       logger?.info({ reason: 'credentials_changed', session: session.id }, 'session token refused');
       throw securityError(
         'authentication_failed',
@@ -497,7 +515,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         await keyring.changePassword(userId, old, next);
       } catch (error) {
         if (!isReason(error, 'authentication_failed')) {
-          reservation.refund();
+          await reservation.refund();
           throw error;
         }
         await auditAttempt(
@@ -534,7 +552,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         // Read before the keyring: see revokeSessions for why this order makes a racing password change win.
         epoch = await store.credentialEpoch(userId);
       } catch (error) {
-        reservation.refund();
+        await reservation.refund();
         throw error;
       }
       let keys: Map<SecurityLevel, Uint8Array>;
@@ -544,7 +562,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       } catch (error) {
         const kdfMs = performance.now() - kdfStarted;
         if (!isReason(error, 'authentication_failed')) {
-          reservation.refund();
+          await reservation.refund();
           throw error;
         }
         await auditAttempt(
@@ -583,8 +601,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
           { credentialsChanged: true },
         );
       }
-      // Nothing awaits between the check above and here, so a revocation cannot slip in between.
-      const { token, session } = sessions.create(userId, keys, epoch);
+      // A revocation that lands after the check above bumped the epoch first: this session carries the old one
+      // and is refused at its first use.
+      const { token, session } = await sessions.create(userId, keys, epoch);
       try {
         await auditAttempt(
           userId,
@@ -600,14 +619,25 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         );
       } catch (error) {
         // No access goes unrecorded: a session whose sign-in could not be audited is ended unused.
-        sessions.end(session);
+        await sessions.end(session);
         throw error;
       }
-      return { token, ...(await view(session)) };
+      try {
+        return { token, ...(await view(session)) };
+      } catch (error) {
+        await sessions.release(session);
+        throw error;
+      }
     },
 
     async resolve(token, _meta) {
-      return view(await resolveSession(token));
+      const session = await resolveSession(token);
+      try {
+        return await view(session);
+      } catch (error) {
+        await sessions.release(session);
+        throw error;
+      }
     },
 
     async unlock(token, level, factors, meta) {
@@ -664,7 +694,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       } catch (error) {
         zero(keys);
         if (isReason(error, 'authentication_failed', 'biometric_failed')) throw await deny(error, 'failure');
-        reservation.refund();
+        await reservation.refund();
         throw error;
       }
       const key = keys.get(level);
@@ -677,7 +707,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       await reservation.succeed();
       try {
         // Refuses (and zeroes the key) when the session was signed out while the factors were checked.
-        sessions.unlock(session, level, key);
+        await sessions.unlock(session, level, key);
       } catch (error) {
         if (isMemvaultError(error, 'SECURITY_ERROR')) throw await deny(error, 'failure');
         throw error;
@@ -690,7 +720,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
           profile.timezone,
         );
       } catch (error) {
-        sessions.lock(session, [level]);
+        await sessions.lock(session, [level]);
         throw error;
       }
       return view(session);
@@ -702,7 +732,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       }
       const session = await resolveSession(token);
       const levels = level === undefined ? session.unlocked.filter((l) => l > 1) : [level];
-      sessions.lock(session, levels);
+      await sessions.lock(session, levels);
       await audit(session.userId, {
         action: 'lock',
         result: 'success',
@@ -715,13 +745,13 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     async signOut(token) {
       let session: Session;
       try {
-        session = sessions.resolve(token);
+        session = await sessions.resolve(token);
       } catch (error) {
         // Signing out what is already gone is done.
         if (isReason(error, 'authentication_failed', 'session_expired')) return;
         throw error;
       }
-      sessions.end(session);
+      await sessions.end(session);
       await audit(session.userId, { action: 'sign_out', result: 'success', session: session.id });
     },
 
@@ -741,7 +771,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       // Replacing an enrolled authenticator must not be a way around it.
       if ((await summary(session.userId)).totpEnrolled) requireLevel(session, 3, 'Replacing the authenticator app');
       const secret = await newTotpSecret();
-      session.pendingTotp = secret;
+      await sessions.setPendingTotp(session, secret);
       return totpEnrollment(secret, session.userId);
     },
 
@@ -768,7 +798,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
         r.totp = { sealed: store.sealSecret(userId, pending), lastStep: step, enrolledAt: now().toISOString() };
         return r;
       });
-      session.pendingTotp = undefined;
+      await sessions.setPendingTotp(session, undefined);
       remember(userId, record);
       await auditAttempt(userId, { action: 'totp_enroll', result: 'success', session: session.id }, meta);
     },
@@ -778,7 +808,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const record = await store.update(session.userId, (r) => r);
       remember(session.userId, record);
       requirePasskeyRights(session, record);
-      const challenge = sessions.issueChallenge(session, 'register');
+      const challenge = await sessions.issueChallenge(session, 'register');
       return registrationOptions({
         rp: deps.webauthn,
         challenge,
@@ -793,7 +823,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const session = await resolveSession(token);
       const userId = session.userId;
       requirePasskeyRights(session, await store.load(userId));
-      const challenge = sessions.takeChallenge(session, 'register');
+      const challenge = await sessions.takeChallenge(session, 'register');
       if (!challenge) {
         throw securityError('biometric_failed', 'The passkey set-up timed out or was already used; start it again.');
       }
@@ -863,7 +893,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       if (record.passkeys.length === 0) {
         throw notFound('No passkey is registered yet: register one in Settings → Passkeys in the web app.');
       }
-      const challenge = sessions.issueChallenge(session, 'authenticate');
+      const challenge = await sessions.issueChallenge(session, 'authenticate');
       return authenticationOptions({
         rp: deps.webauthn,
         challenge,
@@ -926,7 +956,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
           wanted.includes(3) ? spendTotp(userId, factors.totp) : Promise.resolve('ok' as const),
         ]);
       } catch (error) {
-        reservation.refund();
+        await reservation.refund();
         throw error;
       }
       if (!keys || totp !== 'ok') {
@@ -963,7 +993,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     endSessions(userId) {
-      sessions.endAll(userId);
+      return sessions.endAll(userId);
     },
 
     async sessionKey(token, level) {
@@ -981,13 +1011,45 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     },
 
     sweep() {
-      sessions.sweep();
+      return sessions.sweep();
     },
 
-    close() {
+    async close() {
       sessions.close();
+      await sessionStore.close();
     },
+
+    sessionStore,
   };
+
+  // unlock and lock hand their session to the caller, who releases it (AuthenticatedSession); when they fail, the
+  // sessions they resolved are released here.
+  for (const name of ['unlock', 'lock'] as const) {
+    const inner = (service[name] as (...args: unknown[]) => Promise<unknown>).bind(service);
+    (service as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const held: Session[] = [];
+      return callScope.run(held, async () => {
+        try {
+          return await inner(...args);
+        } catch (error) {
+          for (const session of held) await sessions.release(session);
+          throw error;
+        }
+      });
+    };
+  }
+  for (const name of [
+    'signOutEverywhere',
+    'totpBegin',
+    'totpConfirm',
+    'passkeyRegistrationOptions',
+    'passkeyRegister',
+    'passkeyAuthenticationOptions',
+  ] as const) {
+    (service as unknown as Record<string, unknown>)[name] = released(
+      (service[name] as (...args: unknown[]) => Promise<unknown>).bind(service),
+    );
+  }
 
   function requirePasskeyRights(session: Session, record: AuthRecord): void {
     requireLevel(session, 2, 'Adding a passkey');
@@ -1002,7 +1064,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     assertion: unknown,
   ): Promise<Map<SecurityLevel, Uint8Array>> {
     const userId = session.userId;
-    const challenge = sessions.takeChallenge(session, 'authenticate');
+    const challenge = await sessions.takeChallenge(session, 'authenticate');
     if (!challenge) {
       throw securityError('biometric_failed', 'The passkey check timed out or was already used; start it again.', {
         level: 4,

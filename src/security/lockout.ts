@@ -122,6 +122,17 @@ export class Lockout {
     if (!current || current.lastFailure < state.lastFailure) this.counters.set(key, { ...state });
   }
 
+  /** Every counter, for keeping them in a shared store (see SharedLockout). */
+  dump(): Array<[string, LockoutState]> {
+    return [...this.counters].map(([key, state]) => [key, { ...state }]);
+  }
+
+  /** Replaces every counter with `entries` (in least-recently-touched-first order). */
+  load(entries: Iterable<readonly [string, LockoutState]>): void {
+    this.counters.clear();
+    for (const [key, state] of entries) this.counters.set(key, { ...state });
+  }
+
   private unbump(key: string, threshold: number): void {
     const state = this.counters.get(key);
     if (!state) return;

@@ -7,10 +7,11 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { ChannelsHttp } from '../ports/channels.js';
 import type { Clock } from '../ports/clock.js';
+import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService, AuthenticatedSession, RequestMeta } from '../ports/security.js';
 import type { TokenService } from '../ports/tokens.js';
 import type { MemoryService, Principal } from '../services/types.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** Settings of the HTTP edge. Only the composition root reads the environment; it passes these in. */
 export interface HttpConfig {
@@ -31,6 +32,10 @@ export interface HttpConfig {
    * are named after it. Default: `webauthnOrigin`.
    */
   readonly publicUrl?: string;
+  /** A bearer token that opens GET /metrics; without one, only loopback clients may read it. */
+  readonly metricsToken?: string;
+  /** Which worker of `serve --workers N` this is (reported by /v1/health and /v1/ready); default 0. */
+  readonly workerIndex?: number;
   /** Serve the web app at `/` (default true). */
   readonly web?: boolean;
   /** Folder holding the web app's static files; default: the package's `web/`. */
@@ -58,6 +63,10 @@ export interface HttpDeps {
   readonly recovery?: RecoveryService;
   /** Channel webhooks, notifications and onboarding; those routes exist only when it is given. */
   readonly channels?: ChannelsHttp;
+  /** The shared store of counters: given, rate limits hold across workers (else each process counts alone). */
+  readonly counters?: SessionStorePort;
+  /** Prometheus metrics; given, GET /metrics serves them (see HttpConfig.metricsToken for who may read them). */
+  readonly metrics?: ServerMetrics;
 }
 
 /** What the auth middleware puts on the context for the handlers after it. */
@@ -76,6 +85,6 @@ export type AppContext = Context<AppEnv>;
 /** Everything route modules need, built once per app. */
 export interface RouteKit {
   readonly deps: HttpDeps;
-  readonly limiter: RateLimiter;
+  readonly limiter: { take(keys: readonly string[]): number | Promise<number> };
   readonly csrfSecret: Uint8Array;
 }

@@ -11,8 +11,9 @@ import type { AppEnv, HttpDeps, RouteKit } from './context.js';
 import { errorPayload, httpError, statusOf } from './errors.js';
 import { publicMessage } from '../core/public-message.js';
 import { errorResponses, jsonResponse } from './openapi-helpers.js';
-import { RateLimiter } from './rate-limit.js';
 import { registerAccountRoutes } from './routes-account.js';
+import { metricsAllowed } from './metrics.js';
+import { RateLimiter, SharedRateLimiter } from './rate-limit.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerChannelRoutes } from './routes-channels.js';
 import { registerInsightsRoutes } from './routes-insights.js';
@@ -50,10 +51,13 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   const clock = deps.clock ?? systemClock;
   const kit: RouteKit = {
     deps,
-    limiter: new RateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock),
+    limiter: deps.counters
+      ? new SharedRateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock, deps.counters)
+      : new RateLimiter(config.authRateLimit ?? { capacity: 10, perMinute: 10 }, clock),
     csrfSecret: config.csrfSecret ?? randomBytes(32),
   };
   const started = clock.now().getTime();
+  const worker = { index: config.workerIndex ?? 0, pid: process.pid };
   const allowedOrigin = new URL(config.webauthnOrigin).origin;
   const oauthBase = (config.publicUrl ?? config.webauthnOrigin).replace(/\/+$/, '');
 
@@ -72,6 +76,9 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => {
+    deps.metrics?.error(
+      isMemvaultError(err) ? err.code : err instanceof HTTPException ? `HTTP_${err.status}` : 'INTERNAL_ERROR',
+    );
     if (isMemvaultError(err)) {
       const status = statusOf(err);
       const shown = publicMessage(err.message);
@@ -107,6 +114,32 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.notFound((c) => c.json(httpError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.use('*', async (c, next) => {
+      const start = performance.now();
+      await next();
+      const route = c.req.routePath === '*' ? 'unmatched' : c.req.routePath;
+      metrics.observeRequest(c.req.method, route, c.res.status, (performance.now() - start) / 1000);
+    });
+    app.get('/metrics', async (c) => {
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      if (!metricsAllowed(config.metricsToken, c.req.header('authorization'), env?.incoming?.socket?.remoteAddress)) {
+        return c.json(
+          httpError(
+            'SECURITY_ERROR',
+            config.metricsToken === undefined
+              ? 'Metrics are served to this machine only (loopback); set MEMVAULT_METRICS_TOKEN to scrape from elsewhere.'
+              : 'Present the metrics token: Authorization: Bearer <MEMVAULT_METRICS_TOKEN>.',
+          ),
+          403,
+        );
+      }
+      const { contentType, body } = await metrics.render();
+      return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    });
+  }
 
   // Access log at debug level: the route pattern, never the concrete path or query (they can carry search terms).
   if (logger.isLevelEnabled('debug')) {
@@ -221,7 +254,15 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       summary: 'Liveness: the process answers',
       responses: { 200: jsonResponse(HealthResponse, 'Alive'), ...errorResponses() },
     }),
-    (c) => c.json({ status: 'ok' as const, uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000) }, 200),
+    (c) =>
+      c.json(
+        {
+          status: 'ok' as const,
+          uptimeSeconds: Math.round((clock.now().getTime() - started) / 1000),
+          worker,
+        },
+        200,
+      ),
   );
 
   app.openapi(
@@ -239,14 +280,22 @@ export function createHttpApp(deps: CreateHttpAppDeps): OpenAPIHono<AppEnv> {
       },
     }),
     async (c) => {
-      let ready = true;
-      try {
-        ready = deps.ready ? await deps.ready() : true;
-      } catch (err) {
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'readiness check failed');
-        ready = false;
-      }
-      return ready ? c.json({ status: 'ready' as const }, 200) : c.json({ status: 'not_ready' as const }, 503);
+      const checks: Record<string, string> = {};
+      const probe = async (name: string, check: () => Promise<unknown>) => {
+        try {
+          checks[name] = (await check()) === false ? 'not_ready' : 'ok';
+        } catch (err) {
+          logger.warn({ check: name, err: err instanceof Error ? err.message : String(err) }, 'readiness check failed');
+          checks[name] = isMemvaultError(err) ? err.code : 'failed';
+        }
+      };
+      await probe('vault', async () => (deps.ready ? deps.ready() : true));
+      const counters = deps.counters;
+      if (counters) await probe('sessionStore', () => counters.ping());
+      const ready = Object.values(checks).every((v) => v === 'ok');
+      return ready
+        ? c.json({ status: 'ready' as const, worker, checks }, 200)
+        : c.json({ status: 'not_ready' as const, worker, checks }, 503);
     },
   );
 

@@ -203,8 +203,8 @@ export function registerOAuthRoutes(app: App, kit: RouteKit, tokens: TokenServic
   app.get('/.well-known/oauth-authorization-server', (c) => json(c, serverMetadata));
 
   /** Takes a token from the caller's bucket or throws 429 as an OAuth error. */
-  const throttle = (c: Context, key: string) => {
-    const wait = kit.limiter.take([`oauth:${key}:${clientIp(c, trustProxy)}`]);
+  const throttle = async (c: Context, key: string) => {
+    const wait = await kit.limiter.take([`oauth:${key}:${clientIp(c, trustProxy)}`]);
     if (wait > 0) {
       c.header('Retry-After', String(wait));
       throw new OAuthFailure('slow_down', `Too many requests; try again in ${wait} s.`);
@@ -229,7 +229,7 @@ export function registerOAuthRoutes(app: App, kit: RouteKit, tokens: TokenServic
 
   app.post('/oauth/register', async (c) => {
     try {
-      throttle(c, 'register');
+      await throttle(c, 'register');
       let body: unknown;
       try {
         body = await c.req.json();
@@ -478,7 +478,7 @@ ${input.problem ? `<p class="error" role="alert">${escapeHtml(input.problem)}</p
       });
     let userId: UserId;
     try {
-      throttle(c, 'consent');
+      await throttle(c, 'consent');
       userId = normalizeUserId(form.phone ?? '');
     } catch (error) {
       if (error instanceof OAuthFailure) return again(error.message);
@@ -549,7 +549,7 @@ ${input.problem ? `<p class="error" role="alert">${escapeHtml(input.problem)}</p
 
   app.post('/oauth/token', async (c) => {
     try {
-      throttle(c, 'token');
+      await throttle(c, 'token');
       const form = await formOf(c);
       const clientId = form.client_id ?? '';
       const client = CLIENT_ID.test(clientId) ? await tokens.client(clientId) : null;
@@ -605,7 +605,7 @@ ${input.problem ? `<p class="error" role="alert">${escapeHtml(input.problem)}</p
 
   app.post('/oauth/revoke', async (c) => {
     try {
-      throttle(c, 'revoke');
+      await throttle(c, 'revoke');
       const form = await formOf(c);
       const clientId = form.client_id ?? '';
       const client = CLIENT_ID.test(clientId) ? await tokens.client(clientId) : null;

@@ -106,7 +106,10 @@ export function registerAccountRoutes(app: App, kit: RouteKit): void {
       async (c) => {
         const body = c.req.valid('json');
         const userId = normalizeUserId(body.phone);
-        const wait = kit.limiter.take([`ip:${clientIp(c, kit.deps.config.trustProxy ?? false)}`, `phone:${userId}`]);
+        const wait = await kit.limiter.take([
+          `ip:${clientIp(c, kit.deps.config.trustProxy ?? false)}`,
+          `phone:${userId}`,
+        ]);
         if (wait > 0) {
           throw securityError('rate_limited', `Too many attempts. Try again in ${wait} s.`, {
             retryAfterSeconds: wait,

@@ -32,8 +32,8 @@ import {
 const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi('WebAuthnOptions');
 
 /** Takes a token from each key's bucket or refuses with 429 (the error mapper adds Retry-After). */
-function throttle(kit: RouteKit, keys: string[]): void {
-  const wait = kit.limiter.take(keys);
+async function throttle(kit: RouteKit, keys: string[]): Promise<void> {
+  const wait = await kit.limiter.take(keys);
   if (wait > 0) {
     throw securityError('rate_limited', `Too many attempts. Try again in ${wait} s.`, { retryAfterSeconds: wait });
   }
@@ -71,7 +71,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      throttle(kit, [ipKey(c, kit)]);
+      await throttle(kit, [ipKey(c, kit)]);
       const mode = body.session ?? 'bearer';
       const profile = await memory.signUp({
         phone: body.phone,
@@ -82,6 +82,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       });
       const meta = requestMeta(c, trustProxy, mode === 'cookie' ? 'web' : 'api');
       const signed = await auth.signIn(profile.userId, body.password, meta);
+      await signed.release?.();
       const user = profileDto(profile);
       if (mode === 'cookie') {
         const csrfToken = await replaceCookieSession(c, kit, signed.token);
@@ -108,12 +109,13 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      throttle(kit, [ipKey(c, kit)]);
+      await throttle(kit, [ipKey(c, kit)]);
       const userId = normalizeUserId(body.phone);
-      throttle(kit, [`phone:${userId}`]);
+      await throttle(kit, [`phone:${userId}`]);
       const mode = body.session ?? 'bearer';
       const meta = requestMeta(c, trustProxy, mode === 'cookie' ? 'web' : 'api');
       const signed = await auth.signIn(userId, body.password, meta);
+      await signed.release?.();
       if (mode === 'cookie') {
         const csrfToken = await replaceCookieSession(c, kit, signed.token);
         return c.json({ session: sessionDto(signed.session), csrfToken }, 200);
@@ -184,13 +186,14 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      await throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
       const factors: Factors = {
         ...(body.password !== undefined ? { password: body.password } : {}),
         ...(body.totp !== undefined ? { totp: body.totp } : {}),
         ...(body.passkey !== undefined ? { passkey: body.passkey } : {}),
       };
       const unlocked = await auth.unlock(c.get('token'), body.level, factors, c.get('meta'));
+      await unlocked.release?.();
       return c.json({ session: sessionDto(unlocked.session) }, 200);
     },
   );
@@ -211,6 +214,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     async (c) => {
       const { level } = c.req.valid('json');
       const locked = await auth.lock(c.get('token'), level);
+      await locked.release?.();
       return c.json({ session: sessionDto(locked.session) }, 200);
     },
   );
@@ -314,7 +318,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       responses: { 204: { description: 'TOTP enrolled' }, ...errorResponses(400, 401, 403, 415, 429) },
     }),
     async (c) => {
-      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      await throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
       await auth.totpConfirm(c.get('token'), c.req.valid('json').code, c.get('meta'));
       return c.body(null, 204);
     },

@@ -54,6 +54,7 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
         ...(body.category !== undefined ? { category: body.category } : {}),
       });
       const k = result.classification;
+      kit.deps.metrics?.capture(k.category, k.source);
       return c.json(
         {
           memory: memoryDto(result.entry),

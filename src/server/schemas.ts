@@ -371,5 +371,19 @@ export const AuditResponse = z
 
 export const MeResponse = z.object({ user: Profile, session: Session }).openapi('Me');
 
-export const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() }).openapi('Health');
-export const ReadyResponse = z.object({ status: z.enum(['ready', 'not_ready']) }).openapi('Ready');
+export const HealthResponse = z
+  .object({
+    status: z.literal('ok'),
+    uptimeSeconds: z.number(),
+    /** Which process answered: with `serve --workers N`, each worker answers for itself. */
+    worker: z.object({ index: z.number().int(), pid: z.number().int() }),
+  })
+  .openapi('Health');
+export const ReadyResponse = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    worker: z.object({ index: z.number().int(), pid: z.number().int() }),
+    /** Each dependency: "ok", or the error code that made it fail. */
+    checks: z.record(z.string(), z.string()),
+  })
+  .openapi('Ready');

@@ -151,6 +151,10 @@ export function requireSession(kit: RouteKit, options: { readonly tokens?: boole
       sessionId: session.session.id,
       meta,
     });
-    await next();
+    try {
+      await next();
+    } finally {
+      await session.release?.();
+    }
   };
 }

@@ -17,8 +17,8 @@ export interface BackupServiceDeps {
   readonly checkKeyring: (userId: UserId) => Promise<void>;
   /** What the operator may open (level 1, and 2 for a person without a password). */
   readonly operatorOpener: (userId: UserId) => Promise<EntryOpener>;
-  /** Ends the person's sessions in this process: they hold private keys of a keyring a restore replaced. */
-  readonly endSessions?: (userId: UserId) => void;
+  /** Ends the person's sessions (in every process): they hold private keys of a keyring a restore replaced. */
+  readonly endSessions?: (userId: UserId) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -295,7 +295,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
       const restored = await store.restore(file, options);
       // The index on disk was not carried over (derived data); whatever this process holds is stale.
       search.forget(restored.userId);
-      deps.endSessions?.(restored.userId);
+      await deps.endSessions?.(restored.userId);
       await audit.append(restored.userId, { action: 'backup.restore', result: 'success' });
       logger.info({ userId: restored.userId, revision: restored.revision }, 'backup restored');
       return restored;

@@ -27,7 +27,9 @@ describe('backup service: after a restore', () => {
       operatorOpener: async () => {
         throw new Error('not needed');
       },
-      endSessions: (u) => calls.push(`end:${u}`),
+      endSessions: async (u) => {
+        calls.push(`end:${u}`);
+      },
       logger: silentLogger,
     });
     await service.restore('f.mvbackup');

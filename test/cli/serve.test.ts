@@ -17,7 +17,13 @@ function start(
   stdout: () => string;
   stderr: () => string;
 } {
-  const env: NodeJS.ProcessEnv = { ...process.env, MEMVAULT_PORT: '0', MEMVAULT_LOG_LEVEL: 'warn' };
+  // One process: these tests are about the server itself (test/integration/stateless-serve.test.ts covers workers).
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MEMVAULT_PORT: '0',
+    MEMVAULT_LOG_LEVEL: 'warn',
+    MEMVAULT_WORKERS: '1',
+  };
   delete env.MEMVAULT_MASTER_KEY;
   delete env.MEMVAULT_MASTER_KEY_FILE;
   Object.assign(env, extraEnv);

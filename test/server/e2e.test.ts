@@ -56,7 +56,7 @@ describe('HTTP API end to end (real wiring)', () => {
 
   it('is healthy and ready', async () => {
     expect((await call('GET', '/v1/health')).status).toBe(200);
-    expect((await call('GET', '/v1/ready')).body).toEqual({ status: 'ready' });
+    expect((await call('GET', '/v1/ready')).body).toMatchObject({ status: 'ready', checks: { vault: 'ok' } });
   });
 
   it('signs up, refuses a weak password, and signs in', async () => {

@@ -53,7 +53,11 @@ describe('system routes', () => {
     });
     const res = await app.request('/v1/ready');
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: 'not_ready' });
+    expect(await res.json()).toEqual({
+      status: 'not_ready',
+      worker: { index: 0, pid: process.pid },
+      checks: { vault: 'failed' },
+    });
   });
 
   it('publishes an OpenAPI document listing every route', async () => {

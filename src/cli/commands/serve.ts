@@ -10,11 +10,17 @@ export function registerServe(program: Command, runtime: CliRuntime): void {
     .option('--data-dir <dir>', 'data directory (default: $MEMVAULT_DATA_DIR or ./data)')
     .option('--host <host>', 'interface to listen on (default: $MEMVAULT_HOST or 127.0.0.1)')
     .option('--port <port>', 'port (default: $MEMVAULT_PORT or 8787)')
-    .action(async (opts: { dataDir?: string; host?: string; port?: string }) => {
+    .option(
+      '--workers <n>',
+      'server processes sharing the port and the data dir (default: $MEMVAULT_WORKERS or the number of cores); ' +
+        'SIGHUP restarts them one by one, SIGTERM drains them',
+    )
+    .action(async (opts: { dataDir?: string; host?: string; port?: string; workers?: string }) => {
       await runtime.serve({
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
         ...(opts.host ? { host: opts.host } : {}),
         ...(opts.port ? { port: parseCount(opts.port, '--port', 65_535) } : {}),
+        ...(opts.workers ? { workers: Math.max(1, parseCount(opts.workers, '--workers', 256)) } : {}),
       });
     });
 

@@ -28,7 +28,9 @@ export function registerTotp(program: Command, runtime: CliRuntime): void {
     const app = await runtime.open(opts);
     const meta = { channel: 'cli', userAgent: `memvault-cli/${runtime.version}` };
     try {
-      const { token } = await app.auth.signIn(userId, password, meta);
+      const signed = await app.auth.signIn(userId, password, meta);
+      await signed.release?.();
+      const token = signed.token;
       try {
         const enrollment = await app.auth.totpBegin(token);
         if (opts.json) writeJson(runtime.stdout, { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri });

@@ -284,7 +284,7 @@ describe('with the real audit log', () => {
       expect(records.find((r) => r.action === 'sign_in' && r.result === 'success')?.risk).toBeGreaterThan(0);
       expect(await audit.verify(ALICE)).toMatchObject({ ok: true });
     } finally {
-      auth.close();
+      await auth.close();
     }
   });
 });

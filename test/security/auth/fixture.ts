@@ -142,7 +142,7 @@ export async function harness(options: Partial<AuthServiceDeps> = {}): Promise<H
     code: (secret, offsetSeconds = 0) =>
       generate({ secret, epoch: Math.floor(clock.now().getTime() / 1000) + offsetSeconds }),
     async close() {
-      auth.close();
+      await auth.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
