@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { MemvaultError, storageError, validationError } from '../core/errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -73,6 +74,8 @@ export function dbFailure(error: unknown, action: string): MemvaultError {
 export class PgDatabase {
   readonly pool: pg.Pool;
   readonly schema: string;
+  /** The transaction `atomically` opened for the work running inside it. */
+  readonly #ambient = new AsyncLocalStorage<pg.PoolClient>();
   #closed = false;
 
   private constructor(pool: pg.Pool, schema: string) {
@@ -185,6 +188,9 @@ export class PgDatabase {
    */
   async tx<T>(action: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    // Inside `atomically`: join its transaction (its commit or rollback decides for this work too).
+    const ambient = this.#ambient.getStore();
+    if (ambient) return fn(ambient);
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -209,6 +215,15 @@ export class PgDatabase {
         client.release(broken);
       }
     }
+  }
+
+  /**
+   * Runs `fn` so that every `tx` inside it (a vault write, its audit record) joins one transaction: all of it
+   * is committed, or none (a connection killed between the entry and its audit record leaves neither).
+   */
+  async atomically<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#ambient.getStore()) return fn();
+    return this.tx(action, (client) => this.#ambient.run(client, fn));
   }
 
   async close(): Promise<void> {
