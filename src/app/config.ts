@@ -33,6 +33,11 @@ export interface Config {
   readonly backupKeep: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   /** MEMVAULT_INSIGHTS_SCHEDULE=off: `serve` does not process each person's day after their local midnight. */
   readonly insightsSchedule?: boolean;
+  /**
+   * MEMVAULT_DATABASE_URL (postgres://…): memories, audit log and insights live in PostgreSQL, shared by every
+   * server (docs/scale-out.md); MEMVAULT_DATABASE_SCHEMA names the schema (default "memvault"). Null: files only.
+   */
+  readonly database?: { readonly url: string; readonly schema: string } | null;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -72,6 +77,14 @@ const Env = z.object({
   MEMVAULT_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
   MEMVAULT_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
   MEMVAULT_INSIGHTS_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  MEMVAULT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:5432/database')
+    .optional(),
+  MEMVAULT_DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected lowercase letters, digits and _')
+    .default('memvault'),
 });
 
 export interface ConfigOverrides {
@@ -117,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       e.MEMVAULT_PUBLIC_URL ?? `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     logLevel: e.MEMVAULT_LOG_LEVEL,
     insightsSchedule: e.MEMVAULT_INSIGHTS_SCHEDULE === 'on',
+    database: e.MEMVAULT_DATABASE_URL ? { url: e.MEMVAULT_DATABASE_URL, schema: e.MEMVAULT_DATABASE_SCHEMA } : null,
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,
