@@ -6,6 +6,7 @@ import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
 import { registerInsights } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
 import { registerServe } from './commands/serve.js';
@@ -49,6 +50,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerTotp(program, runtime);
   registerBackup(program, runtime);
   registerServe(program, runtime);
+  registerMigrate(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
