@@ -13,7 +13,7 @@ export interface PgOptions {
   readonly applicationName?: string;
   /** Pool size per process; default 10. */
   readonly max?: number;
-  /** How long a request waits for a connection before it fails with 503; default 5 s. */
+  /** How long a request waits for a connection (a new one, or a free one of the pool) before 503; default 10 s. */
   readonly connectTimeoutMs?: number;
   /** Called when an idle connection breaks (the pool drops it and opens another on the next request). */
   readonly onIdleError?: (error: Error) => void;
@@ -58,7 +58,10 @@ export function isUnavailable(error: unknown): boolean {
  */
 export function dbFailure(error: unknown, action: string): MemvaultError {
   if (error instanceof MemvaultError) return error;
-  const code = (error as { code?: string } | undefined)?.code ?? 'unknown';
+  const message = (error as { message?: string } | undefined)?.message ?? '';
+  const code =
+    (error as { code?: string } | undefined)?.code ??
+    (message.includes('timeout') ? 'no connection free within the timeout' : 'connection lost');
   if (isUnavailable(error)) {
     return storageError(
       `The database is unavailable, so memvault could not ${action} (${code}). Nothing was saved by this ` +
@@ -110,7 +113,7 @@ export class PgDatabase {
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.max ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName ?? 'memvault',
       // Every connection works in memvault's schema only.
@@ -132,6 +135,10 @@ export class PgDatabase {
   async migrate(migrations: readonly Migration[]): Promise<number[]> {
     const applied: number[] = [];
     const client = await this.pool.connect();
+    let broken: Error | undefined;
+    client.on('error', (error: Error) => {
+      broken = error;
+    });
     try {
       await client.query('BEGIN');
       // One migrator at a time across every server; the lock ends with the transaction.
@@ -166,19 +173,21 @@ export class PgDatabase {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
     return applied;
   }
 
-  /** One statement on any pooled connection. */
+  /** One statement on a pooled connection (inside `atomically`, on its transaction's). */
   async query<R extends pg.QueryResultRow>(action: string, text: string, params: unknown[] = []): Promise<R[]> {
     this.#assertOpen();
+    const ambient = this.#ambient.getStore();
     try {
-      return (await this.pool.query<R>(text, params)).rows;
+      if (ambient) return (await ambient.query<R>(text, params)).rows;
     } catch (error) {
       throw dbFailure(error, action);
     }
+    return this.#withClient(action, async (client) => (await client.query<R>(text, params)).rows);
   }
 
   /**
@@ -192,28 +201,61 @@ export class PgDatabase {
     const ambient = this.#ambient.getStore();
     if (ambient) return fn(ambient);
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
       try {
-        client = await this.pool.connect();
+        return await this.#withClient(action, async (client) => {
+          await client.query('BEGIN');
+          try {
+            const result = await fn(client);
+            await client.query('COMMIT');
+            return result;
+          } catch (error) {
+            if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        });
       } catch (error) {
-        throw dbFailure(error, action);
+        const code = (error as MemvaultError).details?.code;
+        if (typeof code === 'string' && RETRY_STATES.has(code) && attempt < 3) continue;
+        throw error;
       }
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        if (isUnavailable(error)) broken = error as Error;
-        else await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-        const code = (error as { code?: string }).code;
-        if (!broken && code !== undefined && RETRY_STATES.has(code) && attempt < 3) continue;
-        throw dbFailure(error, action);
-      } finally {
-        // A connection that broke is destroyed, never handed to the next request.
-        client.release(broken);
-      }
+    }
+  }
+
+  /**
+   * Lends a pooled connection to `fn`. A connection the server ends meanwhile (restart, pg_terminate_backend)
+   * emits 'error', which is heard here (unheard, it would end the process), and is destroyed on release rather
+   * than handed to the next request. Failures come out as typed errors (dbFailure).
+   */
+  async #withClient<T>(action: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    let client: pg.PoolClient;
+    try {
+      // The callback form, so the listener is on before anything else runs: a connection killed right as it
+      // opened can report it in the same network read as its "ready", before an awaited promise resumes.
+      client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        this.pool.connect((error, lent) => {
+          if (error || !lent) reject(error ?? new Error('Connection terminated'));
+          else {
+            lent.on('error', onError);
+            resolve(lent);
+          }
+        });
+      });
+    } catch (error) {
+      throw dbFailure(error, action);
+    }
+    try {
+      return await fn(client);
+    } catch (error) {
+      if (isUnavailable(error)) broken ??= error as Error;
+      throw dbFailure(error, action);
+    } finally {
+      // A broken connection keeps the listener: its socket may report the same loss again while it closes.
+      if (!broken) client.removeListener('error', onError);
+      client.release(broken);
     }
   }
 

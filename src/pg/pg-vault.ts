@@ -94,6 +94,7 @@ interface DbRow {
 }
 
 const DEFAULT_MAX_CONTENT = 65_536;
+const PROFILE_CACHE = 10_000;
 
 /**
  * The vault in PostgreSQL (DESIGN §10, docs/scale-out.md): one row per person and one per memory, holding the
@@ -110,6 +111,7 @@ export class PgVault implements Vault {
   readonly #maxContentBytes: number;
   readonly #maxCachedUsers: number;
   readonly #users = new Map<UserId, UserCache>();
+  readonly #profiles = new Map<UserId, UserProfile>();
   /** One write per person at a time in this process: the others wait here, not holding a pooled connection. */
   readonly #mutex = new KeyedMutex<UserId>();
   readonly #ulid = monotonicFactory(bufferedRandom());
@@ -151,6 +153,9 @@ export class PgVault implements Vault {
   async getProfile(userId: UserId): Promise<UserProfile> {
     this.#assertOpen();
     checkUser(userId);
+    // A profile never changes once created (the port has no update), so each process reads it once.
+    const known = this.#profiles.get(userId);
+    if (known) return known;
     const rows = await this.#db.query<{ profile: string }>(
       'read the profile',
       'SELECT profile FROM mv_users WHERE user_id = $1',
@@ -158,7 +163,10 @@ export class PgVault implements Vault {
     );
     const row = rows[0];
     if (!row) throw unknownUser(userId);
-    return parseProfile(row.profile, userId);
+    const profile = parseProfile(row.profile, userId);
+    if (this.#profiles.size >= PROFILE_CACHE) this.#profiles.delete(this.#profiles.keys().next().value!);
+    this.#profiles.set(userId, profile);
+    return profile;
   }
 
   async listUsers(): Promise<UserId[]> {
