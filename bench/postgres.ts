@@ -102,11 +102,11 @@ try {
 
   // Reads at BIG memories per person.
   const have = (await pgs[0]!.read(USER, { limit: 0 }, testOpener())).total;
-  for (let i = have; i < BIG; i += 500) {
-    await dbs[0]!.tx('fill', async (c) => {
-      for (let j = i; j < Math.min(BIG, i + 500); j++) await pgs[0]!.append(USER, entry(j));
-    });
-  }
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, w) => {
+      for (let j = have + w; j < BIG; j += 8) await pgs[0]!.append(USER, entry(j));
+    }),
+  );
   const fsHave = (await fs.read(USER, { limit: 0 }, testOpener())).total;
   await Promise.all(
     Array.from({ length: 8 }, async (_, w) => {
