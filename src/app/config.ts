@@ -40,6 +40,11 @@ export interface Config {
   readonly workers?: number;
   /** MEMVAULT_METRICS_TOKEN: a bearer token that opens GET /metrics from any address (else loopback only). */
   readonly metricsToken?: string;
+  /**
+   * MEMVAULT_DATABASE_URL (postgres://…): memories, audit log and insights live in PostgreSQL, shared by every
+   * server (docs/scale-out.md); MEMVAULT_DATABASE_SCHEMA names the schema (default "memvault"). Null: files only.
+   */
+  readonly database?: { readonly url: string; readonly schema: string } | null;
   readonly embeddings: {
     readonly baseURL: string;
     readonly apiKey: string;
@@ -107,6 +112,14 @@ const Env = z.object({
     .optional(),
   MEMVAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MEMVAULT_MAIL_FROM: z.string().min(3).max(320).optional(),
+  MEMVAULT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:5432/database')
+    .optional(),
+  MEMVAULT_DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected lowercase letters, digits and _')
+    .default('memvault'),
 });
 
 export interface ConfigOverrides {
@@ -156,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     channels: channelsConfig(e),
     workers: overrides.workers ?? e.MEMVAULT_WORKERS ?? availableParallelism(),
     ...(e.MEMVAULT_METRICS_TOKEN ? { metricsToken: e.MEMVAULT_METRICS_TOKEN } : {}),
+    database: e.MEMVAULT_DATABASE_URL ? { url: e.MEMVAULT_DATABASE_URL, schema: e.MEMVAULT_DATABASE_SCHEMA } : null,
     llm: e.MEMVAULT_LLM_BASE_URL
       ? {
           baseURL: e.MEMVAULT_LLM_BASE_URL,

@@ -8,7 +8,7 @@ import { FsBackupStore } from '../backup/backup-store.js';
 import type { PersonalModelStore } from '../classify/personal-model.js';
 import type { Classifier, CorrectionLearner } from '../ports/classifier.js';
 import { type Clock, systemClock } from '../ports/clock.js';
-import type { EntryOpener } from '../ports/sealer.js';
+import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
 import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
 import type { SessionStorePort } from '../ports/session-store.js';
@@ -186,7 +186,12 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger.warn({ ...recovered }, 'interrupted restore put right');
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
-  const vault = new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
+  // MEMVAULT_DATABASE_URL: memories, audit log and insights in PostgreSQL, shared by every server (src/pg).
+  const pgMode = config.database
+    ? await openPgMode(config.database, { sealer, clock, masterKey, logger, config })
+    : null;
+  const vault: Vault =
+    pgMode?.vault ?? new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
   // Before anything reads or writes with it: a wrong key must not start, nor sign anyone up under itself.
   await verifyMasterKey({
     dataDir: config.dataDir,
@@ -194,7 +199,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     source: masterKeySource(keyEnv),
     opensExistingData: () => keyOpensSomeKeyring(vault, keyring),
   });
-  const audit = new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
+  const audit: AuditLog = pgMode?.audit ?? new FileAuditLog({ dataDir: config.dataDir, masterKey, clock });
   // The search index and the classifier load on first use: `memvault list` needs neither, `search` no classifier.
   const search = lazySearchIndex(async () => {
     const { createSearchIndex } = await import('../search/search-index.js');
@@ -262,11 +267,12 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     maxContentBytes: config.maxContentBytes,
     // Bound late: the backup service is built below; a read only calls this long after start.
     heal: (principal, damaged) => backups.heal(principal.userId, damaged, principal.opener),
+    ...(pgMode ? { atomically: <T>(fn: () => Promise<T>) => pgMode.db.atomically('record the change', fn) } : {}),
   });
   const insights = createInsightsService({
     vault,
     search,
-    store: new FsInsightsStore({ dataDir: config.dataDir, sealer }),
+    store: pgMode?.insights ?? new FsInsightsStore({ dataDir: config.dataDir, sealer }),
     extractor: createFeatureExtractor(),
     levelOneOpener: (userId) => auth.channelOpener(userId),
     clock,
@@ -466,7 +472,31 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
       await personalStore?.flush();
       await search.close();
       await vault.close();
+      await pgMode?.db.close();
     },
+  };
+}
+
+/** The PostgreSQL adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set. */
+async function openPgMode(
+  database: { readonly url: string; readonly schema: string },
+  deps: { sealer: EntrySealer; clock: Clock; masterKey: Uint8Array; logger: PinoLogger; config: Config },
+) {
+  const { PgDatabase } = await import('../pg/database.js');
+  const { PgVault } = await import('../pg/pg-vault.js');
+  const { PgAuditLog } = await import('../pg/pg-audit-log.js');
+  const { PgInsightsStore } = await import('../pg/pg-insights-store.js');
+  const db = await PgDatabase.open({
+    url: database.url,
+    schema: database.schema,
+    applicationName: `memvault:${process.pid}`,
+    onIdleError: (error) => deps.logger.warn({ code: (error as { code?: string }).code }, 'database connection lost'),
+  });
+  return {
+    db,
+    vault: new PgVault({ db, sealer: deps.sealer, clock: deps.clock, maxContentBytes: deps.config.maxContentBytes }),
+    audit: new PgAuditLog({ db, masterKey: deps.masterKey, clock: deps.clock }),
+    insights: new PgInsightsStore({ db, sealer: deps.sealer }),
   };
 }
 

@@ -50,6 +50,29 @@ export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
       const [{ loadConfig }, { runServer }] = await Promise.all([import('./config.js'), import('./serve.js')]);
       return runServer(loadConfig(env, options));
     },
+    migrateStore: async (options) => {
+      const { loadConfig } = await import('./config.js');
+      const config = loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {});
+      if (!config.database) {
+        const { validationError } = await import('../core/errors.js');
+        throw validationError('Set MEMVAULT_DATABASE_URL to the database to migrate to or from.', {
+          variable: 'MEMVAULT_DATABASE_URL',
+        });
+      }
+      const [{ PgDatabase }, { migrateStore }] = await Promise.all([
+        import('../pg/database.js'),
+        import('./store-migration.js'),
+      ]);
+      const db = await PgDatabase.open({ ...config.database, applicationName: 'memvault:migrate' });
+      try {
+        return await migrateStore(options.to === 'postgres' ? 'to-postgres' : 'to-files', {
+          dataDir: config.dataDir,
+          db,
+        });
+      } finally {
+        await db.close();
+      }
+    },
     mcpStdio: async (options) => {
       const [{ loadConfig }, { runMcpStdio }] = await Promise.all([import('./config.js'), import('./serve.js')]);
       const token = options.token ?? (env.MEMVAULT_TOKEN || undefined);

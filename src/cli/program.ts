@@ -9,6 +9,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInsights } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
 import { registerServe } from './commands/serve.js';
@@ -57,6 +58,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerAccount(program, runtime);
   registerChannels(program, runtime);
   registerServe(program, runtime);
+  registerMigrate(program, runtime);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

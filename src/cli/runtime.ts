@@ -71,4 +71,14 @@ export interface CliRuntime {
   readonly stdout: Writable & { isTTY?: boolean };
   readonly stderr: Writable & { isTTY?: boolean };
   readonly version: string;
+  /** `memvault migrate`: copies the stores between a data dir and MEMVAULT_DATABASE_URL (src/app/store-migration.ts). */
+  migrateStore?(options: GlobalOptions & { to: 'postgres' | 'files' }): Promise<{
+    readonly direction: string;
+    readonly people: number;
+    readonly copied: number;
+    readonly alreadyThere: number;
+    readonly entries: number;
+    readonly auditRecords: number;
+    readonly checksum: string;
+  }>;
 }

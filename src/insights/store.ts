@@ -50,48 +50,12 @@ export class FsInsightsStore implements InsightsStore {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return emptyInsightsState();
       throw storageError('Could not read the insights file.', cause, { userId });
     }
-    const newline = text.indexOf('\n');
-    const header = (newline < 0 ? text : text.slice(0, newline)).split(' ');
-    const body = newline < 0 ? '' : text.slice(newline + 1);
-    if (header[0] !== MAGIC || header[1] !== VERSION) {
-      throw corruption('The insights file has an unknown format. Remove it and process the days again.', { userId });
-    }
-    let json: string;
-    if (header[2] === 'sealed') {
-      json = opener.open(sealContext(userId), body);
-    } else if (header[2] === 'plain' && header[3]) {
-      if (createHash('sha256').update(body).digest('hex') !== header[3]) {
-        throw corruption('The insights file fails its checksum.', { userId });
-      }
-      json = body;
-    } else {
-      throw corruption('The insights file has an unknown format.', { userId });
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch (cause) {
-      throw corruption('The insights file does not hold valid JSON.', { userId }, cause);
-    }
-    const state = parsed as Partial<InsightsState> | null;
-    if (state?.version !== 1 || typeof state.features !== 'object' || typeof state.days !== 'object') {
-      throw corruption('The insights file holds an unknown version.', { userId });
-    }
-    return {
-      version: 1,
-      features: state.features ?? {},
-      days: state.days ?? {},
-      connections: state.connections ?? {},
-      postings: state.postings ?? {},
-    };
+    return decodeInsights(text, userId, opener);
   }
 
   async save(userId: UserId, state: InsightsState): Promise<void> {
     const path = insightsPath(this.#dataDir, userId);
-    const json = JSON.stringify(state);
-    const text = this.#sealer.seals(1)
-      ? `${MAGIC} ${VERSION} sealed\n${await this.#sealer.seal(sealContext(userId), json)}`
-      : `${MAGIC} ${VERSION} plain ${createHash('sha256').update(json).digest('hex')}\n${json}`;
+    const text = await encodeInsights(this.#sealer, userId, state);
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await writeFileAtomic(path, text, { mode: 0o600 });
@@ -99,4 +63,52 @@ export class FsInsightsStore implements InsightsStore {
       throw storageError('Could not write the insights file.', cause, { userId });
     }
   }
+}
+
+/** Opens and checks a stored insights state (the file's text, or the database row's). @throws DATA_CORRUPTION */
+export function decodeInsights(text: string, userId: UserId, opener: EntryOpener): InsightsState {
+  const newline = text.indexOf('\n');
+  const header = (newline < 0 ? text : text.slice(0, newline)).split(' ');
+  const body = newline < 0 ? '' : text.slice(newline + 1);
+  if (header[0] !== MAGIC || header[1] !== VERSION) {
+    throw corruption('The stored insights state has an unknown format. Remove it and process the days again.', {
+      userId,
+    });
+  }
+  let json: string;
+  if (header[2] === 'sealed') {
+    json = opener.open(sealContext(userId), body);
+  } else if (header[2] === 'plain' && header[3]) {
+    if (createHash('sha256').update(body).digest('hex') !== header[3]) {
+      throw corruption('The stored insights state fails its checksum.', { userId });
+    }
+    json = body;
+  } else {
+    throw corruption('The stored insights state has an unknown format.', { userId });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (cause) {
+    throw corruption('The stored insights state does not hold valid JSON.', { userId }, cause);
+  }
+  const state = parsed as Partial<InsightsState> | null;
+  if (state?.version !== 1 || typeof state.features !== 'object' || typeof state.days !== 'object') {
+    throw corruption('The stored insights state holds an unknown version.', { userId });
+  }
+  return {
+    version: 1,
+    features: state.features ?? {},
+    days: state.days ?? {},
+    connections: state.connections ?? {},
+    postings: state.postings ?? {},
+  };
+}
+
+/** The stored form of a state: sealed to the person's level-1 key, or plain JSON with its checksum. */
+export async function encodeInsights(sealer: EntrySealer, userId: UserId, state: InsightsState): Promise<string> {
+  const json = JSON.stringify(state);
+  return sealer.seals(1)
+    ? `${MAGIC} ${VERSION} sealed\n${await sealer.seal(sealContext(userId), json)}`
+    : `${MAGIC} ${VERSION} plain ${createHash('sha256').update(json).digest('hex')}\n${json}`;
 }

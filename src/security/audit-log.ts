@@ -26,7 +26,8 @@ const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
 const LIMITS = { reason: 200, ip: 64, userAgent: 256, device: 128, session: 128, client: 128 } as const;
 
-type Body = Omit<AuditRecord, 'mac'>;
+export type AuditBody = Omit<AuditRecord, 'mac'>;
+type Body = AuditBody;
 
 /** Clips client-supplied text (a user agent) instead of refusing the event it describes. */
 const clip = (value: string | undefined, max: number) => (value === undefined ? undefined : value.slice(0, max));
@@ -35,7 +36,7 @@ const clip = (value: string | undefined, max: number) => (value === undefined ? 
  * A record's canonical JSON: fields in a fixed order, optional ones omitted when absent. The stored line is
  * exactly this text, so any edit — even one that keeps the JSON meaning — changes either the MAC or the line.
  */
-function canonical(record: Body | AuditRecord): string {
+export function canonical(record: Body | AuditRecord): string {
   const ordered: Record<string, unknown> = {
     seq: record.seq,
     at: record.at,
@@ -56,10 +57,10 @@ function canonical(record: Body | AuditRecord): string {
   return JSON.stringify(ordered);
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** Parses a line into a record of the right shape, or null. */
-function parseRecord(line: string): AuditRecord | null {
+export function parseRecord(line: string): AuditRecord | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -87,7 +88,7 @@ function parseRecord(line: string): AuditRecord | null {
   return r as unknown as AuditRecord;
 }
 
-interface Head {
+export interface AuditHead {
   readonly seq: number;
   readonly hash: string;
 }
@@ -130,17 +131,7 @@ export class FileAuditLog implements AuditLog {
   }
 
   async append(userId: UserId, event: AuditAppend): Promise<AuditRecord> {
-    if (!ACTION.test(event.action)) {
-      throw validationError('Audit action must be a short lowercase name such as "signin" or "unlock".', {
-        field: 'action',
-      });
-    }
-    if (event.level !== undefined && !isSecurityLevel(event.level)) {
-      throw validationError('Security level must be 1 to 4.', { field: 'level' });
-    }
-    const risk = event.risk ?? 0;
-    if (!Number.isFinite(risk) || risk < 0 || risk > 1)
-      throw validationError('Risk must be in [0, 1].', { field: 'risk' });
+    const risk = checkAuditEvent(event);
     const file = this.path(userId);
     await ensurePrivateDir(userDir(this.#dataDir, userId)).catch((error: unknown) => {
       throw storageError('Could not create the user folder for the audit log.', error, { file });
@@ -152,22 +143,7 @@ export class FileAuditLog implements AuditLog {
     const file = this.path(userId);
     const tail = await this.#tail(userId);
     // Only the known fields are copied: whatever else a caller passes never reaches the disk.
-    const body: Body = {
-      seq: tail.seq + 1,
-      at: this.#clock.now().toISOString(),
-      userId,
-      action: event.action,
-      result: event.result,
-      ...optional('reason', clip(event.reason, LIMITS.reason)),
-      ...optional('level', event.level),
-      ...optional('ip', clip(event.ip, LIMITS.ip)),
-      ...optional('userAgent', clip(event.userAgent, LIMITS.userAgent)),
-      ...optional('device', clip(event.device, LIMITS.device)),
-      ...optional('session', clip(event.session, LIMITS.session)),
-      ...optional('client', clip(event.client, LIMITS.client)),
-      risk,
-      prev: tail.hash,
-    };
+    const body = auditBody(userId, event, risk, tail, this.#clock.now().toISOString());
     const record: AuditRecord = { ...body, mac: this.#mac(userId, canonical(body)) };
     const line = canonical(record);
     const bytes = Buffer.from(`${line}\n`, 'utf8');
@@ -218,54 +194,15 @@ export class FileAuditLog implements AuditLog {
     // A complete log ends with a newline; anything after the last one is a torn or cut record.
     const torn = lines.length > 0 && lines.at(-1) !== '';
     if (lines.at(-1) === '') lines.pop();
-    return this.#verifyLines(userId, lines, head, torn);
+    return verifyAuditLines(userId, lines, head, torn, (line, mac) => this.#macOk(userId, line, mac));
   }
 
   // ---- internals ----
 
-  #verifyLines(userId: UserId, lines: readonly string[], head: Head | null, torn: boolean): AuditVerifyResult {
-    const parsed = lines.map((line) => {
-      const record = parseRecord(line);
-      return record && canonical(record) === line && this.#macOk(userId, line, record.mac) ? record : null;
-    });
-    const seqs = new Set(parsed.flatMap((r) => (r ? [r.seq] : [])));
-    const seen = new Set<number>();
-    let expected = 1;
-    let prevHash = AUDIT_GENESIS;
-    const fail = (badSeq: number, reason: AuditFailure) => ({ ok: false as const, badSeq, reason });
-    const count = torn ? lines.length - 1 : lines.length;
-    for (let i = 0; i < count; i++) {
-      const record = parsed[i];
-      if (!record || record.userId !== userId) {
-        // A forged line whose removal would heal the chain was inserted; otherwise a record was edited.
-        const next = parsed[i + 1];
-        const healed = next && next.seq === expected && next.prev === prevHash;
-        return fail(expected, healed ? 'inserted' : 'edited');
-      }
-      if (record.seq > expected) return fail(expected, seqs.has(expected) ? 'reordered' : 'removed');
-      if (record.seq < expected) return fail(record.seq, seen.has(record.seq) ? 'inserted' : 'reordered');
-      if (record.prev !== prevHash) return fail(expected, 'edited');
-      seen.add(record.seq);
-      prevHash = sha256(lines[i]!);
-      expected++;
-    }
-    const last = expected - 1;
-    // A final fragment without its newline is an append that crashed before it finished: it was never
-    // acknowledged, and the head was never moved to it (the head is written after the line is durable). It is
-    // not tampering as long as the head agrees with the complete records; a cut inside an acknowledged record
-    // leaves the head naming a record the log no longer holds, which fails below as `truncated`.
-    const ok = torn ? { ok: true as const, records: last, tornTail: true } : { ok: true as const, records: last };
-    if (head === null) return last === 0 ? ok : fail(last + 1, 'truncated');
-    if (head.seq > last) return fail(last + 1, 'truncated');
-    // The log may run ahead of the head by records written just before a crash; they are MAC'd and chained.
-    if (head.seq > 0 && sha256(lines[head.seq - 1]!) !== head.hash) return fail(head.seq, 'edited');
-    return ok;
-  }
-
   #key(userId: UserId): Buffer {
     let key = this.#keys.get(userId);
     if (!key) {
-      key = hkdfSha256(this.#master, Buffer.alloc(0), `memvault/v1/audit/${userId}`, 32);
+      key = auditKey(this.#master, userId);
       this.#keys.set(userId, key);
     }
     return key;
@@ -283,11 +220,11 @@ export class FileAuditLog implements AuditLog {
     return expected.length === actual.length && timingSafeEqual(expected, actual);
   }
 
-  #headMac(userId: UserId, head: Head): string {
-    return this.#mac(userId, `memvault/v1/audit-head|${userId}|${head.seq}|${head.hash}`);
+  #headMac(userId: UserId, head: AuditHead): string {
+    return this.#mac(userId, auditHeadText(userId, head));
   }
 
-  async #writeHead(userId: UserId, head: Head): Promise<void> {
+  async #writeHead(userId: UserId, head: AuditHead): Promise<void> {
     const file = this.headPath(userId);
     const temp = `${file}.tmp`;
     const text = `${JSON.stringify({ seq: head.seq, hash: head.hash, mac: this.#headMac(userId, head) })}\n`;
@@ -302,7 +239,7 @@ export class FileAuditLog implements AuditLog {
     await rename(temp, file);
   }
 
-  async #readHead(userId: UserId): Promise<Head | null | 'invalid'> {
+  async #readHead(userId: UserId): Promise<AuditHead | null | 'invalid'> {
     const text = await readOptional(this.headPath(userId));
     if (text === null) return null;
     try {
@@ -311,7 +248,7 @@ export class FileAuditLog implements AuditLog {
       if (!Number.isSafeInteger(head.seq) || typeof head.hash !== 'string' || typeof value.mac !== 'string') {
         return 'invalid';
       }
-      const valid = head as Head;
+      const valid = head as AuditHead;
       const expected = Buffer.from(this.#headMac(userId, valid));
       const actual = Buffer.from(value.mac);
       return expected.length === actual.length && timingSafeEqual(expected, actual) ? valid : 'invalid';
@@ -407,6 +344,105 @@ export class FileAuditLog implements AuditLog {
       await handle.close();
     }
   }
+}
+
+/** Validates an event before it is recorded; returns its risk. @throws VALIDATION_ERROR */
+export function checkAuditEvent(event: AuditAppend): number {
+  if (!ACTION.test(event.action)) {
+    throw validationError('Audit action must be a short lowercase name such as "signin" or "unlock".', {
+      field: 'action',
+    });
+  }
+  if (event.level !== undefined && !isSecurityLevel(event.level)) {
+    throw validationError('Security level must be 1 to 4.', { field: 'level' });
+  }
+  const risk = event.risk ?? 0;
+  if (!Number.isFinite(risk) || risk < 0 || risk > 1)
+    throw validationError('Risk must be in [0, 1].', { field: 'risk' });
+  return risk;
+}
+
+/** The record after `tail`: only the known fields are copied, so whatever else a caller passes is never stored. */
+export function auditBody(
+  userId: UserId,
+  event: AuditAppend,
+  risk: number,
+  tail: { readonly seq: number; readonly hash: string },
+  at: string,
+): AuditBody {
+  return {
+    seq: tail.seq + 1,
+    at,
+    userId,
+    action: event.action,
+    result: event.result,
+    ...optional('reason', clip(event.reason, LIMITS.reason)),
+    ...optional('level', event.level),
+    ...optional('ip', clip(event.ip, LIMITS.ip)),
+    ...optional('userAgent', clip(event.userAgent, LIMITS.userAgent)),
+    ...optional('device', clip(event.device, LIMITS.device)),
+    ...optional('session', clip(event.session, LIMITS.session)),
+    ...optional('client', clip(event.client, LIMITS.client)),
+    risk,
+    prev: tail.hash,
+  };
+}
+
+/** The per-person MAC key of the audit log, derived from the master key. */
+export const auditKey = (master: Uint8Array, userId: UserId): Buffer =>
+  hkdfSha256(Buffer.from(master), Buffer.alloc(0), `memvault/v1/audit/${userId}`, 32);
+
+/** The MAC'd text of a head (the last seq and hash). */
+export const auditHeadText = (userId: UserId, head: AuditHead) =>
+  `memvault/v1/audit-head|${userId}|${head.seq}|${head.hash}`;
+
+/**
+ * Checks a log's lines against the chain, the MACs (`macOk`) and the head. Shared by every audit store, so the
+ * file and the database say the same thing about the same records.
+ */
+export function verifyAuditLines(
+  userId: UserId,
+  lines: readonly string[],
+  head: AuditHead | null,
+  torn: boolean,
+  macOk: (line: string, mac: string) => boolean,
+): AuditVerifyResult {
+  const parsed = lines.map((line) => {
+    const record = parseRecord(line);
+    return record && canonical(record) === line && macOk(line, record.mac) ? record : null;
+  });
+  const seqs = new Set(parsed.flatMap((r) => (r ? [r.seq] : [])));
+  const seen = new Set<number>();
+  let expected = 1;
+  let prevHash = AUDIT_GENESIS;
+  const fail = (badSeq: number, reason: AuditFailure) => ({ ok: false as const, badSeq, reason });
+  const count = torn ? lines.length - 1 : lines.length;
+  for (let i = 0; i < count; i++) {
+    const record = parsed[i];
+    if (!record || record.userId !== userId) {
+      // A forged line whose removal would heal the chain was inserted; otherwise a record was edited.
+      const next = parsed[i + 1];
+      const healed = next && next.seq === expected && next.prev === prevHash;
+      return fail(expected, healed ? 'inserted' : 'edited');
+    }
+    if (record.seq > expected) return fail(expected, seqs.has(expected) ? 'reordered' : 'removed');
+    if (record.seq < expected) return fail(record.seq, seen.has(record.seq) ? 'inserted' : 'reordered');
+    if (record.prev !== prevHash) return fail(expected, 'edited');
+    seen.add(record.seq);
+    prevHash = sha256(lines[i]!);
+    expected++;
+  }
+  const last = expected - 1;
+  // A final fragment without its newline is an append that crashed before it finished: it was never
+  // acknowledged, and the head was never moved to it (the head is written after the line is durable). It is
+  // not tampering as long as the head agrees with the complete records; a cut inside an acknowledged record
+  // leaves the head naming a record the log no longer holds, which fails below as `truncated`.
+  const ok = torn ? { ok: true as const, records: last, tornTail: true } : { ok: true as const, records: last };
+  if (head === null) return last === 0 ? ok : fail(last + 1, 'truncated');
+  if (head.seq > last) return fail(last + 1, 'truncated');
+  // The log may run ahead of the head by records written just before a crash; they are MAC'd and chained.
+  if (head.seq > 0 && sha256(lines[head.seq - 1]!) !== head.hash) return fail(head.seq, 'edited');
+  return ok;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

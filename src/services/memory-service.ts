@@ -35,6 +35,11 @@ export interface MemoryServiceDeps {
    * reader's opener proves them), returning the ids replaced. Without it a damaged entry is only reported.
    */
   readonly heal?: (principal: Principal, damaged: readonly DamagedEntry[]) => Promise<readonly string[]>;
+  /**
+   * Runs a change and its audit record as one transaction, when the stores can (PostgreSQL): then a correction
+   * or deletion whose audit record cannot be written is not made at all. Without it they are written in turn.
+   */
+  readonly atomically?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 const DAY_MS = 86_400_000;
@@ -308,7 +313,13 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         analysis: correctionAnalysis(before.category, category, at, before.analysis),
         confidence: 1,
       };
-      const after = await deps.vault.update(principal.userId, before.id, patch, principal.opener);
+      const after = deps.atomically
+        ? await deps.atomically(async () => {
+            const changed = await deps.vault.update(principal.userId, before.id, patch, principal.opener);
+            await audited(principal, 'memory_corrected', Math.max(before.level, changed.level) as SecurityLevel, true);
+            return changed;
+          })
+        : await deps.vault.update(principal.userId, before.id, patch, principal.opener);
       await deps.learner?.learn({
         userId: principal.userId,
         entryId: before.id,
@@ -318,7 +329,9 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
         at,
       });
       await index(principal.userId, after);
-      await audited(principal, 'memory_corrected', Math.max(before.level, after.level) as SecurityLevel);
+      if (!deps.atomically) {
+        await audited(principal, 'memory_corrected', Math.max(before.level, after.level) as SecurityLevel);
+      }
       emit({ type: 'memory.corrected', userId: principal.userId, entryId: after.id, to: category });
       logger.info({ userId: principal.userId, entryId: after.id, from: before.category, to: category }, 'corrected');
       return after;
@@ -326,13 +339,18 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
 
     async delete(principal: Principal, id: string): Promise<void> {
       const entry = await getFor(principal, id);
-      await deps.vault.delete(principal.userId, entry.id, principal.opener);
+      if (deps.atomically) {
+        await deps.atomically(async () => {
+          await deps.vault.delete(principal.userId, entry.id, principal.opener);
+          await audited(principal, 'memory_deleted', entry.level, true);
+        });
+      } else await deps.vault.delete(principal.userId, entry.id, principal.opener);
       try {
         await deps.search.remove(principal.userId, entry.id);
       } catch (error) {
         logger.warn({ userId: principal.userId, entryId: entry.id, err: errorSummary(error) }, 'index removal failed');
       }
-      await audited(principal, 'memory_deleted', entry.level);
+      if (!deps.atomically) await audited(principal, 'memory_deleted', entry.level);
       emit({ type: 'memory.deleted', userId: principal.userId, entryId: entry.id });
     },
 

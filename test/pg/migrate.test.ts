@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CATEGORIES } from '../../src/core/category.js';
+import type { UserId } from '../../src/core/entry.js';
+import { migrateStore } from '../../src/app/store-migration.js';
+import { PgAuditLog } from '../../src/pg/pg-audit-log.js';
+import { PgVault } from '../../src/pg/pg-vault.js';
+import { FileAuditLog } from '../../src/security/audit-log.js';
+import { FsVault } from '../../src/vault/fs-vault.js';
+import { memvault } from '../helpers/cli.js';
+import { testOpener, testSealer } from '../vault/fixtures/test-sealer.js';
+import { freshDatabase, planPgSuite, TEST_DATABASE_URL } from './pg-test-db.js';
+
+const plan = await planPgSuite();
+if (plan.action === 'fail') throw new Error(plan.message);
+if (plan.action === 'skip') console.warn(plan.line);
+
+const MASTER = new Uint8Array(32).fill(5);
+const person = (i: number) => `+1415555${String(1000 + i).padStart(4, '0')}` as UserId;
+const files = (dir: string, userId: UserId) =>
+  [
+    `USER.${userId}.md`,
+    ...CATEGORIES.map((c) => `${c}.${userId}.md`),
+    `AUDIT.${userId}.log`,
+    `AUDIT.${userId}.head`,
+  ].map((name) => readFileSync(join(dir, 'users', userId, name), 'utf8'));
+
+/** A file-mode data dir with `people` people, each with memories at every level and an audit log. */
+async function fileVault(dir: string, people: number, perPerson: number): Promise<UserId[]> {
+  const vault = new FsVault({ dataDir: dir, sealer: testSealer({ plainLevel1: true }) });
+  const audit = new FileAuditLog({ dataDir: dir, masterKey: MASTER });
+  const ids: UserId[] = [];
+  for (let p = 0; p < people; p++) {
+    const userId = person(p);
+    ids.push(userId);
+    await vault.createUser({ userId, name: `Person ${p}` });
+    for (let i = 0; i < perPerson; i++) {
+      const category = CATEGORIES[i % CATEGORIES.length]!;
+      await vault.append(userId, {
+        date: '2026-11-20T10:00:00.000Z',
+        category,
+        content: `memory ${p}/${i}`,
+        channel: 'cli',
+      });
+    }
+    await audit.append(userId, { action: 'signin', result: 'success' });
+    await audit.append(userId, { action: 'memory_read', result: 'success', level: 2 });
+  }
+  await vault.close();
+  return ids;
+}
+
+describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
+  let fx: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  beforeEach(async () => {
+    fx = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'memvault-migrate-'));
+  });
+  afterEach(async () => {
+    await fx.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies a data dir into the database and back, byte for byte, and a second run changes nothing', async () => {
+    const ids = await fileVault(dir, 3, 7);
+    const there = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(there).toMatchObject({ people: 3, copied: 3, alreadyThere: 0, entries: 21, auditRecords: 6 });
+    const again = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(again).toMatchObject({ copied: 0, alreadyThere: 3, checksum: there.checksum });
+    // The database serves the same memories, and the audit chains verify under the same master key.
+    const vault = new PgVault({ db: fx.db, sealer: testSealer({ plainLevel1: true }) });
+    const fsVault = new FsVault({ dataDir: dir, sealer: testSealer({ plainLevel1: true }) });
+    expect((await vault.read(ids[1]!, {}, testOpener())).entries).toEqual(
+      (await fsVault.read(ids[1]!, {}, testOpener())).entries,
+    );
+    expect(await new PgAuditLog({ db: fx.db, masterKey: MASTER }).verify(ids[0]!)).toEqual({ ok: true, records: 2 });
+
+    const back = mkdtempSync(join(tmpdir(), 'memvault-migrate-back-'));
+    try {
+      const home = await migrateStore('to-files', { dataDir: back, db: fx.db });
+      expect(home).toMatchObject({ people: 3, copied: 3, entries: 21, auditRecords: 6, checksum: there.checksum });
+      for (const userId of ids) expect(files(back, userId)).toEqual(files(dir, userId));
+      expect(await new FileAuditLog({ dataDir: back, masterKey: MASTER }).verify(ids[2]!)).toEqual({
+        ok: true,
+        records: 2,
+      });
+      expect((await migrateStore('to-files', { dataDir: back, db: fx.db })).alreadyThere).toBe(3);
+    } finally {
+      rmSync(back, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to overwrite a person who differs at the destination', async () => {
+    const [alice] = await fileVault(dir, 1, 2);
+    const vault = new PgVault({ db: fx.db });
+    await vault.createUser({ userId: alice!, name: 'Someone else' });
+    await expect(migrateStore('to-postgres', { dataDir: dir, db: fx.db })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await vault.read(alice!, {}, testOpener())).total).toBe(0);
+  });
+
+  it('finishes after being killed midway: every person once, identical to the files', async () => {
+    const ids = await fileVault(dir, 40, 10);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'migrate-child.ts'), dir, TEST_DATABASE_URL, fx.schema],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let copiedBeforeKill = 0;
+    for (let i = 0; i < 600; i++) {
+      const rows = await fx.db.query<{ n: string }>('x', 'SELECT count(*) AS n FROM mv_users');
+      copiedBeforeKill = Number(rows[0]!.n);
+      if (copiedBeforeKill >= 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(copiedBeforeKill).toBeGreaterThan(0);
+    const report = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(report.people).toBe(40);
+    expect(report.copied + report.alreadyThere).toBe(40);
+    expect(report.alreadyThere).toBeGreaterThan(0);
+    const counts = await fx.db.query<{ n: string }>('x', 'SELECT count(*) AS n FROM mv_entries');
+    expect(Number(counts[0]!.n)).toBe(400);
+    const vault = new PgVault({ db: fx.db });
+    for (const userId of [ids[0]!, ids[39]!]) {
+      const exported = await vault.exportFiles(userId);
+      expect([...exported.values()]).toEqual(files(dir, userId).slice(0, 6));
+    }
+  });
+
+  it('the command says which way, and needs MEMVAULT_DATABASE_URL', async () => {
+    const neither = await memvault(['migrate', '--data-dir', dir]);
+    expect(neither.code).not.toBe(0);
+    expect(neither.stderr).toContain('--to-postgres or --to-files');
+    const noUrl = await memvault(['migrate', '--to-postgres', '--data-dir', dir], {
+      env: { MEMVAULT_DATABASE_URL: undefined },
+    });
+    expect(noUrl.stderr).toContain('MEMVAULT_DATABASE_URL');
+    await fileVault(dir, 1, 3);
+    const ok = await memvault(['migrate', '--to-postgres', '--data-dir', dir, '--json'], {
+      env: {
+        MEMVAULT_DATABASE_URL: TEST_DATABASE_URL,
+        MEMVAULT_DATABASE_SCHEMA: fx.schema,
+        MEMVAULT_MASTER_KEY: Buffer.from(MASTER).toString('base64'),
+      },
+    });
+    expect(ok.stderr).toBe('');
+    expect(ok.json()).toMatchObject({ direction: 'to-postgres', people: 1, copied: 1, entries: 3 });
+  });
+});

@@ -1,0 +1,49 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { memvault } from '../helpers/cli.js';
+import { freshDatabase, planPgSuite, TEST_DATABASE_URL } from './pg-test-db.js';
+
+const plan = await planPgSuite();
+if (plan.action === 'fail') throw new Error(plan.message);
+if (plan.action === 'skip') console.warn(plan.line);
+
+const PHONE = '+14155550134';
+
+describe.skipIf(plan.action === 'skip')('MEMVAULT_DATABASE_URL mode, through the CLI', () => {
+  let fx: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeEach(async () => {
+    fx = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'memvault-pgmode-'));
+    env = {
+      MEMVAULT_DATABASE_URL: TEST_DATABASE_URL,
+      MEMVAULT_DATABASE_SCHEMA: fx.schema,
+      MEMVAULT_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+  });
+  afterEach(async () => {
+    await fx.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores memories and their audit records in the database, not in Markdown files', async () => {
+    expect((await memvault(['user', 'create', '--phone', PHONE, '--data-dir', dir], { env })).code).toBe(0);
+    const add = await memvault(
+      ['add', '--user', PHONE, '--data-dir', dir, '--json', 'Walked along the river with Sara'],
+      { env },
+    );
+    expect(add.code).toBe(0);
+    const id = add.json<{ entry: { id: string } }>().entry.id;
+    const rows = await fx.db.query<{ id: string }>('x', 'SELECT id FROM mv_entries');
+    expect(rows.map((r) => r.id)).toEqual([id]);
+    expect(existsSync(join(dir, 'users', PHONE, `CHRONOLOGICAL.${PHONE}.md`))).toBe(false);
+    expect((await memvault(['delete', '--user', PHONE, '--data-dir', dir, id], { env })).code).toBe(0);
+    expect(await fx.db.query('x', 'SELECT id FROM mv_entries')).toEqual([]);
+    const audit = await fx.db.query<{ line: string }>('x', 'SELECT line FROM mv_audit ORDER BY seq');
+    expect(audit.map((r) => JSON.parse(r.line).action)).toContain('memory_deleted');
+  }, 120_000);
+});
