@@ -59,7 +59,8 @@ export async function startServer(
         listUsers: () => mv.vault.listUsers(),
         timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
         processedDays: (userId) => mv.insights.processedDays(userId),
-        process: (userId, day) => mv.insights.processDay(userId, day),
+        // Each processed day's digest goes to the notifier (the channels deliver it).
+        process: (userId, day) => mv.insights.deliverDay(userId, day),
         logger: mv.logger,
       })
     : null;

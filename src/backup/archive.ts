@@ -40,8 +40,8 @@ export function backupError(problem: BackupProblem, message: string, cause?: unk
 /**
  * The files of a person's folder that a backup carries, by exact name: the profile and category files (entries
  * stay sealed as they are on disk), the keyring (wrapped keys only, MAC'd), its generation record and the copy
- * kept during a rotation, the audit log and head, the factor record (passkeys, TOTP sealed under the master key)
- * and the personal classifier model (salted hashed features). Never the master key (outside the folder), the
+ * kept during a rotation, the audit log and head, the factor record (passkeys, TOTP sealed under the master key),
+ * the personal classifier model (salted hashed features) and the person's settings. Never the master key (outside the folder), the
  * search index (derived, rebuilt after a restore), lock files, torn tails or temp files; sessions live in memory.
  */
 export function backupFileNames(userId: UserId): string[] {
@@ -55,6 +55,8 @@ export function backupFileNames(userId: UserId): string[] {
     `AUDIT.${userId}.head`,
     `AUTH.${userId}.json`,
     `MODEL.${userId}.json`,
+    // The person's settings (what an LLM may read for digests), MAC'd under the master key.
+    `SETTINGS.${userId}.json`,
   ];
 }
 

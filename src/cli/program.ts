@@ -4,7 +4,7 @@ import { publicDetails, publicMessage } from '../core/public-message.js';
 import { registerBackup } from './commands/backup.js';
 import { registerClassify } from './commands/classify.js';
 import { registerImport } from './commands/import.js';
-import { registerInsights } from './commands/insights.js';
+import { registerInsights, registerSettings } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
 import { registerSearch } from './commands/search.js';
 import { registerSecurity } from './commands/security.js';
@@ -45,6 +45,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerClassify(program, runtime);
   registerSearch(program, runtime);
   registerInsights(program, runtime);
+  registerSettings(program, runtime);
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
   registerBackup(program, runtime);

@@ -4,16 +4,24 @@ import { MemvaultError, validationError } from '../core/errors.js';
 import { addDays, isLocalDay, localDayRange, localParts } from '../core/local-day.js';
 import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
-import type {
-  Connection,
-  DayResult,
-  Digest,
-  DigestItem,
-  FeatureExtractor,
-  InsightsState,
-  InsightsStore,
-  MemoryFeatures,
-  UpcomingItem,
+import {
+  type Connection,
+  type DayResult,
+  DEFAULT_LLM_LEVEL,
+  type Digest,
+  type DigestAuthor,
+  type DigestItem,
+  type DigestNotifier,
+  type DigestReady,
+  type DigestWriter,
+  type FeatureExtractor,
+  type InsightsState,
+  type InsightsStore,
+  type LlmLevel,
+  type MemoryFeatures,
+  type PersonSettings,
+  type PersonSettingsStore,
+  type UpcomingItem,
 } from '../ports/insights.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
@@ -28,6 +36,7 @@ import {
   windowFeatures,
   windowPatterns,
 } from './insights-analysis.js';
+import { digestFacts, writeWithLlm } from './digest-llm.js';
 import { writeDigest } from './digest-text.js';
 import type { Principal } from './types.js';
 
@@ -40,6 +49,19 @@ export interface InsightsServiceDeps {
   readonly levelOneOpener: (userId: UserId) => Promise<EntryOpener>;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Per-person settings (what an LLM may read). Without it, every person has the defaults. */
+  readonly settings?: PersonSettingsStore;
+  /**
+   * The LLM that writes digests when one is configured. It is used only together with `maskSecrets`: a text
+   * leaves for the LLM only after the secret detectors masked it.
+   */
+  readonly llm?: {
+    readonly writer: DigestWriter;
+    readonly maskSecrets: (text: string) => string;
+    readonly budgetMs?: number;
+  };
+  /** Told about each scheduled digest (`deliverDay`); the channels deliver it. More can join with `onDigestReady`. */
+  readonly notifier?: DigestNotifier;
 }
 
 export interface DigestOptions {
@@ -66,6 +88,23 @@ export interface InsightsService {
   digest(principal: Principal, options?: DigestOptions): Promise<Digest>;
   /** Stored connections of one memory, with their reasons. */
   connections(principal: Principal, id: string): Promise<Connection[]>;
+  /** Whether an LLM writes digests (one is configured); otherwise the template does. */
+  readonly llmConfigured: boolean;
+  /** The person's settings (what an LLM may read), or the defaults. */
+  settings(principal: Principal): Promise<PersonSettings>;
+  /**
+   * Sets the highest level an LLM may read for digests (0–2). Raising it above 1 needs a principal that holds
+   * that level itself. @throws SECURITY_ERROR (insufficient_permissions); VALIDATION_ERROR.
+   */
+  setLlmLevel(principal: Principal, level: number): Promise<PersonSettings>;
+  /**
+   * The scheduled run of one person-day: processes it, writes its digest from level 1 (the run holds no one's
+   * password) and hands it to the notifier and every `onDigestReady` listener. A listener's failure is logged,
+   * never fails the run.
+   */
+  deliverDay(userId: UserId, day: string): Promise<DigestReady>;
+  /** Adds a listener for scheduled digests (the channels' hook); returns a function that removes it. */
+  onDigestReady(listener: (event: DigestReady) => Promise<void> | void): () => void;
 }
 
 /** How many neighbours per memory the search index and each shared name may propose. */
@@ -112,6 +151,15 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const running = new KeyedMutex<UserId>();
+  const listeners = new Set<(event: DigestReady) => Promise<void> | void>();
+  if (deps.notifier) {
+    const notifier = deps.notifier;
+    listeners.add((event) => notifier.digestReady(event));
+  }
+
+  async function loadSettings(userId: UserId): Promise<PersonSettings> {
+    return deps.settings ? deps.settings.load(userId) : { llmLevel: DEFAULT_LLM_LEVEL, updatedAt: null };
+  }
 
   const checkDay = (day: string, field = 'date'): string => {
     if (!isLocalDay(day))
@@ -328,6 +376,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
 
     // On this day: the same local dates in each of the five years before.
     const onThisDay: Array<DigestItem & { yearsAgo: number }> = [];
+    const onThisDayLevels: Array<{ id: string; level: SecurityLevel }> = [];
     for (let years = 1; years <= 5; years++) {
       for (let d = first; d <= last; d = addDays(d, 1)) {
         const earlier = `${Number(d.slice(0, 4)) - years}${d.slice(4)}`;
@@ -338,11 +387,18 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           { from: r.start.toISOString(), to: r.end.toISOString(), order: 'asc', limit: 3 },
           opener,
         );
-        for (const e of past.entries) if (levels.includes(e.level)) onThisDay.push({ ...item(e), yearsAgo: years });
+        for (const e of past.entries) {
+          if (!levels.includes(e.level)) continue;
+          onThisDay.push({ ...item(e), yearsAgo: years });
+          onThisDayLevels.push({ id: e.id, level: e.level });
+        }
       }
     }
     const insights = state?.days[last]?.insights ?? [];
     const level = entries.reduce((max, e) => Math.max(max, e.level), 1);
+    const levelById = new Map<string, SecurityLevel>();
+    for (const e of [...entries, ...upcomingRead.entries]) levelById.set(e.id, e.level);
+    for (const o of onThisDayLevels) levelById.set(o.id, o.level);
     const base = {
       kind: options.week ? ('weekly' as const) : ('daily' as const),
       userId: principal.userId,
@@ -364,7 +420,43 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       onThisDay: onThisDay.slice(0, 5),
       insights,
     };
-    return { ...base, text: writeDigest(base, { features, byHour: patterns.byHour }) };
+    const template = writeDigest(base, { features, byHour: patterns.byHour });
+    if (!deps.llm) return { ...base, text: template, author: { by: 'template' } };
+    const written = await llmText(principal.userId, base, {
+      memories: entries.map((e, i) => ({ id: e.id, level: e.level, features: features[i]! })),
+      levelOf: (id) => levelById.get(id) ?? 4,
+    });
+    return { ...base, text: 'text' in written ? written.text : template, author: written.author };
+  }
+
+  /** The digest's text by the LLM, from what the person allows it to read; the reason when not. */
+  async function llmText(
+    userId: UserId,
+    base: Omit<Digest, 'text' | 'author'>,
+    read: {
+      memories: ReadonlyArray<{ id: string; level: SecurityLevel; features: MemoryFeatures }>;
+      levelOf: (id: string) => SecurityLevel;
+    },
+  ): Promise<{ text: string; author: DigestAuthor } | { author: DigestAuthor }> {
+    const llm = deps.llm!;
+    let allowed: LlmLevel;
+    try {
+      allowed = (await loadSettings(userId)).llmLevel;
+    } catch (error) {
+      logger.warn({ userId, err: summary(error) }, 'insights: settings unreadable, the LLM reads nothing');
+      return { author: { by: 'template', fallbackReason: 'settings_unreadable' } };
+    }
+    const facts =
+      allowed === 0
+        ? null
+        : digestFacts({ digest: base, memories: read.memories, levelOf: read.levelOf, allowed, mask: llm.maskSecrets });
+    const started = performance.now();
+    const written = await writeWithLlm({ writer: llm.writer, facts, allowed, budgetMs: llm.budgetMs ?? 10_000 });
+    const ms = Math.round(performance.now() - started);
+    if (written.author.by === 'template') {
+      logger.info({ userId, reason: written.author.fallbackReason, ms }, 'insights: digest written by the template');
+    } else logger.info({ userId, ms }, 'insights: digest written by the LLM');
+    return written;
   }
 
   return {
@@ -388,6 +480,59 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     },
 
     digest,
+    llmConfigured: deps.llm !== undefined,
+
+    async settings(principal: Principal): Promise<PersonSettings> {
+      return loadSettings(principal.userId);
+    },
+
+    async setLlmLevel(principal: Principal, level: number): Promise<PersonSettings> {
+      if (level !== 0 && level !== 1 && level !== 2) {
+        throw validationError('The LLM level must be 0 (nothing), 1 (everyday memories) or 2 (also confidential).', {
+          field: 'level',
+        });
+      }
+      if (!deps.settings) throw new MemvaultError('CONFIG_ERROR', 'Settings are not available in this setup.');
+      // Letting an LLM read confidential memories is a choice only someone who can read them may make.
+      if (level === 2 && !principal.opener.canOpen(2)) {
+        throw new MemvaultError(
+          'SECURITY_ERROR',
+          `Unlock level ${level} first: only a session that can read those memories may let an LLM read them.`,
+          { reason: 'insufficient_permissions' },
+        );
+      }
+      const next: PersonSettings = { llmLevel: level, updatedAt: clock.now().toISOString() };
+      await deps.settings.save(principal.userId, next);
+      logger.info({ userId: principal.userId, llmLevel: level }, 'insights: LLM level set');
+      return next;
+    },
+
+    async deliverDay(userId: UserId, day: string): Promise<DigestReady> {
+      checkDay(day);
+      await running.run(userId, () => process(userId, day));
+      const principal: Principal = {
+        userId,
+        opener: await deps.levelOneOpener(userId),
+        meta: { channel: 'api' },
+      };
+      // The scheduled digest reads level 1 only: it is never more than the run itself could open.
+      const event: DigestReady = { userId, day, digest: await digest(principal, { date: day, levels: [1] }) };
+      for (const listener of listeners) {
+        try {
+          await listener(event);
+        } catch (error) {
+          logger.warn({ userId, day, err: summary(error) }, 'insights: a digest listener failed');
+        }
+      }
+      return event;
+    },
+
+    onDigestReady(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
 
     async connections(principal: Principal, id: string): Promise<Connection[]> {
       try {
