@@ -83,6 +83,7 @@ export class FsInsightsStore implements InsightsStore {
       days: state.days ?? {},
       connections: state.connections ?? {},
       postings: state.postings ?? {},
+      linked: state.linked ?? {},
     };
   }
 

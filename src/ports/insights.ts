@@ -106,6 +106,11 @@ export interface InsightsState {
   connections: Record<string, Connection[]>;
   /** Per person, place or activity ("p:nadia", "l:lisbon", "a:run"): memory ids, oldest first. */
   postings: Record<string, string[]>;
+  /**
+   * Per memory id: the related ids the processing wrote into the vault's "Related Memories" (both ends), so that
+   * re-running a day removes exactly the links it made before and no others.
+   */
+  linked: Record<string, string[]>;
 }
 
 export const emptyInsightsState = (): InsightsState => ({
@@ -114,6 +119,7 @@ export const emptyInsightsState = (): InsightsState => ({
   days: {},
   connections: {},
   postings: {},
+  linked: {},
 });
 
 /** Where the per-person insights live, sealed at rest like entries. */

@@ -15,6 +15,7 @@ import {
   type DigestReady,
   type DigestWriter,
   type FeatureExtractor,
+  type Importance,
   type InsightsState,
   type InsightsStore,
   type LlmLevel,
@@ -26,7 +27,7 @@ import {
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
-import type { Vault } from '../ports/vault.js';
+import type { EntryNote, Vault } from '../ports/vault.js';
 import {
   type Candidate,
   connect,
@@ -35,6 +36,7 @@ import {
   termsOf,
   windowFeatures,
   windowPatterns,
+  withImportance,
 } from './insights-analysis.js';
 import { digestFacts, writeWithLlm } from './digest-llm.js';
 import { writeDigest } from './digest-text.js';
@@ -169,9 +171,18 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
 
   const today = (timezone: string): string => localParts(clock.now(), timezone).day;
 
-  function dropDay(state: InsightsState, day: string): void {
+  /** Removes a day's results; returns the vault links the processing had made for it (to be undone). */
+  function dropDay(state: InsightsState, day: string): Array<[string, string]> {
     const old = state.days[day]?.memories ?? [];
+    const unlinked: Array<[string, string]> = [];
     for (const id of old) {
+      for (const other of state.linked[id] ?? []) {
+        unlinked.push([id, other]);
+        const back = state.linked[other]?.filter((x) => x !== id);
+        if (back && back.length > 0) state.linked[other] = back;
+        else delete state.linked[other];
+      }
+      delete state.linked[id];
       const f = state.features[id];
       if (f) {
         for (const t of termsOf(f)) {
@@ -189,6 +200,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       delete state.features[id];
     }
     delete state.days[day];
+    return unlinked;
   }
 
   async function process(userId: UserId, day: string): Promise<DayResult> {
@@ -204,7 +216,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     const entries = read.entries.filter((e) => e.level === 1);
     const sealed = read.locked + (read.entries.length - entries.length);
     const state = await deps.store.load(userId, opener);
-    dropDay(state, day);
+    const unlinked = dropDay(state, day);
 
     const features = entries.map((e) => deps.extractor.extract(e, profile.timezone));
     const byId = new Map(entries.map((e) => [e.id, e]));
@@ -267,10 +279,20 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       connections.push(...found);
     }
     const pairs = new Set<string>();
+    const linked: Array<[string, string]> = [];
     for (const c of connections) {
       const id = [c.from, c.to].sort().join(':');
       if (pairs.has(id)) continue;
       pairs.add(id);
+      linked.push([c.from, c.to]);
+      for (const [a, b] of [
+        [c.from, c.to],
+        [c.to, c.from],
+      ] as const) {
+        const list = state.linked[a] ?? [];
+        if (!list.includes(b)) list.push(b);
+        state.linked[a] = list;
+      }
       for (const [from, to] of [
         [c.from, c.to],
         [c.to, c.from],
@@ -307,11 +329,11 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     };
     state.days[day] = result;
     prune(state, addDays(day, -KEEP_DAYS));
+    // The state first: it records which vault links this run made, so a crash after it never leaves links that a
+    // re-run could not find and undo.
     await deps.store.save(userId, state);
+    const written = await mirror(userId, opener, { importance, linked, unlinked });
 
-    // The connections are not copied into the vault's "Related Memories": each link rewrites a whole category
-    // file twice, so a night's links would cost in proportion to the vault's size. Readers merge them instead
-    // (GET /v1/memories/{id}/related).
     logger.info(
       {
         userId,
@@ -320,11 +342,81 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         sealed,
         connections: pairs.size,
         insights: result.insights.length,
+        rewritten: written,
         ms: Math.round(performance.now() - started),
       },
       'insights: day processed',
     );
     return result;
+  }
+
+  /**
+   * Writes the day's importance into each entry's AI Analysis and its connections into "Related Memories"
+   * (both ends), undoing the links an earlier run of the day made and this one did not. With `Vault.annotate`
+   * each category file is rewritten at most once; a run whose results did not change writes nothing. A failure
+   * is logged: the results stay in the insights file, where readers find them too.
+   */
+  async function mirror(
+    userId: UserId,
+    opener: EntryOpener,
+    day: {
+      importance: readonly Importance[];
+      linked: ReadonlyArray<readonly [string, string]>;
+      unlinked: ReadonlyArray<readonly [string, string]>;
+    },
+  ): Promise<number> {
+    const notes = new Map<string, { link: Set<string>; unlink: Set<string>; importance?: Importance }>();
+    const note = (id: string) => {
+      let n = notes.get(id);
+      if (!n) {
+        n = { link: new Set(), unlink: new Set() };
+        notes.set(id, n);
+      }
+      return n;
+    };
+    for (const [a, b] of day.unlinked) {
+      note(a).unlink.add(b);
+      note(b).unlink.add(a);
+    }
+    for (const [a, b] of day.linked) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        note(x).link.add(y);
+        note(x).unlink.delete(y);
+      }
+    }
+    for (const i of day.importance) note(i.id).importance = i;
+    const list: EntryNote[] = [...notes].map(([id, n]) => ({
+      id,
+      ...(n.link.size ? { link: [...n.link] } : {}),
+      ...(n.unlink.size ? { unlink: [...n.unlink] } : {}),
+      ...(n.importance ? { analysis: (current: string) => withImportance(current, n.importance!) } : {}),
+    }));
+    try {
+      if (deps.vault.annotate) return await deps.vault.annotate(userId, list, opener);
+      // A vault without batch notes: one update per entry (cheap where an entry is a row).
+      let written = 0;
+      for (const n of list) {
+        try {
+          const e = await deps.vault.get(userId, n.id, opener);
+          const unlink = new Set(n.unlink ?? []);
+          const related = e.related.filter((r) => !unlink.has(r));
+          for (const r of n.link ?? []) if (!related.includes(r)) related.push(r);
+          const analysis = n.analysis ? n.analysis(e.analysis) : e.analysis;
+          if (analysis === e.analysis && related.join() === e.related.join()) continue;
+          await deps.vault.update(userId, n.id, { related, analysis }, opener);
+          written++;
+        } catch (error) {
+          if (!(error instanceof MemvaultError) || error.code !== 'NOT_FOUND') throw error;
+        }
+      }
+      return written;
+    } catch (error) {
+      logger.warn({ userId, err: summary(error) }, 'insights: importance and links not written to the vault');
+      return 0;
+    }
   }
 
   async function digest(principal: Principal, options: DigestOptions = {}): Promise<Digest> {
