@@ -8,6 +8,16 @@ const STOP = new Set(
   one two lot bit way`.split(/\s+/),
 );
 
+/**
+ * Generic nouns that say nothing about a memory, so a tag of them filters nothing useful (issue 13: "place",
+ * "street", "minute" showed up as tags).
+ */
+const NOISE = new Set(
+  `place places street streets road minute minutes hour hours second seconds moment moments kind sort type part
+  parts side end start number name area spot people person guy guys piece pieces lots something anything
+  everything nothing someone anyone everyone thing`.split(/\s+/),
+);
+
 const GENERIC_VERBS = new Set([
   'be',
   'have',
@@ -55,7 +65,7 @@ export function extractTags(
     }
   };
   const ok = (v: string) =>
-    v.length >= 3 && v.length <= 30 && !/\d/.test(v) && !STOP.has(v) && /^[\p{L}' -]+$/u.test(v);
+    v.length >= 3 && v.length <= 30 && !/\d/.test(v) && !STOP.has(v) && !NOISE.has(v) && /^[\p{L}' -]+$/u.test(v);
   const out: string[] = [];
   const push = (raw: string) => {
     const v = raw.toLowerCase().replace(/'s$/, '').trim();

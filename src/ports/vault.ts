@@ -23,6 +23,14 @@ export interface NewUser {
   readonly preferences?: Readonly<Record<string, string>>;
 }
 
+/** What a person may change of their own profile; an absent field stays as it is, `name: null` clears it. */
+export interface ProfilePatch {
+  readonly name?: string | null;
+  readonly timezone?: string;
+  /** Merged into the preferences; an empty value removes that preference. */
+  readonly preferences?: Readonly<Record<string, string>>;
+}
+
 export interface EntryFilter {
   readonly categories?: readonly Category[];
   readonly levels?: readonly SecurityLevel[];
@@ -58,10 +66,21 @@ export interface DamagedEntry {
   readonly reason: string;
 }
 
+/** What can be said of an entry in a locked level without opening it. */
+export interface LockedEntry {
+  readonly id: string;
+  readonly category: Category;
+  readonly level: SecurityLevel;
+  /** The visible message date (levels 1–2); null where the date is sealed too (levels 3–4). */
+  readonly date: string | null;
+}
+
 export interface ReadResult {
   readonly entries: MemoryEntry[];
   /** Matching entries the caller's opener could not open (their level is locked). */
   readonly locked: number;
+  /** Those locked entries, unopened, so a list can show them in place as sealed (adapters may omit it). */
+  readonly lockedEntries?: readonly LockedEntry[];
   /** Entries that failed their checksum or could not be parsed or opened; intact ones are still returned. */
   readonly damaged: DamagedEntry[];
   /** Total matches before limit/offset. */
@@ -85,6 +104,8 @@ export interface Vault {
   /** @throws NOT_FOUND for an unknown user. */
   getProfile(userId: UserId): Promise<UserProfile>;
   listUsers(): Promise<UserId[]>;
+  /** @throws NOT_FOUND for an unknown user; VALIDATION_ERROR naming the field. */
+  updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile>;
   /** Appends atomically and durably; returns the stored entry with its id, level and checksum. */
   append(userId: UserId, entry: NewEntry): Promise<MemoryEntry>;
   read(userId: UserId, filter: EntryFilter, opener: EntryOpener): Promise<ReadResult>;

@@ -426,7 +426,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     if (!(await summary(userId)).totpEnrolled) {
       throw securityError(
         'second_factor_required',
-        'Secret memories need an authenticator app: set one up under "Authenticator app" on the Security page of the web app, or with `memvault totp enroll`.',
+        'Secret memories need an authenticator app: set one up in Settings → Two-step verification in the web app, or with `memvault totp enroll`.',
         { factor: 'totp' },
       );
     }
@@ -855,9 +855,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
       const session = await resolveSession(token);
       const record = await store.load(session.userId);
       if (record.passkeys.length === 0) {
-        throw notFound(
-          'No passkey is registered yet: register one under "Passkeys" on the Security page of the web app.',
-        );
+        throw notFound('No passkey is registered yet: register one in Settings → Passkeys in the web app.');
       }
       const challenge = sessions.issueChallenge(session, 'authenticate');
       return authenticationOptions({

@@ -29,6 +29,7 @@ export function profileDto(profile: UserProfile) {
     createdAt: profile.createdAt,
     maxLevel: profile.maxLevel,
     email: profile.email,
+    locale: profile.preferences.locale ?? null,
   };
 }
 

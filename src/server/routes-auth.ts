@@ -11,6 +11,8 @@ import {
   LockBody,
   MeResponse,
   PasskeyRegisterBody,
+  PasswordChangeBody,
+  ProfilePatchBody,
   SessionResponse,
   SignInBody,
   SignUpBody,
@@ -133,6 +135,28 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
 
   app.openapi(
     createRoute({
+      method: 'patch',
+      path: '/v1/me',
+      tags: ['auth'],
+      summary: 'Change the name, time zone or locale',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(ProfilePatchBody),
+      responses: { 200: jsonResponse(MeResponse, 'Profile and session'), ...errorResponses(400, 401, 403, 415, 422) },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const profile = await memory.updateProfile(c.get('principal').userId, {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
+        ...(body.locale !== undefined ? { preferences: { locale: body.locale } } : {}),
+      });
+      return c.json({ user: profileDto(profile), session: sessionDto(c.get('session').session) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
       method: 'post',
       path: '/v1/auth/unlock',
       tags: ['auth'],
@@ -205,6 +229,29 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
     }),
     async (c) => {
       await auth.signOutEverywhere(c.get('token'), c.get('meta'));
+      clearSessionCookies(c, kit);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/password',
+      tags: ['auth'],
+      summary: 'Change the password; every session ends, this one too, so sign in again with the new one',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(PasswordChangeBody),
+      responses: {
+        204: { description: 'Password changed; every session signed out' },
+        ...errorResponses(400, 401, 403, 415, 422, 429),
+      },
+    }),
+    async (c) => {
+      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      const body = c.req.valid('json');
+      await auth.changePassword(c.get('principal').userId, body.current, body.password, c.get('meta'));
       clearSessionCookies(c, kit);
       return c.body(null, 204);
     },

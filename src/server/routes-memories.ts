@@ -111,6 +111,12 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
         {
           memories: result.entries.map(memoryDto),
           locked: result.locked,
+          sealed: (result.lockedEntries ?? []).map((e) => ({
+            id: e.id,
+            category: e.category,
+            level: e.level,
+            date: e.date,
+          })),
           damaged: result.damaged.map((d) => ({ id: d.id, category: d.category, reason: d.reason })),
           total: result.total,
         },

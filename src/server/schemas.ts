@@ -79,8 +79,33 @@ export const Profile = z
     createdAt: z.string(),
     maxLevel: Level,
     email: z.string().nullable(),
+    /** BCP 47 tag for dates and numbers in the web app; null follows the browser. */
+    locale: z.string().nullable(),
   })
   .openapi('Profile');
+
+/** A BCP 47 language tag the runtime knows, e.g. "en-GB", "pt-PT". */
+const locale = z
+  .string()
+  .max(35)
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'Use a language tag such as en-GB or pt-PT.')
+  .refine((tag) => {
+    try {
+      return Intl.getCanonicalLocales(tag).length === 1;
+    } catch {
+      return false;
+    }
+  }, 'Use a language tag such as en-GB or pt-PT.');
+
+/** The fields a person may change of their profile; absent ones stay. */
+export const ProfilePatchBody = z
+  .strictObject({
+    name: z.string().max(200).nullable().optional(),
+    timezone: z.string().max(64).optional(),
+    /** Empty string: follow the browser again. */
+    locale: z.union([locale, z.literal('')]).optional(),
+  })
+  .openapi('ProfilePatch');
 
 export const SessionResponse = z
   .object({
@@ -117,6 +142,9 @@ export const TotpEnrollmentResponse = z
   .openapi('TotpEnrollment');
 
 export const TotpConfirmBody = z.strictObject({ code: z.string().regex(/^[0-9]{6,8}$/, 'Expected a 6–8 digit code') });
+
+/** A password change from a signed-in session: the current password proves it is the person, not a left-open tab. */
+export const PasswordChangeBody = z.strictObject({ current: password, password });
 
 export const PasskeyRegisterBody = z.strictObject({
   response: webauthnJson,
@@ -204,6 +232,8 @@ export const ListResponse = z
     memories: z.array(Memory),
     /** Matching memories whose level is locked: counted, never shown. */
     locked: z.number().int(),
+    /** The locked ones, unopened: id, category, level and the date where it is not sealed (levels 3–4 seal it). */
+    sealed: z.array(z.object({ id: z.string(), category: CategorySchema, level: Level, date: z.string().nullable() })),
     damaged: z.array(Damaged),
     total: z.number().int(),
   })

@@ -156,6 +156,7 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
     },
 
     profile: profileOf,
+    updateProfile: (userId, patch) => deps.vault.updateProfile(userId, patch),
 
     async remember(principal: Principal, rawText: string, options: RememberOptions): Promise<RememberResult> {
       const text = checkText(rawText);

@@ -4,7 +4,7 @@ import type { Classification } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchHit, SearchQuery } from '../ports/search.js';
 import type { RequestMeta } from '../ports/security.js';
-import type { EntryFilter, ReadResult, UserProfile } from '../ports/vault.js';
+import type { EntryFilter, ProfilePatch, ReadResult, UserProfile } from '../ports/vault.js';
 
 /** The caller of a use case, as an edge authenticated it. */
 export interface Principal {
@@ -52,6 +52,8 @@ export type MemvaultEvent =
 export interface MemoryService {
   signUp(input: SignUpInput): Promise<UserProfile>;
   profile(userId: UserId): Promise<UserProfile>;
+  /** Changes the person's name, time zone or preferences (e.g. `locale`). */
+  updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile>;
   remember(principal: Principal, text: string, options: RememberOptions): Promise<RememberResult>;
   list(principal: Principal, filter: EntryFilter): Promise<ReadResult>;
   get(principal: Principal, id: string): Promise<MemoryEntry>;

@@ -28,7 +28,7 @@ const CORRECTION = /^Moved by you from \S+ to \S+ on \S+\. The classifier had sa
 /**
  * The analysis a corrected memory keeps: who moved it, from where to where and when (ISO, UTC), then the
  * classifier's own reasoning, kept once however often the person moves it again. The web app recognises this
- * sentence (web/assets/app.js, `correctionOf`), so its shape is part of the entry format (docs/entry-format.md).
+ * sentence (web/assets/pages/memory.js, `correctionOf`), so its shape is part of the entry format (docs/entry-format.md).
  */
 export function correctionAnalysis(from: Category, to: Category, at: string, previous: string): string {
   const classifier = previous.replace(CORRECTION, '');

@@ -48,7 +48,9 @@ import type {
   EntryNote,
   EntryFilter,
   IntegrityReport,
+  LockedEntry,
   NewUser,
+  ProfilePatch,
   ReadResult,
   UserProfile,
   Vault,
@@ -276,6 +278,35 @@ export class FsVault implements Vault {
     return parseProfile(text, userId);
   }
 
+  async updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile> {
+    this.#assertOpen();
+    return this.#withLock(userId, async () => {
+      const current = await this.getProfile(userId);
+      const preferences: Record<string, string> = { ...current.preferences };
+      for (const [key, value] of Object.entries(patch.preferences ?? {})) {
+        if (value === '') delete preferences[key];
+        else preferences[key] = value;
+      }
+      const next = buildProfile(
+        {
+          userId,
+          name: patch.name !== undefined ? patch.name : current.name,
+          timezone: patch.timezone ?? current.timezone,
+          email: current.email,
+          maxLevel: current.maxLevel,
+          preferences,
+        },
+        current.createdAt,
+      );
+      try {
+        await writeFileAtomic(this.#file(userId, 'USER'), renderProfile(next));
+      } catch (error) {
+        throw this.#storageFailure(error, 'write the profile', this.#userDir(userId));
+      }
+      return next;
+    });
+  }
+
   async listUsers(): Promise<UserId[]> {
     this.#assertOpen();
     let names: string[];
@@ -329,6 +360,7 @@ export class FsVault implements Vault {
     const runs: Match[][] = [];
     const damaged: DamagedEntry[] = [];
     let locked = 0;
+    const lockedEntries: LockedEntry[] = [];
     const byEvent = f.dateField === 'eventDate';
     const from = f.from === null ? Number.NEGATIVE_INFINITY : Date.parse(f.from);
     const to = f.to === null ? Number.POSITIVE_INFINITY : Date.parse(f.to);
@@ -370,13 +402,17 @@ export class FsVault implements Vault {
         if (rec.t === 'plain') {
           if (!accept(rec)) continue;
           if (canOpen) matches.push(match(rec));
-          else locked++;
+          else {
+            locked++;
+            lockedEntries.push({ id: rec.id, category: kind, level, date: rec.entry.date });
+          }
           continue;
         }
         // Sealed: the visible date (levels 1–2) filters before anything is opened.
         if (!byEvent && rec.time !== null && (rec.time < from || rec.time >= to)) continue;
         if (!canOpen) {
           locked++;
+          lockedEntries.push({ id: rec.id, category: kind, level, date: rec.date });
           continue;
         }
         const known = level >= 3 && datesSuffice ? user.sortKeys.get(rec.id) : undefined;
@@ -420,7 +456,7 @@ export class FsVault implements Vault {
         damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
       }
     }
-    return { entries, locked, damaged, total };
+    return { entries, locked, lockedEntries, damaged, total };
   }
 
   async get(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {

@@ -39,6 +39,9 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const mainText = () => page.locator('main').textContent();
+  /** Follows a link of the main nav (pages link to each other too, e.g. Security to Settings). */
+  const nav = (name: string) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
   /** The page at the two sizes the issue names, desktop 1280×800 and phone 390×844; the viewport is restored. */
   const shotBoth = async (name: string) => {
     const before = page.viewportSize();
@@ -199,7 +202,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
   });
 
   it('searches with filters', async () => {
-    await page.getByRole('link', { name: 'Search' }).click();
+    await nav('Search');
     await page.getByLabel('Search your memories').fill('lake herons');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     const results = page.getByRole('region', { name: 'Results' });
@@ -212,23 +215,28 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await results.textContent()).not.toContain('Tr0ub4dor');
 
     await page.getByLabel('Search your memories').fill('salt');
-    await page.getByLabel('Confidential').check();
+    await page.getByRole('button', { name: 'Confidential', exact: true }).click();
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await results.getByText('blood pressure').waitFor();
     await shot('03-search');
   });
 
-  it('sets up TOTP from the QR page and unlocks SECRET with password + code', async () => {
-    await page.getByRole('link', { name: 'Security' }).click();
+  it('sets up TOTP in Settings and unlocks SECRET with password + code in the one unlock form', async () => {
+    await nav('Security');
+    // Confidential is open since sign-up: the one form asks only for what the locked levels need.
+    const unlock = page.getByRole('form', { name: 'Unlock' });
+    await unlock.waitFor();
+    expect(await unlock.getByLabel('Password').count()).toBe(1);
+    expect(await page.locator('main input[type=password]').count()).toBe(1);
     // Before any authenticator is set up, the refusal says where to set one up, on a page that exists.
-    const early = page.getByRole('form', { name: 'Level 3 · Secret' });
-    await early.getByLabel('Password').fill(PASSWORD);
-    await early.getByLabel('Authenticator code').fill('123456');
-    await early.getByRole('button', { name: 'Unlock Secret' }).click();
-    const hint = early.getByRole('alert');
+    await unlock.getByLabel('Password').fill(PASSWORD);
+    await unlock.getByLabel('Authenticator code (optional)').fill('123456');
+    await unlock.getByRole('button', { name: 'Unlock' }).click();
+    const hint = unlock.getByRole('alert');
     await hint.waitFor();
-    expect(await hint.textContent()).toContain('Security page');
-    expect(await hint.textContent()).not.toContain('Settings');
+    expect(await hint.textContent()).toContain('Settings → Two-step verification');
+    await nav('Settings');
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: 'QR code to scan with your authenticator app' });
     await qr.waitFor();
@@ -238,22 +246,25 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await shot('04-totp-setup');
     await page.getByLabel('Code from the app').fill(await nextTotp());
     await page.getByRole('button', { name: 'Confirm' }).click();
-    // The toast comes first, then the Security page is drawn again: wait for the new page, or a slow machine
-    // fills in the form that is about to be replaced.
+    // The toast comes first, then the page is drawn again: wait for the new page.
     await page.locator('p.ok', { hasText: 'Authenticator app set up.' }).waitFor();
 
-    const form = page.getByRole('form', { name: 'Level 3 · Secret' });
+    await nav('Security');
+    const form = page.getByRole('form', { name: 'Unlock' });
     await form.getByLabel('Password').fill('not my password');
-    await form.getByLabel('Authenticator code').fill('000000');
-    await form.getByRole('button', { name: 'Unlock Secret' }).click();
+    await form.getByLabel('Authenticator code (optional)').fill('000000');
+    await form.getByRole('button', { name: 'Unlock' }).click();
     await form.getByRole('alert').waitFor();
 
     await form.getByLabel('Password').fill(PASSWORD);
-    await form.getByLabel('Authenticator code').fill(await nextTotp());
-    await form.getByRole('button', { name: 'Unlock Secret' }).click();
+    await form.getByLabel('Authenticator code (optional)').fill(await nextTotp());
+    await form.getByRole('button', { name: 'Unlock' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L3');
+    // Open levels get no form: only Ultra-secret is left, and no passkey yet, so the form says where to add one.
+    await expect.poll(() => page.getByLabel('Authenticator code (optional)').count()).toBe(0);
+    expect(await mainText()).toContain('Register a passkey in Settings to open Ultra-secret.');
 
-    await page.getByRole('link', { name: 'Timeline' }).click();
+    await nav('Timeline');
     await page.getByText('Tr0ub4dor').waitFor();
     const secret = page.getByRole('article').filter({ hasText: 'Tr0ub4dor' });
     expect(await secret.textContent()).toContain('L3');
@@ -262,26 +273,23 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await shot('05-secret-unlocked');
   });
 
-  it('registers a passkey with the virtual authenticator and opens ULTRASECRET with it', async () => {
-    await page.getByRole('link', { name: 'Security' }).click();
-    const before = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
-    await before.getByLabel('Password').fill(PASSWORD);
-    await before.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
-    await before.getByRole('alert').waitFor();
-    expect(await before.getByRole('alert').textContent()).toContain('Security page');
-    expect(await before.getByRole('alert').textContent()).not.toContain('Settings');
+  it('registers a passkey in Settings with the virtual authenticator and opens ULTRASECRET with it', async () => {
+    await nav('Settings');
     const register = page.getByRole('region', { name: 'Passkeys' });
     await register.getByLabel('Password').fill(PASSWORD);
     await register.getByRole('button', { name: 'Register a passkey' }).click();
     await page.getByText('1 passkey registered.').waitFor();
 
-    const form = page.getByRole('form', { name: 'Level 4 · Ultra-secret' });
+    await nav('Security');
+    const form = page.getByRole('form', { name: 'Unlock' });
     await form.getByLabel('Password').fill(PASSWORD);
-    await form.getByRole('button', { name: 'Unlock Ultra-secret with passkey' }).click();
+    await form.getByLabel('Also open Ultra-secret with my passkey').check();
+    await form.getByRole('button', { name: 'Unlock' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L4');
+    await page.getByText('Every level is open.').waitFor();
     await shot('06-passkey-unlocked');
 
-    await page.getByRole('link', { name: 'Timeline' }).click();
+    await nav('Timeline');
     await page.getByText('abandon ability').waitFor();
     expect(await page.getByRole('article').filter({ hasText: 'abandon ability' }).textContent()).toContain('L4');
     expect(await mainText()).not.toContain('locked level');
@@ -290,10 +298,11 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
 
   it('opens a memory, changes its category and deletes it', async () => {
     await page.getByRole('link', { name: /hiked to the lake/ }).click();
-    await page.getByRole('heading', { name: 'Chronological', level: 1 }).waitFor();
+    // The page's title is the memory's own first words, not its category.
+    await page.getByRole('heading', { name: /^Yesterday I hiked to the lake/, level: 1 }).waitFor();
     await page.getByLabel('Category', { exact: true }).selectOption('GENERAL');
     await page.getByRole('button', { name: 'Change category' }).click();
-    await page.getByRole('heading', { name: 'General', level: 1 }).waitFor();
+    await page.locator('.memory-page .badge.cat', { hasText: 'General' }).waitFor();
     // "Why this category" now says the person moved it, and when, not the classifier's old reasoning first.
     const why = page.locator('dt:has-text("Why this category") + dd');
     expect(await why.textContent()).toMatch(/^You moved it from Chronological to General on .+\./);
@@ -318,13 +327,13 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
   });
 
   it('locks again, shows a locked memory as locked, and lists the audit log', async () => {
-    await page.getByRole('link', { name: 'Timeline' }).click();
+    await nav('Timeline');
     const secretLink = page.getByRole('link', { name: /Tr0ub4dor/ });
     const href = await secretLink.getAttribute('href');
     // Opened while unlocked: a read of a sealed level, which the audit log must show.
     await secretLink.click();
-    await page.getByRole('heading', { name: 'Secret', level: 1 }).waitFor();
-    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('heading', { name: MEMORIES.secret, level: 1 }).waitFor();
+    await nav('Security');
     await page.getByRole('button', { name: 'Lock all levels above 1' }).click();
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toBe('Unlocked: L1');
     await page.goto(`${server.url}/${href}`);
@@ -332,7 +341,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await page.content()).not.toContain('Tr0ub4dor');
     await shot('09-locked-memory');
 
-    await page.getByRole('link', { name: 'Audit log' }).click();
+    await nav('Audit log');
     const table = page.getByRole('table');
     await table.waitFor();
     const text = await table.textContent();
@@ -391,7 +400,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
   it('returns to sign-in when the session ends, and signs out', async () => {
     const cookies = await context.cookies();
     await context.clearCookies();
-    await page.getByRole('link', { name: 'Audit log' }).click();
+    await nav('Audit log');
     await page.waitForURL(/#\/signin/);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
@@ -406,7 +415,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     await page.waitForURL(/#\/signin/);
   });
 
-  it('signs out everywhere from Security: this browser and every other session end', async () => {
+  it('signs out everywhere from Settings: this browser and every other session end', async () => {
     const form = page.getByRole('form', { name: 'Sign in' });
     await form.getByLabel('Phone number').fill(PHONE);
     await form.getByLabel('Password').fill(PASSWORD);
@@ -417,7 +426,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
       ip: '198.51.100.7',
       channel: 'api',
     });
-    await page.getByRole('link', { name: 'Security' }).click();
+    await nav('Settings');
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await page.waitForURL(/#\/signin/);
     await expect(server.mv.auth.resolve(elsewhere.token, {})).rejects.toMatchObject({

@@ -93,6 +93,13 @@ describe('tags', () => {
     expect(tags.join(' ')).not.toContain('4412');
     expect(tags.length).toBeLessThanOrEqual(5);
   });
+
+  it('leaves out generic nouns such as place, street and minute', () => {
+    const text = 'Met Jonas at a nice place on Baker street, we talked for a minute about the garden';
+    const tags = extractTags(text, analyse(text));
+    expect(tags).toEqual(expect.arrayContaining(['jonas', 'garden']));
+    for (const noise of ['place', 'street', 'minute']) expect(tags).not.toContain(noise);
+  });
 });
 
 describe('confidence', () => {

@@ -81,6 +81,9 @@ export class MemoryVault implements Vault {
   async getProfile(userId: UserId): Promise<UserProfile> {
     return { userId, name: null, timezone: 'UTC', createdAt: '', maxLevel: 4, email: null, preferences: {} };
   }
+  async updateProfile(userId: UserId): Promise<UserProfile> {
+    return this.getProfile(userId);
+  }
   async listUsers(): Promise<UserId[]> {
     return [USER];
   }

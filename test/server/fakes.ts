@@ -16,7 +16,7 @@ import type {
   Factors,
   SessionView,
 } from '../../src/ports/security.js';
-import type { EntryFilter, UserProfile } from '../../src/ports/vault.js';
+import type { EntryFilter, ProfilePatch, UserProfile } from '../../src/ports/vault.js';
 import { Lockout } from '../../src/security/lockout.js';
 import { createHttpApp, type McpHttpHandler } from '../../src/server/http-app.js';
 import type { HttpConfig } from '../../src/server/context.js';
@@ -262,6 +262,18 @@ export class FakeMemory implements MemoryService {
     this.profiles.set(userId, profile);
     this.entries.set(userId, []);
     return profile;
+  }
+
+  async updateProfile(userId: UserId, patch: ProfilePatch): Promise<UserProfile> {
+    const p = await this.profile(userId);
+    const next: UserProfile = {
+      ...p,
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.timezone ? { timezone: patch.timezone } : {}),
+      preferences: { ...p.preferences, ...patch.preferences },
+    };
+    this.profiles.set(userId, next);
+    return next;
   }
 
   async profile(userId: UserId): Promise<UserProfile> {

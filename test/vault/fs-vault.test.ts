@@ -327,6 +327,17 @@ describe('FsVault with sealed levels', () => {
     const r = await vault.read(USER, {}, locked);
     expect(r).toMatchObject({ entries: [], locked: 3, total: 0 });
     expect(locked.opened).toBe(0);
+    // Each locked one is named, unopened: its category and level, and its date only where the date is visible.
+    const sealed = [...(r.lockedEntries ?? [])].sort(
+      (x, y) => x.level - y.level || (x.date ?? '').localeCompare(y.date ?? ''),
+    );
+    expect(sealed.map(({ category, level, date }) => ({ category, level, date }))).toEqual([
+      { category: 'CONFIDENTIAL', level: 2, date: '2026-01-01T00:00:00.000Z' },
+      { category: 'CONFIDENTIAL', level: 2, date: '2026-06-01T00:00:00.000Z' },
+      { category: 'ULTRASECRET', level: 4, date: null },
+    ]);
+    for (const e of sealed) expect(e.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(JSON.stringify(sealed)).not.toContain('content');
     const fresh = new FsVault({ dataDir, sealer });
     const opener = testOpener([1, 2]);
     const dated = await fresh.read(USER, { categories: ['CONFIDENTIAL'], from: '2026-05-01' }, opener);

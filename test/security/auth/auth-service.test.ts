@@ -206,16 +206,14 @@ describe('TOTP enrolment', () => {
     const e = await refusal(() => h.auth.unlock(token, 3, { password: ALICE_PASSWORD, totp: '123456' }, META));
     expect(e.reason).toBe('second_factor_required');
     expect(e.message).toMatch(/authenticator app/);
-    // There is no Settings page: the message names the page where the control is.
-    expect(e.message).not.toContain('Settings');
-    expect(e.message).toContain('Security page');
+    // The message names the web app's page and section where the control is.
+    expect(e.message).toContain('Settings → Two-step verification');
   });
 
   it('a passkey unlock before any passkey is registered says where to add one', async () => {
     const { token } = await h.auth.signIn(ALICE, ALICE_PASSWORD, META);
     const e = await refusal(() => h.auth.passkeyAuthenticationOptions(token));
-    expect(e.message).not.toContain('Settings');
-    expect(e.message).toContain('Security page');
+    expect(e.message).toContain('Settings → Passkeys');
   });
 });
 

@@ -1,0 +1,224 @@
+import { ApiError, api, get } from '../api.js';
+import { CATEGORY_INFO, categoryBadge, levelBadge, memoryCard } from '../cards.js';
+import {
+  CATEGORIES,
+  field,
+  h,
+  LEVEL_NAMES,
+  label,
+  lockIcon,
+  onSubmit,
+  page,
+  showError,
+  titleOf,
+  toast,
+  when,
+  whileBusy,
+} from '../dom.js';
+import { registerRoute } from '../router.js';
+import { refreshMe } from '../state.js';
+
+/** One memory: its facts, why it has its category, changing the category, deleting it, related memories. */
+
+/**
+ * A correction as src/services/views.ts `correctionAnalysis` writes it: "Moved by you from A to B on <ISO>. The
+ * classifier had said: …".
+ */
+function correctionOf(analysis) {
+  const match = /^Moved by you from (\S+) to (\S+) on (\S+)\. The classifier had said: (.*)$/su.exec(analysis);
+  return match ? { from: match[1], to: match[2], at: match[3], classifier: match[4] } : null;
+}
+
+/** "Why this category": the person's own move, and when, before the classifier's reasoning it overrode. */
+function whyCategory(memory) {
+  const correction = correctionOf(memory.analysis);
+  if (!correction) {
+    return h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` });
+  }
+  return h(
+    'dd',
+    { class: 'corrected' },
+    h(
+      'p',
+      {},
+      `You moved it from ${correction.from} to ${correction.to} on `,
+      h('time', { datetime: correction.at, text: when(correction.at) }),
+      '.',
+    ),
+    h('p', { class: 'hint', text: `The classifier had said: ${correction.classifier}` }),
+  );
+}
+
+/** Who can read a memory at each level, for the warning before moving it down. */
+const READABLE = {
+  1: 'whenever you are signed in',
+  2: 'with your password',
+  3: 'with your password and an authenticator code',
+  4: 'with your password and a passkey',
+};
+
+async function memoryView(id) {
+  let memory;
+  try {
+    ({ memory } = await get(`/v1/memories/${encodeURIComponent(id)}`));
+  } catch (error) {
+    if (error instanceof ApiError && error.reason === 'insufficient_permissions') {
+      const level = Number(error.details?.level);
+      page(
+        'Locked memory',
+        h(
+          'div',
+          { class: 'panel locked' },
+          h(
+            'p',
+            {},
+            Number.isInteger(level) ? levelBadge(level, true) : lockIcon(),
+            ' This memory is in a locked level.',
+          ),
+          h(
+            'p',
+            {},
+            h('a', { href: '#/security', text: 'Unlock it on the Security page' }),
+            ' — its content never leaves the vault while it is locked.',
+          ),
+        ),
+      );
+      return;
+    }
+    if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
+      page('Not found', h('p', { class: 'panel', text: 'There is no memory with that id.' }));
+      return;
+    }
+    throw error;
+  }
+
+  const select = h(
+    'select',
+    { name: 'category' },
+    CATEGORIES.map((c) =>
+      h('option', {
+        value: c,
+        text: `${label(c)} (L${CATEGORIES.indexOf(c) < 2 ? 1 : CATEGORIES.indexOf(c)})`,
+        selected: c === memory.category,
+      }),
+    ),
+  );
+  // Moving to a less protected level is confirmed first, saying what changes (who can read it, and when).
+  const confirmArea = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the move', hidden: true });
+  const levelOfCategory = (c) => CATEGORY_INFO[c].level;
+  const move = async () => {
+    const result = await api('PATCH', `/v1/memories/${memory.id}`, { category: select.value });
+    await refreshMe();
+    await memoryView(memory.id);
+    toast(`Moved to ${label(result.memory.category)}.`);
+  };
+  const correct = onSubmit(
+    h(
+      'form',
+      { class: 'row', 'aria-label': 'Change the category' },
+      field('Category', select),
+      h('button', { type: 'submit', text: 'Change category' }),
+    ),
+    async () => {
+      const to = select.value;
+      if (to === memory.category) return;
+      const from = levelOfCategory(memory.category);
+      const next = levelOfCategory(to);
+      if (next >= from) {
+        await move();
+        return;
+      }
+      const yes = h('button', { type: 'button', class: 'primary', text: `Yes, move it to ${label(to)}` });
+      const no = h('button', { type: 'button', text: 'Cancel' });
+      confirmArea.replaceChildren(
+        h(
+          'p',
+          { class: 'warning' },
+          `This moves it from Level ${from} · ${LEVEL_NAMES[from]} to Level ${next} · ${LEVEL_NAMES[next]}. `,
+          `It will be readable ${READABLE[next]}, not only ${READABLE[from]}.`,
+        ),
+        h('div', { class: 'row' }, yes, no),
+      );
+      confirmArea.hidden = false;
+      yes.focus();
+      yes.addEventListener('click', () => whileBusy(yes, move));
+      no.addEventListener('click', () => {
+        confirmArea.hidden = true;
+        select.value = memory.category;
+        select.focus();
+      });
+    },
+  );
+
+  const confirmDelete = h('button', { type: 'button', class: 'danger', hidden: true, text: 'Yes, delete it forever' });
+  const askDelete = h('button', { type: 'button', class: 'danger outline', text: 'Delete…' });
+  askDelete.addEventListener('click', () => {
+    askDelete.hidden = true;
+    confirmDelete.hidden = false;
+    confirmDelete.focus();
+  });
+  confirmDelete.addEventListener('click', () =>
+    whileBusy(confirmDelete, async () => {
+      await api('DELETE', `/v1/memories/${memory.id}`);
+      toast('Memory deleted.');
+      location.hash = '#/';
+    }),
+  );
+
+  const related = h(
+    'section',
+    { 'aria-labelledby': 'related-h' },
+    h('h2', { id: 'related-h', text: 'Related memories' }),
+  );
+  page(
+    titleOf(memory.content),
+    h('p', { class: 'back' }, h('a', { href: '#/', text: '← Back to the timeline' })),
+    h(
+      'article',
+      { class: 'panel memory-page' },
+      h('header', {}, categoryBadge(memory.category), levelBadge(memory.level)),
+      h('p', { class: 'content big', text: memory.content }),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', { text: 'Written' }),
+        h('dd', {}, h('time', { datetime: memory.date, text: when(memory.date) })),
+        memory.eventDate ? [h('dt', { text: 'Happened' }), h('dd', { text: when(memory.eventDate) })] : null,
+        memory.tags.length > 0
+          ? [h('dt', { text: 'Tags' }), h('dd', { text: memory.tags.map((t) => `#${t}`).join(' ') })]
+          : null,
+        memory.emotionalContext ? [h('dt', { text: 'Mood' }), h('dd', { text: memory.emotionalContext })] : null,
+        h('dt', { text: 'Why this category' }),
+        whyCategory(memory),
+        h('dt', { text: 'Via' }),
+        h('dd', { text: memory.channel }),
+      ),
+      correct,
+      confirmArea,
+      // Apart from the category form, so a slip of the pointer between the two never starts a deletion.
+      h('div', { class: 'row danger-zone' }, askDelete, confirmDelete),
+    ),
+    related,
+  );
+  try {
+    const { memories } = await get(`/v1/memories/${memory.id}/related`);
+    related.append(
+      memories.length > 0
+        ? h(
+            'ol',
+            { class: 'memories' },
+            memories.map((m) => memoryCard(m)),
+          )
+        : h('p', { class: 'empty', text: 'No related memories yet.' }),
+    );
+  } catch (error) {
+    showError(error);
+  }
+}
+
+registerRoute({
+  name: 'memory',
+  pattern: '/memory/:id',
+  params: { id: /^[0-9A-HJKMNP-TV-Z]{26}$/ },
+  view: (params) => memoryView(params.id),
+});
