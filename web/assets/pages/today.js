@@ -143,7 +143,11 @@ async function todayView(_params, query) {
       'section',
       { class: 'panel digest', 'aria-labelledby': 'digest-h' },
       h('h2', { id: 'digest-h', text: digest.kind === 'weekly' ? 'Your week' : 'Your day' }),
-      ...digest.text.split(/\n{2,}/).map((block) => h('p', { class: 'digest-text', text: block })),
+      ...digest.text
+        .split(/\n{2,}/)
+        // Coming up and on this day have their own sections below, with links.
+        .filter((block) => !/^(Coming up|On this day):/.test(block))
+        .map((block) => h('p', { class: 'digest-text', text: block })),
       h('p', { class: 'hint', text: author }),
       digest.sealed > 0
         ? h('p', {
