@@ -197,7 +197,7 @@ for (const size of SIZES) {
   }
 }
 
-const path = join(import.meta.dirname, 'results', 'insights.md');
+const path = process.env.INSIGHTS_BENCH_OUT ?? join(import.meta.dirname, 'results', 'insights.md');
 const old = await readFile(path, 'utf8').catch(() => '');
 const night = old.indexOf("\n## A night's run");
 const md = `# Insights benchmark
