@@ -23,6 +23,8 @@ export interface Config {
     readonly apiKey: string;
     readonly model: string;
     readonly timeoutMs: number;
+    /** Time budget of one digest written by the LLM (MEMVAULT_LLM_DIGEST_TIMEOUT_MS, default 10 s). */
+    readonly digestTimeoutMs?: number;
   } | null;
   /** Where `backup create` writes (MEMVAULT_BACKUP_DIR, default `<dataDir>/backups`). */
   readonly backupDir: string;
@@ -75,6 +77,7 @@ const Env = z.object({
   MEMVAULT_LLM_API_KEY: z.string().optional(),
   MEMVAULT_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   MEMVAULT_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  MEMVAULT_LLM_DIGEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEMVAULT_BACKUP_DIR: z.string().min(1).optional(),
   MEMVAULT_BACKUP_RECIPIENT: z
     .string()
@@ -176,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
           apiKey: e.MEMVAULT_LLM_API_KEY ?? 'not-needed',
           model: e.MEMVAULT_LLM_MODEL,
           timeoutMs: e.MEMVAULT_LLM_TIMEOUT_MS,
+          digestTimeoutMs: e.MEMVAULT_LLM_DIGEST_TIMEOUT_MS,
         }
       : null,
     embeddings: e.MEMVAULT_EMBEDDINGS_BASE_URL

@@ -32,7 +32,10 @@ import { FsRecoveryKits } from '../security/recovery-kit.js';
 import { createRecoveryService, type RecoveryAlert, type RecoveryService } from '../services/recovery-service.js';
 import { createZipExportCodec } from '../vault/export-zip.js';
 import { createFeatureExtractor } from '../insights/features.js';
+import { FsSettingsStore } from '../insights/settings-store.js';
 import { FsInsightsStore } from '../insights/store.js';
+import type { DigestNotifier } from '../ports/insights.js';
+import { hkdfSha256 } from '../security/kdf.js';
 import { createInsightsService, type InsightsService } from '../services/insights-service.js';
 import { createMemoryService } from '../services/memory-service.js';
 import type { MemoryService } from '../services/types.js';
@@ -113,6 +116,23 @@ export interface MemvaultOptions {
   readonly onRecoveryAlert?: (alert: RecoveryAlert) => void | Promise<void>;
   /** Provider API roots other than the real ones (tests: loopback stand-ins). */
   readonly channelEndpoints?: ChannelEndpoints;
+  /** Told about every scheduled digest (the channels deliver them); `insights.onDigestReady` adds more. */
+  readonly digestNotifier?: DigestNotifier;
+}
+
+/**
+ * The LLM that writes digests: the same OpenAI-compatible endpoint as classification, with the secret detectors
+ * masking every text before it leaves. Loads the OpenAI client only when an endpoint is configured.
+ */
+async function digestLlm(llm: NonNullable<Config['llm']>) {
+  const { createLlmDigestWriter } = await import('../insights/llm-digest-writer.js');
+  const { detectSecrets, maskFindings } = await import('../classify/detectors.js');
+  return {
+    writer: createLlmDigestWriter({ baseURL: llm.baseURL, apiKey: llm.apiKey, model: llm.model }),
+    maskSecrets: (text: string) => maskFindings(text, detectSecrets(text)),
+    // Writing a digest takes longer than classifying one message: it has its own budget.
+    budgetMs: llm.digestTimeoutMs ?? 10_000,
+  };
 }
 
 /** Creates the data directory (0700) or fails with a message naming it. */
@@ -277,6 +297,12 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     levelOneOpener: (userId) => auth.channelOpener(userId),
     clock,
     logger,
+    settings: new FsSettingsStore({
+      dataDir: config.dataDir,
+      macKey: hkdfSha256(masterKey, new Uint8Array(0), 'memvault settings mac v1', 32),
+    }),
+    ...(config.llm ? { llm: await digestLlm(config.llm) } : {}),
+    ...(options.digestNotifier ? { notifier: options.digestNotifier } : {}),
   });
 
   /**

@@ -97,7 +97,7 @@ export async function startServer(
         timezoneOf: async (userId) => (await mv.vault.getProfile(userId)).timezone,
         processedDays: (userId) => mv.insights.processedDays(userId),
         process: async (userId, day) => {
-          const result = await mv.insights.processDay(userId, day);
+          const result = await mv.insights.deliverDay(userId, day);
           // The finished day's digest goes to the person's channels; a failed delivery never redoes the day.
           await mv.channels.service.deliverDigest(userId, day).catch((error: unknown) => {
             mv.logger.warn({ userId, code: (error as { code?: string }).code ?? 'unknown' }, 'digest not delivered');

@@ -40,9 +40,9 @@ export function backupError(problem: BackupProblem, message: string, cause?: unk
  * The files of a person's folder that a backup carries, by exact name: the profile and category files (entries
  * stay sealed as they are on disk), the keyring (wrapped keys only, MAC'd), its generation record and the copy
  * kept during a rotation, the audit log and head, the factor record (passkeys, TOTP sealed under the master key),
- * the personal classifier model (salted hashed features) and the import ledger (digests of imported ids). Never
- * the master key (outside the folder), the search index (derived, rebuilt after a restore), lock files, torn
- * tails or temp files; sessions live in memory.
+ * the personal classifier model (salted hashed features), the import ledger (digests of imported ids) and the
+ * person's settings. Never the master key (outside the folder), the search index (derived, rebuilt after a restore),
+ * lock files, torn tails or temp files; sessions live in the session store, never in a backup.
  */
 export function backupFileNames(userId: UserId): string[] {
   return [
@@ -56,6 +56,8 @@ export function backupFileNames(userId: UserId): string[] {
     `AUTH.${userId}.json`,
     `MODEL.${userId}.json`,
     `IMPORTS.${userId}.log`,
+    // The person's settings (what an LLM may read for digests), MAC'd under the master key.
+    `SETTINGS.${userId}.json`,
   ];
 }
 

@@ -7,7 +7,7 @@ import { registerChannels } from './commands/channels.js';
 import { registerClassify } from './commands/classify.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
-import { registerInsights } from './commands/insights.js';
+import { registerInsights, registerSettings } from './commands/insights.js';
 import { registerMemories } from './commands/memories.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSearch } from './commands/search.js';
@@ -50,6 +50,7 @@ export function buildProgram(runtime: CliRuntime): Command {
   registerClassify(program, runtime);
   registerSearch(program, runtime);
   registerInsights(program, runtime);
+  registerSettings(program, runtime);
   registerSecurity(program, runtime);
   registerTotp(program, runtime);
   registerToken(program, runtime);

@@ -102,6 +102,7 @@ export function decodeInsights(text: string, userId: UserId, opener: EntryOpener
     days: state.days ?? {},
     connections: state.connections ?? {},
     postings: state.postings ?? {},
+    linked: state.linked ?? {},
   };
 }
 

@@ -106,6 +106,11 @@ export interface InsightsState {
   connections: Record<string, Connection[]>;
   /** Per person, place or activity ("p:nadia", "l:lisbon", "a:run"): memory ids, oldest first. */
   postings: Record<string, string[]>;
+  /**
+   * Per memory id: the related ids the processing wrote into the vault's "Related Memories" (both ends), so that
+   * re-running a day removes exactly the links it made before and no others.
+   */
+  linked: Record<string, string[]>;
 }
 
 export const emptyInsightsState = (): InsightsState => ({
@@ -114,6 +119,7 @@ export const emptyInsightsState = (): InsightsState => ({
   days: {},
   connections: {},
   postings: {},
+  linked: {},
 });
 
 /** Where the per-person insights live, sealed at rest like entries. */
@@ -163,4 +169,87 @@ export interface Digest {
   readonly insights: readonly Insight[];
   /** The digest written out for a person to read. */
   readonly text: string;
+  /** Who wrote `text`: the LLM, or the template (and why, when an LLM is configured). */
+  readonly author: DigestAuthor;
+}
+
+/** Why a digest's text came from the template although an LLM is configured. */
+export const DIGEST_FALLBACK_REASONS = [
+  /** The person allows the LLM to see nothing (their setting is 0). */
+  'not_allowed',
+  /** Nothing of the period is at a level the LLM may see. */
+  'nothing_allowed',
+  'timeout',
+  'network',
+  'rate_limited',
+  'http_error',
+  'bad_output',
+  /** The person's LLM setting could not be read (damaged): the LLM is not asked. */
+  'settings_unreadable',
+  /** The facts failed their own check before leaving (a bug): nothing was sent. */
+  'invalid_facts',
+] as const;
+export type DigestFallbackReason = (typeof DIGEST_FALLBACK_REASONS)[number];
+
+/** Who wrote a digest's text, and, for the template, why not the LLM (absent when no LLM is configured). */
+export interface DigestAuthor {
+  readonly by: 'llm' | 'template';
+  readonly fallbackReason?: DigestFallbackReason;
+}
+
+/**
+ * What an LLM is given to write a digest from: only memories at levels the person allowed for LLM use, every
+ * string already masked for detected secrets. Validated (src/services/digest-llm.ts) before it leaves.
+ */
+export interface DigestFacts {
+  readonly kind: 'daily' | 'weekly';
+  readonly from: string;
+  readonly to: string;
+  readonly timezone: string;
+  readonly memories: number;
+  readonly highlights: ReadonlyArray<{ readonly excerpt: string; readonly level: number }>;
+  readonly people: readonly string[];
+  readonly places: readonly string[];
+  readonly mood: { readonly dominant: string; readonly tone: 'good' | 'mixed' | 'hard' };
+  readonly upcoming: ReadonlyArray<{ readonly when: string; readonly excerpt: string; readonly level: number }>;
+  readonly onThisDay: ReadonlyArray<{ readonly yearsAgo: number; readonly excerpt: string; readonly level: number }>;
+  readonly insights: readonly string[];
+  /** Memories left out (sealed, or above what the LLM may see): counted, never described. */
+  readonly notShown: number;
+}
+
+/**
+ * Writes a digest's text from its facts (an OpenAI-compatible LLM). Throws an error whose `kind` is one of
+ * the `DigestFallbackReason`s (timeout, network, rate_limited, http_error, bad_output).
+ */
+export interface DigestWriter {
+  write(facts: DigestFacts, signal: AbortSignal): Promise<string>;
+}
+
+/** The highest level an LLM may read for a person: 0 (nothing), 1 (default) or 2. */
+export type LlmLevel = 0 | 1 | 2;
+export const DEFAULT_LLM_LEVEL: LlmLevel = 1;
+
+/** Per-person settings the Daily Memory Manager reads. */
+export interface PersonSettings {
+  readonly llmLevel: LlmLevel;
+  readonly updatedAt: string | null;
+}
+
+export interface PersonSettingsStore {
+  /** The stored settings, or the defaults. @throws DATA_CORRUPTION when the file fails its check. */
+  load(userId: UserId): Promise<PersonSettings>;
+  save(userId: UserId, settings: PersonSettings): Promise<void>;
+}
+
+/** A digest ready for delivery (the scheduled run's, after a person's day was processed). */
+export interface DigestReady {
+  readonly userId: UserId;
+  readonly day: string;
+  readonly digest: Digest;
+}
+
+/** Where the scheduled digests go: the channels (a notification port) hook in here. */
+export interface DigestNotifier {
+  digestReady(event: DigestReady): Promise<void>;
 }

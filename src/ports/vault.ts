@@ -49,6 +49,16 @@ export interface EntryFilter {
   readonly order?: 'asc' | 'desc';
 }
 
+/** A derived note on one entry (see `Vault.annotate`). */
+export interface EntryNote {
+  readonly id: string;
+  /** The new analysis, from the current one (so a person's edit in between is kept). */
+  readonly analysis?: (current: string) => string;
+  /** Ids to add to, and to remove from, its related memories. */
+  readonly link?: readonly string[];
+  readonly unlink?: readonly string[];
+}
+
 export interface DamagedEntry {
   /** The entry id when the heading survived, else null. */
   readonly id: string | null;
@@ -109,6 +119,14 @@ export interface Vault {
   delete(userId: UserId, id: string, opener: EntryOpener): Promise<void>;
   /** Links two entries in both directions ("Related Memories"). */
   link(userId: UserId, a: string, b: string, opener: EntryOpener): Promise<void>;
+  /**
+   * Applies many small notes (analysis, links) under one lock, rewriting each category file at most once: the
+   * daily processing's importance and connections. Entries that are gone, damaged or at a level `opener` cannot
+   * open are skipped; a note that changes nothing writes nothing. Links are kept in both directions only as far
+   * as the notes say so (give both ends). Returns the entries rewritten. Optional: without it, callers fall back
+   * to `update` per entry.
+   */
+  annotate?(userId: UserId, notes: readonly EntryNote[], opener: EntryOpener): Promise<number>;
   /** Names damaged entries by id; the intact ones stay readable. */
   check(userId: UserId, opener: EntryOpener): Promise<IntegrityReport>;
   /**

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DIGEST_FALLBACK_REASONS } from '../ports/insights.js';
 import type { App, RouteKit } from './context.js';
-import { errorResponses, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
+import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
 import { requireSession } from './session.js';
 
 const Day = z
@@ -34,8 +35,31 @@ export const DigestResponse = z
     onThisDay: z.array(Item.extend({ yearsAgo: z.number().int() })),
     insights: z.array(Insight),
     text: z.string().openapi({ description: 'The digest written out for a person to read' }),
+    author: z
+      .object({
+        by: z.enum(['llm', 'template']),
+        fallbackReason: z.enum(DIGEST_FALLBACK_REASONS).optional(),
+      })
+      .openapi({
+        description:
+          'Who wrote `text`: the configured LLM, or the template — with the reason when an LLM is configured but was not used',
+      }),
   })
   .openapi('Digest');
+
+export const LlmSettings = z
+  .object({
+    level: z.union([z.literal(0), z.literal(1), z.literal(2)]).openapi({
+      description:
+        'The highest level an LLM may read when it writes this person’s digests: 0 nothing, 1 everyday memories (default), 2 also confidential ones. Detected secrets are masked whatever the level.',
+    }),
+    updatedAt: z.string().nullable(),
+  })
+  .openapi('LlmSettings');
+
+export const LlmSettingsBody = z.strictObject({
+  level: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+});
 
 const Window = z.object({
   days: z.number().int(),
@@ -100,6 +124,39 @@ export function registerInsightsRoutes(app: App, kit: RouteKit): void {
       const { userId: _userId, ...body } = digest;
       // The service's types are readonly; the JSON is the same shape.
       return c.json(body as unknown as z.infer<typeof DigestResponse>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/settings/llm',
+      tags: ['insights'],
+      summary: 'What an LLM may read when it writes this person’s digests',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(LlmSettings, 'The setting'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const s = await insights.settings(c.get('principal'));
+      return c.json({ level: s.llmLevel, updatedAt: s.updatedAt }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/settings/llm',
+      tags: ['insights'],
+      summary: 'Set what an LLM may read for digests (level 2 needs a session that unlocked level 2)',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(LlmSettingsBody),
+      responses: { 200: jsonResponse(LlmSettings, 'The new setting'), ...errorResponses(400, 401, 403, 415) },
+    }),
+    async (c) => {
+      const s = await insights.setLlmLevel(c.get('principal'), c.req.valid('json').level);
+      return c.json({ level: s.llmLevel, updatedAt: s.updatedAt }, 200);
     },
   );
 

@@ -44,7 +44,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
  * Only what the digest already holds goes in, so it carries nothing above the levels it read.
  */
 export function writeDigest(
-  d: Omit<Digest, 'text'>,
+  d: Omit<Digest, 'text' | 'author'>,
   extra: { readonly features: readonly MemoryFeatures[]; readonly byHour: readonly number[] },
 ): string {
   const lines: string[] = [];

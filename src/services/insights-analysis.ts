@@ -3,6 +3,7 @@ import type {
   Connection,
   Count,
   Importance,
+  ImportanceFactors,
   Insight,
   InsightsState,
   MemoryFeatures,
@@ -74,6 +75,37 @@ export function scoreImportance(
       return { id: f.id, score: round(score), factors: roundAll(factors) };
     })
     .sort((a, b) => b.score - a.score);
+}
+
+/**
+ * The importance line kept at the end of an entry's AI Analysis (docs/entry-format.md): the score, then each
+ * factor. Re-processing a day replaces it; `importanceIn` reads it back.
+ */
+const IMPORTANCE_LINE =
+  /(?:^|\n+)Importance (\d\.\d{2}) of 1: emotional intensity (\d\.\d{2}), uniqueness (\d\.\d{2}), people (\d\.\d{2}), future relevance (\d\.\d{2}), personal significance (\d\.\d{2}) \(weights \.3 \.2 \.2 \.2 \.1\)\.$/u;
+
+export function withImportance(analysis: string, importance: Importance): string {
+  const f = importance.factors;
+  const n = (x: number) => x.toFixed(2);
+  const line =
+    `Importance ${n(importance.score)} of 1: emotional intensity ${n(f.emotionalIntensity)}, uniqueness ` +
+    `${n(f.uniqueness)}, people ${n(f.socialSignificance)}, future relevance ${n(f.futureRelevance)}, personal ` +
+    `significance ${n(f.personalSignificance)} (weights .3 .2 .2 .2 .1).`;
+  const rest = analysis.replace(IMPORTANCE_LINE, '').trimEnd();
+  return rest ? `${rest}\n\n${line}` : line;
+}
+
+/** The importance stored in an analysis by `withImportance`, or null. */
+export function importanceIn(analysis: string): { score: number; factors: ImportanceFactors } | null {
+  const m = IMPORTANCE_LINE.exec(analysis);
+  if (!m) return null;
+  const [score, emotionalIntensity, uniqueness, socialSignificance, futureRelevance, personalSignificance] = m
+    .slice(1, 7)
+    .map(Number) as [number, number, number, number, number, number];
+  return {
+    score,
+    factors: { emotionalIntensity, uniqueness, socialSignificance, futureRelevance, personalSignificance },
+  };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -4,21 +4,30 @@ import { MemvaultError, validationError } from '../core/errors.js';
 import { addDays, isLocalDay, localDayRange, localParts } from '../core/local-day.js';
 import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
-import type {
-  Connection,
-  DayResult,
-  Digest,
-  DigestItem,
-  FeatureExtractor,
-  InsightsState,
-  InsightsStore,
-  MemoryFeatures,
-  UpcomingItem,
+import {
+  type Connection,
+  type DayResult,
+  DEFAULT_LLM_LEVEL,
+  type Digest,
+  type DigestAuthor,
+  type DigestItem,
+  type DigestNotifier,
+  type DigestReady,
+  type DigestWriter,
+  type FeatureExtractor,
+  type Importance,
+  type InsightsState,
+  type InsightsStore,
+  type LlmLevel,
+  type MemoryFeatures,
+  type PersonSettings,
+  type PersonSettingsStore,
+  type UpcomingItem,
 } from '../ports/insights.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchIndex } from '../ports/search.js';
-import type { Vault } from '../ports/vault.js';
+import type { EntryNote, Vault } from '../ports/vault.js';
 import {
   type Candidate,
   connect,
@@ -27,7 +36,9 @@ import {
   termsOf,
   windowFeatures,
   windowPatterns,
+  withImportance,
 } from './insights-analysis.js';
+import { digestFacts, writeWithLlm } from './digest-llm.js';
 import { writeDigest } from './digest-text.js';
 import type { Principal } from './types.js';
 
@@ -40,6 +51,19 @@ export interface InsightsServiceDeps {
   readonly levelOneOpener: (userId: UserId) => Promise<EntryOpener>;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Per-person settings (what an LLM may read). Without it, every person has the defaults. */
+  readonly settings?: PersonSettingsStore;
+  /**
+   * The LLM that writes digests when one is configured. It is used only together with `maskSecrets`: a text
+   * leaves for the LLM only after the secret detectors masked it.
+   */
+  readonly llm?: {
+    readonly writer: DigestWriter;
+    readonly maskSecrets: (text: string) => string;
+    readonly budgetMs?: number;
+  };
+  /** Told about each scheduled digest (`deliverDay`); the channels deliver it. More can join with `onDigestReady`. */
+  readonly notifier?: DigestNotifier;
 }
 
 export interface DigestOptions {
@@ -66,6 +90,23 @@ export interface InsightsService {
   digest(principal: Principal, options?: DigestOptions): Promise<Digest>;
   /** Stored connections of one memory, with their reasons. */
   connections(principal: Principal, id: string): Promise<Connection[]>;
+  /** Whether an LLM writes digests (one is configured); otherwise the template does. */
+  readonly llmConfigured: boolean;
+  /** The person's settings (what an LLM may read), or the defaults. */
+  settings(principal: Principal): Promise<PersonSettings>;
+  /**
+   * Sets the highest level an LLM may read for digests (0–2). Raising it above 1 needs a principal that holds
+   * that level itself. @throws SECURITY_ERROR (insufficient_permissions); VALIDATION_ERROR.
+   */
+  setLlmLevel(principal: Principal, level: number): Promise<PersonSettings>;
+  /**
+   * The scheduled run of one person-day: processes it, writes its digest from level 1 (the run holds no one's
+   * password) and hands it to the notifier and every `onDigestReady` listener. A listener's failure is logged,
+   * never fails the run.
+   */
+  deliverDay(userId: UserId, day: string): Promise<DigestReady>;
+  /** Adds a listener for scheduled digests (the channels' hook); returns a function that removes it. */
+  onDigestReady(listener: (event: DigestReady) => Promise<void> | void): () => void;
 }
 
 /** How many neighbours per memory the search index and each shared name may propose. */
@@ -112,6 +153,15 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const running = new KeyedMutex<UserId>();
+  const listeners = new Set<(event: DigestReady) => Promise<void> | void>();
+  if (deps.notifier) {
+    const notifier = deps.notifier;
+    listeners.add((event) => notifier.digestReady(event));
+  }
+
+  async function loadSettings(userId: UserId): Promise<PersonSettings> {
+    return deps.settings ? deps.settings.load(userId) : { llmLevel: DEFAULT_LLM_LEVEL, updatedAt: null };
+  }
 
   const checkDay = (day: string, field = 'date'): string => {
     if (!isLocalDay(day))
@@ -121,9 +171,18 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
 
   const today = (timezone: string): string => localParts(clock.now(), timezone).day;
 
-  function dropDay(state: InsightsState, day: string): void {
+  /** Removes a day's results; returns the vault links the processing had made for it (to be undone). */
+  function dropDay(state: InsightsState, day: string): Array<[string, string]> {
     const old = state.days[day]?.memories ?? [];
+    const unlinked: Array<[string, string]> = [];
     for (const id of old) {
+      for (const other of state.linked[id] ?? []) {
+        unlinked.push([id, other]);
+        const back = state.linked[other]?.filter((x) => x !== id);
+        if (back && back.length > 0) state.linked[other] = back;
+        else delete state.linked[other];
+      }
+      delete state.linked[id];
       const f = state.features[id];
       if (f) {
         for (const t of termsOf(f)) {
@@ -141,6 +200,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       delete state.features[id];
     }
     delete state.days[day];
+    return unlinked;
   }
 
   async function process(userId: UserId, day: string): Promise<DayResult> {
@@ -156,7 +216,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     const entries = read.entries.filter((e) => e.level === 1);
     const sealed = read.locked + (read.entries.length - entries.length);
     const state = await deps.store.load(userId, opener);
-    dropDay(state, day);
+    const unlinked = dropDay(state, day);
 
     const features = entries.map((e) => deps.extractor.extract(e, profile.timezone));
     const byId = new Map(entries.map((e) => [e.id, e]));
@@ -181,6 +241,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
 
     // Neighbours through shared names and the search index, never all pairs: per memory, the latest few
     // memories sharing each name, and a fixed number of search hits.
+    const connecting = performance.now();
     const connections: Connection[] = [];
     for (const f of features) {
       const entry = byId.get(f.id)!;
@@ -218,11 +279,22 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         .slice(0, MAX_CONNECTIONS);
       connections.push(...found);
     }
+    const connectMs = performance.now() - connecting;
     const pairs = new Set<string>();
+    const linked: Array<[string, string]> = [];
     for (const c of connections) {
       const id = [c.from, c.to].sort().join(':');
       if (pairs.has(id)) continue;
       pairs.add(id);
+      linked.push([c.from, c.to]);
+      for (const [a, b] of [
+        [c.from, c.to],
+        [c.to, c.from],
+      ] as const) {
+        const list = state.linked[a] ?? [];
+        if (!list.includes(b)) list.push(b);
+        state.linked[a] = list;
+      }
       for (const [from, to] of [
         [c.from, c.to],
         [c.to, c.from],
@@ -259,11 +331,13 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     };
     state.days[day] = result;
     prune(state, addDays(day, -KEEP_DAYS));
+    // The state first: it records which vault links this run made, so a crash after it never leaves links that a
+    // re-run could not find and undo.
     await deps.store.save(userId, state);
+    const mirroring = performance.now();
+    const written = await mirror(userId, opener, { importance, linked, unlinked });
+    const vaultMs = performance.now() - mirroring;
 
-    // The connections are not copied into the vault's "Related Memories": each link rewrites a whole category
-    // file twice, so a night's links would cost in proportion to the vault's size. Readers merge them instead
-    // (GET /v1/memories/{id}/related).
     logger.info(
       {
         userId,
@@ -272,11 +346,84 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         sealed,
         connections: pairs.size,
         insights: result.insights.length,
+        rewritten: written,
         ms: Math.round(performance.now() - started),
+        // Where the time went (bench/insights.bench.ts reads these): finding connections, writing the vault.
+        connectMs: Math.round(connectMs),
+        vaultMs: Math.round(vaultMs),
       },
       'insights: day processed',
     );
     return result;
+  }
+
+  /**
+   * Writes the day's importance into each entry's AI Analysis and its connections into "Related Memories"
+   * (both ends), undoing the links an earlier run of the day made and this one did not. With `Vault.annotate`
+   * each category file is rewritten at most once; a run whose results did not change writes nothing. A failure
+   * is logged: the results stay in the insights file, where readers find them too.
+   */
+  async function mirror(
+    userId: UserId,
+    opener: EntryOpener,
+    day: {
+      importance: readonly Importance[];
+      linked: ReadonlyArray<readonly [string, string]>;
+      unlinked: ReadonlyArray<readonly [string, string]>;
+    },
+  ): Promise<number> {
+    const notes = new Map<string, { link: Set<string>; unlink: Set<string>; importance?: Importance }>();
+    const note = (id: string) => {
+      let n = notes.get(id);
+      if (!n) {
+        n = { link: new Set(), unlink: new Set() };
+        notes.set(id, n);
+      }
+      return n;
+    };
+    for (const [a, b] of day.unlinked) {
+      note(a).unlink.add(b);
+      note(b).unlink.add(a);
+    }
+    for (const [a, b] of day.linked) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        note(x).link.add(y);
+        note(x).unlink.delete(y);
+      }
+    }
+    for (const i of day.importance) note(i.id).importance = i;
+    const list: EntryNote[] = [...notes].map(([id, n]) => ({
+      id,
+      ...(n.link.size ? { link: [...n.link] } : {}),
+      ...(n.unlink.size ? { unlink: [...n.unlink] } : {}),
+      ...(n.importance ? { analysis: (current: string) => withImportance(current, n.importance!) } : {}),
+    }));
+    try {
+      if (deps.vault.annotate) return await deps.vault.annotate(userId, list, opener);
+      // A vault without batch notes: one update per entry (cheap where an entry is a row).
+      let written = 0;
+      for (const n of list) {
+        try {
+          const e = await deps.vault.get(userId, n.id, opener);
+          const unlink = new Set(n.unlink ?? []);
+          const related = e.related.filter((r) => !unlink.has(r));
+          for (const r of n.link ?? []) if (!related.includes(r)) related.push(r);
+          const analysis = n.analysis ? n.analysis(e.analysis) : e.analysis;
+          if (analysis === e.analysis && related.join() === e.related.join()) continue;
+          await deps.vault.update(userId, n.id, { related, analysis }, opener);
+          written++;
+        } catch (error) {
+          if (!(error instanceof MemvaultError) || error.code !== 'NOT_FOUND') throw error;
+        }
+      }
+      return written;
+    } catch (error) {
+      logger.warn({ userId, err: summary(error) }, 'insights: importance and links not written to the vault');
+      return 0;
+    }
   }
 
   async function digest(principal: Principal, options: DigestOptions = {}): Promise<Digest> {
@@ -328,6 +475,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
 
     // On this day: the same local dates in each of the five years before.
     const onThisDay: Array<DigestItem & { yearsAgo: number }> = [];
+    const onThisDayLevels: Array<{ id: string; level: SecurityLevel }> = [];
     for (let years = 1; years <= 5; years++) {
       for (let d = first; d <= last; d = addDays(d, 1)) {
         const earlier = `${Number(d.slice(0, 4)) - years}${d.slice(4)}`;
@@ -338,11 +486,18 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           { from: r.start.toISOString(), to: r.end.toISOString(), order: 'asc', limit: 3 },
           opener,
         );
-        for (const e of past.entries) if (levels.includes(e.level)) onThisDay.push({ ...item(e), yearsAgo: years });
+        for (const e of past.entries) {
+          if (!levels.includes(e.level)) continue;
+          onThisDay.push({ ...item(e), yearsAgo: years });
+          onThisDayLevels.push({ id: e.id, level: e.level });
+        }
       }
     }
     const insights = state?.days[last]?.insights ?? [];
     const level = entries.reduce((max, e) => Math.max(max, e.level), 1);
+    const levelById = new Map<string, SecurityLevel>();
+    for (const e of [...entries, ...upcomingRead.entries]) levelById.set(e.id, e.level);
+    for (const o of onThisDayLevels) levelById.set(o.id, o.level);
     const base = {
       kind: options.week ? ('weekly' as const) : ('daily' as const),
       userId: principal.userId,
@@ -364,7 +519,43 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       onThisDay: onThisDay.slice(0, 5),
       insights,
     };
-    return { ...base, text: writeDigest(base, { features, byHour: patterns.byHour }) };
+    const template = writeDigest(base, { features, byHour: patterns.byHour });
+    if (!deps.llm) return { ...base, text: template, author: { by: 'template' } };
+    const written = await llmText(principal.userId, base, {
+      memories: entries.map((e, i) => ({ id: e.id, level: e.level, features: features[i]! })),
+      levelOf: (id) => levelById.get(id) ?? 4,
+    });
+    return { ...base, text: 'text' in written ? written.text : template, author: written.author };
+  }
+
+  /** The digest's text by the LLM, from what the person allows it to read; the reason when not. */
+  async function llmText(
+    userId: UserId,
+    base: Omit<Digest, 'text' | 'author'>,
+    read: {
+      memories: ReadonlyArray<{ id: string; level: SecurityLevel; features: MemoryFeatures }>;
+      levelOf: (id: string) => SecurityLevel;
+    },
+  ): Promise<{ text: string; author: DigestAuthor } | { author: DigestAuthor }> {
+    const llm = deps.llm!;
+    let allowed: LlmLevel;
+    try {
+      allowed = (await loadSettings(userId)).llmLevel;
+    } catch (error) {
+      logger.warn({ userId, err: summary(error) }, 'insights: settings unreadable, the LLM reads nothing');
+      return { author: { by: 'template', fallbackReason: 'settings_unreadable' } };
+    }
+    const facts =
+      allowed === 0
+        ? null
+        : digestFacts({ digest: base, memories: read.memories, levelOf: read.levelOf, allowed, mask: llm.maskSecrets });
+    const started = performance.now();
+    const written = await writeWithLlm({ writer: llm.writer, facts, allowed, budgetMs: llm.budgetMs ?? 10_000 });
+    const ms = Math.round(performance.now() - started);
+    if (written.author.by === 'template') {
+      logger.info({ userId, reason: written.author.fallbackReason, ms }, 'insights: digest written by the template');
+    } else logger.info({ userId, ms }, 'insights: digest written by the LLM');
+    return written;
   }
 
   return {
@@ -388,6 +579,59 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     },
 
     digest,
+    llmConfigured: deps.llm !== undefined,
+
+    async settings(principal: Principal): Promise<PersonSettings> {
+      return loadSettings(principal.userId);
+    },
+
+    async setLlmLevel(principal: Principal, level: number): Promise<PersonSettings> {
+      if (level !== 0 && level !== 1 && level !== 2) {
+        throw validationError('The LLM level must be 0 (nothing), 1 (everyday memories) or 2 (also confidential).', {
+          field: 'level',
+        });
+      }
+      if (!deps.settings) throw new MemvaultError('CONFIG_ERROR', 'Settings are not available in this setup.');
+      // Letting an LLM read confidential memories is a choice only someone who can read them may make.
+      if (level === 2 && !principal.opener.canOpen(2)) {
+        throw new MemvaultError(
+          'SECURITY_ERROR',
+          `Unlock level ${level} first: only a session that can read those memories may let an LLM read them.`,
+          { reason: 'insufficient_permissions' },
+        );
+      }
+      const next: PersonSettings = { llmLevel: level, updatedAt: clock.now().toISOString() };
+      await deps.settings.save(principal.userId, next);
+      logger.info({ userId: principal.userId, llmLevel: level }, 'insights: LLM level set');
+      return next;
+    },
+
+    async deliverDay(userId: UserId, day: string): Promise<DigestReady> {
+      checkDay(day);
+      await running.run(userId, () => process(userId, day));
+      const principal: Principal = {
+        userId,
+        opener: await deps.levelOneOpener(userId),
+        meta: { channel: 'api' },
+      };
+      // The scheduled digest reads level 1 only: it is never more than the run itself could open.
+      const event: DigestReady = { userId, day, digest: await digest(principal, { date: day, levels: [1] }) };
+      for (const listener of listeners) {
+        try {
+          await listener(event);
+        } catch (error) {
+          logger.warn({ userId, day, err: summary(error) }, 'insights: a digest listener failed');
+        }
+      }
+      return event;
+    },
+
+    onDigestReady(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
 
     async connections(principal: Principal, id: string): Promise<Connection[]> {
       try {

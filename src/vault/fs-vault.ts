@@ -28,6 +28,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { type EntryOpener, type EntrySealer, plainSealer, type SealContext } from '../ports/sealer.js';
 import type {
   DamagedEntry,
+  EntryNote,
   EntryFilter,
   IntegrityReport,
   LockedEntry,
@@ -524,6 +525,68 @@ export class FsVault implements Vault {
         await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? made.rec : rec));
         this.#remember(userId, found.kind, made.rec, next);
       }
+    });
+  }
+
+  async annotate(userId: UserId, notes: readonly EntryNote[], opener: EntryOpener): Promise<number> {
+    this.#assertOpen();
+    for (const note of notes) checkId(note.id);
+    if (notes.length === 0) return 0;
+    return this.#withLock(userId, async () => {
+      // Every note first, then one rewrite per category file: a night's few hundred notes cost one rewrite, not
+      // one per link.
+      const work = new Map<string, { kind: Category; original: string; entry: MemoryEntry }>();
+      for (const note of notes) {
+        let w = work.get(note.id);
+        if (!w) {
+          let found: Located;
+          try {
+            found = await this.#locate(userId, note.id);
+          } catch (error) {
+            if (isMemvaultError(error, 'NOT_FOUND')) continue; // deleted since the notes were made
+            throw error;
+          }
+          if (found.rec.t === 'damaged' || !opener.canOpen(levelOf(found.kind))) continue;
+          let entry: MemoryEntry;
+          try {
+            entry = this.#materialize(userId, found, opener);
+          } catch (error) {
+            if (isMemvaultError(error, 'DATA_CORRUPTION')) continue; // a damaged entry stays as it is
+            throw error;
+          }
+          w = { kind: found.kind, original: entry.checksum, entry };
+          work.set(note.id, w);
+        }
+        const unlink = new Set(note.unlink ?? []);
+        const related = w.entry.related.filter((r) => !unlink.has(r));
+        for (const r of note.link ?? []) if (r !== w.entry.id && !related.includes(r)) related.push(r);
+        w.entry = applyPatch(
+          w.entry,
+          { related, ...(note.analysis ? { analysis: note.analysis(w.entry.analysis) } : {}) },
+          Number.MAX_SAFE_INTEGER,
+        );
+      }
+      const changes = new Map<Category, Map<string, { rec: Rec; entry: MemoryEntry }>>();
+      for (const [id, w] of work) {
+        if (w.entry.checksum === w.original) continue; // nothing changed: nothing written
+        const made = await this.#record(userId, w.entry);
+        const file = changes.get(w.kind) ?? new Map<string, { rec: Rec; entry: MemoryEntry }>();
+        file.set(id, { rec: made.rec, entry: w.entry });
+        changes.set(w.kind, file);
+      }
+      let rewritten = 0;
+      for (const [kind, file] of changes) {
+        // Found by id in the very state that is rewritten (see `delete`).
+        const state = await this.#load(userId, kind);
+        await this.#rewrite(userId, state, (rec) => (rec.t !== 'damaged' && file.get(rec.id)?.rec) || rec);
+        const user = this.#user(userId);
+        for (const [id, c] of file) {
+          user.opened.delete(id);
+          this.#remember(userId, kind, c.rec, c.entry);
+        }
+        rewritten += file.size;
+      }
+      return rewritten;
     });
   }
 

@@ -59,6 +59,20 @@ describe('memvault digest and insights', () => {
     expect(week.json<{ kind: string; memories: number }>()).toMatchObject({ kind: 'weekly', memories: 2 });
   });
 
+  it('shows and sets what an LLM may read for digests', async () => {
+    const shown = await memvault(['settings', 'llm', '--user', USER, '--data-dir', D]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('An LLM may read everyday memories (level 1) when it writes digests');
+    expect(shown.stdout).toContain('no LLM is configured');
+    // This person has no password, so the local operator holds level 2 and may allow it.
+    const set = await memvault(['settings', 'llm', '--user', USER, '--data-dir', D, '--level', '2', '--json']);
+    expect(set.code).toBe(0);
+    expect(set.json<{ level: number }>().level).toBe(2);
+    const bad = await memvault(['settings', 'llm', '--user', USER, '--data-dir', D, '--level', '3']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('not 0, 1 or 2');
+  });
+
   it('refuses a day that is not a date, naming the format', async () => {
     const r = await memvault(['digest', '--user', USER, '--data-dir', D, '--date', '29/11/2026']);
     expect(r.code).not.toBe(0);

@@ -11,6 +11,7 @@ import { addDays } from '../../src/core/local-day.js';
 import { localTimeToUtc } from '../../src/core/time-zone.js';
 import { insightsPath } from '../../src/insights/store.js';
 import type { DayResult } from '../../src/ports/insights.js';
+import { importanceIn } from '../../src/services/insights-analysis.js';
 import type { Principal } from '../../src/services/types.js';
 import { type SyntheticMonth, syntheticMonth } from './synthetic-life.js';
 
@@ -145,6 +146,25 @@ describe('daily processing on a synthetic month', () => {
     for (const n of nadia) expect(linked.has(n.id)).toBe(false);
   });
 
+  it('writes importance into each entry’s analysis and connections into Related Memories, both ways', async () => {
+    const day = results.get(life.lastDay)!;
+    for (const i of day.importance) {
+      const entry = await mv.vault.get(userId, i.id, principal.opener);
+      expect(importanceIn(entry.analysis)).toEqual({
+        score: Number(i.score.toFixed(2)),
+        factors: Object.fromEntries(Object.entries(i.factors).map(([k, v]) => [k, Number(v.toFixed(2))])),
+      });
+      // The classifier's reasoning is still there, before it.
+      expect(entry.analysis.split('\n\nImportance ')[0]!.length).toBeGreaterThan(0);
+    }
+    const links = [...results.values()].flatMap((r) => r.connections);
+    expect(links.length).toBeGreaterThan(10);
+    for (const c of links.slice(0, 20)) {
+      expect((await mv.vault.get(userId, c.from, principal.opener)).related).toContain(c.to);
+      expect((await mv.vault.get(userId, c.to, principal.opener)).related).toContain(c.from);
+    }
+  });
+
   it('is idempotent: re-running a day replaces its results, and never rewrites the vault', async () => {
     const before = results.get('2026-11-28')!;
     const revision = await mv.vault.revision(userId);
@@ -153,6 +173,34 @@ describe('daily processing on a synthetic month', () => {
     expect(await mv.vault.revision(userId)).toBe(revision);
     const view = await mv.insights.insights(principal, life.lastDay);
     expect(view.result?.patterns.find((p) => p.days === 30)?.memories).toBe(month().memories);
+  });
+
+  it('undoes the links a re-run no longer finds: Related Memories mirror the stored connections', async () => {
+    const all = await mv.memory.list(principal, { levels: [1], limit: 500 });
+    const tz = life.timezone;
+    const inDay = (e: { date: string }) =>
+      new Date(e.date) >= new Date(localTimeToUtc(tz, 2026, 11, 29)) &&
+      new Date(e.date) < new Date(localTimeToUtc(tz, 2026, 11, 30));
+    const target = all.entries.find((e) => e.content.includes('Nadia') && inDay(e))!;
+    const related = async (id: string) => [...(await mv.vault.get(userId, id, principal.opener)).related].sort();
+    const stored = async (id: string) => (await mv.insights.connections(principal, id)).map((c) => c.to).sort();
+    const before = await related(target.id);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before).toEqual(await stored(target.id));
+    // The memory no longer mentions anyone or anything it shared: the re-run of its day drops those links.
+    await mv.vault.update(userId, target.id, { content: 'Zzz.', tags: [] }, principal.opener);
+    await mv.insights.processDay(userId, '2026-11-29');
+    expect(await related(target.id)).toEqual(await stored(target.id));
+    for (const id of before) {
+      if ((await stored(target.id)).includes(id)) continue;
+      expect(await related(id)).not.toContain(target.id);
+      expect(await related(id)).toEqual(await stored(id));
+    }
+    // Put back and re-processed: the links return, the same in the vault as in the stored connections.
+    await mv.vault.update(userId, target.id, { content: target.content, tags: target.tags }, principal.opener);
+    await mv.insights.processDay(userId, '2026-11-29');
+    expect(await related(target.id)).toEqual(await stored(target.id));
+    expect((await related(target.id)).length).toBeGreaterThan(0);
   });
 
   it('keeps the results sealed at rest', async () => {

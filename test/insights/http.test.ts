@@ -83,9 +83,30 @@ describe('insights over HTTP', () => {
     expect(body.connections).toEqual([expect.objectContaining({ reason: 'both mention Nadia', kind: 'people' })]);
   });
 
+  it('reads and sets what an LLM may read, validating the body', async () => {
+    const put = (body: unknown) =>
+      fetch(`${server.url}/v1/settings/llm`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(await get('/v1/settings/llm')).toEqual({ status: 200, body: { level: 1, updatedAt: null } });
+    for (const bad of [{ level: 3 }, { level: '2' }, { level: 1, extra: true }, {}]) {
+      expect((await put(bad)).status).toBe(400);
+    }
+    // A password session unlocked level 2, so it may let an LLM read level 2.
+    const ok = await put({ level: 2 });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ level: 2 });
+    expect((await get('/v1/settings/llm')).body.level).toBe(2);
+    expect((await fetch(`${server.url}/v1/settings/llm`)).status).toBe(401);
+    // Without an LLM configured, the template writes the digest and says so without a reason.
+    expect((await get('/v1/digest?date=2026-11-29')).body.author).toEqual({ by: 'template' });
+  });
+
   it('documents the routes in the OpenAPI document', async () => {
     const doc = await (await fetch(`${server.url}/v1/openapi.json`)).json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/digest', '/v1/insights']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/digest', '/v1/insights', '/v1/settings/llm']));
   });
 
   it('offers the digest as an MCP tool for the bearer token’s session', async () => {

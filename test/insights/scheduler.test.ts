@@ -60,6 +60,52 @@ describe('daily scheduler', () => {
     expect(await scheduler.dueDays(AKL)).toEqual(['2026-09-27']);
   });
 
+  it('runs by itself across a daylight-saving change: the 25-hour day is processed after its own midnight', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    // Lisbon falls back on Sunday 25 October 2026: that day runs 2026-10-24T23:00Z → 2026-10-26T00:00Z.
+    vi.setSystemTime(new Date('2026-10-25T22:00:00Z'));
+    const { scheduler, calls } = fake({ listUsers: async () => [LIS], now: () => new Date() });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls.map((c) => c.day)).toEqual(['2026-10-24']);
+    // 23:00Z is midnight by the summer clock, but the day has an hour to go.
+    await vi.advanceTimersByTimeAsync(75 * 60_000); // 23:15Z
+    expect(calls.map((c) => c.day)).toEqual(['2026-10-24']);
+    await vi.advanceTimersByTimeAsync(60 * 60_000); // 00:15Z on the 26th: past midnight and the grace
+    expect(calls.map((c) => c.day)).toEqual(['2026-10-24', '2026-10-25']);
+    expect(calls[1]!.at >= '2026-10-26T00:05:00.000Z' && calls[1]!.at <= '2026-10-26T00:10:00.000Z').toBe(true);
+    await scheduler.stop();
+  });
+
+  it('after downtime, catches up at start by itself, oldest first, no further back than catchUpDays', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-11-29T12:00:00Z'));
+    // Last processed on the 10th; the server was down until now.
+    const { scheduler, calls } = fake({
+      listUsers: async () => [LIS],
+      processedDays: async () => ['2026-11-09', '2026-11-10'],
+      catchUpDays: 7,
+      now: () => new Date(),
+    });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls.map((c) => c.day)).toEqual([
+      '2026-11-22',
+      '2026-11-23',
+      '2026-11-24',
+      '2026-11-25',
+      '2026-11-26',
+      '2026-11-27',
+      '2026-11-28',
+    ]);
+    // Nothing more until the next midnight.
+    await vi.advanceTimersByTimeAsync(6 * 3_600_000);
+    expect(calls).toHaveLength(7);
+    await vi.advanceTimersByTimeAsync(6 * 3_600_000 + 10 * 60_000); // 00:10Z on the 30th
+    expect(calls.at(-1)!.day).toBe('2026-11-29');
+    await scheduler.stop();
+  });
+
   it('catches up the days missed while down, oldest first', async () => {
     const { scheduler, calls } = fake({
       listUsers: async () => [LIS],

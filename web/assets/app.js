@@ -5,6 +5,7 @@ import { refreshMe, setMe } from './state.js';
 // Pages: each module registers its route (and nav link) on import; the nav follows the registrations' order.
 import './pages/signin.js';
 import './pages/timeline.js';
+import './pages/today.js';
 import './pages/search.js';
 import './pages/memory.js';
 import './pages/security.js';
@@ -13,6 +14,7 @@ import './pages/settings.js';
 import './pages/tokens.js';
 import './pages/account.js';
 import './pages/notifications.js';
+import './pages/llm-settings.js';
 
 /**
  * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as

@@ -89,6 +89,52 @@ export function registerInsights(program: Command, runtime: CliRuntime): void {
   });
 }
 
+interface SettingsOptions {
+  user: string;
+  level?: string;
+  passwordStdin?: boolean;
+  totp?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+const LEVEL_WORDS = ['nothing', 'everyday memories (level 1)', 'everyday and confidential memories (levels 1–2)'];
+
+/** `memvault settings llm`: what an LLM may read when it writes a person's digests. */
+export function registerSettings(program: Command, runtime: CliRuntime): void {
+  const settings = program.command('settings').description("a person's settings");
+  unlockOptions(
+    common(
+      settings
+        .command('llm')
+        .description(
+          'what an LLM may read when it writes digests: 0 nothing, 1 everyday memories (default), 2 also ' +
+            'confidential ones (needs --password-stdin). Detected secrets are masked at every level.',
+        )
+        .requiredOption('--user <phone>', 'whose setting')
+        .option('--level <0|1|2>', 'set it (without: show it)'),
+    ),
+  ).action(async (opts: SettingsOptions) => {
+    let level: number | undefined;
+    if (opts.level !== undefined) {
+      if (!/^[012]$/.test(opts.level.trim())) {
+        throw validationError(`--level "${opts.level.slice(0, 10)}" is not 0, 1 or 2.`, { field: 'level' });
+      }
+      level = Number(opts.level.trim());
+    }
+    await asUser(runtime, opts, async (app, principal) => {
+      const s =
+        level === undefined ? await app.insights.settings(principal) : await app.insights.setLlmLevel(principal, level);
+      if (opts.json) {
+        writeJson(runtime.stdout, { level: s.llmLevel, updatedAt: s.updatedAt });
+        return;
+      }
+      const llm = app.insights.llmConfigured ? '' : ' (no LLM is configured: digests are written by the template)';
+      writeLine(runtime.stdout, `An LLM may read ${LEVEL_WORDS[s.llmLevel]} when it writes digests${llm}.`);
+    });
+  });
+}
+
 function describeDay(day: DayResult): string[] {
   const n = day.memories.length;
   const lines = [`Insights as of ${day.day} (${n} ${n === 1 ? 'memory' : 'memories'} that day).`];

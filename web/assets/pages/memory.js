@@ -29,8 +29,23 @@ function correctionOf(analysis) {
   return match ? { from: match[1], to: match[2], at: match[3], classifier: match[4] } : null;
 }
 
+/**
+ * The importance line the daily processing keeps at the end of the analysis (docs/entry-format.md,
+ * src/services/insights-analysis.ts `withImportance`): its score, and the analysis without it.
+ */
+const IMPORTANCE = /(?:^|\n+)Importance (\d\.\d{2}) of 1: ([^\n]*) \(weights [^)]*\)\.$/u;
+export function importanceOf(analysis) {
+  const match = IMPORTANCE.exec(analysis);
+  if (!match) return { analysis, importance: null };
+  return {
+    analysis: analysis.slice(0, match.index).trimEnd(),
+    importance: { score: Number(match[1]), factors: match[2] },
+  };
+}
+
 /** "Why this category": the person's own move, and when, before the classifier's reasoning it overrode. */
-function whyCategory(memory) {
+function whyCategory(full) {
+  const memory = { ...full, analysis: importanceOf(full.analysis).analysis };
   const correction = correctionOf(memory.analysis);
   if (!correction) {
     return h('dd', { text: `${memory.analysis} (confidence ${Math.round(memory.confidence * 100)}%)` });
@@ -174,6 +189,7 @@ async function memoryView(id) {
     }),
   );
 
+  const { importance } = importanceOf(memory.analysis);
   const related = h(
     'section',
     { 'aria-labelledby': 'related-h' },
@@ -199,6 +215,12 @@ async function memoryView(id) {
         memory.emotionalContext ? [h('dt', { text: 'Mood' }), h('dd', { text: memory.emotionalContext })] : null,
         h('dt', { text: 'Why this category' }),
         whyCategory(memory),
+        importance
+          ? [
+              h('dt', { text: 'Importance' }),
+              h('dd', { text: `${Math.round(importance.score * 100)}% — ${importance.factors}` }),
+            ]
+          : null,
         h('dt', { text: 'Via' }),
         h('dd', { text: memory.channel }),
       ),
@@ -210,14 +232,18 @@ async function memoryView(id) {
     related,
   );
   try {
-    const { memories } = await get(`/v1/memories/${memory.id}/related`);
+    const { memories, connections = [] } = await get(`/v1/memories/${memory.id}/related`);
+    // Why each one is related ("both mention Nadia"), from the daily processing's connections.
+    const reasons = new Map(connections.map((c) => [c.id, c.reason]));
+    const card = (m) => {
+      const li = memoryCard(m);
+      const reason = reasons.get(m.id);
+      if (reason) li.querySelector('article')?.prepend(h('p', { class: 'reason', text: `Related: ${reason}` }));
+      return li;
+    };
     related.append(
       memories.length > 0
-        ? h(
-            'ol',
-            { class: 'memories' },
-            memories.map((m) => memoryCard(m)),
-          )
+        ? h('ol', { class: 'memories' }, memories.map(card))
         : h('p', { class: 'empty', text: 'No related memories yet.' }),
     );
   } catch (error) {
