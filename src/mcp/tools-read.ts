@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { MemoryEntry } from '../core/entry.js';
+import { DIGEST_FALLBACK_REASONS } from '../ports/insights.js';
 import {
   BriefSchema,
   bindingOf,
@@ -195,6 +196,9 @@ export function registerReadTools(server: McpServer, deps: ToolDeps): void {
           onThisDay: z.array(Item),
           insights: z.array(Count),
           text: z.string(),
+          author: z
+            .object({ by: z.enum(['llm', 'template']), fallbackReason: z.enum(DIGEST_FALLBACK_REASONS).optional() })
+            .describe('Who wrote `text`: the configured LLM, or the template (with why, when an LLM is configured)'),
         },
         annotations: READ,
       },

@@ -88,9 +88,10 @@ function yearPhrase(text: string, timezone: string): ParsedQuery | null {
  */
 export function parseQuery(text: string, now: Date, timezone = 'UTC'): ParsedQuery {
   const unchanged: ParsedQuery = { text, range: null, phrase: null };
+  // Validates the zone too (an unknown one is refused), so it comes before the shortcut below.
+  const offset = zoneOffsetMinutes(timezone, now);
   // Most queries hold no date at all: chrono's first parse compiles dozens of patterns (~40 ms cold).
   if (!mayHoldDate(text)) return unchanged;
-  const offset = zoneOffsetMinutes(timezone, now);
   let results: chrono.ParsedResult[];
   try {
     results = chrono.parse(text, { instant: now, timezone: offset });
