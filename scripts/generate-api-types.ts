@@ -20,6 +20,11 @@ export async function apiDocument(): Promise<Record<string, unknown>> {
     audit: unused,
     tokens: unused,
     insights: unused,
+    // The optional services register their routes only when present; the served document has them all.
+    account: unused,
+    recovery: unused,
+    exports: unused,
+    channels: unused,
     logger: pino({ level: 'silent' }),
     config: { cookieSecure: false, maxBodyBytes: 1024, webauthnOrigin: 'http://localhost:8787', web: false },
   });

@@ -50,8 +50,8 @@ function sameSecret(given: string | null, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 export function createTelegramChannel(options: TelegramOptions): TelegramChannel {
   const logger = options.logger ?? silentLogger;
@@ -194,7 +194,7 @@ export function createTelegramChannel(options: TelegramOptions): TelegramChannel
       }
       const status = outcomes.get(update.update_id);
       outcomes.delete(update.update_id);
-      if (status === 'rate_limited') return json(429, { ok: false, retry_after: 1 });
+      if (status === 'rate_limited') return json(429, { ok: false, retry_after: 1 }, { 'retry-after': '1' });
       return json(200, { ok: true });
     },
     async startPolling() {

@@ -38,6 +38,9 @@ export function registerAccountRoutes(app: App, kit: RouteKit): void {
       createRoute({
         method: 'delete',
         path: '/v1/account',
+        operationId: 'deleteAccount',
+        description:
+          'Deletes the signed-in person’s account with every file, backup and session, once the password confirms it.',
         tags: ['auth'],
         summary: 'Delete my account: every file, backup and session, confirmed by the password',
         middleware: [session] as const,
@@ -63,6 +66,9 @@ export function registerAccountRoutes(app: App, kit: RouteKit): void {
       createRoute({
         method: 'post',
         path: '/v1/account/recovery-kit',
+        operationId: 'createRecoveryKit',
+        description:
+          'Makes a recovery kit whose code, shown only this once, can replace a forgotten password; any earlier kit stops working.',
         tags: ['auth'],
         summary: 'Make a recovery kit: a code shown once that replaces a forgotten password (replaces any earlier kit)',
         middleware: [session] as const,
@@ -83,6 +89,9 @@ export function registerAccountRoutes(app: App, kit: RouteKit): void {
       createRoute({
         method: 'get',
         path: '/v1/account/recovery-kit',
+        operationId: 'getRecoveryKitStatus',
+        description:
+          'Tells whether a recovery kit exists, when it was made, and whether it is stale because the keys changed since.',
         tags: ['auth'],
         summary: 'Whether a recovery kit exists and still fits the keys',
         middleware: [session] as const,
@@ -95,6 +104,9 @@ export function registerAccountRoutes(app: App, kit: RouteKit): void {
       createRoute({
         method: 'post',
         path: '/v1/auth/recover',
+        operationId: 'recoverAccount',
+        description:
+          'Replaces a forgotten password using the recovery code; every session ends and TOTP must be enrolled again.',
         tags: ['auth'],
         summary: 'Replace a forgotten password with the recovery code; ends every session, TOTP to enrol again',
         request: jsonBody(RecoverBody),

@@ -53,10 +53,11 @@ const mutable = (n: AppNotification) => ({ ...n });
 export function registerChannelRoutes(app: App, kit: RouteKit, channels: ChannelsHttp): void {
   const session = requireSession(kit);
 
-  const webhookDoc = (path: string, summary: string, description: string, content: string) =>
+  const webhookDoc = (operationId: string, path: string, summary: string, description: string, content: string) =>
     app.openAPIRegistry.registerPath({
       method: 'post',
       path,
+      operationId,
       tags: ['channels'],
       summary,
       description,
@@ -65,10 +66,21 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
         200: { description: 'Handled (or a retry of a handled delivery: nothing stored twice)' },
         403: { description: 'Missing or wrong signature / secret: nothing handled' },
         404: { description: 'The channel is not configured on this server' },
-        429: { description: 'Telegram only: the chat is over its rate; Telegram retries the update later' },
+        429: {
+          description: 'Telegram only: the chat is over its rate; Telegram retries the update later',
+          headers: {
+            'Retry-After': {
+              description: 'Seconds to wait before trying again (also in the body as retry_after)',
+              schema: { type: 'integer' as const, minimum: 0 },
+            },
+          },
+        },
+        500: { description: 'The update could not be handled; the provider retries it' },
+        503: { description: 'Storage unavailable; the provider retries the delivery later' },
       },
     });
   webhookDoc(
+    'telegramWebhook',
     '/v1/channels/telegram/webhook',
     'Telegram Bot API webhook',
     'Set with setWebhook(url = MEMVAULT_PUBLIC_URL + this path, secret_token = MEMVAULT_TELEGRAM_WEBHOOK_SECRET). ' +
@@ -77,6 +89,7 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
   );
   for (const kind of ['sms', 'whatsapp'] as const) {
     webhookDoc(
+      kind === 'sms' ? 'twilioSmsWebhook' : 'twilioWhatsappWebhook',
       `/v1/channels/twilio/${kind}`,
       `Twilio ${kind === 'sms' ? 'SMS' : 'WhatsApp'} webhook`,
       'Twilio’s "A message comes in" webhook (HTTP POST). X-Twilio-Signature is validated against ' +
@@ -99,6 +112,9 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
     createRoute({
       method: 'get',
       path: '/v1/notifications',
+      operationId: 'listNotifications',
+      description:
+        'The signed-in person’s in-app notifications (replies, digests, alerts), newest first, with how many are unread.',
       tags: ['notifications'],
       summary: 'In-app notifications, newest first, with the unread count',
       middleware: [session] as const,
@@ -115,6 +131,8 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
     createRoute({
       method: 'post',
       path: '/v1/notifications/read',
+      operationId: 'markNotificationsRead',
+      description: 'Marks one notification as read by its id, or every unread notification when no id is given.',
       tags: ['notifications'],
       summary: 'Marks one notification (or all) as read',
       middleware: [session] as const,
@@ -135,6 +153,9 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/v1/notifications/stream',
+    operationId: 'streamNotifications',
+    description:
+      'A server-sent event stream that sends a notification event for each new notification while the connection is open.',
     tags: ['notifications'],
     summary: 'Server-sent events: one "notification" event per new notification',
     security: SESSION_SECURITY,
@@ -178,6 +199,9 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
     createRoute({
       method: 'get',
       path: '/v1/onboarding',
+      operationId: 'getOnboarding',
+      description:
+        'The signed-in person’s getting-started checklist: each step with when it was done, the count done and the next step.',
       tags: ['onboarding'],
       summary: 'The getting-started checklist: real steps, each done when it really happened',
       middleware: [session] as const,
@@ -194,6 +218,9 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
     createRoute({
       method: 'post',
       path: '/v1/onboarding',
+      operationId: 'updateOnboarding',
+      description:
+        'Skips the getting-started checklist or brings it back; the progress already made is kept either way.',
       tags: ['onboarding'],
       summary: 'Skips the checklist, or brings it back (progress is kept either way)',
       middleware: [session] as const,

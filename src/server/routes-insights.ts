@@ -131,6 +131,9 @@ export function registerInsightsRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'get',
       path: '/v1/settings/llm',
+      operationId: 'getLlmSettings',
+      description:
+        'The highest memory level an LLM may read when it writes this person’s digests, and when that was last set.',
       tags: ['insights'],
       summary: 'What an LLM may read when it writes this person’s digests',
       middleware: [session] as const,
@@ -147,6 +150,9 @@ export function registerInsightsRoutes(app: App, kit: RouteKit): void {
     createRoute({
       method: 'put',
       path: '/v1/settings/llm',
+      operationId: 'updateLlmSettings',
+      description:
+        'Sets the highest memory level an LLM may read for digests; level 2 needs a session that has unlocked level 2.',
       tags: ['insights'],
       summary: 'Set what an LLM may read for digests (level 2 needs a session that unlocked level 2)',
       middleware: [session] as const,
