@@ -180,7 +180,7 @@ export function createChannels(deps: ChannelsDeps): Channels {
     async close() {
       await telegram?.stop();
       if (loadEmail?.loaded) (await loadEmail()).close();
-      service.close();
+      await service.close();
     },
   };
 }

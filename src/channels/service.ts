@@ -103,7 +103,7 @@ export interface ChannelService {
   updateSettings(userId: UserId, patch: Partial<ChannelSettings>): Promise<ChannelSettings>;
   /** Rebuilds the chat-id index from every person's CHANNELS.json (start-up; the index is derived data). */
   rebuildIndex(users: readonly UserId[]): Promise<number>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const SMS_STOP = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
@@ -151,9 +151,16 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
   const inflight = new Map<string, Promise<InboundResult>>();
   let lastPrune = 0;
 
+  // Tutorial steps are recorded beside the act that earned them; `close` waits for them, so a command that
+  // ends right after its memory was stored never leaves a half-written record or a held lock behind.
+  const marking = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    marking.add(work);
+    void work.finally(() => marking.delete(work));
+  };
   const stopMemoryEvents = deps.memory.on((event) => {
-    if (event.type === 'memory.stored') void mark(event.userId, 'first_memory');
-    if (event.type === 'memory.searched') void mark(event.userId, 'first_search');
+    if (event.type === 'memory.stored') track(mark(event.userId, 'first_memory'));
+    if (event.type === 'memory.searched') track(mark(event.userId, 'first_search'));
   });
 
   async function mark(userId: UserId, step: (typeof ONBOARDING_STEPS)[number]): Promise<void> {
@@ -520,8 +527,9 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       return links;
     },
 
-    close() {
+    async close() {
       stopMemoryEvents();
+      await Promise.allSettled([...marking]);
       deps.db.close();
     },
   };
