@@ -2,7 +2,7 @@
  * Trains the local text model on the training part of corpus/ (never on a held-out split, never on the
  * development set) and writes assets/classifier/model.{json,bin}.
  *
- *   npx tsx scripts/train-classifier.ts [--bits 16] [--epochs 20] [--l2 1e-5] [--old none|handwritten|all]
+ *   npx tsx scripts/train-classifier.ts [--bits 16] [--epochs 20] [--l2 3e-5] [--old none|handwritten|all]
  *       [--old-weight 0.3] [--seeds 5]
  *
  * By default only the people corpus (corpus/people, written by independent writers in many voices) is used:
@@ -21,7 +21,7 @@ const { values } = parseArgs({
   options: {
     bits: { type: 'string', default: '16' },
     epochs: { type: 'string', default: '20' },
-    l2: { type: 'string', default: '1e-5' },
+    l2: { type: 'string', default: '3e-5' },
     old: { type: 'string', default: 'none' },
     'old-weight': { type: 'string', default: '0.3' },
     seeds: { type: 'string', default: '5' },
