@@ -26,7 +26,7 @@ describe.skipIf(plan.action !== 'run')('Settings → Access tokens, in Chromium'
     await region.waitFor();
     expect(await region.textContent()).toContain('No tokens yet.');
     const form = page.getByRole('form', { name: 'Create an access token' });
-    await form.getByLabel('Name').fill('Claude Desktop');
+    await form.getByLabel('Token name').fill('Claude Desktop');
     await form.getByLabel(/Also Confidential/).check();
     await form.getByRole('button', { name: 'Create token' }).click();
     const secret = page.locator('#new-token');

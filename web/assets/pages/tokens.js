@@ -71,7 +71,7 @@ registerSettingsSection({
       h(
         'form',
         { 'aria-label': 'Create an access token' },
-        field('Name', name, 'So you recognise it later, e.g. the assistant it is for.'),
+        field('Token name', name, 'So you recognise it later, e.g. the assistant it is for.'),
         h(
           'label',
           { class: 'check' },
