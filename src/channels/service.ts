@@ -1,7 +1,7 @@
 import type { SecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError } from '../core/errors.js';
-import { isUserId, normalizeUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import type { AppNotification, ChannelKind, ChannelSender, OutboundMessage } from '../ports/channels.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Digest } from '../ports/insights.js';
@@ -126,11 +126,15 @@ function commandOf(text: string): Command {
   return { name };
 }
 
+/** The phone-number metadata loads with the first number a channel has to read, not in every command. */
+const normalizeUserId = async (input: string): Promise<UserId> =>
+  (await import('../core/user-id.js')).normalizeUserId(input);
+
 /** Telegram sends numbers without the plus sign ("447700900123"). */
-function phoneFromContact(raw: string): UserId | null {
+async function phoneFromContact(raw: string): Promise<UserId | null> {
   const digits = raw.trim().startsWith('+') ? raw.trim() : `+${raw.trim()}`;
   try {
-    return normalizeUserId(digits);
+    return await normalizeUserId(digits);
   } catch {
     return null;
   }
@@ -242,7 +246,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
           requestContact: true,
         };
       }
-      const userId = phoneFromContact(message.contact.phone);
+      const userId = await phoneFromContact(message.contact.phone);
       if (!userId || !(await exists(userId))) {
         return { status: 'answered', reply: render('invite', { url: deps.publicUrl }) };
       }
@@ -353,7 +357,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       if (!userId) return kind === 'telegram' ? telegramUnlinked(message) : { status: 'ignored', reply: null };
     } else {
       try {
-        userId = normalizeUserId(message.address);
+        userId = await normalizeUserId(message.address);
       } catch {
         return { status: 'ignored', reply: null };
       }

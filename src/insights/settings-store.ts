@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { writeFileAtomic } from '../infra/atomic-file.js';
 import { DEFAULT_LLM_LEVEL, type PersonSettings, type PersonSettingsStore } from '../ports/insights.js';
 

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { corruption, notFound, securityError, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { withFileLock, writeFileAtomic } from './crypto-fs.js';

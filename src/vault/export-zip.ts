@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { CATEGORIES, type Category, type SecurityLevel } from '../core/category.js';
 import { CHANNELS, type MemoryEntry, type UserId } from '../core/entry.js';
 import { MemvaultError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import type { ExportCodec, ExportedEntry, ExportManifest } from '../ports/export.js';
 import { parseEntry, renderEntry } from './markdown-codec.js';
 import { categoryHeader } from './templates.js';

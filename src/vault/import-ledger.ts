@@ -4,7 +4,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, storageError, validationError } from '../core/errors.js';
-import { isUserId } from '../core/user-id.js';
+import { isUserId } from '../core/e164.js';
 import { LockTimeoutError, withFileLock } from '../infra/file-lock.js';
 import type { ImportLedger } from '../ports/vault.js';
 
