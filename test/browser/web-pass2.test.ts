@@ -323,12 +323,13 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
 
   it('is installable, and captures made offline are queued by the service worker and sent when back online', async () => {
     await page().goto(`${app.server.url}/#/`);
-    // Run alone (-t installable) there is no account yet: the earlier tests create it. Make one here then.
+    // Signed out here (run alone there is no account yet; after the password test the session may be gone): sign
+    // up a person of its own, so it never depends on what the earlier tests left behind.
     // (Ask about the sign-in heading, not the timeline's: the timeline redraws its heading as it loads.)
     const timeline = page().getByRole('heading', { name: 'Timeline', level: 1 });
     const signIn = page().getByRole('heading', { name: 'Sign in' });
     await timeline.or(signIn).first().waitFor();
-    if (await signIn.isVisible()) await signUp(page(), app.server.url);
+    if (await signIn.isVisible()) await signUp(page(), app.server.url, '+14155550177');
     await timeline.waitFor();
     const manifestHref = await page().locator('link[rel=manifest]').getAttribute('href');
     const manifest = await (await fetch(`${app.server.url}${manifestHref}`)).json();
