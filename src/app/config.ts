@@ -13,6 +13,8 @@ export interface Config {
   /** MEMVAULT_LEVEL1=plain keeps level 1 as readable Markdown. */
   readonly level1Plain: boolean;
   readonly maxContentBytes: number;
+  /** MEMVAULT_CACHE_MB: memory for parsed and opened memories per process, across people (least recently used out). */
+  readonly cacheBytes: number;
   readonly host: string;
   readonly port: number;
   /** The URL people open; its origin and host are the WebAuthn origin and RP id. */
@@ -67,6 +69,7 @@ const Env = z.object({
   MEMVAULT_MASTER_KEY_FILE: z.string().min(1).optional(),
   MEMVAULT_LEVEL1: z.enum(['plain', 'sealed']).default('sealed'),
   MEMVAULT_MAX_CONTENT_BYTES: z.coerce.number().int().min(256).max(10_000_000).default(65_536),
+  MEMVAULT_CACHE_MB: z.coerce.number().int().min(1).max(1_048_576).default(128),
   MEMVAULT_HOST: z.string().min(1).default('127.0.0.1'),
   MEMVAULT_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   MEMVAULT_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     masterKeyFile: e.MEMVAULT_MASTER_KEY_FILE,
     level1Plain: e.MEMVAULT_LEVEL1 === 'plain',
     maxContentBytes: e.MEMVAULT_MAX_CONTENT_BYTES,
+    cacheBytes: e.MEMVAULT_CACHE_MB * 2 ** 20,
     host,
     port,
     publicUrl:

@@ -106,6 +106,8 @@ export interface Memvault {
   hasUser(userId: UserId): Promise<boolean>;
   /** Loads the language models now rather than on the first message (a long-running server calls it). */
   warmUp(): void;
+  /** Subscribes to the vault's lock waits (seconds per write; the server's metrics); returns the unsubscribe. */
+  onLockWait(listener: (seconds: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -206,12 +208,25 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger.warn({ ...recovered }, 'interrupted restore put right');
   const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
+  // Lock waits per write, for whoever subscribes (the server's /metrics).
+  const lockWaitListeners = new Set<(seconds: number) => void>();
+  const onLockWait = (seconds: number) => {
+    for (const listener of lockWaitListeners) listener(seconds);
+  };
   // MEMVAULT_DATABASE_URL: memories, audit log and insights in PostgreSQL, shared by every server (src/pg).
   const pgMode = config.database
-    ? await openPgMode(config.database, { sealer, clock, masterKey, logger, config })
+    ? await openPgMode(config.database, { sealer, clock, masterKey, logger, config, onLockWait })
     : null;
   const vault: Vault =
-    pgMode?.vault ?? new FsVault({ dataDir: config.dataDir, sealer, clock, maxContentBytes: config.maxContentBytes });
+    pgMode?.vault ??
+    new FsVault({
+      dataDir: config.dataDir,
+      sealer,
+      clock,
+      maxContentBytes: config.maxContentBytes,
+      maxCacheBytes: config.cacheBytes,
+      onLockWait,
+    });
   // Before anything reads or writes with it: a wrong key must not start, nor sign anyone up under itself.
   await verifyMasterKey({
     dataDir: config.dataDir,
@@ -465,6 +480,10 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     classifier,
     imports: new FsImportLedger({ dataDir: config.dataDir }),
     warmUp,
+    onLockWait(listener) {
+      lockWaitListeners.add(listener);
+      return () => lockWaitListeners.delete(listener);
+    },
     operatorOpener,
     hasUser: (userId: UserId) => vault.hasUser(userId),
     async rotateKeys(userId: UserId, password: string): Promise<number> {
@@ -506,7 +525,14 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
 /** The PostgreSQL adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set. */
 async function openPgMode(
   database: { readonly url: string; readonly schema: string },
-  deps: { sealer: EntrySealer; clock: Clock; masterKey: Uint8Array; logger: PinoLogger; config: Config },
+  deps: {
+    sealer: EntrySealer;
+    clock: Clock;
+    masterKey: Uint8Array;
+    logger: PinoLogger;
+    config: Config;
+    onLockWait: (seconds: number) => void;
+  },
 ) {
   const { PgDatabase } = await import('../pg/database.js');
   const { PgVault } = await import('../pg/pg-vault.js');
@@ -520,7 +546,13 @@ async function openPgMode(
   });
   return {
     db,
-    vault: new PgVault({ db, sealer: deps.sealer, clock: deps.clock, maxContentBytes: deps.config.maxContentBytes }),
+    vault: new PgVault({
+      db,
+      sealer: deps.sealer,
+      clock: deps.clock,
+      maxContentBytes: deps.config.maxContentBytes,
+      onLockWait: deps.onLockWait,
+    }),
     audit: new PgAuditLog({ db, masterKey: deps.masterKey, clock: deps.clock }),
     insights: new PgInsightsStore({ db, sealer: deps.sealer }),
   };

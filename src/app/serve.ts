@@ -46,6 +46,12 @@ export async function startServer(
   const schedule = duties ? startBackupSchedule(mv, config) : undefined;
   mv.warmUp();
   const publicUrl = new URL(config.publicUrl);
+  const metrics = createServerMetrics({
+    workerIndex,
+    sessions: () => mv.sessionStore.count(),
+    ...(clusterMetrics ? { clusterMetrics } : {}),
+  });
+  const stopLockWaits = mv.onLockWait((seconds) => metrics.lockWait(seconds));
   const app = createHttpApp({
     memory: mv.memory,
     auth: mv.auth,
@@ -68,11 +74,7 @@ export async function startServer(
       ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     },
     counters: mv.sessionStore,
-    metrics: createServerMetrics({
-      workerIndex,
-      sessions: () => mv.sessionStore.count(),
-      ...(clusterMetrics ? { clusterMetrics } : {}),
-    }),
+    metrics,
     mcp: createMcpHttpHandler({
       memory: mv.memory,
       insights: mv.insights,
@@ -89,6 +91,7 @@ export async function startServer(
     server = await startHttpServer(app, { host: config.host, port: config.port });
   } catch (error) {
     schedule?.stop();
+    stopLockWaits();
     throw error;
   }
   const scheduler = scheduleOnStart
@@ -123,6 +126,7 @@ export async function startServer(
         schedule?.stop();
         await scheduler?.stop();
         await server.close();
+        stopLockWaits();
         await mv.close();
       })();
       return stopping;

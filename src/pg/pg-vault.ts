@@ -49,6 +49,8 @@ export interface PgVaultOptions {
   readonly maxContentBytes?: number;
   /** How many people's parsed entries stay in this process's memory, least recently used out; default 32. */
   readonly maxCachedUsers?: number;
+  /** Told, for every write, how long it waited for the person's lock (this process's queue and the advisory lock). */
+  readonly onLockWait?: (seconds: number) => void;
 }
 
 /** One stored unit, parsed as far as it can be without keys (as the file vault's records). */
@@ -110,6 +112,7 @@ export class PgVault implements Vault {
   readonly #clock: Clock;
   readonly #maxContentBytes: number;
   readonly #maxCachedUsers: number;
+  readonly #onLockWait: ((seconds: number) => void) | undefined;
   readonly #users = new Map<UserId, UserCache>();
   /** One write per person at a time in this process: the others wait here, not holding a pooled connection. */
   readonly #mutex = new KeyedMutex<UserId>();
@@ -122,6 +125,7 @@ export class PgVault implements Vault {
     this.#clock = options.clock ?? systemClock;
     this.#maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT;
     this.#maxCachedUsers = options.maxCachedUsers ?? 32;
+    this.#onLockWait = options.onLockWait;
   }
 
   // ── users ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -598,9 +602,11 @@ export class PgVault implements Vault {
     action: string,
     fn: (client: pg.PoolClient, revision: number) => Promise<{ reset: boolean }>,
   ): Promise<{ from: number; to: number }> {
+    const asked = performance.now();
     return this.#mutex.run(userId, () =>
       this.#db.tx(action, async (client) => {
         await client.query(PERSON_LOCK_SQL, [userId]);
+        this.#onLockWait?.((performance.now() - asked) / 1000);
         const head = await client.query<{ revision: string }>('SELECT revision FROM mv_users WHERE user_id = $1', [
           userId,
         ]);

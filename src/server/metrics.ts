@@ -7,6 +7,8 @@ export interface ServerMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   capture(category: string, source: string): void;
   error(code: string): void;
+  /** How long one write waited for the person's vault lock. */
+  lockWait(seconds: number): void;
   /** The text exposition: this process's metrics, or every worker's when `clusterMetrics` is given. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -51,6 +53,12 @@ export function createServerMetrics(options: MetricsOptions): ServerMetrics {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const lockWaits = new Histogram({
+    name: 'memvault_vault_lock_wait_seconds',
+    help: "Time each vault write waited for the person's lock (this process's queue and other processes' locks)",
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  });
   const sessions = options.sessions;
   new Gauge({
     name: 'memvault_sessions',
@@ -77,6 +85,9 @@ export function createServerMetrics(options: MetricsOptions): ServerMetrics {
     },
     error(code) {
       errors.inc({ code });
+    },
+    lockWait(seconds) {
+      lockWaits.observe(seconds);
     },
     async render() {
       const body = options.clusterMetrics ? await options.clusterMetrics() : await registry.metrics();

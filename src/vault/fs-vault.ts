@@ -70,10 +70,22 @@ export interface FsVaultOptions {
   readonly clock?: Clock;
   /** Largest content accepted, in UTF-8 bytes; default 65,536. */
   readonly maxContentBytes?: number;
-  /** How many users' parsed files (and opened level 1–2 entries) stay in memory, least recently used out; default 32. */
+  /** How many users' parsed files (and opened level 1–2 entries) stay in memory, least recently used out; default 256. */
   readonly maxCachedUsers?: number;
+  /**
+   * About how many bytes of parsed files and opened level 1–2 entries this process keeps across all users before
+   * the least recently used users are dropped (they are read again from disk when next asked for); default
+   * 128 MiB. One user's state larger than half of it keeps only its parsed files, and opens entries again as they
+   * are read (measured in bench/results/vault-cache.md).
+   */
+  readonly maxCacheBytes?: number;
   /** How long to wait for another process's lock on a user folder before STORAGE_ERROR; default 30 s. */
   readonly lockTimeoutMs?: number;
+  /**
+   * Told, for every write, how long it waited for the user's lock (this process's queue and another process's
+   * lock file together), in seconds; the server's `/metrics` reports it as `memvault_vault_lock_wait_seconds`.
+   */
+  readonly onLockWait?: (seconds: number) => void;
 }
 
 /** One unit of a category file, parsed as far as it can be without keys. */
@@ -129,6 +141,24 @@ interface UserState {
   readonly sortKeys: Map<string, SortKey>;
   /** Torn tails cut and temp files removed since this state was created. */
   repaired: boolean;
+  /** This state's estimated size in bytes when it was last touched (see `#user`). */
+  bytes: number;
+}
+
+/**
+ * What one opened level 1–2 entry costs in memory beyond its sealed payload (which the parsed file holds anyway):
+ * the entry object, its strings and the indexed fields, for an entry of a typical length (measured with
+ * bench/vault-cache.bench.ts). A count times a constant keeps the estimate O(1) per touch.
+ */
+const OPENED_ENTRY_BYTES = 1_200;
+/** A level 3–4 entry's remembered dates. */
+const SORT_KEY_BYTES = 96;
+
+/** A user's state's estimated size in bytes: the parsed files (their sealed payloads dominate) and what was opened. */
+function sizeOf(user: UserState): number {
+  let bytes = 0;
+  for (const file of user.files.values()) bytes += file.parsedBytes;
+  return bytes + OPENED_ENTRY_BYTES * user.opened.size + SORT_KEY_BYTES * user.sortKeys.size;
 }
 
 interface Located {
@@ -162,7 +192,11 @@ export class FsVault implements Vault {
   readonly #clock: Clock;
   readonly #maxContentBytes: number;
   readonly #maxCachedUsers: number;
+  readonly #maxCacheBytes: number;
+  /** Sum of `bytes` over `#users`. */
+  #cachedBytes = 0;
   readonly #lockTimeoutMs: number;
+  readonly #onLockWait: ((seconds: number) => void) | undefined;
   readonly #mutex = new KeyedMutex<UserId>();
   readonly #users = new Map<UserId, UserState>();
   readonly #ulid = monotonicFactory(bufferedRandom());
@@ -184,8 +218,10 @@ export class FsVault implements Vault {
       return value;
     };
     this.#maxContentBytes = positive(options.maxContentBytes, DEFAULT_MAX_CONTENT, 'maxContentBytes');
-    this.#maxCachedUsers = positive(options.maxCachedUsers, 32, 'maxCachedUsers');
+    this.#maxCachedUsers = positive(options.maxCachedUsers, 256, 'maxCachedUsers');
+    this.#maxCacheBytes = positive(options.maxCacheBytes, 128 * 2 ** 20, 'maxCacheBytes');
     this.#lockTimeoutMs = positive(options.lockTimeoutMs, 30_000, 'lockTimeoutMs');
+    this.#onLockWait = options.onLockWait;
   }
 
   // ── users ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -222,7 +258,7 @@ export class FsVault implements Vault {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       throw this.#storageFailure(error, 'create the user folder', this.#usersDir);
     }
-    this.#users.delete(userId);
+    this.#forget(userId);
     return profile;
   }
 
@@ -738,18 +774,26 @@ export class FsVault implements Vault {
     this.#closed = true;
     await this.#mutex.idle();
     this.#users.clear();
+    this.#cachedBytes = 0;
+  }
+
+  /** How much parsed and opened state this process holds (estimated bytes, users); for tests and benchmarks. */
+  cacheStats(): { bytes: number; users: number } {
+    return { bytes: this.#cachedBytes, users: this.#users.size };
   }
 
   // ── locking and repair ───────────────────────────────────────────────────────────────────────────────────
 
   async #withLock<T>(userId: UserId, fn: () => Promise<T>): Promise<T> {
     const dir = this.#userDir(userId);
+    const asked = performance.now();
     return this.#mutex.run(userId, async () => {
       this.#assertOpen();
       const lockPath = join(dir, LOCK_NAME);
       let lock: FileLock;
       try {
         lock = await acquireFileLock(lockPath, { timeoutMs: this.#lockTimeoutMs });
+        this.#onLockWait?.((performance.now() - asked) / 1000);
       } catch (error) {
         if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') throw this.#unknownUser(userId);
         if (error instanceof LockTimeoutError) {
@@ -817,19 +861,38 @@ export class FsVault implements Vault {
 
   // ── file state ───────────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A user's cached state, made the most recently used. Its size is re-estimated here (a touch is when it may have
+   * grown since the last one), and users least recently touched are dropped while the cache is over its bounds.
+   * One user larger than half the byte bound keeps its parsed files but drops the entries it opened.
+   */
   #user(userId: UserId): UserState {
     let user = this.#users.get(userId);
     if (user) {
       this.#users.delete(userId);
+      this.#cachedBytes -= user.bytes;
+      if (user.opened.size > 0 && user.bytes > this.#maxCacheBytes / 2) user.opened.clear();
+      user.bytes = sizeOf(user);
+      this.#cachedBytes += user.bytes;
     } else {
-      user = { files: new Map(), opened: new Map(), sortKeys: new Map(), repaired: false };
+      user = { files: new Map(), opened: new Map(), sortKeys: new Map(), repaired: false, bytes: 0 };
     }
     this.#users.set(userId, user);
-    if (this.#users.size > this.#maxCachedUsers) {
-      const oldest = this.#users.keys().next().value;
-      if (oldest !== undefined && oldest !== userId) this.#users.delete(oldest);
+    for (const [id, other] of this.#users) {
+      if (id === userId) break;
+      if (this.#users.size <= this.#maxCachedUsers && this.#cachedBytes <= this.#maxCacheBytes) break;
+      this.#users.delete(id);
+      this.#cachedBytes -= other.bytes;
     }
     return user;
+  }
+
+  /** Drops a user's cached state (the files are read again on the next touch). */
+  #forget(userId: UserId): void {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    this.#users.delete(userId);
+    this.#cachedBytes -= user.bytes;
   }
 
   /** The current parsed state of a category file: from cache, extended by a tail read, or parsed afresh. */

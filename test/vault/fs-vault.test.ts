@@ -233,6 +233,50 @@ describe('FsVault on disk', () => {
     await small.close();
   });
 
+  it('keeps its cache within the byte bound across many users, and reads stay correct after eviction', async () => {
+    const bound = 64 * 1024;
+    const small = new FsVault({ dataDir, sealer: testSealer(), maxCacheBytes: bound });
+    const people = Array.from({ length: 12 }, (_, i) => `+1415555${String(1000 + i)}` as UserId);
+    const ids = new Map<UserId, string[]>();
+    for (const person of people) {
+      await small.createUser({ userId: person });
+      const mine: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        mine.push((await small.append(person, entry({ content: `${person} walked ${'far '.repeat(40)}${i}` }))).id);
+      }
+      ids.set(person, mine);
+    }
+    let largestUser = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const person of people) {
+        const before = small.cacheStats().bytes;
+        const listed = (await small.read(person, {}, testOpener([1, 2, 3, 4]))).entries.map((e) => e.id);
+        expect(listed.sort()).toEqual([...(ids.get(person) ?? [])].sort());
+        largestUser = Math.max(largestUser, small.cacheStats().bytes - before);
+        // Over the bound by at most the one user being read (whose growth is counted at its next touch).
+        expect(small.cacheStats().bytes).toBeLessThanOrEqual(bound + largestUser);
+      }
+    }
+    // Twelve users of ~20 opened entries each do not fit in 64 KiB: some were dropped.
+    expect(small.cacheStats().users).toBeLessThan(people.length);
+    await small.close();
+  });
+
+  it('drops a very large user’s opened entries but keeps serving them', async () => {
+    const small = new FsVault({ dataDir, sealer: testSealer(), maxCacheBytes: 16 * 1024 });
+    const stored: string[] = [];
+    for (let i = 0; i < 30; i++) stored.push((await small.append(USER, entry({ content: `note ${i}` }))).id);
+    for (let round = 0; round < 2; round++) {
+      const listed = (await small.read(USER, {}, testOpener([1]))).entries.map((e) => e.id);
+      expect(listed.sort()).toEqual([...stored].sort());
+      expect((await small.get(USER, stored[5] ?? '', testOpener([1]))).content).toBe('note 5');
+    }
+    expect(small.cacheStats().users).toBe(1);
+    // Thirty opened entries alone would be ~36 KB: the estimate says they were let go.
+    expect(small.cacheStats().bytes).toBeLessThan(30 * 1_200);
+    await small.close();
+  });
+
   it('reports an entry left in two files by a crash during a category move', async () => {
     const stored = await vault.append(USER, entry({ content: 'my PIN is 4321' }));
     // The move appends to the new file first; simulate a crash before the old file was rewritten.
