@@ -5,13 +5,14 @@
  */
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/app/config.js';
 import { createMemvault } from '../src/app/container.js';
 import type { UserId } from '../src/core/entry.js';
 import { localTimeToUtc } from '../src/core/time-zone.js';
 import { DailyScheduler } from '../src/insights/scheduler.js';
+import { makeLoadPeople, phoneOf } from '../scripts/make-load-people.js';
 import { seeded } from '../test/insights/synthetic-life.js';
 
 const PEOPLE = Number(process.env.INSIGHTS_NIGHT_PEOPLE ?? 1000);
@@ -21,32 +22,39 @@ const NAMES = ['Nadia', 'Tom', 'Sam', 'Maya', 'Hemi', 'Priya'];
 const PLACES = ['Blue Bottle', 'Lisbon', 'Porto', 'Belem'];
 
 const now = new Date('2026-12-01T03:00:00Z');
-// The people and their day are made once and cached (signing up 1,000 people takes many minutes here); each run
-// works on a copy.
+// The people come from the load test's cached data dir (scripts/make-load-people.ts: real keyrings with a cheap
+// bench-only password KDF, which the scheduled run never uses: it reads level 1 with the server-held key), and
+// their day is added once and cached; each run works on a copy.
 const ready = join(CACHE, 'READY');
 let setupMs = Number(await readFile(ready, 'utf8').catch(() => 'NaN'));
 if (Number.isNaN(setupMs)) {
   await rm(CACHE, { recursive: true, force: true });
-  await mkdir(CACHE, { recursive: true });
+  await mkdir(dirname(CACHE), { recursive: true });
+  const people = await makeLoadPeople(PEOPLE, join(tmpdir(), `memvault-load-people-${PEOPLE}`));
+  await cp(people, CACHE, { recursive: true });
   const maker = await createMemvault(loadConfig({ MEMVAULT_DATA_DIR: CACHE, MEMVAULT_LOG_LEVEL: 'silent' }), {
     clock: { now: () => now },
   });
   const rnd = seeded(7);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const setup = performance.now();
-  for (let p = 0; p < PEOPLE; p++) {
-    const phone = `+3519100${String(p).padStart(5, '0')}`;
-    await maker.memory.signUp({ phone, timezone: 'Europe/Lisbon' });
-    for (let m = 0; m < PER_DAY; m++) {
-      await maker.vault.append(phone as UserId, {
-        date: new Date(localTimeToUtc('Europe/Lisbon', 2026, 11, 30, 7) + m * 600_000).toISOString(),
-        category: 'CHRONOLOGICAL',
-        content: `Coffee with ${pick(NAMES)} at ${pick(PLACES)}, then went running.`,
-        emotionalContext: pick(['joy', 'neutral', 'frustration']),
-        channel: 'import',
-      });
-    }
-  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < PEOPLE) {
+        const phone = phoneOf(next++);
+        for (let m = 0; m < PER_DAY; m++) {
+          await maker.vault.append(phone as UserId, {
+            date: new Date(localTimeToUtc('Europe/Lisbon', 2026, 11, 30, 7) + m * 600_000).toISOString(),
+            category: 'CHRONOLOGICAL',
+            content: `Coffee with ${pick(NAMES)} at ${pick(PLACES)}, then went running.`,
+            emotionalContext: pick(['joy', 'neutral', 'frustration']),
+            channel: 'import',
+          });
+        }
+      }
+    }),
+  );
   setupMs = performance.now() - setup;
   await maker.close();
   await writeFile(ready, String(Math.round(setupMs)));

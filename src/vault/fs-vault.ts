@@ -70,7 +70,7 @@ export interface FsVaultOptions {
   readonly clock?: Clock;
   /** Largest content accepted, in UTF-8 bytes; default 65,536. */
   readonly maxContentBytes?: number;
-  /** How many users' parsed files (and opened level 1–2 entries) stay in memory, least recently used out; default 256. */
+  /** How many users' parsed files (and opened level 1–2 entries) stay in memory, least recently used out; default 10,000 (the byte bound below is the one that matters). */
   readonly maxCachedUsers?: number;
   /**
    * About how many bytes of parsed files and opened level 1–2 entries this process keeps across all users before
@@ -218,7 +218,7 @@ export class FsVault implements Vault {
       return value;
     };
     this.#maxContentBytes = positive(options.maxContentBytes, DEFAULT_MAX_CONTENT, 'maxContentBytes');
-    this.#maxCachedUsers = positive(options.maxCachedUsers, 256, 'maxCachedUsers');
+    this.#maxCachedUsers = positive(options.maxCachedUsers, 10_000, 'maxCachedUsers');
     this.#maxCacheBytes = positive(options.maxCacheBytes, 128 * 2 ** 20, 'maxCacheBytes');
     this.#lockTimeoutMs = positive(options.lockTimeoutMs, 30_000, 'lockTimeoutMs');
     this.#onLockWait = options.onLockWait;
@@ -473,6 +473,7 @@ export class FsVault implements Vault {
         damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
       }
     }
+    this.#account(userId, user);
     return { entries, locked, lockedEntries, damaged, total };
   }
 
@@ -861,30 +862,36 @@ export class FsVault implements Vault {
 
   // ── file state ───────────────────────────────────────────────────────────────────────────────────────────
 
-  /**
-   * A user's cached state, made the most recently used. Its size is re-estimated here (a touch is when it may have
-   * grown since the last one), and users least recently touched are dropped while the cache is over its bounds.
-   * One user larger than half the byte bound keeps its parsed files but drops the entries it opened.
-   */
+  /** A user's cached state, made the most recently used (and its size counted again: see `#account`). */
   #user(userId: UserId): UserState {
     let user = this.#users.get(userId);
     if (user) {
       this.#users.delete(userId);
-      this.#cachedBytes -= user.bytes;
-      if (user.opened.size > 0 && user.bytes > this.#maxCacheBytes / 2) user.opened.clear();
-      user.bytes = sizeOf(user);
-      this.#cachedBytes += user.bytes;
     } else {
       user = { files: new Map(), opened: new Map(), sortKeys: new Map(), repaired: false, bytes: 0 };
     }
     this.#users.set(userId, user);
+    this.#account(userId, user);
+    return user;
+  }
+
+  /**
+   * Re-estimates a cached user's size after it may have grown (a touch, a file loaded, a page opened), then drops
+   * the users least recently touched while the cache is over its bounds. One user larger than half the byte bound
+   * keeps its parsed files but lets go of the entries it opened.
+   */
+  #account(userId: UserId, user: UserState): void {
+    if (this.#users.get(userId) !== user) return;
+    this.#cachedBytes -= user.bytes;
+    if (user.opened.size > 0 && sizeOf(user) > this.#maxCacheBytes / 2) user.opened.clear();
+    user.bytes = sizeOf(user);
+    this.#cachedBytes += user.bytes;
     for (const [id, other] of this.#users) {
-      if (id === userId) break;
+      if (id === userId) continue;
       if (this.#users.size <= this.#maxCachedUsers && this.#cachedBytes <= this.#maxCacheBytes) break;
       this.#users.delete(id);
       this.#cachedBytes -= other.bytes;
     }
-    return user;
   }
 
   /** Drops a user's cached state (the files are read again on the next touch). */
@@ -946,6 +953,7 @@ export class FsVault implements Vault {
             prev.parsedBytes += complete;
             Object.assign(prev, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
             prev.version++;
+            this.#account(userId, user);
             return prev;
           }
         }
@@ -961,6 +969,7 @@ export class FsVault implements Vault {
       }
       if (user.files.get(kind) !== prev || prev?.version !== version) continue;
       user.files.set(kind, next);
+      this.#account(userId, user);
       return next;
     }
   }
