@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { CATEGORIES, type Category, levelOf, moreProtective } from '../core/category.js';
+import { describeOpenAiFailure } from '../infra/openai-failure.js';
 import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
 import { THRESHOLDS } from './confidence.js';
 import { CERTAIN, type Finding, maskFindings, strongestFinding } from './detectors.js';
@@ -237,32 +238,12 @@ function classifyFailure(error: unknown, budget: AbortSignal, timeoutMs: number)
   if (error instanceof LlmBadOutputError || error instanceof LlmNetworkError || error instanceof LlmTimeoutError) {
     return error;
   }
-  if (budget.aborted || error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new LlmTimeoutError(timeoutMs, { cause: error });
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new LlmNetworkError('network', 'The LLM endpoint could not be reached or dropped the connection.', {
-      cause: error,
-    });
-  }
-  if (error instanceof OpenAI.APIError) {
-    const status = error.status;
-    if (status === 429) {
-      return new LlmNetworkError('rate_limited', 'The LLM endpoint is rate limiting requests (429).', {
-        cause: error,
-        status,
-      });
-    }
-    if (status !== undefined && status >= 500) {
-      return new LlmNetworkError('network', `The LLM endpoint failed with HTTP ${status}.`, { cause: error, status });
-    }
-    // 4xx other than 429: retrying cannot help (bad key, unknown model); surfaced as a non-retryable error.
-    return new LlmNetworkError('http_error', `The LLM endpoint refused the request with HTTP ${status}.`, {
-      cause: error,
-      ...(status === undefined ? {} : { status }),
-    });
-  }
-  return new LlmNetworkError('network', 'The LLM request failed.', { cause: error });
+  const failure = describeOpenAiFailure(error, budget, 'classify the message');
+  if (failure.kind === 'timeout') return new LlmTimeoutError(timeoutMs, { cause: error });
+  return new LlmNetworkError(failure.kind, failure.message, {
+    cause: error,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+  });
 }
 
 /** Milliseconds the server asked us to wait (Retry-After seconds or date, retry-after-ms). */

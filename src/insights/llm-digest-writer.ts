@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { MemvaultError } from '../core/errors.js';
+import { describeOpenAiFailure } from '../infra/openai-failure.js';
 import type { DigestFacts, DigestFallbackReason, DigestWriter } from '../ports/insights.js';
 
 /**
@@ -129,35 +130,6 @@ export function parseDigestAnswer(content: string | null | undefined): string {
 
 function failure(error: unknown, signal: AbortSignal): DigestWriterError {
   if (error instanceof DigestWriterError) return error;
-  if (
-    signal.aborted ||
-    error instanceof OpenAI.APIConnectionTimeoutError ||
-    error instanceof OpenAI.APIUserAbortError
-  ) {
-    return new DigestWriterError('timeout', 'The LLM did not write the digest within its time budget.', {
-      cause: error,
-    });
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new DigestWriterError('network', 'The LLM endpoint could not be reached or dropped the connection.', {
-      cause: error,
-    });
-  }
-  if (error instanceof OpenAI.APIError) {
-    const status = error.status;
-    if (status === 429) {
-      return new DigestWriterError('rate_limited', 'The LLM endpoint is rate limiting requests (429).', {
-        cause: error,
-        status,
-      });
-    }
-    if (status !== undefined && status >= 500) {
-      return new DigestWriterError('network', `The LLM endpoint failed with HTTP ${status}.`, { cause: error, status });
-    }
-    return new DigestWriterError('http_error', `The LLM endpoint refused the request with HTTP ${status}.`, {
-      cause: error,
-      ...(status === undefined ? {} : { status }),
-    });
-  }
-  return new DigestWriterError('network', 'The LLM request failed.', { cause: error });
+  const { kind, message, status } = describeOpenAiFailure(error, signal, 'write the digest');
+  return new DigestWriterError(kind, message, { cause: error, ...(status === undefined ? {} : { status }) });
 }

@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.js';
 import { type RunningServer, startServer } from '../../src/app/serve.js';
 import { tempDir } from '../helpers/cli.js';
+import { freePort } from './real.js';
 
 /** The real server's /metrics (issue 17 §5): what only the wired-up process can report, such as vault lock waits. */
 let dir: ReturnType<typeof tempDir>;
@@ -12,12 +12,7 @@ let base: string;
 
 beforeAll(async () => {
   dir = tempDir();
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = await startServer(
     loadConfig(

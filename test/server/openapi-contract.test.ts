@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import createClient from 'openapi-fetch';
@@ -9,6 +8,7 @@ import { type RunningServer, startServer } from '../../src/app/serve.js';
 import { apiTypes, GENERATED_API_TYPES } from '../../scripts/generate-api-types.js';
 import { tempDir } from '../helpers/cli.js';
 import type { paths } from './generated/memvault-api.js';
+import { freePort } from './real.js';
 
 const PHONE = '+14155550177';
 const PASSWORD = 'correct horse battery staple';
@@ -27,12 +27,7 @@ let document: { paths: Record<string, Record<string, Operation>> };
 
 beforeAll(async () => {
   dir = tempDir();
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = await startServer(
     loadConfig(
