@@ -12,6 +12,8 @@
  *   npm run build && npx tsx bench/stateless-load.ts [--people 1000] [--workers 1,2] [--steady 60] [--burst 30]
  *     [--scale 1]   (comma-separated multiples of the model's rate: a sweep finds where p99 crosses 200 ms)
  *     [--out bench/results/load.md]
+ *     [--database postgres://postgres@127.0.0.1:5432/test]   (PostgreSQL mode, issue 14: each run copies the
+ *       people into a fresh schema with `migrate --to-postgres`; workers then share the database, not the files)
  *
  * Writes bench/results/load.md (or --out).
  */
@@ -41,6 +43,7 @@ const BURST_S = Number(arg('burst', '30'));
 const WARMUP_S = Number(arg('warmup', '10'));
 const SCALES = arg('scale', '1').split(',').map(Number);
 const OUT = resolve(arg('out', join(HERE, 'results', 'load.md')));
+const DATABASE = arg('database', '');
 const CAPTURE_EVERY_S = 10;
 const SEARCH_EVERY_S = 30;
 
@@ -97,7 +100,7 @@ function parseMetrics(text: string): Map<string, Record<string, number>> {
   return out;
 }
 
-async function startServer(dataDir: string, port: number, workers: number) {
+async function startServer(dataDir: string, port: number, workers: number, dbEnv: Record<string, string>) {
   const child: ChildProcess = spawn(
     process.execPath,
     [BIN, 'serve', '--data-dir', dataDir, '--port', String(port), '--workers', String(workers)],
@@ -108,6 +111,7 @@ async function startServer(dataDir: string, port: number, workers: number) {
         MEMVAULT_INSIGHTS_SCHEDULE: 'off',
         MEMVAULT_BACKUP_SCHEDULE: 'off',
         MEMVAULT_PUBLIC_URL: `http://localhost:${port}`,
+        ...dbEnv,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -134,9 +138,20 @@ async function startServer(dataDir: string, port: number, workers: number) {
 async function runOnce(cache: string, workers: number, scale: number) {
   const dataDir = await mkdtemp(join(tmpdir(), 'mv-load-'));
   await cp(cache, dataDir, { recursive: true });
-  // Sign everyone in through the real auth service; their sessions are in sessions.db for the server to serve.
+  const dbEnv: Record<string, string> = {};
+  if (DATABASE) {
+    // PostgreSQL mode: the people's memories move into a schema of their own, as `memvault migrate --to-postgres`.
+    const schema = `mvload_${process.pid}_${workers}_${String(scale).replace('.', '_')}`;
+    const { PgDatabase } = await import('../src/pg/database.js');
+    const { migrateStore } = await import('../src/app/store-migration.js');
+    const db = await PgDatabase.open({ url: DATABASE, schema });
+    await migrateStore('to-postgres', { dataDir, db });
+    await db.close();
+    Object.assign(dbEnv, { MEMVAULT_DATABASE_URL: DATABASE, MEMVAULT_DATABASE_SCHEMA: schema });
+  }
+  // Sign everyone in through the real auth service; the sessions are in the shared store for the server to serve.
   const signInStarted = performance.now();
-  const mv = await createMemvault(loadConfig({ MEMVAULT_LOG_LEVEL: 'warn' }, { dataDir }));
+  const mv = await createMemvault(loadConfig({ MEMVAULT_LOG_LEVEL: 'warn', ...dbEnv }, { dataDir }));
   const tokens: string[] = new Array(PEOPLE);
   let next = 0;
   await Promise.all(
@@ -154,7 +169,7 @@ async function runOnce(cache: string, workers: number, scale: number) {
 
   const port = await freePort();
   const load0 = loadavg()[0] ?? 0;
-  const { child, base } = await startServer(dataDir, port, workers);
+  const { child, base } = await startServer(dataDir, port, workers, dbEnv);
   const pool = new Pool(base, { connections: 128, keepAliveTimeout: 30_000 });
   const samples: Sample[] = [];
   const acked = new Map<number, string[]>();
@@ -276,6 +291,13 @@ async function runOnce(cache: string, workers: number, scale: number) {
   child.kill('SIGTERM');
   const [exitCode] = (await once(child, 'exit')) as [number | null];
   await rm(dataDir, { recursive: true, force: true });
+  if (dbEnv.MEMVAULT_DATABASE_SCHEMA) {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: DATABASE });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${dbEnv.MEMVAULT_DATABASE_SCHEMA} CASCADE`);
+    await client.end();
+  }
 
   const measured = samples.filter((s) => s.phase !== 'warmup');
   const cpuServerS = [...metricsAfter].reduce(
@@ -286,6 +308,7 @@ async function runOnce(cache: string, workers: number, scale: number) {
   return {
     workers,
     scale,
+    mode: DATABASE ? 'PostgreSQL' : 'files',
     signInS,
     load0,
     load1,
@@ -332,7 +355,7 @@ function table(run: Awaited<ReturnType<typeof runOnce>>): string {
   const requests = run.samples.length;
   const captures = run.samples.filter((x) => x.kind === 'capture').length;
   return [
-    `### ${run.workers} worker${run.workers > 1 ? 's' : ''}${run.scale === 1 ? '' : ` at ${run.scale}× the model's rate`}`,
+    `### ${run.workers} worker${run.workers > 1 ? 's' : ''}${run.scale === 1 ? '' : ` at ${run.scale}× the model's rate`}${run.mode === 'files' ? '' : `, ${run.mode}`}`,
     '',
     `1-min load average ${run.load0.toFixed(2)} before, ${run.load1.toFixed(2)} after · signing in ${PEOPLE} people took ${run.signInS.toFixed(1)} s (bench KDF) · target rate ${run.rate.toFixed(0)} req/s, burst ${(run.rate * 2).toFixed(0)} req/s · most requests in flight at once: ${run.maxInFlight}`,
     '',
