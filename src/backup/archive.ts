@@ -25,6 +25,8 @@ const MAC_NAME = 'manifest.mac';
 const FILES_PREFIX = 'files/';
 /** A person's whole vault, decompressed, is refused above this (a gzip bomb must not fill the staging disk). */
 const MAX_UNPACKED_BYTES = 4 * 1024 ** 3;
+/** zlib's output pieces: larger than its 16 KiB default, so tar, hashing and counting see fewer, larger chunks. */
+const ZLIB_CHUNK = 256 * 1024;
 /** The manifest lists at most 64 files: anything bigger is no manifest of ours (and is never held whole). */
 const MAX_MANIFEST_BYTES = 1024 ** 2;
 
@@ -120,14 +122,18 @@ export class EntryCounter {
   #carry: Buffer = Buffer.from('\n');
 
   update(chunk: Uint8Array): void {
-    const bytes = Buffer.concat([this.#carry, chunk]);
-    let at = bytes.indexOf(ENTRY_MARK);
-    while (at >= 0) {
-      this.count++;
-      at = bytes.indexOf(ENTRY_MARK, at + 1);
-    }
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const keep = ENTRY_MARK.length - 1;
+    // Marks that begin in the carried tail of the previous chunk and end in this one…
+    const seam = Buffer.concat([this.#carry, bytes.subarray(0, keep)]);
+    for (let at = seam.indexOf(ENTRY_MARK); at >= 0; at = seam.indexOf(ENTRY_MARK, at + 1)) this.count++;
+    // …then those that begin in this chunk (the chunk is searched in place, never copied).
+    for (let at = bytes.indexOf(ENTRY_MARK); at >= 0; at = bytes.indexOf(ENTRY_MARK, at + 1)) this.count++;
     // No whole mark fits in the carry, so none is counted twice.
-    this.#carry = Buffer.from(bytes.subarray(Math.max(0, bytes.length - (ENTRY_MARK.length - 1))));
+    this.#carry =
+      bytes.length >= keep
+        ? Buffer.from(bytes.subarray(bytes.length - keep))
+        : Buffer.from(Buffer.concat([this.#carry, bytes]).subarray(-keep));
   }
 }
 
@@ -479,7 +485,7 @@ export async function* packBackupStream(
   // tar → gzip (libuv thread pool) → age (this thread) as one stream, so compression and encryption overlap.
   // Huffman-only: sealed entries are base64 of ciphertext, in which LZ77 finds nothing to match; entropy coding
   // alone gives the same 25 % and costs a third of the CPU of level 6 (bench/results/backup.md).
-  const gz = createGzip({ strategy: zlibConstants.Z_HUFFMAN_ONLY });
+  const gz = createGzip({ strategy: zlibConstants.Z_HUFFMAN_ONLY, chunkSize: ZLIB_CHUNK });
   const piped = pipeline(pack, gz);
   let feedError: unknown = null;
   const feeding = (async () => {
@@ -625,12 +631,17 @@ export async function readBackup(
     },
   });
   const extract = tar.extract();
-  const feeding = pipeline(plain, createGunzip(), limit, async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      if (!extract.write(chunk)) await drained(extract);
-    }
-    extract.end(() => undefined);
-  });
+  const feeding = pipeline(
+    plain,
+    createGunzip({ chunkSize: ZLIB_CHUNK }),
+    limit,
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        if (!extract.write(chunk)) await drained(extract);
+      }
+      extract.end(() => undefined);
+    },
+  );
   feeding.catch((error: unknown) => extract.destroy(error as Error));
 
   let manifestBytes: Buffer | null = null;
