@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { CATEGORIES, type Category } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
@@ -13,21 +13,20 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import {
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,
-  type BackupFile,
+  type BackupFileSink,
   BackupKeys,
   type BackupManifest,
+  type BackupSource,
+  EntryCounter,
   backupError,
   backupFileNames,
-  contentRevision,
-  countEntries,
   keyringSummary,
   packBackupStream,
+  readBackup,
   requiredFileNames,
-  sha256Hex,
-  unpackBackup,
+  revisionOf,
 } from './archive.js';
 
-/** Writes a finished archive; injectable so tests can make the disk full. Must leave no partial file behind. */
 /** Writes an archive's chunks, as they are produced, to a new file (tests inject a full disk here). */
 export type ArchiveWriter = (path: string, archive: AsyncIterable<Uint8Array>) => Promise<void>;
 
@@ -41,9 +40,16 @@ export interface FsBackupStoreOptions {
   readonly clock?: Clock;
   readonly lockTimeoutMs?: number;
   readonly writeArchive?: ArchiveWriter;
-  /** Writes one staged file of a restore durably; injectable so tests can make the disk full mid-restore. */
-  readonly writeStaged?: (path: string, bytes: Uint8Array) => Promise<void>;
+  /**
+   * Writes one staged file of a restore durably from its chunks as they are unpacked; injectable so tests can
+   * make the disk full mid-restore.
+   */
+  readonly writeStaged?: StagedWriter;
+  /** Runs after a backup's snapshot is taken and its locks released, before the archive is written (tests). */
+  readonly afterSnapshot?: (userId: UserId) => Promise<void>;
 }
+
+export type StagedWriter = (path: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => Promise<void>;
 
 const SUFFIX = '.mvbackup';
 const BACKUP_NAME = /^(\+[1-9]\d{1,14})-(\d{8}T\d{9}Z)-[0-9a-f]{6}\.mvbackup$/;
@@ -51,8 +57,8 @@ const STAGING_PREFIX = '.restoring.';
 const PREVIOUS_PREFIX = '.previous.';
 const DELETING_PREFIX = '.deleting.';
 const JOURNAL_PREFIX = '.restore.';
-/** Archives are checked in memory; anything larger than this is no backup of ours. */
-const MAX_ARCHIVE_BYTES = 2 * 1024 ** 3 - 1;
+/** Files are hashed and packed in reads of this size. */
+const READ_BYTES = 1024 ** 2;
 
 const errno = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 
@@ -73,14 +79,54 @@ async function defaultWriter(path: string, archive: AsyncIterable<Uint8Array>): 
   }
 }
 
-/** Writes `bytes` to a new file and makes it durable (staging of a restore). */
-async function writeDurable(path: string, bytes: Uint8Array): Promise<void> {
+/** Writes chunks to a new file, gathered into writes of about 1 MiB, and makes it durable (staging of a restore). */
+async function writeDurable(path: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
   const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    await handle.writeFile(bytes);
+    let parts: Uint8Array[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      const buffer = Buffer.concat(parts, bytes);
+      let done = 0;
+      while (done < buffer.length) done += (await handle.write(buffer, done, buffer.length - done)).bytesWritten;
+      parts = [];
+      bytes = 0;
+    };
+    for await (const chunk of data) {
+      parts.push(chunk);
+      bytes += chunk.byteLength;
+      if (bytes >= READ_BYTES) await flush();
+    }
+    if (bytes > 0) await flush();
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** One file of a snapshot: an open descriptor and the length and hash its bytes had under the locks. */
+interface SnapshotFile {
+  readonly name: string;
+  readonly handle: FileHandle;
+  readonly size: number;
+  readonly sha256: string;
+  readonly entries: number | null;
+  /** The keyring's bytes (small), for the manifest's public-key fingerprints. */
+  readonly bytes?: Buffer;
+}
+
+/** A file changed in place between the snapshot and the packing (a torn tail cut by the next append). */
+class SnapshotMoved extends Error {}
+
+/** Reads `size` bytes of an open file from the start, in 1 MiB reads. */
+async function* readRange(handle: FileHandle, size: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  while (position < size) {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, size - position));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) throw new SnapshotMoved(`a file became shorter than its snapshot`);
+    position += bytesRead;
+    yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
   }
 }
 
@@ -106,7 +152,8 @@ export class FsBackupStore implements BackupStore {
   readonly #clock: Clock;
   readonly #lockTimeoutMs: number;
   readonly #write: ArchiveWriter;
-  readonly #writeStaged: (path: string, bytes: Uint8Array) => Promise<void>;
+  readonly #writeStaged: StagedWriter;
+  readonly #afterSnapshot: ((userId: UserId) => Promise<void>) | undefined;
 
   constructor(options: FsBackupStoreOptions) {
     this.#dataDir = resolve(options.dataDir);
@@ -124,6 +171,7 @@ export class FsBackupStore implements BackupStore {
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
     this.#write = options.writeArchive ?? defaultWriter;
     this.#writeStaged = options.writeStaged ?? writeDurable;
+    this.#afterSnapshot = options.afterSnapshot;
   }
 
   /** The age recipient this instance encrypts backups to. */
@@ -136,17 +184,68 @@ export class FsBackupStore implements BackupStore {
     if (!(await exists(join(dir, `USER.${userId}.md`)))) throw notFound(`No person ${userId} in this vault.`);
     const target = options.out === undefined ? await this.#newBackupPath(userId) : this.#outPath(options.out);
     const createdAt = this.#clock.now().toISOString();
-    // One snapshot under the vault's, the keyring's and the audit log's locks: an append, a rotation or an
-    // audit record is wholly in it or wholly out of it.
-    const files = await this.#withUserLocks(userId, () => this.#readFolder(userId));
-    const manifest = this.#manifest(userId, createdAt, files);
-    const archive = packBackupStream(this.#keys, manifest, files);
+    const inBackupDir = options.out === undefined;
+    try {
+      return await this.#pack(userId, target, createdAt, inBackupDir, false);
+    } catch (error) {
+      if (!(error instanceof SnapshotMoved)) throw error;
+      // A file changed in place after the snapshot (only a torn tail's repair does that, at the next append):
+      // once more, holding the locks until the archive is written.
+      try {
+        return await this.#pack(userId, target, createdAt, inBackupDir, true);
+      } catch (again) {
+        if (!(again instanceof SnapshotMoved)) throw again;
+        throw storageError(
+          `${userId}'s files changed while they were backed up under their locks (${again.message}); nothing was written. Run \`memvault doctor --user ${userId}\` and try again.`,
+          again,
+        );
+      }
+    }
+  }
+
+  /**
+   * One snapshot under the vault's, the keyring's and the audit log's locks — an append, a rotation or an audit
+   * record is wholly in it or wholly out of it — taken as open descriptors with each file's length and SHA-256
+   * at that instant, so the locks are held only for reading and hashing, never for compressing and encrypting,
+   * and no file is ever whole in memory. Afterwards appends only add bytes past the recorded length and rewrites
+   * replace the file by a rename (the descriptor keeps the old one), so the recorded bytes stay as they were;
+   * each file is hashed again as it is packed, and a mismatch throws `SnapshotMoved` rather than write it.
+   */
+  async #pack(
+    userId: UserId,
+    target: string,
+    createdAt: string,
+    inBackupDir: boolean,
+    holdLocks: boolean,
+  ): Promise<BackupSummary> {
+    const files: SnapshotFile[] = [];
+    const write = async () => {
+      const manifest = this.#manifest(userId, createdAt, files);
+      await this.#writeArchive(target, inBackupDir, packBackupStream(this.#keys, manifest, files.map(packedSource)));
+      return summary(target, manifest);
+    };
+    try {
+      if (holdLocks) {
+        return await this.#withUserLocks(userId, async () => {
+          await this.#snapshot(userId, files);
+          return write();
+        });
+      }
+      await this.#withUserLocks(userId, () => this.#snapshot(userId, files));
+      await this.#afterSnapshot?.(userId);
+      return await write();
+    } finally {
+      for (const f of files) await f.handle.close().catch(() => undefined);
+    }
+  }
+
+  async #writeArchive(target: string, inBackupDir: boolean, archive: AsyncIterable<Uint8Array>): Promise<void> {
     try {
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      if (options.out === undefined) await this.#removeDeadTemps(dirname(target));
+      if (inBackupDir) await this.#removeDeadTemps(dirname(target));
       await this.#write(target, archive);
     } catch (error) {
-      if (error instanceof MemvaultError) throw error;
+      if (error instanceof MemvaultError || error instanceof SnapshotMoved) throw error;
       const code = errno(error);
       throw storageError(
         code === 'ENOSPC'
@@ -156,7 +255,6 @@ export class FsBackupStore implements BackupStore {
         { file: target },
       );
     }
-    return summary(target, manifest);
   }
 
   async list(userId?: UserId): Promise<BackupListing[]> {
@@ -181,55 +279,101 @@ export class FsBackupStore implements BackupStore {
 
   async verify(file: string): Promise<BackupSummary> {
     const path = this.#inPath(file);
-    const { manifest, files } = await unpackBackup(this.#keys, await this.#readArchive(path));
-    return summary(path, manifest, files);
+    await this.#checkArchive(path);
+    // Hashed and counted as it passes, then dropped: nothing is written and nothing is kept.
+    const manifest = await readBackup(this.#keys, this.#archiveBytes(path), () => async (_name, data) => {
+      for await (const _ of data);
+    });
+    return summary(path, manifest);
   }
 
   async contents(file: string): Promise<{ summary: BackupSummary; files: ReadonlyMap<string, Uint8Array> }> {
     const path = this.#inPath(file);
-    const { manifest, files } = await unpackBackup(this.#keys, await this.#readArchive(path));
-    return { summary: summary(path, manifest, files), files: new Map(files.map((f) => [f.name, f.bytes])) };
+    await this.#checkArchive(path);
+    const files = new Map<string, Uint8Array>();
+    const manifest = await readBackup(this.#keys, this.#archiveBytes(path), () => async (name, data) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of data) parts.push(chunk);
+      files.set(name, Buffer.concat(parts));
+    });
+    return { summary: summary(path, manifest), files };
   }
 
   async restore(file: string, options: { readonly userId?: UserId } = {}): Promise<BackupSummary> {
     const path = this.#inPath(file);
-    // Everything is checked before the first byte is written.
-    const { manifest, files } = await unpackBackup(this.#keys, await this.#readArchive(path));
-    const userId = manifest.userId as UserId;
-    if (options.userId !== undefined && options.userId !== userId) {
-      throw backupError(
-        'wrong_person',
-        `This backup belongs to another person, not to ${options.userId}; a backup restores only its owner.`,
+    await this.#checkArchive(path);
+    // Set once the manifest is checked (the staging folder exists from then on).
+    const staged: { userId?: UserId; dir?: string; previous?: string } = {};
+    let manifest: BackupManifest;
+    try {
+      // One pass: decrypted, unpacked and hashed as it streams into a staging folder. The manifest is checked
+      // before the first file arrives, each file when it has passed, the whole when the archive ends; any
+      // refusal removes the staging folder, and nothing else has been touched by then.
+      manifest = await readBackup(this.#keys, this.#archiveBytes(path), async (m): Promise<BackupFileSink> => {
+        const owner = m.userId as UserId;
+        if (options.userId !== undefined && options.userId !== owner) {
+          throw backupError(
+            'wrong_person',
+            `This backup belongs to another person, not to ${options.userId}; a backup restores only its owner.`,
+          );
+        }
+        staged.userId = owner;
+        await this.recover();
+        await mkdir(this.#usersDir, { recursive: true, mode: 0o700 });
+        const tag = `${owner}.${process.pid}.${randomBytes(6).toString('hex')}`;
+        const dir = join(this.#usersDir, `${STAGING_PREFIX}${tag}`);
+        await mkdir(dir, { mode: 0o700 });
+        staged.dir = dir;
+        staged.previous = join(this.#usersDir, `${PREVIOUS_PREFIX}${tag}`);
+        return (name, data) => this.#writeStaged(join(dir, stagedName(name)), data);
+      });
+    } catch (error) {
+      if (staged.dir !== undefined) await rm(staged.dir, { recursive: true, force: true }).catch(() => undefined);
+      if (error instanceof MemvaultError) throw error;
+      throw storageError(
+        `Could not restore ${staged.userId ?? 'the backup'} (${errno(error) ?? 'error'}); nothing was changed. ${errno(error) === 'ENOSPC' ? 'The disk is full: free space and try again.' : ''}`.trim(),
+        error,
       );
     }
-    await this.recover();
+    if (staged.dir === undefined || staged.previous === undefined) {
+      throw backupError('bad_manifest', 'The backup holds no manifest.');
+    }
+    return this.#swap(path, manifest, manifest.userId as UserId, staged.dir, staged.previous);
+  }
+
+  /** Puts a complete, verified staging folder in the person's place through the journal. */
+  async #swap(path: string, manifest: BackupManifest, userId: UserId, staging: string, previous: string) {
     const current = this.#userDir(userId);
-    await mkdir(this.#usersDir, { recursive: true, mode: 0o700 });
-    const tag = `${userId}.${process.pid}.${randomBytes(6).toString('hex')}`;
-    const staging = join(this.#usersDir, `${STAGING_PREFIX}${tag}`);
-    const previous = join(this.#usersDir, `${PREVIOUS_PREFIX}${tag}`);
     const journal = join(this.#usersDir, `${JOURNAL_PREFIX}${userId}.json`);
     let journaled = false;
     try {
-      await mkdir(staging, { mode: 0o700 });
-      for (const f of files) {
-        // The audit log is history, not state: the current one is carried over below.
-        if (f.name.startsWith('AUDIT.')) continue;
-        await this.#writeStaged(join(staging, f.name), f.bytes);
-      }
       const swap = async () => {
         for (const name of [`AUDIT.${userId}.log`, `AUDIT.${userId}.head`]) {
-          const bytes = (await exists(current))
-            ? await readFile(join(current, name)).catch((e) => (errno(e) === 'ENOENT' ? null : Promise.reject(e)))
-            : null;
-          const fromBackup = files.find((f) => f.name === name)?.bytes ?? null;
-          const chosen = bytes ?? fromBackup;
-          if (chosen) await this.#writeStaged(join(staging, name), chosen);
+          // The audit log is history, not state: the current one is kept; the backup's only when there is none.
+          const kept = (await exists(current)) ? await openIfExists(join(current, name)) : null;
+          const fromBackup = join(staging, stagedName(name));
+          if (kept) {
+            try {
+              await this.#writeStaged(join(staging, name), readRange(kept, (await kept.stat()).size));
+            } finally {
+              await kept.close();
+            }
+            await unlink(fromBackup).catch((e) => (errno(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+          } else if (await exists(fromBackup)) {
+            await rename(fromBackup, join(staging, name));
+          }
         }
         // Bytes cut from torn appends are forensic evidence of the current folder, not state: they stay too.
         const torn = new Set(CATEGORIES.map((c) => `${c}.${userId}.md.torn`));
         for (const name of await this.#readdirOrEmpty(current)) {
-          if (torn.has(name)) await this.#writeStaged(join(staging, name), await readFile(join(current, name)));
+          if (!torn.has(name)) continue;
+          const handle = await openIfExists(join(current, name));
+          if (!handle) continue;
+          try {
+            await this.#writeStaged(join(staging, name), readRange(handle, (await handle.stat()).size));
+          } finally {
+            await handle.close();
+          }
         }
         await fsyncDirectory(staging);
         // The journal names both folders before either moves, so `recover` can finish or undo the swap.
@@ -263,13 +407,13 @@ export class FsBackupStore implements BackupStore {
       }
       // The swap had begun: the journal decides, exactly as after a crash.
       const outcome = await this.recover();
-      if (outcome.finished.includes(userId)) return summary(path, manifest, files);
+      if (outcome.finished.includes(userId)) return summary(path, manifest);
       throw storageError(
         `Could not restore ${userId} (${detail}); ${outcome.undone.includes(userId) ? 'the folder was put back as it was before' : 'run `memvault doctor --repair`'}.`,
         error,
       );
     }
-    return summary(path, manifest, files);
+    return summary(path, manifest);
   }
 
   /**
@@ -389,43 +533,69 @@ export class FsBackupStore implements BackupStore {
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
 
-  #manifest(userId: UserId, createdAt: string, files: readonly BackupFile[]): BackupManifest {
+  #manifest(userId: UserId, createdAt: string, files: readonly SnapshotFile[]): BackupManifest {
+    const byName = new Map(files.map((f) => [f.name, f]));
     const counts = Object.fromEntries(
-      CATEGORIES.map((c) => [
-        c,
-        countEntries(files.find((f) => f.name === `${c}.${userId}.md`)?.bytes.toString() ?? ''),
-      ]),
+      CATEGORIES.map((c) => [c, byName.get(`${c}.${userId}.md`)?.entries ?? 0]),
     ) as Record<Category, number>;
     return {
       format: BACKUP_FORMAT,
       version: BACKUP_FORMAT_VERSION,
       createdAt,
       userId,
-      revision: contentRevision(userId, files),
-      files: files.map((f) => ({ name: f.name, size: f.bytes.length, sha256: sha256Hex(f.bytes) })),
+      revision: revisionOf(userId, new Map(files.map((f) => [f.name, f.sha256]))),
+      files: files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
       counts,
-      keyring: keyringSummary(files.find((f) => f.name === `KEYRING.${userId}.json`)?.bytes),
+      keyring: keyringSummary(byName.get(`KEYRING.${userId}.json`)?.bytes),
     };
   }
 
-  async #readFolder(userId: UserId): Promise<BackupFile[]> {
+  /** Opens, measures, hashes and counts the person's files (call under their locks); pushes each onto `into`. */
+  async #snapshot(userId: UserId, into: SnapshotFile[]): Promise<void> {
     const dir = this.#userDir(userId);
     const required = new Set(requiredFileNames(userId));
-    const files: BackupFile[] = [];
+    const categories = new Set(CATEGORIES.map((c) => `${c}.${userId}.md`));
+    const keyring = `KEYRING.${userId}.json`;
     for (const name of backupFileNames(userId)) {
+      const path = join(dir, name);
+      let handle: FileHandle | null;
       try {
-        files.push({ name, bytes: await readFile(join(dir, name)) });
+        handle = await openIfExists(path);
+        if (!handle) {
+          if (!required.has(name)) continue;
+          throw Object.assign(new Error(`ENOENT: ${name}`), { code: 'ENOENT' });
+        }
       } catch (error) {
-        if (errno(error) === 'ENOENT' && !required.has(name)) continue;
         throw storageError(
           errno(error) === 'ENOENT'
             ? `${name} is missing from ${dir}; run \`memvault doctor --user ${userId}\` before backing up.`
-            : `Could not read ${join(dir, name)} for the backup.`,
+            : `Could not read ${path} for the backup.`,
           error,
         );
       }
+      try {
+        const { size } = await handle.stat();
+        const hash = createHash('sha256');
+        const counter = categories.has(name) ? new EntryCounter() : null;
+        const kept: Buffer[] | null = name === keyring ? [] : null;
+        for await (const chunk of readRange(handle, size)) {
+          hash.update(chunk);
+          counter?.update(chunk);
+          kept?.push(chunk);
+        }
+        into.push({
+          name,
+          handle,
+          size,
+          sha256: hash.digest('hex'),
+          entries: counter ? counter.count : null,
+          ...(kept ? { bytes: Buffer.concat(kept) } : {}),
+        });
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw storageError(`Could not read ${path} for the backup.`, error);
+      }
     }
-    return files;
   }
 
   /** Vault, keyring and audit locks, in that order (the only order anything takes more than one of them). */
@@ -493,16 +663,27 @@ export class FsBackupStore implements BackupStore {
     return path;
   }
 
-  async #readArchive(path: string): Promise<Buffer> {
+  /** The archive to read must be an existing regular file. */
+  async #checkArchive(path: string): Promise<void> {
     try {
-      const st = await stat(path);
-      if (!st.isFile()) throw validationError(`${path} is not a file.`);
-      if (st.size > MAX_ARCHIVE_BYTES) throw backupError('not_a_backup', `${path} is too large to be a backup.`);
-      return await readFile(path);
+      if (!(await stat(path)).isFile()) throw validationError(`${path} is not a file.`);
     } catch (error) {
       if (error instanceof MemvaultError) throw error;
       if (errno(error) === 'ENOENT') throw notFound(`No backup file at ${path}.`);
       throw storageError(`Could not read ${path}.`, error);
+    }
+  }
+
+  /** The archive's bytes in 1 MiB reads; a read failure is a typed error. */
+  async *#archiveBytes(path: string): AsyncGenerator<Buffer> {
+    const stream = createReadStream(path, { highWaterMark: READ_BYTES });
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (error) {
+      if (errno(error) === 'ENOENT') throw notFound(`No backup file at ${path}.`);
+      throw storageError(`Could not read ${path}.`, error);
+    } finally {
+      stream.destroy();
     }
   }
 
@@ -534,7 +715,35 @@ function parseJournal(text: string): Journal {
   return { userId: j.userId as UserId, staging: j.staging, previous: j.previous };
 }
 
-function summary(file: string, manifest: BackupManifest, files?: readonly BackupFile[]): BackupSummary {
+/** Files of the backup's audit log are staged under another name until the swap decides which log is kept. */
+const stagedName = (name: string) => (name.startsWith('AUDIT.') ? `.from-backup.${name}` : name);
+
+async function openIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** A snapshot file as the packer reads it: the recorded bytes, hashed again on the way. */
+function packedSource(file: SnapshotFile): BackupSource {
+  return {
+    name: file.name,
+    size: file.size,
+    async *read() {
+      const hash = createHash('sha256');
+      for await (const chunk of readRange(file.handle, file.size)) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      if (hash.digest('hex') !== file.sha256) throw new SnapshotMoved(`${file.name} changed after the snapshot`);
+    },
+  };
+}
+
+function summary(file: string, manifest: BackupManifest): BackupSummary {
   return {
     file,
     version: manifest.version,
@@ -542,7 +751,7 @@ function summary(file: string, manifest: BackupManifest, files?: readonly Backup
     createdAt: manifest.createdAt,
     revision: manifest.revision,
     files: manifest.files.length,
-    bytes: files ? files.reduce((n, f) => n + f.bytes.length, 0) : manifest.files.reduce((n, f) => n + f.size, 0),
+    bytes: manifest.files.reduce((n, f) => n + f.size, 0),
     counts: manifest.counts,
     keyring: manifest.keyring,
   };

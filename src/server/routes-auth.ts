@@ -16,6 +16,7 @@ import {
   SessionResponse,
   SignInBody,
   SignUpBody,
+  SignUpResponse,
   TotpConfirmBody,
   TotpEnrollmentResponse,
   UnlockBody,
@@ -60,12 +61,12 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       path: '/v1/auth/sign-up',
       operationId: 'signUp',
       description:
-        'Creates the person’s vault, keyring and audit log with a policy-checked password, and signs them in.',
+        'Creates the person’s vault, keyring and audit log with a policy-checked password, and signs them in; with `recoveryKit: true` also makes their recovery kit and returns its code once.',
       tags: ['auth'],
       summary: 'Create an account and sign in',
       request: jsonBody(SignUpBody),
       responses: {
-        201: jsonResponse(SessionResponse, 'Account created; signed in'),
+        201: jsonResponse(SignUpResponse, 'Account created; signed in'),
         ...errorResponses(400, 409, 413, 415, 422, 429),
       },
     }),
@@ -84,11 +85,25 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       const signed = await auth.signIn(profile.userId, body.password, meta);
       await signed.release?.();
       const user = profileDto(profile);
+      // The kit within the sign-up (issue 12 §5): the code is shown once, right after the account is made. A kit
+      // that cannot be made does not undo the account: the answer simply has none, and Settings offers it.
+      let recoveryKit: { code: string; createdAt: string } | undefined;
+      if (body.recoveryKit && kit.deps.recovery) {
+        try {
+          recoveryKit = await kit.deps.recovery.createKit(profile.userId, body.password, meta);
+        } catch (error) {
+          kit.deps.logger.warn(
+            { userId: profile.userId, err: error instanceof Error ? error.name : 'unknown' },
+            'recovery kit at sign-up failed; the account is made without one',
+          );
+        }
+      }
+      const kitPart = recoveryKit ? { recoveryKit } : {};
       if (mode === 'cookie') {
         const csrfToken = await replaceCookieSession(c, kit, signed.token);
-        return c.json({ session: sessionDto(signed.session), csrfToken, user }, 201);
+        return c.json({ session: sessionDto(signed.session), csrfToken, user, ...kitPart }, 201);
       }
-      return c.json({ session: sessionDto(signed.session), token: signed.token, user }, 201);
+      return c.json({ session: sessionDto(signed.session), token: signed.token, user, ...kitPart }, 201);
     },
   );
 

@@ -84,6 +84,11 @@ export const SignUpBody = z
     timezone: z.string().max(64).optional(),
     email: z.email().max(320).nullable().optional(),
     session: sessionMode,
+    /** Make the recovery kit within the sign-up: its code comes back once, in `recoveryKit` (the web app does). */
+    recoveryKit: z.boolean().optional().openapi({
+      description:
+        'Also make the recovery kit now: its code is in the response, shown this once (the same kit as POST /v1/account/recovery-kit).',
+    }),
   })
   .openapi('SignUp');
 
@@ -147,6 +152,14 @@ export const SessionResponse = z
     user: Profile.optional(),
   })
   .openapi('SessionResponse');
+
+/** Sign-up's answer: the session, and the recovery kit's code when it was asked for (shown this once). */
+export const SignUpResponse = SessionResponse.extend({
+  recoveryKit: z
+    .object({ code: z.string(), createdAt: z.string() })
+    .optional()
+    .openapi({ description: 'Only when `recoveryKit: true` was asked: the code, shown this once, never again.' }),
+}).openapi('SignUpResponse');
 
 /** A WebAuthn response in its JSON form; its inner structure is checked by the authentication service. */
 const webauthnJson = z

@@ -119,6 +119,32 @@ describe('backup create', () => {
     expect((await app.backups.verify(first.file)).revision).toBe(first.revision);
   });
 
+  it('a file cut in place after the snapshot (a torn tail repaired by the next append) is packed again under the locks', async () => {
+    await addEntries(app, ANA, 3, 'GENERAL');
+    const path = join(D, 'users', ANA, `GENERAL.${ANA}.md`);
+    // A crashed writer's torn tail: the next append cuts it (in place) and appends after the cut.
+    writeFileSync(path, `${readFileSync(path, 'utf8')}## Memory Entry #01TORN\n**Date**: 2026-0`);
+    let appended = false;
+    const store = new FsBackupStore({
+      dataDir: D,
+      masterKey: Buffer.from(KEY, 'hex'),
+      afterSnapshot: async () => {
+        if (appended) return;
+        appended = true;
+        await addEntries(app, ANA, 1, 'GENERAL');
+      },
+    });
+    const made = await store.create(ANA);
+    const { files } = await unpackBackup(keys(), readFileSync(made.file));
+    const text = files.find((f) => f.name === `GENERAL.${ANA}.md`)?.bytes.toString('utf8') ?? '';
+    // The second snapshot, taken with the locks held to the end: the repaired file with the new entry, whole.
+    expect(text).toBe(readFileSync(path, 'utf8'));
+    expect(text).not.toContain('01TORN');
+    expect(made.counts.GENERAL).toBe(4);
+    expect((await store.verify(made.file)).revision).toBe(made.revision);
+    expect(readdirSync(join(D, 'backups', ANA)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('list is newest first and per person', async () => {
     const a1 = await app.backups.create(ANA);
     await new Promise((r) => setTimeout(r, 5));
@@ -213,6 +239,26 @@ describe('verify and restore refuse bad backups and leave the vault untouched', 
     expect(r.message).toMatch(/version 2.*up to version 1/);
   });
 
+  it('a file that does not match its MAC-ed manifest is refused after it was staged; the staging folder goes', async () => {
+    const { manifest, files } = await unpackBackup(keys(), readFileSync(good));
+    // Every file intact but the last one packed: the restore has staged the others when it finds out.
+    const last = files.at(-1);
+    if (!last) throw new Error('no files');
+    const edited = [...files.slice(0, -1), { name: last.name, bytes: Buffer.concat([last.bytes, Buffer.from('x')]) }];
+    const path = join(dir.path, 'edited.mvbackup');
+    writeFileSync(path, await packBackup(keys(), manifest, edited));
+    const before = snapshot(join(D, 'users'));
+    const r = await refusal(app.backups.restore(path, { userId: ANA }));
+    expect(r).toMatchObject({ code: 'DATA_CORRUPTION', problem: 'tampered' });
+    expect(r.message).toContain(last.name);
+    expect(snapshot(join(D, 'users'))).toEqual(before);
+    expect(readdirSync(join(D, 'users')).sort()).toEqual([ANA, BEN].sort());
+    // A listed file left out of the archive is `truncated`.
+    const missing = join(dir.path, 'missing.mvbackup');
+    writeFileSync(missing, await packBackup(keys(), manifest, files.slice(0, -1)));
+    expect(await refusal(app.backups.verify(missing))).toMatchObject({ problem: 'truncated' });
+  });
+
   it('a manifest not MAC-ed by this instance is refused even when the age layer is valid', async () => {
     const { manifest, files } = await unpackBackup(keys(), readFileSync(good));
     const forger = new BackupKeys(Buffer.from(OTHER_KEY, 'hex'));
@@ -221,7 +267,7 @@ describe('verify and restore refuse bad backups and leave the vault untouched', 
     const path = join(dir.path, 'forged.mvbackup');
     const archive = await packBackup(
       {
-        encryptStream: (p: ReadableStream<Uint8Array>) => ours.encryptStream(p),
+        encrypt: (p: AsyncIterable<Uint8Array>) => ours.encrypt(p),
         mac: (b: Buffer) => forger.mac(b),
       } as unknown as BackupKeys,
       manifest,
@@ -267,9 +313,11 @@ describe('restore', () => {
     const full = new FsBackupStore({
       dataDir: D,
       masterKey: Buffer.from(KEY, 'hex'),
-      writeStaged: async (path, bytes) => {
+      writeStaged: async (path, data) => {
         if (++written === 3) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        writeFileSync(path, bytes);
+        const parts: Uint8Array[] = [];
+        for await (const chunk of data) parts.push(chunk);
+        writeFileSync(path, Buffer.concat(parts));
       },
     });
     const r = await refusal(full.restore(made.file));

@@ -213,4 +213,78 @@ describe('memvault recovery-kit / recover, and over HTTP', () => {
       await server.close();
     }
   });
+
+  it('sign-up with recoveryKit: true makes the kit within the request and answers its code once', async () => {
+    const { startRealServer } = await import('../server/real.js');
+    const server = await startRealServer();
+    try {
+      const json = { 'content-type': 'application/json' };
+      const signUp = (phone: string, extra: Record<string, unknown>) =>
+        fetch(`${server.url}/v1/auth/sign-up`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ phone, password: PASSWORD, session: 'bearer', ...extra }),
+        });
+      const made = await signUp(ANA, { recoveryKit: true });
+      expect(made.status).toBe(201);
+      const body = (await made.json()) as { token: string; recoveryKit?: { code: string; createdAt: string } };
+      expect(body.recoveryKit?.code).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){12}[0-9A-HJKMNP-TV-Z]{4}$/);
+      const auth = { authorization: `Bearer ${body.token}` };
+      const status = await fetch(`${server.url}/v1/account/recovery-kit`, { headers: auth });
+      expect(await status.json()).toMatchObject({ exists: true, stale: false, createdAt: body.recoveryKit?.createdAt });
+      // The code is the one the kit was sealed with: it replaces the password.
+      const recover = await fetch(`${server.url}/v1/auth/recover`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ phone: ANA, code: body.recoveryKit?.code, newPassword: NEW_PASSWORD }),
+      });
+      expect(recover.status).toBe(204);
+      // Without the flag (API clients as before) no kit is made and none is answered.
+      const other = '+14155550199';
+      const plain = await signUp(other, {});
+      expect(plain.status).toBe(201);
+      const plainBody = (await plain.json()) as { token: string; recoveryKit?: unknown };
+      expect(plainBody.recoveryKit).toBeUndefined();
+      const none = await fetch(`${server.url}/v1/account/recovery-kit`, {
+        headers: { authorization: `Bearer ${plainBody.token}` },
+      });
+      expect(await none.json()).toMatchObject({ exists: false });
+      // A bad value is refused at the edge.
+      expect((await signUp('+14155550111', { recoveryKit: 'yes' })).status).toBe(400);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('`user create --recovery-kit` prints the code once; without a password it is refused', async () => {
+    await app.close();
+    const env = { MEMVAULT_MASTER_KEY: KEY };
+    const run = (args: string[], stdin?: string) =>
+      memvault([...args, '--data-dir', D], { env, ...(stdin ? { stdin } : {}) });
+    const BEN = '+14155550199';
+    const refused = await run(['user', 'create', '--phone', BEN, '--recovery-kit']);
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toMatch(/--recovery-kit needs --password-stdin/);
+    const made = await run(['user', 'create', '--phone', BEN, '--password-stdin', '--recovery-kit'], `${PASSWORD}\n`);
+    expect(made.code, made.stderr).toBe(0);
+    const code = /\n {2}((?:[0-9A-Z]{4}-){12}[0-9A-Z]{4})\n/.exec(made.stdout)?.[1] ?? '';
+    expect(code).not.toBe('');
+    expect(made.stdout).toMatch(/shown this once/);
+    expect((await run(['recovery-kit', '--user', BEN, '--status', '--json'])).json()).toMatchObject({ exists: true });
+    const done = await run(['recover', '--user', BEN, '--json'], `${code}\n${NEW_PASSWORD}\n`);
+    expect(done.code, done.stderr).toBe(0);
+    // --json carries it too; without the flag there is none, and the output says how to make one.
+    const CAL = '+14155550177';
+    const withJson = await run(
+      ['user', 'create', '--phone', CAL, '--password-stdin', '--recovery-kit', '--json'],
+      `${PASSWORD}\n`,
+    );
+    expect(withJson.json<{ recoveryKit: { code: string } }>().recoveryKit.code).toMatch(/^([0-9A-Z]{4}-){12}/);
+    const DAN = '+14155550166';
+    const without = await run(['user', 'create', '--phone', DAN, '--password-stdin'], `${PASSWORD}\n`);
+    expect(without.stdout).toMatch(/No recovery kit yet/);
+    expect((await run(['recovery-kit', '--user', DAN, '--status', '--json'])).json()).toMatchObject({ exists: false });
+    const config = loadConfig({ MEMVAULT_DATA_DIR: D, MEMVAULT_MASTER_KEY: KEY, MEMVAULT_LOG_LEVEL: 'silent' });
+    app = await createMemvault(config, { logger: pino({ level: 'silent' }) });
+  });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yauzl from 'yauzl';
 import { planBrowserSuite } from './chromium.js';
-import { type App, axeSerious, nav, openApp, PASSWORD, PHONE, remember, signUp } from './harness.js';
+import type { UserId } from '../../src/core/entry.js';
+import { type App, axeSerious, nav, openApp, PASSWORD, PHONE, remember } from './harness.js';
 
 /**
  * "Download my data", the recovery kit (printable page, "I have saved it", "Forgot your password?") and "Delete
@@ -27,6 +28,7 @@ describe.skipIf(plan.action !== 'run')('your data in the web app, in Chromium', 
   let app: App;
   const page = () => app.page;
   let code = '';
+  let signUpCode = '';
 
   beforeAll(async () => {
     app = await openApp(plan.action === 'run' ? plan.executable : '');
@@ -35,11 +37,35 @@ describe.skipIf(plan.action !== 'run')('your data in the web app, in Chromium', 
     await app?.close();
   });
 
-  it('sign-up says plainly that Ultra-secret opens only with the passkey', async () => {
+  it('sign-up makes the recovery kit and shows it once, right after the account is made', async () => {
     await page().goto(app.server.url);
     const form = page().getByRole('form', { name: 'Create an account' });
     await form.getByText(/Ultra-secret memories open only with your passkey/).waitFor();
-    await signUp(page(), app.server.url);
+    await form.getByText(/Right after the account is made you get a recovery code, shown once/).waitFor();
+    await form.getByLabel('Phone number').fill(PHONE);
+    await form.getByLabel('Choose a password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Create account' }).click();
+    // Not the timeline first: the printable kit page, within the sign-up.
+    await page().getByRole('heading', { name: 'Recovery kit', level: 1 }).waitFor();
+    await page().getByText('Your account is ready. Before you start, save your recovery code').waitFor();
+    signUpCode = (await page().getByTestId('recovery-code').textContent()) ?? '';
+    expect(signUpCode).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){12}[0-9A-HJKMNP-TV-Z]{4}$/);
+    await page().getByText('Ultra-secret memories open only with your passkey — this code never opens them.').waitFor();
+    expect(await page().getByRole('button', { name: 'Print' }).isVisible()).toBe(true);
+    // The code is in page memory only: not in the address, not in storage.
+    expect(page().url()).not.toContain(signUpCode);
+    expect(await page().evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toContain(
+      signUpCode,
+    );
+    const violations = await axeSerious(page());
+    expect(violations, JSON.stringify(violations)).toEqual([]);
+    const go = page().getByRole('button', { name: 'Continue' });
+    expect(await go.isDisabled()).toBe(true);
+    await page().getByLabel('I have saved it').check();
+    await go.click();
+    await page().getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    // The server holds the kit (never the code), made within the sign-up.
+    expect(await app.server.mv.recovery.status(PHONE as UserId)).toMatchObject({ exists: true, stale: false });
     await remember(page(), ['Went kayaking with Odette yesterday']);
   });
 
@@ -60,18 +86,16 @@ describe.skipIf(plan.action !== 'run')('your data in the web app, in Chromium', 
     expect(text.length).toBeGreaterThan(100);
   });
 
-  it('makes a recovery kit: a printable page shown once, Continue only after "I have saved it"', async () => {
+  it('a new kit from Settings replaces the sign-up one: a printable page shown once, Continue after "I have saved it"', async () => {
     const section = page().locator('#settings-your-data');
-    await section.getByText('You have no recovery kit.').waitFor();
+    await section.getByText(/You have a recovery kit, made/).waitFor();
     const form = page().getByRole('form', { name: 'Make a recovery kit' });
     await form.getByLabel('Your password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Make a recovery kit' }).click();
     await page().getByRole('heading', { name: 'Recovery kit', level: 1 }).waitFor();
     code = (await page().getByTestId('recovery-code').textContent()) ?? '';
     expect(code).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){12}[0-9A-HJKMNP-TV-Z]{4}$/);
-    await page().getByText('Ultra-secret memories open only with your passkey — this code never opens them.').waitFor();
-    const violations = await axeSerious(page());
-    expect(violations, JSON.stringify(violations)).toEqual([]);
+    expect(code).not.toBe(signUpCode);
     const go = page().getByRole('button', { name: 'Continue' });
     expect(await go.isDisabled()).toBe(true);
     await page().getByLabel('I have saved it').check();
@@ -95,6 +119,11 @@ describe.skipIf(plan.action !== 'run')('your data in the web app, in Chromium', 
     await page().getByRole('link', { name: 'Forgot your password?' }).click();
     const form = page().getByRole('form', { name: 'Recover with the code' });
     await form.getByLabel('Phone number').fill(PHONE);
+    // The sign-up kit was replaced: its code no longer works.
+    await form.getByLabel('Recovery code').fill(signUpCode);
+    await form.getByLabel('New password').fill(NEW_PASSWORD);
+    await form.getByRole('button', { name: 'Set the new password' }).click();
+    await form.getByRole('alert').waitFor();
     await form.getByLabel('Recovery code').fill(code.toLowerCase());
     await form.getByLabel('New password').fill(NEW_PASSWORD);
     await form.getByRole('button', { name: 'Set the new password' }).click();

@@ -48,15 +48,28 @@ export async function openApp(executable: string): Promise<App> {
   };
 }
 
-/** Creates the account from the sign-up form and waits for the timeline. */
-export async function signUp(page: Page, url: string, phone = PHONE): Promise<void> {
+/**
+ * Creates the account from the sign-up form, saves the recovery kit it shows (ticks "I have saved it",
+ * Continue) and waits for the timeline. Returns the recovery code.
+ */
+export async function signUp(page: Page, url: string, phone = PHONE): Promise<string> {
   await page.goto(url);
   const form = page.getByRole('form', { name: 'Create an account' });
   await form.getByLabel('Phone number').fill(phone);
   await form.getByLabel('Name (optional)').fill('Ana');
   await form.getByLabel('Choose a password').fill(PASSWORD);
   await form.getByRole('button', { name: 'Create account' }).click();
+  return saveRecoveryKit(page);
+}
+
+/** On the recovery-kit page shown right after sign-up: reads the code, confirms it was saved, goes on. */
+export async function saveRecoveryKit(page: Page): Promise<string> {
+  await page.getByRole('heading', { name: 'Recovery kit', level: 1 }).waitFor();
+  const code = (await page.getByTestId('recovery-code').textContent()) ?? '';
+  await page.getByLabel('I have saved it').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+  return code;
 }
 
 /** Writes memories through the capture form, one after another. */

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { startRealServer } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
+import { saveRecoveryKit } from './harness.js';
 
 const label = process.argv[2] ?? 'after';
 if (!/^[a-z0-9-]+$/.test(label)) throw new Error('The label is a lowercase word, e.g. before or after.');
@@ -56,7 +57,7 @@ try {
   await form.getByLabel('Name (optional)').fill('Ana');
   await form.getByLabel('Choose a password').fill('a long and private passphrase 42');
   await form.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+  await saveRecoveryKit(page);
   for (const text of MEMORIES) {
     await page.getByLabel('What happened?').fill(text);
     await page.getByRole('button', { name: 'Remember' }).click();

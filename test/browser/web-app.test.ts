@@ -7,6 +7,7 @@ import { normalizeUserId } from '../../src/core/user-id.js';
 import { checkPasswordPolicy, PASSWORD_MIN_LENGTH } from '../../src/security/passwords.js';
 import { type RealServer, startRealServer } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
+import { saveRecoveryKit } from './harness.js';
 
 /**
  * The web app end to end in headless Chromium (Debian's package) against the real wiring: sign-up, capture and
@@ -143,7 +144,8 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(await choose.getAttribute('aria-describedby')).toContain(await why.getAttribute('id'));
     await form.getByLabel('Choose a password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
+    // The recovery kit made within the sign-up is shown first (test/browser/account.test.ts covers it).
+    await saveRecoveryKit(page);
     await expect.poll(() => page.locator('#unlocked-levels').textContent()).toContain('L1 L2');
     // The session lives in an HttpOnly cookie the page's script cannot read.
     const cookies = await context.cookies();

@@ -11,6 +11,7 @@ interface UserCreateOptions {
   timezone?: string;
   email?: string;
   passwordStdin?: boolean;
+  recoveryKit?: boolean;
   dataDir?: string;
   json?: boolean;
 }
@@ -25,8 +26,17 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
       .option('--name <name>', 'display name')
       .option('--timezone <tz>', 'IANA time zone, e.g. Europe/Lisbon (default UTC)')
       .option('--email <email>', 'e-mail address for notifications')
-      .option('--password-stdin', 'read the password from the first line of standard input'),
+      .option('--password-stdin', 'read the password from the first line of standard input')
+      .option(
+        '--recovery-kit',
+        'also make the recovery kit now and print its code, this once (needs --password-stdin; the same kit as `memvault recovery-kit`)',
+      ),
   ).action(async (opts: UserCreateOptions) => {
+    if (opts.recoveryKit && !opts.passwordStdin) {
+      throw validationError(
+        'A recovery kit wraps the keys the password protects: --recovery-kit needs --password-stdin.',
+      );
+    }
     const password = opts.passwordStdin ? await readPassword(runtime.stdin) : null;
     const app = await runtime.open(opts);
     try {
@@ -37,8 +47,30 @@ export function registerUser(program: Command, runtime: CliRuntime): void {
         email: opts.email ?? null,
         password,
       });
-      if (opts.json) writeJson(runtime.stdout, { user: profile });
-      else writeLine(runtime.stdout, `Created ${profile.userId}${profile.name ? ` (${profile.name})` : ''}.`);
+      // The kit within the sign-up (issue 12 §5): made right after the keyring, its code printed once.
+      const kit =
+        opts.recoveryKit && password !== null
+          ? await app.recovery.createKit(profile.userId, password, {
+              channel: 'cli',
+              userAgent: `memvault-cli/${runtime.version}`,
+            })
+          : null;
+      if (opts.json) writeJson(runtime.stdout, { user: profile, ...(kit ? { recoveryKit: kit } : {}) });
+      else {
+        writeLine(runtime.stdout, `Created ${profile.userId}${profile.name ? ` (${profile.name})` : ''}.`);
+        if (kit) {
+          writeLine(
+            runtime.stdout,
+            `\nRecovery code for ${profile.userId} (shown this once; write it down and keep it apart from the password):\n\n  ${kit.code}\n\n` +
+              'It replaces a forgotten password (memvault recover). Levels 2 and 3 come back with it; level 4 (Ultra-secret) opens only with its passkey, never with this code.',
+          );
+        } else if (password !== null) {
+          writeLine(
+            runtime.stdout,
+            `No recovery kit yet: without one a forgotten password locks levels 2–4 away. Make it with \`memvault recovery-kit --user ${profile.userId} --password-stdin\`.`,
+          );
+        }
+      }
     } finally {
       await app.close();
     }

@@ -256,7 +256,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account and sign in
-         * @description Creates the person’s vault, keyring and audit log with a policy-checked password, and signs them in.
+         * @description Creates the person’s vault, keyring and audit log with a policy-checked password, and signs them in; with `recoveryKit: true` also makes their recovery kit and returns its code once.
          */
         post: operations["signUp"];
         delete?: never;
@@ -1190,12 +1190,21 @@ export interface components {
             password: string;
             /** @example +14155550134 */
             phone: string;
+            /** @description Also make the recovery kit now: its code is in the response, shown this once (the same kit as POST /v1/account/recovery-kit). */
+            recoveryKit?: boolean;
             /**
              * @description bearer (default): the token is returned once in the body; cookie: HttpOnly cookies.
              * @enum {string}
              */
             session?: "bearer" | "cookie";
             timezone?: string;
+        };
+        SignUpResponse: components["schemas"]["SessionResponse"] & {
+            /** @description Only when `recoveryKit: true` was asked: the code, shown this once, never again. */
+            recoveryKit?: {
+                code: string;
+                createdAt: string;
+            };
         };
         Token: {
             /** @description The OAuth client id (null for personal tokens) */
@@ -2250,7 +2259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionResponse"];
+                    "application/json": components["schemas"]["SignUpResponse"];
                 };
             };
             /** @description Malformed request: bad JSON, unknown field, wrong type or id */

@@ -9,8 +9,22 @@ import { setMe, state } from '../state.js';
  * account". Server side: GET /v1/export, /v1/account/recovery-kit, DELETE /v1/account (docs/backup.md).
  */
 
-/** The code of a kit just made: kept in memory only until the person confirms they saved it (never in the URL). */
+/**
+ * The code of a kit just made, and where "Continue" goes: kept in memory only until the person confirms they
+ * saved it (never in the URL or storage).
+ */
 let freshKit = null;
+
+/**
+ * Shows the printable page of a kit just made: from Settings, or right after sign-up (the sign-up request makes
+ * the kit and answers its code once), where "Continue" then goes on to the app.
+ * @param {{ code: string, createdAt: string }} made
+ * @param {{ next?: string, signUp?: boolean }} [options]
+ */
+export function showRecoveryKit(made, options = {}) {
+  freshKit = { ...made, next: options.next ?? '#/settings', signUp: options.signUp ?? false };
+  location.hash = '#/recovery-kit';
+}
 
 function passwordInput(name) {
   return h('input', {
@@ -70,8 +84,7 @@ async function kitPart() {
       async () => {
         const made = await post('/v1/account/recovery-kit', { password: password.value });
         password.value = '';
-        freshKit = made;
-        location.hash = '#/recovery-kit';
+        showRecoveryKit(made);
       },
     ),
   ];
@@ -121,7 +134,7 @@ function recoveryKitView() {
     );
     return;
   }
-  const { code, createdAt } = freshKit;
+  const { code, createdAt, next, signUp } = freshKit;
   const phone = state.me?.user?.userId ?? '';
   const saved = h('input', { type: 'checkbox', name: 'saved' });
   const done = h('button', { type: 'button', class: 'primary', disabled: true, text: 'Continue' });
@@ -131,10 +144,18 @@ function recoveryKitView() {
   done.addEventListener('click', () => {
     freshKit = null;
     toast('Recovery kit saved. Keep it apart from your password.');
-    location.hash = '#/settings';
+    location.hash = next;
   });
   page(
     'Recovery kit',
+    ...(signUp
+      ? [
+          h('p', {
+            class: 'lead no-print',
+            text: 'Your account is ready. Before you start, save your recovery code: it is shown only this once.',
+          }),
+        ]
+      : []),
     h(
       'section',
       { class: 'panel kit', 'aria-labelledby': 'kit-h' },

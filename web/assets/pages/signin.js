@@ -2,6 +2,7 @@ import { post } from '../api.js';
 import { field, h, onSubmit, PASSWORD_MIN, page, toast } from '../dom.js';
 import { registerRoute } from '../router.js';
 import { refreshMe } from '../state.js';
+import { showRecoveryKit } from './account.js';
 
 /** Sign in, or create an account: the one page reachable signed out. */
 
@@ -64,20 +65,27 @@ function signInView() {
       ),
       h('p', {
         class: 'hint',
-        text: 'If you forget it, a recovery kit (Settings → Your data) brings back your Confidential and Secret memories. Ultra-secret memories open only with your passkey: lose it and nobody, not even the operator, can open them.',
+        text: 'Right after the account is made you get a recovery code, shown once: if you forget your password, it brings back your Confidential and Secret memories. Ultra-secret memories open only with your passkey: lose it and nobody, not even the operator, can open them.',
       }),
       h('button', { type: 'submit', class: 'primary', text: 'Create account' }),
     ),
     async () => {
-      await post('/v1/auth/sign-up', {
+      // The recovery kit is made within the sign-up and its code shown right away, once (issue 12 §5).
+      const made = await post('/v1/auth/sign-up', {
         phone: newPhone.value,
         password: newPassword.value,
         ...(name.value.trim() ? { name: name.value.trim() } : {}),
         timezone,
         session: 'cookie',
+        recoveryKit: true,
       });
       newPassword.value = '';
       await refreshMe();
+      if (made?.recoveryKit) {
+        showRecoveryKit(made.recoveryKit, { next: '#/', signUp: true });
+        return;
+      }
+      // The account is made but the kit could not be: say so, and offer it where it lives.
       toast('Welcome to memvault. Make your recovery kit now, in case you forget your password.', 'ok', {
         label: 'Make it',
         run: () => {
