@@ -138,7 +138,8 @@ export function sealToPublicKey(
   shared.fill(0);
   try {
     const cipher = newCipher(ctx.level, key, nonce);
-    cipher.setAAD(sealAd(ctx));
+    // plaintextLength is what ChaCha20-Poly1305's typings ask for; GCM ignores it.
+    cipher.setAAD(sealAd(ctx), { plaintextLength: plaintext.byteLength });
     const body = cipher.update(plaintext);
     const final = cipher.final();
     return armor(Buffer.concat([ephemeralPublic, nonce, body, final, cipher.getAuthTag()]));
@@ -197,7 +198,7 @@ export function openWithPrivateKey(
   shared.fill(0);
   try {
     const decipher = newDecipher(ctx.level, key, nonce);
-    decipher.setAAD(sealAd(ctx));
+    decipher.setAAD(sealAd(ctx), { plaintextLength: body.length });
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(body), decipher.final()]);
   } catch (cause) {
