@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,8 @@ describe('the memvault binary', () => {
   });
 
   it('runs a command through the bundle (classify --json)', () => {
+    // bin/memvault.js falls back to dist/app when there is no bundle: `npm run build` must have made it.
+    expect(existsSync(resolve(import.meta.dirname, '../../dist/bundle/main.js'))).toBe(true);
     const result = spawnSync(process.execPath, [BIN, 'classify', '--json', 'Dentist on Tuesday at 3pm'], {
       encoding: 'utf8',
       env: { ...process.env, MEMVAULT_LOG_LEVEL: 'silent' },
