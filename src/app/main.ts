@@ -20,8 +20,9 @@ export interface Io {
  */
 export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
   return {
-    version: VERSION,
     ...io,
+    // After the spread: `process` (the real io) has a `version` of its own, Node's.
+    version: VERSION,
     open: async (options) => {
       const { loadConfig } = await import('./config.js');
       const config = loadConfig(env, options.dataDir ? { dataDir: options.dataDir } : {});

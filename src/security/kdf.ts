@@ -1,6 +1,5 @@
 import { hkdfSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { hashRaw } from '@node-rs/argon2';
 import { validationError } from '../core/errors.js';
 
 /** Argon2id cost parameters (memory in KiB). Stored in each keyring so they can be raised later. */
@@ -80,6 +79,12 @@ class Semaphore {
 const argonSlots = new Semaphore(Math.max(1, availableParallelism()));
 
 /**
+ * The native Argon2 addon loads with the first derivation: most CLI commands (list, search without the password)
+ * derive nothing, and loading it cost them ~10–15 ms.
+ */
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+
+/**
  * Argon2id(password, salt) → 32 bytes. The password is NFC-normalised first, so the same password typed on
  * different keyboards (composed or decomposed accents) derives the same key.
  */
@@ -87,6 +92,8 @@ export async function argon2id(password: string, salt: Uint8Array, params: KdfPa
   if (password.length > MAX_PASSWORD_LENGTH) {
     throw validationError(`Password too long: at most ${MAX_PASSWORD_LENGTH} characters.`, { field: 'password' });
   }
+  argon2 ??= import('@node-rs/argon2');
+  const { hashRaw } = await argon2;
   return argonSlots.run(() =>
     hashRaw(password.normalize('NFC'), {
       algorithm: ARGON2ID,
