@@ -7,7 +7,15 @@ import { ChannelRegistry } from '../channels/registry.js';
 import { type ChannelService, createChannelService } from '../channels/service.js';
 import type { TelegramChannel } from '../channels/telegram.js';
 import type { TwilioKind } from '../channels/twilio.js';
-import type { ChannelHealth, ChannelKind, ChannelSender, ChannelsHttp } from '../ports/channels.js';
+import { notFound } from '../core/errors.js';
+import {
+  CHANNEL_KINDS,
+  type ChannelHealth,
+  type ChannelKind,
+  type ChannelPreferencesView,
+  type ChannelSender,
+  type ChannelsHttp,
+} from '../ports/channels.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
@@ -24,7 +32,7 @@ export interface ChannelEndpoints {
   readonly smtpAllowSelfSigned?: boolean;
 }
 
-export type LazyTelegram = Pick<TelegramChannel, 'webhook' | 'startPolling' | 'stop'>;
+export type LazyTelegram = Pick<TelegramChannel, 'webhook' | 'startPolling' | 'stop' | 'username'>;
 export interface LazyTwilio {
   webhook(kind: TwilioKind, request: Request): Promise<Response>;
 }
@@ -34,6 +42,8 @@ export interface Channels {
   readonly service: ChannelService;
   readonly telegram: LazyTelegram | null;
   readonly twilio: LazyTwilio | null;
+  /** Which channel kinds this server has configured (nothing is contacted to tell). */
+  readonly configured: Readonly<Record<ChannelKind, boolean>>;
   /** Each channel kind: configured, and reachable right now (`memvault channels status`). */
   status(): Promise<Record<ChannelKind, ChannelHealth>>;
   /**
@@ -126,6 +136,7 @@ export function createChannels(deps: ChannelsDeps): Channels {
     ? {
         webhook: async (request) => (await loadTelegram()).webhook(request),
         startPolling: async () => (await loadTelegram()).startPolling(),
+        username: async () => (await loadTelegram()).username(),
         stop: async () => {
           if (loadTelegram.loaded) await (await loadTelegram()).stop();
         },
@@ -166,6 +177,10 @@ export function createChannels(deps: ChannelsDeps): Channels {
     service,
     telegram,
     twilio,
+    configured: Object.fromEntries(CHANNEL_KINDS.map((k) => [k, senders[k] !== undefined])) as Record<
+      ChannelKind,
+      boolean
+    >,
     async status() {
       const health = async (kind: ChannelKind): Promise<ChannelHealth> =>
         senders[kind] ? senders[kind].health() : { configured: false, reachable: false, detail: NOT_SET[kind] };
@@ -202,6 +217,10 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
   const s = channels.service;
   const telegram = channels.telegram;
   const twilio = channels.twilio;
+  const preferences = async (userId: UserId): Promise<ChannelPreferencesView> => ({
+    ...(await s.preferences(userId)),
+    available: channels.configured,
+  });
   return {
     ...(telegram ? { telegramWebhook: (request: Request) => telegram.webhook(request) } : {}),
     ...(twilio ? { twilioWebhook: (kind: TwilioKind, request: Request) => twilio.webhook(kind, request) } : {}),
@@ -210,5 +229,29 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
     subscribe: (userId, listener) => s.subscribe(userId, listener),
     onboarding: (userId) => s.onboarding(userId),
     skipOnboarding: (userId, skipped) => s.skipOnboarding(userId, skipped),
+    preferences,
+    async updatePreferences(userId, patch) {
+      await s.updateSettings(userId, {
+        ...(patch.notify !== undefined ? { notify: patch.notify === null ? null : [...patch.notify] } : {}),
+        ...(patch.alerts !== undefined ? { alerts: patch.alerts === null ? null : [...patch.alerts] } : {}),
+        ...(patch.level2 !== undefined ? { level2: [...patch.level2] } : {}),
+        ...(patch.quietHours !== undefined ? { quietHours: patch.quietHours } : {}),
+      });
+      return preferences(userId);
+    },
+    async unlink(userId, kind) {
+      if (!(await s.unlink(userId, kind))) throw notFound(`No ${kind} link to remove.`, { kind });
+      return preferences(userId);
+    },
+    ...(telegram
+      ? {
+          telegramLink: async (userId: UserId) => {
+            // The bot's name first: when Telegram cannot be reached, no token is issued.
+            const bot = await telegram.username();
+            const { token, expiresAt } = await s.telegramLinkToken(userId);
+            return { url: `https://t.me/${bot}?start=${token}`, expiresAt };
+          },
+        }
+      : {}),
   };
 }

@@ -13,13 +13,16 @@ export const CODE_TTL_MS = 10 * 60 * 1000;
 export const CODE_MAX_ATTEMPTS = 5;
 /** At most 3 codes per person and channel per hour (each costs the operator an SMS). */
 export const CODE_SENDS_PER_HOUR = 3;
+/** A link started on the web (Telegram's t.me/<bot>?start=<token>) must be finished within 15 minutes. */
+export const LINK_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 export type CodeCheck = 'ok' | 'wrong' | 'expired' | 'none' | 'too_many';
 
 /**
  * The channels' own small database (`dataDir/channels/channels.sqlite`, WAL): provider message ids already
  * handled, the index from a chat id to its person (derived from the people's CHANNELS.json, rebuildable),
- * pending one-time codes (HMAC-hashed, never stored in clear) and the last message each chat stored (/undo).
+ * pending one-time codes (HMAC-hashed, never stored in clear), the last message each chat stored (/undo), and links
+ * started on the web: single-use tokens (SHA-256 only) and the chats waiting for their contact check.
  */
 export class ChannelDb {
   readonly #dataDir: string;
@@ -55,6 +58,10 @@ export class ChannelDb {
       CREATE TABLE IF NOT EXISTS last_stored (user_id TEXT NOT NULL, kind TEXT NOT NULL, entry_id TEXT NOT NULL,
         at INTEGER NOT NULL, PRIMARY KEY (user_id, kind));
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS link_tokens (hash TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL,
+        expires INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS pending_links (kind TEXT NOT NULL, address TEXT NOT NULL, user_id TEXT NOT NULL,
+        expires INTEGER NOT NULL, PRIMARY KEY (kind, address));
     `);
     // The codes' HMAC key: random per installation, so a copied database does not let anyone test guesses offline.
     const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('code_key') as { value: Buffer } | undefined;
@@ -87,7 +94,58 @@ export class ChannelDb {
   }
 
   prune(now: number): number {
+    this.#db.prepare('DELETE FROM link_tokens WHERE expires <= ?').run(now);
+    this.#db.prepare('DELETE FROM pending_links WHERE expires <= ?').run(now);
     return this.#db.prepare('DELETE FROM seen WHERE at < ?').run(now - IDEMPOTENCY_WINDOW_MS).changes;
+  }
+
+  /**
+   * Issues a token that links a chat of `kind` to the person (replacing the person's earlier one). 32 characters
+   * of A–Z, a–z, 0–9, `_` and `-` (what Telegram's deep-link start parameter allows); only its SHA-256 is kept.
+   */
+  issueLinkToken(userId: UserId, kind: ChannelKind, now: number): { token: string; expires: number } {
+    const token = randomBytes(24).toString('base64url');
+    const expires = now + LINK_TOKEN_TTL_MS;
+    this.#db.transaction(() => {
+      this.#db
+        .prepare('DELETE FROM link_tokens WHERE expires <= ? OR (user_id = ? AND kind = ?)')
+        .run(now, userId, kind);
+      this.#db
+        .prepare('INSERT INTO link_tokens (hash, kind, user_id, expires) VALUES (?, ?, ?, ?)')
+        .run(sha256(token), kind, userId, expires);
+    })();
+    return { token, expires };
+  }
+
+  /**
+   * Uses up a link token: the person it was issued to, or null when it is unknown, used or expired. Looked up by
+   * its hash: a 192-bit random token cannot be guessed through the lookup's timing.
+   */
+  takeLinkToken(token: string, kind: ChannelKind, now: number): UserId | null {
+    const hash = sha256(token);
+    const row = this.#db
+      .prepare('SELECT user_id, expires FROM link_tokens WHERE hash = ? AND kind = ?')
+      .get(hash, kind) as { user_id: string; expires: number } | undefined;
+    if (!row) return null;
+    this.#db.prepare('DELETE FROM link_tokens WHERE hash = ?').run(hash);
+    return row.expires > now ? (row.user_id as UserId) : null;
+  }
+
+  /** A chat that opened a link token and now owes the contact check, until `expires`. */
+  setPendingLink(kind: ChannelKind, address: string, userId: UserId, expires: number): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO pending_links (kind, address, user_id, expires) VALUES (?, ?, ?, ?)')
+      .run(kind, address, userId, expires);
+  }
+
+  /** Takes (once) the person a chat's pending link is for, or null when there is none or it expired. */
+  takePendingLink(kind: ChannelKind, address: string, now: number): UserId | null {
+    const row = this.#db
+      .prepare('SELECT user_id, expires FROM pending_links WHERE kind = ? AND address = ?')
+      .get(kind, address) as { user_id: string; expires: number } | undefined;
+    if (!row) return null;
+    this.#db.prepare('DELETE FROM pending_links WHERE kind = ? AND address = ?').run(kind, address);
+    return row.expires > now ? (row.user_id as UserId) : null;
   }
 
   personOf(kind: ChannelKind, address: string): UserId | null {
@@ -182,6 +240,8 @@ export class ChannelDb {
     return createHmac('sha256', this.#codeKey).update(`${userId}\0${kind}\0${address}\0${code}`).digest('hex');
   }
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A stable, non-reversible key for an address in logs (chat ids and numbers are personal data). */
 export function addressTag(address: string): string {

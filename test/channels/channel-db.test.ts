@@ -84,7 +84,13 @@ describe('one-time codes', () => {
 });
 
 describe('quiet hours and templates', () => {
-  const settings = { notify: null, level2: [], locale: 'en', quietHours: { start: '22:00', end: '07:00' } };
+  const settings = {
+    notify: null,
+    alerts: null,
+    level2: [],
+    locale: 'en',
+    quietHours: { start: '22:00', end: '07:00' },
+  };
   it('wrap midnight in the person’s zone', () => {
     expect(inQuietHours(settings, new Date('2026-11-30T23:30:00Z'), 'Europe/Lisbon')).toBe(true);
     expect(inQuietHours(settings, new Date('2026-11-30T12:00:00Z'), 'Europe/Lisbon')).toBe(false);
