@@ -51,7 +51,12 @@ export interface Channels {
    * used". The backup helper's recovery kit calls it.
    */
   alerts(userId: UserId, what: string): Promise<boolean>;
-  /** Long polling, when Telegram is configured without a webhook secret (a server only, never the CLI). */
+  /** The person's inbound address `<secret>@<domain>` (made on first use), or null when inbound mail is off. */
+  mailAddress(userId: UserId, rotate?: boolean): string | null;
+  /**
+   * Long polling, when Telegram is configured without a webhook secret, and the inbound SMTP server when
+   * configured (a server only, never the CLI).
+   */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -166,6 +171,8 @@ export function createChannels(deps: ChannelsDeps): Channels {
     clock: deps.clock,
     logger,
   });
+  const inbound = cfg.inboundMail ?? null;
+  let mailServer: { close(): Promise<void> } | null = null;
   let indexed = false;
   const ensureIndex = async () => {
     if (indexed) return;
@@ -188,11 +195,27 @@ export function createChannels(deps: ChannelsDeps): Channels {
       return { telegram: t, whatsapp: w, sms: s, email: e };
     },
     alerts: (userId, what) => service.alert(userId, what),
+    mailAddress: (userId, rotate = false) =>
+      inbound ? `${service.mailToken(userId, rotate)}@${inbound.domain}` : null,
     async start() {
       await ensureIndex();
+      if (inbound && !mailServer) {
+        const { createInboundMail } = await import('../channels/email-inbound.js');
+        const server = createInboundMail({
+          ...inbound,
+          service,
+          knows: (token) => db.mailTokenOwner(token) !== null,
+          logger,
+        });
+        const port = await server.start();
+        mailServer = server;
+        logger.info({ host: inbound.host, port, domain: inbound.domain }, 'inbound mail listening');
+      }
       if (telegram && !cfg.telegram?.webhookSecret) await telegram.startPolling();
     },
     async close() {
+      await mailServer?.close();
+      mailServer = null;
       await telegram?.stop();
       if (loadEmail?.loaded) (await loadEmail()).close();
       await service.close();
@@ -219,6 +242,7 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
   const twilio = channels.twilio;
   const preferences = async (userId: UserId): Promise<ChannelPreferencesView> => ({
     ...(await s.preferences(userId)),
+    mailAddress: channels.mailAddress(userId),
     available: channels.configured,
   });
   return {
@@ -237,6 +261,11 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
         ...(patch.level2 !== undefined ? { level2: [...patch.level2] } : {}),
         ...(patch.quietHours !== undefined ? { quietHours: patch.quietHours } : {}),
       });
+      return preferences(userId);
+    },
+    async newMailAddress(userId) {
+      if (channels.mailAddress(userId, true) === null)
+        throw notFound('Inbound e-mail is not configured on this server.');
       return preferences(userId);
     },
     async unlink(userId, kind) {

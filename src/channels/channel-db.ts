@@ -62,6 +62,7 @@ export class ChannelDb {
         expires INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS pending_links (kind TEXT NOT NULL, address TEXT NOT NULL, user_id TEXT NOT NULL,
         expires INTEGER NOT NULL, PRIMARY KEY (kind, address));
+      CREATE TABLE IF NOT EXISTS mail_addresses (user_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
     `);
     // The codes' HMAC key: random per installation, so a copied database does not let anyone test guesses offline.
     const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('code_key') as { value: Buffer } | undefined;
@@ -129,6 +130,58 @@ export class ChannelDb {
     if (!row) return null;
     this.#db.prepare('DELETE FROM link_tokens WHERE hash = ?').run(hash);
     return row.expires > now ? (row.user_id as UserId) : null;
+  }
+
+  /**
+   * The person's secret inbound e-mail token (`<token>@<domain>`), made on first use; `rotate` replaces it, and
+   * the old one stops working. 20 characters of a–z and 2–7 (100 bits): derived from the installation key, the
+   * person and a generation, so it can be shown again without being stored; the index keeps only its SHA-256.
+   */
+  mailToken(userId: UserId, rotate = false): string {
+    const row = this.#db.prepare('SELECT generation FROM mail_addresses WHERE user_id = ?').get(userId) as
+      | { generation: number }
+      | undefined;
+    if (row && !rotate) return this.#mailToken(userId, row.generation);
+    const generation = (row?.generation ?? 0) + 1;
+    const token = this.#mailToken(userId, generation);
+    this.#db.transaction(() => {
+      if (row) this.removeLink('email', sha256(this.#mailToken(userId, row.generation)));
+      this.#db
+        .prepare('INSERT OR REPLACE INTO mail_addresses (user_id, generation) VALUES (?, ?)')
+        .run(userId, generation);
+      this.setLink('email', sha256(token), userId);
+    })();
+    return token;
+  }
+
+  /** The person a mail token belongs to, or null (unknown or replaced). */
+  mailTokenOwner(token: string): UserId | null {
+    return /^[a-z2-7]{20}$/.test(token) ? this.personOf('email', sha256(token)) : null;
+  }
+
+  #mailToken(userId: UserId, generation: number): string {
+    const mac = createHmac('sha256', this.#key()).update(`mail\0${userId}\0${generation}`).digest();
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+    let bits = 0;
+    let value = 0;
+    let out = '';
+    for (const byte of mac) {
+      value = (value << 8) | byte;
+      bits += 8;
+      while (bits >= 5 && out.length < 20) {
+        out += alphabet[(value >>> (bits - 5)) & 31];
+        bits -= 5;
+      }
+      value &= (1 << bits) - 1;
+      if (out.length === 20) break;
+    }
+    return out;
+  }
+
+  /** The installation key (opening the database loads or makes it). */
+  #key(): Buffer {
+    void this.#db;
+    return this.#codeKey;
   }
 
   /** A chat that opened a link token and now owes the contact check, until `expires`. */

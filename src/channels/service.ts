@@ -120,6 +120,8 @@ export interface ChannelService {
   telegramLinkToken(userId: UserId): Promise<{ token: string; expiresAt: string }>;
   /** Rebuilds the chat-id index from every person's CHANNELS.json (start-up; the index is derived data). */
   rebuildIndex(users: readonly UserId[]): Promise<number>;
+  /** The person's secret inbound e-mail token (made on first use); `rotate` replaces it. */
+  mailToken(userId: UserId, rotate?: boolean): string;
   close(): Promise<void>;
 }
 
@@ -425,9 +427,17 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
   async function process(message: InboundMessage): Promise<InboundResult> {
     const kind = message.channel;
     let userId: UserId | null;
-    if (kind === 'telegram' || kind === 'email') {
+    if (kind === 'email') {
+      // The secret address is the link; e-mail only stores (no commands, no STOP: unlink by a new address).
+      userId = deps.db.mailTokenOwner(message.address);
+      if (!userId) return { status: 'ignored', reply: null };
+      if (message.text === null || message.text.trim().length === 0)
+        return { status: 'answered', reply: render('empty') };
+      return store(userId, message, message.text);
+    }
+    if (kind === 'telegram') {
       userId = deps.db.personOf(kind, message.address);
-      if (!userId) return kind === 'telegram' ? telegramUnlinked(message) : { status: 'ignored', reply: null };
+      if (!userId) return telegramUnlinked(message);
     } else {
       try {
         userId = await normalizeUserId(message.address);
@@ -460,10 +470,15 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     if (message.edited) return { status: 'answered', reply: render('edited') };
     if (message.text === null) return { status: 'answered', reply: render('unsupported') };
     if (message.text.trim().length === 0) return { status: 'answered', reply: render('empty') };
+    return store(userId, message, message.text);
+  }
+
+  async function store(userId: UserId, message: InboundMessage, text: string): Promise<InboundResult> {
+    const kind = message.channel;
     try {
       const result = await deps.memory.remember(
         { userId, opener: await deps.opener(userId, [1]), meta: { channel: kind } },
-        message.text,
+        text,
         { channel: kind, ...(message.at ? { at: message.at } : {}), externalId: `${kind}:${message.providerId}` },
       );
       deps.db.setLastStored(userId, kind, result.entry.id, clock.now().getTime());
@@ -613,6 +628,12 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         throw new MemvaultError('VALIDATION_ERROR', 'Not a person id.', { details: { field: 'userId' } });
       const { token, expires } = deps.db.issueLinkToken(userId, 'telegram', clock.now().getTime());
       return { token, expiresAt: new Date(expires).toISOString() };
+    },
+
+    mailToken(userId, rotate = false) {
+      if (!isUserId(userId))
+        throw new MemvaultError('VALIDATION_ERROR', 'Not a person id.', { details: { field: 'userId' } });
+      return deps.db.mailToken(userId, rotate);
     },
 
     async rebuildIndex(users) {

@@ -90,6 +90,8 @@ export interface ChannelPreferencesView {
     readonly linkedAt: string;
   }>;
   readonly email: string | null;
+  /** The person's secret address for writing memories by e-mail; null when inbound e-mail is off. */
+  readonly mailAddress: string | null;
   readonly settings: ChannelSettingsView;
   /** Which channels this server has configured. */
   readonly available: Readonly<Record<ChannelKind, boolean>>;
@@ -115,6 +117,8 @@ export interface ChannelsHttp {
   skipOnboarding(userId: UserId, skipped: boolean): Promise<OnboardingView>;
   preferences(userId: UserId): Promise<ChannelPreferencesView>;
   updatePreferences(userId: UserId, patch: ChannelPreferencesPatch): Promise<ChannelPreferencesView>;
+  /** A new secret inbound address (the old one stops working). @throws NOT_FOUND when inbound e-mail is off */
+  newMailAddress(userId: UserId): Promise<ChannelPreferencesView>;
   /** @throws NOT_FOUND when the person has no such link. */
   unlink(userId: UserId, kind: ChatKind): Promise<ChannelPreferencesView>;
   /** Present when Telegram is configured: a `https://t.me/<bot>?start=<token>` deep link, single use. */

@@ -67,6 +67,9 @@ const ChannelPreferences = z
       }),
     ),
     email: z.string().nullable().openapi({ description: 'The profile’s e-mail address, where e-mail goes' }),
+    mailAddress: z.string().nullable().openapi({
+      description: 'The secret address that stores what is mailed to it as a memory; null when inbound e-mail is off',
+    }),
     settings: z.object({
       notify: Kinds.nullable().openapi({ description: 'Where digests and notices go; null: everywhere' }),
       alerts: Kinds.nullable().openapi({ description: 'Where security alerts go; null: everywhere' }),
@@ -108,6 +111,7 @@ const TelegramLink = z
 const preferencesBody = (p: ChannelPreferencesView) => ({
   links: p.links.map((l) => ({ ...l })),
   email: p.email,
+  mailAddress: p.mailAddress,
   settings: {
     notify: p.settings.notify === null ? null : [...p.settings.notify],
     alerts: p.settings.alerts === null ? null : [...p.settings.alerts],
@@ -338,6 +342,25 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
       const next = await channels.unlink(c.get('principal').userId, c.req.valid('param').kind);
       return c.json(preferencesBody(next), 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/settings/channels/mail-address',
+      operationId: 'newMailAddress',
+      description:
+        'Replaces the secret address that stores mailed messages as memories: the old address stops working at once (a leaked address is fixed this way).',
+      tags: ['channels'],
+      summary: 'A new secret inbound e-mail address',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(ChannelPreferences, 'The channels with the new address'),
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => c.json(preferencesBody(await channels.newMailAddress(c.get('principal').userId)), 200),
   );
 
   app.openapi(

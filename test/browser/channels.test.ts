@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserId } from '../../src/core/entry.js';
 import { BOT_TOKEN, WEBHOOK_SECRET } from '../channels/harness.js';
 import { startSmtpStandIn, startTelegramStandIn } from '../channels/stand-ins.js';
+import { freePort } from '../server/real.js';
 import { planBrowserSuite } from './chromium.js';
 import { type App, axeSerious, nav, openApp, PHONE, shotBoth, signUp } from './harness.js';
 
@@ -52,6 +53,9 @@ describe.skipIf(plan.action !== 'run')('web app Settings → Channels, in Chromi
         MEMVAULT_TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
         MEMVAULT_SMTP_URL: smtp.url,
         MEMVAULT_MAIL_FROM: 'memvault <memvault@example.org>',
+        // Inbound mail configured (the page shows the address; the SMTP listener only starts with `serve`).
+        MEMVAULT_INBOUND_SMTP_PORT: String(await freePort()),
+        MEMVAULT_INBOUND_MAIL_DOMAIN: 'in.example.org',
       },
       channelEndpoints: { telegramApiRoot: telegram.url },
     });
@@ -105,6 +109,16 @@ describe.skipIf(plan.action !== 'run')('web app Settings → Channels, in Chromi
     expect(await axeSerious(page())).toEqual([]);
     await section().scrollIntoViewIfNeeded();
     await shotBoth(page(), 'settings-channels');
+  }, 120_000);
+
+  it('shows the secret address for writing by e-mail, and replaces it', async () => {
+    const code = section().locator('#mail-address');
+    const before = (await code.textContent()) ?? '';
+    expect(before).toMatch(/^[a-z2-7]{20}@in\.example\.org$/);
+    await section().getByRole('button', { name: 'New address' }).click();
+    await page().getByText('New address made; the old one no longer works.').waitFor();
+    await page().waitForFunction((old) => document.getElementById('mail-address')?.textContent !== old, before);
+    expect(await code.textContent()).toMatch(/^[a-z2-7]{20}@in\.example\.org$/);
   }, 120_000);
 
   it('unlinks Telegram: the chat is no longer the person’s', async () => {

@@ -729,6 +729,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/channels/mail-address": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret inbound e-mail address
+         * @description Replaces the secret address that stores mailed messages as memories: the old address stops working at once (a leaked address is fixed this way).
+         */
+        post: operations["newMailAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/llm": {
         parameters: {
             query?: never;
@@ -851,6 +871,8 @@ export interface components {
                 stopped: boolean;
                 verified: boolean;
             }[];
+            /** @description The secret address that stores what is mailed to it as a memory; null when inbound e-mail is off */
+            mailAddress: string | null;
             settings: {
                 /** @description Where security alerts go; null: everywhere */
                 alerts: ("telegram" | "whatsapp" | "sms" | "email")[] | null;
@@ -4259,6 +4281,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    newMailAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels with the new address */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelPreferences"];
                 };
             };
             /** @description Missing, forged or expired credentials */

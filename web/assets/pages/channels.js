@@ -61,6 +61,30 @@ function telegramStarter(redraw) {
   return area;
 }
 
+/** The secret address that stores what is mailed to it, and a way to replace it when it leaked. */
+function mailAddressBox(address, redraw) {
+  const renew = h('button', { type: 'button', class: 'secondary', text: 'New address' });
+  renew.addEventListener('click', async () => {
+    try {
+      await post('/v1/settings/channels/mail-address');
+      toast('New address made; the old one no longer works.');
+      await redraw();
+    } catch (error) {
+      showError(error);
+    }
+  });
+  return h(
+    'div',
+    { class: 'mail-address' },
+    h('p', {}, 'Write memories by e-mail to ', h('code', { id: 'mail-address', text: address }), '.'),
+    h('p', {
+      class: 'hint',
+      text: 'Keep it private: whatever is mailed to it is saved to your memvault. If it leaks, make a new one.',
+    }),
+    renew,
+  );
+}
+
 /** A group of checkboxes, one per kind; all checked when `chosen` is null (every channel). */
 function choices(legend, name, kinds, chosen) {
   return h(
@@ -103,6 +127,7 @@ registerSettingsSection({
     }
     if (view.links.length === 0) nodes.push(h('p', { text: 'No messenger is linked yet.' }));
     if (lines.length > 0) nodes.push(h('ul', { class: 'linked-channels', 'aria-label': 'Linked channels' }, lines));
+    if (view.mailAddress) nodes.push(mailAddressBox(view.mailAddress, redraw));
     if (available.length === 0) {
       nodes.push(
         h('p', {
