@@ -109,7 +109,7 @@ describe('quiet hours and templates', () => {
 describe('configuration', () => {
   it('nothing configured: every channel is off, and everything else works', async () => {
     const config = loadConfig({ MEMVAULT_DATA_DIR: dir });
-    expect(config.channels).toEqual({ telegram: null, twilio: null, smtp: null });
+    expect(config.channels).toEqual({ telegram: null, twilio: null, smtp: null, inboundMail: null });
     const status = await memvault(['channels', 'status', '--data-dir', dir, '--json']);
     expect(status.code).toBe(0);
     const body = status.json<Record<string, { configured: boolean; detail: string }>>();

@@ -105,6 +105,20 @@ describe('writing memories by e-mail to a secret address', () => {
     expect((await s.memories(userId)).total).toBe(before);
   });
 
+  it('60 mails at once: those over the rate get 451 (the sender retries), every accepted one is stored', async () => {
+    const before = (await s.memories(userId)).total;
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => mail(address, { text: `Burst note number ${i} about the garden` })),
+    );
+    const accepted = results.filter((r) => r.status === 'fulfilled').length;
+    const deferred = results.filter(
+      (r) => r.status === 'rejected' && (r.reason as { responseCode?: number }).responseCode === 451,
+    ).length;
+    expect(deferred).toBeGreaterThan(0);
+    expect(accepted + deferred).toBe(60);
+    expect((await s.memories(userId)).total).toBe(before + accepted);
+  }, 60_000);
+
   it('a new address replaces the old one at once', async () => {
     const next = await api('POST', '/v1/settings/channels/mail-address');
     expect(next.status).toBe(200);
