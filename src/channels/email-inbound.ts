@@ -82,6 +82,8 @@ export function createInboundMail(options: InboundMailOptions): InboundMail {
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: MAX_MAIL_BYTES,
+    // Enough for the mail servers that deliver to one installation; more at once is a flood, not mail.
+    maxClients: 50,
     logger: false,
     onRcptTo(address, _session, callback) {
       const token = tokenOf(address.address);

@@ -105,17 +105,19 @@ describe('writing memories by e-mail to a secret address', () => {
     expect((await s.memories(userId)).total).toBe(before);
   });
 
-  it('60 mails at once: those over the rate get 451 (the sender retries), every accepted one is stored', async () => {
+  it('60 mails at once: the ones over the rate get 451 (the sender retries), every accepted one is stored', async () => {
     const before = (await s.memories(userId)).total;
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, (_, i) => mail(address, { text: `Burst note number ${i} about the garden` })),
     );
     const accepted = results.filter((r) => r.status === 'fulfilled').length;
-    const deferred = results.filter(
-      (r) => r.status === 'rejected' && (r.reason as { responseCode?: number }).responseCode === 451,
-    ).length;
-    expect(deferred).toBeGreaterThan(0);
-    expect(accepted + deferred).toBe(60);
+    const codes = results.map((r) =>
+      r.status === 'rejected' ? (r.reason as { responseCode?: number }).responseCode : 250,
+    );
+    // 451 over the person's rate; 421 past the server's 50 connections: both tell the sender to retry later.
+    expect(codes.filter((c) => c === 451).length).toBeGreaterThan(0);
+    expect(codes.every((c) => c === 250 || c === 451 || c === 421)).toBe(true);
+    expect(accepted).toBeGreaterThan(0);
     expect((await s.memories(userId)).total).toBe(before + accepted);
   }, 60_000);
 
