@@ -173,7 +173,7 @@ try {
     '',
     'Each person has one level-1 memory of the day, so each digest is built from a real day (the template digest; no LLM);',
     'writing the day itself (importance, links) is bench/insights-night.bench.ts. A delivery is the in-app notification',
-    'file, plus a Telegram sendMessage for the linked people and one SMTP mail (nodemailer's pool: 3 connections). CPU',
+    'file, plus a Telegram sendMessage for the linked people and one SMTP mail (nodemailer’s pool: 3 connections). CPU',
     'includes the stand-ins: the SMTP server parses every mail with mailparser in this same process.',
     '',
   ];
