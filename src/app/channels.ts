@@ -7,7 +7,15 @@ import { ChannelRegistry } from '../channels/registry.js';
 import { type ChannelService, createChannelService } from '../channels/service.js';
 import type { TelegramChannel } from '../channels/telegram.js';
 import type { TwilioKind } from '../channels/twilio.js';
-import type { ChannelHealth, ChannelKind, ChannelSender, ChannelsHttp } from '../ports/channels.js';
+import { notFound } from '../core/errors.js';
+import {
+  CHANNEL_KINDS,
+  type ChannelHealth,
+  type ChannelKind,
+  type ChannelPreferencesView,
+  type ChannelSender,
+  type ChannelsHttp,
+} from '../ports/channels.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
@@ -24,7 +32,7 @@ export interface ChannelEndpoints {
   readonly smtpAllowSelfSigned?: boolean;
 }
 
-export type LazyTelegram = Pick<TelegramChannel, 'webhook' | 'startPolling' | 'stop'>;
+export type LazyTelegram = Pick<TelegramChannel, 'webhook' | 'startPolling' | 'stop' | 'username'>;
 export interface LazyTwilio {
   webhook(kind: TwilioKind, request: Request): Promise<Response>;
 }
@@ -34,6 +42,8 @@ export interface Channels {
   readonly service: ChannelService;
   readonly telegram: LazyTelegram | null;
   readonly twilio: LazyTwilio | null;
+  /** Which channel kinds this server has configured (nothing is contacted to tell). */
+  readonly configured: Readonly<Record<ChannelKind, boolean>>;
   /** Each channel kind: configured, and reachable right now (`memvault channels status`). */
   status(): Promise<Record<ChannelKind, ChannelHealth>>;
   /**
@@ -41,7 +51,12 @@ export interface Channels {
    * used". The backup helper's recovery kit calls it.
    */
   alerts(userId: UserId, what: string): Promise<boolean>;
-  /** Long polling, when Telegram is configured without a webhook secret (a server only, never the CLI). */
+  /** The person's inbound address `<secret>@<domain>` (made on first use), or null when inbound mail is off. */
+  mailAddress(userId: UserId, rotate?: boolean): string | null;
+  /**
+   * Long polling, when Telegram is configured without a webhook secret, and the inbound SMTP server when
+   * configured (a server only, never the CLI).
+   */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -126,6 +141,7 @@ export function createChannels(deps: ChannelsDeps): Channels {
     ? {
         webhook: async (request) => (await loadTelegram()).webhook(request),
         startPolling: async () => (await loadTelegram()).startPolling(),
+        username: async () => (await loadTelegram()).username(),
         stop: async () => {
           if (loadTelegram.loaded) await (await loadTelegram()).stop();
         },
@@ -155,6 +171,8 @@ export function createChannels(deps: ChannelsDeps): Channels {
     clock: deps.clock,
     logger,
   });
+  const inbound = cfg.inboundMail ?? null;
+  let mailServer: { close(): Promise<void> } | null = null;
   let indexed = false;
   const ensureIndex = async () => {
     if (indexed) return;
@@ -166,6 +184,10 @@ export function createChannels(deps: ChannelsDeps): Channels {
     service,
     telegram,
     twilio,
+    configured: Object.fromEntries(CHANNEL_KINDS.map((k) => [k, senders[k] !== undefined])) as Record<
+      ChannelKind,
+      boolean
+    >,
     async status() {
       const health = async (kind: ChannelKind): Promise<ChannelHealth> =>
         senders[kind] ? senders[kind].health() : { configured: false, reachable: false, detail: NOT_SET[kind] };
@@ -173,11 +195,27 @@ export function createChannels(deps: ChannelsDeps): Channels {
       return { telegram: t, whatsapp: w, sms: s, email: e };
     },
     alerts: (userId, what) => service.alert(userId, what),
+    mailAddress: (userId, rotate = false) =>
+      inbound ? `${service.mailToken(userId, rotate)}@${inbound.domain}` : null,
     async start() {
       await ensureIndex();
+      if (inbound && !mailServer) {
+        const { createInboundMail } = await import('../channels/email-inbound.js');
+        const server = createInboundMail({
+          ...inbound,
+          service,
+          knows: (token) => db.mailTokenOwner(token) !== null,
+          logger,
+        });
+        const port = await server.start();
+        mailServer = server;
+        logger.info({ host: inbound.host, port, domain: inbound.domain }, 'inbound mail listening');
+      }
       if (telegram && !cfg.telegram?.webhookSecret) await telegram.startPolling();
     },
     async close() {
+      await mailServer?.close();
+      mailServer = null;
       await telegram?.stop();
       if (loadEmail?.loaded) (await loadEmail()).close();
       await service.close();
@@ -202,6 +240,11 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
   const s = channels.service;
   const telegram = channels.telegram;
   const twilio = channels.twilio;
+  const preferences = async (userId: UserId): Promise<ChannelPreferencesView> => ({
+    ...(await s.preferences(userId)),
+    mailAddress: channels.mailAddress(userId),
+    available: channels.configured,
+  });
   return {
     ...(telegram ? { telegramWebhook: (request: Request) => telegram.webhook(request) } : {}),
     ...(twilio ? { twilioWebhook: (kind: TwilioKind, request: Request) => twilio.webhook(kind, request) } : {}),
@@ -210,5 +253,34 @@ export function channelsHttp(channels: Channels): ChannelsHttp {
     subscribe: (userId, listener) => s.subscribe(userId, listener),
     onboarding: (userId) => s.onboarding(userId),
     skipOnboarding: (userId, skipped) => s.skipOnboarding(userId, skipped),
+    preferences,
+    async updatePreferences(userId, patch) {
+      await s.updateSettings(userId, {
+        ...(patch.notify !== undefined ? { notify: patch.notify === null ? null : [...patch.notify] } : {}),
+        ...(patch.alerts !== undefined ? { alerts: patch.alerts === null ? null : [...patch.alerts] } : {}),
+        ...(patch.level2 !== undefined ? { level2: [...patch.level2] } : {}),
+        ...(patch.quietHours !== undefined ? { quietHours: patch.quietHours } : {}),
+      });
+      return preferences(userId);
+    },
+    async newMailAddress(userId) {
+      if (channels.mailAddress(userId, true) === null)
+        throw notFound('Inbound e-mail is not configured on this server.');
+      return preferences(userId);
+    },
+    async unlink(userId, kind) {
+      if (!(await s.unlink(userId, kind))) throw notFound(`No ${kind} link to remove.`, { kind });
+      return preferences(userId);
+    },
+    ...(telegram
+      ? {
+          telegramLink: async (userId: UserId) => {
+            // The bot's name first: when Telegram cannot be reached, no token is issued.
+            const bot = await telegram.username();
+            const { token, expiresAt } = await s.telegramLinkToken(userId);
+            return { url: `https://t.me/${bot}?start=${token}`, expiresAt };
+          },
+        }
+      : {}),
   };
 }

@@ -61,6 +61,8 @@ export interface ChannelsConfig {
   readonly telegram: { readonly token: string; readonly webhookSecret: string | null } | null;
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string } | null;
   readonly smtp: { readonly url: string; readonly from: string } | null;
+  /** Inbound e-mail: an SMTP server `serve` runs for `<secret>@domain` addresses (docs/channels.md). */
+  readonly inboundMail?: { readonly host: string; readonly port: number; readonly domain: string } | null;
 }
 
 const Env = z.object({
@@ -118,6 +120,15 @@ const Env = z.object({
     .optional(),
   MEMVAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MEMVAULT_MAIL_FROM: z.string().min(3).max(320).optional(),
+  MEMVAULT_INBOUND_SMTP_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  MEMVAULT_INBOUND_SMTP_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  MEMVAULT_INBOUND_MAIL_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+      'expected a mail domain, e.g. in.example.org',
+    )
+    .optional(),
   MEMVAULT_DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:5432/database')
@@ -217,6 +228,10 @@ function channelsConfig(e: z.output<typeof Env>): ChannelsConfig {
     MEMVAULT_TWILIO_FROM: e.MEMVAULT_TWILIO_FROM,
   };
   const smtp = { MEMVAULT_SMTP_URL: e.MEMVAULT_SMTP_URL, MEMVAULT_MAIL_FROM: e.MEMVAULT_MAIL_FROM };
+  const inbound = {
+    MEMVAULT_INBOUND_SMTP_PORT: e.MEMVAULT_INBOUND_SMTP_PORT?.toString(),
+    MEMVAULT_INBOUND_MAIL_DOMAIN: e.MEMVAULT_INBOUND_MAIL_DOMAIN,
+  };
   if (e.MEMVAULT_TELEGRAM_WEBHOOK_SECRET !== undefined && e.MEMVAULT_TELEGRAM_BOT_TOKEN === undefined) {
     throw validationError('MEMVAULT_TELEGRAM_WEBHOOK_SECRET is set without MEMVAULT_TELEGRAM_BOT_TOKEN.', {
       variable: 'MEMVAULT_TELEGRAM_BOT_TOKEN',
@@ -234,5 +249,12 @@ function channelsConfig(e: z.output<typeof Env>): ChannelsConfig {
         }
       : null,
     smtp: need(smtp, 'E-mail') ? { url: smtp.MEMVAULT_SMTP_URL!, from: smtp.MEMVAULT_MAIL_FROM! } : null,
+    inboundMail: need(inbound, 'Inbound e-mail')
+      ? {
+          host: e.MEMVAULT_INBOUND_SMTP_HOST,
+          port: e.MEMVAULT_INBOUND_SMTP_PORT!,
+          domain: e.MEMVAULT_INBOUND_MAIL_DOMAIN!.toLowerCase(),
+        }
+      : null,
   };
 }

@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { MemvaultError } from '../core/errors.js';
 import type { ChannelHealth, ChannelSender, OutboundMessage } from '../ports/channels.js';
 
@@ -13,10 +14,15 @@ export interface EmailOptions {
 
 /** Outbound e-mail over SMTP with nodemailer: each message carries the text and the HTML of one template. */
 export function createEmailSender(options: EmailOptions): ChannelSender & { close(): void } {
-  const transport = nodemailer.createTransport(options.smtpUrl, {
-    from: options.from,
+  // Pooled: a fan-out of digests reuses a few connections (and their TLS sessions) instead of one per mail.
+  const pool: SMTPPool.Options = {
+    url: options.smtpUrl,
+    pool: true,
+    maxConnections: 3,
+    maxMessages: 100,
     ...(options.allowSelfSigned ? { tls: { rejectUnauthorized: false } } : {}),
-  });
+  };
+  const transport = nodemailer.createTransport(pool, { from: options.from });
   const where = (() => {
     try {
       const u = new URL(options.smtpUrl);

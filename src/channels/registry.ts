@@ -18,8 +18,10 @@ const Link = z.object({
 export type ChannelLink = z.output<typeof Link>;
 
 export const ChannelSettings = z.object({
-  /** Channels notifications go to; null → every verified, not stopped link. */
+  /** Channels digests and notices go to; null → every verified, not stopped link (and the e-mail address). */
   notify: z.array(Kind).nullable().default(null),
+  /** Channels security alerts go to; null → all of them, whatever `notify` says. */
+  alerts: z.array(Kind).nullable().default(null),
   /** Channels where replies and searches may show level-2 content (never 3–4). */
   level2: z.array(Kind).default([]),
   /** Local times between which digests and notices wait (alerts and codes do not). */
@@ -77,9 +79,18 @@ export class ChannelRegistry {
     });
   }
 
+  /** Changes the settings a patch names (an absent or undefined key keeps its value); lists are deduplicated. */
   async updateSettings(userId: UserId, patch: Partial<ChannelSettings>): Promise<ChannelSettings> {
+    const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     return this.#file.update(userId, (doc) => {
-      doc.settings = ChannelSettings.parse({ ...doc.settings, ...patch });
+      const next = ChannelSettings.parse({ ...doc.settings, ...given });
+      const unique = (kinds: ChannelKind[] | null) => (kinds === null ? null : [...new Set(kinds)]);
+      doc.settings = {
+        ...next,
+        notify: unique(next.notify),
+        alerts: unique(next.alerts),
+        level2: [...new Set(next.level2)],
+      };
       return doc.settings;
     });
   }

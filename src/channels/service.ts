@@ -8,10 +8,10 @@ import type { Digest } from '../ports/insights.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { MemoryService, Principal } from '../services/types.js';
-import { addressTag, type ChannelDb } from './channel-db.js';
+import { addressTag, type ChannelDb, LINK_TOKEN_TTL_MS } from './channel-db.js';
 import type { NotificationStore } from './notifications.js';
 import type { ONBOARDING_STEPS, OnboardingStore, OnboardingView } from './onboarding.js';
-import { type ChannelRegistry, type ChannelSettings, inQuietHours } from './registry.js';
+import { type ChannelLink, type ChannelRegistry, type ChannelSettings, inQuietHours } from './registry.js';
 import { render, type TemplateName } from './templates.js';
 import { TokenBuckets } from './token-buckets.js';
 
@@ -55,6 +55,14 @@ export interface DeliveryReport {
   readonly failed: ChannelKind[];
   /** Quiet hours: only the in-app notification was made. */
   readonly deferred: boolean;
+}
+
+/** A person's channels as the Settings page shows them. */
+export interface ChannelPreferences {
+  readonly links: readonly ChannelLink[];
+  /** The profile's e-mail address: where e-mail goes (not a link of its own). */
+  readonly email: string | null;
+  readonly settings: ChannelSettings;
 }
 
 export interface ChannelServiceDeps {
@@ -101,8 +109,19 @@ export interface ChannelService {
   subscribe(userId: UserId, listener: (item: AppNotification) => void): () => void;
   settings(userId: UserId): Promise<ChannelSettings>;
   updateSettings(userId: UserId, patch: Partial<ChannelSettings>): Promise<ChannelSettings>;
+  /** The links, the e-mail address and the settings, for the Settings page. */
+  preferences(userId: UserId): Promise<ChannelPreferences>;
+  /** Unlinks a messenger: nothing more is sent there or stored from there. False when there was no such link. */
+  unlink(userId: UserId, kind: ChannelKind): Promise<boolean>;
+  /**
+   * Starts linking a Telegram chat from the web: a single-use token for `t.me/<bot>?start=<token>`, valid 15
+   * minutes. The chat that opens it is linked once the person shares their own contact with this person's number.
+   */
+  telegramLinkToken(userId: UserId): Promise<{ token: string; expiresAt: string }>;
   /** Rebuilds the chat-id index from every person's CHANNELS.json (start-up; the index is derived data). */
   rebuildIndex(users: readonly UserId[]): Promise<number>;
+  /** The person's secret inbound e-mail token (made on first use); `rotate` replaces it. */
+  mailToken(userId: UserId, rotate?: boolean): string;
   close(): Promise<void>;
 }
 
@@ -110,7 +129,14 @@ const SMS_STOP = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QU
 const SMS_START = new Set(['START', 'YES', 'UNSTOP']);
 const SMS_HELP = new Set(['HELP', 'INFO']);
 
-type Command = { name: 'start' | 'stop' | 'help' | 'today' | 'undo' } | { name: 'search'; words: string } | null;
+type Command =
+  | { name: 'start'; payload?: string }
+  | { name: 'stop' | 'help' | 'today' | 'undo' }
+  | { name: 'search'; words: string }
+  | null;
+
+/** Telegram's deep-link start parameter: 1–64 of A–Z, a–z, 0–9, `_` and `-`. */
+const START_PAYLOAD = /^[A-Za-z0-9_-]{1,64}$/;
 
 function commandOf(text: string): Command {
   const t = text.trim();
@@ -123,6 +149,11 @@ function commandOf(text: string): Command {
   if (!m) return null;
   const name = m[1]!.toLowerCase() as 'start' | 'stop' | 'help' | 'today' | 'undo' | 'search';
   if (name === 'search') return { name, words: (m[2] ?? '').trim() };
+  // "/start <token>": Telegram's deep link t.me/<bot>?start=<token> (a link started on the web).
+  if (name === 'start') {
+    const payload = (m[2] ?? '').trim();
+    return payload ? { name, payload } : { name };
+  }
   return { name };
 }
 
@@ -236,8 +267,36 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     return render('linked', {}, { locale, channel: kind });
   }
 
-  /** Telegram: /start and the contact share. */
+  /** The person a deep-link token was issued to (the token is used up), or null. */
+  function linkTokenOwner(payload: string): UserId | null {
+    if (!START_PAYLOAD.test(payload)) return null;
+    return deps.db.takeLinkToken(payload, 'telegram', clock.now().getTime());
+  }
+
+  /** Telegram: /start (with the web's link token or without) and the contact share. */
   async function telegramUnlinked(message: InboundMessage): Promise<InboundResult> {
+    const cmd = message.text === null ? null : commandOf(message.text);
+    if (cmd?.name === 'start' && cmd.payload !== undefined) {
+      const owner = linkTokenOwner(cmd.payload);
+      if (!owner) {
+        return {
+          status: 'answered',
+          reply: plain(
+            'This link has expired or was already used. Open Settings → Channels in memvault for a new one, or share your phone number with the button below.',
+          ),
+          requestContact: true,
+        };
+      }
+      // The token says who started the link on the web; the contact share still proves the number.
+      deps.db.setPendingLink('telegram', message.address, owner, clock.now().getTime() + LINK_TOKEN_TTL_MS);
+      return {
+        status: 'answered',
+        reply: plain(
+          'Almost linked: tap "Share my phone number" below, so I can check it is the number of your memvault account.',
+        ),
+        requestContact: true,
+      };
+    }
     if (message.contact) {
       if (!message.contact.ownContact) {
         return {
@@ -247,6 +306,16 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         };
       }
       const userId = await phoneFromContact(message.contact.phone);
+      const started = deps.db.takePendingLink('telegram', message.address, clock.now().getTime());
+      if (started && started !== userId) {
+        logger.warn({ userId: started, channel: 'telegram' }, 'web link refused: the shared number is another one');
+        return {
+          status: 'answered',
+          reply: plain(
+            'This Telegram account’s phone number is not the one of the memvault account that opened the link, so nothing was linked. Sign in to memvault with this number and open the link again.',
+          ),
+        };
+      }
       if (!userId || !(await exists(userId))) {
         return { status: 'answered', reply: render('invite', { url: deps.publicUrl }) };
       }
@@ -299,9 +368,15 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         await deps.registry.setStopped(userId, kind, true);
         logger.info({ userId, channel: kind }, 'channel stopped');
         return answered(render('stopped'));
-      case 'start':
+      case 'start': {
+        // A web link opened in a chat that is already linked: only its own person's token is welcome here.
+        const owner = cmd.payload !== undefined && kind === 'telegram' ? linkTokenOwner(cmd.payload) : null;
+        if (owner && owner !== userId) {
+          return answered(plain('This Telegram chat is already linked to another memvault account; nothing changed.'));
+        }
         await deps.registry.setStopped(userId, kind, false);
-        return answered(render('started'));
+        return answered(render(owner ? 'linked' : 'started'));
+      }
       case 'help':
         return answered(render('help', { progress: await progressLine(userId) }));
       case 'today': {
@@ -352,9 +427,17 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
   async function process(message: InboundMessage): Promise<InboundResult> {
     const kind = message.channel;
     let userId: UserId | null;
-    if (kind === 'telegram' || kind === 'email') {
+    if (kind === 'email') {
+      // The secret address is the link; e-mail only stores (no commands, no STOP: unlink by a new address).
+      userId = deps.db.mailTokenOwner(message.address);
+      if (!userId) return { status: 'ignored', reply: null };
+      if (message.text === null || message.text.trim().length === 0)
+        return { status: 'answered', reply: render('empty') };
+      return store(userId, message, message.text);
+    }
+    if (kind === 'telegram') {
       userId = deps.db.personOf(kind, message.address);
-      if (!userId) return kind === 'telegram' ? telegramUnlinked(message) : { status: 'ignored', reply: null };
+      if (!userId) return telegramUnlinked(message);
     } else {
       try {
         userId = await normalizeUserId(message.address);
@@ -387,10 +470,15 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     if (message.edited) return { status: 'answered', reply: render('edited') };
     if (message.text === null) return { status: 'answered', reply: render('unsupported') };
     if (message.text.trim().length === 0) return { status: 'answered', reply: render('empty') };
+    return store(userId, message, message.text);
+  }
+
+  async function store(userId: UserId, message: InboundMessage, text: string): Promise<InboundResult> {
+    const kind = message.channel;
     try {
       const result = await deps.memory.remember(
         { userId, opener: await deps.opener(userId, [1]), meta: { channel: kind } },
-        message.text,
+        text,
         { channel: kind, ...(message.at ? { at: message.at } : {}), externalId: `${kind}:${message.providerId}` },
       );
       deps.db.setLastStored(userId, kind, result.entry.id, clock.now().getTime());
@@ -454,7 +542,9 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       if (!urgent && inQuietHours(doc.settings, clock.now(), profile.timezone)) {
         return { notification, delivered: [], failed: [], deferred: true };
       }
-      const wanted = (k: ChannelKind) => doc.settings.notify === null || doc.settings.notify.includes(k);
+      // Security alerts follow their own choice (all channels by default), the rest follow `notify`.
+      const chosen = inapp.purpose === 'alert' ? doc.settings.alerts : doc.settings.notify;
+      const wanted = (k: ChannelKind) => chosen === null || chosen.includes(k);
       const targets: Array<[ChannelKind, string]> = doc.links
         .filter((l) => l.verified && !l.stopped && l.kind !== 'email' && wanted(l.kind))
         .map((l) => [l.kind, l.address]);
@@ -518,6 +608,33 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     subscribe: (userId, listener) => deps.notifications.subscribe(userId, listener),
     settings: async (userId) => (await deps.registry.get(userId)).settings,
     updateSettings: (userId, patch) => deps.registry.updateSettings(userId, patch),
+
+    async preferences(userId) {
+      const [doc, profile] = await Promise.all([deps.registry.get(userId), deps.memory.profile(userId)]);
+      return { links: doc.links, email: profile.email ?? null, settings: doc.settings };
+    },
+
+    async unlink(userId, kind) {
+      const gone = await deps.registry.unlink(userId, kind);
+      if (!gone) return false;
+      // Only this person's entry: the address may since have been linked by someone else.
+      if (deps.db.personOf(kind, gone.address) === userId) deps.db.removeLink(kind, gone.address);
+      logger.info({ userId, channel: kind }, 'channel unlinked');
+      return true;
+    },
+
+    async telegramLinkToken(userId) {
+      if (!isUserId(userId))
+        throw new MemvaultError('VALIDATION_ERROR', 'Not a person id.', { details: { field: 'userId' } });
+      const { token, expires } = deps.db.issueLinkToken(userId, 'telegram', clock.now().getTime());
+      return { token, expiresAt: new Date(expires).toISOString() };
+    },
+
+    mailToken(userId, rotate = false) {
+      if (!isUserId(userId))
+        throw new MemvaultError('VALIDATION_ERROR', 'Not a person id.', { details: { field: 'userId' } });
+      return deps.db.mailToken(userId, rotate);
+    },
 
     async rebuildIndex(users) {
       let links = 0;

@@ -29,6 +29,8 @@ export interface TelegramChannel {
    * chat is over its rate (Telegram retries it later, so nothing accepted is lost), 200 otherwise.
    */
   webhook(request: Request): Promise<Response>;
+  /** The bot's username (getMe, asked once), for t.me deep links. @throws NETWORK_ERROR when Telegram does not answer */
+  username(): Promise<string>;
   /** Long-polling mode (no public URL needed). Resolves once polling runs. */
   startPolling(): Promise<void>;
   stop(): Promise<void>;
@@ -196,6 +198,17 @@ export function createTelegramChannel(options: TelegramOptions): TelegramChannel
       outcomes.delete(update.update_id);
       if (status === 'rate_limited') return json(429, { ok: false, retry_after: 1 }, { 'retry-after': '1' });
       return json(200, { ok: true });
+    },
+    async username() {
+      try {
+        await ensureInit();
+      } catch (cause) {
+        const detail = cause instanceof GrammyError ? ` (Telegram said ${cause.error_code})` : '';
+        throw new MemvaultError('NETWORK_ERROR', `Telegram did not tell the bot’s name${detail}; try again later.`, {
+          cause,
+        });
+      }
+      return bot.botInfo.username;
     },
     async startPolling() {
       polling = true;

@@ -63,6 +63,47 @@ export interface OnboardingView {
   readonly next: string | null;
 }
 
+/** The messengers a person links (e-mail is the profile's address, not a link). */
+export const CHAT_KINDS = ['telegram', 'whatsapp', 'sms'] as const;
+export type ChatKind = (typeof CHAT_KINDS)[number];
+
+/** A person's channel settings: where digests, notices and alerts go, where level 2 may show, quiet hours. */
+export interface ChannelSettingsView {
+  /** Digests and notices; null → every linked channel and the e-mail address. */
+  readonly notify: readonly ChannelKind[] | null;
+  /** Security alerts; null → all channels. */
+  readonly alerts: readonly ChannelKind[] | null;
+  /** Messengers whose replies and searches may show level 2 (only while no password guards level 2). */
+  readonly level2: readonly ChannelKind[];
+  /** Local times between which digests and notices wait for messengers and e-mail. */
+  readonly quietHours: { readonly start: string; readonly end: string } | null;
+  readonly locale: string;
+}
+
+/** What the web's Settings → Channels shows. */
+export interface ChannelPreferencesView {
+  readonly links: ReadonlyArray<{
+    readonly kind: ChannelKind;
+    readonly address: string;
+    readonly verified: boolean;
+    readonly stopped: boolean;
+    readonly linkedAt: string;
+  }>;
+  readonly email: string | null;
+  /** The person's secret address for writing memories by e-mail; null when inbound e-mail is off. */
+  readonly mailAddress: string | null;
+  readonly settings: ChannelSettingsView;
+  /** Which channels this server has configured. */
+  readonly available: Readonly<Record<ChannelKind, boolean>>;
+}
+
+export type ChannelPreferencesPatch = {
+  readonly notify?: ChannelKind[] | null;
+  readonly alerts?: ChannelKind[] | null;
+  readonly level2?: ChatKind[];
+  readonly quietHours?: { start: string; end: string } | null;
+};
+
 /** What the HTTP edge needs of the channels (the composition root passes it in; edges never import each other). */
 export interface ChannelsHttp {
   /** Present when Telegram is configured. */
@@ -74,4 +115,12 @@ export interface ChannelsHttp {
   subscribe(userId: UserId, listener: (item: AppNotification) => void): () => void;
   onboarding(userId: UserId): Promise<OnboardingView>;
   skipOnboarding(userId: UserId, skipped: boolean): Promise<OnboardingView>;
+  preferences(userId: UserId): Promise<ChannelPreferencesView>;
+  updatePreferences(userId: UserId, patch: ChannelPreferencesPatch): Promise<ChannelPreferencesView>;
+  /** A new secret inbound address (the old one stops working). @throws NOT_FOUND when inbound e-mail is off */
+  newMailAddress(userId: UserId): Promise<ChannelPreferencesView>;
+  /** @throws NOT_FOUND when the person has no such link. */
+  unlink(userId: UserId, kind: ChatKind): Promise<ChannelPreferencesView>;
+  /** Present when Telegram is configured: a `https://t.me/<bot>?start=<token>` deep link, single use. */
+  readonly telegramLink?: (userId: UserId) => Promise<{ url: string; expiresAt: string }>;
 }

@@ -1,6 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { AppNotification, ChannelsHttp } from '../ports/channels.js';
+import { notFound } from '../core/errors.js';
+import {
+  type AppNotification,
+  CHANNEL_KINDS,
+  CHAT_KINDS,
+  type ChannelPreferencesView,
+  type ChannelsHttp,
+} from '../ports/channels.js';
 import type { App, RouteKit } from './context.js';
 import { errorResponses, jsonBody, jsonResponse, SESSION_SECURITY } from './openapi-helpers.js';
 import { requireSession } from './session.js';
@@ -40,6 +47,80 @@ const Onboarding = z
   .openapi('Onboarding');
 
 const Skip = z.strictObject({ skipped: z.boolean() });
+
+const Kind = z.enum(CHANNEL_KINDS);
+const ChatKind = z.enum(CHAT_KINDS);
+const HourMinute = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Expected HH:MM (24-hour)');
+const QuietHours = z.strictObject({ start: HourMinute, end: HourMinute });
+// At most a few of each: a longer list is not a person's choice.
+const Kinds = z.array(Kind).max(8);
+
+const ChannelPreferences = z
+  .object({
+    links: z.array(
+      z.object({
+        kind: Kind,
+        address: z.string().openapi({ description: 'The Telegram chat id, or the WhatsApp/SMS number' }),
+        verified: z.boolean(),
+        stopped: z.boolean().openapi({ description: 'STOP or /stop was sent there: nothing goes there until START' }),
+        linkedAt: z.string(),
+      }),
+    ),
+    email: z.string().nullable().openapi({ description: 'The profile’s e-mail address, where e-mail goes' }),
+    mailAddress: z.string().nullable().openapi({
+      description: 'The secret address that stores what is mailed to it as a memory; null when inbound e-mail is off',
+    }),
+    settings: z.object({
+      notify: Kinds.nullable().openapi({ description: 'Where digests and notices go; null: everywhere' }),
+      alerts: Kinds.nullable().openapi({ description: 'Where security alerts go; null: everywhere' }),
+      level2: Kinds.openapi({ description: 'Messengers that may show level-2 (confidential) content' }),
+      quietHours: QuietHours.nullable().openapi({
+        description: 'Local times between which digests and notices wait (alerts do not)',
+      }),
+      locale: z.string(),
+    }),
+    available: z
+      .object({ telegram: z.boolean(), whatsapp: z.boolean(), sms: z.boolean(), email: z.boolean() })
+      .openapi({ description: 'Which channels this server has configured' }),
+  })
+  .openapi('ChannelPreferences');
+
+const PreferencesPatch = z
+  .strictObject({
+    notify: Kinds.nullable().optional(),
+    alerts: Kinds.nullable().optional(),
+    level2: z.array(ChatKind).max(8).optional(),
+    quietHours: QuietHours.nullable().optional(),
+  })
+  .openapi({ description: 'Only the settings named change; null for notify or alerts means every channel' });
+
+const KindParam = z.object({
+  kind: ChatKind.openapi({
+    param: { name: 'kind', in: 'path', description: 'The messenger to unlink: telegram, whatsapp or sms' },
+  }),
+});
+
+const TelegramLink = z
+  .object({
+    url: z.string().openapi({ example: 'https://t.me/memvault_bot?start=Q2hhbm5lbHMgYXJlIHRoaW4gZWRnZXM' }),
+    expiresAt: z.string(),
+  })
+  .openapi('TelegramLink');
+
+/** The port's read-only view as the response schema's (mutable) JSON. */
+const preferencesBody = (p: ChannelPreferencesView) => ({
+  links: p.links.map((l) => ({ ...l })),
+  email: p.email,
+  mailAddress: p.mailAddress,
+  settings: {
+    notify: p.settings.notify === null ? null : [...p.settings.notify],
+    alerts: p.settings.alerts === null ? null : [...p.settings.alerts],
+    level2: [...p.settings.level2],
+    quietHours: p.settings.quietHours === null ? null : { ...p.settings.quietHours },
+    locale: p.settings.locale,
+  },
+  available: { ...p.available },
+});
 
 /** SSE keep-alive: proxies close idle connections after a minute or so. */
 const KEEP_ALIVE_MS = 25_000;
@@ -194,6 +275,115 @@ export function registerChannelRoutes(app: App, kit: RouteKit, channels: Channel
       }
     });
   });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/settings/channels',
+      operationId: 'getChannelSettings',
+      description:
+        'The signed-in person’s linked messengers, e-mail address and channel settings: where digests and alerts go, where level 2 may show, quiet hours.',
+      tags: ['channels'],
+      summary: 'Linked channels and where digests, alerts and level 2 go',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(ChannelPreferences, 'The channels and settings'), ...errorResponses(401) },
+    }),
+    async (c) => c.json(preferencesBody(await channels.preferences(c.get('principal').userId)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/settings/channels',
+      operationId: 'updateChannelSettings',
+      description:
+        'Changes the channel settings the body names: where digests and notices go, where security alerts go, which messengers may show level 2, quiet hours.',
+      tags: ['channels'],
+      summary: 'Change where digests, alerts and level 2 go, and the quiet hours',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: jsonBody(PreferencesPatch),
+      responses: {
+        200: jsonResponse(ChannelPreferences, 'The channels and the new settings'),
+        ...errorResponses(400, 401, 415),
+      },
+    }),
+    async (c) => {
+      const patch = c.req.valid('json');
+      const next = await channels.updatePreferences(c.get('principal').userId, {
+        ...(patch.notify !== undefined ? { notify: patch.notify } : {}),
+        ...(patch.alerts !== undefined ? { alerts: patch.alerts } : {}),
+        ...(patch.level2 !== undefined ? { level2: patch.level2 } : {}),
+        ...(patch.quietHours !== undefined ? { quietHours: patch.quietHours } : {}),
+      });
+      return c.json(preferencesBody(next), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/settings/channels/{kind}',
+      operationId: 'unlinkChannel',
+      description:
+        'Unlinks a messenger: nothing is sent there any more and nothing from there is stored, until it is linked again.',
+      tags: ['channels'],
+      summary: 'Unlink Telegram, WhatsApp or SMS',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: { params: KindParam },
+      responses: {
+        200: jsonResponse(ChannelPreferences, 'The channels left and the settings'),
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const next = await channels.unlink(c.get('principal').userId, c.req.valid('param').kind);
+      return c.json(preferencesBody(next), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/settings/channels/mail-address',
+      operationId: 'newMailAddress',
+      description:
+        'Replaces the secret address that stores mailed messages as memories: the old address stops working at once (a leaked address is fixed this way).',
+      tags: ['channels'],
+      summary: 'A new secret inbound e-mail address',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(ChannelPreferences, 'The channels with the new address'),
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => c.json(preferencesBody(await channels.newMailAddress(c.get('principal').userId)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/channels/telegram/link',
+      operationId: 'startTelegramLink',
+      description:
+        'Starts linking Telegram from the web: a t.me deep link with a single-use token (15 minutes). The chat that opens it is linked to the signed-in person once they share their own contact with the same phone number.',
+      tags: ['channels'],
+      summary: 'A t.me deep link that links a Telegram chat to the signed-in person',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: {
+        200: jsonResponse(TelegramLink, 'The deep link and when its token expires'),
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => {
+      if (!channels.telegramLink) throw notFound('Telegram is not configured on this server.');
+      return c.json(await channels.telegramLink(c.get('principal').userId), 200);
+    },
+  );
 
   app.openapi(
     createRoute({

@@ -18,9 +18,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function openApp(executable: string): Promise<App> {
+export async function openApp(
+  executable: string,
+  serverOptions: Parameters<typeof startRealServer>[1] = {},
+): Promise<App> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startRealServer();
+  const server = await startRealServer({}, serverOptions);
   const browser = await chromium.launch({
     executablePath: executable,
     args: [

@@ -84,7 +84,13 @@ describe('one-time codes', () => {
 });
 
 describe('quiet hours and templates', () => {
-  const settings = { notify: null, level2: [], locale: 'en', quietHours: { start: '22:00', end: '07:00' } };
+  const settings = {
+    notify: null,
+    alerts: null,
+    level2: [],
+    locale: 'en',
+    quietHours: { start: '22:00', end: '07:00' },
+  };
   it('wrap midnight in the person’s zone', () => {
     expect(inQuietHours(settings, new Date('2026-11-30T23:30:00Z'), 'Europe/Lisbon')).toBe(true);
     expect(inQuietHours(settings, new Date('2026-11-30T12:00:00Z'), 'Europe/Lisbon')).toBe(false);
@@ -103,7 +109,7 @@ describe('quiet hours and templates', () => {
 describe('configuration', () => {
   it('nothing configured: every channel is off, and everything else works', async () => {
     const config = loadConfig({ MEMVAULT_DATA_DIR: dir });
-    expect(config.channels).toEqual({ telegram: null, twilio: null, smtp: null });
+    expect(config.channels).toEqual({ telegram: null, twilio: null, smtp: null, inboundMail: null });
     const status = await memvault(['channels', 'status', '--data-dir', dir, '--json']);
     expect(status.code).toBe(0);
     const body = status.json<Record<string, { configured: boolean; detail: string }>>();

@@ -38,7 +38,12 @@ export interface RealServer {
  */
 export async function startRealServer(
   http: Partial<HttpConfig> = {},
-  options: { env?: NodeJS.ProcessEnv; logger?: MemvaultOptions['logger'] } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    logger?: MemvaultOptions['logger'];
+    /** Channel providers' API roots (loopback stand-ins, test/channels/stand-ins.ts). */
+    channelEndpoints?: MemvaultOptions['channelEndpoints'];
+  } = {},
 ): Promise<RealServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'memvault-e2e-'));
   const port = await freePort();
@@ -47,7 +52,10 @@ export async function startRealServer(
     { MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_PUBLIC_URL: url, ...options.env },
     { port, host: '127.0.0.1' },
   );
-  const mv = await createMemvault(config, options.logger ? { logger: options.logger } : {});
+  const mv = await createMemvault(config, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.channelEndpoints ? { channelEndpoints: options.channelEndpoints } : {}),
+  });
   const app = createHttpApp({
     memory: mv.memory,
     auth: mv.auth,

@@ -15,6 +15,7 @@ import './pages/tokens.js';
 import './pages/account.js';
 import './pages/notifications.js';
 import './pages/llm-settings.js';
+import './pages/channels.js';
 
 /**
  * memvault's web app: one page, hash routes, no build step. Every piece of user content is put in the DOM as

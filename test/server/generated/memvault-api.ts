@@ -325,6 +325,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A t.me deep link that links a Telegram chat to the signed-in person
+         * @description Starts linking Telegram from the web: a t.me deep link with a single-use token (15 minutes). The chat that opens it is linked to the signed-in person once they share their own contact with the same phone number.
+         */
+        post: operations["startTelegramLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/telegram/webhook": {
         parameters: {
             query?: never;
@@ -665,6 +685,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Linked channels and where digests, alerts and level 2 go
+         * @description The signed-in person’s linked messengers, e-mail address and channel settings: where digests and alerts go, where level 2 may show, quiet hours.
+         */
+        get: operations["getChannelSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change where digests, alerts and level 2 go, and the quiet hours
+         * @description Changes the channel settings the body names: where digests and notices go, where security alerts go, which messengers may show level 2, quiet hours.
+         */
+        patch: operations["updateChannelSettings"];
+        trace?: never;
+    };
+    "/v1/settings/channels/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink Telegram, WhatsApp or SMS
+         * @description Unlinks a messenger: nothing is sent there any more and nothing from there is stored, until it is linked again.
+         */
+        delete: operations["unlinkChannel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/channels/mail-address": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret inbound e-mail address
+         * @description Replaces the secret address that stores mailed messages as memories: the old address stops working at once (a leaked address is fixed this way).
+         */
+        post: operations["newMailAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/llm": {
         parameters: {
             query?: never;
@@ -767,6 +851,43 @@ export interface components {
         };
         /** @enum {string} */
         Category: "CHRONOLOGICAL" | "GENERAL" | "CONFIDENTIAL" | "SECRET" | "ULTRASECRET";
+        ChannelPreferences: {
+            /** @description Which channels this server has configured */
+            available: {
+                email: boolean;
+                sms: boolean;
+                telegram: boolean;
+                whatsapp: boolean;
+            };
+            /** @description The profile’s e-mail address, where e-mail goes */
+            email: string | null;
+            links: {
+                /** @description The Telegram chat id, or the WhatsApp/SMS number */
+                address: string;
+                /** @enum {string} */
+                kind: "telegram" | "whatsapp" | "sms" | "email";
+                linkedAt: string;
+                /** @description STOP or /stop was sent there: nothing goes there until START */
+                stopped: boolean;
+                verified: boolean;
+            }[];
+            /** @description The secret address that stores what is mailed to it as a memory; null when inbound e-mail is off */
+            mailAddress: string | null;
+            settings: {
+                /** @description Where security alerts go; null: everywhere */
+                alerts: ("telegram" | "whatsapp" | "sms" | "email")[] | null;
+                /** @description Messengers that may show level-2 (confidential) content */
+                level2: ("telegram" | "whatsapp" | "sms" | "email")[];
+                locale: string;
+                /** @description Where digests and notices go; null: everywhere */
+                notify: ("telegram" | "whatsapp" | "sms" | "email")[] | null;
+                /** @description Local times between which digests and notices wait (alerts do not) */
+                quietHours: {
+                    end: string;
+                    start: string;
+                } | null;
+            };
+        };
         Correct: {
             category: components["schemas"]["Category"];
         };
@@ -1205,6 +1326,11 @@ export interface components {
                 code: string;
                 createdAt: string;
             };
+        };
+        TelegramLink: {
+            expiresAt: string;
+            /** @example https://t.me/memvault_bot?start=Q2hhbm5lbHMgYXJlIHRoaW4gZWRnZXM */
+            url: string;
         };
         Token: {
             /** @description The OAuth client id (null for personal tokens) */
@@ -2592,6 +2718,62 @@ export interface operations {
             };
         };
     };
+    startTelegramLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deep link and when its token expires */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramLink"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     telegramWebhook: {
         parameters: {
             query?: never;
@@ -3929,6 +4111,254 @@ export interface operations {
             };
             /** @description Content-Type must be application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getChannelSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels and settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelPreferences"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateChannelSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    alerts?: ("telegram" | "whatsapp" | "sms" | "email")[] | null;
+                    level2?: ("telegram" | "whatsapp" | "sms")[];
+                    notify?: ("telegram" | "whatsapp" | "sms" | "email")[] | null;
+                    quietHours?: {
+                        end: string;
+                        start: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The channels and the new settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelPreferences"];
+                };
+            };
+            /** @description Malformed request: bad JSON, unknown field, wrong type or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    unlinkChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The messenger to unlink: telegram, whatsapp or sms */
+                kind: "telegram" | "whatsapp" | "sms";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels left and the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelPreferences"];
+                };
+            };
+            /** @description Malformed request: bad JSON, unknown field, wrong type or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    newMailAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels with the new address */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelPreferences"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
