@@ -321,7 +321,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
       .evaluate((b) => b.getBoundingClientRect().top);
     expect(deleteTop - formBottom).toBeGreaterThanOrEqual(16);
     await page.getByRole('button', { name: 'Delete…' }).click();
-    await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
+    await page.getByRole('button', { name: 'Yes, delete it' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
     await expect.poll(mainText).not.toContain('hiked to the lake');
   });
