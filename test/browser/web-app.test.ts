@@ -353,7 +353,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).toContain('Opened a memory in Level 3 · Secret');
     expect(text).toContain('Searched your memories');
     expect(text).toContain('Moved a memory to another category');
-    expect(text).toContain('Deleted a memory from Level 1 · Standard');
+    expect(text).toContain('Moved a memory from Level 1 · Standard to the trash');
     expect(text).toContain('Tried to unlock Level 3 · SecretFailed: wrong password, code or passkey');
     expect(text).not.toMatch(/\b[a-z]+_[a-z_]+\b/);
     expect(text).not.toMatch(/\b0\.\d\d\b/);
