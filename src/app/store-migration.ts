@@ -150,6 +150,7 @@ function digestOf(userId: UserId, files: ReadonlyMap<string, string>): string {
 
 function unitsOf(userId: UserId, files: ReadonlyMap<string, string>): { category: Category; unit: string }[] {
   const units: { category: Category; unit: string }[] = [];
+  const seen = new Set<string>();
   for (const category of CATEGORIES) {
     const text = files.get(`${category}.${userId}.md`);
     if (text === undefined) continue;
@@ -162,6 +163,18 @@ function unitsOf(userId: UserId, files: ReadonlyMap<string, string>): { category
           { details: { userId, category } },
         );
       }
+      // The database keeps one row per memory and no revisions yet (docs/entry-format.md, "Revisions"): a file
+      // vault whose memories were edited, annotated or trashed cannot be copied byte for byte.
+      if (seen.has(unit.id)) {
+        throw new MemvaultError(
+          'CONFLICT',
+          `${userId}'s vault holds several revisions of memory ${unit.id} (edits, the daily processing's notes or ` +
+            'the trash), which the PostgreSQL mode does not keep yet; nothing was copied. Keep this person on the ' +
+            'file vault for now.',
+          { details: { userId, id: unit.id } },
+        );
+      }
+      seen.add(unit.id);
       units.push({ category, unit: unit.text });
     }
   }

@@ -83,8 +83,9 @@ export function registerWriteTools(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Forget memory',
       description:
-        'Delete one memory for good (it cannot be undone). Call it only when the user explicitly asks to forget ' +
-        'that memory; confirm which one first. Memories at locked levels cannot be deleted from here.',
+        'Delete one memory: it goes to the user’s trash, where they can restore it for 30 days (web app or CLI) ' +
+        'before it is erased for good. Call it only when the user explicitly asks to forget that memory; confirm ' +
+        'which one first. Memories at locked levels cannot be deleted from here.',
       inputSchema: { id: MemoryId },
       outputSchema: { id: z.string(), deleted: z.literal(true) },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -89,6 +89,35 @@ export interface ReadResult {
   readonly recovered?: readonly string[];
 }
 
+/** An earlier version of an entry's text (see `Vault.versions`). */
+export interface EntryVersion {
+  /** Its revision number (1 for the text as first written). */
+  readonly revision: number;
+  readonly category: Category;
+  readonly level: SecurityLevel;
+  /** When this version was written (null for a first version at levels 3–4 whose date is sealed and locked). */
+  readonly savedAt: string | null;
+  /** When the edit that replaced it was made. */
+  readonly replacedAt: string;
+  /** The version, or null when its level is locked for the caller. */
+  readonly entry: MemoryEntry | null;
+}
+
+/** A memory in the trash (see `Vault.trash`). */
+export interface TrashedEntry {
+  readonly id: string;
+  readonly category: Category;
+  readonly level: SecurityLevel;
+  readonly trashedAt: string;
+  /** When it is erased for good unless restored (trashedAt + 30 days). */
+  readonly erasedAfter: string;
+  /** The memory, or null when its level is locked for the caller. */
+  readonly entry: MemoryEntry | null;
+}
+
+/** How long a trashed memory is kept before it is erased for good. */
+export const TRASH_DAYS = 30;
+
 export interface IntegrityReport {
   readonly userId: UserId;
   readonly intact: number;
@@ -113,10 +142,29 @@ export interface Vault {
   read(userId: UserId, filter: EntryFilter, opener: EntryOpener): Promise<ReadResult>;
   /** @throws NOT_FOUND; SECURITY_ERROR (insufficient_permissions) when its level is locked. */
   get(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry>;
-  /** Rewrites one entry; a category change moves it to the other file (re-sealed at its new level). */
+  /**
+   * Changes one entry; a category change moves it to the other file (re-sealed at its new level). The file vault
+   * appends a revision and keeps the earlier text as a version when the content changed.
+   */
   update(userId: UserId, id: string, patch: EntryPatch, opener: EntryOpener): Promise<MemoryEntry>;
-  /** Removes one entry and every reference to it. */
+  /** Erases one entry for good (its versions and trash too) and every reference to it. */
   delete(userId: UserId, id: string, opener: EntryOpener): Promise<void>;
+  /**
+   * Moves an entry to the trash (hidden from read, get and search; restorable for `TRASH_DAYS` days, then erased).
+   * Optional: without it, deleting erases at once. @throws NOT_FOUND; SECURITY_ERROR when its level is locked.
+   */
+  trash?(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry>;
+  /** Brings an entry back from the trash. @throws NOT_FOUND when it is not in the trash. */
+  restore?(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry>;
+  /** The trash, most recently trashed first; levels the opener cannot open are listed without content. */
+  listTrash?(userId: UserId, opener: EntryOpener): Promise<TrashedEntry[]>;
+  /** Erases every trashed entry the opener can open; returns how many. */
+  emptyTrash?(userId: UserId, opener: EntryOpener): Promise<number>;
+  /**
+   * Earlier versions of an entry's text (before each edit), newest first, each at the level of the file it lives
+   * in: a version in a level the opener cannot open comes without its entry. Optional: adapters without history.
+   */
+  versions?(userId: UserId, id: string, opener: EntryOpener): Promise<EntryVersion[]>;
   /** Links two entries in both directions ("Related Memories"). */
   link(userId: UserId, a: string, b: string, opener: EntryOpener): Promise<void>;
   /**

@@ -9,6 +9,8 @@ import {
   AuditQuery,
   AuditResponse,
   CorrectBody,
+  DeleteQuery,
+  EmptyTrashResponse,
   IdParam,
   ListQuery,
   ListResponse,
@@ -19,6 +21,8 @@ import {
   SearchBody,
   SEARCH_WINDOW,
   SearchResponse,
+  TrashResponse,
+  VersionsResponse,
 } from './schemas.js';
 import { requireSession } from './session.js';
 
@@ -147,9 +151,10 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       method: 'patch',
       path: '/v1/memories/{id}',
       operationId: 'correctMemory',
-      description: 'Moves the memory to another category (and so level) and teaches the personal classifier.',
+      description:
+        'With `category`: moves the memory to another category (and so level) and teaches the personal classifier. With `text`: replaces its text, classified again like a capture (it may move to another level); the earlier text is kept as a version, sealed at the level it had (GET /v1/memories/{id}/versions).',
       tags: ['memories'],
-      summary: 'Correct the category (moves the memory to that level; trains the classifier)',
+      summary: 'Correct the category (trains the classifier) or edit the text (keeps the earlier version)',
       middleware: [session] as const,
       security: SESSION_SECURITY,
       request: { params: IdParam, ...jsonBody(CorrectBody) },
@@ -159,8 +164,113 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       },
     }),
     async (c) => {
-      const entry = await memory.correct(c.get('principal'), c.req.valid('param').id, c.req.valid('json').category);
+      const body = c.req.valid('json');
+      const id = c.req.valid('param').id;
+      const entry =
+        body.text !== undefined
+          ? await memory.edit(c.get('principal'), id, body.text)
+          : await memory.correct(c.get('principal'), id, body.category!);
       return c.json({ memory: memoryDto(entry) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/memories/{id}/versions',
+      operationId: 'listMemoryVersions',
+      description:
+        'The texts this memory had before each edit, newest first. Each version is sealed at the level it was written at: one in a level this session has not unlocked comes with `memory: null`.',
+      tags: ['memories'],
+      summary: 'Earlier versions of a memory’s text',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(VersionsResponse, 'Versions'), ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const versions = await memory.versions(c.get('principal'), c.req.valid('param').id);
+      return c.json(
+        {
+          versions: versions.map((v) => ({
+            revision: v.revision,
+            category: v.category,
+            level: v.level,
+            savedAt: v.savedAt,
+            replacedAt: v.replacedAt,
+            memory: v.entry ? memoryDto(v.entry) : null,
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/memories/{id}/restore',
+      operationId: 'restoreMemory',
+      description: 'Brings a memory back from the trash, as it was. 404 when it is not in the trash.',
+      tags: ['memories'],
+      summary: 'Restore a memory from the trash',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(MemoryResponse, 'The restored memory'), ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const entry = await memory.restore(c.get('principal'), c.req.valid('param').id);
+      return c.json({ memory: memoryDto(entry) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/trash',
+      operationId: 'listTrash',
+      description:
+        'Deleted memories, most recent first, kept for 30 days (then erased for good). Memories at levels this session has not unlocked come with `memory: null`.',
+      tags: ['memories'],
+      summary: 'The trash: deleted memories, restorable for 30 days',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(TrashResponse, 'The trash'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const items = await memory.trash(c.get('principal'));
+      return c.json(
+        {
+          memories: items.map((t) => ({
+            id: t.id,
+            category: t.category,
+            level: t.level,
+            trashedAt: t.trashedAt,
+            erasedAfter: t.erasedAfter,
+            memory: t.entry ? memoryDto(t.entry) : null,
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/trash',
+      operationId: 'emptyTrash',
+      description: 'Erases every memory in the trash whose level this session has unlocked, now.',
+      tags: ['memories'],
+      summary: 'Empty the trash',
+      middleware: [session] as const,
+      security: SESSION_SECURITY,
+      responses: { 200: jsonResponse(EmptyTrashResponse, 'How many were erased'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const erased = await memory.emptyTrash(c.get('principal'));
+      return c.json({ erased }, 200);
     },
   );
 
@@ -169,16 +279,19 @@ export function registerMemoryRoutes(app: App, kit: RouteKit): void {
       method: 'delete',
       path: '/v1/memories/{id}',
       operationId: 'deleteMemory',
-      description: 'Deletes the memory, its index entries and every link to it.',
+      description:
+        'Moves the memory to the trash (hidden everywhere; POST /v1/memories/{id}/restore brings it back within 30 days). With `permanent=true` erases it now, with its versions, its index entries and every link to it.',
       tags: ['memories'],
-      summary: 'Delete a memory and every reference to it',
+      summary: 'Delete a memory (to the trash, or for good with permanent=true)',
       middleware: [session] as const,
       security: SESSION_SECURITY,
-      request: { params: IdParam },
+      request: { params: IdParam, query: DeleteQuery },
       responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404) },
     }),
     async (c) => {
-      await memory.delete(c.get('principal'), c.req.valid('param').id);
+      await memory.delete(c.get('principal'), c.req.valid('param').id, {
+        permanent: c.req.valid('query').permanent === 'true',
+      });
       return c.body(null, 204);
     },
   );

@@ -289,7 +289,59 @@ export const ListResponse = z
   })
   .openapi('MemoryList');
 
-export const CorrectBody = z.strictObject({ category: CategorySchema }).openapi('Correct');
+export const CorrectBody = z
+  .strictObject({
+    category: CategorySchema.optional().openapi({ description: 'Move it to this category (and level)' }),
+    text: z
+      .string()
+      .trim()
+      .min(1, 'Write the new text')
+      .optional()
+      .openapi({ description: 'Replace its text: classified again; the earlier text is kept as a version' }),
+  })
+  .refine((body) => (body.category === undefined) !== (body.text === undefined), {
+    message: 'Give either a category (to move it) or a text (to edit it), not both',
+  })
+  .openapi('Correct');
+
+export const DeleteQuery = z.strictObject({
+  permanent: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'true: erase it now, with its versions; default: move it to the trash for 30 days' }),
+});
+
+export const Version = z
+  .object({
+    revision: z.number().int().openapi({ description: 'Its revision number (1: as first written)' }),
+    category: CategorySchema,
+    level: Level,
+    savedAt: Timestamp.nullable().openapi({
+      description: 'When this version was written (null when sealed and locked)',
+    }),
+    replacedAt: Timestamp.openapi({ description: 'When the edit that replaced it was made' }),
+    memory: Memory.nullable().openapi({ description: 'The version; null while its level is locked' }),
+  })
+  .openapi('Version');
+
+export const VersionsResponse = z.object({ versions: z.array(Version) }).openapi('Versions');
+
+export const TrashResponse = z
+  .object({
+    memories: z.array(
+      z.object({
+        id: z.string(),
+        category: CategorySchema,
+        level: Level,
+        trashedAt: Timestamp,
+        erasedAfter: Timestamp.openapi({ description: 'Erased for good after this, unless restored' }),
+        memory: Memory.nullable().openapi({ description: 'The memory; null while its level is locked' }),
+      }),
+    ),
+  })
+  .openapi('Trash');
+
+export const EmptyTrashResponse = z.object({ erased: z.number().int() }).openapi('EmptyTrash');
 
 export const MemoryResponse = z.object({ memory: Memory }).openapi('MemoryResponse');
 export const RelatedResponse = z

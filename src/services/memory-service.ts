@@ -14,7 +14,15 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
-import type { DamagedEntry, EntryFilter, ReadResult, UserProfile, Vault } from '../ports/vault.js';
+import type {
+  DamagedEntry,
+  EntryFilter,
+  EntryVersion,
+  ReadResult,
+  TrashedEntry,
+  UserProfile,
+  Vault,
+} from '../ports/vault.js';
 import type { MemoryService, MemvaultEvent, Principal, RememberOptions, RememberResult, SignUpInput } from './types.js';
 import { correctionAnalysis } from './views.js';
 
@@ -65,7 +73,14 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
    */
   const audited = async (
     principal: Principal,
-    action: 'memory_read' | 'search' | 'memory_corrected' | 'memory_deleted',
+    action:
+      | 'memory_read'
+      | 'search'
+      | 'memory_corrected'
+      | 'memory_edited'
+      | 'memory_deleted'
+      | 'memory_trashed'
+      | 'memory_restored',
     level: SecurityLevel | undefined,
     required = false,
     outcome: { result?: 'success' | 'denied'; reason?: string } = {},
@@ -337,21 +352,145 @@ export function createMemoryService(deps: MemoryServiceDeps): MemoryService {
       return after;
     },
 
-    async delete(principal: Principal, id: string): Promise<void> {
-      const entry = await getFor(principal, id);
-      if (deps.atomically) {
-        await deps.atomically(async () => {
-          await deps.vault.delete(principal.userId, entry.id, principal.opener);
-          await audited(principal, 'memory_deleted', entry.level, true);
-        });
-      } else await deps.vault.delete(principal.userId, entry.id, principal.opener);
-      try {
-        await deps.search.remove(principal.userId, entry.id);
-      } catch (error) {
-        logger.warn({ userId: principal.userId, entryId: entry.id, err: errorSummary(error) }, 'index removal failed');
+    async edit(principal: Principal, id: string, rawText: string): Promise<MemoryEntry> {
+      const text = checkText(rawText);
+      const before = await getFor(principal, id);
+      if (text === before.content) return before;
+      const profile = await profileOf(principal.userId);
+      // The same classifier path as a capture, at the message's own time (so "yesterday" keeps its day).
+      const classification = await deps.classifier.classify(text, {
+        userId: principal.userId,
+        now: new Date(before.date),
+        timezone: profile.timezone,
+      });
+      const patch = {
+        content: text,
+        category: classification.category,
+        tags: classification.tags,
+        analysis: analysisOf(classification),
+        confidence: classification.confidence,
+        emotionalContext: classification.emotionalContext,
+        eventDate: classification.eventDate ?? null,
+      };
+      const edit = () => deps.vault.update(principal.userId, before.id, patch, principal.opener);
+      const level = (after: MemoryEntry) => Math.max(before.level, after.level) as SecurityLevel;
+      const after = deps.atomically
+        ? await deps.atomically(async () => {
+            const changed = await edit();
+            await audited(principal, 'memory_edited', level(changed), true);
+            return changed;
+          })
+        : await edit();
+      await index(principal.userId, after);
+      if (!deps.atomically) await audited(principal, 'memory_edited', level(after));
+      // Ids and categories only: neither text reaches a log.
+      logger.info(
+        { userId: principal.userId, entryId: after.id, from: before.category, to: after.category },
+        'memory edited',
+      );
+      return after;
+    },
+
+    async versions(principal: Principal, id: string): Promise<EntryVersion[]> {
+      const current = await getFor(principal, id);
+      if (!deps.vault.versions) return [];
+      const versions = await deps.vault.versions(principal.userId, current.id, principal.opener);
+      await auditSealedReads(
+        principal,
+        versions.flatMap((v) => (v.entry ? [v.entry] : [])),
+        'versions',
+      );
+      return versions;
+    },
+
+    async delete(
+      principal: Principal,
+      id: string,
+      options: { permanent?: boolean } = {},
+    ): Promise<'trashed' | 'erased'> {
+      const wanted = checkId(id);
+      const trash = deps.vault.trash?.bind(deps.vault);
+      let level: SecurityLevel | undefined;
+      let outcome: 'trashed' | 'erased';
+      if (!options.permanent && trash) {
+        const entry = await getFor(principal, wanted);
+        level = entry.level;
+        outcome = 'trashed';
+        const act = () => trash(principal.userId, entry.id, principal.opener);
+        if (deps.atomically) {
+          await deps.atomically(async () => {
+            await act();
+            await audited(principal, 'memory_trashed', entry.level, true);
+          });
+        } else await act();
+      } else {
+        // A memory already in the trash can be erased for good too; its level comes from the trash listing.
+        level = await getFor(principal, wanted).then(
+          (entry) => entry.level,
+          async (error) => {
+            if (!isMemvaultError(error, 'NOT_FOUND') || !deps.vault.listTrash) throw error;
+            const inTrash = (await deps.vault.listTrash(principal.userId, principal.opener)).find(
+              (t) => t.id === wanted,
+            );
+            if (!inTrash) throw error;
+            return inTrash.level;
+          },
+        );
+        outcome = 'erased';
+        const act = () => deps.vault.delete(principal.userId, wanted, principal.opener);
+        if (deps.atomically) {
+          await deps.atomically(async () => {
+            await act();
+            await audited(principal, 'memory_deleted', level, true);
+          });
+        } else await act();
       }
-      if (!deps.atomically) await audited(principal, 'memory_deleted', entry.level);
-      emit({ type: 'memory.deleted', userId: principal.userId, entryId: entry.id });
+      try {
+        await deps.search.remove(principal.userId, wanted);
+      } catch (error) {
+        logger.warn({ userId: principal.userId, entryId: wanted, err: errorSummary(error) }, 'index removal failed');
+      }
+      if (!deps.atomically)
+        await audited(principal, outcome === 'trashed' ? 'memory_trashed' : 'memory_deleted', level);
+      emit({ type: 'memory.deleted', userId: principal.userId, entryId: wanted });
+      return outcome;
+    },
+
+    async restore(principal: Principal, id: string): Promise<MemoryEntry> {
+      const wanted = checkId(id);
+      if (!deps.vault.restore) throw notFound(`Memory ${wanted} is not in the trash.`, { id: wanted });
+      const entry = await deps.vault.restore(principal.userId, wanted, principal.opener);
+      await index(principal.userId, entry);
+      await audited(principal, 'memory_restored', entry.level);
+      return entry;
+    },
+
+    async trash(principal: Principal): Promise<TrashedEntry[]> {
+      if (!deps.vault.listTrash) return [];
+      const items = await deps.vault.listTrash(principal.userId, principal.opener);
+      await auditSealedReads(
+        principal,
+        items.flatMap((t) => (t.entry ? [t.entry] : [])),
+        'trash',
+      );
+      return items;
+    },
+
+    async emptyTrash(principal: Principal): Promise<number> {
+      if (!deps.vault.emptyTrash) return 0;
+      const items = deps.vault.listTrash ? await deps.vault.listTrash(principal.userId, principal.opener) : [];
+      const erased = await deps.vault.emptyTrash(principal.userId, principal.opener);
+      for (const item of items) {
+        if (!principal.opener.canOpen(item.level)) continue;
+        try {
+          await deps.search.remove(principal.userId, item.id);
+        } catch (error) {
+          logger.warn({ userId: principal.userId, entryId: item.id, err: errorSummary(error) }, 'index removal failed');
+        }
+      }
+      if (erased > 0)
+        await audited(principal, 'memory_deleted', undefined, false, { reason: `emptied the trash: ${erased}` });
+      return erased;
     },
 
     async related(principal: Principal, id: string): Promise<MemoryEntry[]> {

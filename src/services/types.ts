@@ -4,7 +4,7 @@ import type { Classification } from '../ports/classifier.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { SearchHit, SearchQuery } from '../ports/search.js';
 import type { RequestMeta } from '../ports/security.js';
-import type { EntryFilter, ProfilePatch, ReadResult, UserProfile } from '../ports/vault.js';
+import type { EntryFilter, EntryVersion, ProfilePatch, ReadResult, TrashedEntry, UserProfile } from '../ports/vault.js';
 
 /** The caller of a use case, as an edge authenticated it. */
 export interface Principal {
@@ -62,7 +62,24 @@ export interface MemoryService {
   list(principal: Principal, filter: EntryFilter): Promise<ReadResult>;
   get(principal: Principal, id: string): Promise<MemoryEntry>;
   correct(principal: Principal, id: string, category: Category): Promise<MemoryEntry>;
-  delete(principal: Principal, id: string): Promise<void>;
+  /**
+   * Replaces a memory's text: classified again like a capture (category, level, tags, dates), stored as a new
+   * revision; the earlier text stays as a version, sealed at the level it had.
+   */
+  edit(principal: Principal, id: string, text: string): Promise<MemoryEntry>;
+  /** Earlier versions of a memory's text, newest first (a version in a locked level comes without its entry). */
+  versions(principal: Principal, id: string): Promise<EntryVersion[]>;
+  /**
+   * Moves a memory to the trash (restorable for 30 days), or with `permanent` erases it now, with its versions
+   * and every link to it. Resolves to what happened: a vault without a trash erases.
+   */
+  delete(principal: Principal, id: string, options?: { permanent?: boolean }): Promise<'trashed' | 'erased'>;
+  /** Brings a memory back from the trash. @throws NOT_FOUND when it is not there. */
+  restore(principal: Principal, id: string): Promise<MemoryEntry>;
+  /** The trash, most recently deleted first. */
+  trash(principal: Principal): Promise<TrashedEntry[]>;
+  /** Erases everything in the trash the session can open; returns how many. */
+  emptyTrash(principal: Principal): Promise<number>;
   related(principal: Principal, id: string): Promise<MemoryEntry[]>;
   search(principal: Principal, query: SearchQuery): Promise<SearchHit[]>;
   classify(text: string, userId?: UserId): Promise<Classification>;

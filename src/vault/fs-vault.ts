@@ -26,17 +26,20 @@ import { acquireFileLock, isProcessAlive, type FileLock, LockTimeoutError } from
 import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { type EntryOpener, type EntrySealer, plainSealer, type SealContext } from '../ports/sealer.js';
-import type {
-  DamagedEntry,
-  EntryNote,
-  EntryFilter,
-  IntegrityReport,
-  LockedEntry,
-  NewUser,
-  ProfilePatch,
-  ReadResult,
-  UserProfile,
-  Vault,
+import {
+  type DamagedEntry,
+  type EntryNote,
+  type EntryVersion,
+  TRASH_DAYS,
+  type TrashedEntry,
+  type EntryFilter,
+  type IntegrityReport,
+  type LockedEntry,
+  type NewUser,
+  type ProfilePatch,
+  type ReadResult,
+  type UserProfile,
+  type Vault,
 } from '../ports/vault.js';
 import { applyPatch, buildEntry } from './entry-rules.js';
 import {
@@ -54,10 +57,13 @@ import {
 import {
   isStorablePayload,
   own,
-  parseEntry,
+  parseRevisionBlock,
   parseSealedEntry,
+  type Revision,
+  type RevisionKind,
   renderEntry,
   renderSealedEntry,
+  sameRevision,
 } from './markdown-codec.js';
 import { buildProfile, categoryHeader, parseProfile, renderProfile } from './templates.js';
 import { completeLength, endsComplete, splitUnits, TERMINATOR, TERMINATOR_BYTES, type Unit } from './vault-file.js';
@@ -82,6 +88,11 @@ export interface FsVaultOptions {
   /** How long to wait for another process's lock on a user folder before STORAGE_ERROR; default 30 s. */
   readonly lockTimeoutMs?: number;
   /**
+   * Compaction rewrites a category file once at least this many superseded blocks could be dropped and they are
+   * at least a quarter of its blocks; default 256.
+   */
+  readonly compactMinimum?: number;
+  /**
    * Told, for every write, how long it waited for the user's lock (this process's queue and another process's
    * lock file together), in seconds; the server's `/metrics` reports it as `memvault_vault_lock_wait_seconds`.
    */
@@ -90,10 +101,12 @@ export interface FsVaultOptions {
 
 /** One unit of a category file, parsed as far as it can be without keys. */
 type Rec =
-  | ({ readonly t: 'plain'; readonly id: string } & Indexed)
+  | ({ readonly t: 'plain'; readonly id: string; readonly revision: Revision | null } & Indexed)
   | {
       readonly t: 'sealed';
       readonly id: string;
+      /** The visible revision line (null for revision 1); the same line is inside the seal. */
+      readonly revision: Revision | null;
       readonly date: string | null;
       /** `date` in epoch milliseconds, for filtering. */
       readonly time: number | null;
@@ -117,7 +130,12 @@ interface FileState {
   probe: Buffer;
   header: string;
   records: Rec[];
+  /** The latest block of each id in this file (a later revision supersedes an earlier block of the same id). */
   byId: Map<string, Rec>;
+  /** The revision of each id whose latest block here has a revision line: few, only entries changed since written. */
+  revised: Map<string, Revision>;
+  /** Superseded blocks here that compaction may drop (superseded by an update, trash or restore; not versions). */
+  droppable: number;
   /** Bumped on every in-place change, so a load that raced with another one does not commit stale work. */
   version: number;
 }
@@ -143,6 +161,8 @@ interface UserState {
   repaired: boolean;
   /** This state's estimated size in bytes when it was last touched (see `#user`). */
   bytes: number;
+  /** `#winners` of the files as they were at `key`. */
+  winners?: { readonly key: string; readonly map: Map<string, Category> };
 }
 
 /**
@@ -167,9 +187,16 @@ interface Located {
   readonly rec: Rec;
 }
 
+const TRASH_MS = TRASH_DAYS * 86_400_000;
+
+/** The revision number of a record (0 for a damaged one, which never wins). */
+const revisionOf = (rec: Rec): number => (rec.t === 'damaged' ? 0 : (rec.revision?.n ?? 1));
+
 const LOCK_NAME = '.lock';
 const CREATING_PREFIX = '.creating.';
 const DEFAULT_MAX_CONTENT = 65_536;
+/** Compaction waits until droppable history is at least this share of a file's blocks (and `compactMinimum`). */
+const COMPACT_SHARE = 0.25;
 
 const errno = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const sameStat = (s: FileState, st: BigIntStats) =>
@@ -196,6 +223,7 @@ export class FsVault implements Vault {
   /** Sum of `bytes` over `#users`. */
   #cachedBytes = 0;
   readonly #lockTimeoutMs: number;
+  readonly #compactMinimum: number;
   readonly #onLockWait: ((seconds: number) => void) | undefined;
   readonly #mutex = new KeyedMutex<UserId>();
   readonly #users = new Map<UserId, UserState>();
@@ -221,6 +249,7 @@ export class FsVault implements Vault {
     this.#maxCachedUsers = positive(options.maxCachedUsers, 10_000, 'maxCachedUsers');
     this.#maxCacheBytes = positive(options.maxCacheBytes, 128 * 2 ** 20, 'maxCacheBytes');
     this.#lockTimeoutMs = positive(options.lockTimeoutMs, 30_000, 'lockTimeoutMs');
+    this.#compactMinimum = positive(options.compactMinimum, 256, 'compactMinimum');
     this.#onLockWait = options.onLockWait;
   }
 
@@ -349,7 +378,7 @@ export class FsVault implements Vault {
       if (made === undefined || (checked && (await sealer.keyGeneration!(userId)) !== before)) {
         made = await this.#record(userId, entry);
       }
-      await this.#appendLocked(userId, entry.category, made.rec, made.text);
+      await this.#appendLocked(userId, entry.category, [made]);
       this.#remember(userId, entry.category, made.rec, entry);
       return entry;
     });
@@ -363,7 +392,11 @@ export class FsVault implements Vault {
     const kinds = CATEGORIES.filter(
       (c) => (f.categories === null || f.categories.has(c)) && (f.levels === null || f.levels.has(levelOf(c))),
     );
-    const states = await Promise.all(kinds.map((kind) => this.#load(userId, kind)));
+    // Every file, not only the ones asked for: an entry whose text edit moved it to another category has its
+    // current revision there, and its earlier block here must not be shown.
+    const all = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    const states = all.filter((state) => kinds.includes(state.kind));
+    const winners = this.#winners(user, all);
 
     const runs: Match[][] = [];
     const damaged: DamagedEntry[] = [];
@@ -402,11 +435,14 @@ export class FsVault implements Vault {
       const canOpen = opener.canOpen(level);
       const matches: Match[] = [];
       runs.push(matches);
+      const revised = state.revised.size > 0 || winners.size > 0;
       for (const rec of state.records) {
         if (rec.t === 'damaged') {
           damaged.push({ id: rec.id, category: kind, reason: rec.reason });
           continue;
         }
+        // History (superseded revisions, versions) and the trash are never listed.
+        if (revised && (!this.#current(state, rec, winners) || rec.revision?.kind === 'trash')) continue;
         if (rec.t === 'plain') {
           if (!accept(rec)) continue;
           if (canOpen) matches.push(match(rec));
@@ -484,63 +520,156 @@ export class FsVault implements Vault {
     return this.#materialize(userId, await this.#locate(userId, id), opener);
   }
 
+  /**
+   * Changes one entry by appending a new revision of it (docs/entry-format.md, "Revisions"): to the same file, or
+   * to the file of its new category. A changed text is an `edit` (the earlier block stays as a version, sealed at
+   * the level of the file it is in); anything else an `update`. Moving an entry up to a more protected level
+   * without changing its text erases its copies at the lower levels (the person said it is more sensitive).
+   */
   async update(userId: UserId, id: string, patch: EntryPatch, opener: EntryOpener): Promise<MemoryEntry> {
     this.#assertOpen();
     checkId(id);
     return this.#withLock(userId, async () => {
+      await this.#expireTrash(userId);
       const found = await this.#locate(userId, id);
       const current = this.#materialize(userId, found, opener);
       const next = applyPatch(current, patch, this.#maxContentBytes);
-      const made = await this.#record(userId, next);
-      if (next.category === found.kind) {
-        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? made.rec : rec));
-      } else {
-        // Append to the new file first: a crash in between leaves the entry twice (reported by `check`), never lost.
-        await this.#appendLocked(userId, next.category, made.rec, made.text);
-        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? null : rec));
-      }
-      this.#user(userId).opened.delete(id);
-      this.#remember(userId, next.category, made.rec, next);
+      if (next.checksum === current.checksum && next.category === found.kind) return current;
+      await this.#revise(userId, found, next, next.content === current.content ? 'update' : 'edit');
       return next;
     });
   }
 
+  /**
+   * Moves an entry to the trash: a `trash` revision holding the entry (sealed like it) hides it from read, get and
+   * search until `restore`; after 30 days it is erased for good (see `#expireTrash`).
+   */
+  async trash(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkId(id);
+    return this.#withLock(userId, async () => {
+      await this.#expireTrash(userId);
+      const found = await this.#locate(userId, id);
+      const entry = this.#materialize(userId, found, opener);
+      await this.#revise(userId, found, entry, 'trash');
+      return entry;
+    });
+  }
+
+  /** Brings an entry back from the trash, unchanged. @throws NOT_FOUND when it is not in the trash (any more). */
+  async restore(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkId(id);
+    return this.#withLock(userId, async () => {
+      await this.#expireTrash(userId);
+      const found = await this.#locate(userId, id, true);
+      if (found.rec.t === 'damaged' || found.rec.revision?.kind !== 'trash') {
+        throw notFound(`Memory ${id} is not in the trash.`, { id });
+      }
+      const entry = this.#materialize(userId, found, opener);
+      await this.#revise(userId, found, entry, 'restore');
+      return entry;
+    });
+  }
+
+  /**
+   * The trash, most recently trashed first. Entries at levels the opener cannot open are listed without their
+   * content. Erases what has been in the trash for more than 30 days first.
+   */
+  async listTrash(userId: UserId, opener: EntryOpener): Promise<TrashedEntry[]> {
+    this.#assertOpen();
+    return this.#withLock(userId, async () => {
+      await this.#expireTrash(userId);
+      const user = this.#user(userId);
+      const out: TrashedEntry[] = [];
+      for (const { state, rec } of await this.#trashed(userId)) {
+        if (rec.t === 'damaged' || rec.revision === null) continue;
+        const level = levelOf(state.kind);
+        let entry: MemoryEntry | null = null;
+        if (opener.canOpen(level)) {
+          try {
+            entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user).entry;
+          } catch (error) {
+            if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+            continue; // damaged: reported by check and reads of the file, never shown as trash
+          }
+        }
+        const at = rec.revision.at;
+        out.push({
+          id: rec.id,
+          category: state.kind,
+          level,
+          trashedAt: at,
+          erasedAfter: new Date(Date.parse(at) + TRASH_MS).toISOString(),
+          entry,
+        });
+      }
+      return out.sort((a, b) => (a.trashedAt < b.trashedAt ? 1 : a.trashedAt > b.trashedAt ? -1 : 0));
+    });
+  }
+
+  /** Erases every trashed entry the opener can open, now. Returns how many. */
+  async emptyTrash(userId: UserId, opener: EntryOpener): Promise<number> {
+    this.#assertOpen();
+    return this.#withLock(userId, async () => {
+      const ids = new Set<string>();
+      for (const { state, rec } of await this.#trashed(userId)) {
+        if (rec.t !== 'damaged' && opener.canOpen(levelOf(state.kind))) ids.add(rec.id);
+      }
+      for (const id of ids) await this.#erase(userId, id, opener);
+      return ids.size;
+    });
+  }
+
+  /**
+   * The earlier versions of an entry's text, newest first: each block that a text edit replaced, opened where the
+   * opener can open the level of the file it lives in (else listed with `entry: null`). Needs the entry's current
+   * level unlocked, like `get`.
+   */
+  async versions(userId: UserId, id: string, opener: EntryOpener): Promise<EntryVersion[]> {
+    this.#assertOpen();
+    checkId(id);
+    await this.#ready(userId);
+    const found = await this.#locate(userId, id);
+    this.#materialize(userId, found, opener);
+    const user = this.#user(userId);
+    const chain: { kind: Category; rec: Exclude<Rec, { t: 'damaged' }> }[] = [];
+    for (const kind of CATEGORIES) {
+      const state = await this.#load(userId, kind);
+      if (!state.byId.has(id)) continue;
+      for (const rec of state.records) if (rec.t !== 'damaged' && rec.id === id) chain.push({ kind, rec });
+    }
+    chain.sort((a, b) => revisionOf(a.rec) - revisionOf(b.rec));
+    const out: EntryVersion[] = [];
+    for (let i = chain.length - 2; i >= 0; i--) {
+      const { kind, rec } = chain[i]!;
+      const replacedBy = chain[i + 1]!.rec.revision;
+      if (replacedBy?.kind !== 'edit') continue;
+      const level = levelOf(kind);
+      let entry: MemoryEntry | null = null;
+      if (opener.canOpen(level)) {
+        try {
+          entry = rec.t === 'plain' ? rec.entry : this.#open(userId, kind, rec, opener, user, false).entry;
+        } catch (error) {
+          if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+          continue; // a damaged version is reported by check, not shown
+        }
+      }
+      const savedAt = rec.revision?.at ?? entry?.date ?? (rec.t === 'sealed' ? rec.date : null);
+      out.push({ revision: revisionOf(rec), category: kind, level, savedAt, replacedAt: replacedBy.at, entry });
+    }
+    return out;
+  }
+
+  /** Erases an entry for good: every block of it in every file (versions and trash included), and every reference to it. */
   async delete(userId: UserId, id: string, opener: EntryOpener): Promise<void> {
     this.#assertOpen();
     checkId(id);
     await this.#withLock(userId, async () => {
-      const found = await this.#locate(userId, id);
+      await this.#expireTrash(userId);
+      const found = await this.#locate(userId, id, true);
       if (!opener.canOpen(levelOf(found.kind))) throw lockedLevel(levelOf(found.kind));
-      const user = this.#user(userId);
-      for (const kind of CATEGORIES) {
-        // Another person's read may evict this one's parsed files while this awaits, and the reload builds new
-        // records: find the target by id in the very state that is rewritten, never by the object #locate saw.
-        const state = await this.#load(userId, kind);
-        const target = kind === found.kind ? state.byId.get(id) : undefined;
-        if (kind === found.kind && target === undefined) throw notFound(`No memory ${id} in this vault.`, { id });
-        const level = levelOf(kind);
-        const replaced = new Map<Rec, Rec>();
-        for (const rec of state.records) {
-          if (rec === target || rec.t === 'damaged') continue;
-          let entry: MemoryEntry;
-          if (rec.t === 'plain') entry = rec.entry;
-          else if (opener.canOpen(level)) {
-            try {
-              entry = this.#open(userId, kind, rec, opener, user).entry;
-            } catch (error) {
-              if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
-              continue; // a damaged entry stays as it is
-            }
-          } else continue; // a locked level keeps a dangling reference, which readers tolerate
-          if (!entry.related.includes(id)) continue;
-          const { checksum: _, ...rest } = entry;
-          const next = withChecksum({ ...rest, related: entry.related.filter((r) => r !== id) });
-          replaced.set(rec, (await this.#record(userId, next)).rec);
-        }
-        if (kind !== found.kind && replaced.size === 0) continue;
-        await this.#rewrite(userId, state, (rec) => (rec === target ? null : (replaced.get(rec) ?? rec)));
-      }
-      user.opened.delete(id);
+      await this.#erase(userId, id, opener);
     });
   }
 
@@ -558,21 +687,22 @@ export class FsVault implements Vault {
         const entry = this.#materialize(userId, found, opener);
         if (entry.related.includes(other)) continue;
         const next = applyPatch(entry, { related: [...entry.related, other] }, Number.MAX_SAFE_INTEGER);
-        const made = await this.#record(userId, next);
-        await this.#rewrite(userId, found.state, (rec) => (rec === found.rec ? made.rec : rec));
-        this.#remember(userId, found.kind, made.rec, next);
+        await this.#revise(userId, found, next, 'update');
       }
     });
   }
 
+  /**
+   * The daily processing's importance and links, as appended `update` revisions: one write + fdatasync per
+   * category file for all of a day's notes, whatever the size of the file (it used to rewrite the whole file).
+   */
   async annotate(userId: UserId, notes: readonly EntryNote[], opener: EntryOpener): Promise<number> {
     this.#assertOpen();
     for (const note of notes) checkId(note.id);
     if (notes.length === 0) return 0;
     return this.#withLock(userId, async () => {
-      // Every note first, then one rewrite per category file: a night's few hundred notes cost one rewrite, not
-      // one per link.
-      const work = new Map<string, { kind: Category; original: string; entry: MemoryEntry }>();
+      await this.#expireTrash(userId);
+      const work = new Map<string, { kind: Category; n: number; original: string; entry: MemoryEntry }>();
       for (const note of notes) {
         let w = work.get(note.id);
         if (!w) {
@@ -580,7 +710,7 @@ export class FsVault implements Vault {
           try {
             found = await this.#locate(userId, note.id);
           } catch (error) {
-            if (isMemvaultError(error, 'NOT_FOUND')) continue; // deleted since the notes were made
+            if (isMemvaultError(error, 'NOT_FOUND')) continue; // deleted or trashed since the notes were made
             throw error;
           }
           if (found.rec.t === 'damaged' || !opener.canOpen(levelOf(found.kind))) continue;
@@ -591,7 +721,7 @@ export class FsVault implements Vault {
             if (isMemvaultError(error, 'DATA_CORRUPTION')) continue; // a damaged entry stays as it is
             throw error;
           }
-          w = { kind: found.kind, original: entry.checksum, entry };
+          w = { kind: found.kind, n: revisionOf(found.rec), original: entry.checksum, entry };
           work.set(note.id, w);
         }
         const unlink = new Set(note.unlink ?? []);
@@ -603,60 +733,71 @@ export class FsVault implements Vault {
           Number.MAX_SAFE_INTEGER,
         );
       }
-      const changes = new Map<Category, Map<string, { rec: Rec; entry: MemoryEntry }>>();
-      for (const [id, w] of work) {
+      const at = this.#clock.now().toISOString();
+      const changes = new Map<Category, { rec: Rec; text: string; entry: MemoryEntry }[]>();
+      for (const w of work.values()) {
         if (w.entry.checksum === w.original) continue; // nothing changed: nothing written
-        const made = await this.#record(userId, w.entry);
-        const file = changes.get(w.kind) ?? new Map<string, { rec: Rec; entry: MemoryEntry }>();
-        file.set(id, { rec: made.rec, entry: w.entry });
+        const made = await this.#record(userId, w.entry, { n: w.n + 1, kind: 'update', at });
+        const file = changes.get(w.kind) ?? [];
+        file.push({ ...made, entry: w.entry });
         changes.set(w.kind, file);
       }
-      let rewritten = 0;
+      let written = 0;
       for (const [kind, file] of changes) {
-        // Found by id in the very state that is rewritten (see `delete`).
-        const state = await this.#load(userId, kind);
-        await this.#rewrite(userId, state, (rec) => (rec.t !== 'damaged' && file.get(rec.id)?.rec) || rec);
+        await this.#appendLocked(userId, kind, file);
         const user = this.#user(userId);
-        for (const [id, c] of file) {
-          user.opened.delete(id);
+        for (const c of file) {
+          user.opened.delete(c.entry.id);
           this.#remember(userId, kind, c.rec, c.entry);
         }
-        rewritten += file.size;
+        written += file.length;
+        await this.#compactIfDue(userId, kind);
       }
-      return rewritten;
+      return written;
     });
   }
 
+  /**
+   * Names damaged blocks (history included: a damaged version is reported too) and counts the current entries,
+   * trashed ones included. The same id current in two files at the same revision (a crash in the middle of a move
+   * made before revisions) is reported as damaged.
+   */
   async check(userId: UserId, opener: EntryOpener): Promise<IntegrityReport> {
     this.#assertOpen();
     await this.#ready(userId);
     const user = this.#user(userId);
     const damaged: DamagedEntry[] = [];
-    const seen = new Map<string, Category>();
+    const states = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    const winners = this.#winners(user, states);
+    const seen = new Map<string, { kind: Category; n: number }>();
     let intact = 0;
     let locked = 0;
-    for (const kind of CATEGORIES) {
-      const state = await this.#load(userId, kind);
+    for (const state of states) {
+      const kind = state.kind;
       const level = levelOf(kind);
       for (const rec of state.records) {
         if (rec.t === 'damaged') {
           damaged.push({ id: rec.id, category: kind, reason: rec.reason });
           continue;
         }
-        const first = seen.get(rec.id);
-        if (first !== undefined) {
-          damaged.push({ id: rec.id, category: kind, reason: `the same entry id also appears in ${first}` });
-          continue;
+        const latest = state.byId.get(rec.id) === rec;
+        if (latest) {
+          const first = seen.get(rec.id);
+          if (first !== undefined && first.n === revisionOf(rec)) {
+            damaged.push({ id: rec.id, category: kind, reason: `the same entry id also appears in ${first.kind}` });
+            continue;
+          }
+          if (first === undefined || revisionOf(rec) > first.n) seen.set(rec.id, { kind, n: revisionOf(rec) });
         }
-        seen.set(rec.id, kind);
+        const counted = latest && (winners.get(rec.id) ?? kind) === kind;
         if (rec.t === 'plain') {
-          intact++;
+          if (counted) intact++;
         } else if (!opener.canOpen(level)) {
-          locked++;
+          if (counted) locked++;
         } else {
           try {
-            this.#open(userId, kind, rec, opener, user);
-            intact++;
+            this.#open(userId, kind, rec, opener, user, counted);
+            if (counted) intact++;
           } catch (error) {
             if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
             damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
@@ -685,13 +826,14 @@ export class FsVault implements Vault {
           if (rec.t === 'damaged') continue;
           let entry: MemoryEntry;
           try {
-            entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user).entry;
+            entry = rec.t === 'plain' ? rec.entry : this.#open(userId, state.kind, rec, opener, user, false).entry;
           } catch (error) {
             if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
             unopened.push(rec.id); // kept byte for byte
             continue;
           }
-          replaced.set(rec, (await this.#record(userId, entry)).rec);
+          // Every block, history included, keeps its revision line.
+          replaced.set(rec, (await this.#record(userId, entry, rec.revision)).rec);
         }
         if (replaced.size === 0) continue;
         await this.#rewrite(userId, state, (rec) => replaced.get(rec) ?? rec);
@@ -996,24 +1138,34 @@ export class FsVault implements Vault {
           );
         }
         const time = sealed.date === null ? null : Date.parse(sealed.date);
-        return { t: 'sealed', id: sealed.id, date: sealed.date, time, payload: sealed.payload };
+        return {
+          t: 'sealed',
+          id: sealed.id,
+          date: sealed.date,
+          time,
+          payload: sealed.payload,
+          revision: sealed.revision ?? null,
+        };
       }
-      const entry = parseEntry(unit.text, userId);
+      const { entry, revision } = parseRevisionBlock(unit.text, userId);
       if (entry.category !== kind) {
         throw corruption(
           `Memory entry ${entry.id} is damaged: it says ${entry.category} but sits in the ${kind} file.`,
         );
       }
-      return { t: 'plain', id: entry.id, ...indexed(entry) };
+      return { t: 'plain', id: entry.id, revision, ...indexed(entry) };
     } catch (error) {
       return { t: 'damaged', id: unit.id, reason: reasonOf(error), raw: own(`${unit.text}\n`) };
     }
   }
 
-  /** Opens a sealed record; levels 1–2 are served from (and kept in) the per-user cache of opened entries. */
-  #open(userId: UserId, kind: Category, rec: SealedRec, opener: EntryOpener, user: UserState): Opened {
+  /**
+   * Opens a sealed record; levels 1–2 are served from (and kept in) the per-user cache of opened entries (`cache`
+   * false for history blocks, which would only push the current revision out).
+   */
+  #open(userId: UserId, kind: Category, rec: SealedRec, opener: EntryOpener, user: UserState, cache = true): Opened {
     const level = levelOf(kind);
-    if (level <= 2) {
+    if (level <= 2 && cache) {
       const hit = user.opened.get(rec.id);
       if (hit && hit.payload === rec.payload) return hit;
     }
@@ -1025,7 +1177,7 @@ export class FsVault implements Vault {
       if (isMemvaultError(error, 'DATA_CORRUPTION') || isMemvaultError(error, 'SECURITY_ERROR')) throw error;
       throw corruption(`Memory entry ${rec.id} is damaged: its sealed payload does not open.`, { id: rec.id }, error);
     }
-    const entry = parseEntry(text, userId);
+    const { entry, revision } = parseRevisionBlock(text, userId);
     if (entry.id !== rec.id) {
       throw corruption(`Memory entry ${rec.id} is damaged: the sealed entry inside has another id.`, { id: rec.id });
     }
@@ -1039,18 +1191,61 @@ export class FsVault implements Vault {
         id: rec.id,
       });
     }
+    // The revision line is visible (so compaction and the trash work without keys) and repeated inside the seal:
+    // a visible line edited, or a payload moved from another revision of the same entry, does not open.
+    if (!sameRevision(revision, rec.revision)) {
+      throw corruption(`Memory entry ${rec.id} is damaged: its visible revision differs from the sealed one.`, {
+        id: rec.id,
+      });
+    }
     const opened: Opened = { payload: rec.payload, ...indexed(entry) };
-    if (level <= 2) user.opened.set(rec.id, opened);
+    if (level <= 2 && cache) user.opened.set(rec.id, opened);
     return opened;
   }
 
-  async #locate(userId: UserId, id: string): Promise<Located> {
+  /**
+   * The current block of an entry: the highest revision of its id over every category file (a text edit that
+   * re-classified it appends the new revision to another file). A trashed entry is NOT_FOUND unless `trashed`.
+   */
+  async #locate(userId: UserId, id: string, trashed = false): Promise<Located> {
     const states = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    let best: Located | undefined;
     for (const state of states) {
       const rec = state.byId.get(id);
-      if (rec) return { kind: state.kind, state, rec };
+      if (rec && (best === undefined || revisionOf(rec) > revisionOf(best.rec)))
+        best = { kind: state.kind, state, rec };
     }
-    throw notFound(`No memory ${id} in this vault.`, { id });
+    if (best === undefined || (!trashed && best.rec.t !== 'damaged' && best.rec.revision?.kind === 'trash')) {
+      throw notFound(`No memory ${id} in this vault.`, { id });
+    }
+    return best;
+  }
+
+  /**
+   * For ids revised in some file: the category whose block is current (the highest revision). Ids absent from it
+   * were never revised, and their one block per file is current. Cached while no file changed.
+   */
+  #winners(user: UserState, states: readonly FileState[]): Map<string, Category> {
+    const key = states.map((s) => `${s.kind}:${s.ino}:${s.size}:${s.mtimeNs}:${s.version}`).join(';');
+    if (user.winners?.key === key) return user.winners.map;
+    const best = new Map<string, { kind: Category; n: number }>();
+    for (const state of states) {
+      for (const [id, revision] of state.revised) {
+        const seen = best.get(id);
+        if (seen === undefined || revision.n > seen.n) best.set(id, { kind: state.kind, n: revision.n });
+      }
+    }
+    const map = new Map<string, Category>();
+    for (const [id, w] of best) map.set(id, w.kind);
+    user.winners = { key, map };
+    return map;
+  }
+
+  /** True when `rec` is the current block of its entry (trashed or not). */
+  #current(state: FileState, rec: Rec, winners: ReadonlyMap<string, Category>): boolean {
+    if (rec.t === 'damaged') return false;
+    if (state.revised.size > 0 && state.byId.get(rec.id) !== rec) return false;
+    return (winners.get(rec.id) ?? state.kind) === state.kind;
   }
 
   /** The entry of a located record, for a caller allowed to read its level. */
@@ -1065,11 +1260,131 @@ export class FsVault implements Vault {
     return this.#open(userId, found.kind, rec, opener, this.#user(userId)).entry;
   }
 
+  /**
+   * Appends `next` as the next revision of a located entry, to the file of its category. Call only under the lock.
+   * A move up to a more protected level that leaves the text as it was erases the copies at lower levels.
+   */
+  async #revise(userId: UserId, found: Located, next: MemoryEntry, kind: RevisionKind): Promise<void> {
+    const revision: Revision = { n: revisionOf(found.rec) + 1, kind, at: this.#clock.now().toISOString() };
+    const made = await this.#record(userId, next, revision);
+    await this.#appendLocked(userId, next.category, [made]);
+    const user = this.#user(userId);
+    user.opened.delete(next.id);
+    this.#remember(userId, next.category, made.rec, next);
+    if (kind !== 'edit' && levelOf(next.category) > levelOf(found.kind)) {
+      for (const lower of CATEGORIES) {
+        if (levelOf(lower) >= levelOf(next.category)) continue;
+        const state = await this.#load(userId, lower);
+        if (state.byId.has(next.id)) await this.#rewrite(userId, state, (rec) => (rec.id === next.id ? null : rec));
+      }
+    }
+    await this.#compactIfDue(userId, next.category);
+  }
+
+  /**
+   * Removes every block of `id` from every file and, where `opener` can open them, the references to it from the
+   * current blocks of other entries (a locked level keeps a dangling reference, which readers tolerate). One
+   * rewrite per file that changes. Call only under the lock.
+   */
+  async #erase(userId: UserId, id: string, opener: EntryOpener | null): Promise<void> {
+    const user = this.#user(userId);
+    const all = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    const winners = this.#winners(user, all);
+    for (const kind of CATEGORIES) {
+      // Found by id in the very state that is rewritten: another person's read may evict this one's parsed files
+      // while this awaits, and the reload builds new records (matching by object identity once removed nothing).
+      const state = await this.#load(userId, kind);
+      const level = levelOf(kind);
+      const replaced = new Map<Rec, Rec>();
+      if (opener?.canOpen(level)) {
+        for (const rec of state.records) {
+          if (rec.t === 'damaged' || rec.id === id || !this.#current(state, rec, winners)) continue;
+          let entry: MemoryEntry;
+          try {
+            entry = rec.t === 'plain' ? rec.entry : this.#open(userId, kind, rec, opener, user).entry;
+          } catch (error) {
+            if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+            continue; // a damaged entry stays as it is
+          }
+          if (!entry.related.includes(id)) continue;
+          const { checksum: _, ...rest } = entry;
+          const next = withChecksum({ ...rest, related: entry.related.filter((r) => r !== id) });
+          replaced.set(rec, (await this.#record(userId, next, rec.revision)).rec);
+        }
+      }
+      if (!state.byId.has(id) && replaced.size === 0) continue;
+      await this.#rewrite(userId, state, (rec) => (rec.id === id ? null : (replaced.get(rec) ?? rec)));
+    }
+    user.opened.delete(id);
+    user.sortKeys.delete(id);
+  }
+
+  /** The current blocks that are trash revisions, with their files. */
+  async #trashed(userId: UserId): Promise<{ state: FileState; rec: Rec }[]> {
+    const all = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
+    const winners = this.#winners(this.#user(userId), all);
+    const out: { state: FileState; rec: Rec }[] = [];
+    for (const state of all) {
+      for (const [id, revision] of state.revised) {
+        if (revision.kind !== 'trash' || (winners.get(id) ?? state.kind) !== state.kind) continue;
+        const rec = state.byId.get(id);
+        if (rec) out.push({ state, rec });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Erases for good what has been in the trash for more than 30 days. Runs under the lock at the start of every
+   * change but a new memory (update, edit, annotate — the daily processing runs it every day —, trash, restore,
+   * delete) and when the trash is listed; appends of new memories skip it to stay O(1).
+   */
+  async #expireTrash(userId: UserId): Promise<void> {
+    const now = this.#clock.now().getTime();
+    const expired = new Set<string>();
+    for (const { rec } of await this.#trashed(userId)) {
+      if (rec.t === 'damaged' || rec.revision === null) continue;
+      if (Date.parse(rec.revision.at) + TRASH_MS <= now) expired.add(rec.id);
+    }
+    for (const id of expired) await this.#erase(userId, id, null);
+  }
+
+  /** Compacts a file when its droppable history passes a share of it (see `#compact`). Call only under the lock. */
+  async #compactIfDue(userId: UserId, kind: Category): Promise<void> {
+    const state = await this.#load(userId, kind);
+    if (state.droppable < this.#compactMinimum || state.droppable < state.records.length * COMPACT_SHARE) return;
+    await this.#compact(userId, state);
+  }
+
+  /**
+   * Rewrites a file without the history nobody sees: a block superseded in the same file by an `update`, `trash`
+   * or `restore` revision, unless the block is itself an `edit` (then it is the text after an edit, and the block
+   * before it is the version that edit replaced). Versions, damaged blocks and current blocks stay.
+   */
+  async #compact(userId: UserId, state: FileState): Promise<void> {
+    const drop = new Set<Rec>();
+    const after = new Map<string, RevisionKind>();
+    for (let i = state.records.length - 1; i >= 0; i--) {
+      const rec = state.records[i]!;
+      if (rec.t === 'damaged') continue;
+      const next = after.get(rec.id);
+      if (next !== undefined && next !== 'edit' && rec.revision?.kind !== 'edit') drop.add(rec);
+      if (rec.revision) after.set(rec.id, rec.revision.kind);
+      else after.delete(rec.id);
+    }
+    if (drop.size === 0) return;
+    await this.#rewrite(userId, state, (rec) => (drop.has(rec) ? null : rec));
+  }
+
   /** Renders an entry as the vault's sealer wants it stored. */
-  async #record(userId: UserId, entry: MemoryEntry): Promise<{ rec: Rec; text: string }> {
-    const plain = renderEntry(entry);
+  async #record(
+    userId: UserId,
+    entry: MemoryEntry,
+    revision: Revision | null = null,
+  ): Promise<{ rec: Rec; text: string }> {
+    const plain = renderEntry(entry, revision);
     if (!this.#sealer.seals(entry.level)) {
-      return { rec: { t: 'plain', id: entry.id, ...indexed(entry) }, text: plain };
+      return { rec: { t: 'plain', id: entry.id, revision, ...indexed(entry) }, text: plain };
     }
     const ctx: SealContext = { userId, level: entry.level, category: entry.category, entryId: entry.id };
     const payload = await this.#sealer.seal(ctx, plain);
@@ -1080,8 +1395,8 @@ export class FsVault implements Vault {
     }
     const date = entry.level <= 2 ? entry.date : null;
     return {
-      rec: { t: 'sealed', id: entry.id, date, time: date === null ? null : Date.parse(date), payload },
-      text: renderSealedEntry({ id: entry.id, date, payload }),
+      rec: { t: 'sealed', id: entry.id, date, time: date === null ? null : Date.parse(date), payload, revision },
+      text: renderSealedEntry({ id: entry.id, date, payload, revision }),
     };
   }
 
@@ -1092,10 +1407,17 @@ export class FsVault implements Vault {
     }
   }
 
-  /** One durable append (write + fdatasync) of a rendered unit. Call only under the user's lock. */
-  async #appendLocked(userId: UserId, kind: Category, rec: Rec, text: string): Promise<void> {
+  /**
+   * One durable append (one write + fdatasync) of rendered units, in order. Call only under the user's lock. A crash
+   * can leave a prefix of them (whole units; a torn one is cut on the next lock), never an earlier block changed.
+   */
+  async #appendLocked(
+    userId: UserId,
+    kind: Category,
+    units: readonly { readonly rec: Rec; readonly text: string }[],
+  ): Promise<void> {
     const path = this.#file(userId, kind);
-    const bytes = Buffer.from(`${text}\n`, 'utf8');
+    const bytes = Buffer.from(units.map((u) => `${u.text}\n`).join(''), 'utf8');
     // Everything here but fdatasync touches only metadata and the page cache and takes microseconds, so it
     // runs synchronously: on a busy machine each thread-pool round trip costs more than the work itself.
     // fdatasync, the one call that waits for the disk, goes to the thread pool.
@@ -1117,7 +1439,7 @@ export class FsVault implements Vault {
       const after = fstatSync(fd, { bigint: true });
       const state = this.#user(userId).files.get(kind);
       if (state && state.ino === after.ino && state.dev === after.dev && state.parsedBytes === size) {
-        addRecord(state, rec);
+        for (const unit of units) addRecord(state, unit.rec);
         state.parsedBytes = size + bytes.length;
         state.probe = probeOf(bytes);
         Object.assign(state, { size: after.size, mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs });
@@ -1142,7 +1464,7 @@ export class FsVault implements Vault {
       const next = map(rec);
       if (next === null) continue;
       records.push(next);
-      if (next.t === 'plain') parts.push(renderEntry(next.entry), '\n');
+      if (next.t === 'plain') parts.push(renderEntry(next.entry, next.revision), '\n');
       else if (next.t === 'sealed') parts.push(renderSealedEntry(next), '\n');
       else parts.push(next.raw);
     }
@@ -1174,6 +1496,8 @@ export class FsVault implements Vault {
       header,
       records: [],
       byId: new Map(),
+      revised: new Map(),
+      droppable: 0,
       version: 0,
     };
     for (const rec of records) addRecord(state, rec);
@@ -1298,16 +1622,25 @@ const probeOf = (bytes: Buffer) => Buffer.from(bytes.subarray(Math.max(0, bytes.
 function addRecord(state: FileState, rec: Rec): void {
   const existing = rec.id === null ? undefined : state.byId.get(rec.id);
   if (rec.t !== 'damaged' && existing !== undefined && existing.t !== 'damaged') {
+    if (rec.revision !== null && rec.revision.n > revisionOf(existing)) {
+      // A later revision: it becomes current; the earlier block stays as history (a version or droppable).
+      if (rec.revision.kind !== 'edit' && existing.revision?.kind !== 'edit') state.droppable++;
+      state.records.push(rec);
+      state.byId.set(rec.id, rec);
+      state.revised.set(rec.id, rec.revision);
+      return;
+    }
     const raw =
       rec.t === 'plain'
-        ? `${renderEntry(rec.entry)}\n`
-        : `${renderSealedEntry({ id: rec.id, date: rec.date, payload: rec.payload })}\n`;
+        ? `${renderEntry(rec.entry, rec.revision)}\n`
+        : `${renderSealedEntry({ id: rec.id, date: rec.date, payload: rec.payload, revision: rec.revision })}\n`;
     rec = { t: 'damaged', id: rec.id, reason: 'another entry in this file has the same id', raw };
   }
   state.records.push(rec);
   // A damaged entry is findable by id too (so `get` says DATA_CORRUPTION, not NOT_FOUND), unless an intact one is.
   if (rec.id !== null && (existing === undefined || (existing.t === 'damaged' && rec.t !== 'damaged'))) {
     state.byId.set(rec.id, rec);
+    if (rec.t !== 'damaged' && rec.revision !== null) state.revised.set(rec.id, rec.revision);
   }
 }
 

@@ -9,12 +9,17 @@ import {
   decodeSection,
   encodeInline,
   encodeSection,
+  isSealedBlock,
   isStorablePayload,
   own,
   parseEntry,
+  parseRevisionBlock,
   parseSealedEntry,
+  REVISION_KINDS,
+  type Revision,
   renderEntry,
   renderSealedEntry,
+  revisionLine,
 } from './markdown-codec.js';
 import { normalizeTags } from './entry-rules.js';
 import { splitUnits, TERMINATOR } from './vault-file.js';
@@ -322,5 +327,75 @@ describe('sealed form', () => {
         },
       ),
     );
+  });
+});
+
+describe('revisions (a later block of the same entry)', () => {
+  const revisionArb: fc.Arbitrary<Revision> = fc.record({
+    n: fc.integer({ min: 2, max: 999_999_999 }),
+    kind: fc.constantFrom(...REVISION_KINDS),
+    at: iso,
+  });
+
+  it('round-trips any entry with any revision line, plain and through the file splitter', () => {
+    fc.assert(
+      fc.property(entryArb, revisionArb, (entry, revision) => {
+        const text = renderEntry(entry, revision);
+        expect(text.split('\n')[1]).toBe(revisionLine(revision));
+        expect(parseRevisionBlock(text, USER)).toEqual({ entry, revision });
+        // parseEntry reads the entry of any revision; revision 1 has no line and parses as null.
+        expect(parseEntry(text, USER)).toEqual(entry);
+        expect(parseRevisionBlock(renderEntry(entry), USER)).toEqual({ entry, revision: null });
+        const { units } = splitUnits(`# header\n${TERMINATOR}${renderEntry(entry)}\n${text}\n`);
+        expect(units.map((u) => (u.kind === 'block' ? [u.id, u.sealed] : u.kind))).toEqual([
+          [entry.id, false],
+          [entry.id, false],
+        ]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips any sealed block with a revision line, and the splitter still sees it as sealed', () => {
+    const line = fc.stringMatching(/^[A-Za-z0-9+/=._-]{1,80}$/);
+    fc.assert(
+      fc.property(
+        ulid,
+        fc.option(iso, { nil: null }),
+        fc.array(line, { minLength: 1, maxLength: 5 }),
+        revisionArb,
+        (id, date, lines, revision) => {
+          const block = { id, date, payload: lines.join('\n'), revision };
+          const text = renderSealedEntry(block);
+          expect(parseSealedEntry(text)).toEqual(block);
+          expect(isSealedBlock(text)).toBe(true);
+          const { units } = splitUnits(`# header\n${TERMINATOR}${text}\n`);
+          expect(units).toMatchObject([{ kind: 'block', id, sealed: true }]);
+        },
+      ),
+    );
+  });
+
+  it('refuses a malformed revision line when parsing, and one the format cannot hold when rendering', () => {
+    const good = renderEntry(sample(), { n: 2, kind: 'edit', at: '2026-11-30T11:00:00.000Z' });
+    for (const bad of [
+      '**Revision**: 1 (edit, 2026-11-30T11:00:00.000Z)',
+      '**Revision**: 02 (edit, 2026-11-30T11:00:00.000Z)',
+      '**Revision**: 2 (erase, 2026-11-30T11:00:00.000Z)',
+      '**Revision**: 2 (edit, 2026-02-30T11:00:00.000Z)',
+      '**Revision**: 2 (edit,2026-11-30T11:00:00.000Z)',
+      '**Revision**: 2',
+    ]) {
+      const text = good.replace('**Revision**: 2 (edit, 2026-11-30T11:00:00.000Z)', bad);
+      expect(() => parseRevisionBlock(text, USER)).toThrow(/revision line/);
+    }
+    for (const bad of [
+      { n: 1, kind: 'edit', at: '2026-11-30T11:00:00.000Z' },
+      { n: 2.5, kind: 'edit', at: '2026-11-30T11:00:00.000Z' },
+      { n: 2, kind: 'erase', at: '2026-11-30T11:00:00.000Z' },
+      { n: 2, kind: 'edit', at: 'yesterday' },
+    ]) {
+      expect(() => renderEntry(sample(), bad as Revision)).toThrow();
+    }
   });
 });

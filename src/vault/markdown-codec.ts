@@ -17,6 +17,7 @@ import { corruption, validationError } from '../core/errors.js';
  */
 
 export const ENTRY_HEADING = '## Memory Entry #';
+const REVISION_PREFIX = '**Revision**: ';
 export const SEALED_FENCE = '```memvault-sealed';
 const FENCE_END = '```';
 const CLOSING = '---';
@@ -157,6 +158,44 @@ export function isIsoUtc(value: string): boolean {
   return day <= days;
 }
 
+/** What a later block of an entry is (docs/entry-format.md, "Revisions"). */
+export const REVISION_KINDS = ['update', 'edit', 'trash', 'restore'] as const;
+export type RevisionKind = (typeof REVISION_KINDS)[number];
+
+/**
+ * The revision line of a block: the first block of an entry is revision 1 and has none; every later block of the
+ * same id (appended to the same or another category file) carries its number, what it changed and when.
+ */
+export interface Revision {
+  /** 2, 3, …: higher supersedes lower. */
+  readonly n: number;
+  /** update: fields other than the text (importance, links, tags, category); edit: the text (the earlier block is a
+   * version the person sees); trash: moved to the trash; restore: back from it. */
+  readonly kind: RevisionKind;
+  /** When it was written, ISO 8601 UTC with milliseconds. */
+  readonly at: string;
+}
+
+const MAX_REVISION = 999_999_999;
+const REVISION_LINE = /^\*\*Revision\*\*: ([1-9][0-9]{0,8}) \((update|edit|trash|restore), ([^)]*)\)$/;
+
+/** `**Revision**: 3 (edit, 2026-11-30T11:00:00.000Z)`. @throws VALIDATION_ERROR for a revision the format cannot hold. */
+export function revisionLine(revision: Revision): string {
+  if (!Number.isSafeInteger(revision.n) || revision.n < 2 || revision.n > MAX_REVISION) {
+    throw validationError('A revision number must be a whole number from 2 to 999,999,999.', { field: 'revision' });
+  }
+  if (!(REVISION_KINDS as readonly string[]).includes(revision.kind)) {
+    throw validationError('Unknown revision kind.', { field: 'revision' });
+  }
+  assertIso(revision.at, 'revision time');
+  return `${REVISION_PREFIX}${revision.n} (${revision.kind}, ${revision.at})`;
+}
+
+export function sameRevision(a: Revision | null | undefined, b: Revision | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return a.n === b.n && a.kind === b.kind && a.at === b.at;
+}
+
 function levelLine(level: SecurityLevel): string {
   return `**Security Level**: ${level} (${LEVEL_NAMES[level]})`;
 }
@@ -166,7 +205,7 @@ function levelLine(level: SecurityLevel): string {
  * the sealer seals.
  * @throws MemvaultError VALIDATION_ERROR for an entry the format cannot hold unambiguously (bad id, date, tag…).
  */
-export function renderEntry(entry: MemoryEntry): string {
+export function renderEntry(entry: MemoryEntry, revision: Revision | null = null): string {
   if (!ENTRY_ID.test(entry.id)) throw validationError('The entry id must be a ULID.', { field: 'id' });
   assertIso(entry.date, 'date');
   if (entry.eventDate !== null) assertIso(entry.eventDate, 'eventDate');
@@ -189,6 +228,7 @@ export function renderEntry(entry: MemoryEntry): string {
 
   const lines = [
     `${ENTRY_HEADING}${entry.id}`,
+    ...(revision === null ? [] : [revisionLine(revision)]),
     `**Date**: ${entry.date}`,
     `**Category**: ${entry.category}`,
     levelLine(entry.level),
@@ -229,11 +269,15 @@ export function headingId(line: string): string | null {
 
 /** True when a block (or its first lines) is the sealed form. */
 export function isSealedBlock(block: string): boolean {
-  const first = block.indexOf('\n');
-  if (first < 0) return false;
-  if (block.startsWith(SEALED_FENCE, first + 1)) return true;
-  const second = block.indexOf('\n', first + 1);
-  return second >= 0 && block.startsWith(SEALED_FENCE, second + 1);
+  // The fence follows the heading, the revision line (later revisions) and the date line (levels 1–2).
+  let at = 0;
+  for (let line = 0; line < 3; line++) {
+    const end = block.indexOf('\n', at);
+    if (end < 0) return false;
+    if (block.startsWith(SEALED_FENCE, end + 1)) return true;
+    at = end + 1;
+  }
+  return false;
 }
 
 class LineReader {
@@ -301,17 +345,31 @@ function parseIso(reader: LineReader, text: string, what: string): string {
   return text;
 }
 
+/** The optional revision line right after the heading. */
+function parseRevision(r: LineReader): Revision | null {
+  if (!r.peek()?.startsWith(REVISION_PREFIX)) return null;
+  const m = REVISION_LINE.exec(r.next());
+  if (!m || !isIsoUtc(m[3] ?? '') || Number(m[1]) < 2) r.fail('malformed revision line');
+  return { n: Number(m[1]), kind: m[2] as RevisionKind, at: own(m[3] ?? '') };
+}
+
+/** Parses a plain entry block, ignoring its revision line (see `parseRevisionBlock`). */
+export function parseEntry(block: string, userId: UserId): MemoryEntry {
+  return parseRevisionBlock(block, userId).entry;
+}
+
 /**
  * Parses a plain entry block and verifies its checksum. `userId` is the owner of the file it came from (the
  * checksum covers it, so a block copied into another user's file fails).
  * @throws MemvaultError DATA_CORRUPTION naming the entry id and the line, for any deviation or a checksum mismatch.
  */
-export function parseEntry(block: string, userId: UserId): MemoryEntry {
+export function parseRevisionBlock(block: string, userId: UserId): { entry: MemoryEntry; revision: Revision | null } {
   const lines = blockLines(block);
   const id = headingId(lines[0] ?? '');
   const r: LineReader = new LineReader(lines, id);
   if (id === null) r.fail('the heading is not "## Memory Entry #<ULID>"');
   r.next();
+  const revision = parseRevision(r);
   const date = parseIso(r, r.field('**Date**: '), 'date');
   const categoryText = r.field('**Category**: ');
   if (!isCategory(categoryText)) r.fail('unknown category');
@@ -367,7 +425,7 @@ export function parseEntry(block: string, userId: UserId): MemoryEntry {
   if (entryChecksum(entry) !== checksum) {
     throw corruption(`Memory entry ${id} is damaged: its checksum does not match its content.`, { id });
   }
-  return entry;
+  return { entry, revision };
 }
 
 const CATEGORY_CONSTANT = new Map<string, Category>(CATEGORIES.map((c) => [c, c]));
@@ -393,6 +451,8 @@ export interface SealedBlock {
   /** The message date, visible for levels 1–2 so date filters work without keys; null for levels 3–4. */
   readonly date: string | null;
   readonly payload: string;
+  /** The revision line (shown outside the seal, and repeated inside it); null or absent for revision 1. */
+  readonly revision?: Revision | null;
 }
 
 // A payload line: printable ASCII without back-tick, not starting with `#` or a space, not ending with a space,
@@ -419,7 +479,8 @@ export function renderSealedEntry(block: SealedBlock): string {
     });
   }
   const date = block.date === null ? '' : `**Date**: ${block.date}\n`;
-  return `${ENTRY_HEADING}${block.id}\n${date}${SEALED_FENCE}\n${block.payload}\n${FENCE_END}\n${CLOSING}\n`;
+  const revision = block.revision ? `${revisionLine(block.revision)}\n` : '';
+  return `${ENTRY_HEADING}${block.id}\n${revision}${date}${SEALED_FENCE}\n${block.payload}\n${FENCE_END}\n${CLOSING}\n`;
 }
 
 /** Parses the sealed form (without opening it). @throws MemvaultError DATA_CORRUPTION */
@@ -429,6 +490,7 @@ export function parseSealedEntry(block: string): SealedBlock {
   const r: LineReader = new LineReader(lines, id);
   if (id === null) r.fail('the heading is not "## Memory Entry #<ULID>"');
   r.next();
+  const revision = parseRevision(r);
   let date: string | null = null;
   if (r.peek()?.startsWith('**Date**: ')) date = parseIso(r, r.field('**Date**: '), 'date');
   r.exact(SEALED_FENCE);
@@ -445,5 +507,10 @@ export function parseSealedEntry(block: string): SealedBlock {
   }
   r.exact(CLOSING);
   r.end();
-  return { id: own(id), date: date === null ? null : own(date), payload: own(text) };
+  return {
+    id: own(id),
+    date: date === null ? null : own(date),
+    payload: own(text),
+    ...(revision === null ? {} : { revision }),
+  };
 }

@@ -323,7 +323,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
       .evaluate((b) => b.getBoundingClientRect().top);
     expect(deleteTop - formBottom).toBeGreaterThanOrEqual(16);
     await page.getByRole('button', { name: 'Delete…' }).click();
-    await page.getByRole('button', { name: 'Yes, delete it forever' }).click();
+    await page.getByRole('button', { name: 'Yes, delete it' }).click();
     await page.getByRole('heading', { name: 'Timeline', level: 1 }).waitFor();
     await expect.poll(mainText).not.toContain('hiked to the lake');
   });
@@ -355,7 +355,7 @@ describe.skipIf(plan.action === 'skip')('web app in Chromium', () => {
     expect(text).toContain('Opened a memory in Level 3 · Secret');
     expect(text).toContain('Searched your memories');
     expect(text).toContain('Moved a memory to another category');
-    expect(text).toContain('Deleted a memory from Level 1 · Standard');
+    expect(text).toContain('Moved a memory from Level 1 · Standard to the trash');
     expect(text).toContain('Tried to unlock Level 3 · SecretFailed: wrong password, code or passkey');
     expect(text).not.toMatch(/\b[a-z]+_[a-z_]+\b/);
     expect(text).not.toMatch(/\b0\.\d\d\b/);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -38,9 +38,10 @@ afterEach(async () => {
 });
 
 describe('Vault.annotate', () => {
-  it('applies many notes with one rewrite per category file, links in both directions as told', async () => {
+  it('applies many notes as appended revisions (no rewrite), links in both directions as told', async () => {
     const [a, b, c] = entries as [MemoryEntry, MemoryEntry, MemoryEntry];
     const before = { chrono: await inode('CHRONOLOGICAL'), general: await inode('GENERAL') };
+    const sizes = { chrono: (await stat(file('CHRONOLOGICAL'))).size, general: (await stat(file('GENERAL'))).size };
     const written = await vault.annotate(
       userId,
       [
@@ -57,9 +58,14 @@ describe('Vault.annotate', () => {
     expect((await got(a.id)).analysis).toBe('Reason 0. Noted. Twice.');
     expect((await got(b.id)).related).toEqual([a.id]);
     expect((await got(c.id)).related).toEqual([a.id]);
-    // Each file was replaced (atomic rename: a new inode) — once, whatever the number of notes in it.
-    expect(await inode('CHRONOLOGICAL')).not.toBe(before.chrono);
-    expect(await inode('GENERAL')).not.toBe(before.general);
+    // Each file was appended to (the same inode, grown), never rewritten: one revision per changed entry.
+    expect(await inode('CHRONOLOGICAL')).toBe(before.chrono);
+    expect(await inode('GENERAL')).toBe(before.general);
+    expect((await stat(file('CHRONOLOGICAL'))).size).toBeGreaterThan(sizes.chrono);
+    expect((await stat(file('GENERAL'))).size).toBeGreaterThan(sizes.general);
+    const text = await readFile(file('CHRONOLOGICAL'), 'utf8');
+    expect(text.split(`## Memory Entry #${a.id}\n**Revision**: 2 (update, `).length).toBe(2);
+    expect(text.split(`## Memory Entry #${b.id}\n**Revision**: 2 (update, `).length).toBe(2);
     const check = await vault.check(userId, all);
     expect(check.damaged).toEqual([]);
   });

@@ -345,7 +345,7 @@ describe('get_memory, forget_memory, correct_memory, related_memories', () => {
     expect(JSON.stringify(records)).not.toContain('appointment');
   });
 
-  it('forgets a memory for good; forgetting again says it is gone', async () => {
+  it('forgets a memory (into the person’s trash); forgetting again says it is gone', async () => {
     const { level1 } = await person();
     const client = await connect(level1);
     const { id } = await remember(client, 'Went kayaking with Odette at the lake');

@@ -102,6 +102,19 @@ describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
     expect((await vault.read(alice!, {}, testOpener())).total).toBe(0);
   });
 
+  it('refuses a person whose files hold revisions (the database keeps none yet), copying nothing', async () => {
+    const [alice] = await fileVault(dir, 1, 2);
+    const files = new FsVault({ dataDir: dir, sealer: testSealer({ plainLevel1: true }) });
+    const [first] = (await files.read(alice!, { categories: ['CHRONOLOGICAL'] }, testOpener())).entries;
+    await files.update(alice!, first!.id, { content: 'memory 0/0, edited' }, testOpener());
+    await files.close();
+    await expect(migrateStore('to-postgres', { dataDir: dir, db: fx.db })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('several revisions'),
+    });
+    expect(await new PgVault({ db: fx.db }).hasUser(alice!)).toBe(false);
+  });
+
   it('finishes after being killed midway: every person once, identical to the files', async () => {
     const ids = await fileVault(dir, 40, 10);
     const child = spawn(

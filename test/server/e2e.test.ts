@@ -134,7 +134,8 @@ describe('HTTP API end to end (real wiring)', () => {
     expect((await call('GET', `/v1/memories/${memory.id}`)).status).toBe(200);
     expect((await call('POST', '/v1/search', { query: 'zanzibar pressure' })).status).toBe(200);
     expect((await call('PATCH', `/v1/memories/${memory.id}`, { category: 'GENERAL' })).status).toBe(200);
-    expect((await call('DELETE', `/v1/memories/${memory.id}`)).status).toBe(204);
+    // Deleting moves it to the trash (audited as memory_trashed); erasing it for good is memory_deleted.
+    expect((await call('DELETE', `/v1/memories/${memory.id}?permanent=true`)).status).toBe(204);
 
     const audit = await call('GET', '/v1/audit?limit=20');
     const records = audit.body.records as { action: string; result: string; level?: number }[];

@@ -359,10 +359,38 @@ export class FakeMemory implements MemoryService {
     return updated;
   }
 
-  async delete(principal: Principal, id: string): Promise<void> {
+  async delete(principal: Principal, id: string): Promise<'erased'> {
     const entry = await this.get(principal, id);
     const list = this.entries.get(principal.userId) ?? [];
     list.splice(list.indexOf(entry), 1);
+    return 'erased';
+  }
+
+  async edit(principal: Principal, id: string, text: string): Promise<MemoryEntry> {
+    const entry = await this.get(principal, id);
+    const list = this.entries.get(principal.userId) ?? [];
+    const category = fakeClassify(text);
+    const updated = withChecksum({ ...entry, content: text, category, level: levelOf(category) });
+    list[list.indexOf(entry)] = updated;
+    return updated;
+  }
+
+  /** The fake keeps no history and no trash (the real ones are tested over the real wiring). */
+  async versions(principal: Principal, id: string) {
+    await this.get(principal, id);
+    return [];
+  }
+
+  async restore(_principal: Principal, id: string): Promise<MemoryEntry> {
+    throw notFound(`Memory ${id} is not in the trash.`, { id });
+  }
+
+  async trash() {
+    return [];
+  }
+
+  async emptyTrash() {
+    return 0;
   }
 
   async related(principal: Principal, id: string): Promise<MemoryEntry[]> {

@@ -8,6 +8,7 @@ import './pages/timeline.js';
 import './pages/today.js';
 import './pages/search.js';
 import './pages/memory.js';
+import './pages/trash.js';
 import './pages/security.js';
 import './pages/audit.js';
 import './pages/settings.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Category, type SecurityLevel, parseCategory } from '../../core/category.js';
+import { validationError } from '../../core/errors.js';
 import { entryDetail, entryJson, entryLine } from '../format.js';
 import { readAll, writeJson, writeLine } from '../io.js';
 import { collect, common, parseCount, parseDate, parseLevel, unlockOptions } from '../options.js';
@@ -170,16 +171,128 @@ export function registerMemories(program: Command, runtime: CliRuntime): void {
   unlockOptions(
     common(
       program
-        .command('delete')
-        .description('forget one memory (and every link to it)')
+        .command('edit')
+        .description(
+          'replace a memory’s text: classified again (it may move level); the earlier text is kept as a version',
+        )
+        .requiredOption('--user <phone>', 'whose memory')
+        .argument('<id>', 'the memory id')
+        .argument('[text...]', 'the new text; "-" or nothing reads it from standard input'),
+    ),
+  ).action(async (id: string, words: string[], opts: Base) => {
+    const text =
+      words.length === 0 || (words.length === 1 && words[0] === '-') ? await readAll(runtime.stdin) : words.join(' ');
+    await asUser(runtime, opts, async (app, principal) => {
+      const entry = await app.memory.edit(principal, id, text.replace(/\r?\n$/, ''));
+      if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
+      else writeLine(runtime.stdout, `Edited ${entry.id}: now ${entry.category} (level ${entry.level}).`);
+    });
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('versions')
+        .description(
+          'earlier versions of a memory’s text, newest first (each readable only with its own level unlocked)',
+        )
         .requiredOption('--user <phone>', 'whose memory')
         .argument('<id>', 'the memory id'),
     ),
   ).action(async (id: string, opts: Base) => {
     await asUser(runtime, opts, async (app, principal) => {
-      await app.memory.delete(principal, id);
-      if (opts.json) writeJson(runtime.stdout, { deleted: id.toUpperCase() });
-      else writeLine(runtime.stdout, `Deleted ${id.toUpperCase()}.`);
+      const versions = await app.memory.versions(principal, id);
+      if (opts.json) {
+        writeJson(runtime.stdout, {
+          versions: versions.map((v) => ({
+            revision: v.revision,
+            category: v.category,
+            level: v.level,
+            savedAt: v.savedAt,
+            replacedAt: v.replacedAt,
+            entry: v.entry ? entryJson(v.entry) : null,
+          })),
+        });
+        return;
+      }
+      if (versions.length === 0) writeLine(runtime.stdout, 'No earlier versions: the text was never edited.');
+      for (const v of versions) {
+        const text = v.entry ? v.entry.content : `(sealed at level ${v.level}: unlock it to read)`;
+        writeLine(runtime.stdout, `#${v.revision} ${v.category}, replaced ${v.replacedAt}: ${text}`);
+      }
+    });
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('delete')
+        .description(
+          'move a memory to the trash (restorable for 30 days); --permanent erases it now, with every link to it',
+        )
+        .requiredOption('--user <phone>', 'whose memory')
+        .option('--permanent', 'erase it now, with its versions, instead of moving it to the trash')
+        .argument('<id>', 'the memory id'),
+    ),
+  ).action(async (id: string, opts: Base & { permanent?: boolean }) => {
+    await asUser(runtime, opts, async (app, principal) => {
+      const outcome = await app.memory.delete(principal, id, { permanent: opts.permanent === true });
+      const wanted = id.toUpperCase();
+      if (opts.json) writeJson(runtime.stdout, { deleted: wanted, trashed: outcome === 'trashed' });
+      else if (outcome === 'trashed') {
+        writeLine(
+          runtime.stdout,
+          `Moved ${wanted} to the trash (memvault trash --restore ID brings it back for 30 days).`,
+        );
+      } else writeLine(runtime.stdout, `Deleted ${wanted}.`);
+    });
+  });
+
+  unlockOptions(
+    common(
+      program
+        .command('trash')
+        .description(
+          'list the trash (deleted memories, kept 30 days); --restore ID brings one back, --empty erases all',
+        )
+        .requiredOption('--user <phone>', 'whose trash')
+        .option('--restore <id>', 'bring this memory back from the trash')
+        .option('--empty', 'erase every memory in the trash whose level is unlocked, now'),
+    ),
+  ).action(async (opts: Base & { empty?: boolean; restore?: string }) => {
+    if (opts.empty && opts.restore) throw validationError('Give either --restore ID or --empty, not both.');
+    await asUser(runtime, opts, async (app, principal) => {
+      if (opts.restore) {
+        const entry = await app.memory.restore(principal, opts.restore);
+        if (opts.json) writeJson(runtime.stdout, { entry: entryJson(entry) });
+        else writeLine(runtime.stdout, `Restored ${entry.id}.`);
+        return;
+      }
+      if (opts.empty) {
+        const erased = await app.memory.emptyTrash(principal);
+        if (opts.json) writeJson(runtime.stdout, { erased });
+        else writeLine(runtime.stdout, `Erased ${erased} ${erased === 1 ? 'memory' : 'memories'} from the trash.`);
+        return;
+      }
+      const items = await app.memory.trash(principal);
+      if (opts.json) {
+        writeJson(runtime.stdout, {
+          trash: items.map((t) => ({
+            id: t.id,
+            category: t.category,
+            level: t.level,
+            trashedAt: t.trashedAt,
+            erasedAfter: t.erasedAfter,
+            entry: t.entry ? entryJson(t.entry) : null,
+          })),
+        });
+        return;
+      }
+      if (items.length === 0) writeLine(runtime.stdout, 'The trash is empty.');
+      for (const t of items) {
+        const text = t.entry ? t.entry.content : `(sealed at level ${t.level})`;
+        writeLine(runtime.stdout, `${t.id} ${t.category}, erased after ${t.erasedAfter.slice(0, 10)}: ${text}`);
+      }
     });
   });
 }

@@ -528,15 +528,15 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a memory and every reference to it
-         * @description Deletes the memory, its index entries and every link to it.
+         * Delete a memory (to the trash, or for good with permanent=true)
+         * @description Moves the memory to the trash (hidden everywhere; POST /v1/memories/{id}/restore brings it back within 30 days). With `permanent=true` erases it now, with its versions, its index entries and every link to it.
          */
         delete: operations["deleteMemory"];
         options?: never;
         head?: never;
         /**
-         * Correct the category (moves the memory to that level; trains the classifier)
-         * @description Moves the memory to another category (and so level) and teaches the personal classifier.
+         * Correct the category (trains the classifier) or edit the text (keeps the earlier version)
+         * @description With `category`: moves the memory to another category (and so level) and teaches the personal classifier. With `text`: replaces its text, classified again like a capture (it may move to another level); the earlier text is kept as a version, sealed at the level it had (GET /v1/memories/{id}/versions).
          */
         patch: operations["correctMemory"];
         trace?: never;
@@ -553,6 +553,46 @@ export interface paths {
          * @description Memories linked to this one that the session can open, with why they are related when the daily processing found it.
          */
         get: operations["getRelatedMemories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/memories/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a memory from the trash
+         * @description Brings a memory back from the trash, as it was. 404 when it is not in the trash.
+         */
+        post: operations["restoreMemory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/memories/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a memory’s text
+         * @description The texts this memory had before each edit, newest first. Each version is sealed at the level it was written at: one in a level this session has not unlocked comes with `memory: null`.
+         */
+        get: operations["listMemoryVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -817,6 +857,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The trash: deleted memories, restorable for 30 days
+         * @description Deleted memories, most recent first, kept for 30 days (then erased for good). Memories at levels this session has not unlocked come with `memory: null`.
+         */
+        get: operations["listTrash"];
+        put?: never;
+        post?: never;
+        /**
+         * Empty the trash
+         * @description Erases every memory in the trash whose level this session has unlocked, now.
+         */
+        delete: operations["emptyTrash"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -889,7 +953,9 @@ export interface components {
             };
         };
         Correct: {
-            category: components["schemas"]["Category"];
+            category?: components["schemas"]["Category"] & unknown;
+            /** @description Replace its text: classified again; the earlier text is kept as a version */
+            text?: string;
         };
         CreatedToken: {
             info: components["schemas"]["Token"];
@@ -979,6 +1045,9 @@ export interface components {
                 id: string;
                 when: string;
             }[];
+        };
+        EmptyTrash: {
+            erased: number;
         };
         Error: {
             error: {
@@ -1375,11 +1444,52 @@ export interface components {
             qrSvg: string;
             secret: string;
         };
+        Trash: {
+            memories: {
+                category: components["schemas"]["Category"];
+                /**
+                 * Format: date-time
+                 * @description Erased for good after this, unless restored
+                 * @example 2026-11-26T18:04:49.000Z
+                 */
+                erasedAfter: string;
+                id: string;
+                level: components["schemas"]["Level"];
+                memory: components["schemas"]["Memory"] & unknown;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-26T18:04:49.000Z
+                 */
+                trashedAt: string;
+            }[];
+        };
         Unlock: {
             level: 2 | 3 | 4;
             passkey?: components["schemas"]["WebAuthnResponse"];
             password?: string;
             totp?: string;
+        };
+        Version: {
+            category: components["schemas"]["Category"];
+            level: components["schemas"]["Level"];
+            memory: components["schemas"]["Memory"] & unknown;
+            /**
+             * Format: date-time
+             * @description When the edit that replaced it was made
+             * @example 2026-11-26T18:04:49.000Z
+             */
+            replacedAt: string;
+            /** @description Its revision number (1: as first written) */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When this version was written (null when sealed and locked)
+             * @example 2026-11-26T18:04:49.000Z
+             */
+            savedAt: string | null;
+        };
+        Versions: {
+            versions: components["schemas"]["Version"][];
         };
         WebAuthnOptions: {
             [key: string]: unknown;
@@ -3499,7 +3609,10 @@ export interface operations {
     };
     deleteMemory: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: erase it now, with its versions; default: move it to the trash for 30 days */
+                permanent?: "true" | "false";
+            };
             header?: never;
             path: {
                 /** @description The memory’s id (ULID) */
@@ -3690,6 +3803,160 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Related"];
+                };
+            };
+            /** @description Malformed request: bad JSON, unknown field, wrong type or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: level locked, CSRF token missing, or factor required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    restoreMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory’s id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restored memory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryResponse"];
+                };
+            };
+            /** @description Malformed request: bad JSON, unknown field, wrong type or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: level locked, CSRF token missing, or factor required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMemoryVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory’s id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Versions"];
                 };
             };
             /** @description Malformed request: bad JSON, unknown field, wrong type or id */
@@ -4704,6 +4971,100 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTrash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trash */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trash"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug or damaged data on the server; the body says which (no details of the cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage unavailable; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    emptyTrash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were erased */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmptyTrash"];
+                };
+            };
+            /** @description Missing, forged or expired credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

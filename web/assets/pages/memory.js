@@ -18,7 +18,10 @@ import {
 import { registerRoute } from '../router.js';
 import { refreshMe } from '../state.js';
 
-/** One memory: its facts, why it has its category, changing the category, deleting it, related memories. */
+/**
+ * One memory: its facts, why it has its category, editing its text (earlier versions kept and listed), changing
+ * the category, deleting it (to the trash, with Undo), related memories.
+ */
 
 /**
  * A correction as src/services/views.ts `correctionAnalysis` writes it: "Moved by you from A to B on <ISO>. The
@@ -174,7 +177,33 @@ async function memoryView(id) {
     },
   );
 
-  const confirmDelete = h('button', { type: 'button', class: 'danger', hidden: true, text: 'Yes, delete it forever' });
+  // Editing the text: classified again on save (it may move to another level); the earlier text stays a version.
+  const textArea = h('textarea', { name: 'text', rows: 4, required: true });
+  textArea.value = memory.content;
+  const editForm = onSubmit(
+    h(
+      'form',
+      { class: 'edit', 'aria-label': 'Edit the text', hidden: true },
+      field('Text', textArea, 'Saved as a new version; the earlier text stays under Versions.'),
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' })),
+    ),
+    async () => {
+      if (textArea.value === memory.content) return;
+      const result = await api('PATCH', `/v1/memories/${memory.id}`, { text: textArea.value });
+      await refreshMe();
+      await memoryView(memory.id);
+      const moved = result.memory.category !== memory.category;
+      toast(moved ? `Saved. It now belongs in ${label(result.memory.category)}.` : 'Saved. The earlier text is kept.');
+    },
+  );
+  const askEdit = h('button', { type: 'button', text: 'Edit text' });
+  askEdit.addEventListener('click', () => {
+    askEdit.hidden = true;
+    editForm.hidden = false;
+    textArea.focus();
+  });
+
+  const confirmDelete = h('button', { type: 'button', class: 'danger', hidden: true, text: 'Yes, delete it' });
   const askDelete = h('button', { type: 'button', class: 'danger outline', text: 'Delete…' });
   askDelete.addEventListener('click', () => {
     askDelete.hidden = true;
@@ -184,11 +213,26 @@ async function memoryView(id) {
   confirmDelete.addEventListener('click', () =>
     whileBusy(confirmDelete, async () => {
       await api('DELETE', `/v1/memories/${memory.id}`);
-      toast('Memory deleted.');
       location.hash = '#/';
+      // It waits in the trash for 30 days: Undo brings it straight back.
+      toast('Moved to the trash.', 'ok', {
+        label: 'Undo',
+        run: () =>
+          api('POST', `/v1/memories/${memory.id}/restore`)
+            .then(() => {
+              location.hash = `#/memory/${memory.id}`;
+              toast('Restored.');
+            })
+            .catch((error) => showError(error)),
+      });
     }),
   );
 
+  const versionsPart = h(
+    'section',
+    { 'aria-labelledby': 'versions-h', hidden: true },
+    h('h2', { id: 'versions-h', text: 'Versions' }),
+  );
   const { importance } = importanceOf(memory.analysis);
   const related = h(
     'section',
@@ -224,13 +268,17 @@ async function memoryView(id) {
         h('dt', { text: 'Via' }),
         h('dd', { text: memory.channel }),
       ),
+      h('div', { class: 'row' }, askEdit),
+      editForm,
       correct,
       confirmArea,
       // Apart from the category form, so a slip of the pointer between the two never starts a deletion.
       h('div', { class: 'row danger-zone' }, askDelete, confirmDelete),
     ),
+    versionsPart,
     related,
   );
+  await showVersions(memory.id, versionsPart);
   try {
     const { memories, connections = [] } = await get(`/v1/memories/${memory.id}/related`);
     // Why each one is related ("both mention Nadia"), from the daily processing's connections.
@@ -249,6 +297,41 @@ async function memoryView(id) {
   } catch (error) {
     showError(error);
   }
+}
+
+/** The earlier texts of a memory, newest first; one sealed in a locked level says so instead of showing it. */
+async function showVersions(id, section) {
+  let versions;
+  try {
+    ({ versions } = await get(`/v1/memories/${id}/versions`));
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (versions.length === 0) return;
+  section.hidden = false;
+  section.append(
+    h(
+      'ol',
+      { class: 'versions' },
+      versions.map((v) =>
+        h(
+          'li',
+          {},
+          h(
+            'p',
+            { class: 'hint' },
+            categoryBadge(v.category),
+            ' Replaced ',
+            h('time', { datetime: v.replacedAt, text: when(v.replacedAt) }),
+          ),
+          v.memory
+            ? h('p', { class: 'content', text: v.memory.content })
+            : h('p', {}, levelBadge(v.level, true), ` Sealed at Level ${v.level}: unlock it to read this version.`),
+        ),
+      ),
+    ),
+  );
 }
 
 registerRoute({
