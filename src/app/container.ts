@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
 import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
+import type { JobRuns } from '../ports/jobs.js';
 import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
@@ -108,6 +109,8 @@ export interface Memvault {
   warmUp(): void;
   /** Subscribes to the vault's lock waits (seconds per write; the server's metrics); returns the unsubscribe. */
   onLockWait(listener: (seconds: number) => void): () => void;
+  /** PostgreSQL mode: claims of scheduled work, so each person-day runs on one server of many. */
+  readonly jobRuns?: JobRuns;
   close(): Promise<void>;
 }
 
@@ -206,7 +209,10 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const recovered = await backupStore.recover();
   if (recovered.finished.length + recovered.undone.length > 0)
     logger.warn({ ...recovered }, 'interrupted restore put right');
-  const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
+  // MEMVAULT_DATABASE_URL: the database opens first, since keyrings and sign-in records live there too.
+  const database = config.database ? await openPgDatabase(config.database, { clock, logger }) : null;
+  const documents = database?.documents;
+  const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey, documents });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   // Lock waits per write, for whoever subscribes (the server's /metrics).
   const lockWaitListeners = new Set<(seconds: number) => void>();
@@ -214,9 +220,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     for (const listener of lockWaitListeners) listener(seconds);
   };
   // MEMVAULT_DATABASE_URL: memories, audit log and insights in PostgreSQL, shared by every server (src/pg).
-  const pgMode = config.database
-    ? await openPgMode(config.database, { sealer, clock, masterKey, logger, config, onLockWait })
-    : null;
+  const pgMode = database ? database.adapters({ sealer, clock, masterKey, config, onLockWait }) : null;
   const vault: Vault =
     pgMode?.vault ??
     new FsVault({
@@ -248,6 +252,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   let channels: Channels | undefined;
   const auth = createAuthService({
     dataDir: config.dataDir,
+    // PostgreSQL mode: sessions, rate limits, lockouts and sign-in factors shared by every server.
+    ...(database ? { sessionStore: database.sessions, documents: database.documents } : {}),
     masterKey,
     keyring,
     audit,
@@ -267,7 +273,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
   });
   const tokens = createTokenService({
-    store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock }),
+    store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock, documents }),
     keyring,
     sessionKey: (token, level) => auth.sessionKey(token, level),
     audit,
@@ -439,9 +445,10 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const recovery = createRecoveryService({
     kits: new FsRecoveryKits({
       dataDir: config.dataDir,
+      documents,
       masterKey,
       keyring,
-      authStore: new AuthStore({ dataDir: config.dataDir, masterKey }),
+      authStore: new AuthStore({ dataDir: config.dataDir, masterKey, documents }),
       clock,
     }),
     auth,
@@ -480,6 +487,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     classifier,
     imports: new FsImportLedger({ dataDir: config.dataDir }),
     warmUp,
+    ...(database ? { jobRuns: database.jobs } : {}),
     onLockWait(listener) {
       lockWaitListeners.add(listener);
       return () => lockWaitListeners.delete(listener);
@@ -522,22 +530,22 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   };
 }
 
-/** The PostgreSQL adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set. */
-async function openPgMode(
+/**
+ * The PostgreSQL database and its adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set.
+ * Keyrings, sign-in records, sessions and job claims come first (the sealer needs the keyrings); the vault, audit
+ * log and insights once the sealer exists (`adapters`).
+ */
+async function openPgDatabase(
   database: { readonly url: string; readonly schema: string },
-  deps: {
-    sealer: EntrySealer;
-    clock: Clock;
-    masterKey: Uint8Array;
-    logger: PinoLogger;
-    config: Config;
-    onLockWait: (seconds: number) => void;
-  },
+  deps: { clock: Clock; logger: PinoLogger },
 ) {
   const { PgDatabase } = await import('../pg/database.js');
   const { PgVault } = await import('../pg/pg-vault.js');
   const { PgAuditLog } = await import('../pg/pg-audit-log.js');
   const { PgInsightsStore } = await import('../pg/pg-insights-store.js');
+  const { PgDocuments } = await import('../pg/pg-documents.js');
+  const { PgSessionStore } = await import('../pg/pg-session-store.js');
+  const { PgJobRuns } = await import('../pg/pg-job-runs.js');
   const db = await PgDatabase.open({
     url: database.url,
     schema: database.schema,
@@ -546,15 +554,27 @@ async function openPgMode(
   });
   return {
     db,
-    vault: new PgVault({
+    documents: new PgDocuments({ db }),
+    sessions: new PgSessionStore({ db, clock: deps.clock }),
+    jobs: new PgJobRuns({ db }),
+    adapters: (more: {
+      sealer: EntrySealer;
+      clock: Clock;
+      masterKey: Uint8Array;
+      config: Config;
+      onLockWait: (seconds: number) => void;
+    }) => ({
       db,
-      sealer: deps.sealer,
-      clock: deps.clock,
-      maxContentBytes: deps.config.maxContentBytes,
-      onLockWait: deps.onLockWait,
+      vault: new PgVault({
+        db,
+        sealer: more.sealer,
+        clock: more.clock,
+        maxContentBytes: more.config.maxContentBytes,
+        onLockWait: more.onLockWait,
+      }),
+      audit: new PgAuditLog({ db, masterKey: more.masterKey, clock: more.clock }),
+      insights: new PgInsightsStore({ db, sealer: more.sealer }),
     }),
-    audit: new PgAuditLog({ db, masterKey: deps.masterKey, clock: deps.clock }),
-    insights: new PgInsightsStore({ db, sealer: deps.sealer }),
   };
 }
 

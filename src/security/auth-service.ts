@@ -7,6 +7,7 @@ import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, securityError, validationError } from '../core/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
+import type { DocumentStore } from '../ports/documents.js';
 import type { SessionStorePort } from '../ports/session-store.js';
 import type {
   AuditLog,
@@ -85,6 +86,8 @@ export interface AuthServiceDeps {
    * `<dataDir>/sessions.db`, opened on first use).
    */
   readonly sessionStore?: SessionStorePort;
+  /** Where the sign-in factors (AUTH records) live: PostgreSQL mode's store; default the data dir's files. */
+  readonly documents?: DocumentStore;
 }
 
 /** The AuthService plus the handles the composition root needs. */
@@ -134,7 +137,7 @@ const FIRST_PASSWORD_CHANNELS = new Set(['cli', 'telegram', 'whatsapp', 'sms']);
 export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const clock = deps.clock ?? systemClock;
   const keyring = deps.keyring;
-  const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey });
+  const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey, documents: deps.documents });
   const sessionStore = deps.sessionStore ?? lazySqliteSessionStore({ path: join(deps.dataDir, 'sessions.db'), clock });
   const lockout = new SharedLockout({
     store: sessionStore,
