@@ -320,6 +320,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     settings: new FsSettingsStore({
       dataDir: config.dataDir,
+      documents,
       macKey: hkdfSha256(masterKey, new Uint8Array(0), 'memvault settings mac v1', 32),
     }),
     ...(config.llm ? { llm: await digestLlm(config.llm) } : {}),

@@ -30,13 +30,14 @@ export interface StoreMigrationReport {
 }
 
 const FILES = (userId: UserId) => [`USER.${userId}.md`, ...CATEGORIES.map((c) => `${c}.${userId}.md`)];
-/** A person's documents that are sign-in state (src/ports/documents.ts), and the instance's. */
+/** A person's documents that are sign-in state or settings (src/ports/documents.ts), and the instance's. */
 const DOCUMENTS = (userId: UserId) => [
   `KEYRING.${userId}.json`,
   `KEYRING.${userId}.json.previous`,
   `KEYRING.${userId}.json.generation`,
   `AUTH.${userId}.json`,
   `RECOVERY.${userId}.json`,
+  `SETTINGS.${userId}.json`,
 ];
 const INSTANCE_DOCUMENTS = ['tokens.json'];
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserId } from '../../src/core/entry.js';
 import { isMemvaultError, MemvaultError } from '../../src/core/errors.js';
+import { FsSettingsStore } from '../../src/insights/settings-store.js';
 import type { DocumentStore } from '../../src/ports/documents.js';
 import { AccessTokenStore, newSecret } from '../../src/security/access-tokens.js';
 import { AuthStore, type StoredPasskey } from '../../src/security/auth-store.js';
@@ -357,6 +358,21 @@ export function describeAuthRecordsContract(name: string, make: () => Promise<Do
       expect(await caught(stores[0]!.resolve(first.token, 'access'))).toMatchObject({ code: 'SECURITY_ERROR' });
       const stored = (await a.read(null, 'tokens.json'))!.text;
       for (const needle of [first.token, 'Script number', ALICE]) expect(stored).not.toContain(needle);
+    });
+
+    it('the LLM level set through one handle is the one the other obeys; an edited one is refused', async () => {
+      const settings = (documents: DocumentStore) =>
+        new FsSettingsStore({ dataDir: '/nonexistent', documents, macKey: new Uint8Array(32).fill(5) });
+      expect((await settings(b).load(ALICE)).llmLevel).toBe(1);
+      await settings(a).save(ALICE, { llmLevel: 0, updatedAt: '2026-11-30T08:00:00.000Z' });
+      expect(await settings(b).load(ALICE)).toEqual({ llmLevel: 0, updatedAt: '2026-11-30T08:00:00.000Z' });
+      const name = `SETTINGS.${ALICE}.json`;
+      const stored = (await a.read(ALICE, name))!.text;
+      await a.write(ALICE, name, stored.replace('"llmLevel": 0', '"llmLevel": 2'));
+      expect(isMemvaultError(await caught(settings(b).load(ALICE)), 'DATA_CORRUPTION')).toBe(true);
+      // Alice's settings under Bob's name are refused too: the MAC binds them to the person.
+      await a.write(BOB, `SETTINGS.${BOB}.json`, stored);
+      expect(isMemvaultError(await caught(settings(b).load(BOB)), 'DATA_CORRUPTION')).toBe(true);
     });
   });
 }
