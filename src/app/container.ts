@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, storageError } from '../core/errors.js';
@@ -21,6 +21,7 @@ import { createAuthService } from '../security/auth-service.js';
 import { createTokenService } from '../security/token-service.js';
 import type { TokenService } from '../ports/tokens.js';
 import { KeyringStore } from '../security/keyring.js';
+import { userDir } from '../security/crypto-fs.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
@@ -219,7 +220,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const onLockWait = (seconds: number) => {
     for (const listener of lockWaitListeners) listener(seconds);
   };
-  // MEMVAULT_DATABASE_URL: memories, audit log and insights in PostgreSQL, shared by every server (src/pg).
+  // MEMVAULT_DATABASE_URL: memories, audit log and insights in the database opened above (src/pg).
   const pgMode = database ? database.adapters({ sealer, clock, masterKey, config, onLockWait }) : null;
   const vault: Vault =
     pgMode?.vault ??
@@ -436,7 +437,17 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const instanceAudit = new InstanceAuditLog({ dataDir: config.dataDir, masterKey, clock });
   const account = createAccountService({
     auth,
-    store: backupStore,
+    // PostgreSQL mode: the person's rows go in one transaction, then this host's folder of per-host files.
+    store: database
+      ? {
+          erase: async (userId) => {
+            if (!(await database.erase(userId))) throw notFound(`No person ${userId} in this vault.`);
+            await rm(userDir(config.dataDir, userId), { recursive: true, force: true });
+            // `memvault backup` reads a data dir's files: in this mode it has made no backups of the person.
+            return { backups: 0 };
+          },
+        }
+      : backupStore,
     search,
     instanceAudit,
     endSessions: (userId) => auth.endSessions(userId),
@@ -547,6 +558,7 @@ async function openPgDatabase(
   const { PgDocuments } = await import('../pg/pg-documents.js');
   const { PgSessionStore } = await import('../pg/pg-session-store.js');
   const { PgJobRuns } = await import('../pg/pg-job-runs.js');
+  const { erasePerson } = await import('../pg/pg-erase.js');
   const db = await PgDatabase.open({
     url: database.url,
     schema: database.schema,
@@ -558,6 +570,7 @@ async function openPgDatabase(
     documents: new PgDocuments({ db }),
     sessions: new PgSessionStore({ db, clock: deps.clock }),
     jobs: new PgJobRuns({ db }),
+    erase: (userId: UserId) => erasePerson(db, userId),
     adapters: (more: {
       sealer: EntrySealer;
       clock: Clock;
