@@ -118,6 +118,11 @@ export class AuthStore {
     return epoch;
   }
 
+  /** The record's version: it changes with every write, here or in another process or server. */
+  version(userId: UserId): Promise<string | undefined> {
+    return this.docs.version(userId, this.fileName(userId));
+  }
+
   /** Seals a TOTP secret for the user's record. */
   sealSecret(userId: UserId, secret: string): string {
     const iv = randomBytes(12);
