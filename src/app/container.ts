@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import type { Logger as PinoLogger } from 'pino';
 import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, storageError } from '../core/errors.js';
@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
 import type { ImportLedger } from '../ports/vault.js';
 import type { SearchIndex } from '../ports/search.js';
+import type { JobRuns } from '../ports/jobs.js';
 import type { SessionStorePort } from '../ports/session-store.js';
 import type { AuditLog, AuthService } from '../ports/security.js';
 import type { Vault } from '../ports/vault.js';
@@ -20,6 +21,7 @@ import { createAuthService } from '../security/auth-service.js';
 import { createTokenService } from '../security/token-service.js';
 import type { TokenService } from '../ports/tokens.js';
 import { KeyringStore } from '../security/keyring.js';
+import { userDir } from '../security/crypto-fs.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
@@ -108,6 +110,8 @@ export interface Memvault {
   warmUp(): void;
   /** Subscribes to the vault's lock waits (seconds per write; the server's metrics); returns the unsubscribe. */
   onLockWait(listener: (seconds: number) => void): () => void;
+  /** PostgreSQL mode: claims of scheduled work, so each person-day runs on one server of many. */
+  readonly jobRuns?: JobRuns;
   close(): Promise<void>;
 }
 
@@ -206,17 +210,18 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const recovered = await backupStore.recover();
   if (recovered.finished.length + recovered.undone.length > 0)
     logger.warn({ ...recovered }, 'interrupted restore put right');
-  const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey });
+  // MEMVAULT_DATABASE_URL: the database opens first, since keyrings and sign-in records live there too.
+  const database = config.database ? await openPgDatabase(config.database, { clock, logger }) : null;
+  const documents = database?.documents;
+  const keyring = new KeyringStore({ dataDir: config.dataDir, masterKey, documents });
   const sealer = createSealer(keyring, { level1Plain: config.level1Plain });
   // Lock waits per write, for whoever subscribes (the server's /metrics).
   const lockWaitListeners = new Set<(seconds: number) => void>();
   const onLockWait = (seconds: number) => {
     for (const listener of lockWaitListeners) listener(seconds);
   };
-  // MEMVAULT_DATABASE_URL: memories, audit log and insights in PostgreSQL, shared by every server (src/pg).
-  const pgMode = config.database
-    ? await openPgMode(config.database, { sealer, clock, masterKey, logger, config, onLockWait })
-    : null;
+  // MEMVAULT_DATABASE_URL: memories, audit log and insights in the database opened above (src/pg).
+  const pgMode = database ? database.adapters({ sealer, clock, masterKey, config, onLockWait }) : null;
   const vault: Vault =
     pgMode?.vault ??
     new FsVault({
@@ -248,6 +253,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   let channels: Channels | undefined;
   const auth = createAuthService({
     dataDir: config.dataDir,
+    // PostgreSQL mode: sessions, rate limits, lockouts and sign-in factors shared by every server.
+    ...(database ? { sessionStore: database.sessions, documents: database.documents } : {}),
     masterKey,
     keyring,
     audit,
@@ -267,7 +274,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     },
   });
   const tokens = createTokenService({
-    store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock }),
+    store: new AccessTokenStore({ dataDir: config.dataDir, masterKey, clock, documents }),
     keyring,
     sessionKey: (token, level) => auth.sessionKey(token, level),
     audit,
@@ -314,6 +321,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     settings: new FsSettingsStore({
       dataDir: config.dataDir,
+      documents,
       macKey: hkdfSha256(masterKey, new Uint8Array(0), 'memvault settings mac v1', 32),
     }),
     ...(config.llm ? { llm: await digestLlm(config.llm) } : {}),
@@ -429,7 +437,17 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const instanceAudit = new InstanceAuditLog({ dataDir: config.dataDir, masterKey, clock });
   const account = createAccountService({
     auth,
-    store: backupStore,
+    // PostgreSQL mode: the person's rows go in one transaction, then this host's folder of per-host files.
+    store: database
+      ? {
+          erase: async (userId) => {
+            if (!(await database.erase(userId))) throw notFound(`No person ${userId} in this vault.`);
+            await rm(userDir(config.dataDir, userId), { recursive: true, force: true });
+            // `memvault backup` reads a data dir's files: in this mode it has made no backups of the person.
+            return { backups: 0 };
+          },
+        }
+      : backupStore,
     search,
     instanceAudit,
     endSessions: (userId) => auth.endSessions(userId),
@@ -439,9 +457,10 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   const recovery = createRecoveryService({
     kits: new FsRecoveryKits({
       dataDir: config.dataDir,
+      documents,
       masterKey,
       keyring,
-      authStore: new AuthStore({ dataDir: config.dataDir, masterKey }),
+      authStore: new AuthStore({ dataDir: config.dataDir, masterKey, documents }),
       clock,
     }),
     auth,
@@ -480,6 +499,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     classifier,
     imports: new FsImportLedger({ dataDir: config.dataDir }),
     warmUp,
+    ...(database ? { jobRuns: database.jobs } : {}),
     onLockWait(listener) {
       lockWaitListeners.add(listener);
       return () => lockWaitListeners.delete(listener);
@@ -522,22 +542,23 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   };
 }
 
-/** The PostgreSQL adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set. */
-async function openPgMode(
+/**
+ * The PostgreSQL database and its adapters, loaded (with the pg client) only when MEMVAULT_DATABASE_URL is set.
+ * Keyrings, sign-in records, sessions and job claims come first (the sealer needs the keyrings); the vault, audit
+ * log and insights once the sealer exists (`adapters`).
+ */
+async function openPgDatabase(
   database: { readonly url: string; readonly schema: string },
-  deps: {
-    sealer: EntrySealer;
-    clock: Clock;
-    masterKey: Uint8Array;
-    logger: PinoLogger;
-    config: Config;
-    onLockWait: (seconds: number) => void;
-  },
+  deps: { clock: Clock; logger: PinoLogger },
 ) {
   const { PgDatabase } = await import('../pg/database.js');
   const { PgVault } = await import('../pg/pg-vault.js');
   const { PgAuditLog } = await import('../pg/pg-audit-log.js');
   const { PgInsightsStore } = await import('../pg/pg-insights-store.js');
+  const { PgDocuments } = await import('../pg/pg-documents.js');
+  const { PgSessionStore } = await import('../pg/pg-session-store.js');
+  const { PgJobRuns } = await import('../pg/pg-job-runs.js');
+  const { erasePerson } = await import('../pg/pg-erase.js');
   const db = await PgDatabase.open({
     url: database.url,
     schema: database.schema,
@@ -546,15 +567,28 @@ async function openPgMode(
   });
   return {
     db,
-    vault: new PgVault({
+    documents: new PgDocuments({ db }),
+    sessions: new PgSessionStore({ db, clock: deps.clock }),
+    jobs: new PgJobRuns({ db }),
+    erase: (userId: UserId) => erasePerson(db, userId),
+    adapters: (more: {
+      sealer: EntrySealer;
+      clock: Clock;
+      masterKey: Uint8Array;
+      config: Config;
+      onLockWait: (seconds: number) => void;
+    }) => ({
       db,
-      sealer: deps.sealer,
-      clock: deps.clock,
-      maxContentBytes: deps.config.maxContentBytes,
-      onLockWait: deps.onLockWait,
+      vault: new PgVault({
+        db,
+        sealer: more.sealer,
+        clock: more.clock,
+        maxContentBytes: more.config.maxContentBytes,
+        onLockWait: more.onLockWait,
+      }),
+      audit: new PgAuditLog({ db, masterKey: more.masterKey, clock: more.clock }),
+      insights: new PgInsightsStore({ db, sealer: more.sealer }),
     }),
-    audit: new PgAuditLog({ db, masterKey: deps.masterKey, clock: deps.clock }),
-    insights: new PgInsightsStore({ db, sealer: deps.sealer }),
   };
 }
 

@@ -108,6 +108,8 @@ export async function startServer(
           return result;
         },
         logger: mv.logger,
+        // Several servers over one database: each person-day runs on one of them.
+        ...(mv.jobRuns ? { runs: mv.jobRuns } : {}),
       })
     : null;
   scheduler?.start();

@@ -7,7 +7,10 @@ import { MemvaultError, validationError } from '../core/errors.js';
 import { isUserId } from '../core/e164.js';
 import { writeFileAtomic } from '../infra/atomic-file.js';
 import type { PgDatabase } from '../pg/database.js';
+import { PgDocuments } from '../pg/pg-documents.js';
 import { PgVault } from '../pg/pg-vault.js';
+import type { DocumentOwner, DocumentStore } from '../ports/documents.js';
+import { FileDocuments } from '../security/file-documents.js';
 import { splitUnits } from '../vault/vault-file.js';
 
 /** What `memvault migrate` did, per person and in total; the checksums are SHA-256 over every file compared. */
@@ -20,24 +23,43 @@ export interface StoreMigrationReport {
   readonly alreadyThere: number;
   readonly entries: number;
   readonly auditRecords: number;
+  /** Keyrings, sign-in factors, recovery kits and the token store copied by this run (identical ones are skipped). */
+  readonly documents: number;
   /** SHA-256 over every person's files, in order, as the source holds them; equal on both sides. */
   readonly checksum: string;
 }
 
 const FILES = (userId: UserId) => [`USER.${userId}.md`, ...CATEGORIES.map((c) => `${c}.${userId}.md`)];
+/** A person's documents that are sign-in state or settings (src/ports/documents.ts), and the instance's. */
+const DOCUMENTS = (userId: UserId) => [
+  `KEYRING.${userId}.json`,
+  `KEYRING.${userId}.json.previous`,
+  `KEYRING.${userId}.json.generation`,
+  `AUTH.${userId}.json`,
+  `RECOVERY.${userId}.json`,
+  `SETTINGS.${userId}.json`,
+];
+const INSTANCE_DOCUMENTS = ['tokens.json'];
 
 /**
  * Copies a file-mode data dir into PostgreSQL (`to-postgres`) or back (`to-files`). Each person is copied in one
  * transaction (into the database) or file by file with atomic renames (into files), and checked afterwards by
  * entry count and a checksum of every byte; a person already at the destination with identical bytes is skipped,
  * so a run killed midway is finished by running it again. A person at the destination whose bytes differ is
- * CONFLICT: nothing is ever overwritten. Keyrings and personal models stay in the data dir in both modes.
+ * CONFLICT: nothing is ever overwritten. Keyrings, sign-in factors, recovery kits and the token store are copied
+ * too, each byte for byte (they are sealed and MAC'd under the master key, which both sides share), also for a
+ * person whose memories are already there (a database filled before they moved into it). Personal models and
+ * search indexes stay in the data dir: they are per-host caches and preferences.
  */
 export async function migrateStore(
   direction: 'to-postgres' | 'to-files',
   deps: { dataDir: string; db: PgDatabase },
 ): Promise<StoreMigrationReport> {
   const vault = new PgVault({ db: deps.db });
+  const fileDocs = new FileDocuments(deps.dataDir);
+  const rowDocs = new PgDocuments({ db: deps.db });
+  const [from, to] = direction === 'to-postgres' ? [fileDocs, rowDocs] : [rowDocs, fileDocs];
+  let documents = 0;
   const usersDir = join(deps.dataDir, 'users');
   const people =
     direction === 'to-postgres'
@@ -71,6 +93,7 @@ export async function migrateStore(
     if (target !== null && target.size > 0) {
       if (target.has(`USER.${userId}.md`) && digestOf(userId, target) === digest) {
         alreadyThere++;
+        documents += await copyDocuments(from, to, userId, DOCUMENTS(userId));
         continue;
       }
       if (direction === 'to-postgres' || target.has(`USER.${userId}.md`)) {
@@ -129,8 +152,11 @@ export async function migrateStore(
       }
       if (digestOf(userId, await fromFiles()) !== digest) throw mismatch(userId);
     }
+    // After the memories: a run killed in between finds the person there and copies these then.
+    documents += await copyDocuments(from, to, userId, DOCUMENTS(userId));
     copied++;
   }
+  documents += await copyDocuments(from, to, null, INSTANCE_DOCUMENTS);
   return {
     direction,
     people: people.length,
@@ -138,8 +164,46 @@ export async function migrateStore(
     alreadyThere,
     entries,
     auditRecords,
+    documents,
     checksum: total.digest('hex'),
   };
+}
+
+/**
+ * Copies the documents the destination lacks, checking each afterwards byte for byte. One it holds with the same
+ * text is left alone; one it holds with other text is CONFLICT (never overwritten). Returns how many were copied.
+ */
+async function copyDocuments(
+  from: DocumentStore,
+  to: DocumentStore,
+  owner: DocumentOwner,
+  names: readonly string[],
+): Promise<number> {
+  let copied = 0;
+  for (const name of names) {
+    const source = await from.read(owner, name);
+    if (source === undefined) continue;
+    const there = await to.read(owner, name);
+    if (there?.text === source.text) continue;
+    if (there !== undefined || !(await to.write(owner, name, source.text, { exclusive: true }))) {
+      throw new MemvaultError(
+        'CONFLICT',
+        `${to.describe(owner, name)} already exists at the destination with other content; nothing was overwritten. ` +
+          'Remove it there (or migrate into an empty database or data dir) and run the migration again.',
+        { details: { name } },
+      );
+    }
+    if ((await to.read(owner, name))?.text !== source.text) {
+      throw new MemvaultError(
+        'DATA_CORRUPTION',
+        `The copy of ${name} does not match its source byte for byte. Nothing was removed from the source; run the ` +
+          'migration again, and report it if it repeats.',
+        { details: { name } },
+      );
+    }
+    copied++;
+  }
+  return copied;
 }
 
 function digestOf(userId: UserId, files: ReadonlyMap<string, string>): string {

@@ -79,6 +79,7 @@ export interface CliRuntime {
     readonly alreadyThere: number;
     readonly entries: number;
     readonly auditRecords: number;
+    readonly documents?: number;
     readonly checksum: string;
   }>;
 }

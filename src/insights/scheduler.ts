@@ -3,6 +3,7 @@ import type { UserId } from '../core/entry.js';
 import { MemvaultError } from '../core/errors.js';
 import { addDays, localDayRange, localParts } from '../core/local-day.js';
 import { type Clock, systemClock } from '../ports/clock.js';
+import type { JobRuns } from '../ports/jobs.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 
 export interface DailySchedulerOptions {
@@ -21,7 +22,16 @@ export interface DailySchedulerOptions {
   readonly catchUpDays?: number;
   /** Cron pattern of the checks (default every 5 minutes); each check processes every day that is due. */
   readonly pattern?: string;
+  /**
+   * Several servers over one database (PostgreSQL mode): each person-day is claimed here before it runs and
+   * marked finished after, so it runs on one server however many check. Without it this process is the only
+   * one that processes days (file mode: one process of a host schedules).
+   */
+  readonly runs?: JobRuns;
 }
+
+/** The job name of a scheduled person-day in `JobRuns` (its key: `<E164>/<YYYY-MM-DD>`). */
+export const DAY_JOB = 'insights.day';
 
 /**
  * Processes each person's day shortly after their local midnight. croner wakes it every few minutes; each wake
@@ -98,14 +108,18 @@ export class DailyScheduler {
     }
     const queue = users.filter((u) => !this.#running.has(u));
     let processed = 0;
+    let elsewhere = 0;
     const worker = async () => {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         this.#running.add(userId);
         try {
           for (const day of await this.dueDays(userId)) {
-            await this.#o.process(userId, day);
+            const outcome = await this.#runOnce(userId, day);
+            // Another server runs this day now: the next wake looks again (its later days wait behind it).
+            if (outcome === 'busy') break;
             this.#done.set(userId, day);
-            processed++;
+            if (outcome === 'ran') processed++;
+            else elsewhere++;
           }
         } catch (error) {
           // One person's failure never stops the others; their days stay due and are retried next wake.
@@ -117,8 +131,25 @@ export class DailyScheduler {
     };
     const n = Math.max(1, Math.min(this.#o.concurrency ?? 2, queue.length));
     await Promise.all(Array.from({ length: n }, worker));
-    if (processed > 0) this.#logger.info({ processed }, 'insights scheduler: days processed');
+    if (processed + elsewhere > 0) this.#logger.info({ processed, elsewhere }, 'insights scheduler: days processed');
     return processed;
+  }
+
+  /** Runs one person-day unless another server did ('done') or does ('busy') it. */
+  async #runOnce(userId: UserId, day: string): Promise<'ran' | 'done' | 'busy'> {
+    const runs = this.#o.runs;
+    const key = `${userId}/${day}`;
+    const claim = runs ? await runs.claim(DAY_JOB, key) : 'run';
+    if (claim !== 'run') return claim;
+    try {
+      await this.#o.process(userId, day);
+    } catch (error) {
+      // Given up, so the next wake (here or on another server) runs it again.
+      await runs?.release(DAY_JOB, key).catch(() => undefined);
+      throw error;
+    }
+    await runs?.finish(DAY_JOB, key);
+    return 'ran';
   }
 }
 

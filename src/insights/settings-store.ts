@@ -1,17 +1,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { UserId } from '../core/entry.js';
-import { corruption, storageError, validationError } from '../core/errors.js';
+import { corruption, validationError } from '../core/errors.js';
 import { isUserId } from '../core/e164.js';
-import { writeFileAtomic } from '../infra/atomic-file.js';
+import type { DocumentStore } from '../ports/documents.js';
 import { DEFAULT_LLM_LEVEL, type PersonSettings, type PersonSettingsStore } from '../ports/insights.js';
+import { documentsOf } from '../security/file-documents.js';
 
 /**
  * `users/<E164>/SETTINGS.<E164>.json`: a person's settings for the Daily Memory Manager, as JSON with an
  * HMAC-SHA256 under a key derived from the master key. It holds no secret (a level number), but it decides what
- * an LLM may read, so a file edited outside memvault is refused (DATA_CORRUPTION) rather than obeyed.
+ * an LLM may read, so a file edited outside memvault is refused (DATA_CORRUPTION) rather than obeyed. In PostgreSQL
+ * mode the same text is a row of `mv_documents` (src/ports/documents.ts), so every server obeys the same level.
  */
 const FORMAT = 'memvault-settings 1';
 
@@ -24,27 +25,35 @@ const Stored = z.strictObject({
 });
 
 export function settingsPath(dataDir: string, userId: UserId): string {
+  return join(dataDir, 'users', checkUser(userId), settingsName(userId));
+}
+
+const settingsName = (userId: UserId) => `SETTINGS.${userId}.json`;
+
+function checkUser(userId: UserId): UserId {
   if (!isUserId(userId)) {
     throw validationError('Not a valid user id: expected an E.164 phone number such as +14155550134.', {
       field: 'userId',
     });
   }
-  return join(dataDir, 'users', userId, `SETTINGS.${userId}.json`);
+  return userId;
 }
 
 export interface FsSettingsStoreOptions {
   readonly dataDir: string;
+  /** Where the settings live (PostgreSQL mode); default the data dir's files. */
+  readonly documents?: DocumentStore | undefined;
   /** 32 bytes, derived from the master key for this file alone. */
   readonly macKey: Uint8Array;
 }
 
 export class FsSettingsStore implements PersonSettingsStore {
-  readonly #dataDir: string;
+  readonly #docs: DocumentStore;
   readonly #macKey: Uint8Array;
 
   constructor(options: FsSettingsStoreOptions) {
     if (options.macKey.length < 32) throw new RangeError('The settings MAC key must be 32 bytes.');
-    this.#dataDir = options.dataDir;
+    this.#docs = documentsOf(options);
     this.#macKey = options.macKey;
   }
 
@@ -55,14 +64,8 @@ export class FsSettingsStore implements PersonSettingsStore {
   }
 
   async load(userId: UserId): Promise<PersonSettings> {
-    const path = settingsPath(this.#dataDir, userId);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { llmLevel: DEFAULT_LLM_LEVEL, updatedAt: null };
-      throw storageError('Could not read the settings file.', cause, { userId });
-    }
+    const text = (await this.#docs.read(checkUser(userId), settingsName(userId)))?.text;
+    if (text === undefined) return { llmLevel: DEFAULT_LLM_LEVEL, updatedAt: null };
     const damaged = () =>
       corruption(
         'The settings file was changed outside memvault or is damaged; until it is set again the LLM reads nothing. ' +
@@ -83,7 +86,6 @@ export class FsSettingsStore implements PersonSettingsStore {
   }
 
   async save(userId: UserId, settings: PersonSettings): Promise<void> {
-    const path = settingsPath(this.#dataDir, userId);
     const body = {
       format: FORMAT,
       userId,
@@ -91,11 +93,6 @@ export class FsSettingsStore implements PersonSettingsStore {
       updatedAt: settings.updatedAt,
       mac: this.#mac(userId, settings),
     };
-    try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-    } catch (cause) {
-      throw storageError('Could not write the settings file.', cause, { userId });
-    }
+    await this.#docs.write(checkUser(userId), settingsName(userId), `${JSON.stringify(body, null, 2)}\n`);
   }
 }

@@ -47,7 +47,9 @@ export function isUnavailable(error: unknown): boolean {
     message.includes('Connection terminated') ||
     message.includes('timeout exceeded when trying to connect') ||
     message.includes('Client has encountered a connection error') ||
-    message.includes('Connection ended unexpectedly')
+    message.includes('Connection ended unexpectedly') ||
+    // The database refuses new connections (ALTER DATABASE … ALLOW_CONNECTIONS false, during maintenance).
+    message.includes('is not currently accepting connections')
   );
 }
 

@@ -67,4 +67,46 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'sessions, counters, sign-in records',
+    sql: `
+      -- Sessions, rate-limit windows and lockout counters (src/ports/session-store.ts), shared by every server:
+      -- a session made on one is used on another, and failures counted anywhere lock everywhere. Times are
+      -- milliseconds since the epoch, chosen by the caller as in the SQLite store.
+      CREATE TABLE mv_sessions (
+        token_hash bytea PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        user_id text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        seen jsonb NOT NULL,
+        sealed bytea NOT NULL,
+        version integer NOT NULL
+      );
+      CREATE INDEX mv_sessions_user ON mv_sessions (user_id);
+      CREATE INDEX mv_sessions_expiry ON mv_sessions (expires_at);
+      CREATE TABLE mv_counters (
+        key text PRIMARY KEY,
+        value jsonb NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE TABLE mv_windows (
+        key text PRIMARY KEY,
+        count integer NOT NULL,
+        reset_at bigint NOT NULL
+      );
+      -- Keyrings, sign-in factors, recovery kits and the token store (src/ports/documents.ts): the very text each
+      -- file holds (sealed and MAC'd by memvault), per person (owner = E.164) or for the instance (owner = '').
+      CREATE SEQUENCE mv_documents_version;
+      CREATE TABLE mv_documents (
+        owner text NOT NULL,
+        name text NOT NULL,
+        body text NOT NULL,
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (owner, name)
+      );
+    `,
+  },
 ];

@@ -603,23 +603,27 @@ export class PgVault implements Vault {
     fn: (client: pg.PoolClient, revision: number) => Promise<{ reset: boolean }>,
   ): Promise<{ from: number; to: number }> {
     const asked = performance.now();
+    // `atomically`: what the sealer reads under the lock (the keyring's version, in PostgreSQL mode a row too) runs
+    // on this transaction's connection instead of waiting for a second one from the pool.
     return this.#mutex.run(userId, () =>
-      this.#db.tx(action, async (client) => {
-        await client.query(PERSON_LOCK_SQL, [userId]);
-        this.#onLockWait?.((performance.now() - asked) / 1000);
-        const head = await client.query<{ revision: string }>('SELECT revision FROM mv_users WHERE user_id = $1', [
-          userId,
-        ]);
-        if (!head.rows[0]) throw unknownUser(userId);
-        const from = Number(head.rows[0].revision);
-        const to = from + 1;
-        const { reset } = await fn(client, to);
-        await client.query(
-          `UPDATE mv_users SET revision = $2${reset ? ', reset_revision = $2' : ''} WHERE user_id = $1`,
-          [userId, to],
-        );
-        return { from, to };
-      }),
+      this.#db.atomically(action, () =>
+        this.#db.tx(action, async (client) => {
+          await client.query(PERSON_LOCK_SQL, [userId]);
+          this.#onLockWait?.((performance.now() - asked) / 1000);
+          const head = await client.query<{ revision: string }>('SELECT revision FROM mv_users WHERE user_id = $1', [
+            userId,
+          ]);
+          if (!head.rows[0]) throw unknownUser(userId);
+          const from = Number(head.rows[0].revision);
+          const to = from + 1;
+          const { reset } = await fn(client, to);
+          await client.query(
+            `UPDATE mv_users SET revision = $2${reset ? ', reset_revision = $2' : ''} WHERE user_id = $1`,
+            [userId, to],
+          );
+          return { from, to };
+        }),
+      ),
     );
   }
 

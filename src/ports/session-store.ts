@@ -1,8 +1,8 @@
 /**
  * Where sessions, rate-limit windows and lockout counters live, so that any server process (or host) can serve
  * any request and a restart signs no one out (DESIGN §10). Adapters: SQLite in the data dir for one machine
- * (src/security/sqlite-session-store.ts), PostgreSQL for several. Every adapter passes
- * test/contract/session-store.contract.ts.
+ * (src/security/sqlite-session-store.ts), PostgreSQL for several hosts (src/pg/pg-session-store.ts). Every adapter
+ * passes test/contract/session-store.contract.ts.
  *
  * Contract, for every adapter:
  * - The store never sees a token or a key. A session is found by `tokenHash` (SHA-256 of the bearer token,

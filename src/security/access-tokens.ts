@@ -1,12 +1,10 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
-import { corruption, notFound, securityError, storageError, validationError } from '../core/errors.js';
+import { corruption, notFound, securityError, validationError } from '../core/errors.js';
 import { isUserId } from '../core/e164.js';
-import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
-import { withFileLock, writeFileAtomic } from './crypto-fs.js';
+import type { DocumentStore } from '../ports/documents.js';
+import { type DocumentsOption, documentsOf } from './file-documents.js';
 
 import type { GrantInfo, GrantKind, OAuthClientRecord, TokenLevel } from '../ports/tokens.js';
 
@@ -128,8 +126,8 @@ function info(grant: StoredGrant): GrantInfo {
   };
 }
 
-export interface AccessTokenStoreOptions {
-  readonly dataDir: string;
+/** `documents`: where the token store lives (PostgreSQL mode); default `tokens.json` in the data dir. */
+export interface AccessTokenStoreOptions extends DocumentsOption {
   readonly masterKey: Uint8Array;
   readonly clock?: Clock;
 }
@@ -140,17 +138,17 @@ export interface AccessTokenStoreOptions {
  * are nobody else's business. Each bearer secret is stored as its SHA-256 only; a level-2 grant also stores
  * the level-2 private key wrapped under a key derived from that secret, so the file alone opens nothing.
  * Writes are atomic and hold a lock file (the CLI may create a token while the server runs); reads notice a
- * file another process changed.
+ * file another process changed. In PostgreSQL mode the same sealed text is one row of `mv_documents`, locked and
+ * versioned there, so every server sees a token made or revoked on another.
  */
 export class AccessTokenStore {
-  private readonly path: string;
+  private readonly docs: DocumentStore;
   private readonly fileKey: Buffer;
   private readonly clock: Clock;
-  private readonly mutex = new KeyedMutex<string>();
   private cache: { version: string; file: TokenFile } | null = null;
 
   constructor(options: AccessTokenStoreOptions) {
-    this.path = join(options.dataDir, FILE_NAME);
+    this.docs = documentsOf(options);
     this.fileKey = Buffer.from(
       hkdfSync('sha256', options.masterKey, Buffer.from('memvault/tokens'), Buffer.from('token-file/v1'), 32),
     );
@@ -375,28 +373,14 @@ export class AccessTokenStore {
     file.grants = file.grants.filter((g) => !expired(g.expiresAt, now));
   }
 
-  private async version(): Promise<string | null> {
-    try {
-      const s = await stat(this.path);
-      return `${s.mtimeMs}:${s.size}:${s.ino}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw storageError('Could not read the token store.', error);
-    }
-  }
-
   private async read(): Promise<TokenFile> {
-    const version = await this.version();
-    if (version === null) return { version: 1, grants: [], clients: [] };
+    const version = await this.docs.version(null, FILE_NAME);
+    if (version === undefined) return { version: 1, grants: [], clients: [] };
     if (this.cache?.version === version) return this.cache.file;
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      throw storageError('Could not read the token store.', error);
-    }
-    const file = this.open(text);
-    this.cache = { version, file };
+    const stored = await this.docs.read(null, FILE_NAME);
+    if (stored === undefined) return { version: 1, grants: [], clients: [] };
+    const file = this.open(stored.text);
+    this.cache = { version: stored.version, file };
     return file;
   }
 
@@ -440,17 +424,15 @@ export class AccessTokenStore {
     });
   }
 
-  /** Read-modify-write under the in-process queue and the lock file; the read happens inside the lock. */
+  /** Read-modify-write holding the store's document (lock file, or advisory lock); the read happens inside. */
   private async update(change: (file: TokenFile) => void): Promise<void> {
-    await this.mutex.run(this.path, () =>
-      withFileLock(this.path, async () => {
-        this.cache = null;
-        const file = structuredClone(await this.read());
-        change(file);
-        await writeFileAtomic(this.path, this.seal(file));
-        this.cache = null;
-      }),
-    );
+    await this.docs.exclusive(null, FILE_NAME, async () => {
+      this.cache = null;
+      const file = structuredClone(await this.read());
+      change(file);
+      await this.docs.write(null, FILE_NAME, this.seal(file));
+      this.cache = null;
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import type { UserId } from '../core/entry.js';
 import { isMemvaultError, MemvaultError, notFound, securityError, validationError } from '../core/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
+import type { DocumentStore } from '../ports/documents.js';
 import type { SessionStorePort } from '../ports/session-store.js';
 import type {
   AuditLog,
@@ -85,6 +86,8 @@ export interface AuthServiceDeps {
    * `<dataDir>/sessions.db`, opened on first use).
    */
   readonly sessionStore?: SessionStorePort;
+  /** Where the sign-in factors (AUTH records) live: PostgreSQL mode's store; default the data dir's files. */
+  readonly documents?: DocumentStore;
 }
 
 /** The AuthService plus the handles the composition root needs. */
@@ -134,7 +137,7 @@ const FIRST_PASSWORD_CHANNELS = new Set(['cli', 'telegram', 'whatsapp', 'sms']);
 export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   const clock = deps.clock ?? systemClock;
   const keyring = deps.keyring;
-  const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey });
+  const store = new AuthStore({ dataDir: deps.dataDir, masterKey: deps.masterKey, documents: deps.documents });
   const sessionStore = deps.sessionStore ?? lazySqliteSessionStore({ path: join(deps.dataDir, 'sessions.db'), clock });
   const lockout = new SharedLockout({
     store: sessionStore,
@@ -143,7 +146,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
   });
   const makeOpener = deps.createOpener ?? createOpener;
   const logger = deps.logger;
-  const summaries = new Map<UserId, { totpEnrolled: boolean; passkeys: number }>();
+  /** Per person, what a session view shows of their factors, with the record version it was read at. */
+  const summaries = new Map<UserId, { version: string | undefined; totpEnrolled: boolean; passkeys: number }>();
   // Sign-in timing must not tell whether a number has an account. Both answers run one Argon2id with the same
   // parameters (an unknown number's against a fixed dummy verifier). Beyond it, a known person's failure reads
   // the keyring and profile and appends a durable audit record; an unknown number has none of that, so it waits
@@ -238,18 +242,25 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
     );
   }
 
+  /**
+   * Re-read when the record changed (its version: a stat, or one indexed row), so an enrolment made by another
+   * process or server shows here too. The version is taken before the read: a write in between makes it stale,
+   * which only costs another read.
+   */
   async function summary(userId: UserId) {
+    const version = await store.version(userId);
     let cached = summaries.get(userId);
-    if (!cached) {
+    if (!cached || cached.version !== version) {
       const record = await store.load(userId);
-      cached = { totpEnrolled: record.totp !== null, passkeys: record.passkeys.length };
+      cached = { version, totpEnrolled: record.totp !== null, passkeys: record.passkeys.length };
       summaries.set(userId, cached);
     }
     return cached;
   }
 
-  function remember(userId: UserId, record: AuthRecord): void {
-    summaries.set(userId, { totpEnrolled: record.totp !== null, passkeys: record.passkeys.length });
+  /** After this process changed the record: the next view reads it again. */
+  function remember(userId: UserId, _record: AuthRecord): void {
+    summaries.delete(userId);
   }
 
   /** The session as the caller sees it; its opener works until `release` (the edge calls it when the request ends). */

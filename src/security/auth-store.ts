@@ -1,11 +1,9 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { UserId } from '../core/entry.js';
-import { corruption, storageError } from '../core/errors.js';
-import { isUserId } from '../core/e164.js';
+import { corruption } from '../core/errors.js';
+import type { DocumentStore } from '../ports/documents.js';
+import { type DocumentsOption, documentsOf } from './file-documents.js';
 import type { LockoutState } from './lockout.js';
-import { withPersonFile } from './person-lock.js';
 
 /** A registered passkey (WebAuthn credential) of one user. */
 export interface StoredPasskey {
@@ -48,16 +46,17 @@ const SEAL_VERSION = 'v1';
 
 /**
  * Per-user `AUTH.<E164>.json` beside the user's Markdown files (mode 0600, atomic writes, one writer at a
- * time per user across processes: `withPersonFile`). TOTP secrets inside are sealed under a key HKDF-derived from the master key
+ * time per user across processes), or the same text in PostgreSQL mode (src/ports/documents.ts). TOTP secrets inside are sealed under a key HKDF-derived from the master key
  * and bound to the user id, so a copied file opens for no other user and no other server.
  */
 export class AuthStore {
-  private readonly dataDir: string;
+  private readonly docs: DocumentStore;
   private readonly totpKey: Buffer;
   private readonly epochs = new Map<UserId, { version: string; epoch: number }>();
 
-  constructor(options: { dataDir: string; masterKey: Uint8Array }) {
-    this.dataDir = options.dataDir;
+  /** `documents`: where the records live (PostgreSQL mode); default the data dir's files. */
+  constructor(options: DocumentsOption & { masterKey: Uint8Array }) {
+    this.docs = documentsOf(options);
     this.totpKey = Buffer.from(
       hkdfSync('sha256', options.masterKey, Buffer.from('memvault/auth-store'), Buffer.from('totp-secret/v1'), 32),
     );
@@ -67,21 +66,11 @@ export class AuthStore {
     return `AUTH.${userId}.json`;
   }
 
-  private path(userId: UserId): string {
-    // Defence in depth: the type says E.164 already, the check makes sure before it touches a path.
-    if (!isUserId(userId)) throw storageError('Refusing a user id that is not an E.164 number.');
-    return join(this.dataDir, 'users', userId, this.fileName(userId));
-  }
-
   /** The user's record, or a fresh one (not yet written) when the user has none. */
   async load(userId: UserId): Promise<AuthRecord> {
-    let text: string;
-    try {
-      text = await readFile(this.path(userId), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return freshRecord();
-      throw storageError('Could not read the sign-in factors file.', error, { userId });
-    }
+    // The store refuses a user id that is not E.164 before it touches a path or a row.
+    const text = (await this.docs.read(userId, this.fileName(userId)))?.text;
+    if (text === undefined) return freshRecord();
     try {
       const parsed = JSON.parse(text) as AuthRecord;
       if (parsed.version !== 1 || !Array.isArray(parsed.passkeys)) throw new Error('unexpected shape');
@@ -106,7 +95,7 @@ export class AuthStore {
    * is written.
    */
   update<T>(userId: UserId, change: (record: AuthRecord) => T | Promise<T>): Promise<T> {
-    return withPersonFile(this.dataDir, userId, this.fileName(userId), async () => {
+    return this.docs.exclusive(userId, this.fileName(userId), async () => {
       const record = await this.load(userId);
       const result = await change(record);
       await this.write(userId, record);
@@ -116,23 +105,22 @@ export class AuthStore {
   }
 
   /**
-   * The user's current credential epoch. Re-read only when the file changed (a stat per call), so checking it
-   * on every request also sees a bump made by another process.
+   * The user's current credential epoch. Re-read only when the record changed (its version: a stat, or one
+   * indexed row), so checking it on every request also sees a bump made by another process or server.
    */
   async credentialEpoch(userId: UserId): Promise<number> {
-    let version: string;
-    try {
-      const info = await stat(this.path(userId), { bigint: true });
-      version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw storageError('Could not read the sign-in factors file.', error, { userId });
-    }
+    const version = await this.docs.version(userId, this.fileName(userId));
+    if (version === undefined) return 0;
     const cached = this.epochs.get(userId);
     if (cached?.version === version) return cached.epoch;
     const epoch = (await this.load(userId)).credentialEpoch;
     this.epochs.set(userId, { version, epoch });
     return epoch;
+  }
+
+  /** The record's version: it changes with every write, here or in another process or server. */
+  version(userId: UserId): Promise<string | undefined> {
+    return this.docs.version(userId, this.fileName(userId));
   }
 
   /** Seals a TOTP secret for the user's record. */
@@ -167,29 +155,7 @@ export class AuthStore {
   }
 
   private async write(userId: UserId, record: AuthRecord): Promise<void> {
-    const target = this.path(userId);
-    const dir = join(this.dataDir, 'users', userId);
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
-      const dirHandle = await open(dir, 'r');
-      try {
-        await dirHandle.sync();
-      } finally {
-        await dirHandle.close();
-      }
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw storageError('Could not save the sign-in factors file.', error, { userId });
-    }
+    await this.docs.write(userId, this.fileName(userId), `${JSON.stringify(record, null, 2)}\n`);
   }
 }
 

@@ -1,7 +1,4 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LEVELS, type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import {
@@ -13,8 +10,8 @@ import {
   storageError,
   validationError,
 } from '../core/errors.js';
-import { fsyncDirectory } from '../infra/atomic-file.js';
-import { KeyedMutex, ensurePrivateDir, userDir, withFileLock, writeFileAtomic } from './crypto-fs.js';
+import type { DocumentStore } from '../ports/documents.js';
+import { type DocumentsOption, documentsOf } from './file-documents.js';
 import { generateX25519, rawPublicKey, x25519PrivateKey, X25519_KEY_BYTES } from './crypto-x25519.js';
 import {
   DEFAULT_KDF,
@@ -212,29 +209,35 @@ function aesGcmOpen(key: Uint8Array, blob: Uint8Array, ad: Uint8Array): Buffer |
   }
 }
 
+/** The keyring's document (`KEYRING.<E164>.json`), its pre-rotation copy and its generation record. */
+const keyringName = (userId: UserId) => `KEYRING.${userId}.json`;
+const previousName = (userId: UserId) => `KEYRING.${userId}.json.previous`;
+const generationName = (userId: UserId) => `KEYRING.${userId}.json.generation`;
+
 /**
  * Per-user key pairs for levels 1–4, private keys wrapped under the master key (level 1) or the master key and
- * the password (levels 2–4, plus the passkey PRF for level 4), in `dataDir/users/<E164>/KEYRING.<E164>.json`.
+ * the password (levels 2–4, plus the passkey PRF for level 4), in `dataDir/users/<E164>/KEYRING.<E164>.json` (in
+ * PostgreSQL mode the same text in `mv_documents`: src/ports/documents.ts).
  * The whole file is MAC'd under a master-derived key. Format and derivations: docs/security.md.
  */
 export class KeyringStore {
-  readonly #dataDir: string;
+  readonly #docs: DocumentStore;
   readonly #master: Buffer;
   readonly #kdf: KdfParams;
   readonly #macKey: Buffer;
   readonly #generationKey: Buffer;
-  readonly #mutex = new KeyedMutex();
   readonly #publicKeys = new Map<
     UserId,
     { version: string; generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }
   >();
   readonly #dummySalt = randomBytes(KDF_SALT_BYTES);
 
-  constructor(opts: { dataDir: string; masterKey: Uint8Array; kdf?: KdfParams }) {
+  /** `documents`: where keyrings live (PostgreSQL mode); default the data dir's files. */
+  constructor(opts: DocumentsOption & { masterKey: Uint8Array; kdf?: KdfParams }) {
     if (opts.masterKey.byteLength !== 32) {
       throw new MemvaultError('SECURITY_ERROR', 'The master key must be 32 bytes.');
     }
-    this.#dataDir = opts.dataDir;
+    this.#docs = documentsOf(opts);
     this.#master = Buffer.from(opts.masterKey);
     this.#kdf = { ...(opts.kdf ?? DEFAULT_KDF) };
     assertKdfParams(this.#kdf);
@@ -242,18 +245,13 @@ export class KeyringStore {
     this.#generationKey = hkdfSha256(this.#master, Buffer.alloc(0), 'memvault/v1/keyring/generation', 32);
   }
 
-  /** Path of a user's keyring file. */
+  /** Where a user's keyring lives: its file's path (file mode), or its row (PostgreSQL mode). */
   path(userId: UserId): string {
-    return join(userDir(this.#dataDir, userId), `KEYRING.${userId}.json`);
+    return this.#docs.describe(userId, keyringName(userId));
   }
 
   async exists(userId: UserId): Promise<boolean> {
-    try {
-      return (await stat(this.path(userId))).isFile();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw storageError('Could not read the keyring.', error, { file: this.path(userId) });
-    }
+    return (await this.#docs.version(userId, keyringName(userId))) !== undefined;
   }
 
   /**
@@ -292,7 +290,7 @@ export class KeyringStore {
           };
         }
         const keyring: Keyring = { ...base, verifier: this.#verifier(userId, salt, argon), levels };
-        if (!(await writeFileAtomic(file, this.#serialise(keyring), { exclusive: true }))) {
+        if (!(await this.#docs.write(userId, keyringName(userId), this.#serialise(keyring), { exclusive: true }))) {
           throw new MemvaultError('CONFLICT', 'This user already has a keyring.', { details: { file } });
         }
         await this.#recordGeneration(userId, keyring.generation);
@@ -331,7 +329,8 @@ export class KeyringStore {
   }
 
   async #current(userId: UserId): Promise<{ generation: number; keys: ReadonlyMap<SecurityLevel, Buffer> }> {
-    const version = this.#fileVersion(userId);
+    const version = await this.#docs.version(userId, keyringName(userId));
+    if (version === undefined) throw notFound('This user has no keyring yet.');
     let cached = this.#publicKeys.get(userId);
     if (!cached || cached.version !== version) {
       const keyring = await this.#load(userId);
@@ -597,7 +596,7 @@ export class KeyringStore {
           };
         }
         // Durable (fsync of the copy and of the folder) before the new keyring replaces the only other copy.
-        await writeFileAtomic(this.#previousPath(userId), this.#serialise(keyring));
+        await this.#docs.write(userId, previousName(userId), this.#serialise(keyring));
         await this.#store({ ...next, levels });
         return old;
       } catch (error) {
@@ -612,12 +611,7 @@ export class KeyringStore {
 
   /** True while a rotation's re-seal has not been declared complete (`discardPrevious`). */
   async rotationPending(userId: UserId): Promise<boolean> {
-    try {
-      return (await stat(this.#previousPath(userId))).isFile();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw storageError('Could not read the keyring.', error);
-    }
+    return (await this.#docs.version(userId, previousName(userId))) !== undefined;
   }
 
   /**
@@ -634,7 +628,7 @@ export class KeyringStore {
     /** The generation of the kept previous keyring: pass it to `discardPrevious`. */
     previousGeneration: number;
   }> {
-    const kept = await this.#load(userId, this.#previousPath(userId));
+    const kept = await this.#load(userId, 'previous');
     const current = await this.#load(userId);
     // One Argon2id for both when the password (salt and parameters) is the same, as it always is after `rotate`.
     const samePassword =
@@ -682,7 +676,7 @@ export class KeyringStore {
     levels: readonly SecurityLevel[],
     secrets: UnlockSecrets,
   ): Promise<Map<SecurityLevel, Uint8Array>> {
-    const keyring = await this.#load(userId, this.#previousPath(userId));
+    const keyring = await this.#load(userId, 'previous');
     return this.#unwrapFrom(keyring, levels, secrets);
   }
 
@@ -692,13 +686,12 @@ export class KeyringStore {
    */
   async discardPrevious(userId: UserId, generation?: number): Promise<void> {
     await this.#exclusive(userId, false, async () => {
-      const file = this.#previousPath(userId);
       if (generation !== undefined) {
         // Another process may have finished this rotation and started the next one meanwhile: its kept keys are
         // not the ones this caller re-sealed away from, and must stay.
         let kept: Keyring;
         try {
-          kept = await this.#load(userId, file);
+          kept = await this.#load(userId, 'previous');
         } catch (error) {
           if (isMemvaultError(error, 'NOT_FOUND')) return;
           throw error;
@@ -706,9 +699,9 @@ export class KeyringStore {
         if (kept.generation !== generation) return;
       }
       try {
-        await rm(file, { force: true });
-        await fsyncDirectory(userDir(this.#dataDir, userId));
+        await this.#docs.remove(userId, previousName(userId));
       } catch (error) {
+        if (isMemvaultError(error) && error.details?.retryable === true) throw error;
         throw storageError('Could not remove the previous keyring after the re-seal.', error);
       }
     });
@@ -717,35 +710,13 @@ export class KeyringStore {
   // ---- internals ----
 
   /**
-   * Serialises changes to one keyring: in this process (mutex) and across processes on this host (lock file),
-   * so a CLI rotation and a password change in the server cannot interleave.
+   * Serialises changes to one keyring: in this process and across processes on this host (lock file), or across
+   * every server (the document's advisory lock in PostgreSQL), so a CLI rotation and a password change in the
+   * server cannot interleave.
    */
   async #exclusive<T>(userId: UserId, creating: boolean, fn: () => Promise<T>): Promise<T> {
-    const dir = userDir(this.#dataDir, userId);
-    return this.#mutex.run(userId, async () => {
-      if (creating) {
-        await ensurePrivateDir(dir).catch((error: unknown) => {
-          throw storageError('Could not create the user folder.', error, { dir });
-        });
-      } else if (!(await this.exists(userId))) {
-        throw notFound('This user has no keyring yet.');
-      }
-      return withFileLock(this.path(userId), fn);
-    });
-  }
-
-  /** Inode, size and mtime: every atomic rewrite (rename) changes the inode. */
-  #fileVersion(userId: UserId): string {
-    const file = this.path(userId);
-    try {
-      // Synchronous: a stat of one small local file takes microseconds, and the vault asks this under a
-      // person's lock on every sealed append, where a thread-pool round trip would cost milliseconds.
-      const info = statSync(file, { bigint: true });
-      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('This user has no keyring yet.');
-      throw storageError('Could not read the keyring.', error, { file });
-    }
+    if (!creating && !(await this.exists(userId))) throw notFound('This user has no keyring yet.');
+    return this.#docs.exclusive(userId, keyringName(userId), fn);
   }
 
   async #unwrapFrom(
@@ -768,10 +739,6 @@ export class KeyringStore {
     }
   }
 
-  #previousPath(userId: UserId): string {
-    return `${this.path(userId)}.previous`;
-  }
-
   async #refuseWhileRotating(userId: UserId, action: string): Promise<void> {
     if (await this.rotationPending(userId)) {
       throw new MemvaultError(
@@ -783,11 +750,6 @@ export class KeyringStore {
     }
   }
 
-  /** `KEYRING.<E164>.json.generation`: the newest generation this instance stored, MAC'd under its own key. */
-  #generationPath(userId: UserId): string {
-    return `${this.path(userId)}.generation`;
-  }
-
   #generationMac(userId: UserId, generation: number): Buffer {
     return createHmac('sha256', this.#generationKey)
       .update(JSON.stringify([GENERATION_FORMAT, userId, generation]))
@@ -796,13 +758,9 @@ export class KeyringStore {
 
   /** The recorded generation; null when none is recorded yet. @throws DATA_CORRUPTION when the record was edited. */
   async #recordedGeneration(userId: UserId): Promise<number | null> {
-    let text: string;
-    try {
-      text = await readFile(this.#generationPath(userId), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw storageError('Could not read the keyring generation record.', error);
-    }
+    // `KEYRING.<E164>.json.generation`: the newest generation this instance stored, MAC'd under its own key.
+    const text = (await this.#docs.read(userId, generationName(userId)))?.text;
+    if (text === undefined) return null;
     type RecordFile = { format?: unknown; userId?: unknown; generation?: unknown; mac?: unknown };
     let record: RecordFile | null;
     try {
@@ -836,18 +794,15 @@ export class KeyringStore {
     const recorded = await this.#recordedGeneration(userId);
     if (recorded !== null && recorded >= generation) return;
     const record = { format: GENERATION_FORMAT, userId, generation, mac: b64(this.#generationMac(userId, generation)) };
-    await writeFileAtomic(this.#generationPath(userId), `${JSON.stringify(record)}\n`);
+    await this.#docs.write(userId, generationName(userId), `${JSON.stringify(record)}\n`);
   }
 
-  async #load(userId: UserId, file = this.path(userId)): Promise<Keyring> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw notFound(file === this.path(userId) ? 'This user has no keyring yet.' : 'No previous keyring is kept.');
-      }
-      throw storageError('Could not read the keyring.', error, { file });
+  async #load(userId: UserId, which: 'current' | 'previous' = 'current'): Promise<Keyring> {
+    const name = which === 'current' ? keyringName(userId) : previousName(userId);
+    const file = this.#docs.describe(userId, name);
+    const text = (await this.#docs.read(userId, name))?.text;
+    if (text === undefined) {
+      throw notFound(which === 'current' ? 'This user has no keyring yet.' : 'No previous keyring is kept.');
     }
     const parsed = parse(text);
     const tampered = () =>
@@ -858,7 +813,7 @@ export class KeyringStore {
     if (!parsed || parsed.keyring.userId !== userId) throw tampered();
     const expected = createHmac('sha256', this.#macKey).update(macInput(parsed.keyring)).digest();
     if (!timingSafeEqual(expected, parsed.mac)) throw tampered();
-    if (file === this.path(userId)) await this.#checkGeneration(parsed.keyring);
+    if (which === 'current') await this.#checkGeneration(parsed.keyring);
     return parsed.keyring;
   }
 
@@ -885,7 +840,7 @@ export class KeyringStore {
   }
 
   async #store(keyring: Keyring): Promise<void> {
-    await writeFileAtomic(this.path(keyring.userId), this.#serialise(keyring));
+    await this.#docs.write(keyring.userId, keyringName(keyring.userId), this.#serialise(keyring));
     this.#publicKeys.delete(keyring.userId);
     await this.#recordGeneration(keyring.userId, keyring.generation);
   }

@@ -1,13 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { SecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
-import { corruption, notFound, securityError, storageError, validationError } from '../core/errors.js';
+import { corruption, notFound, securityError, validationError } from '../core/errors.js';
 import type { RecoveryKitStatus, RecoveryKits } from '../ports/account.js';
 import { type Clock, systemClock } from '../ports/clock.js';
+import type { DocumentStore } from '../ports/documents.js';
 import type { AuthStore } from './auth-store.js';
-import { userDir, writeFileAtomic } from './crypto-fs.js';
+import { documentsOf } from './file-documents.js';
 import { hkdfSha256 } from './kdf.js';
 import type { KeyringStore, RecoveryLayers } from './keyring.js';
 
@@ -18,6 +17,7 @@ const TAG_BYTES = 16;
 /** Crockford's base-32: no I, L, O or U, so a code read aloud or copied by hand has no look-alikes. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const KIT_LEVELS = [2, 3, 4] as const;
+const kitName = (userId: UserId) => `RECOVERY.${userId}.json`;
 
 /** 32 random bytes as 52 Crockford base-32 characters in 13 groups of 4 (256 bits; the last 4 bits are zero). */
 export function formatCode(bytes: Uint8Array): string {
@@ -82,23 +82,26 @@ interface KitFile {
  * Recovery kits on disk: `users/<E164>/RECOVERY.<E164>.json` (0600) holds the password-layer contents of levels 2–4
  * (see `KeyringStore.passwordLayers`) sealed with AES-256-GCM under HKDF(master ‖ code, salt, "memvault/v1/
  * recovery-kit/<E164>"), bound (AD) to the public keys and PRF state they belong to. The code is 256 random bits,
- * so no slow KDF is needed; the master key in the derivation makes a copied data folder useless without it.
+ * so no slow KDF is needed; the master key in the derivation makes a copied data folder useless without it. In
+ * PostgreSQL mode the same text is a row of `mv_documents` (src/ports/documents.ts).
  */
 export class FsRecoveryKits implements RecoveryKits {
-  readonly #dataDir: string;
+  readonly #docs: DocumentStore;
   readonly #master: Buffer;
   readonly #keyring: KeyringStore;
   readonly #auth: AuthStore;
   readonly #clock: Clock;
 
   constructor(options: {
-    readonly dataDir: string;
+    /** Where kits live: `documents` (PostgreSQL mode), else the data dir's files. */
+    readonly dataDir?: string;
+    readonly documents?: DocumentStore | undefined;
     readonly masterKey: Uint8Array;
     readonly keyring: KeyringStore;
     readonly authStore: AuthStore;
     readonly clock?: Clock;
   }) {
-    this.#dataDir = options.dataDir;
+    this.#docs = documentsOf(options);
     this.#master = Buffer.from(options.masterKey);
     this.#keyring = options.keyring;
     this.#auth = options.authStore;
@@ -106,7 +109,7 @@ export class FsRecoveryKits implements RecoveryKits {
   }
 
   path(userId: UserId): string {
-    return join(userDir(this.#dataDir, userId), `RECOVERY.${userId}.json`);
+    return this.#docs.describe(userId, kitName(userId));
   }
 
   async create(userId: UserId, password: string): Promise<{ code: string; createdAt: string }> {
@@ -136,7 +139,7 @@ export class FsRecoveryKits implements RecoveryKits {
         sealed: sealed.toString('base64'),
       };
       // Replaces an earlier kit: from now on only the newest code works.
-      await writeFileAtomic(this.path(userId), `${JSON.stringify(file, null, 2)}\n`);
+      await this.#docs.write(userId, kitName(userId), `${JSON.stringify(file, null, 2)}\n`);
       return { code: formatCode(code), createdAt };
     } finally {
       key.fill(0);
@@ -194,7 +197,7 @@ export class FsRecoveryKits implements RecoveryKits {
       for (const layer of layers.values()) layer.fill(0);
     }
     // Used once: the kit goes, with the second factor and every session made under the forgotten password.
-    await rm(this.path(userId), { force: true });
+    await this.#docs.remove(userId, kitName(userId));
     await this.#auth.update(userId, (record) => {
       record.totp = null;
       record.lockout = null;
@@ -212,13 +215,8 @@ export class FsRecoveryKits implements RecoveryKits {
   }
 
   async #read(userId: UserId): Promise<KitFile | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path(userId), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw storageError('Could not read the recovery kit.', error, { userId });
-    }
+    const text = (await this.#docs.read(userId, kitName(userId)))?.text;
+    if (text === undefined) return null;
     try {
       const file = JSON.parse(text) as KitFile;
       if (file.format !== FORMAT || file.version !== 1 || file.userId !== userId) throw new Error('unexpected shape');

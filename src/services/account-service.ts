@@ -8,7 +8,8 @@ import type { AuthService, RequestMeta } from '../ports/security.js';
 
 export interface AccountServiceDeps {
   readonly auth: AuthService;
-  readonly store: BackupStore;
+  /** Erases the person's stored data (file mode: their folder; PostgreSQL mode: their rows too). */
+  readonly store: Pick<BackupStore, 'erase'>;
   readonly search: SearchIndex;
   readonly instanceAudit: InstanceAudit;
   /** Ends the person's sessions held in this process (other processes refuse them once the keyring is gone). */

@@ -7,8 +7,12 @@ import { CATEGORIES } from '../../src/core/category.js';
 import type { UserId } from '../../src/core/entry.js';
 import { migrateStore } from '../../src/app/store-migration.js';
 import { PgAuditLog } from '../../src/pg/pg-audit-log.js';
+import { PgDocuments } from '../../src/pg/pg-documents.js';
 import { PgVault } from '../../src/pg/pg-vault.js';
+import { AccessTokenStore, newSecret } from '../../src/security/access-tokens.js';
 import { FileAuditLog } from '../../src/security/audit-log.js';
+import { AuthStore } from '../../src/security/auth-store.js';
+import { KeyringStore } from '../../src/security/keyring.js';
 import { FsVault } from '../../src/vault/fs-vault.js';
 import { memvault } from '../helpers/cli.js';
 import { testOpener, testSealer } from '../vault/fixtures/test-sealer.js';
@@ -164,5 +168,66 @@ describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
     });
     expect(ok.stderr).toBe('');
     expect(ok.json()).toMatchObject({ direction: 'to-postgres', people: 1, copied: 1, entries: 3 });
+  });
+
+  it('moves keyrings, sign-in factors and tokens too, also for people whose memories are already there', async () => {
+    const FAST = { memoryCost: 64, timeCost: 1, parallelism: 1 };
+    const ids = await fileVault(dir, 2, 3);
+    const [alice, bob] = [ids[0]!, ids[1]!];
+    const fileKeyring = new KeyringStore({ dataDir: dir, masterKey: MASTER, kdf: FAST });
+    await fileKeyring.create(alice, 'alice password is long enough');
+    await fileKeyring.create(bob, 'bob password is long enough too');
+    await new AuthStore({ dataDir: dir, masterKey: MASTER }).update(alice, (r) => {
+      r.credentialEpoch = 3;
+    });
+    const token = newSecret('personal');
+    await new AccessTokenStore({ dataDir: dir, masterKey: MASTER }).createGrant({
+      userId: alice,
+      kind: 'personal',
+      name: 'backup script',
+      levels: [1],
+      expiresAt: null,
+      generation: 1,
+      level2Key: null,
+      secrets: [{ token, role: 'access', expiresAt: null }],
+    });
+    // A database filled by an earlier memvault, which copied memories only: Bob's are there, his keyring is not.
+    const memoriesOnly = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    await fx.db.query('x', 'DELETE FROM mv_documents');
+    const report = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(report).toMatchObject({ copied: 0, alreadyThere: 2, checksum: memoriesOnly.checksum });
+    // Two keyrings with their generation records, Alice's factors, and the token store.
+    expect(report.documents).toBe(6);
+    expect((await migrateStore('to-postgres', { dataDir: dir, db: fx.db })).documents).toBe(0);
+
+    const documents = new PgDocuments({ db: fx.db });
+    const dbKeyring = new KeyringStore({ documents, masterKey: MASTER, kdf: FAST });
+    await expect(
+      dbKeyring.unwrapMany(bob, [2], { password: 'bob password is long enough too' }),
+    ).resolves.toBeDefined();
+    expect(await new AuthStore({ documents, masterKey: MASTER }).credentialEpoch(alice)).toBe(3);
+    expect((await new AccessTokenStore({ documents, masterKey: MASTER }).resolve(token, 'access')).userId).toBe(alice);
+
+    // Changed in the database, then refused rather than overwritten by another copy from the files.
+    await dbKeyring.changePassword(bob, 'bob password is long enough too', 'bob changed it in the database');
+    await expect(migrateStore('to-postgres', { dataDir: dir, db: fx.db })).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    // And back into an empty data dir, byte for byte as the database holds them.
+    const back = mkdtempSync(join(tmpdir(), 'memvault-migrate-docs-'));
+    try {
+      const home = await migrateStore('to-files', { dataDir: back, db: fx.db });
+      expect(home.documents).toBe(6);
+      const name = `KEYRING.${bob}.json`;
+      expect(readFileSync(join(back, 'users', bob, name), 'utf8')).toBe((await documents.read(bob, name))?.text);
+      const restored = new KeyringStore({ dataDir: back, masterKey: MASTER, kdf: FAST });
+      await expect(
+        restored.unwrapMany(bob, [2], { password: 'bob changed it in the database' }),
+      ).resolves.toBeDefined();
+      expect((await new AccessTokenStore({ dataDir: back, masterKey: MASTER }).list(alice)).map((g) => g.name)).toEqual(
+        ['backup script'],
+      );
+    } finally {
+      rmSync(back, { recursive: true, force: true });
+    }
   });
 });

@@ -20,18 +20,29 @@ interface Server {
   readonly child: ChildProcess;
   readonly url: string;
   readonly appName: string;
+  /** Everything the process printed so far. */
+  output(): string;
 }
 
-/** `memvault serve` in its own process over the shared database and data dir (keyrings), on a free port. */
-function serve(env: NodeJS.ProcessEnv, appName: string): Promise<Server> {
+/**
+ * `memvault serve` in its own process on a free port, over the shared database and a data dir of its own: like
+ * servers on different hosts, they share nothing but PostgreSQL (and the master key).
+ */
+function serve(env: NodeJS.ProcessEnv, appName: string, extra: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), `memvault-multi-${appName}-`));
+  dataDirs.push(dataDir);
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
       ...env,
+      MEMVAULT_DATA_DIR: dataDir,
       MEMVAULT_PORT: '0',
+      // One process per server (no cluster): its connections are then named memvault:<this child's pid>.
+      MEMVAULT_WORKERS: '1',
       MEMVAULT_LOG_LEVEL: 'warn',
       MEMVAULT_INSIGHTS_SCHEDULE: 'off',
       MEMVAULT_BACKUP_SCHEDULE: 'off',
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -40,7 +51,7 @@ function serve(env: NodeJS.ProcessEnv, appName: string): Promise<Server> {
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       const m = out.match(/running at (http:\/\/\S+)/);
-      if (m?.[1]) resolveServer({ child, url: m[1], appName });
+      if (m?.[1]) resolveServer({ child, url: m[1], appName, output: () => out });
     });
     child.stderr?.on('data', (c: Buffer) => {
       out += c.toString();
@@ -50,6 +61,18 @@ function serve(env: NodeJS.ProcessEnv, appName: string): Promise<Server> {
       reject(new Error(`serve exited with ${code}: ${out}`));
     });
   });
+}
+
+const dataDirs: string[] = [];
+
+/** Stops a server the way an operator does (SIGTERM), and waits until its process is gone. */
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const gone = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+  await gone;
+  clearTimeout(timer);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the test reads a few fields of several response shapes.
@@ -66,15 +89,13 @@ async function call(url: string, path: string, body: unknown, token?: string): P
 
 describe.skipIf(plan.action === 'skip')('three servers over one PostgreSQL', () => {
   let fx: Awaited<ReturnType<typeof freshDatabase>>;
-  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
   let servers: Server[] = [];
   const tokens: string[] = [];
 
   beforeAll(async () => {
     fx = await freshDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'memvault-multi-'));
-    const env = {
-      MEMVAULT_DATA_DIR: dataDir,
+    env = {
       MEMVAULT_MASTER_KEY: randomBytes(32).toString('base64'),
       MEMVAULT_DATABASE_URL: TEST_DATABASE_URL,
       MEMVAULT_DATABASE_SCHEMA: fx.schema,
@@ -93,7 +114,7 @@ describe.skipIf(plan.action === 'skip')('three servers over one PostgreSQL', () 
   afterAll(async () => {
     for (const server of servers) server.child.kill('SIGKILL');
     await fx?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps every one of 200 parallel appends per server to one person, each at its own revision', async () => {
@@ -150,8 +171,10 @@ describe.skipIf(plan.action === 'skip')('three servers over one PostgreSQL', () 
     await admin.connect();
     try {
       const kill = () =>
+        // Only these three servers' connections: other suites use the same PostgreSQL at the same time.
         admin.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'memvault:%' AND datname = current_database() AND pid <> pg_backend_pid() AND query NOT LIKE '%pg_stat_activity%'",
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ANY($1) AND pid <> pg_backend_pid()',
+          [servers.map((server) => `memvault:${server.child.pid}`)],
         );
       let stop = false;
       const killer = (async () => {
@@ -188,4 +211,68 @@ describe.skipIf(plan.action === 'skip')('three servers over one PostgreSQL', () 
       await admin.end();
     }
   }, 180_000);
+
+  it('shares sessions and lockouts: a session made on one server works on the others, failures anywhere lock everywhere', async () => {
+    const list = (server: Server, token: string) =>
+      fetch(`${server.url}/v1/memories?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    // The session signed in on server a is used on b and c (each has a data dir of its own: no sessions.db shared).
+    for (const server of servers) expect((await list(server, tokens[0]!)).status).toBe(200);
+    // Signed out on b, refused on c at once.
+    const out = await fetch(`${servers[1]!.url}/v1/auth/sign-out`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[1]}` },
+    });
+    expect(out.status).toBeLessThan(300);
+    expect((await list(servers[2]!, tokens[1]!)).status).toBe(401);
+    expect((await list(servers[0]!, tokens[0]!)).status).toBe(200);
+
+    const other = '+14155550177';
+    expect((await call(servers[0]!.url, '/v1/auth/sign-up', { phone: other, password: PASSWORD })).status).toBe(201);
+    for (let i = 0; i < 5; i++) {
+      const wrong = await call(servers[i % 3]!.url, '/v1/auth/sign-in', {
+        phone: other,
+        password: `wrong guess ${i}!`,
+      });
+      expect(wrong.json.error.reason).toBe('authentication_failed');
+    }
+    // Five failures spread over three servers lock the person on a server that saw none of them.
+    const locked = await call(servers[2]!.url, '/v1/auth/sign-in', { phone: other, password: PASSWORD });
+    expect(locked.status).toBe(423);
+    expect(locked.json.error.reason).toBe('locked_out');
+  }, 120_000);
+
+  it('runs a scheduled day once, not three times, and a restart signs no one out', async () => {
+    await Promise.all(servers.map(stop));
+    const people = Number((await fx.db.query<{ n: string }>('x', 'SELECT count(*) AS n FROM mv_users'))[0]!.n);
+    // Restarted with the daily schedule on: each server's first check finds the last 7 days of every person due.
+    servers = await Promise.all(
+      ['d', 'e', 'f'].map((name) => serve(env, name, { MEMVAULT_INSIGHTS_SCHEDULE: 'on', MEMVAULT_LOG_LEVEL: 'info' })),
+    );
+    const finished = async () =>
+      Number(
+        (
+          await fx.db.query<{ n: string }>(
+            'x',
+            "SELECT count(*) AS n FROM mv_job_runs WHERE job = 'insights.day' AND finished_at IS NOT NULL",
+          )
+        )[0]!.n,
+      );
+    await expect.poll(finished, { timeout: 120_000, interval: 250 }).toBe(7 * people);
+    // Let a server that found a day busy or done log its check.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const ranBy = servers.map((server) =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('insights scheduler: days processed'))
+        .reduce((sum, line) => sum + Number((JSON.parse(line) as { processed: number }).processed), 0),
+    );
+    expect(ranBy.reduce((a, b) => a + b, 0)).toBe(7 * people);
+    expect(await finished()).toBe(7 * people);
+    // The session made before the restart, on a server that is gone, still works on the new ones.
+    const list = await fetch(`${servers[1]!.url}/v1/memories?limit=1`, {
+      headers: { authorization: `Bearer ${tokens[0]}` },
+    });
+    expect(list.status).toBe(200);
+  }, 240_000);
 });

@@ -46,4 +46,39 @@ describe.skipIf(plan.action === 'skip')('MEMVAULT_DATABASE_URL mode, through the
     const audit = await fx.db.query<{ line: string }>('x', 'SELECT line FROM mv_audit ORDER BY seq');
     expect(audit.map((r) => JSON.parse(r.line).action)).toContain('memory_deleted');
   }, 120_000);
+
+  it('deletes an account from the database: every row of the person, nobody else’s, and their folder here', async () => {
+    const OTHER = '+14155550199';
+    for (const phone of [PHONE, OTHER]) {
+      expect((await memvault(['user', 'create', '--phone', phone, '--data-dir', dir], { env })).code).toBe(0);
+      expect((await memvault(['add', '--user', phone, '--data-dir', dir, 'Walked with Sara'], { env })).code).toBe(0);
+    }
+    const owned = async (phone: string) => {
+      const counts: Record<string, number> = {};
+      for (const [table, column] of [
+        ['mv_users', 'user_id'],
+        ['mv_entries', 'user_id'],
+        ['mv_audit', 'user_id'],
+        ['mv_audit_head', 'user_id'],
+        ['mv_documents', 'owner'],
+      ] as const) {
+        const rows = await fx.db.query<{ n: string }>('x', `SELECT count(*) AS n FROM ${table} WHERE ${column} = $1`, [
+          phone,
+        ]);
+        counts[table] = Number(rows[0]!.n);
+      }
+      return counts;
+    };
+    const before = await owned(PHONE);
+    expect(before.mv_entries).toBe(1);
+    expect(before.mv_documents).toBeGreaterThan(0); // the keyring
+    const deleted = await memvault(['user', 'delete', '--user', PHONE, '--yes', '--data-dir', dir, '--json'], { env });
+    expect(deleted.stderr).toBe('');
+    expect(deleted.code).toBe(0);
+    expect(await owned(PHONE)).toEqual({ mv_users: 0, mv_entries: 0, mv_audit: 0, mv_audit_head: 0, mv_documents: 0 });
+    expect((await owned(OTHER)).mv_entries).toBe(1);
+    expect(existsSync(join(dir, 'users', PHONE))).toBe(false);
+    const again = await memvault(['user', 'delete', '--user', PHONE, '--yes', '--data-dir', dir], { env });
+    expect(again.code).not.toBe(0);
+  }, 120_000);
 });

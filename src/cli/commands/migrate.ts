@@ -7,7 +7,8 @@ export function registerMigrate(program: Command, runtime: CliRuntime): void {
   program
     .command('migrate')
     .description(
-      'copy the memories, audit logs and insights of a file-mode data dir into PostgreSQL (--to-postgres) or back ' +
+      'copy the memories, audit logs, insights, keyrings, sign-in factors, recovery kits and tokens of a file-mode ' +
+        'data dir into PostgreSQL (--to-postgres) or back ' +
         '(--to-files); checked by counts and checksums, safe to run again after a crash (needs MEMVAULT_DATABASE_URL)',
     )
     .option('--to-postgres', 'from the data dir into the database at MEMVAULT_DATABASE_URL')
@@ -30,7 +31,8 @@ export function registerMigrate(program: Command, runtime: CliRuntime): void {
       writeLine(
         runtime.stdout,
         `Migrated ${report.copied} of ${report.people} people ${report.direction} (${report.alreadyThere} already ` +
-          `there): ${report.entries} memories, ${report.auditRecords} audit records; checksum ${report.checksum}.`,
+          `there): ${report.entries} memories, ${report.auditRecords} audit records, ` +
+          `${report.documents ?? 0} keyrings and sign-in records; checksum ${report.checksum}.`,
       );
     });
 }

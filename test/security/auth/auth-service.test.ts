@@ -7,6 +7,7 @@ import { MemvaultError } from '../../../src/core/errors.js';
 import type { SealContext } from '../../../src/ports/sealer.js';
 import { FileAuditLog } from '../../../src/security/audit-log.js';
 import { createAuthService } from '../../../src/security/auth-service.js';
+import { AuthStore } from '../../../src/security/auth-store.js';
 import { createSealer } from '../../../src/security/seal.js';
 import {
   ALICE,
@@ -176,6 +177,18 @@ describe('sessions through the service', () => {
     } finally {
       restarted.close();
     }
+  });
+});
+
+describe('session view of the factors', () => {
+  it('shows a factor enrolled by another process or server, not the one cached here before', async () => {
+    const { token } = await h.auth.signIn(ALICE, ALICE_PASSWORD, META);
+    expect((await h.auth.resolve(token, META)).session).toMatchObject({ totpEnrolled: false, passkeys: 0 });
+    // Another memvault (the CLI, or a server on another host over the same database) writes the record.
+    await new AuthStore({ dataDir: h.dir, masterKey: new Uint8Array(32).fill(7) }).update(ALICE, (r) => {
+      r.totp = { sealed: 'elsewhere', lastStep: null, enrolledAt: '2026-11-26T12:00:00.000Z' };
+    });
+    expect((await h.auth.resolve(token, META)).session).toMatchObject({ totpEnrolled: true, passkeys: 0 });
   });
 });
 
