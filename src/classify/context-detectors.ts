@@ -570,7 +570,7 @@ function detectCodeRiddles(text: string, out: Finding[]): void {
 /** A security-question list in shorthand: "sec Qs: pet - Rufus; school - St Anne's". */
 function detectQuestionLists(text: string, out: Finding[]): void {
   if (
-    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
+    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable (?:words?|names?|places?|dates?|phrases?|answers?|info(?:rmation)?|questions?|data)|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
       text,
     )
   )
@@ -579,6 +579,10 @@ function detectQuestionLists(text: string, out: Finding[]): void {
     /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:\s*(?:[-:=–]|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
   )) {
     const value = m[1]!;
+    // Without a separator ("pet Rufus") only a capitalised name or a number is an answer: the pattern is
+    // case-insensitive, so "my pets to the park" must not pass as "pets" → "to the park".
+    if (!/[-:=–]|\b(?:is|was)\b/i.test(m[0].slice(0, m[0].length - value.length)) && !/^[\p{Lu}\d]/u.test(value))
+      continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
   }
@@ -734,4 +738,34 @@ export function liftUnlocksEverything(text: string, findings: Finding[]): Findin
     if (/safe/.test(nm[0].toLowerCase()) && !/deposit/.test(nm[0].toLowerCase()) && !SAFE_NOUN.test(near)) return f;
     return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Whether a message is about access at all
+
+/**
+ * Words for what a secret is, in the languages of the corpus, beyond the access words above: a message that
+ * names none of these, nor anything a code opens, nor recovery material, an identity or account document, a
+ * security question, coercion or a master key, cannot be telling a secret by its wording alone.
+ */
+const SECRET_WORDS =
+  /\b(?:codes?|keys?|pins?|mpin|otp|tokens?|webhooks?|api|secrets?|seeds?|wallets?|crypto|bitcoin|btc|eth|usdt|digits?|combination|accounts?|logins?|(?:\d+|twelve|eighteen|twenty[- ]four|doce|veinticuatro|douze|vingt-quatre|zw[öo]lf|vierundzwanzig|dua belas) (?:words|palabras|palavras|mots|w[öo]rter|s[łl][óo]w|kata|salita|maneno)|recupera[cç][aã]o|recuperaci[oó]n|r[ée]cup[ée]ration|wiederherstellung\w*|odzyskiwani\w*|pemulihan|user ?names?|usernames?|credentials?|passwords?|passcodes?|hasł[oa]|kod|kata sandi|sandi|nenosiri|namba ya siri|neno la siri|senha|contrase[ñn]as?|claves?|mdp|passwort|kennwort|geheimzahl|w[öo]rter|wachtwoord|l[öo]senord|passord|adgangskode|parola|şifre|sifre|klucz\w*|sejf\w*|brankas|tijori|kunci\w*|chaabi|schl[üu]ssel\w*|llaves?|chaves?|cl[ée]s?|pregunta (?:de seguridad|secreta)|pergunta de seguran[çc]a|question secr[èe]te|sicherheitsfrage|pertanyaan keamanan|pytanie (?:pomocnicze|bezpiecze[ńn]stwa)|in trouble|polic(?:e|[íi]a)|cops|polizei|pulis|sheriff)\b/i;
+
+/** Whether `text` talks about something a secret opens, guards or is (see SECRET_WORDS). */
+export function secretContext(text: string): boolean {
+  ACCESS.lastIndex = 0;
+  const access = ACCESS.test(text);
+  ACCESS.lastIndex = 0;
+  return (
+    access ||
+    SECRET_WORDS.test(text) ||
+    UNLOCKS_EVERYTHING.test(text) ||
+    SAFE_NOUN.test(text) ||
+    MATERIAL.test(text) ||
+    ID_WORDS.test(text) ||
+    ACCOUNT_WORDS.test(text) ||
+    COERCION.test(text) ||
+    BANKS.test(text) ||
+    new RegExp(QUESTION.source, 'i').test(text)
+  );
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectSecrets, strongestFinding } from '../../src/classify/detectors.js';
 import { createLocalClassifier } from '../../src/classify/local-classifier.js';
 import { detectTopics } from '../../src/classify/topics.js';
+import { levelOf } from '../../src/core/category.js';
 
 /**
  * Cases in the shape of what leave-one-writer-out found missing in voices the detectors were not tuned on
@@ -66,5 +67,56 @@ describe('calibrated escalation', () => {
     "Ana: I'm here for you, always. Don't give up on it, you've got this!",
   ])('%s stays below level 3', (text) => {
     expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
+  });
+});
+
+describe('what a secret needs: a value, its location, or talk of what it opens', () => {
+  const classifier = createLocalClassifier();
+  const now = new Date('2026-11-26T18:00:00Z');
+
+  // A chat export's attachment note ("[shares photo: …]", "[image: …]", "<attached: …>") describes a file; its
+  // colon is no value. A quoted title is no value either unless the message is about access. A short reply with
+  // no value and no word for anything a secret opens cannot let anyone in, whatever it reminds the model of.
+  it.each([
+    'Dana: Look what I finished this weekend! [shares photo: a watercolor of a lighthouse on a cliff]',
+    'Sam: Our puppy after the beach [image: a brown dog asleep on a towel]',
+    'Lee: <attached: 00000012-PHOTO-2024-05-02.jpg> the cake came out great',
+    'Ravi: Just started "The Midnight Library" and I can\'t put it down.',
+    'Mo: We sang "Here Comes the Sun" at the wedding, so sweet.',
+    'Same here!',
+    'Bye for now!',
+    "I'm here for you, always.",
+    'Jo: I had the most memorable day with my dogs at the park!',
+  ])('%s stays below level 3', (text) => {
+    expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
+  });
+
+  it.each<[string, 'SECRET' | 'ULTRASECRET']>([
+    // A quoted phrase in a message about access is the value: a code word, a duress phrase.
+    ['if I ever text "blue umbrella" it means I\'m in trouble, call the police', 'ULTRASECRET'],
+    ['code word with the school for pickup is "purple giraffe"', 'SECRET'],
+    // The detectors still read an attachment note: a photo of a note can show a password.
+    ['Kim: [shares photo: sticky note on the router, wifi password Bl4ckb1rd!]', 'SECRET'],
+    // No digit, quote or colon, but recovery material and where it is, or a PIN told in Swahili number words.
+    ['the 24 words are in the blue tin behind the flour', 'ULTRASECRET'],
+    ['mshwari pin nane sita moja tatu', 'SECRET'],
+  ])('%s is at least %s', (text, floor) => {
+    expect(classifier.classifySync(text, { now }).level).toBeGreaterThanOrEqual(levelOf(floor));
+  });
+});
+
+describe('security-question lists', () => {
+  it.each(["Sec Qs: pet – Rufus; school – St Anne's", 'bank memorable word: Marmalade'])(
+    '%s holds an answer',
+    (text) => {
+      expect(floor(text)).toBe('SECRET');
+    },
+  );
+  // "memorable" alone (a memorable day) is no security question, and "pets to the park" is no "pet Rufus".
+  it.each([
+    'I had a memorable day when I took my pets to the park',
+    'a memorable night playing for my team against our rivals',
+  ])('%s holds none', (text) => {
+    expect(floor(text)).toBeUndefined();
   });
 });
