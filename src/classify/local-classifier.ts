@@ -242,10 +242,11 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
     logit.SECRET -= bare ? 1.5 : 0.5;
     logit.ULTRASECRET -= bare ? 2 : 1;
     // No value, no finding and no word for anything a secret opens, guards or is ("Same here!", "Your words
-    // mean a lot"): whatever the wording reminds the model of, nothing here can let anyone in.
+    // mean a lot"): nothing here can let anyone in, so the secret classes need a much stronger lean of the
+    // model (LoCoMo development turns: 9 short replies sealed at levels 3–4 without it, 3 at -1, 2 at -2).
     if (bare && !s.secretContext) {
-      logit.SECRET = Number.NEGATIVE_INFINITY;
-      logit.ULTRASECRET = Number.NEGATIVE_INFINITY;
+      logit.SECRET -= 2;
+      logit.ULTRASECRET -= 2;
     }
   }
   for (const f of s.findings) {

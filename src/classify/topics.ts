@@ -140,6 +140,23 @@ const RULES: readonly Rule[] = [
     0.9,
     /(?<!\p{L})(abogad[oa]|advogad[oa]|demanda|juicio|denuncia|polic[ií]a me|me arrestaron|copi[eé] en el examen)(?!\p{L})/u,
   ],
+  // French, German, Portuguese and Indonesian, which the third round's writers mix in: a doctor's verdict,
+  // bleeding, rent arrears and eviction, being humiliated or sacked at work.
+  [
+    'health',
+    0.85,
+    /(?<!\p{L})(m[ée]decin|la m[ée]dica|o m[ée]dico|[äa]rztin?|dokter|sangramento|saignements?|sangrado|blutung\w*|rumah sakit|h[ôo]pital|krankenhaus|ordonnance|antid[ée]presseurs?|depresi|cemas)(?!\p{L})/u,
+  ],
+  [
+    'money',
+    0.85,
+    /(?<!\p{L})(loyers? (?:de|en) retard|retard de loyer|dettes?|expuls\w*|nous virer|mietr[üu]ckstand|schulden|r[äa]umungsklage|aluguel atrasado|despejo|tunggakan|utang|hutang|pinjol)(?!\p{L})/u,
+  ],
+  [
+    'workplace',
+    0.85,
+    /(?<!\p{L})(humili[ée]e?s?|humilhad[oa]|humillad[oa]|licenci[ée]e?|licenciement|gek[üu]ndigt|k[üu]ndigung|abmahnung|dipecat|phk|demitid[oa]|despedid[oa])(?!\p{L})/u,
+  ],
 ];
 
 /** Every sensitive-topic cue in `text`, strongest first. */

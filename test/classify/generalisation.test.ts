@@ -120,3 +120,41 @@ describe('security-question lists', () => {
     expect(floor(text)).toBeUndefined();
   });
 });
+
+describe('secrets the people split still missed, as principles (invented texts)', () => {
+  it.each([
+    // A code word is a plain word: it ends the clause after "is".
+    'the code word for whoever collects the twins is pumpernickel',
+    // An account number in groups beside a bank, or beside a branch code (IFSC).
+    'send the deposit to HDFC 5021 3390 1174 please',
+    'refund to 4410 2287 3319, IFSC ICIC0001234',
+    // A security question in French, the question quoted before its answer.
+    "question de sécurité de la banque — 'ville de naissance de votre père' — c'est Rimouski",
+  ])('%s is at least SECRET', (text) => {
+    expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
+  });
+
+  it.each([
+    // Where a safe's numbers are kept is where the safe is opened from.
+    'dad writes the safe combination in the back of his bird book on the porch shelf',
+    // A disk-encryption password guards every file on it, in Portuguese too.
+    'senha do HD criptografado com as fotos e contratos: Jabuticaba#Lagoa41',
+  ])('%s is ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+
+  it.each([
+    'le médecin veut refaire la prise de sang, je stresse',
+    'on a trois loyers de retard et le proprio parle de nous expulser',
+    'mein Chef hat mich vor allen gekündigt, einfach so',
+  ])('%s is a strong topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it.each(['the kids were so polite at the bank today', 'the key is to keep going, one day at a time'])(
+    '%s holds no value',
+    (text) => {
+      expect(floor(text)).toBeUndefined();
+    },
+  );
+});
