@@ -243,10 +243,13 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
     logit.ULTRASECRET -= bare ? 2 : 1;
     // No value, no finding and no word for anything a secret opens, guards or is ("Same here!", "Your words
     // mean a lot"): nothing here can let anyone in, so the secret classes need a much stronger lean of the
-    // model (LoCoMo development turns: 9 short replies sealed at levels 3–4 without it, 3 at -1, 2 at -2).
+    // model. Short replies are where the text model errs: most short training messages are secrets whose value
+    // was masked, so "Same here!" alone scored 0.94 SECRET. On the LoCoMo development turns, with the model
+    // trained on w1–w11, 9 such replies were sealed at levels 3–4 without this, 3 at -1, 2 at -2; with w12–w13
+    // added, 1 remains at -3. In the people corpus 4 of 2,640 secrets fall under this rule.
     if (bare && !s.secretContext) {
-      logit.SECRET -= 2;
-      logit.ULTRASECRET -= 2;
+      logit.SECRET -= 3;
+      logit.ULTRASECRET -= 3;
     }
   }
   for (const f of s.findings) {
