@@ -760,6 +760,9 @@ export function liftUnlocksEverything(text: string, findings: Finding[]): Findin
 const SECRET_WORDS =
   /(?<![\p{L}\p{N}])(?:codes?|keys?|pins?|mpin|otp|tokens?|webhooks?|api|secrets?|seeds?|wallets?|crypto|bitcoin|btc|eth|usdt|digits?|combination|accounts?|logins?|(?:\d+|twelve|eighteen|twenty[- ]four|doce|veinticuatro|douze|vingt-quatre|zw[öo]lf|vierundzwanzig|dua belas) (?:words|palabras|palavras|mots|w[öo]rter|s[łl][óo]w|kata|salita|maneno)|recupera[cç][aã]o|recuperaci[oó]n|r[ée]cup[ée]ration|wiederherstellung\w*|odzyskiwani\w*|pemulihan|user ?names?|usernames?|credentials?|passwords?|passcodes?|hasł[oa]|kod|kata sandi|sandi|nenosiri|namba ya siri|neno la siri|senha|contrase[ñn]as?|claves?|mdp|mots? de passe|passwort|kennwort|geheimzahl|w[öo]rter|wachtwoord|l[öo]senord|passord|adgangskode|parola|şifre|sifre|klucz\w*|sejf\w*|brankas|tijori|kunci\w*|chaabi|schl[üu]ssel\w*|llaves?|chaves?|cl[ée]s?|pregunta (?:de seguridad|secreta)|pergunta de seguran[çc]a|question secr[èe]te|sicherheitsfrage|pertanyaan keamanan|pytanie (?:pomocnicze|bezpiecze[ńn]stwa)|in trouble|polic(?:e|[íi]a)|cops|polizei|pulis|sheriff|(?:if|when|whenever) (?:i|we) (?:ever )?(?:say|text|send|write|call and say|use the word)|si (?:te )?digo|se eu disser|si je dis|wenn ich [^.\n]{0,30}sage)(?![\p{L}\p{N}])/iu;
 
+/** QUESTION without the global flag, for a plain test. */
+const QUESTION_ANY = new RegExp(QUESTION.source, 'i');
+
 /** Whether `text` talks about something a secret opens, guards or is (see SECRET_WORDS). */
 export function secretContext(text: string): boolean {
   ACCESS.lastIndex = 0;
@@ -775,6 +778,6 @@ export function secretContext(text: string): boolean {
     ACCOUNT_WORDS.test(text) ||
     COERCION.test(text) ||
     BANKS.test(text) ||
-    new RegExp(QUESTION.source, 'i').test(text)
+    QUESTION_ANY.test(text)
   );
 }
