@@ -147,9 +147,19 @@ describe('secrets the people split still missed, as principles (invented texts)'
     'le médecin veut refaire la prise de sang, je stresse',
     'on a trois loyers de retard et le proprio parle de nous expulser',
     'mein Chef hat mich vor allen gekündigt, einfach so',
+    'il m’a trompée avec sa collègue, je sais pas quoi faire',
+    'jestem w ciąży i jeszcze nikomu nie mówiłam',
+    'suami minta cerai minggu lalu',
   ])('%s is a strong topic', (text) => {
     expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
   });
+
+  it.each(['un long weekend à la mer, super', 'ein langes Wochenende am See', 'długi weekend nad morzem'])(
+    '%s is no private matter',
+    (text) => {
+      expect(detectTopics(text)[0]?.strength ?? 0).toBeLessThan(0.85);
+    },
+  );
 
   it.each(['the kids were so polite at the bank today', 'the key is to keep going, one day at a time'])(
     '%s holds no value',
