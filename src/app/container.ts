@@ -22,6 +22,7 @@ import { createTokenService } from '../security/token-service.js';
 import type { TokenService } from '../ports/tokens.js';
 import { KeyringStore } from '../security/keyring.js';
 import { userDir } from '../security/crypto-fs.js';
+import { documentsOf } from '../security/file-documents.js';
 import { loadMasterKey, masterKeySource, verifyMasterKey } from '../security/master-key.js';
 import { createOpener, createSealer, eitherOpener } from '../security/seal.js';
 import { type BackupService, createBackupService } from '../services/backup-service.js';
@@ -320,8 +321,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     clock,
     logger,
     settings: new FsSettingsStore({
-      dataDir: config.dataDir,
-      documents,
+      documents: documentsOf({ dataDir: config.dataDir, documents }),
       macKey: hkdfSha256(masterKey, new Uint8Array(0), 'memvault settings mac v1', 32),
     }),
     ...(config.llm ? { llm: await digestLlm(config.llm) } : {}),

@@ -6,7 +6,6 @@ import { corruption, validationError } from '../core/errors.js';
 import { isUserId } from '../core/e164.js';
 import type { DocumentStore } from '../ports/documents.js';
 import { DEFAULT_LLM_LEVEL, type PersonSettings, type PersonSettingsStore } from '../ports/insights.js';
-import { documentsOf } from '../security/file-documents.js';
 
 /**
  * `users/<E164>/SETTINGS.<E164>.json`: a person's settings for the Daily Memory Manager, as JSON with an
@@ -40,9 +39,8 @@ function checkUser(userId: UserId): UserId {
 }
 
 export interface FsSettingsStoreOptions {
-  readonly dataDir: string;
-  /** Where the settings live (PostgreSQL mode); default the data dir's files. */
-  readonly documents?: DocumentStore | undefined;
+  /** Where the settings live: the data dir's files (`FileDocuments`) or PostgreSQL's `mv_documents`. */
+  readonly documents: DocumentStore;
   /** 32 bytes, derived from the master key for this file alone. */
   readonly macKey: Uint8Array;
 }
@@ -53,7 +51,7 @@ export class FsSettingsStore implements PersonSettingsStore {
 
   constructor(options: FsSettingsStoreOptions) {
     if (options.macKey.length < 32) throw new RangeError('The settings MAC key must be 32 bytes.');
-    this.#docs = documentsOf(options);
+    this.#docs = options.documents;
     this.#macKey = options.macKey;
   }
 

@@ -362,7 +362,7 @@ export function describeAuthRecordsContract(name: string, make: () => Promise<Do
 
     it('the LLM level set through one handle is the one the other obeys; an edited one is refused', async () => {
       const settings = (documents: DocumentStore) =>
-        new FsSettingsStore({ dataDir: '/nonexistent', documents, macKey: new Uint8Array(32).fill(5) });
+        new FsSettingsStore({ documents, macKey: new Uint8Array(32).fill(5) });
       expect((await settings(b).load(ALICE)).llmLevel).toBe(1);
       await settings(a).save(ALICE, { llmLevel: 0, updatedAt: '2026-11-30T08:00:00.000Z' });
       expect(await settings(b).load(ALICE)).toEqual({ llmLevel: 0, updatedAt: '2026-11-30T08:00:00.000Z' });

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserId } from '../../src/core/entry.js';
 import { FsSettingsStore, settingsPath } from '../../src/insights/settings-store.js';
+import { FileDocuments } from '../../src/security/file-documents.js';
 
 const A = '+351912345611' as UserId;
 const B = '+351912345612' as UserId;
@@ -14,7 +15,7 @@ const key = randomBytes(32);
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'memvault-settings-'));
-  store = new FsSettingsStore({ dataDir, macKey: key });
+  store = new FsSettingsStore({ documents: new FileDocuments(dataDir), macKey: key });
 });
 afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
@@ -37,7 +38,9 @@ describe('the settings file', () => {
     await mkdir(dirname(settingsPath(dataDir, B)), { recursive: true });
     await copyFile(settingsPath(dataDir, A), settingsPath(dataDir, B));
     await expect(store.load(B)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
-    await expect(new FsSettingsStore({ dataDir, macKey: randomBytes(32) }).load(A)).rejects.toMatchObject({
+    await expect(
+      new FsSettingsStore({ documents: new FileDocuments(dataDir), macKey: randomBytes(32) }).load(A),
+    ).rejects.toMatchObject({
       code: 'DATA_CORRUPTION',
     });
     await writeFile(settingsPath(dataDir, A), '{"format":');
@@ -46,6 +49,8 @@ describe('the settings file', () => {
 
   it('builds no path from anything but a valid user id', async () => {
     await expect(store.load('../../etc' as UserId)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-    expect(() => new FsSettingsStore({ dataDir, macKey: new Uint8Array(8) })).toThrow(RangeError);
+    expect(() => new FsSettingsStore({ documents: new FileDocuments(dataDir), macKey: new Uint8Array(8) })).toThrow(
+      RangeError,
+    );
   });
 });
