@@ -20,7 +20,8 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog } from '../ports/security.js';
-import { createPersonFiles } from '../security/person-files.js';
+import type { DocumentStore } from '../ports/documents.js';
+import { documentsOf } from '../security/file-documents.js';
 import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService } from '../services/types.js';
 import type { Config } from './config.js';
@@ -71,6 +72,8 @@ export interface ChannelsDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly endpoints?: ChannelEndpoints;
+  /** Where the per-person channel documents live (PostgreSQL mode's store); the data dir's files without it. */
+  readonly documents?: DocumentStore | undefined;
 }
 
 const NOT_SET: Record<ChannelKind, string> = {
@@ -84,7 +87,8 @@ const NOT_SET: Record<ChannelKind, string> = {
 export function createChannels(deps: ChannelsDeps): Channels {
   const { config, logger } = deps;
   const cfg = config.channels ?? { telegram: null, twilio: null, smtp: null };
-  const files = createPersonFiles(config.dataDir);
+  // Links, preferences, onboarding and notifications: files in file mode, rows shared by every server in PostgreSQL.
+  const files = documentsOf({ dataDir: config.dataDir, documents: deps.documents });
   // The provider libraries (twilio alone takes over a second to load) load on first use, not in every command.
   const loadTelegram = cfg.telegram
     ? once(async () => {
