@@ -420,6 +420,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     logger,
     ...(options.channelEndpoints ? { endpoints: options.channelEndpoints } : {}),
     documents,
+    messageClaims: database?.jobs,
   });
   const backups = createBackupService({
     store: backupStore,
