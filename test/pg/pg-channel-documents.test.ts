@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LINK_INDEX_DOCUMENT, SharedLinkIndex } from '../../src/channels/link-index.js';
 import { NotificationStore } from '../../src/channels/notifications.js';
 import { OnboardingStore } from '../../src/channels/onboarding.js';
 import { ChannelRegistry } from '../../src/channels/registry.js';
@@ -87,6 +88,31 @@ function suite(name: string, open: () => Promise<{ a: DocumentStore; b: Document
       await expect(new ChannelRegistry(stores.b).get(ALICE)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
       await stores.a.write(ALICE, 'ONBOARDING.json', '{not json');
       await expect(new OnboardingStore(stores.b).view(ALICE)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
+    });
+
+    it('the shared link index: a token is used up once across servers, expires, and is replaced by a new one', async () => {
+      const [a, b] = [new SharedLinkIndex(stores.a), new SharedLinkIndex(stores.b)];
+      const now = AT.getTime();
+      const first = await a.issueLinkToken(ALICE, 'telegram', now);
+      const second = await b.issueLinkToken(ALICE, 'telegram', now);
+      // The earlier token of the same person and kind stops working.
+      expect(await a.takeLinkToken(first.token, 'telegram', now)).toBeNull();
+      const takers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).takeLinkToken(second.token, 'telegram', now)),
+      );
+      expect(takers.filter((t) => t === ALICE)).toHaveLength(1);
+      const late = await a.issueLinkToken(ALICE, 'telegram', now);
+      expect(await b.takeLinkToken(late.token, 'telegram', late.expires)).toBeNull();
+      expect(await b.takeLinkToken('not-a-token-anyone-issued-000000', 'telegram', now)).toBeNull();
+      await a.setPendingLink('telegram', '99', ALICE, now + 1000);
+      expect(await b.takePendingLink('telegram', '99', now)).toBe(ALICE);
+      expect(await a.takePendingLink('telegram', '99', now)).toBeNull();
+      await Promise.all([a.setLink('telegram', '1', ALICE), b.setLink('telegram', '2', ALICE)]);
+      expect([await b.personOf('telegram', '1'), await a.personOf('telegram', '2')]).toEqual([ALICE, ALICE]);
+      await b.removeLink('telegram', '1');
+      expect(await a.personOf('telegram', '1')).toBeNull();
+      await stores.a.write(null, LINK_INDEX_DOCUMENT, '{"links": {"telegram 3": "not a number"}}');
+      await expect(b.personOf('telegram', '3')).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
     });
 
     it('a correction learnt on one server steers the personal model on the other; none is lost', async () => {
