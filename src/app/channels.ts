@@ -1,6 +1,7 @@
 import type { UserId } from '../core/entry.js';
 import type { SecurityLevel } from '../core/category.js';
 import { ChannelDb } from '../channels/channel-db.js';
+import { SharedLinkIndex } from '../channels/link-index.js';
 import { NotificationStore } from '../channels/notifications.js';
 import { OnboardingStore } from '../channels/onboarding.js';
 import { ChannelRegistry } from '../channels/registry.js';
@@ -20,7 +21,9 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { EntryOpener } from '../ports/sealer.js';
 import type { AuditLog } from '../ports/security.js';
-import { createPersonFiles } from '../security/person-files.js';
+import type { DocumentStore } from '../ports/documents.js';
+import type { JobRuns } from '../ports/jobs.js';
+import { documentsOf } from '../security/file-documents.js';
 import type { InsightsService } from '../services/insights-service.js';
 import type { MemoryService } from '../services/types.js';
 import type { Config } from './config.js';
@@ -71,6 +74,10 @@ export interface ChannelsDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly endpoints?: ChannelEndpoints;
+  /** Where the per-person channel documents live (PostgreSQL mode's store); the data dir's files without it. */
+  readonly documents?: DocumentStore | undefined;
+  /** Claims of provider message ids shared by every server (PostgreSQL mode); the channel database's without it. */
+  readonly messageClaims?: JobRuns | undefined;
 }
 
 const NOT_SET: Record<ChannelKind, string> = {
@@ -84,7 +91,8 @@ const NOT_SET: Record<ChannelKind, string> = {
 export function createChannels(deps: ChannelsDeps): Channels {
   const { config, logger } = deps;
   const cfg = config.channels ?? { telegram: null, twilio: null, smtp: null };
-  const files = createPersonFiles(config.dataDir);
+  // Links, preferences, onboarding and notifications: files in file mode, rows shared by every server in PostgreSQL.
+  const files = documentsOf({ dataDir: config.dataDir, documents: deps.documents });
   // The provider libraries (twilio alone takes over a second to load) load on first use, not in every command.
   const loadTelegram = cfg.telegram
     ? once(async () => {
@@ -154,6 +162,9 @@ export function createChannels(deps: ChannelsDeps): Channels {
   const service = createChannelService({
     memory: deps.memory,
     db,
+    messageClaims: deps.messageClaims,
+    // With a shared store (PostgreSQL mode) chats, link tokens and started links are found by every server.
+    ...(deps.documents ? { links: new SharedLinkIndex(deps.documents) } : {}),
     registry: new ChannelRegistry(files),
     notifications: new NotificationStore(files),
     onboarding: new OnboardingStore(files),

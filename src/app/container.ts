@@ -284,7 +284,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   let personalStore: PersonalModelStore | null = null;
   const personal = once(async () => {
     const { PersonalModelStore } = await import('../classify/personal-model.js');
-    personalStore = new PersonalModelStore({ dataDir: config.dataDir });
+    personalStore = new PersonalModelStore({ dataDir: config.dataDir, documents });
     return personalStore;
   });
   const learner: CorrectionLearner = { learn: async (correction) => (await personal()).learn(correction) };
@@ -419,6 +419,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     clock,
     logger,
     ...(options.channelEndpoints ? { endpoints: options.channelEndpoints } : {}),
+    documents,
+    messageClaims: database?.jobs,
   });
   const backups = createBackupService({
     store: backupStore,

@@ -30,7 +30,10 @@ export interface StoreMigrationReport {
 }
 
 const FILES = (userId: UserId) => [`USER.${userId}.md`, ...CATEGORIES.map((c) => `${c}.${userId}.md`)];
-/** A person's documents that are sign-in state or settings (src/ports/documents.ts), and the instance's. */
+/**
+ * A person's documents (src/ports/documents.ts): sign-in state and settings, channel links and preferences,
+ * onboarding, in-app notifications and the personal classifier model; and the instance's.
+ */
 const DOCUMENTS = (userId: UserId) => [
   `KEYRING.${userId}.json`,
   `KEYRING.${userId}.json.previous`,
@@ -38,6 +41,10 @@ const DOCUMENTS = (userId: UserId) => [
   `AUTH.${userId}.json`,
   `RECOVERY.${userId}.json`,
   `SETTINGS.${userId}.json`,
+  'CHANNELS.json',
+  'ONBOARDING.json',
+  'NOTIFICATIONS.json',
+  `MODEL.${userId}.json`,
 ];
 const INSTANCE_DOCUMENTS = ['tokens.json'];
 
@@ -48,8 +55,8 @@ const INSTANCE_DOCUMENTS = ['tokens.json'];
  * so a run killed midway is finished by running it again. A person at the destination whose bytes differ is
  * CONFLICT: nothing is ever overwritten. Keyrings, sign-in factors, recovery kits and the token store are copied
  * too, each byte for byte (they are sealed and MAC'd under the master key, which both sides share), also for a
- * person whose memories are already there (a database filled before they moved into it). Personal models and
- * search indexes stay in the data dir: they are per-host caches and preferences.
+ * person whose memories are already there (a database filled before they moved into it). So are channel links,
+ * onboarding, notifications and personal models. Search indexes stay in the data dir: they are caches.
  */
 export async function migrateStore(
   direction: 'to-postgres' | 'to-files',

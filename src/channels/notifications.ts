@@ -3,7 +3,8 @@ import { ulid } from 'ulidx';
 import { z } from 'zod';
 import type { UserId } from '../core/entry.js';
 import { notFound } from '../core/errors.js';
-import type { AppNotification, OutboundMessage, PersonFiles } from '../ports/channels.js';
+import type { AppNotification, OutboundMessage } from '../ports/channels.js';
+import type { DocumentStore } from '../ports/documents.js';
 import { PersonJsonFile } from './json-file.js';
 
 /** The newest notifications kept per person; older ones drop off the end. */
@@ -27,8 +28,8 @@ export class NotificationStore {
   readonly #file: PersonJsonFile<typeof Doc>;
   readonly #live = new EventEmitter();
 
-  constructor(files: PersonFiles) {
-    this.#file = new PersonJsonFile(files, 'NOTIFICATIONS.json', Doc, () => Doc.parse({}));
+  constructor(documents: DocumentStore) {
+    this.#file = new PersonJsonFile(documents, 'NOTIFICATIONS.json', Doc, () => Doc.parse({}));
     this.#live.setMaxListeners(0);
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { UserId } from '../core/entry.js';
-import type { OnboardingView, PersonFiles } from '../ports/channels.js';
+import type { OnboardingView } from '../ports/channels.js';
+import type { DocumentStore } from '../ports/documents.js';
 
 export type { OnboardingView };
 import { PersonJsonFile } from './json-file.js';
@@ -34,8 +35,8 @@ export const STEP_TITLES: Readonly<Record<OnboardingStep, string>> = {
 export class OnboardingStore {
   readonly #file: PersonJsonFile<typeof Doc>;
 
-  constructor(files: PersonFiles) {
-    this.#file = new PersonJsonFile(files, 'ONBOARDING.json', Doc, () => Doc.parse({}));
+  constructor(documents: DocumentStore) {
+    this.#file = new PersonJsonFile(documents, 'ONBOARDING.json', Doc, () => Doc.parse({}));
   }
 
   /** Records a step once (the first time counts); true when it was new. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { UserId } from '../core/entry.js';
-import { CHANNEL_KINDS, type ChannelKind, type PersonFiles } from '../ports/channels.js';
+import { CHANNEL_KINDS, type ChannelKind } from '../ports/channels.js';
+import type { DocumentStore } from '../ports/documents.js';
 import { PersonJsonFile } from './json-file.js';
 
 const Kind = z.enum(CHANNEL_KINDS);
@@ -43,8 +44,8 @@ export type ChannelDoc = z.output<typeof Doc>;
 export class ChannelRegistry {
   readonly #file: PersonJsonFile<typeof Doc>;
 
-  constructor(files: PersonFiles) {
-    this.#file = new PersonJsonFile(files, 'CHANNELS.json', Doc, () => Doc.parse({}));
+  constructor(documents: DocumentStore) {
+    this.#file = new PersonJsonFile(documents, 'CHANNELS.json', Doc, () => Doc.parse({}));
   }
 
   get(userId: UserId): Promise<ChannelDoc> {

@@ -14,6 +14,8 @@ import type { ONBOARDING_STEPS, OnboardingStore, OnboardingView } from './onboar
 import { type ChannelLink, type ChannelRegistry, type ChannelSettings, inQuietHours } from './registry.js';
 import { render, type TemplateName } from './templates.js';
 import { TokenBuckets } from './token-buckets.js';
+import type { JobRuns } from '../ports/jobs.js';
+import type { LinkIndex } from './link-index.js';
 
 /** /undo reaches back this far. */
 export const UNDO_WINDOW_MS = 10 * 60 * 1000;
@@ -65,9 +67,19 @@ export interface ChannelPreferences {
   readonly settings: ChannelSettings;
 }
 
+/** The job name provider message ids are claimed under in `messageClaims`. */
+export const MESSAGE_JOB = 'channel-message';
+
 export interface ChannelServiceDeps {
   readonly memory: MemoryService;
   readonly db: ChannelDb;
+  /**
+   * Provider message ids claimed across servers (PostgreSQL mode: `mv_job_runs`, one row per id under a unique
+   * key). Without it the channel database's `seen` table claims them, which one host shares.
+   */
+  readonly messageClaims?: JobRuns | undefined;
+  /** Chat → person, link tokens and started links shared by every server (PostgreSQL mode); `db`'s without it. */
+  readonly links?: LinkIndex | undefined;
   readonly registry: ChannelRegistry;
   readonly notifications: NotificationStore;
   readonly onboarding: OnboardingStore;
@@ -181,6 +193,7 @@ const plain = (text: string): OutboundMessage => ({ purpose: 'reply', subject: '
 export function createChannelService(deps: ChannelServiceDeps): ChannelService {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
+  const links: LinkIndex = deps.links ?? deps.db;
   const inbound = new TokenBuckets(INBOUND, clock);
   const alerts = new TokenBuckets(ALERTS, clock);
   const inflight = new Map<string, Promise<InboundResult>>();
@@ -256,7 +269,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
 
   async function linkVerified(userId: UserId, kind: ChannelKind, address: string): Promise<OutboundMessage> {
     await deps.registry.link(userId, kind, address, true, clock.now());
-    deps.db.setLink(kind, address, userId);
+    await links.setLink(kind, address, userId);
     await mark(userId, 'link_channel');
     logger.info({ userId, channel: kind }, 'channel linked');
     const profile = await deps.memory.profile(userId);
@@ -268,16 +281,16 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
   }
 
   /** The person a deep-link token was issued to (the token is used up), or null. */
-  function linkTokenOwner(payload: string): UserId | null {
+  async function linkTokenOwner(payload: string): Promise<UserId | null> {
     if (!START_PAYLOAD.test(payload)) return null;
-    return deps.db.takeLinkToken(payload, 'telegram', clock.now().getTime());
+    return links.takeLinkToken(payload, 'telegram', clock.now().getTime());
   }
 
   /** Telegram: /start (with the web's link token or without) and the contact share. */
   async function telegramUnlinked(message: InboundMessage): Promise<InboundResult> {
     const cmd = message.text === null ? null : commandOf(message.text);
     if (cmd?.name === 'start' && cmd.payload !== undefined) {
-      const owner = linkTokenOwner(cmd.payload);
+      const owner = await linkTokenOwner(cmd.payload);
       if (!owner) {
         return {
           status: 'answered',
@@ -288,7 +301,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         };
       }
       // The token says who started the link on the web; the contact share still proves the number.
-      deps.db.setPendingLink('telegram', message.address, owner, clock.now().getTime() + LINK_TOKEN_TTL_MS);
+      await links.setPendingLink('telegram', message.address, owner, clock.now().getTime() + LINK_TOKEN_TTL_MS);
       return {
         status: 'answered',
         reply: plain(
@@ -306,7 +319,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         };
       }
       const userId = await phoneFromContact(message.contact.phone);
-      const started = deps.db.takePendingLink('telegram', message.address, clock.now().getTime());
+      const started = await links.takePendingLink('telegram', message.address, clock.now().getTime());
       if (started && started !== userId) {
         logger.warn({ userId: started, channel: 'telegram' }, 'web link refused: the shared number is another one');
         return {
@@ -370,7 +383,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
         return answered(render('stopped'));
       case 'start': {
         // A web link opened in a chat that is already linked: only its own person's token is welcome here.
-        const owner = cmd.payload !== undefined && kind === 'telegram' ? linkTokenOwner(cmd.payload) : null;
+        const owner = cmd.payload !== undefined && kind === 'telegram' ? await linkTokenOwner(cmd.payload) : null;
         if (owner && owner !== userId) {
           return answered(plain('This Telegram chat is already linked to another memvault account; nothing changed.'));
         }
@@ -436,7 +449,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       return store(userId, message, message.text);
     }
     if (kind === 'telegram') {
-      userId = deps.db.personOf(kind, message.address);
+      userId = await links.personOf(kind, message.address);
       if (!userId) return telegramUnlinked(message);
     } else {
       try {
@@ -497,21 +510,31 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       lastPrune = now;
       deps.db.prune(now);
     }
-    if (deps.db.claim(key, now) === 'done') return { status: 'duplicate', reply: null };
+    const shared = deps.messageClaims;
+    if (shared) {
+      // One INSERT … ON CONFLICT on (job, key): of two servers given the same provider id, one wins. 'busy' is
+      // the same message being handled by another server right now; its answer goes to the provider, and if it
+      // fails, its release lets the provider's next retry through.
+      const claim = await shared.claim(MESSAGE_JOB, key);
+      if (claim !== 'run') return { status: 'duplicate', reply: null };
+    } else if (deps.db.claim(key, now) === 'done') return { status: 'duplicate', reply: null };
     // A claim without `done` is a message whose handling died with the process: handled again now.
+    const finish = () => (shared ? shared.finish(MESSAGE_JOB, key) : deps.db.finish(key));
+    const release = () => (shared ? shared.release(MESSAGE_JOB, key) : deps.db.release(key));
     const bucket = `${message.channel}:${message.address}`;
     if (!inbound.take(bucket)) {
-      deps.db.release(key); // the provider's retry (or the person's resend) is then handled normally
+      await release(); // the provider's retry (or the person's resend) is then handled normally
       return { status: 'rate_limited', reply: render('slow_down') };
     }
+    let result: InboundResult;
     try {
-      const result = await process(message);
-      deps.db.finish(key);
-      return result;
+      result = await process(message);
     } catch (error) {
-      deps.db.release(key);
+      await release();
       throw error;
     }
+    await finish();
+    return result;
   }
 
   return {
@@ -618,7 +641,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
       const gone = await deps.registry.unlink(userId, kind);
       if (!gone) return false;
       // Only this person's entry: the address may since have been linked by someone else.
-      if (deps.db.personOf(kind, gone.address) === userId) deps.db.removeLink(kind, gone.address);
+      if ((await links.personOf(kind, gone.address)) === userId) await links.removeLink(kind, gone.address);
       logger.info({ userId, channel: kind }, 'channel unlinked');
       return true;
     },
@@ -626,7 +649,7 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     async telegramLinkToken(userId) {
       if (!isUserId(userId))
         throw new MemvaultError('VALIDATION_ERROR', 'Not a person id.', { details: { field: 'userId' } });
-      const { token, expires } = deps.db.issueLinkToken(userId, 'telegram', clock.now().getTime());
+      const { token, expires } = await links.issueLinkToken(userId, 'telegram', clock.now().getTime());
       return { token, expiresAt: new Date(expires).toISOString() };
     },
 
@@ -637,15 +660,15 @@ export function createChannelService(deps: ChannelServiceDeps): ChannelService {
     },
 
     async rebuildIndex(users) {
-      let links = 0;
+      let count = 0;
       for (const userId of users) {
         for (const link of (await deps.registry.get(userId)).links) {
           if (!link.verified) continue;
-          deps.db.setLink(link.kind, link.address, userId);
-          links++;
+          await links.setLink(link.kind, link.address, userId);
+          count++;
         }
       }
-      return links;
+      return count;
     },
 
     async close() {

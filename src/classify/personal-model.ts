@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CATEGORIES, type Category, isCategory } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, storageError, validationError } from '../core/errors.js';
 import { isUserId } from '../core/e164.js';
 import type { Correction } from '../ports/classifier.js';
+import type { DocumentStore } from '../ports/documents.js';
+import { documentsOf } from '../security/file-documents.js';
 import { dot, featurize, type SparseVector } from './features.js';
 
 const FORMAT = 'memvault-personal-v1';
@@ -50,44 +50,51 @@ const zeroCounts = (): Record<Category, number> =>
 
 /**
  * Per-user models learned from corrections ("that was not secret"). Each user's model is one file in their
- * folder, `users/<E164>/MODEL.<E164>.json`, holding salted hashed features only, written atomically
- * (temp → fsync → rename → fsync dir) and serialised per user. A classifier asks `predict` for a message
+ * folder, `users/<E164>/MODEL.<E164>.json` (a row of `mv_documents` in PostgreSQL mode, through the document store),
+ * holding salted hashed features only, written whole (atomically) under the document's exclusive hold, checked
+ * against its stored version on every load (so a correction learnt on another server counts), and serialised per
+ * user. A classifier asks `predict` for a message
  * and blends the answer with its own model; `historicalAccuracy` feeds the confidence score.
  */
 export class PersonalModelStore {
-  private readonly dataDir: string;
-  private readonly cache = new Map<UserId, ModelFile>();
+  private readonly documents: DocumentStore;
+  /** Each loaded model with the stored version it was read at (undefined: none stored yet). */
+  private readonly cache = new Map<UserId, { model: ModelFile; version: string | undefined }>();
   private readonly queues = new Map<UserId, Promise<unknown>>();
   private readonly pendingPredictions = new Map<UserId, Record<Category, number>>();
 
-  constructor(options: { readonly dataDir: string }) {
-    this.dataDir = options.dataDir;
+  /** `documents`: where models live (PostgreSQL mode's store); without it, files in the data dir. */
+  constructor(options: { readonly dataDir: string; readonly documents?: DocumentStore | undefined }) {
+    this.documents = documentsOf(options);
   }
 
-  /** Path of a user's model file. */
-  fileOf(userId: UserId): string {
+  /** Name of a user's model document (a file in their folder in file mode). */
+  nameOf(userId: UserId): string {
     if (!isUserId(userId)) throw validationError('Not a valid user id.', { field: 'userId' });
-    return join(this.dataDir, 'users', userId, `MODEL.${userId}.json`);
+    return `MODEL.${userId}.json`;
   }
 
-  /** Loads the user's model into memory (a no-op when loaded); later `predictSync` calls use it. */
+  /**
+   * Loads the user's model into memory, or brings it up to date when another process or server saved a newer
+   * one (one version check); later `predictSync` calls use it.
+   */
   async load(userId: UserId): Promise<void> {
-    if (this.cache.has(userId)) return;
-    const file = this.fileOf(userId);
-    let model: ModelFile;
-    try {
-      model = parseModel(await readFile(file, 'utf8'), userId);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      model = {
-        format: FORMAT,
-        salt: randomBytes(4).readUInt32LE(0),
-        examples: [],
-        predicted: zeroCounts(),
-        corrected: zeroCounts(),
-      };
-    }
-    if (!this.cache.has(userId)) this.cache.set(userId, model);
+    const name = this.nameOf(userId);
+    const cached = this.cache.get(userId);
+    const version = await this.documents.version(userId, name);
+    if (cached && cached.version === version) return;
+    const stored = version === undefined ? undefined : await this.documents.read(userId, name);
+    const model: ModelFile = stored
+      ? parseModel(stored.text, userId)
+      : (cached?.model ?? {
+          format: FORMAT,
+          salt: randomBytes(4).readUInt32LE(0),
+          examples: [],
+          predicted: zeroCounts(),
+          corrected: zeroCounts(),
+        });
+    // A `forget` or a newer load while this one waited wins.
+    if (this.cache.get(userId) === cached) this.cache.set(userId, { model, version: stored?.version });
   }
 
   /** Learns one correction: similar messages of this user now follow `to`. */
@@ -96,22 +103,24 @@ export class PersonalModelStore {
     if (!isCategory(correction.from) || !isCategory(correction.to)) {
       return Promise.reject(validationError('A correction needs a known "from" and "to" category.', { field: 'to' }));
     }
-    return this.serialise(userId, async () => {
-      await this.load(userId);
-      const model = this.cache.get(userId)!;
-      const x = this.features(model, correction.text);
-      model.examples.push({
-        f: [...x.indices],
-        v: [...x.values].map(round4),
-        to: correction.to,
-        from: correction.from,
-        at: correction.at,
-      });
-      if (model.examples.length > MAX_EXAMPLES) model.examples.splice(0, model.examples.length - MAX_EXAMPLES);
-      model.corrected[correction.from] += 1;
-      this.mergePending(userId, model);
-      await this.write(userId, model);
-    });
+    return this.serialise(userId, () =>
+      this.documents.exclusive(userId, this.nameOf(userId), async () => {
+        await this.load(userId);
+        const model = this.cache.get(userId)!.model;
+        const x = this.features(model, correction.text);
+        model.examples.push({
+          f: [...x.indices],
+          v: [...x.values].map(round4),
+          to: correction.to,
+          from: correction.from,
+          at: correction.at,
+        });
+        if (model.examples.length > MAX_EXAMPLES) model.examples.splice(0, model.examples.length - MAX_EXAMPLES);
+        model.corrected[correction.from] += 1;
+        this.mergePending(userId, model);
+        await this.write(userId, model);
+      }),
+    );
   }
 
   /** Counts a prediction (for historical accuracy); persisted with the next correction or `flush`. */
@@ -135,12 +144,14 @@ export class PersonalModelStore {
     const users = [...this.pendingPredictions.keys()];
     await Promise.all(
       users.map((userId) =>
-        this.serialise(userId, async () => {
-          await this.load(userId);
-          const model = this.cache.get(userId)!;
-          this.mergePending(userId, model);
-          await this.write(userId, model);
-        }),
+        this.serialise(userId, () =>
+          this.documents.exclusive(userId, this.nameOf(userId), async () => {
+            await this.load(userId);
+            const model = this.cache.get(userId)!.model;
+            this.mergePending(userId, model);
+            await this.write(userId, model);
+          }),
+        ),
       ),
     );
   }
@@ -150,7 +161,7 @@ export class PersonalModelStore {
    * so a handful of events cannot swing it to 0 or 1.
    */
   historicalAccuracy(userId: UserId, category: Category): number {
-    const model = this.cache.get(userId);
+    const model = this.cache.get(userId)?.model;
     const predicted = (model?.predicted[category] ?? 0) + (this.pendingPredictions.get(userId)?.[category] ?? 0);
     const corrected = model?.corrected[category] ?? 0;
     const right = Math.max(0, predicted - corrected);
@@ -165,7 +176,7 @@ export class PersonalModelStore {
 
   /** Like `predict`, from memory only: undefined when the user's model is not loaded or says nothing. */
   predictSync(userId: UserId, text: string): PersonalPrediction | undefined {
-    const model = this.cache.get(userId);
+    const model = this.cache.get(userId)?.model;
     if (!model || model.examples.length === 0) return undefined;
     const x = this.features(model, text);
     const votes = zeroCounts();
@@ -212,27 +223,12 @@ export class PersonalModelStore {
   }
 
   private async write(userId: UserId, model: ModelFile): Promise<void> {
-    const file = this.fileOf(userId);
-    const dir = join(this.dataDir, 'users', userId);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const name = this.nameOf(userId);
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(model));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, file);
-      const dirHandle = await open(dir, 'r');
-      try {
-        await dirHandle.sync();
-      } finally {
-        await dirHandle.close();
-      }
+      await this.documents.write(userId, name, JSON.stringify(model));
+      const version = await this.documents.version(userId, name);
+      if (this.cache.get(userId)?.model === model) this.cache.set(userId, { model, version });
     } catch (cause) {
-      await rm(tmp, { force: true }).catch(() => undefined);
       if (cause instanceof MemvaultError) throw cause;
       throw storageError('Could not save the personal classifier model.', cause, { userId });
     }

@@ -32,17 +32,6 @@ export interface ChannelSender {
   health(): Promise<ChannelHealth>;
 }
 
-/**
- * Serialised access to one per-person file (`users/<E164>/<name>`), across this process and others: the
- * security layer's `withPersonFile`, handed to the channel stores by the composition root.
- */
-export interface PersonFiles {
-  /** Runs `fn` as the only writer of the file; `fn` receives its path. */
-  withFile<T>(userId: UserId, name: string, fn: (path: string) => Promise<T>): Promise<T>;
-  /** The file's path, for a read without the lock (the file is always replaced atomically). */
-  pathOf(userId: UserId, name: string): string;
-}
-
 /** An in-app notification as the web app lists it. Texts never hold content above level 1. */
 export interface AppNotification {
   readonly id: string;

@@ -15,6 +15,7 @@ beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'memvault-personal-'));
 });
 afterEach(() => rm(dataDir, { recursive: true, force: true }));
+const modelFile = (userId: UserId) => join(dataDir, 'users', userId, `MODEL.${userId}.json`);
 
 const correction = (
   text: string,
@@ -87,7 +88,7 @@ describe('PersonalModelStore', () => {
     const p = await second.predict(alice, 'budget note number 3 for the trip');
     expect(p?.category).toBe('GENERAL');
     expect(p?.similarity).toBeGreaterThan(0.5);
-    const raw = JSON.parse(await readFile(second.fileOf(alice), 'utf8'));
+    const raw = JSON.parse(await readFile(modelFile(alice), 'utf8'));
     expect(raw.examples).toHaveLength(12);
     expect(raw.corrected.CONFIDENTIAL).toBe(12);
   });
@@ -109,12 +110,28 @@ describe('PersonalModelStore', () => {
 
   it('rejects bad user ids and bad categories, and reports a damaged file', async () => {
     const personal = new PersonalModelStore({ dataDir });
-    expect(() => personal.fileOf('../../etc' as UserId)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+    expect(() => personal.nameOf('../../etc' as UserId)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
     await expect(
       personal.learn({ ...correction('x', 'GENERAL', 'GENERAL'), to: 'NOPE' as 'GENERAL' }),
     ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     await personal.learn(correction('x', 'GENERAL', 'CONFIDENTIAL', bob));
-    await writeFile(personal.fileOf(bob), '{not json');
+    await writeFile(modelFile(bob), '{not json');
     await expect(new PersonalModelStore({ dataDir }).load(bob)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
+  });
+
+  it('sees a correction learnt by another store over the same documents at its next load, and loses none', async () => {
+    const a = new PersonalModelStore({ dataDir });
+    const b = new PersonalModelStore({ dataDir });
+    expect(await b.predict(alice, 'the garage door code is under the mat')).toBeUndefined();
+    await a.learn(correction('the garage door code is under the mat', 'GENERAL', 'CONFIDENTIAL'));
+    expect((await b.predict(alice, 'the garage door code is under the mat'))?.category).toBe('CONFIDENTIAL');
+    // Both learn at once: each learns under the document's exclusive hold from the newest stored model.
+    await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) => a.learn(correction(`note a${i}`, 'GENERAL', 'CONFIDENTIAL'))),
+      ...Array.from({ length: 5 }, (_, i) => b.learn(correction(`note b${i}`, 'GENERAL', 'CONFIDENTIAL'))),
+    ]);
+    const raw = JSON.parse(await readFile(modelFile(alice), 'utf8'));
+    expect(raw.examples).toHaveLength(11);
+    expect(raw.corrected.GENERAL).toBe(11);
   });
 });

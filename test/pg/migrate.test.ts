@@ -9,6 +9,11 @@ import { migrateStore } from '../../src/app/store-migration.js';
 import { PgAuditLog } from '../../src/pg/pg-audit-log.js';
 import { PgDocuments } from '../../src/pg/pg-documents.js';
 import { PgVault } from '../../src/pg/pg-vault.js';
+import { NotificationStore } from '../../src/channels/notifications.js';
+import { OnboardingStore } from '../../src/channels/onboarding.js';
+import { ChannelRegistry } from '../../src/channels/registry.js';
+import { PersonalModelStore } from '../../src/classify/personal-model.js';
+import { FileDocuments } from '../../src/security/file-documents.js';
 import { AccessTokenStore, newSecret } from '../../src/security/access-tokens.js';
 import { FileAuditLog } from '../../src/security/audit-log.js';
 import { AuthStore } from '../../src/security/auth-store.js';
@@ -226,6 +231,42 @@ describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
       expect((await new AccessTokenStore({ dataDir: back, masterKey: MASTER }).list(alice)).map((g) => g.name)).toEqual(
         ['backup script'],
       );
+    } finally {
+      rmSync(back, { recursive: true, force: true });
+    }
+  });
+
+  it('moves channel links, onboarding, notifications and personal models both ways, byte for byte', async () => {
+    const [alice] = await fileVault(dir, 1, 2);
+    const fileDocs = new FileDocuments(dir);
+    const AT = new Date('2026-11-30T12:00:00Z');
+    await new ChannelRegistry(fileDocs).link(alice!, 'telegram', '4242', true, AT);
+    await new OnboardingStore(fileDocs).mark(alice!, 'link_channel', AT);
+    await new NotificationStore(fileDocs).add(alice!, { purpose: 'notice', subject: 'hi', text: 'hello' }, AT);
+    await new PersonalModelStore({ dataDir: dir }).learn({
+      userId: alice!,
+      entryId: '01JDEMO',
+      text: 'dinner with the book club',
+      from: 'GENERAL',
+      to: 'CONFIDENTIAL',
+      at: AT.toISOString(),
+    });
+    const names = ['CHANNELS.json', 'ONBOARDING.json', 'NOTIFICATIONS.json', `MODEL.${alice}.json`];
+    const there = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(there.documents).toBe(4);
+    const rows = new PgDocuments({ db: fx.db });
+    for (const name of names) {
+      expect((await rows.read(alice!, name))?.text).toBe(readFileSync(join(dir, 'users', alice!, name), 'utf8'));
+    }
+    expect((await new ChannelRegistry(rows).get(alice!)).links).toMatchObject([{ kind: 'telegram', address: '4242' }]);
+    const back = mkdtempSync(join(tmpdir(), 'memvault-migrate-channels-'));
+    try {
+      expect((await migrateStore('to-files', { dataDir: back, db: fx.db })).documents).toBe(4);
+      for (const name of names) {
+        expect(readFileSync(join(back, 'users', alice!, name), 'utf8')).toBe(
+          readFileSync(join(dir, 'users', alice!, name), 'utf8'),
+        );
+      }
     } finally {
       rmSync(back, { recursive: true, force: true });
     }
