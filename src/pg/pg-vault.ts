@@ -124,12 +124,13 @@ interface DbRow {
 const DEFAULT_MAX_CONTENT = 65_536;
 
 /**
- * The vault in PostgreSQL (DESIGN §10, docs/scale-out.md): one row per person and one per memory, holding the
- * very unit the category file would hold (plain Markdown or sealed block), so `export` writes the file vault's
- * bytes. Every write runs in one transaction under the person's advisory lock and moves their revision on by
+ * The vault in PostgreSQL (DESIGN §10, docs/scale-out.md): one row per person and one per block of a memory
+ * (each revision, as the file vault appends them: docs/entry-format.md, "Revisions"), holding the very unit the
+ * category file would hold (plain Markdown or sealed block), so `export` writes the file vault's bytes. A change
+ * inserts the next revision; the current row of an id is decided by the file vault's rules (vault/revision-rules.ts). Every write runs in one transaction under the person's advisory lock and moves their revision on by
  * one, so appends from any number of servers are serialised per person and never lost. Each process caches
  * parsed entries per person and brings them up to date from the rows changed since its revision (one indexed
- * query), reloading fully only after a delete or a move.
+ * query), reloading fully only after rows were removed (a delete, a move up, an expiry).
  */
 export class PgVault implements Vault {
   readonly #db: PgDatabase;
