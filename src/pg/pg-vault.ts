@@ -108,6 +108,8 @@ interface UserCache {
   readonly rows: Map<string, Row>;
   /** For the few ids with rows in more than one category (moved by an edit): the latest row in each. */
   readonly spread: Map<string, Row[]>;
+  /** Ids whose current row is a trash revision, so the trash is found without going over every entry. */
+  readonly trashed: Set<string>;
   /** Rows per category in stored order; rebuilt after a change. */
   runs: Map<Category, Row[]> | null;
   readonly opened: Map<string, Opened>;
@@ -448,9 +450,9 @@ export class PgVault implements Vault {
     }
     const user = await this.#sync(userId);
     const out: TrashedEntry[] = [];
-    for (const row of user.rows.values()) {
+    for (const row of trashedRows(user)) {
       const rec = row.rec;
-      if (rec.t === 'damaged' || !isTrashed(rowBlock(row))) continue;
+      if (rec.t === 'damaged') continue;
       let entry: MemoryEntry | null = null;
       if (opener.canOpen(levelOf(row.category))) {
         try {
@@ -470,8 +472,8 @@ export class PgVault implements Vault {
     this.#assertOpen();
     checkUser(userId);
     const user = await this.#sync(userId);
-    const ids = [...user.rows.values()]
-      .filter((row) => isTrashed(rowBlock(row)) && opener.canOpen(levelOf(row.category)))
+    const ids = trashedRows(user)
+      .filter((row) => opener.canOpen(levelOf(row.category)))
       .map((row) => row.rec.id);
     if (ids.length === 0) return 0;
     let count = 0;
@@ -874,6 +876,7 @@ export class PgVault implements Vault {
     if (!incremental) {
       user.rows.clear();
       user.spread.clear();
+      user.trashed.clear();
     }
     for (const r of rows) {
       if (r.id === null) continue;
@@ -888,7 +891,15 @@ export class PgVault implements Vault {
     let user = this.#users.get(userId);
     if (user) this.#users.delete(userId);
     else
-      user = { revision: -1, rows: new Map(), spread: new Map(), runs: null, opened: new Map(), sortKeys: new Map() };
+      user = {
+        revision: -1,
+        rows: new Map(),
+        spread: new Map(),
+        trashed: new Set(),
+        runs: null,
+        opened: new Map(),
+        sortKeys: new Map(),
+      };
     this.#users.set(userId, user);
     if (this.#users.size > this.#maxCachedUsers) {
       const oldest = this.#users.keys().next().value;
@@ -1011,7 +1022,7 @@ export class PgVault implements Vault {
     const user = await this.#sync(userId);
     const now = this.#clock.now().getTime();
     const ids: string[] = [];
-    for (const row of user.rows.values()) if (trashLapsed(rowBlock(row), now)) ids.push(row.rec.id);
+    for (const row of trashedRows(user)) if (trashLapsed(rowBlock(row), now)) ids.push(row.rec.id);
     return ids;
   }
 
@@ -1193,17 +1204,29 @@ function currentRows(rows: readonly Row[]): Map<string, Row> {
 function place(user: UserCache, row: Row): void {
   const id = row.rec.id;
   const current = user.rows.get(id);
-  if (current === undefined) {
-    user.rows.set(id, row);
-    return;
+  let next = row;
+  if (current !== undefined) {
+    const heads = user.spread.get(id) ?? [current];
+    const i = heads.findIndex((h) => h.category === row.category);
+    if (i < 0) heads.push(row);
+    else if (row.pos >= heads[i]!.pos) heads[i] = row;
+    if (heads.length > 1) user.spread.set(id, heads);
+    else user.spread.delete(id);
+    next = currentOf(heads)!;
   }
-  const heads = user.spread.get(id) ?? [current];
-  const i = heads.findIndex((h) => h.category === row.category);
-  if (i < 0) heads.push(row);
-  else if (row.pos >= heads[i]!.pos) heads[i] = row;
-  if (heads.length > 1) user.spread.set(id, heads);
-  else user.spread.delete(id);
-  user.rows.set(id, currentOf(heads)!);
+  user.rows.set(id, next);
+  if (isTrashed(rowBlock(next))) user.trashed.add(id);
+  else user.trashed.delete(id);
+}
+
+/** The current rows that are trash revisions. */
+function trashedRows(user: UserCache): Row[] {
+  const out: Row[] = [];
+  for (const id of user.trashed) {
+    const row = user.rows.get(id);
+    if (row && isTrashed(rowBlock(row))) out.push(row);
+  }
+  return out;
 }
 
 /** Rows per category in stored order (trashed entries left out), built once per change of the cache. */
