@@ -4,8 +4,10 @@
 #   bench/cli-startup.sh [BASELINE_CHECKOUT]
 #
 # Builds (once) a data dir in $TMPDIR/memvault-cli-bench: a person with a password and the first 1,000 LoCoMo
-# turns of ../shared/eval/locomo-dev imported with `memvault import`. Then times `node -e 0`, `--version`,
-# `list --limit 20`, `search` without and with the password, for this checkout and, when given, a baseline
+# turns of ../shared/eval/locomo-dev imported with `memvault import`, and the same turns for a second person
+# without a password (the operator serves them at level 2). Then times `node -e 0`, `--version`,
+# `list --limit 20`, `search` without and with the password, `search` of the person without a password, for
+# this checkout and, when given, a baseline
 # checkout (built, with its own dist/) in the same hyperfine run, so both see the same machine load. Prints wall
 # AND user+sys CPU and the load average: on a shared machine compare CPU, and compare against `node -e 0`.
 # Needs hyperfine. Writes nothing into the repository.
@@ -15,6 +17,7 @@ BASE="${1:-}"
 WORK="${TMPDIR:-/tmp}/memvault-cli-bench"
 DATA="$WORK/data"
 USER_ID=+14155550134
+OPEN_USER_ID=+14155550135
 PASSWORD='correct horse battery staple 42'
 RUNS="${RUNS:-8}"
 EVAL="$HERE/../shared/eval/locomo-dev"
@@ -30,6 +33,12 @@ if [ ! -d "$DATA/users/$USER_ID" ]; then
     "$WORK/turns.jsonl" < "$WORK/password"
   # The first search writes the persisted level-1 index; every timed run below opens it.
   MEMVAULT_DATA_DIR="$DATA" node "$HERE/bin/memvault.js" search --user "$USER_ID" warm up > /dev/null
+fi
+if [ ! -d "$DATA/users/$OPEN_USER_ID" ]; then
+  MEMVAULT_DATA_DIR="$DATA" node "$HERE/bin/memvault.js" user create --phone "$OPEN_USER_ID" --name Open < /dev/null \
+    > /dev/null
+  MEMVAULT_DATA_DIR="$DATA" node "$HERE/bin/memvault.js" import --user "$OPEN_USER_ID" "$WORK/turns.jsonl" < /dev/null
+  MEMVAULT_DATA_DIR="$DATA" node "$HERE/bin/memvault.js" search --user "$OPEN_USER_ID" warm up > /dev/null
 fi
 export MEMVAULT_DATA_DIR="$DATA" MEMVAULT_LOG_LEVEL=warn
 
@@ -57,9 +66,10 @@ run version 0 --version
 run list 0 list --user "$USER_ID" --limit 20
 run search 0 search --user "$USER_ID" support group
 run search-password 1 search --user "$USER_ID" --password-stdin support group "< $WORK/password"
+run search-open 0 search --user "$OPEN_USER_ID" support group
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| command | run | wall mean | wall median | user+sys CPU |\n|---|---|---:|---:|---:|\n'
-for name in version list search search-password; do
+for name in version list search search-password search-open; do
   node -e '
     const [file, name, ...labels] = process.argv.slice(1);
     const rows = require(file).results;

@@ -16,6 +16,15 @@ async function loadCli() {
   }
 }
 
+// A reader that stops early (`memvault list --json | head`) closes the pipe: that ends the output, it is not a
+// failure, and it must not print a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Answered before the CLI loads: a version check (scripts, shell prompts) should cost no more than Node itself.

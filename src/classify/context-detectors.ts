@@ -45,7 +45,7 @@ const PHONE_CONTEXT =
 
 /** Things that guard everything else: with one of these a credential is ULTRASECRET. */
 const UNLOCKS_EVERYTHING =
-  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|installer code|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|root (?:password|key|credentials?)|encryption (?:key|passphrase)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|installer code|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|root (?:password|key|credentials?)|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
@@ -338,19 +338,22 @@ function detectCardDetails(text: string, out: Finding[]): void {
 }
 
 const QUESTION =
-  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|favou?rite (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about)\b/gi;
+  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|favou?rite (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about|question secr[èe]te|question de s[ée]curit(?=[eé])|pregunta (?:de seguridad|secreta)|pergunta (?:de seguran[çc]a|secreta)|sicherheitsfrage|pertanyaan keamanan)\b/gi;
 
 function detectSecurityAnswers(text: string, out: Finding[]): void {
   // A biography mentions a first pet; a security answer has a login, a bank or a question near it.
   const accountContext =
-    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for)\b/i.test(
+    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for|pregunta|pergunta|sicherheitsfrage|pertanyaan|banco|banque)\b/i.test(
       text,
     );
   if (!accountContext) return;
   for (const m of text.matchAll(QUESTION)) {
-    const tail = text.slice(m.index + m[0].length, m.index + m[0].length + 70);
+    // The question quoted before its answer ("question — 'name of your first dog' — Rufus") is not the answer.
+    const tail = text
+      .slice(m.index + m[0].length, m.index + m[0].length + 110)
+      .replace(/^\s*[—–:-]?\s*["'“‘][^"'”’\n]{3,60}["'”’]/, (q) => ' '.repeat(q.length));
     const v =
-      /^[^.\n]{0,30}?(?:\bis\b|\bwas\b|\bare\b|:|=|-|\bit'?s\b|\bput\b|\bsaid\b|\bsay\b|\banswer(?:ed)?\b|\bwent with\b|\bset (?:it )?(?:to|as)\b|\bthe answer'?s?\b)\s*["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z0-9][\w'’-]{1,20}){0,2})/i.exec(
+      /^\s*[^.\n]{0,30}?(?:\bis\b|\bwas\b|\bare\b|:|=|-|—|–|\bit'?s\b|\bc'est\b|\bput\b|\bsaid\b|\bsay\b|\banswer(?:ed)?\b|\bwent with\b|\bset (?:it )?(?:to|as)\b|\bthe answer'?s?\b)\s*(?:c'est\s+)?["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z0-9][\w'’-]{1,20}){0,2})/i.exec(
         tail,
       );
     const value = v?.[1];
@@ -452,14 +455,14 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
 // Recovery material and where it is kept; duress codes; hardware wallets
 
 const MATERIAL =
-  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes)\b/gi;
+  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|vault (?:numbers?|combos?|combinations?|codes?))\b/gi;
 
 const LOCATION =
   /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b|\b(?:dentro|debajo|detr[aá]s|encima|adentro) del\b|\b(?:en|dentro de|debajo de|detr[aá]s de|bajo|pegad[oa]s? (?:a|en|debajo)|guardad[oa]s? en|escondid[oa]s? en|dentro do|embaixo do|atr[aá]s do|dans|sous|derri[eè]re|unter|hinter|im)\s+(?:el|la|los|las|un|una|mi|mis|su|sus|le|les|mon|ma|der|die|dem|den|o|a)\b)/i;
 
 /** Strong enough alone: a seed, a hardware wallet, an emergency kit or a safe's key. */
 const ULTRA_MATERIAL =
-  /seed|mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
+  /safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|seed|mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
 
 function detectMaterialLocations(text: string, out: Finding[]): void {
   const crypto =
@@ -511,11 +514,17 @@ const COERCION =
 const BANKS =
   /\b(?:bank|gtb|gtbank|zenith|uba|first ?bank|access|opay|kuda|palmpay|moniepoint|wema|fidelity|sterling|chase|barclays|hsbc|lloyds|natwest|santander|monzo|revolut|starling|wells fargo|citi|bdo|bpi|metrobank|landbank|security bank|unionbank|sparkasse|volksbank|n26|ing|deutsche bank|commerzbank|caixa|millennium|novo banco|desjardins|td|rbc|scotiabank|bmo|cibc|nab|anz|westpac|commbank|hdfc|icici|sbi|axis|kotak|dbs|ocbc|uob|maybank)\b/i;
 
+/** A bank branch's code beside a number makes it an account: Indian IFSC ("SBIN0005943"), Mexican CLABE. */
+const BRANCH_CODE = /\b(?:[A-Z]{4}0[A-Z0-9]{6}|ifsc|clabe)\b/;
+
 function detectBankAccounts(text: string, out: Finding[]): void {
-  if (!BANKS.test(text) || PHONE_CONTEXT.test(text)) return;
-  for (const m of text.matchAll(/(?<![\w.:/-])\d{8,12}(?![\w.:/-])/g)) {
+  if (!(BANKS.test(text) || BRANCH_CODE.test(text)) || PHONE_CONTEXT.test(text)) return;
+  // Written whole or in groups ("SBI 3829 1044 5571"): 8–18 digits.
+  for (const m of text.matchAll(/(?<![\w.:/-])\d(?:[ -]?\d){7,17}(?![\w.:/-])/g)) {
+    const digits = m[0].replace(/\D/g, '').length;
+    if (digits < 8 || (m[0].length > digits && digits > 18)) continue;
     const around = text.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30);
-    if (!BANKS.test(around)) continue;
+    if (!BANKS.test(around) && !BRANCH_CODE.test(around)) continue;
     if (REFERENCE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     out.push(
       found('account_number', 'SECRET', 0.9, m.index, m.index + m[0].length, 'an account number next to its bank'),
@@ -570,7 +579,7 @@ function detectCodeRiddles(text: string, out: Finding[]): void {
 /** A security-question list in shorthand: "sec Qs: pet - Rufus; school - St Anne's". */
 function detectQuestionLists(text: string, out: Finding[]): void {
   if (
-    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
+    !/\b(?:sec(?:urity)?\.? ?q(?:uestion)?s?|secret q(?:uestion)?s?|memorable (?:words?|names?|places?|dates?|phrases?|answers?|info(?:rmation)?|questions?|data)|recovery questions?|verification questions?|challenge questions?|sq'?s)\b/i.test(
       text,
     )
   )
@@ -579,6 +588,10 @@ function detectQuestionLists(text: string, out: Finding[]): void {
     /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:\s*(?:[-:=–]|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
   )) {
     const value = m[1]!;
+    // Without a separator ("pet Rufus") only a capitalised name or a number is an answer: the pattern is
+    // case-insensitive, so "my pets to the park" must not pass as "pets" → "to the park".
+    if (!/[-:=–]|\b(?:is|was)\b/i.test(m[0].slice(0, m[0].length - value.length)) && !/^[\p{Lu}\d]/u.test(value))
+      continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
   }
@@ -734,4 +747,37 @@ export function liftUnlocksEverything(text: string, findings: Finding[]): Findin
     if (/safe/.test(nm[0].toLowerCase()) && !/deposit/.test(nm[0].toLowerCase()) && !SAFE_NOUN.test(near)) return f;
     return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Whether a message is about access at all
+
+/**
+ * Words for what a secret is, in the languages of the corpus, beyond the access words above: a message that
+ * names none of these, nor anything a code opens, nor recovery material, an identity or account document, a
+ * security question, coercion or a master key, cannot be telling a secret by its wording alone.
+ */
+const SECRET_WORDS =
+  /(?<![\p{L}\p{N}])(?:codes?|keys?|pins?|mpin|otp|tokens?|webhooks?|api|secrets?|seeds?|wallets?|crypto|bitcoin|btc|eth|usdt|digits?|combination|accounts?|logins?|(?:\d+|twelve|eighteen|twenty[- ]four|doce|veinticuatro|douze|vingt-quatre|zw[öo]lf|vierundzwanzig|dua belas) (?:words|palabras|palavras|mots|w[öo]rter|s[łl][óo]w|kata|salita|maneno)|recupera[cç][aã]o|recuperaci[oó]n|r[ée]cup[ée]ration|wiederherstellung\w*|odzyskiwani\w*|pemulihan|user ?names?|usernames?|credentials?|passwords?|passcodes?|hasł[oa]|kod|kata sandi|sandi|nenosiri|namba ya siri|neno la siri|senha|contrase[ñn]as?|claves?|mdp|mots? de passe|passwort|kennwort|geheimzahl|w[öo]rter|wachtwoord|l[öo]senord|passord|adgangskode|parola|şifre|sifre|klucz\w*|sejf\w*|brankas|tijori|kunci\w*|chaabi|schl[üu]ssel\w*|llaves?|chaves?|cl[ée]s?|pregunta (?:de seguridad|secreta)|pergunta de seguran[çc]a|question secr[èe]te|sicherheitsfrage|pertanyaan keamanan|pytanie (?:pomocnicze|bezpiecze[ńn]stwa)|in trouble|polic(?:e|[íi]a)|cops|polizei|pulis|sheriff|(?:if|when|whenever) (?:i|we) (?:ever )?(?:say|text|send|write|call and say|use the word)|si (?:te )?digo|se eu disser|si je dis|wenn ich [^.\n]{0,30}sage)(?![\p{L}\p{N}])/iu;
+
+/** QUESTION without the global flag, for a plain test. */
+const QUESTION_ANY = new RegExp(QUESTION.source, 'i');
+
+/** Whether `text` talks about something a secret opens, guards or is (see SECRET_WORDS). */
+export function secretContext(text: string): boolean {
+  ACCESS.lastIndex = 0;
+  const access = ACCESS.test(text);
+  ACCESS.lastIndex = 0;
+  return (
+    access ||
+    SECRET_WORDS.test(text) ||
+    UNLOCKS_EVERYTHING.test(text) ||
+    SAFE_NOUN.test(text) ||
+    MATERIAL.test(text) ||
+    ID_WORDS.test(text) ||
+    ACCOUNT_WORDS.test(text) ||
+    COERCION.test(text) ||
+    BANKS.test(text) ||
+    QUESTION_ANY.test(text)
+  );
 }

@@ -390,7 +390,7 @@ function detectCredentials(text: string, out: Finding[]): void {
   const master = MASTER.test(text);
   // "my gmail password is hunter2", "changed the wifi pw to X", "password: X", "pass = X"
   const re =
-    /\b(pass(?:word|code|phrase)?s?|p[as]{2,4}w[or]{1,3}ds?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi (?:key|code|pw|pass)|network key|wpa key)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
+    /\b(pass(?:word|code|phrase)?s?|p[as]{2,4}w[or]{1,3}ds?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi (?:key|code|pw|pass)|network key|wpa key|code ?words?|codeword|secret word|memorable word)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
   for (const m of text.matchAll(re)) {
     const value = m[3]!;
     let strength = valueStrength(value);

@@ -19,6 +19,23 @@ const UNITS: Readonly<Record<string, string>> = {
   eight: '8',
   nine: '9',
 };
+/**
+ * Digits said one by one in the other languages the corpus's writers mix in (Spanish, Portuguese, French,
+ * German, Polish, Swahili, Indonesian/Malay, Tagalog), ASCII spellings only. Words that are also common
+ * articles or English words ("un", "um", "do", "una") are left out: a run still needs two number words and
+ * three digits, and a code still needs something it opens next to it.
+ */
+const FOREIGN_UNITS: Readonly<Record<string, string>> = {
+  cero: '0', uno: '1', dos: '2', tres: '3', cuatro: '4', cinco: '5', seis: '6', siete: '7', ocho: '8', nueve: '9',
+  dois: '2', duas: '2', quatro: '4', sete: '7', oito: '8', nove: '9',
+  deux: '2', trois: '3', quatre: '4', cinq: '5', sept: '7', huit: '8', neuf: '9',
+  null: '0', eins: '1', zwei: '2', drei: '3', vier: '4', sechs: '6', sieben: '7', acht: '8', neun: '9',
+  jeden: '1', dwa: '2', trzy: '3', cztery: '4', siedem: '7', osiem: '8',
+  sifuri: '0', moja: '1', mbili: '2', tatu: '3', nne: '4', tano: '5', sita: '6', saba: '7', nane: '8', tisa: '9',
+  nol: '0', kosong: '0', satu: '1', dua: '2', tiga: '3', empat: '4', lima: '5', enam: '6', tujuh: '7',
+  delapan: '8', lapan: '8', sembilan: '9',
+  isa: '1', dalawa: '2', tatlo: '3', apat: '4', anim: '6', pito: '7', walo: '8', siyam: '9',
+}; // biome-ignore format: a table
 const TEENS: Readonly<Record<string, string>> = {
   ten: '10',
   eleven: '11',
@@ -57,7 +74,7 @@ const WORD = /[A-Za-z]+/g;
 
 /** Digits of one number word, or undefined. */
 function digitsOf(word: string): string | undefined {
-  return UNITS[word] ?? TEENS[word];
+  return UNITS[word] ?? TEENS[word] ?? FOREIGN_UNITS[word];
 }
 
 /**
@@ -70,7 +87,7 @@ export function respellNumbers(text: string): Respelled {
   let any = false;
   for (const w of words) {
     const lw = w[0].toLowerCase();
-    if (UNITS[lw] || TEENS[lw] || TENS[lw]) {
+    if (UNITS[lw] || TEENS[lw] || TENS[lw] || FOREIGN_UNITS[lw]) {
       any = true;
       break;
     }

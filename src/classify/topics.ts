@@ -140,6 +140,28 @@ const RULES: readonly Rule[] = [
     0.9,
     /(?<!\p{L})(abogad[oa]|advogad[oa]|demanda|juicio|denuncia|polic[ií]a me|me arrestaron|copi[eé] en el examen)(?!\p{L})/u,
   ],
+  // French, German, Portuguese and Indonesian, which the third round's writers mix in: a doctor's verdict,
+  // bleeding, rent arrears and eviction, being humiliated or sacked at work.
+  [
+    'health',
+    0.85,
+    /(?<!\p{L})(m[ée]decin|la m[ée]dica|o m[ée]dico|[äa]rztin?|dokter|sangramento|saignements?|sangrado|blutung\w*|rumah sakit|h[ôo]pital|krankenhaus|ordonnance|antid[ée]presseurs?|depresi|cemas|enceinte|fausse couche|d[ée]pression|anxi[ée]t[ée]|th[ée]rapie|psychiatre|chimio|arr[êe]t maladie|schwanger|fehlgeburt|psychotherap\w*|lekarz\w*|szpital\w*|ci[ąa][żz]\w*|depresj\w*|hamil|keguguran|psikolog|psikiater|bimaar|tabiyat kharab)(?!\p{L})/u,
+  ],
+  [
+    'money',
+    0.85,
+    /(?<!\p{L})(loyers? (?:de|en) retard|retard de loyer|dettes?|expuls\w*|nous virer|mietr[üu]ckstand|schulden|r[äa]umungsklage|aluguel atrasado|despejo|tunggakan|utang|hutang|pinjol|mon salaire|d[ée]couvert|huissier|fauch[ée]e?|mein gehalt|pleite|d[łl]ug[óu]w|komornik|moja pensja|gaji(?:ku| saya)|udhaar|karza?)(?!\p{L})/u,
+  ],
+  [
+    'workplace',
+    0.85,
+    /(?<!\p{L})(humili[ée]e?s?|humilhad[oa]|humillad[oa]|licenci[ée]e?|licenciement|gek[üu]ndigt|k[üu]ndigung|abmahnung|dipecat|phk|demitid[oa]|despedid[oa]|rupture conventionnelle|prud'?hommes|harc[èe]lement|zwolni\w*|mobbing|naukri (?:chali gayi|gayi|chhoot))(?!\p{L})/u,
+  ],
+  [
+    'relationships',
+    0.85,
+    /(?<!\p{L})(m'a quitt[ée]e?|on s'est s[ée]par[ée]s|rupture|tromp[ée]e?|m'a tromp[ée]e?|scheidung|haben uns getrennt|betrogen|rozw[óo]d\w*|zdradzi\w*|rozstani\w*|cerai|selingkuh|putus sama|talaq|dhoka)(?!\p{L})/u,
+  ],
 ];
 
 /** Every sensitive-topic cue in `text`, strongest first. */

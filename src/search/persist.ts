@@ -1,57 +1,84 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { SecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { corruption, storageError } from '../core/errors.js';
 import { writeFileAtomic } from '../infra/atomic-file.js';
 import type { EntryOpener, EntrySealer, SealContext } from '../ports/sealer.js';
 
 /**
- * The persisted level-1 search index of one user: `users/<E164>/INDEX.<E164>.sealed`.
+ * The persisted search index of one user, one file per persisted level:
+ *   level 1: `users/<E164>/INDEX.<E164>.sealed`
+ *   level 2: `users/<E164>/INDEX.<E164>.level2.sealed`
  *
  * Layout: one header line, then the body.
  *   `memvault-search-index 1 sealed\n<armored payload>`: the body is `sealer.seal(ctx, base64(db))` bound to
- *   (user, level 1, GENERAL, "search-index"), so it opens only for this user's level-1 key and tampering fails.
- *   `memvault-search-index 1 plain <sha256 hex>\n<base64(db)>`: when level 1 is kept plain (MEMVAULT_LEVEL1=plain),
- *   the checksum catches damage.
- * Only level-1 entries are ever in it; levels 2–4 stay in memory.
+ *   (user, level, the level's category, "search-index"), so it opens only with this user's key of that level
+ *   (level 1: the level-1 key; level 2: the level-2 key, which needs the password, or the master key alone for a
+ *   person without one, exactly like their level-2 entries) and tampering or moving it fails.
+ *   `memvault-search-index 1 plain <sha256 hex>\n<base64(db)>`: level 1 only, when level 1 is kept plain
+ *   (MEMVAULT_LEVEL1=plain); the checksum catches damage. A level-2 index is never written or read plain.
+ * Levels 3 and 4 are never persisted: they stay in memory for the session that unlocked them.
  */
 const MAGIC = 'memvault-search-index';
 const VERSION = '1';
 
-export function indexPath(dataDir: string, userId: UserId): string {
-  return join(dataDir, 'users', userId, `INDEX.${userId}.sealed`);
+/** The levels whose shard may be written to disk (always sealed but for a plain level 1). */
+export type PersistedLevel = 1 | 2;
+
+export function isPersistedLevel(level: SecurityLevel): level is PersistedLevel {
+  return level === 1 || level === 2;
 }
 
-export function indexSealContext(userId: UserId): SealContext {
-  return { userId, level: 1, category: 'GENERAL', entryId: 'search-index' };
+export function indexPath(dataDir: string, userId: UserId, level: PersistedLevel = 1): string {
+  const name = level === 1 ? `INDEX.${userId}.sealed` : `INDEX.${userId}.level${level}.sealed`;
+  return join(dataDir, 'users', userId, name);
 }
 
-/** Encodes the database bytes, sealed when the sealer seals level 1. */
-export async function encodeIndex(userId: UserId, bytes: Buffer, sealer: EntrySealer): Promise<string> {
+export function indexSealContext(userId: UserId, level: PersistedLevel = 1): SealContext {
+  return { userId, level, category: level === 1 ? 'GENERAL' : 'CONFIDENTIAL', entryId: 'search-index' };
+}
+
+/**
+ * Whether this level's shard is written to disk with this sealer: level 1 always (sealed, or plain with a
+ * checksum when the sealer keeps level 1 plain); level 2 only sealed; levels 3–4 never.
+ */
+export function persists(level: SecurityLevel, sealer: EntrySealer): boolean {
+  return level === 1 || (level === 2 && sealer.seals(2));
+}
+
+/** Encodes the database bytes of a level's shard, sealed to that level's key (level 1 may be plain). */
+export async function encodeIndex(
+  userId: UserId,
+  bytes: Buffer,
+  sealer: EntrySealer,
+  level: PersistedLevel = 1,
+): Promise<string> {
   const body = bytes.toString('base64');
-  if (sealer.seals(1)) {
-    const payload = await sealer.seal(indexSealContext(userId), body);
+  if (sealer.seals(level)) {
+    const payload = await sealer.seal(indexSealContext(userId, level), body);
     return `${MAGIC} ${VERSION} sealed\n${payload}`;
   }
+  if (level !== 1) throw new Error(`A level-${level} search index is never stored unsealed.`);
   const sum = createHash('sha256').update(body).digest('hex');
   return `${MAGIC} ${VERSION} plain ${sum}\n${body}`;
 }
 
 /**
  * Decodes a persisted index back into database bytes.
- * @throws MemvaultError DATA_CORRUPTION when the file is damaged, of another version, or does not open;
- *   SECURITY_ERROR (from the opener) when level 1 is locked.
+ * @throws MemvaultError DATA_CORRUPTION when the file is damaged, of another version, plain for level 2, or does
+ *   not open (another key, another user or level); SECURITY_ERROR (from the opener) when the level is locked.
  */
-export function decodeIndex(userId: UserId, text: string, opener: EntryOpener): Buffer {
+export function decodeIndex(userId: UserId, text: string, opener: EntryOpener, level: PersistedLevel = 1): Buffer {
   const newline = text.indexOf('\n');
   const header = (newline < 0 ? text : text.slice(0, newline)).split(' ');
   const body = newline < 0 ? '' : text.slice(newline + 1);
   if (header[0] !== MAGIC || header[1] !== VERSION) throw corruption('The search index file has an unknown format.');
   let base64: string;
   if (header[2] === 'sealed') {
-    base64 = opener.open(indexSealContext(userId), body);
-  } else if (header[2] === 'plain' && header[3]) {
+    base64 = opener.open(indexSealContext(userId, level), body);
+  } else if (header[2] === 'plain' && header[3] && level === 1) {
     if (createHash('sha256').update(body).digest('hex') !== header[3]) {
       throw corruption('The search index file fails its checksum.');
     }

@@ -5,7 +5,17 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { EntryOpener, EntrySealer } from '../ports/sealer.js';
 import type { Embeddings, SearchHit, SearchIndex, SearchQuery } from '../ports/search.js';
 import type { Vault } from '../ports/vault.js';
-import { decodeIndex, encodeIndex, indexPath, readIndexFile, removeIndexFile, writeIndexFile } from './persist.js';
+import {
+  decodeIndex,
+  encodeIndex,
+  indexPath,
+  isPersistedLevel,
+  type PersistedLevel,
+  persists,
+  readIndexFile,
+  removeIndexFile,
+  writeIndexFile,
+} from './persist.js';
 import { parseQuery, type TimeRange } from './query.js';
 import { type DocMeta, type DocTerms, type Scored, Shard } from './shard.js';
 import {
@@ -34,9 +44,15 @@ export interface SearchLogger {
 
 export interface SearchIndexOptions {
   readonly vault: Vault;
-  /** Root of the data directory; the persisted index goes to `users/<E164>/INDEX.<E164>.sealed`. */
+  /**
+   * Root of the data directory; the persisted index goes to `users/<E164>/INDEX.<E164>.sealed` (level 1) and
+   * `users/<E164>/INDEX.<E164>.level2.sealed` (level 2).
+   */
   readonly dataDir: string;
-  /** Seals the persisted index with the user's level-1 key (plain + checksum when level 1 is not sealed). */
+  /**
+   * Seals the persisted index: level 1 with the user's level-1 key (plain + checksum when level 1 is not sealed),
+   * level 2 with the level-2 key (never plain: a sealer that keeps level 2 plain gets no level-2 file).
+   */
   readonly sealer: EntrySealer;
   /** Default: the offline word vectors (`createWordVectorEmbeddings()`). */
   readonly embeddings?: Embeddings;
@@ -44,7 +60,7 @@ export interface SearchIndexOptions {
   /** Users whose indexes stay loaded (LRU). Default 32. */
   readonly maxUsersInMemory?: number;
   readonly logger?: SearchLogger;
-  /** Debounce before a changed level-1 index is written back. Default 2000 ms. */
+  /** Debounce before a changed level-1 or level-2 index is written back. Default 2000 ms. */
   readonly saveDelayMs?: number;
   /** Signals to rank with; default all of them. */
   readonly signals?: readonly Signal[];
@@ -113,7 +129,6 @@ const DAY = 86_400_000;
 interface UserState {
   readonly userId: UserId;
   readonly shards: Map<SecurityLevel, Shard>;
-  dirty: boolean;
   saveTimer: NodeJS.Timeout | null;
 }
 
@@ -134,8 +149,9 @@ interface Candidate {
  * reciprocal rank with mild recency and importance priors.
  *
  * The index is derived from the vault and never trusted over it: each shard remembers the vault revision it
- * reflects and catches up (diffing checksums) when the revision moved. Level-1 entries are persisted sealed;
- * levels 2–4 are indexed in memory the first time a session that can open them searches, and `forget` drops them.
+ * reflects and catches up (diffing checksums) when the revision moved. The level-1 shard is persisted sealed to
+ * the level-1 key and the level-2 shard sealed to the level-2 key (it opens only where level 2 is unlocked);
+ * levels 3–4 are indexed in memory the first time a session that can open them searches, and `forget` drops them.
  */
 export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
   return new HybridSearchIndex(options);
@@ -156,6 +172,8 @@ class HybridSearchIndex implements SearchIndex {
   private readonly locks = new Map<UserId, Promise<unknown>>();
   /** Shards `forget` detached: still open until the queue closes them, but never ranked on again. */
   private readonly forgotten = new WeakSet<Shard>();
+  /** Persisted-level shards changed since they were last written (or loaded). */
+  private readonly unsaved = new WeakSet<Shard>();
   private readonly rankOf: (word: string) => number;
   private readonly table: WordVectorTable | null;
   private closed = false;
@@ -233,12 +251,12 @@ class HybridSearchIndex implements SearchIndex {
       if (!state) return; // Not loaded: the persisted index is stale by revision and catches up on next load.
       const target = state.shards.get(entry.level);
       for (const shard of state.shards.values()) {
-        if (shard !== target && shard.delete(entry.id) && shard.level === 1) this.markDirty(state);
+        if (shard !== target && shard.delete(entry.id)) this.markDirty(state, shard);
       }
       if (target) {
         const [vector] = await this.embed([entry]);
         target.put([entry], [vector ?? null], [this.terms(target, entry.content, entry.tags)]);
-        if (target.level === 1) this.markDirty(state);
+        this.markDirty(state, target);
       }
       // The shard's revision stays where it was: see `sync` for why a told-about write never advances it.
     });
@@ -250,7 +268,7 @@ class HybridSearchIndex implements SearchIndex {
       const state = this.users.get(userId);
       if (!state) return;
       for (const shard of state.shards.values()) {
-        if (shard.delete(id) && shard.level === 1) this.markDirty(state);
+        if (shard.delete(id)) this.markDirty(state, shard);
       }
     });
   }
@@ -270,7 +288,10 @@ class HybridSearchIndex implements SearchIndex {
         await this.sync(state, shard, opener, await this.vault.revision(userId));
         entries += shard.size;
       }
-      if (state.shards.has(1)) await this.flush(state);
+      await this.flush(state);
+      // A level this opener cannot rebuild must not keep an index sealed to keys that may be gone (a key rotation
+      // rebuilds with level 1 only): it is rebuilt the next time level 2 is searched.
+      if (!opener.canOpen(2)) await removeIndexFile(indexPath(this.dataDir, userId, 2));
       return { entries, ms: Math.round(performance.now() - started) };
     });
   }
@@ -292,9 +313,14 @@ class HybridSearchIndex implements SearchIndex {
       state.shards.delete(level);
     }
     if (detached.length > 0) {
+      // A changed level-2 shard is written back (sealing needs only the public key) before it is closed.
       void this.serial(userId, async () => {
-        for (const shard of detached) shard.close();
-      });
+        try {
+          for (const shard of detached) await this.save(userId, shard);
+        } finally {
+          for (const shard of detached) shard.close();
+        }
+      }).catch((error: unknown) => this.warn(userId, 'search index could not be saved', error));
     }
     if (levels.includes(1)) {
       // Level 1 is written back (sealed) before it leaves memory.
@@ -328,7 +354,7 @@ class HybridSearchIndex implements SearchIndex {
       this.users.set(userId, state);
       return state;
     }
-    state = { userId, shards: new Map(), dirty: false, saveTimer: null };
+    state = { userId, shards: new Map(), saveTimer: null };
     this.users.set(userId, state);
     while (this.users.size > this.maxUsers) {
       const [oldestId, oldest] = this.users.entries().next().value as [UserId, UserState];
@@ -348,21 +374,26 @@ class HybridSearchIndex implements SearchIndex {
       shard.close();
       shard = undefined;
     }
-    if (!shard && level === 1) shard = (await this.loadPersisted(state.userId, opener)) ?? undefined;
+    if (!shard && isPersistedLevel(level) && persists(level, this.sealer)) {
+      shard = (await this.loadPersisted(state.userId, level, opener)) ?? undefined;
+    }
     if (!shard) shard = Shard.create(level, this.embeddings.dimensions, this.embeddings.name);
     state.shards.set(level, shard);
     if (shard.revision !== revision) await this.sync(state, shard, opener, revision);
     return shard;
   }
 
-  /** Opens the persisted level-1 index; a damaged or foreign one is reported, deleted and rebuilt. */
-  private async loadPersisted(userId: UserId, opener: EntryOpener): Promise<Shard | null> {
-    const path = indexPath(this.dataDir, userId);
+  /**
+   * Opens the persisted index of a level; a damaged or foreign one (another format, user, level or key: after a
+   * key rotation the level-2 file no longer opens) is reported, deleted and rebuilt.
+   */
+  private async loadPersisted(userId: UserId, level: PersistedLevel, opener: EntryOpener): Promise<Shard | null> {
+    const path = indexPath(this.dataDir, userId, level);
     const text = await readIndexFile(path);
     if (text === null) return null;
     try {
-      const shard = Shard.open(decodeIndex(userId, text, opener));
-      if (shard.level !== 1 || shard.model !== this.embeddings.name || shard.dims !== this.embeddings.dimensions) {
+      const shard = Shard.open(decodeIndex(userId, text, opener, level));
+      if (shard.level !== level || shard.model !== this.embeddings.name || shard.dims !== this.embeddings.dimensions) {
         shard.close();
         return null;
       }
@@ -410,11 +441,13 @@ class HybridSearchIndex implements SearchIndex {
       );
     }
     shard.revision = revision;
-    if (shard.level === 1) this.markDirty(state);
+    this.markDirty(state, shard);
   }
 
-  private markDirty(state: UserState): void {
-    state.dirty = true;
+  /** Notes that a shard of a persisted level changed and schedules its write-back (levels 3–4: nothing). */
+  private markDirty(state: UserState, shard: Shard): void {
+    if (!persists(shard.level, this.sealer)) return;
+    this.unsaved.add(shard);
     if (state.saveTimer || this.closed) return;
     state.saveTimer = setTimeout(() => {
       state.saveTimer = null;
@@ -426,17 +459,34 @@ class HybridSearchIndex implements SearchIndex {
     state.saveTimer.unref();
   }
 
-  /** Writes the level-1 shard (sealed) when it changed. Levels 2–4 are never written. */
+  /** Writes the changed level-1 and level-2 shards (sealed to their level's key). Levels 3–4 are never written. */
   private async flush(state: UserState): Promise<void> {
     if (state.saveTimer) {
       clearTimeout(state.saveTimer);
       state.saveTimer = null;
     }
-    const shard = state.shards.get(1);
-    if (!state.dirty || !shard) return;
-    state.dirty = false;
-    const text = await encodeIndex(state.userId, shard.serialize(), this.sealer);
-    await writeIndexFile(indexPath(this.dataDir, state.userId), text);
+    // Every shard is tried; the first failure is reported after the others were written.
+    let failure: unknown = null;
+    for (const shard of [...state.shards.values()]) {
+      await this.save(state.userId, shard).catch((error: unknown) => {
+        failure ??= error;
+      });
+    }
+    if (failure !== null) throw failure;
+  }
+
+  /** Writes one shard when it is of a persisted level and changed since it was last written or loaded. */
+  private async save(userId: UserId, shard: Shard): Promise<void> {
+    const level = shard.level;
+    if (!this.unsaved.has(shard) || !shard.isOpen || !isPersistedLevel(level) || !persists(level, this.sealer)) return;
+    this.unsaved.delete(shard);
+    try {
+      const text = await encodeIndex(userId, shard.serialize(), this.sealer, level);
+      await writeIndexFile(indexPath(this.dataDir, userId, level), text);
+    } catch (error) {
+      this.unsaved.add(shard);
+      throw error;
+    }
   }
 
   private drop(state: UserState): void {

@@ -73,7 +73,8 @@ export interface Scored {
 /**
  * One partition of a user's index: every entry of one security level, in an in-memory SQLite database (FTS5 with
  * porter stemming, BM25) mirrored by plain arrays for filters, vocabulary and an n × d matrix of unit vectors for
- * exact cosine KNN. Level 1 shards are serialised (then sealed) to disk; shards of levels 2–4 never leave memory.
+ * exact cosine KNN. Level-1 and level-2 shards are serialised (then sealed to their level's key) to disk; shards of
+ * levels 3–4 never leave memory.
  */
 export class Shard {
   readonly level: SecurityLevel;

@@ -213,9 +213,12 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       { from: start.toISOString(), to: end.toISOString(), order: 'asc' },
       opener,
     );
+    const readMs = performance.now() - started;
     const entries = read.entries.filter((e) => e.level === 1);
     const sealed = read.locked + (read.entries.length - entries.length);
+    const loading = performance.now();
     const state = await deps.store.load(userId, opener);
+    const loadMs = performance.now() - loading;
     const unlinked = dropDay(state, day);
 
     const features = entries.map((e) => deps.extractor.extract(e, profile.timezone));
@@ -333,7 +336,9 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     prune(state, addDays(day, -KEEP_DAYS));
     // The state first: it records which vault links this run made, so a crash after it never leaves links that a
     // re-run could not find and undo.
+    const saving = performance.now();
     await deps.store.save(userId, state);
+    const saveMs = performance.now() - saving;
     const mirroring = performance.now();
     const written = await mirror(userId, opener, { importance, linked, unlinked });
     const vaultMs = performance.now() - mirroring;
@@ -348,8 +353,12 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         insights: result.insights.length,
         rewritten: written,
         ms: Math.round(performance.now() - started),
-        // Where the time went (bench/insights.bench.ts reads these): finding connections, writing the vault.
+        // Where the time went (bench/insights.bench.ts reads these): reading the day's memories, loading the
+        // insights state, finding connections, saving the state, writing the vault.
+        readMs: Math.round(readMs),
+        loadMs: Math.round(loadMs),
         connectMs: Math.round(connectMs),
+        saveMs: Math.round(saveMs),
         vaultMs: Math.round(vaultMs),
       },
       'insights: day processed',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { secretContext } from '../../src/classify/context-detectors.js';
 import { detectSecrets, maskFindings, strongestFinding } from '../../src/classify/detectors.js';
 import { respellNumbers } from '../../src/classify/spoken-numbers.js';
 
@@ -84,4 +85,39 @@ describe('look-alikes stay below SECRET', () => {
   ])('%s → no certain finding', (text) => {
     expect(floor(text)).toBeUndefined();
   });
+});
+
+describe('numbers told in words in other languages', () => {
+  it.each([
+    ['pin nane sita moja tatu', 'pin 8613'],
+    ['el candado es cuatro siete dos uno', 'el candado es 4721'],
+    ['kode gembok satu dua tiga empat', 'kode gembok 1234'],
+  ])('%s → %s', (text, expected) => {
+    expect(respellNumbers(text).text).toBe(expected);
+  });
+  // One number word among others is a word; "dos tres amigos" has two digits, too few for a code.
+  it.each(['we had dos tres amigos over', 'Lima is lovely in March', 'moja siostra przyjechała'])(
+    '%s is left alone',
+    (text) => {
+      expect(respellNumbers(text).changed).toBe(false);
+    },
+  );
+});
+
+describe('whether a message is about access at all', () => {
+  it.each([
+    'the clé is under the mat',
+    'the 24 words are behind the flour',
+    'if I ever text you the word, call the police',
+    'wifi is slow again',
+    'la pregunta de seguridad del banco',
+  ])('%s is', (text) => {
+    expect(secretContext(text)).toBe(true);
+  });
+  it.each(['Same here!', 'Your words mean a lot', 'Loved the painting you shared, what a sunset'])(
+    '%s is not',
+    (text) => {
+      expect(secretContext(text)).toBe(false);
+    },
+  );
 });

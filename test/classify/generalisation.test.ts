@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectSecrets, strongestFinding } from '../../src/classify/detectors.js';
 import { createLocalClassifier } from '../../src/classify/local-classifier.js';
 import { detectTopics } from '../../src/classify/topics.js';
+import { levelOf } from '../../src/core/category.js';
 
 /**
  * Cases in the shape of what leave-one-writer-out found missing in voices the detectors were not tuned on
@@ -67,4 +68,103 @@ describe('calibrated escalation', () => {
   ])('%s stays below level 3', (text) => {
     expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
   });
+});
+
+describe('what a secret needs: a value, its location, or talk of what it opens', () => {
+  const classifier = createLocalClassifier();
+  const now = new Date('2026-11-26T18:00:00Z');
+
+  // A chat export's attachment note ("[shares photo: …]", "[image: …]", "<attached: …>") describes a file; its
+  // colon is no value. A quoted title is no value either unless the message is about access. A short reply with
+  // no value and no word for anything a secret opens cannot let anyone in, whatever it reminds the model of.
+  it.each([
+    'Dana: Look what I finished this weekend! [shares photo: a watercolor of a lighthouse on a cliff]',
+    'Sam: Our puppy after the beach [image: a brown dog asleep on a towel]',
+    'Lee: <attached: 00000012-PHOTO-2024-05-02.jpg> the cake came out great',
+    'Ravi: Just started "The Midnight Library" and I can\'t put it down.',
+    'Mo: We sang "Here Comes the Sun" at the wedding, so sweet.',
+    'Same here!',
+    'Bye for now!',
+    "I'm here for you, always.",
+    'Jo: I had the most memorable day with my dogs at the park!',
+  ])('%s stays below level 3', (text) => {
+    expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
+  });
+
+  it.each<[string, 'SECRET' | 'ULTRASECRET']>([
+    // A quoted phrase in a message about access is the value: a code word, a duress phrase.
+    ['if I ever text "blue umbrella" it means I\'m in trouble, call the police', 'ULTRASECRET'],
+    ['code word with the school for pickup is "purple giraffe"', 'SECRET'],
+    // The detectors still read an attachment note: a photo of a note can show a password.
+    ['Kim: [shares photo: sticky note on the router, wifi password Bl4ckb1rd!]', 'SECRET'],
+    // No digit, quote or colon, but recovery material and where it is, or a PIN told in Swahili number words.
+    ['the 24 words are in the blue tin behind the flour', 'ULTRASECRET'],
+    ['mshwari pin nane sita moja tatu', 'SECRET'],
+  ])('%s is at least %s', (text, floor) => {
+    expect(classifier.classifySync(text, { now }).level).toBeGreaterThanOrEqual(levelOf(floor));
+  });
+});
+
+describe('security-question lists', () => {
+  it.each(["Sec Qs: pet – Rufus; school – St Anne's", 'bank memorable word: Marmalade'])(
+    '%s holds an answer',
+    (text) => {
+      expect(floor(text)).toBe('SECRET');
+    },
+  );
+  // "memorable" alone (a memorable day) is no security question, and "pets to the park" is no "pet Rufus".
+  it.each([
+    'I had a memorable day when I took my pets to the park',
+    'a memorable night playing for my team against our rivals',
+  ])('%s holds none', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+});
+
+describe('secrets the people split still missed, as principles (invented texts)', () => {
+  it.each([
+    // A code word is a plain word: it ends the clause after "is".
+    'the code word for whoever collects the twins is pumpernickel',
+    // An account number in groups beside a bank, or beside a branch code (IFSC).
+    'send the deposit to HDFC 5021 3390 1174 please',
+    'refund to 4410 2287 3319, IFSC ICIC0001234',
+    // A security question in French, the question quoted before its answer.
+    "question de sécurité de la banque — 'ville de naissance de votre père' — c'est Rimouski",
+  ])('%s is at least SECRET', (text) => {
+    expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
+  });
+
+  it.each([
+    // Where a safe's numbers are kept is where the safe is opened from.
+    'dad writes the safe combination in the back of his bird book on the porch shelf',
+    // A disk-encryption password guards every file on it, in Portuguese too.
+    'senha do HD criptografado com as fotos e contratos: Jabuticaba#Lagoa41',
+  ])('%s is ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+
+  it.each([
+    'le médecin veut refaire la prise de sang, je stresse',
+    'on a trois loyers de retard et le proprio parle de nous expulser',
+    'mein Chef hat mich vor allen gekündigt, einfach so',
+    'il m’a trompée avec sa collègue, je sais pas quoi faire',
+    'jestem w ciąży i jeszcze nikomu nie mówiłam',
+    'suami minta cerai minggu lalu',
+  ])('%s is a strong topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it.each(['un long weekend à la mer, super', 'ein langes Wochenende am See', 'długi weekend nad morzem'])(
+    '%s is no private matter',
+    (text) => {
+      expect(detectTopics(text)[0]?.strength ?? 0).toBeLessThan(0.85);
+    },
+  );
+
+  it.each(['the kids were so polite at the bank today', 'the key is to keep going, one day at a time'])(
+    '%s holds no value',
+    (text) => {
+      expect(floor(text)).toBeUndefined();
+    },
+  );
 });

@@ -13,6 +13,22 @@ const VERSION = (
 ).version;
 
 describe('the memvault binary', () => {
+  it('ends quietly when the reader closes the pipe early (`| head`)', async () => {
+    // Many lines to classify, each answered with a line of JSON; the reader takes the first chunk and goes away.
+    const input = Array.from({ length: 3000 }, (_, i) => `Walked the dog by the river, day ${i}`).join('\n');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'classify', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stdin.end(input);
+    const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  }, 60_000);
+
   it('prints help listing every command', () => {
     const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);

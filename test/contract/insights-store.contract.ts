@@ -66,7 +66,7 @@ export function describeInsightsStoreContract(name: string, make: () => Promise<
       const other = await fx.second();
       expect(await other.load(ALICE, testOpener([1]))).toEqual(state('Walks with Nadia on Sundays'));
       const raw = await fx.raw(ALICE);
-      expect(raw).toMatch(/^memvault-insights 1 sealed\n/);
+      expect(raw).toMatch(/^memvault-insights 2 sealed\n/);
       expect(raw).not.toContain('Nadia');
     });
 

@@ -205,7 +205,7 @@ describe('daily processing on a synthetic month', () => {
 
   it('keeps the results sealed at rest', async () => {
     const raw = await readFile(insightsPath(dataDir, userId), 'utf8');
-    expect(raw.startsWith('memvault-insights 1 sealed\n')).toBe(true);
+    expect(raw.startsWith('memvault-insights 2 sealed\n')).toBe(true);
     expect(raw).not.toContain('Nadia');
   });
 });

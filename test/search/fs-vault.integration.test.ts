@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SecurityLevel } from '../../src/core/category.js';
 import { normalizeUserId } from '../../src/core/user-id.js';
@@ -62,6 +62,14 @@ describe('search over FsVault with real sealing', () => {
     for (const plain of ['Nadia moved', 'electrician', 'Locker combination', '7734-1199']) {
       expect(bytes.includes(Buffer.from(plain))).toBe(false);
     }
+    // Level 2 was searched, so its (empty) shard is kept sealed to the level-2 key; level 3 is never written.
+    expect(existsSync(indexPath(dataDir, userId, 2))).toBe(true);
+    expect(
+      readdirSync(dirname(indexPath(dataDir, userId)))
+        .filter((f) => f.startsWith('INDEX.'))
+        .sort(),
+    ).toEqual([`INDEX.${userId}.level2.sealed`, `INDEX.${userId}.sealed`]);
+    expect(readFileSync(indexPath(dataDir, userId, 2)).includes(Buffer.from('7734-1199'))).toBe(false);
 
     // A write the index was not told about: the next search catches up through the vault revision.
     await vault.append(userId, { date: at, category: 'GENERAL', content: 'Started pottery classes', channel: 'cli' });

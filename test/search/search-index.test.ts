@@ -1,10 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { plainOpener } from '../../src/ports/sealer.js';
+import { plainOpener, type SealContext } from '../../src/ports/sealer.js';
 import type { Embeddings, SearchIndex } from '../../src/ports/search.js';
-import { indexPath } from '../../src/search/persist.js';
+import type { SecurityLevel } from '../../src/core/category.js';
+import type { UserId } from '../../src/core/entry.js';
+import { decodeIndex, indexPath } from '../../src/search/persist.js';
+import { Shard } from '../../src/search/shard.js';
+import { generateX25519 } from '../../src/security/crypto-x25519.js';
+import { createOpener, createSealer } from '../../src/security/seal.js';
 import { createSearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
 import { createWordVectorEmbeddings } from '../../src/search/word-vectors.js';
 import { entry, MemoryVault, OTHER_USER, testOpener, testSealer, USER } from './helpers.js';
@@ -200,9 +205,21 @@ describe('search: gating by level', () => {
     index.forget(USER, [2]);
     // A level-1 session sees nothing of level 2, and the level-2 data was dropped: the next level-2 search reads again.
     expect(await index.search(USER, { text: 'anxiety' }, testOpener([1]))).toEqual([]);
-    const again = await index.search(USER, { text: 'anxiety' }, testOpener([1, 2]));
+    // The next level-2 search gets it back only through the level-2 key: from the sealed level-2 file (written back
+    // by `forget`), opened with that key, not from memory.
+    const opened: number[] = [];
+    const inner = testOpener([1, 2]);
+    const spy = {
+      canOpen: inner.canOpen,
+      open: (ctx: SealContext, payload: string) => {
+        opened.push(ctx.level);
+        return inner.open(ctx, payload);
+      },
+    };
+    const again = await index.search(USER, { text: 'anxiety' }, spy);
     expect(again[0]?.entry.category).toBe('CONFIDENTIAL');
-    expect(vault.reads).toBeGreaterThan(readsAfterFirst);
+    expect(opened).toContain(2);
+    expect(vault.reads).toBe(readsAfterFirst);
   });
 
   it('a lock while a search is under way leaves that search with the levels still open', async () => {
@@ -429,7 +446,7 @@ describe('search: keeping current and persisting', () => {
     expect(vault.reads).toBe(readsBefore); // loaded from disk, not rebuilt
   });
 
-  it('never persists levels 2–4, even in plain level-1 mode', async () => {
+  it('never persists levels 3–4; level 2 only sealed, even in plain level-1 mode', async () => {
     const vault = new MemoryVault(LIFE);
     const index = make(vault, { sealer: testSealer(true) });
     await index.search(USER, { text: 'bank anxiety' }, testOpener([1, 2, 3, 4]));
@@ -440,6 +457,160 @@ describe('search: keeping current and persisting', () => {
     expect(db.includes(Buffer.from('electrician'))).toBe(true); // level 1 is plain by choice
     expect(db.includes(Buffer.from('4921'))).toBe(false);
     expect(db.includes(Buffer.from('anxiety'))).toBe(false);
+    // Level 2 is sealed in its own file; nothing of level 3 or 4 is anywhere in the folder.
+    const level2 = readFileSync(indexPath(dataDir, USER, 2), 'utf8');
+    expect(level2.startsWith('memvault-search-index 1 sealed\n')).toBe(true);
+    const files = readdirSync(dirname(indexPath(dataDir, USER))).sort();
+    expect(files).toEqual([`INDEX.${USER}.level2.sealed`, `INDEX.${USER}.sealed`]);
+    const secret = LIFE.find((e) => e.level === 3)!;
+    for (const file of files) {
+      const bytes = readFileSync(join(dirname(indexPath(dataDir, USER)), file));
+      expect(bytes.includes(Buffer.from('4921'))).toBe(false);
+      expect(bytes.includes(Buffer.from(secret.id))).toBe(false);
+    }
+  });
+
+  it('keeps no level-2 file when the sealer would store level 2 plain', async () => {
+    const plainAll = { ...testSealer(true), seals: () => false };
+    const index = make(new MemoryVault(LIFE), { sealer: plainAll });
+    await index.search(USER, { text: 'anxiety' }, plainOpener([1, 2]));
+    await index.close();
+    expect(existsSync(indexPath(dataDir, USER))).toBe(true);
+    expect(existsSync(indexPath(dataDir, USER, 2))).toBe(false);
+  });
+
+  describe('the level-2 index, sealed to the level-2 key (real X25519 sealing)', () => {
+    const pairs = new Map<SecurityLevel, { privateKey: Uint8Array; publicKey: Uint8Array }>(
+      ([1, 2, 3, 4] as const).map((l) => [l, generateX25519()]),
+    );
+    const keys = { publicKey: async (_u: UserId, level: SecurityLevel) => pairs.get(level)!.publicKey };
+    const sealer = createSealer(keys, { level1Plain: false });
+    const opener = (levels: readonly SecurityLevel[]) =>
+      createOpener(USER, new Map(levels.map((l) => [l, pairs.get(l)!.privateKey])));
+    const therapy = LIFE.find((e) => e.level === 2)!;
+
+    async function written(vault: MemoryVault): Promise<string> {
+      const index = make(vault, { sealer });
+      expect((await index.search(USER, { text: 'anxiety' }, opener([1, 2])))[0]?.entry.id).toBe(therapy.id);
+      await index.close();
+      return readFileSync(indexPath(dataDir, USER, 2), 'utf8');
+    }
+
+    it('holds no plaintext, term or id of a level-2 entry, and opens only with the level-2 key', async () => {
+      const vault = new MemoryVault(LIFE);
+      const text = await written(vault);
+      const bytes = Buffer.from(text);
+      for (const word of ['Therapy', 'therapy', 'anxiety', 'anxieti', 'session', therapy.id, therapy.checksum]) {
+        expect(bytes.includes(Buffer.from(word))).toBe(false);
+      }
+      // Without the level-2 key: locked; with the level-1 key in its place: does not open.
+      expect(() => decodeIndex(USER, text, opener([1]), 2)).toThrowError(
+        expect.objectContaining({ code: 'SECURITY_ERROR' }),
+      );
+      const wrongKey = createOpener(USER, new Map([[2, pairs.get(1)!.privateKey]]));
+      expect(() => decodeIndex(USER, text, wrongKey, 2)).toThrowError(
+        expect.objectContaining({ code: 'DATA_CORRUPTION' }),
+      );
+      // Moved to the level-1 file name, it does not open as level 1 either (the level is bound in).
+      expect(() => decodeIndex(USER, text, opener([1, 2]), 1)).toThrowError(
+        expect.objectContaining({ code: 'DATA_CORRUPTION' }),
+      );
+      // A search without level 2 neither reads nor touches it.
+      const locked = make(vault, { sealer });
+      expect(await locked.search(USER, { text: 'anxiety' }, opener([1]))).toEqual([]);
+      await locked.close();
+      expect(readFileSync(indexPath(dataDir, USER, 2), 'utf8')).toBe(text);
+    });
+
+    it('is loaded instead of rebuilt while the vault has not moved', async () => {
+      const vault = new MemoryVault(LIFE);
+      await written(vault);
+      const readsBefore = vault.reads;
+      const second = make(vault, { sealer });
+      const hits = await second.search(USER, { text: 'anxiety' }, opener([1, 2]));
+      expect(hits[0]?.entry.id).toBe(therapy.id);
+      expect(vault.reads).toBe(readsBefore);
+    });
+
+    it('catches up when stale (the vault moved)', async () => {
+      const vault = new MemoryVault(LIFE);
+      await written(vault);
+      vault.put(entry('Couples counselling on Tuesday evenings', { category: 'CONFIDENTIAL' }));
+      vault.drop(therapy.id);
+      const second = make(vault, { sealer });
+      const hits = await second.search(USER, { text: 'counselling' }, opener([1, 2]));
+      expect(hits[0]?.entry.content).toContain('Couples counselling');
+      expect(await second.search(USER, { text: 'anxiety' }, opener([1, 2]))).toEqual([]);
+      await second.close();
+      const reopened = Shard.open(decodeIndex(USER, readFileSync(indexPath(dataDir, USER, 2), 'utf8'), opener([2]), 2));
+      expect(reopened.size).toBe(1);
+      expect(reopened.checksumOf(therapy.id)).toBeUndefined();
+      reopened.close();
+    });
+
+    it.each([
+      ['garbage', (t: string) => `${t.slice(0, 60)}garbage${t.slice(80)}`],
+      ['truncated', (t: string) => t.slice(0, Math.floor(t.length / 2))],
+      ['plain header', (t: string) => t.replace(' sealed\n', ' plain 00\n')],
+      ['the level-1 file', () => readFileSync(indexPath(dataDir, USER), 'utf8')],
+    ])('is rebuilt when damaged (%s)', async (_name, damage) => {
+      const vault = new MemoryVault(LIFE);
+      const path = indexPath(dataDir, USER, 2);
+      writeFileSync(path, damage(await written(vault)));
+      const warnings: string[] = [];
+      const second = make(vault, { sealer, logger: { warn: (_o, msg) => warnings.push(msg) } });
+      expect((await second.search(USER, { text: 'anxiety' }, opener([1, 2])))[0]?.entry.id).toBe(therapy.id);
+      expect(warnings.some((w) => w.includes('damaged'))).toBe(true);
+      await second.close();
+      const readsBefore = vault.reads;
+      const third = make(vault, { sealer });
+      await third.search(USER, { text: 'anxiety' }, opener([1, 2]));
+      expect(vault.reads).toBe(readsBefore); // the rebuilt file was written back and opens
+    });
+
+    it('after a level-2 key change the old file does not open and is rebuilt under the new key', async () => {
+      const vault = new MemoryVault(LIFE);
+      await written(vault);
+      const old = pairs.get(2)!;
+      pairs.set(2, generateX25519());
+      try {
+        const warnings: string[] = [];
+        const second = make(vault, { sealer, logger: { warn: (_o, msg) => warnings.push(msg) } });
+        expect((await second.search(USER, { text: 'anxiety' }, opener([1, 2])))[0]?.entry.id).toBe(therapy.id);
+        expect(warnings.some((w) => w.includes('damaged'))).toBe(true);
+        await second.close();
+        const text = readFileSync(indexPath(dataDir, USER, 2), 'utf8');
+        expect(Shard.open(decodeIndex(USER, text, opener([2]), 2)).size).toBe(1);
+      } finally {
+        pairs.set(2, old);
+      }
+    });
+
+    it('a rebuild that cannot open level 2 (key rotation rebuilds level 1) deletes the level-2 file', async () => {
+      const vault = new MemoryVault(LIFE);
+      await written(vault);
+      const index = make(vault, { sealer });
+      await index.rebuild(USER, opener([1]));
+      expect(existsSync(indexPath(dataDir, USER, 2))).toBe(false);
+      expect(existsSync(indexPath(dataDir, USER))).toBe(true);
+    });
+
+    it('a lock (forget) writes a changed level-2 shard back before closing it', async () => {
+      const vault = new MemoryVault(LIFE);
+      await written(vault);
+      const index = make(vault, { sealer, saveDelayMs: 60_000 });
+      await index.search(USER, { text: 'anxiety' }, opener([1, 2]));
+      const added = entry('Started seeing a new counsellor', { category: 'CONFIDENTIAL' });
+      vault.put(added);
+      await index.upsert(USER, added);
+      index.forget(USER, [2, 3, 4]);
+      // The write-back runs in the person's queue: the next operation on them waits for it.
+      await index.search(USER, { text: 'counsellor' }, opener([1]));
+      const text = readFileSync(indexPath(dataDir, USER, 2), 'utf8');
+      const shard = Shard.open(decodeIndex(USER, text, opener([2]), 2));
+      expect(shard.checksumOf(added.id)).toBe(added.checksum);
+      shard.close();
+    });
   });
 
   it('rebuilds a stale persisted index', async () => {
