@@ -94,7 +94,7 @@ export async function migrateStore(
     const digest = digestOf(userId, source);
     total.update(digest);
     const units = unitsOf(userId, source);
-    entries += units.length;
+    entries += new Set(units.map((u) => u.id)).size; // memories; units.length counts their revisions too
     const audit = await auditOf(direction, userId, folder, deps.db);
     auditRecords += audit.lines.length;
     if (target !== null && target.size > 0) {
@@ -219,9 +219,12 @@ function digestOf(userId: UserId, files: ReadonlyMap<string, string>): string {
   return hash.digest('hex');
 }
 
-function unitsOf(userId: UserId, files: ReadonlyMap<string, string>): { category: Category; unit: string }[] {
-  const units: { category: Category; unit: string }[] = [];
-  const seen = new Set<string>();
+function unitsOf(
+  userId: UserId,
+  files: ReadonlyMap<string, string>,
+): { category: Category; unit: string; id: string }[] {
+  // Every block, history included (revisions, versions, trash): the database keeps them as rows in file order.
+  const units: { category: Category; unit: string; id: string }[] = [];
   for (const category of CATEGORIES) {
     const text = files.get(`${category}.${userId}.md`);
     if (text === undefined) continue;
@@ -234,19 +237,7 @@ function unitsOf(userId: UserId, files: ReadonlyMap<string, string>): { category
           { details: { userId, category } },
         );
       }
-      // The database keeps one row per memory and no revisions yet (docs/entry-format.md, "Revisions"): a file
-      // vault whose memories were edited, annotated or trashed cannot be copied byte for byte.
-      if (seen.has(unit.id)) {
-        throw new MemvaultError(
-          'CONFLICT',
-          `${userId}'s vault holds several revisions of memory ${unit.id} (edits, the daily processing's notes or ` +
-            'the trash), which the PostgreSQL mode does not keep yet; nothing was copied. Keep this person on the ' +
-            'file vault for now.',
-          { details: { userId, id: unit.id } },
-        );
-      }
-      seen.add(unit.id);
-      units.push({ category, unit: unit.text });
+      units.push({ category, unit: unit.text, id: unit.id });
     }
   }
   return units;

@@ -109,4 +109,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'entry revisions: several rows per memory',
+    sql: `
+      -- Entry revisions (docs/entry-format.md, "Revisions"): a change inserts the entry's next revision as a new
+      -- row (its unit carries the **Revision** line) instead of replacing the row, so versions, the trash and the
+      -- history a file vault holds are kept, and copied both ways by memvault migrate. An entry is now its rows
+      -- ordered by pos (unique per person's entry); the current one is decided as in the file vault.
+      ALTER TABLE mv_entries DROP CONSTRAINT mv_entries_pkey;
+      ALTER TABLE mv_entries ADD PRIMARY KEY (user_id, id, pos);
+    `,
+  },
 ];

@@ -11,6 +11,9 @@ import { type EntryOpener, type EntrySealer, plainSealer, type SealContext } fro
 import type {
   DamagedEntry,
   EntryFilter,
+  EntryNote,
+  EntryVersion,
+  TrashedEntry,
   IntegrityReport,
   NewUser,
   ReadResult,
@@ -34,11 +37,28 @@ import { applyPatch, buildEntry } from '../vault/entry-rules.js';
 import {
   isSealedBlock,
   isStorablePayload,
-  parseEntry,
+  parseRevisionBlock,
   parseSealedEntry,
+  type Revision,
+  type RevisionKind,
   renderEntry,
   renderSealedEntry,
+  sameRevision,
 } from '../vault/markdown-codec.js';
+import {
+  applyNote,
+  byTrashedAtDesc,
+  changeKind,
+  erasesLowerCopies,
+  isTrashed,
+  latestRevision,
+  nextRevision,
+  type RevisedBlock,
+  revisionNumber,
+  trashLapsed,
+  trashListing,
+  versionBlocks,
+} from '../vault/revision-rules.js';
 import { buildProfile, categoryHeader, parseProfile, renderProfile } from '../vault/templates.js';
 import { PERSON_LOCK_SQL, type PgDatabase } from './database.js';
 
@@ -55,10 +75,12 @@ export interface PgVaultOptions {
 
 /** One stored unit, parsed as far as it can be without keys (as the file vault's records). */
 type Rec =
-  | ({ readonly t: 'plain'; readonly id: string } & Indexed)
+  | ({ readonly t: 'plain'; readonly id: string; readonly revision: Revision | null } & Indexed)
   | {
       readonly t: 'sealed';
       readonly id: string;
+      /** The visible revision line (null for revision 1); the same line is inside the seal. */
+      readonly revision: Revision | null;
       readonly date: string | null;
       readonly time: number | null;
       readonly payload: string;
@@ -82,7 +104,12 @@ interface SortKey {
 /** What this process knows of one person's entries, valid at `revision`. */
 interface UserCache {
   revision: number;
+  /** The current row of each entry (trashed ones too): see `currentOf`. */
   readonly rows: Map<string, Row>;
+  /** For the few ids with rows in more than one category (moved by an edit): the latest row in each. */
+  readonly spread: Map<string, Row[]>;
+  /** Ids whose current row is a trash revision, so the trash is found without going over every entry. */
+  readonly trashed: Set<string>;
   /** Rows per category in stored order; rebuilt after a change. */
   runs: Map<Category, Row[]> | null;
   readonly opened: Map<string, Opened>;
@@ -99,12 +126,13 @@ interface DbRow {
 const DEFAULT_MAX_CONTENT = 65_536;
 
 /**
- * The vault in PostgreSQL (DESIGN §10, docs/scale-out.md): one row per person and one per memory, holding the
- * very unit the category file would hold (plain Markdown or sealed block), so `export` writes the file vault's
- * bytes. Every write runs in one transaction under the person's advisory lock and moves their revision on by
+ * The vault in PostgreSQL (DESIGN §10, docs/scale-out.md): one row per person and one per block of a memory
+ * (each revision, as the file vault appends them: docs/entry-format.md, "Revisions"), holding the very unit the
+ * category file would hold (plain Markdown or sealed block), so `export` writes the file vault's bytes. A change
+ * inserts the next revision; the current row of an id is decided by the file vault's rules (vault/revision-rules.ts). Every write runs in one transaction under the person's advisory lock and moves their revision on by
  * one, so appends from any number of servers are serialised per person and never lost. Each process caches
  * parsed entries per person and brings them up to date from the rows changed since its revision (one indexed
- * query), reloading fully only after a delete or a move.
+ * query), reloading fully only after rows were removed (a delete, a move up, an expiry).
  */
 export class PgVault implements Vault {
   readonly #db: PgDatabase;
@@ -233,8 +261,9 @@ export class PgVault implements Vault {
     // Keep this process's cache current when nothing else wrote in between (else the next read catches up).
     const cache = this.#users.get(userId);
     if (cache && cache.revision === from && made) {
-      cache.rows.set(entry.id, { rec: made.rec, category: entry.category, pos: to });
-      cache.runs?.get(entry.category)?.push(cache.rows.get(entry.id)!);
+      const row: Row = { rec: made.rec, category: entry.category, pos: to };
+      place(cache, row);
+      cache.runs?.get(entry.category)?.push(row);
       cache.revision = to;
       if (made.rec.t === 'sealed' && entry.level <= 2)
         cache.opened.set(entry.id, { payload: made.rec.payload, ...indexed(entry) });
@@ -346,66 +375,181 @@ export class PgVault implements Vault {
     checkId(id);
     const user = await this.#sync(userId);
     const row = user.rows.get(id);
-    if (!row) throw notFound(`No memory ${id} in this vault.`, { id });
+    if (!row || isTrashed(rowBlock(row))) throw notFound(`No memory ${id} in this vault.`, { id });
     return this.#materialize(userId, row, opener, user);
   }
 
+  /**
+   * Changes one entry by inserting its next revision (docs/entry-format.md, "Revisions"), in the category after
+   * the change: a changed text is an `edit` (the row before stays as a version), anything else an `update`. A move
+   * up to a more protected level without a change of text erases the rows at the lower levels.
+   */
   async update(userId: UserId, id: string, patch: EntryPatch, opener: EntryOpener): Promise<MemoryEntry> {
     this.#assertOpen();
     checkUser(userId);
     checkId(id);
-    let next: MemoryEntry | undefined;
+    const lapsing = await this.#lapsing(userId);
+    let result: MemoryEntry | undefined;
     await this.#write(userId, 'change the memory', async (client, revision) => {
-      const row = await this.#fetchOne(client, userId, id);
-      const current = this.#materialize(userId, row, opener, this.#user(userId));
-      next = applyPatch(current, patch, this.#maxContentBytes);
-      const made = await this.#record(userId, next);
-      const moved = next.category !== row.category;
-      // A move takes the next position in its new category, as an append to the other file does.
-      await client.query(
-        'UPDATE mv_entries SET category = $3, pos = $4, revision = $5, unit = $6 WHERE user_id = $1 AND id = $2',
-        [userId, id, next.category, moved ? revision : row.pos, revision, made.unit],
-      );
-      return { reset: moved };
+      const erased = await this.#expire(client, userId, lapsing);
+      const found = await this.#current(client, userId, id, false);
+      const current = this.#materialize(userId, found, opener, this.#user(userId));
+      const next = applyPatch(current, patch, this.#maxContentBytes);
+      const kind = changeKind(current, next, found.category);
+      result = kind === null ? current : next;
+      const moved = kind !== null && (await this.#revise(client, userId, found, next, kind, revision));
+      return { reset: moved || erased };
     });
-    return next!;
+    return result!;
   }
 
+  /** Moves an entry to the trash: a `trash` revision hides it from read, get and search until `restore` (30 days). */
+  async trash(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkUser(userId);
+    checkId(id);
+    const lapsing = await this.#lapsing(userId);
+    let entry: MemoryEntry | undefined;
+    await this.#write(userId, 'move the memory to the trash', async (client, revision) => {
+      const erased = await this.#expire(client, userId, lapsing);
+      const found = await this.#current(client, userId, id, false);
+      entry = this.#materialize(userId, found, opener, this.#user(userId));
+      await this.#revise(client, userId, found, entry, 'trash', revision);
+      return { reset: erased };
+    });
+    return entry!;
+  }
+
+  /** Brings an entry back from the trash, unchanged. @throws NOT_FOUND when it is not in the trash (any more). */
+  async restore(userId: UserId, id: string, opener: EntryOpener): Promise<MemoryEntry> {
+    this.#assertOpen();
+    checkUser(userId);
+    checkId(id);
+    const lapsing = await this.#lapsing(userId);
+    let entry: MemoryEntry | undefined;
+    await this.#write(userId, 'restore the memory', async (client, revision) => {
+      const erased = await this.#expire(client, userId, lapsing);
+      const found = await this.#current(client, userId, id, true);
+      if (!isTrashed(rowBlock(found))) throw notFound(`Memory ${id} is not in the trash.`, { id });
+      entry = this.#materialize(userId, found, opener, this.#user(userId));
+      await this.#revise(client, userId, found, entry, 'restore', revision);
+      return { reset: erased };
+    });
+    return entry!;
+  }
+
+  /** The trash, most recently trashed first; levels the opener cannot open without content. Erases lapsed trash first. */
+  async listTrash(userId: UserId, opener: EntryOpener): Promise<TrashedEntry[]> {
+    this.#assertOpen();
+    checkUser(userId);
+    const lapsing = await this.#lapsing(userId);
+    if (lapsing.length > 0) {
+      await this.#write(userId, 'erase the lapsed trash', async (client) => ({
+        reset: await this.#expire(client, userId, lapsing),
+      }));
+    }
+    const user = await this.#sync(userId);
+    const out: TrashedEntry[] = [];
+    for (const row of trashedRows(user)) {
+      const rec = row.rec;
+      if (rec.t === 'damaged') continue;
+      let entry: MemoryEntry | null = null;
+      if (opener.canOpen(levelOf(row.category))) {
+        try {
+          entry = this.#materialize(userId, row, opener, user);
+        } catch (error) {
+          if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+          continue; // damaged: reported by check, never shown as trash
+        }
+      }
+      out.push(trashListing(rec.id, row.category, rec.revision!, entry));
+    }
+    return out.sort(byTrashedAtDesc);
+  }
+
+  /** Erases every trashed entry the opener can open, now. Returns how many. */
+  async emptyTrash(userId: UserId, opener: EntryOpener): Promise<number> {
+    this.#assertOpen();
+    checkUser(userId);
+    const user = await this.#sync(userId);
+    const ids = trashedRows(user)
+      .filter((row) => opener.canOpen(levelOf(row.category)))
+      .map((row) => row.rec.id);
+    if (ids.length === 0) return 0;
+    let count = 0;
+    await this.#write(userId, 'empty the trash', async (client, revision) => {
+      const chains = await this.#chains(client, userId, ids);
+      const gone = new Set<string>();
+      for (const id of ids) {
+        const found = currentOf(chains.get(id) ?? []);
+        if (found && isTrashed(rowBlock(found)) && opener.canOpen(levelOf(found.category))) gone.add(id);
+      }
+      await this.#erase(client, userId, gone, opener, revision);
+      count = gone.size;
+      return { reset: gone.size > 0 };
+    });
+    return count;
+  }
+
+  /**
+   * The earlier versions of an entry's text, newest first: each row a text edit replaced, opened where the opener
+   * can open the level of its category (else listed with `entry: null`). Needs the entry's level unlocked, like `get`.
+   */
+  async versions(userId: UserId, id: string, opener: EntryOpener): Promise<EntryVersion[]> {
+    this.#assertOpen();
+    checkUser(userId);
+    checkId(id);
+    const rows = await this.#db.query<DbRow>(
+      'read the versions',
+      'SELECT id, category, pos, unit FROM mv_entries WHERE user_id = $1 AND id = $2 ORDER BY pos',
+      [userId, id],
+    );
+    const chain = rows.map((r) => this.#parseRow(userId, r));
+    const found = currentOf(chain);
+    if (!found || isTrashed(rowBlock(found))) throw notFound(`No memory ${id} in this vault.`, { id });
+    const user = this.#user(userId);
+    this.#materialize(userId, found, opener, user);
+    const intact = chain
+      .filter((row) => row.rec.t !== 'damaged')
+      .sort((a, b) => revisionNumber(rowBlock(a)) - revisionNumber(rowBlock(b)));
+    const out: EntryVersion[] = [];
+    for (const { block, replacedAt } of versionBlocks(intact, rowBlock)) {
+      const rec = block.rec;
+      if (rec.t === 'damaged') continue;
+      const level = levelOf(block.category);
+      let entry: MemoryEntry | null = null;
+      if (opener.canOpen(level)) {
+        try {
+          entry = rec.t === 'plain' ? rec.entry : this.#open(userId, block.category, rec, opener, user, false).entry;
+        } catch (error) {
+          if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+          continue; // a damaged version is reported by check, not shown
+        }
+      }
+      const savedAt = rec.revision?.at ?? entry?.date ?? (rec.t === 'sealed' ? rec.date : null);
+      out.push({
+        revision: revisionNumber(rowBlock(block)),
+        category: block.category,
+        level,
+        savedAt,
+        replacedAt,
+        entry,
+      });
+    }
+    return out;
+  }
+
+  /** Erases an entry for good: every row of it (versions and trash included), and every reference to it. */
   async delete(userId: UserId, id: string, opener: EntryOpener): Promise<void> {
     this.#assertOpen();
     checkUser(userId);
     checkId(id);
+    const lapsing = await this.#lapsing(userId);
     await this.#write(userId, 'delete the memory', async (client, revision) => {
-      const target = await this.#fetchOne(client, userId, id);
-      if (!opener.canOpen(levelOf(target.category))) throw lockedLevel(levelOf(target.category));
-      const user = this.#user(userId);
-      for (const row of await this.#fetchAll(client, userId)) {
-        if (row.rec.id === id || row.rec.t === 'damaged') continue;
-        let entry: MemoryEntry;
-        if (row.rec.t === 'plain') entry = row.rec.entry;
-        else if (opener.canOpen(levelOf(row.category))) {
-          try {
-            entry = this.#open(userId, row.category, row.rec, opener, user).entry;
-          } catch (error) {
-            if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
-            continue; // a damaged entry stays as it is
-          }
-        } else continue; // a locked level keeps a dangling reference, which readers tolerate
-        if (!entry.related.includes(id)) continue;
-        const { checksum: _, ...rest } = entry;
-        const made = await this.#record(
-          userId,
-          withChecksum({ ...rest, related: entry.related.filter((r) => r !== id) }),
-        );
-        await client.query('UPDATE mv_entries SET revision = $3, unit = $4 WHERE user_id = $1 AND id = $2', [
-          userId,
-          row.rec.id,
-          revision,
-          made.unit,
-        ]);
-      }
-      await client.query('DELETE FROM mv_entries WHERE user_id = $1 AND id = $2', [userId, id]);
-      user.opened.delete(id);
+      await this.#expire(client, userId, lapsing);
+      const found = await this.#current(client, userId, id, true);
+      if (!opener.canOpen(levelOf(found.category))) throw lockedLevel(levelOf(found.category));
+      await this.#erase(client, userId, new Set([id]), opener, revision);
       return { reset: true };
     });
   }
@@ -417,7 +561,7 @@ export class PgVault implements Vault {
     checkId(b);
     if (a === b) throw validationError('A memory cannot be related to itself.', { field: 'related' });
     await this.#write(userId, 'link the memories', async (client, revision) => {
-      const rows = [await this.#fetchOne(client, userId, a), await this.#fetchOne(client, userId, b)];
+      const rows = [await this.#current(client, userId, a, false), await this.#current(client, userId, b, false)];
       const user = this.#user(userId);
       for (const [self, other] of [
         [rows[0]!, b],
@@ -426,35 +570,106 @@ export class PgVault implements Vault {
         const entry = this.#materialize(userId, self, opener, user);
         if (entry.related.includes(other)) continue;
         const next = applyPatch(entry, { related: [...entry.related, other] }, Number.MAX_SAFE_INTEGER);
-        const made = await this.#record(userId, next);
-        await client.query('UPDATE mv_entries SET revision = $3, unit = $4 WHERE user_id = $1 AND id = $2', [
-          userId,
-          entry.id,
-          revision,
-          made.unit,
-        ]);
+        await this.#revise(client, userId, self, next, 'update', revision);
       }
       return { reset: false };
     });
   }
 
+  /**
+   * The daily processing's importance and links, as inserted `update` revisions (one statement for a day's notes),
+   * never rewriting a row. Entries gone, trashed, damaged or at a locked level are skipped.
+   */
+  async annotate(userId: UserId, notes: readonly EntryNote[], opener: EntryOpener): Promise<number> {
+    this.#assertOpen();
+    checkUser(userId);
+    for (const note of notes) checkId(note.id);
+    if (notes.length === 0) return 0;
+    const lapsing = await this.#lapsing(userId);
+    let written = 0;
+    await this.#write(userId, 'note the memories', async (client, revision) => {
+      const erased = await this.#expire(client, userId, lapsing);
+      const chains = await this.#chains(
+        client,
+        userId,
+        notes.map((n) => n.id),
+      );
+      const user = this.#user(userId);
+      const work = new Map<string, { found: Row; original: string; entry: MemoryEntry }>();
+      for (const note of notes) {
+        let w = work.get(note.id);
+        if (!w) {
+          const found = currentOf(chains.get(note.id) ?? []);
+          if (!found || found.rec.t === 'damaged' || isTrashed(rowBlock(found))) continue;
+          if (!opener.canOpen(levelOf(found.category))) continue;
+          let entry: MemoryEntry;
+          try {
+            entry = this.#materialize(userId, found, opener, user);
+          } catch (error) {
+            if (isMemvaultError(error, 'DATA_CORRUPTION')) continue; // a damaged entry stays as it is
+            throw error;
+          }
+          w = { found, original: entry.checksum, entry };
+          work.set(note.id, w);
+        }
+        w.entry = applyNote(w.entry, note);
+      }
+      const at = this.#clock.now().toISOString();
+      const ids: string[] = [];
+      const categories: string[] = [];
+      const units: string[] = [];
+      for (const w of work.values()) {
+        if (w.entry.checksum === w.original) continue; // nothing changed: nothing written
+        const made = await this.#record(userId, w.entry, nextRevision(revisionNumber(rowBlock(w.found)), 'update', at));
+        ids.push(w.entry.id);
+        categories.push(w.found.category);
+        units.push(made.unit);
+        user.opened.delete(w.entry.id);
+      }
+      if (ids.length > 0) {
+        await client.query(
+          'INSERT INTO mv_entries (user_id, id, category, pos, revision, unit) ' +
+            'SELECT $1, id, category, $2, $2, unit FROM unnest($3::text[], $4::text[], $5::text[]) AS t(id, category, unit)',
+          [userId, revision, ids, categories, units],
+        );
+      }
+      written = ids.length;
+      return { reset: erased };
+    });
+    return written;
+  }
+
+  /**
+   * Names damaged rows (history included: a damaged version is reported too) and counts the current entries,
+   * trashed ones included.
+   */
   async check(userId: UserId, opener: EntryOpener): Promise<IntegrityReport> {
     this.#assertOpen();
     checkUser(userId);
     const user = await this.#sync(userId);
+    const stored = await this.#db.query<DbRow>(
+      'check the vault',
+      'SELECT id, category, pos, unit FROM mv_entries WHERE user_id = $1 ORDER BY pos, id',
+      [userId],
+    );
+    const rows = stored.map((r) => this.#parseRow(userId, r));
+    const current = new Set(currentRows(rows).values());
     const damaged: DamagedEntry[] = [];
     let intact = 0;
     let locked = 0;
     for (const kind of CATEGORIES) {
       const level = levelOf(kind);
-      for (const { rec } of runsOf(user).get(kind) ?? []) {
+      for (const row of rows) {
+        const rec = row.rec;
+        if (row.category !== kind) continue;
+        const counted = current.has(row);
         if (rec.t === 'damaged') damaged.push({ id: rec.id, category: kind, reason: rec.reason });
-        else if (rec.t === 'plain') intact++;
-        else if (!opener.canOpen(level)) locked++;
+        else if (rec.t === 'plain') intact += counted ? 1 : 0;
+        else if (!opener.canOpen(level)) locked += counted ? 1 : 0;
         else {
           try {
-            this.#open(userId, kind, rec, opener, user);
-            intact++;
+            this.#open(userId, kind, rec, opener, user, counted);
+            intact += counted ? 1 : 0;
           } catch (error) {
             if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
             damaged.push({ id: rec.id, category: kind, reason: reasonOf(error) });
@@ -465,6 +680,7 @@ export class PgVault implements Vault {
     return { userId, intact, locked, damaged };
   }
 
+  /** Re-renders every row (history included, each with its own revision line) through the current sealer. */
   async reseal(userId: UserId, opener: EntryOpener): Promise<number> {
     this.#assertOpen();
     checkUser(userId);
@@ -478,22 +694,21 @@ export class PgVault implements Vault {
       }
       const user = this.#user(userId);
       for (const row of rows) {
-        if (row.rec.t === 'damaged') continue;
+        const rec = row.rec;
+        if (rec.t === 'damaged') continue;
         let entry: MemoryEntry;
         try {
-          entry = row.rec.t === 'plain' ? row.rec.entry : this.#open(userId, row.category, row.rec, opener, user).entry;
+          entry = rec.t === 'plain' ? rec.entry : this.#open(userId, row.category, rec, opener, user, false).entry;
         } catch (error) {
           if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
-          unopened.push(row.rec.id); // kept byte for byte
+          unopened.push(rec.id); // kept byte for byte
           continue;
         }
-        const made = await this.#record(userId, entry);
-        await client.query('UPDATE mv_entries SET revision = $3, unit = $4 WHERE user_id = $1 AND id = $2', [
-          userId,
-          entry.id,
-          revision,
-          made.unit,
-        ]);
+        const made = await this.#record(userId, entry, rec.revision);
+        await client.query(
+          'UPDATE mv_entries SET revision = $4, unit = $5 WHERE user_id = $1 AND id = $2 AND pos = $3',
+          [userId, rec.id, row.pos, revision, made.unit],
+        );
         count++;
       }
       user.opened.clear();
@@ -658,10 +873,14 @@ export class PgVault implements Vault {
     }
     // Another sync of this person may have finished meanwhile with a newer snapshot: never go back.
     if (now <= user.revision) return user;
-    if (!incremental) user.rows.clear();
+    if (!incremental) {
+      user.rows.clear();
+      user.spread.clear();
+      user.trashed.clear();
+    }
     for (const r of rows) {
       if (r.id === null) continue;
-      user.rows.set(r.id, this.#parseRow(userId, r));
+      place(user, this.#parseRow(userId, r));
     }
     user.runs = null;
     user.revision = now;
@@ -671,7 +890,16 @@ export class PgVault implements Vault {
   #user(userId: UserId): UserCache {
     let user = this.#users.get(userId);
     if (user) this.#users.delete(userId);
-    else user = { revision: -1, rows: new Map(), runs: null, opened: new Map(), sortKeys: new Map() };
+    else
+      user = {
+        revision: -1,
+        rows: new Map(),
+        spread: new Map(),
+        trashed: new Set(),
+        runs: null,
+        opened: new Map(),
+        sortKeys: new Map(),
+      };
     this.#users.set(userId, user);
     if (this.#users.size > this.#maxCachedUsers) {
       const oldest = this.#users.keys().next().value;
@@ -680,13 +908,136 @@ export class PgVault implements Vault {
     return user;
   }
 
-  async #fetchOne(client: pg.PoolClient, userId: UserId, id: string): Promise<Row> {
+  /** Every row of one id, in stored order (read in the write's transaction). */
+  async #chain(client: pg.PoolClient, userId: UserId, id: string): Promise<Row[]> {
     const result = await client.query<DbRow>(
-      'SELECT id, category, pos, unit FROM mv_entries WHERE user_id = $1 AND id = $2',
+      'SELECT id, category, pos, unit FROM mv_entries WHERE user_id = $1 AND id = $2 ORDER BY pos',
       [userId, id],
     );
-    if (!result.rows[0]) throw notFound(`No memory ${id} in this vault.`, { id });
-    return this.#parseRow(userId, result.rows[0]);
+    return result.rows.map((r) => this.#parseRow(userId, r));
+  }
+
+  /** Every row of each of `ids`, by id, in stored order. */
+  async #chains(client: pg.PoolClient, userId: UserId, ids: readonly string[]): Promise<Map<string, Row[]>> {
+    const result = await client.query<DbRow>(
+      'SELECT id, category, pos, unit FROM mv_entries WHERE user_id = $1 AND id = ANY($2::text[]) ORDER BY pos',
+      [userId, [...new Set(ids)]],
+    );
+    const chains = new Map<string, Row[]>();
+    for (const r of result.rows) {
+      const row = this.#parseRow(userId, r);
+      const chain = chains.get(r.id);
+      if (chain) chain.push(row);
+      else chains.set(r.id, [row]);
+    }
+    return chains;
+  }
+
+  /** The current row of an entry (read in the write's transaction). A trashed entry is NOT_FOUND unless `trashed`. */
+  async #current(client: pg.PoolClient, userId: UserId, id: string, trashed: boolean): Promise<Row> {
+    const found = currentOf(await this.#chain(client, userId, id));
+    if (!found || (!trashed && isTrashed(rowBlock(found)))) throw notFound(`No memory ${id} in this vault.`, { id });
+    return found;
+  }
+
+  /**
+   * Inserts `next` as the next revision of a found entry, in its category after the change, at the write's
+   * position. A move up without a change of text erases the lower rows: returns true then (caches must reload).
+   */
+  async #revise(
+    client: pg.PoolClient,
+    userId: UserId,
+    found: Row,
+    next: MemoryEntry,
+    kind: RevisionKind,
+    revision: number,
+  ): Promise<boolean> {
+    const line = nextRevision(revisionNumber(rowBlock(found)), kind, this.#clock.now().toISOString());
+    const made = await this.#record(userId, next, line);
+    await client.query(
+      'INSERT INTO mv_entries (user_id, id, category, pos, revision, unit) VALUES ($1, $2, $3, $4, $4, $5)',
+      [userId, next.id, next.category, revision, made.unit],
+    );
+    this.#user(userId).opened.delete(next.id);
+    if (!erasesLowerCopies(kind, found.category, next.category)) return false;
+    const lower = CATEGORIES.filter((c) => levelOf(c) < levelOf(next.category));
+    await client.query('DELETE FROM mv_entries WHERE user_id = $1 AND id = $2 AND category = ANY($3::text[])', [
+      userId,
+      next.id,
+      lower,
+    ]);
+    return true;
+  }
+
+  /**
+   * Removes every row of `ids` and, where `opener` can open them, the references to them from the current rows of
+   * other entries (rewritten in place, keeping their revision lines; a locked level keeps a dangling reference,
+   * which readers tolerate).
+   */
+  async #erase(
+    client: pg.PoolClient,
+    userId: UserId,
+    ids: ReadonlySet<string>,
+    opener: EntryOpener | null,
+    revision: number,
+  ): Promise<void> {
+    if (ids.size === 0) return;
+    const user = this.#user(userId);
+    if (opener) {
+      for (const row of currentRows(await this.#fetchAll(client, userId)).values()) {
+        const rec = row.rec;
+        if (rec.t === 'damaged' || ids.has(rec.id) || !opener.canOpen(levelOf(row.category))) continue;
+        let entry: MemoryEntry;
+        try {
+          entry = this.#materialize(userId, row, opener, user);
+        } catch (error) {
+          if (isMemvaultError(error, 'SECURITY_ERROR')) throw error;
+          continue; // a damaged entry stays as it is
+        }
+        if (!entry.related.some((r) => ids.has(r))) continue;
+        const { checksum: _, ...rest } = entry;
+        const made = await this.#record(
+          userId,
+          withChecksum({ ...rest, related: entry.related.filter((r) => !ids.has(r)) }),
+          rec.revision,
+        );
+        await client.query(
+          'UPDATE mv_entries SET revision = $4, unit = $5 WHERE user_id = $1 AND id = $2 AND pos = $3',
+          [userId, rec.id, row.pos, revision, made.unit],
+        );
+      }
+    }
+    await client.query('DELETE FROM mv_entries WHERE user_id = $1 AND id = ANY($2::text[])', [userId, [...ids]]);
+    for (const id of ids) {
+      user.opened.delete(id);
+      user.sortKeys.delete(id);
+    }
+  }
+
+  /**
+   * Ids this process saw in the trash for more than 30 days (read before the lock; `#expire` checks them again
+   * under it). Every change but a new memory, and listing the trash, erases them first.
+   */
+  async #lapsing(userId: UserId): Promise<string[]> {
+    const user = await this.#sync(userId);
+    const now = this.#clock.now().getTime();
+    const ids: string[] = [];
+    for (const row of trashedRows(user)) if (trashLapsed(rowBlock(row), now)) ids.push(row.rec.id);
+    return ids;
+  }
+
+  /** Erases for good those of `ids` still in the trash for more than 30 days. True when something was erased. */
+  async #expire(client: pg.PoolClient, userId: UserId, ids: readonly string[]): Promise<boolean> {
+    if (ids.length === 0) return false;
+    const now = this.#clock.now().getTime();
+    const chains = await this.#chains(client, userId, ids);
+    const gone = new Set<string>();
+    for (const [id, chain] of chains) {
+      const found = currentOf(chain);
+      if (found && trashLapsed(rowBlock(found), now)) gone.add(id);
+    }
+    await this.#erase(client, userId, gone, null, 0);
+    return gone.size > 0;
   }
 
   async #fetchAll(client: pg.PoolClient, userId: UserId): Promise<Row[]> {
@@ -714,13 +1065,20 @@ export class PgVault implements Vault {
           );
         }
         const time = sealed.date === null ? null : Date.parse(sealed.date);
-        rec = { t: 'sealed', id: sealed.id, date: sealed.date, time, payload: sealed.payload };
+        rec = {
+          t: 'sealed',
+          id: sealed.id,
+          revision: sealed.revision ?? null,
+          date: sealed.date,
+          time,
+          payload: sealed.payload,
+        };
       } else {
-        const entry = parseEntry(r.unit, userId);
+        const { entry, revision } = parseRevisionBlock(r.unit, userId);
         if (entry.category !== kind) {
           throw corruption(`Memory entry ${entry.id} is damaged: it says ${entry.category} but is stored as ${kind}.`);
         }
-        rec = { t: 'plain', id: entry.id, ...indexed(entry) };
+        rec = { t: 'plain', id: entry.id, revision, ...indexed(entry) };
       }
       if (rec.id !== r.id) throw corruption(`Memory entry ${r.id} is damaged: the stored entry has another id.`);
     } catch (error) {
@@ -729,9 +1087,10 @@ export class PgVault implements Vault {
     return { rec, category: kind, pos };
   }
 
-  #open(userId: UserId, kind: Category, rec: SealedRec, opener: EntryOpener, user: UserCache): Opened {
+  /** Opens a sealed row; levels 1–2 are served from (and kept in) the opened cache unless `cache` is false (history). */
+  #open(userId: UserId, kind: Category, rec: SealedRec, opener: EntryOpener, user: UserCache, cache = true): Opened {
     const level = levelOf(kind);
-    if (level <= 2) {
+    if (level <= 2 && cache) {
       const hit = user.opened.get(rec.id);
       if (hit && hit.payload === rec.payload) return hit;
     }
@@ -743,7 +1102,7 @@ export class PgVault implements Vault {
       if (isMemvaultError(error, 'DATA_CORRUPTION') || isMemvaultError(error, 'SECURITY_ERROR')) throw error;
       throw corruption(`Memory entry ${rec.id} is damaged: its sealed payload does not open.`, { id: rec.id }, error);
     }
-    const entry = parseEntry(text, userId);
+    const { entry, revision } = parseRevisionBlock(text, userId);
     if (entry.id !== rec.id) {
       throw corruption(`Memory entry ${rec.id} is damaged: the sealed entry inside has another id.`, { id: rec.id });
     }
@@ -757,8 +1116,15 @@ export class PgVault implements Vault {
         id: rec.id,
       });
     }
+    // As in the file vault: the visible revision line must be the sealed one (a payload moved from another
+    // revision of the same entry, or an edited line, does not open).
+    if (!sameRevision(revision, rec.revision)) {
+      throw corruption(`Memory entry ${rec.id} is damaged: its visible revision differs from the sealed one.`, {
+        id: rec.id,
+      });
+    }
     const opened: Opened = { payload: rec.payload, ...indexed(entry) };
-    if (level <= 2) user.opened.set(rec.id, opened);
+    if (level <= 2 && cache) user.opened.set(rec.id, opened);
     return opened;
   }
 
@@ -773,10 +1139,14 @@ export class PgVault implements Vault {
     return this.#open(userId, row.category, rec, opener, user).entry;
   }
 
-  async #record(userId: UserId, entry: MemoryEntry): Promise<{ rec: Rec; unit: string }> {
-    const plain = renderEntry(entry);
+  async #record(
+    userId: UserId,
+    entry: MemoryEntry,
+    revision: Revision | null = null,
+  ): Promise<{ rec: Rec; unit: string }> {
+    const plain = renderEntry(entry, revision);
     if (!this.#sealer.seals(entry.level)) {
-      return { rec: { t: 'plain', id: entry.id, ...indexed(entry) }, unit: plain };
+      return { rec: { t: 'plain', id: entry.id, revision, ...indexed(entry) }, unit: plain };
     }
     const ctx: SealContext = { userId, level: entry.level, category: entry.category, entryId: entry.id };
     const payload = await this.#sealer.seal(ctx, plain);
@@ -787,8 +1157,8 @@ export class PgVault implements Vault {
     }
     const date = entry.level <= 2 ? entry.date : null;
     return {
-      rec: { t: 'sealed', id: entry.id, date, time: date === null ? null : Date.parse(date), payload },
-      unit: renderSealedEntry({ id: entry.id, date, payload }),
+      rec: { t: 'sealed', id: entry.id, revision, date, time: date === null ? null : Date.parse(date), payload },
+      unit: renderSealedEntry({ id: entry.id, date, payload, revision }),
     };
   }
 
@@ -797,11 +1167,73 @@ export class PgVault implements Vault {
   }
 }
 
-/** Rows per category in stored order, built once per change of the cache. */
+/** A row as the revision rules see it. */
+const rowBlock = (row: Row): RevisedBlock =>
+  row.rec.t === 'damaged' ? { damaged: true, revision: null } : { damaged: false, revision: row.rec.revision };
+
+/**
+ * The current row among rows of one id, as in the file vault: the latest row of each category (by position, as
+ * the latest block of a file), then the highest revision over the categories (`latestRevision`).
+ */
+function currentOf(rows: readonly Row[]): Row | undefined {
+  const heads = new Map<Category, Row>();
+  for (const row of rows) {
+    const head = heads.get(row.category);
+    if (head === undefined || row.pos >= head.pos) heads.set(row.category, row);
+  }
+  return latestRevision(
+    CATEGORIES.flatMap((c) => heads.get(c) ?? []),
+    rowBlock,
+  );
+}
+
+/** The current row of every id among `rows`. */
+function currentRows(rows: readonly Row[]): Map<string, Row> {
+  const chains = new Map<string, Row[]>();
+  for (const row of rows) {
+    const chain = chains.get(row.rec.id);
+    if (chain) chain.push(row);
+    else chains.set(row.rec.id, [row]);
+  }
+  const out = new Map<string, Row>();
+  for (const [id, chain] of chains) out.set(id, currentOf(chain)!);
+  return out;
+}
+
+/** Takes one more row of a person into the cache (in any order: positions decide within a category). */
+function place(user: UserCache, row: Row): void {
+  const id = row.rec.id;
+  const current = user.rows.get(id);
+  let next = row;
+  if (current !== undefined) {
+    const heads = user.spread.get(id) ?? [current];
+    const i = heads.findIndex((h) => h.category === row.category);
+    if (i < 0) heads.push(row);
+    else if (row.pos >= heads[i]!.pos) heads[i] = row;
+    if (heads.length > 1) user.spread.set(id, heads);
+    else user.spread.delete(id);
+    next = currentOf(heads)!;
+  }
+  user.rows.set(id, next);
+  if (isTrashed(rowBlock(next))) user.trashed.add(id);
+  else user.trashed.delete(id);
+}
+
+/** The current rows that are trash revisions. */
+function trashedRows(user: UserCache): Row[] {
+  const out: Row[] = [];
+  for (const id of user.trashed) {
+    const row = user.rows.get(id);
+    if (row && isTrashed(rowBlock(row))) out.push(row);
+  }
+  return out;
+}
+
+/** Rows per category in stored order (trashed entries left out), built once per change of the cache. */
 function runsOf(user: UserCache): Map<Category, Row[]> {
   if (user.runs) return user.runs;
   const runs = new Map<Category, Row[]>(CATEGORIES.map((c) => [c, []]));
-  for (const row of user.rows.values()) runs.get(row.category)?.push(row);
+  for (const row of user.rows.values()) if (!isTrashed(rowBlock(row))) runs.get(row.category)?.push(row);
   for (const run of runs.values()) run.sort((a, b) => a.pos - b.pos);
   user.runs = runs;
   return runs;

@@ -26,20 +26,19 @@ import { acquireFileLock, isProcessAlive, type FileLock, LockTimeoutError } from
 import { KeyedMutex } from '../infra/keyed-mutex.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { type EntryOpener, type EntrySealer, plainSealer, type SealContext } from '../ports/sealer.js';
-import {
-  type DamagedEntry,
-  type EntryNote,
-  type EntryVersion,
-  TRASH_DAYS,
-  type TrashedEntry,
-  type EntryFilter,
-  type IntegrityReport,
-  type LockedEntry,
-  type NewUser,
-  type ProfilePatch,
-  type ReadResult,
-  type UserProfile,
-  type Vault,
+import type {
+  DamagedEntry,
+  EntryNote,
+  EntryVersion,
+  TrashedEntry,
+  EntryFilter,
+  IntegrityReport,
+  LockedEntry,
+  NewUser,
+  ProfilePatch,
+  ReadResult,
+  UserProfile,
+  Vault,
 } from '../ports/vault.js';
 import { applyPatch, buildEntry } from './entry-rules.js';
 import {
@@ -65,6 +64,19 @@ import {
   renderSealedEntry,
   sameRevision,
 } from './markdown-codec.js';
+import {
+  applyNote,
+  byTrashedAtDesc,
+  changeKind,
+  erasesLowerCopies,
+  latestRevision,
+  nextRevision,
+  type RevisedBlock,
+  revisionNumber,
+  trashLapsed,
+  trashListing,
+  versionBlocks,
+} from './revision-rules.js';
 import { buildProfile, categoryHeader, parseProfile, renderProfile } from './templates.js';
 import { completeLength, endsComplete, splitUnits, TERMINATOR, TERMINATOR_BYTES, type Unit } from './vault-file.js';
 
@@ -187,10 +199,11 @@ interface Located {
   readonly rec: Rec;
 }
 
-const TRASH_MS = TRASH_DAYS * 86_400_000;
-
 /** The revision number of a record (0 for a damaged one, which never wins). */
-const revisionOf = (rec: Rec): number => (rec.t === 'damaged' ? 0 : (rec.revision?.n ?? 1));
+const revisionOf = (rec: Rec): number => revisionNumber(blockOf(rec));
+/** A record as the revision rules see it. */
+const blockOf = (rec: Rec): RevisedBlock =>
+  rec.t === 'damaged' ? { damaged: true, revision: null } : { damaged: false, revision: rec.revision };
 
 const LOCK_NAME = '.lock';
 const CREATING_PREFIX = '.creating.';
@@ -534,8 +547,9 @@ export class FsVault implements Vault {
       const found = await this.#locate(userId, id);
       const current = this.#materialize(userId, found, opener);
       const next = applyPatch(current, patch, this.#maxContentBytes);
-      if (next.checksum === current.checksum && next.category === found.kind) return current;
-      await this.#revise(userId, found, next, next.content === current.content ? 'update' : 'edit');
+      const kind = changeKind(current, next, found.kind);
+      if (kind === null) return current;
+      await this.#revise(userId, found, next, kind);
       return next;
     });
   }
@@ -594,17 +608,9 @@ export class FsVault implements Vault {
             continue; // damaged: reported by check and reads of the file, never shown as trash
           }
         }
-        const at = rec.revision.at;
-        out.push({
-          id: rec.id,
-          category: state.kind,
-          level,
-          trashedAt: at,
-          erasedAfter: new Date(Date.parse(at) + TRASH_MS).toISOString(),
-          entry,
-        });
+        out.push(trashListing(rec.id, state.kind, rec.revision, entry));
       }
-      return out.sort((a, b) => (a.trashedAt < b.trashedAt ? 1 : a.trashedAt > b.trashedAt ? -1 : 0));
+      return out.sort(byTrashedAtDesc);
     });
   }
 
@@ -641,10 +647,8 @@ export class FsVault implements Vault {
     }
     chain.sort((a, b) => revisionOf(a.rec) - revisionOf(b.rec));
     const out: EntryVersion[] = [];
-    for (let i = chain.length - 2; i >= 0; i--) {
-      const { kind, rec } = chain[i]!;
-      const replacedBy = chain[i + 1]!.rec.revision;
-      if (replacedBy?.kind !== 'edit') continue;
+    for (const { block, replacedAt } of versionBlocks(chain, (c) => blockOf(c.rec))) {
+      const { kind, rec } = block;
       const level = levelOf(kind);
       let entry: MemoryEntry | null = null;
       if (opener.canOpen(level)) {
@@ -656,7 +660,7 @@ export class FsVault implements Vault {
         }
       }
       const savedAt = rec.revision?.at ?? entry?.date ?? (rec.t === 'sealed' ? rec.date : null);
-      out.push({ revision: revisionOf(rec), category: kind, level, savedAt, replacedAt: replacedBy.at, entry });
+      out.push({ revision: revisionOf(rec), category: kind, level, savedAt, replacedAt, entry });
     }
     return out;
   }
@@ -724,14 +728,7 @@ export class FsVault implements Vault {
           w = { kind: found.kind, n: revisionOf(found.rec), original: entry.checksum, entry };
           work.set(note.id, w);
         }
-        const unlink = new Set(note.unlink ?? []);
-        const related = w.entry.related.filter((r) => !unlink.has(r));
-        for (const r of note.link ?? []) if (r !== w.entry.id && !related.includes(r)) related.push(r);
-        w.entry = applyPatch(
-          w.entry,
-          { related, ...(note.analysis ? { analysis: note.analysis(w.entry.analysis) } : {}) },
-          Number.MAX_SAFE_INTEGER,
-        );
+        w.entry = applyNote(w.entry, note);
       }
       const at = this.#clock.now().toISOString();
       const changes = new Map<Category, { rec: Rec; text: string; entry: MemoryEntry }[]>();
@@ -1209,12 +1206,12 @@ export class FsVault implements Vault {
    */
   async #locate(userId: UserId, id: string, trashed = false): Promise<Located> {
     const states = await Promise.all(CATEGORIES.map((kind) => this.#load(userId, kind)));
-    let best: Located | undefined;
+    const heads: Located[] = [];
     for (const state of states) {
       const rec = state.byId.get(id);
-      if (rec && (best === undefined || revisionOf(rec) > revisionOf(best.rec)))
-        best = { kind: state.kind, state, rec };
+      if (rec) heads.push({ kind: state.kind, state, rec });
     }
+    const best = latestRevision(heads, (h) => blockOf(h.rec));
     if (best === undefined || (!trashed && best.rec.t !== 'damaged' && best.rec.revision?.kind === 'trash')) {
       throw notFound(`No memory ${id} in this vault.`, { id });
     }
@@ -1265,13 +1262,13 @@ export class FsVault implements Vault {
    * A move up to a more protected level that leaves the text as it was erases the copies at lower levels.
    */
   async #revise(userId: UserId, found: Located, next: MemoryEntry, kind: RevisionKind): Promise<void> {
-    const revision: Revision = { n: revisionOf(found.rec) + 1, kind, at: this.#clock.now().toISOString() };
+    const revision = nextRevision(revisionOf(found.rec), kind, this.#clock.now().toISOString());
     const made = await this.#record(userId, next, revision);
     await this.#appendLocked(userId, next.category, [made]);
     const user = this.#user(userId);
     user.opened.delete(next.id);
     this.#remember(userId, next.category, made.rec, next);
-    if (kind !== 'edit' && levelOf(next.category) > levelOf(found.kind)) {
+    if (erasesLowerCopies(kind, found.kind, next.category)) {
       for (const lower of CATEGORIES) {
         if (levelOf(lower) >= levelOf(next.category)) continue;
         const state = await this.#load(userId, lower);
@@ -1343,8 +1340,7 @@ export class FsVault implements Vault {
     const now = this.#clock.now().getTime();
     const expired = new Set<string>();
     for (const { rec } of await this.#trashed(userId)) {
-      if (rec.t === 'damaged' || rec.revision === null) continue;
-      if (Date.parse(rec.revision.at) + TRASH_MS <= now) expired.add(rec.id);
+      if (rec.t !== 'damaged' && trashLapsed(blockOf(rec), now)) expired.add(rec.id);
     }
     for (const id of expired) await this.#erase(userId, id, null);
   }

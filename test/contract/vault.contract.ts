@@ -4,6 +4,7 @@ import { entryChecksum } from '../../src/core/checksum.js';
 import type { MemoryEntry, NewEntry, UserId } from '../../src/core/entry.js';
 import { type ErrorCode, isMemvaultError, type SecurityReason } from '../../src/core/errors.js';
 import type { EntryOpener } from '../../src/ports/sealer.js';
+import type { Clock } from '../../src/ports/clock.js';
 import type { Vault } from '../../src/ports/vault.js';
 
 /** What an adapter's test hands the contract: a fresh, empty vault and a way to read it. */
@@ -43,7 +44,10 @@ const entry = (over: Partial<NewEntry> = {}): NewEntry => ({
  * The behaviour every `Vault` adapter must show (src/ports/vault.ts). The filesystem vault runs it in
  * test/vault/fs-vault.test.ts; a PostgreSQL adapter runs the same function.
  */
-export function runVaultContract(name: string, make: () => Promise<VaultFixture>): void {
+export function runVaultContract(
+  name: string,
+  make: (options?: { readonly clock?: Clock }) => Promise<VaultFixture>,
+): void {
   describe(`Vault contract: ${name}`, () => {
     let fx: VaultFixture;
     let vault: Vault;
@@ -442,8 +446,225 @@ export function runVaultContract(name: string, make: () => Promise<VaultFixture>
       });
     });
   });
+  runRevisionContract(name, make);
 }
 
 function contentsOf(result: { entries: MemoryEntry[] }): string[] {
   return result.entries.map((e) => e.content);
+}
+
+/**
+ * Entry revisions (docs/entry-format.md, "Revisions") as every adapter that keeps them must show them: the
+ * file vault appends blocks, the PostgreSQL vault inserts rows. Storage-specific checks (bytes on disk,
+ * compaction, torn appends) stay in test/vault/revisions.test.ts.
+ */
+function runRevisionContract(
+  name: string,
+  make: (options?: { readonly clock?: Clock }) => Promise<VaultFixture>,
+): void {
+  describe(`Vault revisions contract: ${name}`, () => {
+    let fx: VaultFixture;
+    let vault: Vault;
+    let all: EntryOpener;
+    let now: number;
+    const clock: Clock = { now: () => new Date(now) };
+    const DAY = 86_400_000;
+
+    beforeEach(async () => {
+      now = Date.parse('2026-11-30T09:00:00.000Z');
+      fx = await make({ clock });
+      vault = fx.vault;
+      all = fx.opener();
+      await vault.createUser({ userId: ALICE, name: 'Alice' });
+    });
+
+    afterEach(async () => {
+      await vault.close();
+      await fx.cleanup?.();
+    });
+
+    const revised = () => {
+      const { trash, restore, listTrash, emptyTrash, versions, annotate } = vault;
+      if (!trash || !restore || !listTrash || !emptyTrash || !versions || !annotate) {
+        throw new Error(`${name} does not keep revisions`);
+      }
+      return {
+        trash: trash.bind(vault),
+        restore: restore.bind(vault),
+        listTrash: listTrash.bind(vault),
+        emptyTrash: emptyTrash.bind(vault),
+        versions: versions.bind(vault),
+        annotate: annotate.bind(vault),
+      };
+    };
+
+    it('edits keep versions, notes and links do not; the latest revision is what every read sees', async () => {
+      const v = revised();
+      const a = await vault.append(ALICE, entry({ content: 'first text', tags: ['river'] }));
+      const b = await vault.append(ALICE, entry({ content: 'other' }));
+      now += 1_000;
+      const edited = await vault.update(ALICE, a.id, { content: 'second text' }, all);
+      now += 1_000;
+      expect(await v.annotate(ALICE, [{ id: a.id, analysis: () => 'important' }, { id: b.id }], all)).toBe(1);
+      await vault.link(ALICE, a.id, b.id, all);
+      now += 1_000;
+      await vault.update(ALICE, a.id, { content: 'third text' }, all);
+      const current = await vault.get(ALICE, a.id, all);
+      expect(current).toMatchObject({ content: 'third text', analysis: 'important', related: [b.id] });
+      expect((await vault.read(ALICE, { tags: ['river'] }, all)).entries).toEqual([current]);
+      expect((await vault.read(ALICE, {}, all)).total).toBe(2);
+      expect((await vault.get(ALICE, b.id, all)).related).toEqual([a.id]);
+      const versions = await v.versions(ALICE, a.id, all);
+      expect(versions.map((x) => [x.revision, x.entry?.content])).toEqual([
+        [4, 'second text'],
+        [1, 'first text'],
+      ]);
+      expect(versions[1]).toMatchObject({ savedAt: a.date, replacedAt: '2026-11-30T09:00:01.000Z', entry: a });
+      expect(versions[0]).toMatchObject({
+        savedAt: '2026-11-30T09:00:02.000Z',
+        replacedAt: '2026-11-30T09:00:03.000Z',
+      });
+      expect(versions[0]?.entry?.checksum).not.toBe(edited.checksum); // the text after the link, not the edit
+      // Nothing changed: nothing written, no version.
+      expect(await vault.update(ALICE, a.id, { content: 'third text' }, all)).toEqual(current);
+      expect(await v.versions(ALICE, a.id, all)).toHaveLength(2);
+      expect(await vault.check(ALICE, all)).toMatchObject({ intact: 2, damaged: [] });
+      await expectError(v.versions(ALICE, MISSING_ID, all), 'NOT_FOUND');
+      await expectError(v.versions(ALICE, 'nope', all), 'VALIDATION_ERROR');
+    });
+
+    it('trash hides an entry everywhere; restore brings back the very same entry', async () => {
+      const v = revised();
+      const a = await vault.append(ALICE, entry({ content: 'keep me', tags: ['river'] }));
+      const b = await vault.append(ALICE, entry({ content: 'linked', related: [a.id] }));
+      expect(await v.trash(ALICE, a.id, all)).toEqual(a);
+      await expectError(vault.get(ALICE, a.id, all), 'NOT_FOUND');
+      expect((await vault.read(ALICE, {}, all)).entries.map((e) => e.id)).toEqual([b.id]);
+      expect((await vault.read(ALICE, { tags: ['river'] }, all)).total).toBe(0);
+      await expectError(vault.update(ALICE, a.id, { content: 'x' }, all), 'NOT_FOUND');
+      await expectError(v.trash(ALICE, a.id, all), 'NOT_FOUND');
+      await expectError(
+        v.annotate(ALICE, [{ id: a.id, analysis: () => 'x' }], all).then(() => vault.get(ALICE, a.id, all)),
+        'NOT_FOUND',
+      );
+      await expectError(v.versions(ALICE, a.id, all), 'NOT_FOUND');
+      expect(await v.listTrash(ALICE, all)).toEqual([
+        {
+          id: a.id,
+          category: 'CHRONOLOGICAL',
+          level: 1,
+          trashedAt: '2026-11-30T09:00:00.000Z',
+          erasedAfter: '2026-12-30T09:00:00.000Z',
+          entry: a,
+        },
+      ]);
+      expect(await v.restore(ALICE, a.id, all)).toEqual(a);
+      expect(await vault.get(ALICE, a.id, all)).toEqual(a);
+      expect((await vault.read(ALICE, { order: 'asc' }, all)).entries).toEqual([a, b]);
+      expect(await v.listTrash(ALICE, all)).toEqual([]);
+      await expectError(v.restore(ALICE, a.id, all), 'NOT_FOUND');
+      await expectError(v.restore(ALICE, MISSING_ID, all), 'NOT_FOUND');
+      expect(await vault.check(ALICE, all)).toMatchObject({ intact: 2, damaged: [] });
+    });
+
+    it('a trashed memory at a locked level is listed without content and cannot be restored', async () => {
+      const v = revised();
+      const secret = await vault.append(ALICE, entry({ content: 'the alarm code is 5512', category: 'SECRET' }));
+      const levelOne = fx.opener([1]);
+      await expectError(v.trash(ALICE, secret.id, levelOne), 'SECURITY_ERROR');
+      await v.trash(ALICE, secret.id, all);
+      expect(await v.listTrash(ALICE, levelOne)).toMatchObject([{ id: secret.id, level: 3, entry: null }]);
+      await expectError(v.restore(ALICE, secret.id, levelOne), 'SECURITY_ERROR');
+      expect(await v.emptyTrash(ALICE, levelOne)).toBe(0);
+      expect(await v.listTrash(ALICE, all)).toMatchObject([{ id: secret.id, entry: secret }]);
+    });
+
+    it('erases the trash after 30 days at the next change, and "empty trash" or a permanent delete at once', async () => {
+      const v = revised();
+      const a = await vault.append(ALICE, entry({ content: 'old' }));
+      const b = await vault.append(ALICE, entry({ content: 'newer' }));
+      const c = await vault.append(ALICE, entry({ content: 'kept', related: [a.id, b.id] }));
+      await vault.update(ALICE, a.id, { content: 'old, edited' }, all);
+      await v.trash(ALICE, a.id, all);
+      now += 20 * DAY;
+      await v.trash(ALICE, b.id, all);
+      now += 10 * DAY + 1; // a: 30 days and 1 ms in the trash; b: 10 days
+      expect((await v.listTrash(ALICE, all)).map((t) => t.id)).toEqual([b.id]);
+      await expectError(v.restore(ALICE, a.id, all), 'NOT_FOUND');
+      await expectError(vault.delete(ALICE, a.id, all), 'NOT_FOUND');
+      expect(await v.emptyTrash(ALICE, all)).toBe(1);
+      expect(await v.listTrash(ALICE, all)).toEqual([]);
+      expect(await v.emptyTrash(ALICE, all)).toBe(0);
+      // Expiry leaves a dangling id (readers ignore it); emptying the trash removed b's.
+      expect((await vault.get(ALICE, c.id, all)).related).toEqual([a.id]);
+      // A permanent delete of a memory with versions erases them all, the trash too.
+      await vault.update(ALICE, c.id, { content: 'kept, edited' }, all);
+      await vault.delete(ALICE, c.id, all);
+      await expectError(vault.get(ALICE, c.id, all), 'NOT_FOUND');
+      await expectError(v.versions(ALICE, c.id, all), 'NOT_FOUND');
+      expect(await vault.check(ALICE, all)).toMatchObject({ intact: 0, locked: 0, damaged: [] });
+      // A trashed memory deleted for good.
+      const d = await vault.append(ALICE, entry({ content: 'binned' }));
+      await v.trash(ALICE, d.id, all);
+      await vault.delete(ALICE, d.id, all);
+      expect(await v.listTrash(ALICE, all)).toEqual([]);
+      await expectError(v.restore(ALICE, d.id, all), 'NOT_FOUND');
+    });
+
+    it('an edit that re-classifies keeps the version at its own level; a move up erases the lower copies', async () => {
+      const v = revised();
+      const levelOne = fx.opener([1]);
+      const a = await vault.append(ALICE, entry({ content: 'my PIN is 4321' }));
+      const moved = await vault.update(ALICE, a.id, { content: 'my PIN is 9876', category: 'SECRET' }, all);
+      expect(moved).toMatchObject({ category: 'SECRET', level: 3 });
+      expect((await vault.read(ALICE, { categories: ['CHRONOLOGICAL'] }, all)).total).toBe(0);
+      expect((await vault.read(ALICE, {}, levelOne)).locked).toBe(1);
+      expect(await v.versions(ALICE, a.id, all)).toMatchObject([
+        { revision: 1, category: 'CHRONOLOGICAL', level: 1, entry: a },
+      ]);
+      await expectError(v.versions(ALICE, a.id, levelOne), 'SECURITY_ERROR');
+      // Down again, with a new text: the SECRET version is listed without its text to a level-1 reader.
+      await vault.update(ALICE, a.id, { content: 'I changed my PIN', category: 'GENERAL' }, all);
+      const seen = await v.versions(ALICE, a.id, levelOne);
+      expect(seen.map((x) => [x.revision, x.level, x.entry?.content ?? null])).toEqual([
+        [2, 3, null],
+        [1, 1, 'my PIN is 4321'],
+      ]);
+      // Moved up without a change of text: no copy stays at the lower level.
+      const b = await vault.append(ALICE, entry({ content: 'the safe code is 7391' }));
+      await v.annotate(ALICE, [{ id: b.id, analysis: () => 'noted' }], all);
+      await vault.update(ALICE, b.id, { category: 'ULTRASECRET' }, all);
+      expect((await vault.get(ALICE, b.id, all)).category).toBe('ULTRASECRET');
+      expect(await v.versions(ALICE, b.id, all)).toEqual([]);
+      expect((await vault.read(ALICE, { categories: ['CHRONOLOGICAL'] }, all)).total).toBe(0);
+      expect(await vault.check(ALICE, all)).toMatchObject({ intact: 2, damaged: [] });
+      expect(await vault.check(ALICE, levelOne)).toMatchObject({ damaged: [] });
+    });
+
+    it('concurrent edits, notes, trash and links on one person lose nothing', async () => {
+      const v = revised();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await vault.append(ALICE, entry({ content: `memory ${i}` }))).id);
+      await Promise.all([
+        vault.update(ALICE, ids[0]!, { content: 'memory 0, edited' }, all),
+        v.annotate(
+          ALICE,
+          [
+            { id: ids[0]!, analysis: () => 'noted 0' },
+            { id: ids[1]!, analysis: () => 'noted 1' },
+          ],
+          all,
+        ),
+        v.trash(ALICE, ids[2]!, all),
+        vault.link(ALICE, ids[3]!, ids[4]!, all),
+        vault.update(ALICE, ids[1]!, { tags: ['kept'] }, all),
+        vault.append(ALICE, entry({ content: 'memory 6' })),
+      ]);
+      expect(await vault.get(ALICE, ids[0]!, all)).toMatchObject({ content: 'memory 0, edited', analysis: 'noted 0' });
+      expect(await vault.get(ALICE, ids[1]!, all)).toMatchObject({ analysis: 'noted 1', tags: ['kept'] });
+      expect((await vault.get(ALICE, ids[3]!, all)).related).toEqual([ids[4]]);
+      expect((await v.listTrash(ALICE, all)).map((t) => t.id)).toEqual([ids[2]]);
+      expect((await vault.read(ALICE, {}, all)).total).toBe(6);
+    });
+  });
 }

@@ -37,6 +37,12 @@ const files = (dir: string, userId: UserId) =>
     `AUDIT.${userId}.head`,
   ].map((name) => readFileSync(join(dir, 'users', userId, name), 'utf8'));
 
+/** A person's vault files (profile and categories), as the file vault holds them. */
+const files_ = (dir: string, userId: UserId) =>
+  [`USER.${userId}.md`, ...CATEGORIES.map((c) => `${c}.${userId}.md`)].map((name) =>
+    readFileSync(join(dir, 'users', userId, name), 'utf8'),
+  );
+
 /** A file-mode data dir with `people` people, each with memories at every level and an audit log. */
 async function fileVault(dir: string, people: number, perPerson: number): Promise<UserId[]> {
   const vault = new FsVault({ dataDir: dir, sealer: testSealer({ plainLevel1: true }) });
@@ -111,17 +117,86 @@ describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
     expect((await vault.read(alice!, {}, testOpener())).total).toBe(0);
   });
 
-  it('refuses a person whose files hold revisions (the database keeps none yet), copying nothing', async () => {
-    const [alice] = await fileVault(dir, 1, 2);
-    const files = new FsVault({ dataDir: dir, sealer: testSealer({ plainLevel1: true }) });
-    const [first] = (await files.read(alice!, { categories: ['CHRONOLOGICAL'] }, testOpener())).entries;
-    await files.update(alice!, first!.id, { content: 'memory 0/0, edited' }, testOpener());
+  it('copies every revision both ways byte for byte: versions, the trash and notes read the same in both modes', async () => {
+    const [alice] = await fileVault(dir, 1, 10);
+    const sealer = testSealer({ plainLevel1: true });
+    const files = new FsVault({ dataDir: dir, sealer });
+    const all = testOpener();
+    const listed = (await files.read(alice!, {}, all)).entries;
+    const chrono = listed.find((e) => e.category === 'CHRONOLOGICAL')!;
+    const secret = listed.find((e) => e.category === 'SECRET')!;
+    const gone = listed.find((e) => e.category === 'CONFIDENTIAL')!;
+    // An edit (a version), an edit that re-classifies it up (its version stays at level 1), daily notes, a link,
+    // a sealed edit, and one memory in the trash.
+    await files.update(alice!, chrono.id, { content: 'memory 0/0, edited' }, all);
+    await files.update(alice!, chrono.id, { content: 'memory 0/0, edited again', category: 'GENERAL' }, all);
+    await files.annotate!(alice!, [{ id: secret.id, analysis: () => 'important' }], all);
+    await files.update(alice!, secret.id, { content: 'a secret, edited' }, all);
+    await files.link(alice!, chrono.id, secret.id, all);
+    await files.trash!(alice!, gone.id, all);
+    const before = {
+      read: await files.read(alice!, {}, all),
+      chronoVersions: await files.versions!(alice!, chrono.id, all),
+      secretVersions: await files.versions!(alice!, secret.id, all),
+      trash: await files.listTrash!(alice!, all),
+    };
     await files.close();
-    await expect(migrateStore('to-postgres', { dataDir: dir, db: fx.db })).rejects.toMatchObject({
-      code: 'CONFLICT',
-      message: expect.stringContaining('several revisions'),
-    });
-    expect(await new PgVault({ db: fx.db }).hasUser(alice!)).toBe(false);
+    const sourceBytes = files_(dir, alice!);
+
+    const report = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    expect(report).toMatchObject({ copied: 1, entries: 10 });
+    const pgVault = new PgVault({ db: fx.db, sealer });
+    const read = await pgVault.read(alice!, {}, all);
+    expect(read.entries).toEqual(before.read.entries);
+    expect([read.total, read.damaged]).toEqual([9, []]);
+    expect(await pgVault.versions!(alice!, chrono.id, all)).toEqual(before.chronoVersions);
+    expect(before.chronoVersions.map((v) => v.entry?.content)).toEqual(['memory 0/0, edited', chrono.content]);
+    expect(await pgVault.versions!(alice!, secret.id, all)).toEqual(before.secretVersions);
+    expect(await pgVault.listTrash!(alice!, all)).toEqual(before.trash);
+    expect(before.trash.map((t) => t.id)).toEqual([gone.id]);
+    // The copy carries on in PostgreSQL: restore it there, then migrate back into an empty data dir.
+    await pgVault.restore!(alice!, gone.id, all);
+    expect((await pgVault.get(alice!, gone.id, all)).content).toBe(gone.content);
+    await pgVault.close();
+
+    const back = mkdtempSync(join(tmpdir(), 'memvault-migrate-back-'));
+    try {
+      const returned = await migrateStore('to-files', { dataDir: back, db: fx.db });
+      expect(returned).toMatchObject({ copied: 1, entries: 10 });
+      const fresh = new FsVault({ dataDir: back, sealer });
+      expect((await fresh.get(alice!, gone.id, all)).content).toBe(gone.content);
+      expect(await fresh.versions!(alice!, chrono.id, all)).toEqual(before.chronoVersions);
+      expect(await fresh.listTrash!(alice!, all)).toEqual([]);
+      await fresh.close();
+      // Byte for byte: everything the source held is still a prefix of each file (only the restore was added).
+      const backBytes = files_(back, alice!);
+      for (const [i, text] of sourceBytes.entries()) expect(backBytes[i]!.startsWith(text)).toBe(true);
+      expect(backBytes.join('').length).toBeGreaterThan(sourceBytes.join('').length);
+    } finally {
+      rmSync(back, { recursive: true, force: true });
+    }
+  });
+
+  it('round-trips a vault with history unchanged: to the database and back gives the same bytes', async () => {
+    const [alice] = await fileVault(dir, 1, 5);
+    const sealer = testSealer({ plainLevel1: true });
+    const files = new FsVault({ dataDir: dir, sealer });
+    const all = testOpener();
+    for (const e of (await files.read(alice!, {}, all)).entries) {
+      await files.update(alice!, e.id, { content: `${e.content} (edited)` }, all);
+      await files.annotate!(alice!, [{ id: e.id, analysis: () => 'noted' }], all);
+    }
+    await files.close();
+    const source = files_(dir, alice!);
+    const there = await migrateStore('to-postgres', { dataDir: dir, db: fx.db });
+    const back = mkdtempSync(join(tmpdir(), 'memvault-migrate-back-'));
+    try {
+      const returned = await migrateStore('to-files', { dataDir: back, db: fx.db });
+      expect(returned.checksum).toBe(there.checksum);
+      expect(files_(back, alice!)).toEqual(source);
+    } finally {
+      rmSync(back, { recursive: true, force: true });
+    }
   });
 
   it('finishes after being killed midway: every person once, identical to the files', async () => {

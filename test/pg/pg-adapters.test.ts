@@ -55,6 +55,46 @@ describe.skipIf(plan.action === 'skip')('PostgreSQL adapters', () => {
       expect(isMemvaultError(error, 'CONFIG_ERROR')).toBe(true);
     });
 
+    it('move a database of the previous version to entry revisions, keeping its memories', async () => {
+      const schema = uniqueSchema();
+      try {
+        const before = MIGRATIONS.filter((m) => m.version < 3);
+        const old = await PgDatabase.open({ url: TEST_DATABASE_URL, schema }, before);
+        const oldVault = new PgVault({ db: old, sealer: testSealer() });
+        await oldVault.createUser({ userId: ALICE });
+        const a = await oldVault.append(ALICE, entry({ content: 'written before revisions' }));
+        const b = await oldVault.append(ALICE, entry({ content: 'a secret', category: 'SECRET' }));
+        // The previous schema holds one row per memory: a second row of an id is refused.
+        const dup = await caught(
+          old.query(
+            'x',
+            'INSERT INTO mv_entries (user_id, id, category, pos, revision, unit) VALUES ($1, $2, $3, 9, 9, $4)',
+            [ALICE, a.id, 'CHRONOLOGICAL', 'x'],
+          ),
+        );
+        expect(dup).toBeInstanceOf(Error);
+        await oldVault.close();
+        await old.close();
+        const db = await PgDatabase.open({ url: TEST_DATABASE_URL, schema });
+        const versions = await db.query<{ version: number }>(
+          'x',
+          'SELECT version FROM mv_schema_migrations ORDER BY version',
+        );
+        expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
+        const vault = new PgVault({ db, sealer: testSealer() });
+        expect(await vault.get(ALICE, a.id, testOpener())).toEqual(a);
+        await vault.update(ALICE, a.id, { content: 'edited after the upgrade' }, testOpener());
+        await vault.trash!(ALICE, b.id, testOpener());
+        expect((await vault.versions!(ALICE, a.id, testOpener())).map((v) => v.entry)).toEqual([a]);
+        expect((await vault.listTrash!(ALICE, testOpener())).map((t) => t.entry)).toEqual([b]);
+        expect(await vault.check(ALICE, testOpener())).toMatchObject({ intact: 2, damaged: [] });
+        await vault.close();
+        await db.close();
+      } finally {
+        await dropSchema(schema);
+      }
+    });
+
     it('run once when several servers start together', async () => {
       const schema = uniqueSchema();
       try {

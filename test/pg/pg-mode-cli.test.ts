@@ -41,7 +41,13 @@ describe.skipIf(plan.action === 'skip')('MEMVAULT_DATABASE_URL mode, through the
     const rows = await fx.db.query<{ id: string }>('x', 'SELECT id FROM mv_entries');
     expect(rows.map((r) => r.id)).toEqual([id]);
     expect(existsSync(join(dir, 'users', PHONE, `CHRONOLOGICAL.${PHONE}.md`))).toBe(false);
-    expect((await memvault(['delete', '--user', PHONE, '--data-dir', dir, id], { env })).code).toBe(0);
+    // Delete moves it to the trash (a revision row), as in file mode; --permanent erases every row of it.
+    const trashed = await memvault(['delete', '--user', PHONE, '--data-dir', dir, '--json', id], { env });
+    expect(trashed.json()).toEqual({ deleted: id, trashed: true });
+    const listed = await memvault(['trash', '--user', PHONE, '--data-dir', dir, '--json'], { env });
+    expect(listed.stdout).toContain(id);
+    expect((await fx.db.query('x', 'SELECT id FROM mv_entries')).length).toBe(2);
+    expect((await memvault(['delete', '--user', PHONE, '--data-dir', dir, '--permanent', id], { env })).code).toBe(0);
     expect(await fx.db.query('x', 'SELECT id FROM mv_entries')).toEqual([]);
     const audit = await fx.db.query<{ line: string }>('x', 'SELECT line FROM mv_audit ORDER BY seq');
     expect(audit.map((r) => JSON.parse(r.line).action)).toContain('memory_deleted');

@@ -10,13 +10,17 @@ if (plan.action === 'fail') throw new Error(plan.message);
 if (plan.action === 'skip') console.warn(plan.line);
 
 describe.skipIf(plan.action === 'skip')('PostgreSQL vault', () => {
-  runVaultContract('PgVault (plain)', async () => {
+  runVaultContract('PgVault (plain)', async (options) => {
     const { db, drop } = await freshDatabase();
-    return { vault: new PgVault({ db }), opener: (levels) => plainOpener(levels), cleanup: drop };
+    return { vault: new PgVault({ db, ...options }), opener: (levels) => plainOpener(levels), cleanup: drop };
   });
 
-  runVaultContract('PgVault (sealed)', async () => {
+  runVaultContract('PgVault (sealed)', async (options) => {
     const { db, drop } = await freshDatabase();
-    return { vault: new PgVault({ db, sealer: testSealer() }), opener: (levels) => testOpener(levels), cleanup: drop };
+    return {
+      vault: new PgVault({ db, sealer: testSealer(), ...options }),
+      opener: (levels) => testOpener(levels),
+      cleanup: drop,
+    };
   });
 });

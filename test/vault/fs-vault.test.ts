@@ -23,28 +23,28 @@ import { testOpener, testSealer } from './fixtures/test-sealer.js';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'memvault-vault-'));
 
-runVaultContract('FsVault (plain)', async () => {
+runVaultContract('FsVault (plain)', async (options) => {
   const dataDir = scratch();
   return {
-    vault: new FsVault({ dataDir }),
+    vault: new FsVault({ dataDir, ...options }),
     opener: (levels) => plainOpener(levels),
     cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
 });
 
-runVaultContract('FsVault (sealed, level 1 plain)', async () => {
+runVaultContract('FsVault (sealed, level 1 plain)', async (options) => {
   const dataDir = scratch();
   return {
-    vault: new FsVault({ dataDir, sealer: testSealer({ plainLevel1: true }) }),
+    vault: new FsVault({ dataDir, sealer: testSealer({ plainLevel1: true }), ...options }),
     opener: (levels) => testOpener(levels),
     cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
 });
 
-runVaultContract('FsVault (sealed)', async () => {
+runVaultContract('FsVault (sealed)', async (options) => {
   const dataDir = scratch();
   return {
-    vault: new FsVault({ dataDir, sealer: testSealer() }),
+    vault: new FsVault({ dataDir, sealer: testSealer(), ...options }),
     opener: (levels) => testOpener(levels),
     cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
