@@ -284,7 +284,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
   let personalStore: PersonalModelStore | null = null;
   const personal = once(async () => {
     const { PersonalModelStore } = await import('../classify/personal-model.js');
-    personalStore = new PersonalModelStore({ dataDir: config.dataDir, documents });
+    personalStore = new PersonalModelStore({ documents: documentsOf({ dataDir: config.dataDir, documents }) });
     return personalStore;
   });
   const learner: CorrectionLearner = { learn: async (correction) => (await personal()).learn(correction) };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { runCli } from '../cli/program.js';
 import type { CliRuntime } from '../cli/runtime.js';
+import { FileDocuments } from '../security/file-documents.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -42,7 +43,9 @@ export function createRuntime(io: Io, env: NodeJS.ProcessEnv): CliRuntime {
         import('../classify/personal-model.js'),
       ]);
       // Without --user the classifier needs no data directory: nothing is created on disk.
-      const personal = options.userId ? new PersonalModelStore({ dataDir: config.dataDir }) : undefined;
+      const personal = options.userId
+        ? new PersonalModelStore({ documents: new FileDocuments(config.dataDir) })
+        : undefined;
       const { classifier } = await createClassifier(config, personal);
       return { classify: (text, ctx) => classifier.classify(text, ctx), close: async () => personal?.flush() };
     },

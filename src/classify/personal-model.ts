@@ -5,7 +5,6 @@ import { MemvaultError, corruption, storageError, validationError } from '../cor
 import { isUserId } from '../core/e164.js';
 import type { Correction } from '../ports/classifier.js';
 import type { DocumentStore } from '../ports/documents.js';
-import { documentsOf } from '../security/file-documents.js';
 import { dot, featurize, type SparseVector } from './features.js';
 
 const FORMAT = 'memvault-personal-v1';
@@ -63,9 +62,9 @@ export class PersonalModelStore {
   private readonly queues = new Map<UserId, Promise<unknown>>();
   private readonly pendingPredictions = new Map<UserId, Record<Category, number>>();
 
-  /** `documents`: where models live (PostgreSQL mode's store); without it, files in the data dir. */
-  constructor(options: { readonly dataDir: string; readonly documents?: DocumentStore | undefined }) {
-    this.documents = documentsOf(options);
+  /** `documents`: where models live — the data dir's files (`FileDocuments`) or PostgreSQL's `mv_documents`. */
+  constructor(options: { readonly documents: DocumentStore }) {
+    this.documents = options.documents;
   }
 
   /** Name of a user's model document (a file in their folder in file mode). */

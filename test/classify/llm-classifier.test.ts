@@ -10,6 +10,7 @@ import { createLocalClassifier } from '../../src/classify/local-classifier.js';
 import { PersonalModelStore } from '../../src/classify/personal-model.js';
 import type { UserId } from '../../src/core/entry.js';
 import { answerContent, type FakeOpenAiServer, startFakeOpenAi } from './fake-openai-server.js';
+import { FileDocuments } from '../../src/security/file-documents.js';
 
 const local = createLocalClassifier();
 const now = new Date('2026-11-26T18:00:00Z');
@@ -183,7 +184,7 @@ describe('LLM classifier with personal models', () => {
   it("lets a person's corrections outrank the LLM for messages like the ones they corrected", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'memvault-llm-personal-'));
     try {
-      const personal = new PersonalModelStore({ dataDir });
+      const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
       const userId = '+14155550134' as UserId;
       const withPersonal = createLocalClassifier({ personal });
       const llm = make({ local: withPersonal, personal });

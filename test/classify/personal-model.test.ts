@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalClassifier } from '../../src/classify/local-classifier.js';
 import { PersonalModelStore } from '../../src/classify/personal-model.js';
 import type { UserId } from '../../src/core/entry.js';
+import { FileDocuments } from '../../src/security/file-documents.js';
 
 const alice = '+14155550134' as UserId;
 const bob = '+447700900123' as UserId;
@@ -33,7 +34,7 @@ const correction = (
 
 describe('PersonalModelStore', () => {
   it('makes similar messages follow a correction, for that user only', async () => {
-    const personal = new PersonalModelStore({ dataDir });
+    const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     const classifier = createLocalClassifier({ personal });
     const before = await classifier.classify('notes from my therapy session: work on boundaries', {
       now,
@@ -59,7 +60,7 @@ describe('PersonalModelStore', () => {
   });
 
   it('never lets a correction lower a message with a detected secret value', async () => {
-    const personal = new PersonalModelStore({ dataDir });
+    const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     const classifier = createLocalClassifier({ personal });
     await personal.learn({ ...correction('my gym locker code is 4412', 'CONFIDENTIAL', 'GENERAL'), from: 'SECRET' });
     const r = await classifier.classify('my gym locker code is 9931', { now, userId: alice });
@@ -67,7 +68,7 @@ describe('PersonalModelStore', () => {
   });
 
   it('stores hashed features only, atomically, in the user folder', async () => {
-    const personal = new PersonalModelStore({ dataDir });
+    const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     await personal.learn(correction('notes from my therapy session about Grandpa Walter', 'CONFIDENTIAL', 'GENERAL'));
     const folder = join(dataDir, 'users', alice);
     expect(await readdir(folder)).toEqual([`MODEL.${alice}.json`]);
@@ -78,13 +79,13 @@ describe('PersonalModelStore', () => {
   });
 
   it('survives a reload and serialises concurrent corrections', async () => {
-    const first = new PersonalModelStore({ dataDir });
+    const first = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         first.learn(correction(`budget note number ${i} for the trip`, 'CONFIDENTIAL', 'GENERAL')),
       ),
     );
-    const second = new PersonalModelStore({ dataDir });
+    const second = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     const p = await second.predict(alice, 'budget note number 3 for the trip');
     expect(p?.category).toBe('GENERAL');
     expect(p?.similarity).toBeGreaterThan(0.5);
@@ -94,7 +95,7 @@ describe('PersonalModelStore', () => {
   });
 
   it('computes historical accuracy from predictions and corrections, with a prior', async () => {
-    const personal = new PersonalModelStore({ dataDir });
+    const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     expect(personal.historicalAccuracy(alice, 'SECRET')).toBeCloseTo(0.9, 5);
     for (let i = 0; i < 10; i++) personal.recordPrediction(alice, 'CONFIDENTIAL');
     await personal.learn(correction('a', 'CONFIDENTIAL', 'GENERAL'));
@@ -103,25 +104,27 @@ describe('PersonalModelStore', () => {
     // (9 + 10 − 3) / (9 + 1 + 10)
     expect(personal.historicalAccuracy(alice, 'CONFIDENTIAL')).toBeCloseTo(16 / 20, 5);
     await personal.flush();
-    const reloaded = new PersonalModelStore({ dataDir });
+    const reloaded = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     await reloaded.load(alice);
     expect(reloaded.historicalAccuracy(alice, 'CONFIDENTIAL')).toBeCloseTo(16 / 20, 5);
   });
 
   it('rejects bad user ids and bad categories, and reports a damaged file', async () => {
-    const personal = new PersonalModelStore({ dataDir });
+    const personal = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     expect(() => personal.nameOf('../../etc' as UserId)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
     await expect(
       personal.learn({ ...correction('x', 'GENERAL', 'GENERAL'), to: 'NOPE' as 'GENERAL' }),
     ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     await personal.learn(correction('x', 'GENERAL', 'CONFIDENTIAL', bob));
     await writeFile(modelFile(bob), '{not json');
-    await expect(new PersonalModelStore({ dataDir }).load(bob)).rejects.toMatchObject({ code: 'DATA_CORRUPTION' });
+    await expect(new PersonalModelStore({ documents: new FileDocuments(dataDir) }).load(bob)).rejects.toMatchObject({
+      code: 'DATA_CORRUPTION',
+    });
   });
 
   it('sees a correction learnt by another store over the same documents at its next load, and loses none', async () => {
-    const a = new PersonalModelStore({ dataDir });
-    const b = new PersonalModelStore({ dataDir });
+    const a = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
+    const b = new PersonalModelStore({ documents: new FileDocuments(dataDir) });
     expect(await b.predict(alice, 'the garage door code is under the mat')).toBeUndefined();
     await a.learn(correction('the garage door code is under the mat', 'GENERAL', 'CONFIDENTIAL'));
     expect((await b.predict(alice, 'the garage door code is under the mat'))?.category).toBe('CONFIDENTIAL');

@@ -318,7 +318,7 @@ describe.skipIf(plan.action === 'skip')('memvault migrate', () => {
     await new ChannelRegistry(fileDocs).link(alice!, 'telegram', '4242', true, AT);
     await new OnboardingStore(fileDocs).mark(alice!, 'link_channel', AT);
     await new NotificationStore(fileDocs).add(alice!, { purpose: 'notice', subject: 'hi', text: 'hello' }, AT);
-    await new PersonalModelStore({ dataDir: dir }).learn({
+    await new PersonalModelStore({ documents: new FileDocuments(dir) }).learn({
       userId: alice!,
       entryId: '01JDEMO',
       text: 'dinner with the book club',

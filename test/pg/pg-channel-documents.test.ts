@@ -116,8 +116,8 @@ function suite(name: string, open: () => Promise<{ a: DocumentStore; b: Document
     });
 
     it('a correction learnt on one server steers the personal model on the other; none is lost', async () => {
-      const a = new PersonalModelStore({ dataDir: '/nonexistent', documents: stores.a });
-      const b = new PersonalModelStore({ dataDir: '/nonexistent', documents: stores.b });
+      const a = new PersonalModelStore({ documents: stores.a });
+      const b = new PersonalModelStore({ documents: stores.b });
       const text = 'dinner plans with the book club on friday';
       expect(await b.predict(ALICE, text)).toBeUndefined();
       await a.learn(correction(text, 'CONFIDENTIAL'));
