@@ -246,10 +246,12 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
     // model. Short replies are where the text model errs: most short training messages are secrets whose value
     // was masked, so "Same here!" alone scored 0.94 SECRET. On the LoCoMo development turns, with the model
     // trained on w1–w11, 9 such replies were sealed at levels 3–4 without this, 3 at -1, 2 at -2; with w12–w13
-    // added, 1 remains at -3. In the people corpus 4 of 2,640 secrets fall under this rule.
+    // added, 1 remains at -3. With w14–w16 (many short messages whose value is masked) the model put 0.97 on
+    // SECRET for "Same here!", which -3 no longer outweighs; -5 does. With the access words of more languages in
+    // secretContext, 6 of the corpus's 3,120 secrets fall under this rule.
     if (bare && !s.secretContext) {
-      logit.SECRET -= 3;
-      logit.ULTRASECRET -= 3;
+      logit.SECRET -= 5;
+      logit.ULTRASECRET -= 5;
     }
   }
   for (const f of s.findings) {

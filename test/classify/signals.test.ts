@@ -71,6 +71,32 @@ describe('topics', () => {
   );
 });
 
+describe('topics in the fifth round’s languages', () => {
+  it.each([
+    ['non dirlo a nessuno, sono incinta', 'relationships'],
+    ['de huisarts zegt dat het een miskraam was', 'health'],
+    ['kredi kartı borcum 40 bin oldu', 'money'],
+    ['usimwambie mtu, tumeachana na Juma', 'relationships'],
+    ['natanggal sa trabaho si kuya kahapon', 'workplace'],
+    ['mam wypowiedzenie od szefa', 'workplace'],
+    ['sabhi se chhupa ke rakha, kisi ko mat batana', 'relationships'],
+    ['ho parlato con l’avvocato per il permesso di soggiorno', 'legal'],
+  ])('%s → %s', (text, topic) => {
+    const hits = detectTopics(text);
+    expect(hits.map((h) => h.topic)).toContain(topic);
+    expect(topicScore(hits)).toBeGreaterThanOrEqual(0.85);
+  });
+  it.each([
+    'resep rahasia nenek pakai kelapa',
+    'we keep the recycling separate',
+    'un avocat bien mûr pour la salade',
+    'das Gericht war lecker',
+    'rakı içtik, çok güzeldi',
+  ])('%s has no strong cue', (text) => {
+    expect(detectTopics(text).every((h) => h.strength < 0.85)).toBe(true);
+  });
+});
+
 describe('emotion', () => {
   it.each([
     ['Had a lovely picnic, so much fun', 'joy'],
