@@ -71,6 +71,28 @@ describe('topics', () => {
   );
 });
 
+describe('a past time in other languages', () => {
+  const at = new Date('2026-11-26T18:00:00Z');
+  it.each([
+    'ayer fuimos al mercado',
+    'gisteren naar de markt geweest',
+    'dün annemi ziyaret ettim',
+    'kemarin kami ke pantai',
+    'kahapon pumunta kami sa mall',
+    'ieri sera siamo andati al cinema',
+  ])('%s narrates a time', (text) => {
+    const e = detectEvent(text, [], at);
+    expect(e.timeText).toBeDefined();
+    expect(e.score).toBeGreaterThanOrEqual(0.5);
+  });
+  it.each(['Leo loves the blue bike', 'Jana prefers tea', 'ich bin hier am Bahnhof', 'die Katze schläft hier gern'])(
+    '%s has none',
+    (text) => {
+      expect(detectEvent(text, [], at).timeText).toBeUndefined();
+    },
+  );
+});
+
 describe('topics in the fifth round’s languages', () => {
   it.each([
     ['non dirlo a nessuno, sono incinta', 'relationships'],
