@@ -25,6 +25,36 @@ export const found = (
 const ACCESS =
   /\b(?:doors?|front door|back door|gate|gates|garage|alarm|burglar alarm|safe|gun safe|wall safe|locker|lockers|lock|padlock|bike lock|combi(?:nation)?|combo|keypad|key ?safe|key ?box|lock ?box|bin (?:store|room|shed)|bins? store|buzzer|intercom|entry|entrance|lobby|shed|storage unit|mailbox|letterbox|router|wi-?fi|wlan|ssid|network key|wpa|hotspot|pin|pins|pin ?code|passcode|pass ?code|pw|pwd|passw(?:or)?d|pass|password|passphrase|login|log-?in|sign-?in|code ?word|codeword|memorable word|cvv|cvc|cv2|security code|exp(?:iry|iration)?|unlock|unlocks|access code|door code|gate code|alarm code|vault|otp|one[- ]time (?:code|pin|password)|verification code|tac|2fa code|auth code|cofre|caja fuerte|tresor|coffre|elevator|turnstile|badge|fob|unlocked|unlocking|opens? with|opened with|disarm|clave|contrase[ñn]a|senha|passwort|kennwort|mot de passe|mdp|c[oó]digo|codice|sticker|toilets?|restrooms?|bathroom|washroom|shower|mail ?room|package room|parcel room|parcel locker|bike room|storage|storeroom|cage|voicemail|voice ?mail|netcode|activation|activate|immobili[sz]er|override|cabinet|gun cabinet|panel|alarm panel|keyless|screen ?lock|lock ?screen|phone lock|secure folder|device|tablet|laptop|phone|iphone|ipad|sim|puk|pincode|personal code|telephone code|access|door ?code|key ?code|candado|cadeado|reja|rejas|celu|celular|port[aã]o|porta|puerta|port[oó]n|alarma|alarme|cerradura|fechadura|casillero|taquilla|armario|caja|cuenta|tür|türcode|schloss|schließfach|zahlenschloss|tor|serrure|porte|portail|cadenas|casier|digicode|coffre|kode|kodel[aå]s|l[aå]s|d[oø]r|d[öo]rr|porten|skap|skåp)\b/gi;
 
+/**
+ * What a code opens, in the other languages the corpus's writers use (Italian, Dutch, Turkish, Polish, Swahili,
+ * Tagalog, Indonesian, romanised Hindi, and more German, French, Spanish and Portuguese). Bounded by letters
+ * rather than \b, which does not see "ı", "ł" or "ü" as word characters. Inflected forms are listed, not
+ * stemmed: "kapı" must not match "kapital".
+ */
+const ACCESS_INTL =
+  /(?<![\p{L}\p{N}])(?:cancello|portone|citofono|lucchetto|allarme|armadietto|bancomat|codice|parola d'ordine|deur|voordeur|achterdeur|garagedeur|poort|hek|fietsslot|hangslot|kluisje|wachtwoord|toegangscode|pincode|brievenbus|sleutelkastje|kap[ıi]|kap[ıi]n[ıi]n|kap[ıi]y[ıi]|kap[ıi]s[ıi]|[şs]ifre\p{L}*|parola|parolas[ıi]|kilit|kilidi|kilidin|kasan[ıi]n|kasas[ıi]|kasay[ıi]|kod|kodu|kodum|kodunu|giri[şs]|drzwi|brama|bramy|furtk[ai]|k[łl][óo]dk[ai]|szafk[ai]|has[łl]o|has[łl]a|has[łl]em|kodu|kodem|domofon\p{L}*|pinu|pinem|mlango|mlangoni|geti|getini|kufuli|nenosiri|neno la siri|namba ya siri|msimbo|lango|pinto|pintuan|kandado|pintu|gerbang|gembok|loker|kata sandi|sandi|kode|darwaz[ae]|darwaaz[ae]|darwaje|taala|haust[üu]re?|zugangscode|geheimzahl|spind|briefkasten|garagentor|hoftor|interphone|bo[îi]te aux lettres|portal|buz[óo]n|portaria|interfone|cassaforte|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero)(?![\p{L}\p{N}])/giu;
+
+const ACCESS_INTL_ANY = new RegExp(ACCESS_INTL.source, 'iu');
+
+/** Safes in those languages: a code beside one is a safe combination (ULTRASECRET), like "the safe" in English. */
+const SAFE_INTL =
+  /(?<![\p{L}\p{N}])(?:cassaforte|cassetta di sicurezza|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|coffre-fort|tresor\p{L}*|cofre|caja fuerte)(?![\p{L}\p{N}])/iu;
+
+/**
+ * What guards everything else, in those languages: master passwords and password managers, recovery phrases,
+ * private keys, and being forced.
+ */
+const UNLOCKS_INTL =
+  /(?<![\p{L}\p{N}])(?:password principale|gestore (?:di |delle )?password|frase (?:di recupero|seed|segreta)|parole di recupero|chiave privata|sotto minaccia|hoofdwachtwoord|wachtwoord ?(?:manager|beheerder|kluis)|herstel(?:zin|woorden|sleutel)|priv[ée] ?sleutel|onder dwang|ana (?:[şs]ifre|parola)|[şs]ifre y[öo]netici\p{L}*|kurtarma (?:ifadesi|kelimeleri|anahtar[ıi])|[öo]zel anahtar|gizli anahtar|tehdit alt[ıi]nda|has[łl]o (?:g[łl][óo]wne|master)|mened[żz]er\p{L}* hase[łl]|fraz\p{L}* (?:odzyskiwania|seed)|s[łl]ow\p{L}* odzyskiwania|klucz\p{L}* prywatn\p{L}*|pod przymusem|kata sandi utama|pengelola kata sandi|fras[ae] pemulihan|kata pemulihan|kunci pribadi|di bawah ancaman|maneno ya (?:kurejesha|siri ya wallet)|ufunguo wa siri|nikilazimishwa|master-?passwort|hauptpasswort|passwort-?manager|wiederherstellungs\p{L}*|privater? schl[üu]ssel|unter zwang|mot de passe (?:ma[îi]tre|principal)|gestionnaire de mots de passe|phrase de r[ée]cup[ée]ration|mots de r[ée]cup[ée]ration|cl[ée] priv[ée]e|sous la contrainte|senha mestra|gerenciador de senhas|frase de recupera[çc][ãa]o|palavras de recupera[çc][ãa]o|chave privada|sob amea[çc]a|contrase[ñn]a maestra|clave maestra|clave privada)(?![\p{L}\p{N}])/iu;
+
+/** Being forced or robbed, in those languages (see COERCION). */
+const COERCION_INTL =
+  /(?<![\p{L}\p{N}])(?:sotto minaccia|rapina|onder dwang|overval|zorla|tehdit|soygun|pod przymusem|napad\p{L}*|dipaksa|ancaman|perampok\p{L}*|nikilazimishwa|wakinilazimisha|majambazi|pinilit|pilitin|holdap|zabardasti|unter zwang|gezwungen|[üu]berfall|sous la contrainte|braquage|sob amea[çc]a|me obrigarem|assalto)(?![\p{L}\p{N}])/iu;
+
+/** Words for a code or a password in those languages, for the duress check. */
+const CODE_WORD_INTL =
+  /(?<![\p{L}\p{N}])(?:kod\p{L}*|codice|c[óo]digo|[şs]ifre\p{L}*|has[łl]\p{L}*|sandi|kode|senha|clave|contrase[ñn]a|wachtwoord|passwort|mot de passe|nenosiri|namba ya siri|parola)(?![\p{L}\p{N}])/iu;
+
 /** "code" preceded by one of these is not an access code. */
 const HARMLESS_CODE =
   /\b(?:zip|post|postal|area|country|dress|promo|promotional|discount|voucher|coupon|referral|invite|invitation|source|error|status|bar|qr|colou?r|tax|dial(?:ling)?|airport|flight|booking|reservation|confirmation|tracking|order|product|course|module|class|sort|swift|bic|routing|ifsc|morse|cheat|html|python|my|the|this|that|her|his|our|their|your|write|wrote|writing|review|clean|legacy|reference|ref|pin)\s*$/i;
@@ -190,6 +220,7 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     break;
   }
   if (best) return best;
+  for (const m of usable.matchAll(ACCESS_INTL)) return m as RegExpExecArray;
   // "code" alone counts when nothing before it makes it a zip, dress or promo code.
   for (const m of usable.matchAll(/\bcode\b/gi)) {
     const lead = usable.slice(Math.max(0, m.index - 16), m.index);
@@ -233,9 +264,10 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
     // Six digits after "PIN" in an address is an Indian postal code.
     if (/^pin/.test(word) && /^[1-9]\d{5}$/.test(tok.text) && POSTAL.test(text)) continue;
     const ultra =
-      /safe|vault/.test(word) &&
-      (SAFE_NOUN.test(text) || /vault/.test(word)) &&
-      !SAFE_HARMLESS.test(text.slice(Math.max(0, tok.start - 40), tok.end));
+      SAFE_INTL.test(word) ||
+      (/safe|vault/.test(word) &&
+        (SAFE_NOUN.test(text) || /vault/.test(word)) &&
+        !SAFE_HARMLESS.test(text.slice(Math.max(0, tok.start - 40), tok.end)));
     out.push(
       found(
         'access_code',
@@ -634,14 +666,14 @@ function detectDeposit(text: string, out: Finding[]): void {
 }
 
 function detectDuressAndHardware(text: string, out: Finding[]): void {
-  const coerced = COERCION.exec(text);
+  const coerced = COERCION.exec(text) ?? COERCION_INTL.exec(text);
   if (coerced) {
     // Any code in a message about being forced is the code for that moment.
     const tokens = codeTokens(text);
     const codeWord =
       /\b(?:code|pin|password|passcode|combo|combination|number|digits|word|punch|enter|type|key in|alarm|disarm|door|lock|safe|wallet|unlock|regular|normal)\b/i.test(
         text,
-      );
+      ) || CODE_WORD_INTL.test(text);
     if (codeWord && (tokens.length > 0 || /\b(?:duress|panic)\b/i.test(coerced[0]))) {
       const first = tokens[0];
       out.push(
@@ -714,11 +746,33 @@ export function detectInContext(text: string, out: Finding[]): void {
   detectWifiWords(text, out);
 }
 
+/** Cards, accounts, identity numbers and API keys stay SECRET whatever is near them. */
+const LIFTABLE = (f: Finding): boolean =>
+  !(
+    f.kind === 'card_number' ||
+    f.kind === 'iban' ||
+    f.kind === 'national_id' ||
+    f.kind === 'account_number' ||
+    f.kind === 'passport' ||
+    f.kind === 'driving_licence' ||
+    f.kind === 'api_key'
+  );
+
 /**
  * A SECRET finding in a message that is about something which guards everything else (a password vault,
  * a safe, a seed, duress) is itself a master secret. Returns the lifted findings.
  */
-export function liftUnlocksEverything(text: string, findings: Finding[]): Finding[] {
+export function liftUnlocksEverything(text: string, given: Finding[]): Finding[] {
+  let findings = given;
+  if (UNLOCKS_INTL.test(text) || SAFE_INTL.test(text) || COERCION_INTL.test(text)) {
+    // The same lift for the other languages' words, near the value.
+    findings = findings.map((f) => {
+      if (f.category !== 'SECRET' || !LIFTABLE(f)) return f;
+      const near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
+      if (!UNLOCKS_INTL.test(near) && !SAFE_INTL.test(near) && !COERCION_INTL.test(near)) return f;
+      return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
+    });
+  }
   const m = UNLOCKS_EVERYTHING.exec(text) ?? SAFE_NOUN.exec(text);
   if (!m) return findings;
   const cue = m[0].toLowerCase();
@@ -726,17 +780,7 @@ export function liftUnlocksEverything(text: string, findings: Finding[]): Findin
   if (/safe/.test(cue) && !/deposit/.test(cue) && (!SAFE_NOUN.test(text) || SAFE_HARMLESS.test(text))) return findings;
   // "master" must be the password manager's master, not the master bedroom's wifi.
   return findings.map((f) => {
-    if (f.category !== 'SECRET') return f;
-    if (
-      f.kind === 'card_number' ||
-      f.kind === 'iban' ||
-      f.kind === 'national_id' ||
-      f.kind === 'account_number' ||
-      f.kind === 'passport' ||
-      f.kind === 'driving_licence' ||
-      f.kind === 'api_key'
-    )
-      return f;
+    if (f.category !== 'SECRET' || !LIFTABLE(f)) return f;
     // The cue must be near the value: within the same stretch of ~120 characters.
     const near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
     if (SAFE_NOUN.test(near) && !SAFE_HARMLESS.test(near)) {
@@ -770,6 +814,10 @@ export function secretContext(text: string): boolean {
   ACCESS.lastIndex = 0;
   return (
     access ||
+    ACCESS_INTL_ANY.test(text) ||
+    UNLOCKS_INTL.test(text) ||
+    SAFE_INTL.test(text) ||
+    COERCION_INTL.test(text) ||
     SECRET_WORDS.test(text) ||
     UNLOCKS_EVERYTHING.test(text) ||
     SAFE_NOUN.test(text) ||

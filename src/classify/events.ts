@@ -30,6 +30,16 @@ const IRREGULAR_PAST = new Set(
 const TIME_CUE =
   /\b(?:today|tonight|tonite|yesterday|tomorrow|morning|afternoon|evening|night|noon|midnight|week|weekend|month|year|ago|last|next|this|now|earlier|later|since|until|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b(?:spring|summer|autumn|fall|winter|christmas|easter|thanksgiving|halloween|new year)\b|\d\s*(?:am|pm|a\.m|p\.m|o'clock|h\b)|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b/i;
 
+/**
+ * A past (or today's) time said in the other languages the corpus's writers use — Spanish, Portuguese, French,
+ * German, Italian, Dutch, Polish, Turkish, Indonesian, Swahili, Tagalog, romanised Hindi. chrono reads English
+ * only, so without this "ayer fuimos al mercado" had no time at all and read as a fact. Chosen from the
+ * languages (the words for yesterday, last night, last week, this morning, today, "n days ago"), not from the
+ * writers' messages; future words are left out, as English plans get no narration score either.
+ */
+const FOREIGN_PAST =
+  /(?<![\p{L}\p{N}])(?:ayer|anoche|anteayer|la semana pasada|el (?:mes|a[ñn]o) pasado|hace (?:\d+|un|una|dos|tres|unos|unas) (?:d[ií]as?|semanas?|meses|mes|a[ñn]os?|rato|horas?)|esta ma[ñn]ana|hoy|ontem|anteontem|semana passada|h[áa] (?:\d+|um|uma|dois|duas|tr[êe]s) (?:dias?|semanas?|meses|anos?)|hoje|hier (?:soir|matin|apr[èe]s-midi|on|j'ai|nous|il|elle|c'[ée]tait)|avant-hier|la semaine derni[èe]re|il y a (?:\d+|un|une|deux|trois) (?:jours?|semaines?|mois|ans?)|ce matin|aujourd'hui|gestern|vorgestern|letzte woche|vor (?:\d+|einem|einer|zwei|drei) (?:tagen?|wochen?|monaten?|jahren?)|heute|ieri|l'altro ieri|la settimana scorsa|(?:\d+|due|tre) (?:giorni|settimane|mesi|anni) fa|stamattina|stasera|oggi|gisteren|eergisteren|vorige week|vanochtend|vanmorgen|vandaag|(?:\d+|twee|drie) (?:dagen|weken|maanden|jaar) geleden|wczoraj|przedwczoraj|w zesz[łl]ym tygodniu|dzi[śs] rano|dzisiaj|dzi[śs]|(?:\d+|dwa|trzy) (?:dni|tygodnie|miesi[ąa]ce|lata) temu|d[üu]n|ge[çc]en hafta|bu sabah|bug[üu]n|(?:\d+|iki|[üu][çc]) (?:g[üu]n|hafta|ay|y[ıi]l) [öo]nce|kemarin|tadi (?:pagi|siang|sore|malam)|minggu lalu|hari ini|(?:\d+|dua|tiga) (?:hari|minggu|bulan|tahun) (?:yang )?lalu|jana (?:usiku|asubuhi|jioni|mchana|tulienda|nilienda)|juzi|wiki iliyopita|leo asubuhi|kahapon|kagabi|noong isang linggo|kanina|ngayong umaga|ngayon|kal raat|parso|aaj subah|aaj|pichhle hafte)(?![\p{L}\p{N}])/iu;
+
 /** Characters of a message searched for its time expression. */
 const MAX_DATE_SCAN = 1000;
 
@@ -73,8 +83,9 @@ export function detectEvent(text: string, tokens: readonly Token[], now: Date, t
       past = date.getTime() <= now.getTime() + 12 * 3600_000;
     }
   }
+  const foreign = first ? undefined : FOREIGN_PAST.exec(head);
   let score = 0;
-  if (first && past) score += 0.5;
+  if ((first && past) || foreign) score += 0.5;
   if (pastVerbs > 0) score += Math.min(0.5, 0.3 + 0.1 * pastVerbs);
   if (/\b(just (?:got|had|finished|landed|saw|came)|finally)\b/i.test(text)) score += 0.15;
   // Diary style with the subject dropped ("Planted garlic…", "Drove grandma to church…") is narration.
@@ -83,7 +94,7 @@ export function detectEvent(text: string, tokens: readonly Token[], now: Date, t
   if (future && !pastVerbs) score -= 0.3;
   return {
     ...(eventDate === undefined ? {} : { eventDate }),
-    ...(first ? { timeText: first.text } : {}),
+    ...(first ? { timeText: first.text } : foreign ? { timeText: foreign[0] } : {}),
     past,
     pastVerbs,
     future,

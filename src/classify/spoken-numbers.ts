@@ -21,9 +21,10 @@ const UNITS: Readonly<Record<string, string>> = {
 };
 /**
  * Digits said one by one in the other languages the corpus's writers mix in (Spanish, Portuguese, French,
- * German, Polish, Swahili, Indonesian/Malay, Tagalog), ASCII spellings only. Words that are also common
- * articles or English words ("un", "um", "do", "una") are left out: a run still needs two number words and
- * three digits, and a code still needs something it opens next to it.
+ * German, Polish, Swahili, Indonesian/Malay, Tagalog, Italian, Dutch, Turkish, romanised Hindi), with and
+ * without their accents. Words that are also common articles or English words ("un", "um", "do", "una", "een",
+ * "teen") are left out: a run still needs two number words and three digits, and a code still needs something
+ * it opens next to it.
  */
 const FOREIGN_UNITS: Readonly<Record<string, string>> = {
   cero: '0', uno: '1', dos: '2', tres: '3', cuatro: '4', cinco: '5', seis: '6', siete: '7', ocho: '8', nueve: '9',
@@ -35,6 +36,13 @@ const FOREIGN_UNITS: Readonly<Record<string, string>> = {
   nol: '0', kosong: '0', satu: '1', dua: '2', tiga: '3', empat: '4', lima: '5', enam: '6', tujuh: '7',
   delapan: '8', lapan: '8', sembilan: '9',
   isa: '1', dalawa: '2', tatlo: '3', apat: '4', anim: '6', pito: '7', walo: '8', siyam: '9',
+  due: '2', tre: '3', quattro: '4', cinque: '5', sei: '6', sette: '7', otto: '8',
+  nul: '0', twee: '2', drie: '3', vijf: '5', zes: '6', zeven: '7', negen: '9',
+  sıfır: '0', sifir: '0', bir: '1', iki: '2', üç: '3', uc: '3', dört: '4', dort: '4', beş: '5', bes: '5',
+  altı: '6', alti: '6', yedi: '7', sekiz: '8', dokuz: '9',
+  pięć: '5', piec: '5', sześć: '6', szesc: '6', dziewięć: '9', dziewiec: '9',
+  três: '3', zéro: '0', fünf: '5', funf: '5',
+  shunya: '0', ek: '1', chaar: '4', paanch: '5', panch: '5', chhe: '6', saat: '7', aath: '8', nau: '9',
 }; // biome-ignore format: a table
 const TEENS: Readonly<Record<string, string>> = {
   ten: '10',
@@ -70,7 +78,8 @@ export interface Respelled {
   readonly changed: boolean;
 }
 
-const WORD = /[A-Za-z]+/g;
+/** Letters of any script, so "dört", "pięć" and "três" are one word each. */
+const WORD = /\p{L}+/gu;
 
 /** Digits of one number word, or undefined. */
 function digitsOf(word: string): string | undefined {

@@ -162,6 +162,40 @@ const RULES: readonly Rule[] = [
     0.85,
     /(?<!\p{L})(m'a quitt[ée]e?|on s'est s[ée]par[ée]s|rupture|tromp[ée]e?|m'a tromp[ée]e?|scheidung|haben uns getrennt|betrogen|rozw[óo]d\w*|zdradzi\w*|rozstani\w*|cerai|selingkuh|putus sama|talaq|dhoka)(?!\p{L})/u,
   ],
+  // Italian, Dutch, Turkish, Swahili, Tagalog and more Polish, Indonesian, German, French and romanised Hindi,
+  // which the fifth round's writers brought (chosen from the languages, not from their messages): a diagnosis,
+  // a pregnancy, low mood and therapy; debts, wages and loans; break-ups and cheating; being sacked; lawyers
+  // and courts; and what a person marks as private ("don't tell anyone", "between us").
+  [
+    'health',
+    0.85,
+    /(?<!\p{L})(diagnosi|diagnoz\p{L}*|ta[şs]h[ıi]s|te[şs]his|incinta|aborto spontaneo|depressione|ansia|psicoterap\p{L}*|tumore|chemioterapia|zwanger|miskraam|depressie|angststoornis|psycholoog|psychiater|hamile|hamileyim|d[üu][şs][üu]k yapt\p{L}*|depresyon|anksiyete|psikolojik|psikiyatr\p{L}*|kanser|ujauzito|nina mimba|mimba|msongo wa mawazo|saratani|ukimwi|buntis|nakunan|nagpa-?therapy|lungkot na lungkot|ci[ąa][żz]y|poronienie|nowotw[óo]r|psychiatr\p{L}*|didiagnosis|kanker|stres berat|diagnose(?:n)? bekommen|krebs|chimioth[ée]rapie|cancer du|depression|garbhvati|pregnant hai|periods? (?:late|miss))(?!\p{L})/u,
+  ],
+  [
+    'health',
+    0.5,
+    /(?<!\p{L})(medico|ospedale|farmaci|huisarts|ziekenhuis|medicijnen|doktor|hastane|ila[çc]|daktari|hospitali|dawa za|ospital|gamot|lekarstw\p{L}*|obat|arzt|tabletten|davai|dawai)(?!\p{L})/u,
+  ],
+  [
+    'money',
+    0.85,
+    /(?<!\p{L})(debiti|stipendio|prestito|affitto arretrato|in rosso|schulden|salaris|mijn loon|lening|hypotheek|achterstand|deurwaarder|bor[çc]\p{L}*|maa[şs]\p{L}*|kredi kart\p{L}*|icral\p{L}*|nina deni|madeni|deni la|mshahara|mkopo|nadaiwa|utang|sweldo|sahod|pautang|nangutang|pensj\p{L}*|wyp[łl]at\p{L}*|kredyt\p{L}*|po[żz]yczk\p{L}*|zad[łl]u[żz]\p{L}*|pinjaman|cicilan|gajian|emi bhar\p{L}*|loan (?:liya|lena)|karz\p{L}*|qarz)(?!\p{L})/u,
+  ],
+  [
+    'relationships',
+    0.85,
+    /(?<!\p{L})(non dirlo a nessuno|non dire niente a|tra (?:noi|me e te)|mi ha lasciat[oa]|tradit[oa]|mi tradisce|divorzi\p{L}*|ci siamo separati|niet doorvertellen|vertel het niemand|tussen ons|scheiding|vreemdgegaan|het is uit|uit elkaar gegaan|kimseye (?:s[öo]yleme|anlatma)|aram[ıi]zda|bo[şs]an\p{L}*|aldat\p{L}*|ayr[ıi]ld[ıi]k|usimwambie mtu|usimwambie|siri yetu|kati yetu|talaka|tumeachana|amenisaliti|ananicheat|(?:wag|huwag) mong sabihin|(?:wag|huwag) mo sabihin|sikreto (?:lang|natin)|atin atin lang|hiwalay na|naghiwalay|niloko|nie m[óo]w nikomu|mi[ęe]dzy nami|jangan bilang|jangan kasih tahu|antara kita|rahasia (?:kita|antara kita)|rahasiakan|diselingkuhi|kisi ko (?:mat |bhi mat |na )?bata\p{L}*|kisiko mat|humare beech|sirf tum(?:he|ko)|unter uns|sag es niemandem|niemandem sagen|entre nous|ne le dis [àa] personne|personne ne (?:le )?sait|entre n[óo]s|n[ãa]o contes? a ningu[ée]m)(?!\p{L})/u,
+  ],
+  [
+    'workplace',
+    0.85,
+    /(?<!\p{L})(licenziat[oa]|licenziamento|ontslagen|ontslag|i[şs]ten (?:[çc][ıi]kar\p{L}*|at[ıi]ld\p{L}*)|kovuldum|nimefukuzwa kazi|kufukuzwa kazi|natanggal sa trabaho|tinanggal (?:ako )?sa trabaho|sinisante|wypowiedzenie|di-?phk|kena phk|rausgeschmissen|vir[ée]e? du boulot)(?!\p{L})/u,
+  ],
+  [
+    'legal',
+    0.85,
+    /(?<!\p{L})(avvocat[oa]|tribunale|denuncia(?:to)?|permesso di soggiorno|advocaat|rechtszaak|rechtbank|verblijfsvergunning|avukat|mahkeme|dava a[çc]\p{L}*|oturma izni|wakili|mahakama|kesi (?:ya|mahakamani)|abogado|kinasuhan|prawnik|adwokat|s[ąa]d rodzinny|pengacara|pengadilan|anwalt|anw[äa]ltin|vor gericht|aufenthaltstitel|titre de s[ée]jour|pr[ée]fecture|vakeel|court case)(?!\p{L})/u,
+  ],
 ];
 
 /** Every sensitive-topic cue in `text`, strongest first. */

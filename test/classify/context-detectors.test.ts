@@ -121,3 +121,55 @@ describe('whether a message is about access at all', () => {
     },
   );
 });
+
+describe('codes and master secrets in the fifth round’s languages', () => {
+  it.each([
+    'il codice del cancello è 4471',
+    'de code van de voordeur is 2 5 8 0',
+    'kapının şifresi 8812, unutma',
+    'kod do bramy: 7319',
+    'nenosiri ya wifi ni Simba2024',
+    'yung code ng gate ay 5521',
+    'kode gembok satu dua tiga empat',
+    'darwaza ka code 4490 hai',
+    'la porta: due sette tre nove',
+    'de pincode van de fiets: drie drie vijf negen',
+    'apartman giriş kodu dört iki bir sekiz',
+    'kod do furtki: pięć dwa osiem jeden',
+  ])('%s → SECRET at least', (text) => {
+    expect(['SECRET', 'ULTRASECRET']).toContain(floor(text));
+  });
+  it.each([
+    'la cassaforte si apre con 24 11 73',
+    'de kluis: 19-04-82',
+    'kod do sejfu 5521',
+    'brankas di kamar, kodenya 778812',
+    'tijori ka code 3391 hai',
+    'çelik kasanın şifresi 4417',
+    'onder dwang toets ik 9911 in plaats van de gewone code',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+  it.each([
+    'tengo que pagar 3500 de renta',
+    'il treno parte alle 7, binario 4',
+    'we hebben 12 34 euro betaald voor de pizza',
+    'kapital 5000 lira ile başladık',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+  it.each([
+    ['sei sette otto', '678'],
+    ['dört iki bir sekiz', '4218'],
+    ['pięć dwa osiem', '528'],
+    ['twee vijf negen', '259'],
+  ])('%s → %s', (text, expected) => {
+    expect(respellNumbers(text).text).toBe(expected);
+  });
+  it.each(['il cancello del giardino', 'kapının önünde bekledim', 'zapomniałam hasła do banku', 'wachtwoord vergeten'])(
+    '%s is about access',
+    (text) => {
+      expect(secretContext(text)).toBe(true);
+    },
+  );
+});

@@ -71,6 +71,54 @@ describe('topics', () => {
   );
 });
 
+describe('a past time in other languages', () => {
+  const at = new Date('2026-11-26T18:00:00Z');
+  it.each([
+    'ayer fuimos al mercado',
+    'gisteren naar de markt geweest',
+    'dün annemi ziyaret ettim',
+    'kemarin kami ke pantai',
+    'kahapon pumunta kami sa mall',
+    'ieri sera siamo andati al cinema',
+  ])('%s narrates a time', (text) => {
+    const e = detectEvent(text, [], at);
+    expect(e.timeText).toBeDefined();
+    expect(e.score).toBeGreaterThanOrEqual(0.5);
+  });
+  it.each(['Leo loves the blue bike', 'Jana prefers tea', 'ich bin hier am Bahnhof', 'die Katze schläft hier gern'])(
+    '%s has none',
+    (text) => {
+      expect(detectEvent(text, [], at).timeText).toBeUndefined();
+    },
+  );
+});
+
+describe('topics in the fifth round’s languages', () => {
+  it.each([
+    ['non dirlo a nessuno, sono incinta', 'relationships'],
+    ['de huisarts zegt dat het een miskraam was', 'health'],
+    ['kredi kartı borcum 40 bin oldu', 'money'],
+    ['usimwambie mtu, tumeachana na Juma', 'relationships'],
+    ['natanggal sa trabaho si kuya kahapon', 'workplace'],
+    ['mam wypowiedzenie od szefa', 'workplace'],
+    ['sabhi se chhupa ke rakha, kisi ko mat batana', 'relationships'],
+    ['ho parlato con l’avvocato per il permesso di soggiorno', 'legal'],
+  ])('%s → %s', (text, topic) => {
+    const hits = detectTopics(text);
+    expect(hits.map((h) => h.topic)).toContain(topic);
+    expect(topicScore(hits)).toBeGreaterThanOrEqual(0.85);
+  });
+  it.each([
+    'resep rahasia nenek pakai kelapa',
+    'we keep the recycling separate',
+    'un avocat bien mûr pour la salade',
+    'das Gericht war lecker',
+    'rakı içtik, çok güzeldi',
+  ])('%s has no strong cue', (text) => {
+    expect(detectTopics(text).every((h) => h.strength < 0.85)).toBe(true);
+  });
+});
+
 describe('emotion', () => {
   it.each([
     ['Had a lovely picnic, so much fun', 'joy'],
