@@ -268,7 +268,7 @@ async function memoryView(id) {
         h('dt', { text: 'Via' }),
         h('dd', { text: memory.channel }),
       ),
-      h('div', { class: 'row' }, askEdit),
+      h('div', { class: 'row edit-actions' }, askEdit),
       editForm,
       correct,
       confirmArea,
