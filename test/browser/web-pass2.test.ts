@@ -328,7 +328,21 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
     // (Ask about the sign-in heading, not the timeline's: the timeline redraws its heading as it loads.)
     const timeline = page().getByRole('heading', { name: 'Timeline', level: 1 });
     const signIn = page().getByRole('heading', { name: 'Sign in' });
-    await timeline.or(signIn).first().waitFor();
+    // Under a full suite on 2 cores the timeline's first load can take long (the server runs in this test's own
+    // process); wait for it, and if it never comes, say what the page shows instead of only timing out.
+    const shown = await timeline
+      .or(signIn)
+      .first()
+      .waitFor({ timeout: 90_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!shown) {
+      await shotBoth(page(), 'p2-offline-not-loaded');
+      const body = ((await page().locator('body').textContent()) ?? '').slice(0, 400);
+      throw new Error(`Neither the timeline nor the sign-in page appeared at ${page().url()}; the page shows: ${body}`);
+    }
     if (await signIn.isVisible()) await signUp(page(), app.server.url, '+14155550177');
     await timeline.waitFor();
     const manifestHref = await page().locator('link[rel=manifest]').getAttribute('href');
@@ -361,5 +375,5 @@ describe.skipIf(plan.action !== 'run')('web app, second pass, in Chromium', () =
     // Sent once: a second flush finds nothing left.
     const res = await page().evaluate(() => fetch('/v1/memories?limit=200').then((r) => r.json()));
     expect(res.memories.filter((m: { content: string }) => m.content === text)).toHaveLength(1);
-  });
+  }, 180_000);
 });
