@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { CATEGORIES, type Category, levelOf, moreProtective } from '../core/category.js';
-import { describeOpenAiFailure } from '../infra/openai-failure.js';
+import { answerJson, describeOpenAiFailure } from '../infra/openai-failure.js';
 import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
 import { THRESHOLDS } from './confidence.js';
 import { CERTAIN, type Finding, maskFindings, strongestFinding } from './detectors.js';
@@ -211,19 +211,13 @@ export function createLlmClassifier(options: LlmClassifierOptions): LlmClassifie
 
 /** Reads the model's message content as a classification, or throws `LlmBadOutputError`. */
 export function parseAnswer(content: string | null | undefined): LlmAnswer {
-  if (typeof content !== 'string' || content.trim() === '') throw new LlmBadOutputError('empty answer');
-  // Some local servers wrap JSON in a Markdown fence even when asked for a schema.
-  const body = content
-    .trim()
-    .replace(/^```(?:json)?\s*/i, '')
-    .replace(/\s*```$/, '');
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (cause) {
-    throw new LlmBadOutputError('not JSON', { cause });
+  const answer = answerJson(content);
+  if ('problem' in answer) {
+    throw answer.problem === 'empty'
+      ? new LlmBadOutputError('empty answer')
+      : new LlmBadOutputError('not JSON', { cause: answer.cause });
   }
-  const parsed = llmAnswerSchema.safeParse(json);
+  const parsed = llmAnswerSchema.safeParse(answer.json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new LlmBadOutputError(`${issue?.path.join('.') || 'answer'}: ${issue?.code ?? 'invalid'}`, {

@@ -41,3 +41,22 @@ export function describeOpenAiFailure(error: unknown, budget: AbortSignal, what:
   }
   return { kind: 'network', message: 'The LLM request failed.' };
 }
+
+/**
+ * The JSON a model answered with, or why there is none. Some local servers wrap JSON in a Markdown fence even when
+ * asked for a schema; the fence is taken off first. Callers turn `empty` and `not_json` into their own errors.
+ */
+export function answerJson(
+  content: string | null | undefined,
+): { readonly json: unknown } | { readonly problem: 'empty' | 'not_json'; readonly cause?: unknown } {
+  if (typeof content !== 'string' || content.trim() === '') return { problem: 'empty' };
+  const body = content
+    .trim()
+    .replace(/^```(?:json)?\s*/i, '')
+    .replace(/\s*```$/, '');
+  try {
+    return { json: JSON.parse(body) };
+  } catch (cause) {
+    return { problem: 'not_json', cause };
+  }
+}

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { MemvaultError } from '../core/errors.js';
-import { describeOpenAiFailure } from '../infra/openai-failure.js';
+import { answerJson, describeOpenAiFailure } from '../infra/openai-failure.js';
 import type { DigestFacts, DigestFallbackReason, DigestWriter } from '../ports/insights.js';
 
 /**
@@ -103,20 +103,13 @@ export function createLlmDigestWriter(options: LlmDigestWriterOptions): DigestWr
 
 /** Reads the model's message as a digest, or throws `DigestWriterError` (bad_output). */
 export function parseDigestAnswer(content: string | null | undefined): string {
-  if (typeof content !== 'string' || content.trim() === '') {
-    throw new DigestWriterError('bad_output', 'The LLM returned an empty digest.');
+  const answer = answerJson(content);
+  if ('problem' in answer) {
+    throw answer.problem === 'empty'
+      ? new DigestWriterError('bad_output', 'The LLM returned an empty digest.')
+      : new DigestWriterError('bad_output', 'The LLM digest is not JSON.', { cause: answer.cause });
   }
-  const body = content
-    .trim()
-    .replace(/^```(?:json)?\s*/i, '')
-    .replace(/\s*```$/, '');
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (cause) {
-    throw new DigestWriterError('bad_output', 'The LLM digest is not JSON.', { cause });
-  }
-  const parsed = digestAnswerSchema.safeParse(json);
+  const parsed = digestAnswerSchema.safeParse(answer.json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new DigestWriterError(
