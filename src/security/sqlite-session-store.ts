@@ -86,8 +86,12 @@ export class SqliteSessionStore implements SessionStorePort {
       if (!existsSync(options.path)) closeSync(openSync(options.path, 'a', 0o600));
       chmodSync(options.path, 0o600);
       this.#db = new Database(options.path);
-      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-      this.#db.pragma('journal_mode = WAL');
+      const busyMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+      this.#db.pragma(`busy_timeout = ${busyMs}`);
+      // Switching a fresh file to WAL needs it to itself, and SQLite answers SQLITE_BUSY at once (no busy handler)
+      // when another process is opening it in the same instant: try again until the busy timeout has passed.
+      const db = this.#db;
+      retryWhileBusy(() => db.pragma('journal_mode = WAL'), busyMs);
       this.#db.pragma('synchronous = NORMAL');
       this.#db.exec(SCHEMA);
       for (const side of ['-wal', '-shm']) {
@@ -274,5 +278,19 @@ export class SqliteSessionStore implements SessionStorePort {
   close(): Promise<void> {
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
+  }
+}
+
+/** Runs `step`, again every 10 ms while SQLite says the database is busy, for at most `ms`. */
+function retryWhileBusy(step: () => unknown, ms: number): void {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      step();
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
   }
 }
