@@ -139,8 +139,11 @@ export function respellNumbers(text: string): Respelled {
       const unit = next && /^[\s-]$/.test(nextGap) ? UNITS[next[0].toLowerCase()] : undefined;
       if (unit !== undefined && unit !== '0') {
         digits = tens + unit;
-        if (!joined) cur = { start: w.index, end: next!.index + next![0].length, digits: '', words: 0 };
-        else cur!.end = next!.index + next![0].length;
+        // A new run starts here: the one before it (if any) is complete.
+        if (!joined) {
+          if (cur) runs.push(cur);
+          cur = { start: w.index, end: next!.index + next![0].length, digits: '', words: 0 };
+        } else cur!.end = next!.index + next![0].length;
         cur!.digits += digits;
         cur!.words += 2;
         i++;
