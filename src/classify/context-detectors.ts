@@ -45,7 +45,7 @@ const SAFE_INTL =
  * private keys, and being forced.
  */
 const UNLOCKS_INTL =
-  /(?<![\p{L}\p{N}])(?:password principale|gestore (?:di |delle )?password|frase (?:di recupero|seed|segreta)|parole di recupero|chiave privata|sotto minaccia|hoofdwachtwoord|wachtwoord ?(?:manager|beheerder|kluis)|herstel(?:zin|woorden|sleutel)|priv[ée] ?sleutel|onder dwang|ana (?:[şs]ifre|parola)|[şs]ifre y[öo]netici\p{L}*|kurtarma (?:ifadesi|kelimeleri|anahtar[ıi])|[öo]zel anahtar|gizli anahtar|tehdit alt[ıi]nda|has[łl]o (?:g[łl][óo]wne|master)|mened[żz]er\p{L}* hase[łl]|fraz\p{L}* (?:odzyskiwania|seed)|s[łl]ow\p{L}* odzyskiwania|klucz\p{L}* prywatn\p{L}*|pod przymusem|kata sandi utama|pengelola kata sandi|fras[ae] pemulihan|kata pemulihan|kunci pribadi|di bawah ancaman|maneno ya (?:kurejesha|siri ya wallet)|ufunguo wa siri|nikilazimishwa|master-?passwort|hauptpasswort|passwort-?manager|wiederherstellungs\p{L}*|privater? schl[üu]ssel|unter zwang|mot de passe (?:ma[îi]tre|principal)|gestionnaire de mots de passe|phrase de r[ée]cup[ée]ration|mots de r[ée]cup[ée]ration|cl[ée] priv[ée]e|sous la contrainte|senha mestra|gerenciador de senhas|frase de recupera[çc][ãa]o|palavras de recupera[çc][ãa]o|chave privada|sob amea[çc]a|contrase[ñn]a maestra|clave maestra|clave privada)(?![\p{L}\p{N}])/iu;
+  /(?<![\p{L}\p{N}])(?:password principale|gestore (?:di |delle )?password|frase (?:di recupero|seed|segreta)|parole di recupero|chiave privata|sotto minaccia|hoofdwachtwoord|wachtwoord ?(?:manager|beheerder|kluis)|herstel(?:zin|woorden|sleutel)|priv[ée] ?sleutel|onder dwang|ana (?:[şs]ifre|parola)|[şs]ifre y[öo]netici\p{L}*|kurtarma (?:ifadesi|kelimeleri|anahtar[ıi])|[öo]zel anahtar|gizli anahtar|tehdit alt[ıi]nda|has[łl]o (?:g[łl][óo]wne|master)|mened[żz]er\p{L}* hase[łl]|fraz\p{L}* (?:odzyskiwania|seed)|s[łl]ow\p{L}* odzyskiwania|klucz\p{L}* prywatn\p{L}*|pod przymusem|kata sandi utama|pengelola kata sandi|fras[ae] pemulihan|kata pemulihan|kunci pribadi|di bawah ancaman|maneno ya (?:kurejesha|siri ya wallet)|ufunguo wa siri|nikilazimishwa|master-?passwort|hauptpasswort|passwort-?manager|wiederherstellungs\p{L}*|privater? schl[üu]ssel|unter zwang|mot de passe (?:ma[îi]tre|principal)|ouvre tous les autres|r[ée]cup[èe]re tous (?:mes|les)|gestionnaire de mots de passe|phrase de r[ée]cup[ée]ration|mots de r[ée]cup[ée]ration|cl[ée] priv[ée]e|sous la contrainte|senha mestra|gerenciador de senhas|frase de recupera[çc][ãa]o|palavras de recupera[çc][ãa]o|chave privada|sob amea[çc]a|contrase[ñn]a maestra|clave maestra|clave privada)(?![\p{L}\p{N}])/iu;
 
 /** Being forced or robbed, in those languages (see COERCION). */
 const COERCION_INTL =
@@ -75,11 +75,11 @@ const PHONE_CONTEXT =
 
 /** Things that guard everything else: with one of these a credential is ULTRASECRET. */
 const UNLOCKS_EVERYTHING =
-  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|installer code|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|root (?:password|key|credentials?)|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|installer code|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|every (?:[\w'’]+ )?(?:passwords?|logins?|accounts?)|owner (?:login|account)|(?:gpg|pgp) (?:passphrase|key|password)|bank locker|(?:thief|anyone|someone) (?:and|into) my whole life|(?:lock|thing) (?:on|between|protecting) [^.\n]{0,20}my whole life|root (?:password|key|credentials?|account|admin|login|user|access|pw|pass)|(?:aws|azure|gcp|cloud|company|server|domain|org|organi[sz]ation|tenant|workspace|district) root|break[- ]?glass|(?:domain|global|super|district|tenant|workspace|org(?:anisation|anization)?)[- ]?admin|(?:company|organi[sz]ation|org|district|domain|tenant|workspace)[- ]wide|admin (?:[\w']+ ){0,3}?(?:for|of|on|over|to) (?:all|every)\w*|(?:controls?|runs?) (?:all|every)\w*|everything admin|(?:every|all|everything) (?:[\w']+ ){0,4}?resets?|resets? (?:[\w',]+ ){0,8}?all of (?:it|them)|key to all (?:the )?others|house safe|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
-  /\b(?:cofre|caja fuerte|cajita fuerte|caja de seguridad|tresor|coffre(?:-fort)?|(?:the|my|our|a|his|her|their|gun|wall|floor|home|fire|fireproof|drugs|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination|bodega|shop|store|church|ward|mosler)\s+safe|[\w]+['’]s\s+safe|(?:gun|rifle|shotgun|firearms?|ammo|weapons?) (?:cabinet|locker|cupboard)|deed box|strongbox|strong box|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
+  /\b(?:cofre|caja fuerte|cajita fuerte|caja de seguridad|tresor|coffre(?:-fort)?|(?:the|my|our|a|his|her|their|gun|wall|floor|home|house|fire|fireproof|drugs|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination|bodega|shop|store|church|ward|mosler)\s+safe|[\w]+['’]s\s+safe|(?:gun|rifle|shotgun|firearms?|ammo|weapons?) (?:cabinet|locker|cupboard)|deed box|strongbox|strong box|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
 
 const SAFE_HARMLESS =
   /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
@@ -87,7 +87,7 @@ const SAFE_HARMLESS =
 // ---------------------------------------------------------------------------------------------------------
 // Code-like tokens
 
-interface Token {
+export interface Token {
   readonly start: number;
   readonly end: number;
   readonly text: string;
@@ -98,7 +98,8 @@ interface Token {
 const CANDIDATE =
   /(?<![\w@/.]|[A-Za-z]-)(?:\d(?:(?: ?[-–] ?| )?\d){2,15}[#*]?|\*?\d{3,8}#|[A-Za-z0-9!@#$%^&*_+=?.-]*(?:\d[A-Za-z!@#$%^&*_+=?]|[A-Za-z!@#$%^&*_+=?]\d)[A-Za-z0-9!@#$%^&*_+=?.-]*)(?![\w@]|\.\d)/g;
 
-function codeTokens(text: string): Token[] {
+/** Code-like tokens of `text`: digit runs and mixed letter-digit words that are not quantities, times, references. */
+export function codeTokens(text: string): Token[] {
   const out: Token[] = [];
   for (const m of text.matchAll(CANDIDATE)) {
     let tok = m[0].replace(/[.\-!?]+$/, '');
@@ -370,12 +371,12 @@ function detectCardDetails(text: string, out: Finding[]): void {
 }
 
 const QUESTION =
-  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|favou?rite (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about|question secr[èe]te|question de s[ée]curit(?=[eé])|pregunta (?:de seguridad|secreta)|pergunta (?:de seguran[çc]a|secreta)|sicherheitsfrage|pertanyaan keamanan)\b/gi;
+  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|fav(?:ou?rite)? (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|security qn|sec qn|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about|question secr[èe]te|question de s[ée]curit(?=[eé])|pregunta (?:de seguridad|secreta)|pergunta (?:de seguran[çc]a|secreta)|sicherheitsfrage|pertanyaan keamanan)\b/gi;
 
 function detectSecurityAnswers(text: string, out: Finding[]): void {
   // A biography mentions a first pet; a security answer has a login, a bank or a question near it.
   const accountContext =
-    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for|pregunta|pergunta|sicherheitsfrage|pertanyaan|banco|banque)\b/i.test(
+    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for|(?:it|site|app|form) (?:asks|wants|needs)|santander|nationwide|barclays|hsbc|natwest|lloyds|halifax|chase|wells fargo|citi|monzo|revolut|pregunta|pergunta|sicherheitsfrage|pertanyaan|banco|banque)\b/i.test(
       text,
     );
   if (!accountContext) return;
@@ -404,14 +405,14 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
 }
 
 const ID_WORDS =
-  /\b(?:ssn|social security|social(?=\s*(?:is|was|#|no\.?|number|:))|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|f[øo]dselsnummer|henkil[öo]tunnus|passaporte|pasaporte|reisepass|passeport|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number)\b/i;
+  /\b(?:ssn|social security|social(?=\s*(?:is|was|#|no\.?|number|:))|social insurance|sin|nino|national insurance|national id|national identity|id card|identity card|id no|id number|id#|personalausweis|ausweis|steuer-?id|steuer(?:identifikations)?nummer|tax (?:id|number|no|identification|file number|code)|tin|tfn|ein|itin|bvn|bank verification|nin\b|nimc|aadhaa?r|pan\b|dni|nie|nif|cpf|bsn|personnummer|f[øo]dselsnummer|henkil[öo]tunnus|passaporte|pasaporte|reisepass|passeport|curp|rfc|nss|imss|nas|ramq|health card|carte soleil|share code|num[ée]ro d'assurance sociale|philsys|umid|sss|philhealth|pag-?ibig|medicare|nhs number|passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e (?:no|number|#)|green card|residence permit|visa number|alien number|a-number|ird|nhi|crn|centrelink|sevis|learner permit|permit (?:no|number|#)|permis|sozialversicherungs\w*|versicherungsnummer|ohip|health (?:card|number)|insurance number|rg|teudat zehut|nric|emirates id|iqama|ghana card|voter id)\b/i;
 
 const ACCOUNT_WORDS =
   /\b(?:account|acct|acc(?:t)?\.? ?(?:no|num|number|#)|a\/c|routing|aba|sort ?code|bsb|transit|iban|swift|bic|checking|savings|bank details|bank acc\w*|gcash|maya|paymaya|opay|palmpay|kuda|moniepoint|zelle|venmo|paypal)\b/i;
 
 function detectIdsAndAccounts(text: string, out: Finding[]): void {
   const phone = PHONE_CONTEXT.test(text);
-  for (const m of text.matchAll(/(?<![\w/.:])(?:[A-Za-z]{0,3}\d(?:[ -]?[A-Za-z0-9]){5,19})(?![\w])/g)) {
+  for (const m of text.matchAll(/(?<![\w/.:])(?:[A-Za-z]{0,3}\d(?:[ .-]?[A-Za-z0-9]){5,19})(?![\w]|\.\d)/g)) {
     const tok = m[0].trim().replace(/(?:\s+[A-Za-z]+)+$/, '');
     const digits = tok.replace(/\D/g, '').length;
     if (digits < 6) continue;
@@ -487,14 +488,14 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
 // Recovery material and where it is kept; duress codes; hardware wallets
 
 const MATERIAL =
-  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|2fa (?:codes?|backup)|backup codes|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|vault (?:numbers?|combos?|combinations?|codes?))\b/gi;
+  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|(?:spare )?keys? (?:to|for) (?:the |my |our )?(?:[\w'’]+ )?(?:safe|deposit box|strongbox|strong box|gun cabinet|gun safe|bank locker)|(?:gun cabinet|gun safe|strongbox|bank locker) keys?|(?:crypto|bitcoin|wallet) (?:seed|paper|card|sheet|backup|stuff)|(?:first|last|other) (?:12|twelve|six|6|half)(?: words)?|2fa (?:codes?|backup)|backup codes|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|vault (?:numbers?|combos?|combinations?|codes?))\b/gi;
 
 const LOCATION =
   /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b|\b(?:dentro|debajo|detr[aá]s|encima|adentro) del\b|\b(?:en|dentro de|debajo de|detr[aá]s de|bajo|pegad[oa]s? (?:a|en|debajo)|guardad[oa]s? en|escondid[oa]s? en|dentro do|embaixo do|atr[aá]s do|dans|sous|derri[eè]re|unter|hinter|im)\s+(?:el|la|los|las|un|una|mi|mis|su|sus|le|les|mon|ma|der|die|dem|den|o|a)\b)/i;
 
 /** Strong enough alone: a seed, a hardware wallet, an emergency kit or a safe's key. */
 const ULTRA_MATERIAL =
-  /safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|seed|mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
+  /safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|seed|keys? (?:to|for)|gun cabinet|gun safe|strongbox|strong box|bank locker|crypto|bitcoin|paper|(?:first|last|other) |mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
 
 function detectMaterialLocations(text: string, out: Finding[]): void {
   const crypto =
@@ -617,12 +618,12 @@ function detectQuestionLists(text: string, out: Finding[]): void {
   )
     return;
   for (const m of text.matchAll(
-    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:\s*(?:[-:=–]|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
+    /\b(?:pet|school|street|teacher|car|city|town|mother|maiden(?: name)?|born|friend|nickname|team|food|book|film|movie|hero|place|word|name)\w*(?:["”’']?\s*(?:[-:=–→]|->|=>|is|was)\s*|\s+(?=[A-Z]))["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,20}){0,2})/gi,
   )) {
     const value = m[1]!;
     // Without a separator ("pet Rufus") only a capitalised name or a number is an answer: the pattern is
     // case-insensitive, so "my pets to the park" must not pass as "pets" → "to the park".
-    if (!/[-:=–]|\b(?:is|was)\b/i.test(m[0].slice(0, m[0].length - value.length)) && !/^[\p{Lu}\d]/u.test(value))
+    if (!/[-:=–→>]|\b(?:is|was)\b/i.test(m[0].slice(0, m[0].length - value.length)) && !/^[\p{Lu}\d]/u.test(value))
       continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
@@ -665,6 +666,9 @@ function detectDeposit(text: string, out: Finding[]): void {
   );
 }
 
+const DURESS_PHRASE =
+  /\b(?:if|when|whenever) (?:i|we|she|he|mum|mom|dad) (?:ever )?(?:say|says|text|texts|send|sends|write|writes|mention|mentions|ask|asks|use the word|(?:call|calls|ring|rings|phone|phones|telephone|telephones)(?: [\w']+)? and (?:say|says|ask|asks|mention|mentions))\b[^\n]{0,120}?(?:\bmeans? (?:that )?(?:i'?m|i am|we'?re|we are|she'?s|she is|he'?s|he is) (?:in trouble|in danger|not (?:ok|okay|safe|alone)|being (?:held|forced|followed|coerced|threatened))|\b(?:call|ring|get|phone) (?:the )?(?:police|cops|sheriff|911|999|112|help)\b|\bthat'?s (?:our|the) (?:code|sign|signal|word|safe ?word)\b)/gi;
+
 function detectDuressAndHardware(text: string, out: Finding[]): void {
   const coerced = COERCION.exec(text) ?? COERCION_INTL.exec(text);
   if (coerced) {
@@ -687,6 +691,11 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
         ),
       );
     }
+  }
+  // A duress phrase agreed with someone: "if I ever say the dog got out, call the sheriff", "if I text
+  // 'pineapple' it means I'm in trouble". The phrase is the secret: whoever knows it can fake or spot the alarm.
+  for (const m of text.matchAll(DURESS_PHRASE)) {
+    out.push(found('master_password', 'ULTRASECRET', 0.92, m.index, m.index + m[0].length, 'a duress phrase'));
   }
   // Duress / panic codes: the code that summons help or shows a decoy. Its description is the secret too.
   for (const m of text.matchAll(

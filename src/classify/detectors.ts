@@ -237,6 +237,20 @@ const KEY_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g, 'a HashiCorp Vault token'],
 ];
 
+/**
+ * A long hex or random-looking string named as something meant to be shown: a transaction id or hash, a file's
+ * checksum, a commit, a receiving address, or a documented example. What opens nothing is no secret.
+ */
+const PUBLIC_BEFORE =
+  /\b(?:tx(?:id| ?hash)?|txn|transaction(?: id| hash)?|hash|sha-?(?:1|256|512)?|md5|checksum|digest|commit|receiv(?:e|ing) address|deposit address|donations? address|public (?:address|key)|pubkey|example|sample|dummy|placeholder|rfc|spec|docs?)\b[^.\n]{0,30}$/i;
+const PUBLIC_AFTER = /^[^.\n]{0,40}\b(?:is|it'?s) (?:public|their public example|an? example|from the docs|fake)\b/i;
+
+function publicValue(text: string, at: number): boolean {
+  const before = text.slice(Math.max(0, at - 60), at);
+  const after = text.slice(at).replace(/^\S+/, '');
+  return PUBLIC_BEFORE.test(before) || PUBLIC_AFTER.test(after);
+}
+
 function detectKeys(text: string, out: Finding[]): void {
   for (const [re, label] of KEY_PATTERNS) {
     for (const m of text.matchAll(re)) {
@@ -257,6 +271,7 @@ function detectKeys(text: string, out: Finding[]): void {
   const keyContext = /\b(private key|priv ?key|secret key|wallet|seed|master key|signing key|metamask|ledger|xprv)\b/i;
   for (const m of text.matchAll(/\b(?:0x)?[0-9a-fA-F]{64}\b/g)) {
     const ctx = keyContext.test(text);
+    if (!ctx && publicValue(text, m.index)) continue;
     out.push(
       found(
         ctx ? 'private_key' : 'high_entropy_token',
@@ -278,7 +293,7 @@ function detectKeys(text: string, out: Finding[]): void {
   const covered = (i: number) => out.some((f) => i >= f.start && i < f.end);
   for (const m of text.matchAll(/(?<![\w/.@-])[A-Za-z0-9_+/=-]{20,}(?![\w/@])/g)) {
     const tok = m[0];
-    if (covered(m.index) || /EXAMPLE/.test(tok)) continue;
+    if (covered(m.index) || /EXAMPLE/.test(tok) || publicValue(text, m.index)) continue;
     const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(tok)).length;
     if (classes < 2 || !/\d/.test(tok)) continue;
     const h = shannonEntropy(tok);
@@ -298,7 +313,7 @@ function detectKeys(text: string, out: Finding[]): void {
 }
 
 const SEED_CONTEXT =
-  /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words)\b/i;
+  /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words|(?:12|18|24|twelve|eighteen|twenty[- ]four)[- ]?words?)\b/i;
 
 /** Every one-character deletion of every list word, built once: "is w one edit from a list word" in O(|w|). */
 let deletionIndex: Set<string> | undefined;
@@ -390,7 +405,7 @@ function detectCredentials(text: string, out: Finding[]): void {
   const master = MASTER.test(text);
   // "my gmail password is hunter2", "changed the wifi pw to X", "password: X", "pass = X"
   const re =
-    /\b(pass(?:word|code|phrase)?s?|p[as]{2,4}w[or]{1,3}ds?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|wi-?fi (?:key|code|pw|pass)|network key|wpa key|code ?words?|codeword|secret word|memorable word)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
+    /\b(pass(?:word|code|phrase)?s?|p[as]{2,4}w[or]{1,3}ds?|passwd|pwd|pw|pword|passw|p\/w|login|credentials?|(?:1password|bitwarden|lastpass|keepass(?:xc)?|dashlane|nordpass|enpass|roboform|proton pass)(?: (?:master|vault|main))?|wi-?fi (?:key|code|pw|pass)|network key|wpa key|code ?words?|codeword|secret word|memorable word)\b([^.\n!?]{0,40}?)(?:\bis\b|\bwas\b|\bare\b|=|:|->|→|\bto\b|\bstill\b|\bit's\b|\bits\b)\s*(?:now\s+|still\s+|just\s+)?(["'“‘`]?[^\s"'“”‘’`]{3,}["'”’`]?)/gi;
   for (const m of text.matchAll(re)) {
     const value = m[3]!;
     let strength = valueStrength(value);
@@ -497,6 +512,10 @@ function detectCredentials(text: string, out: Finding[]): void {
   }
 }
 
+/** Places inside a home where its household keeps things (not hiding places outside). */
+const INDOOR_PLACE =
+  /\b(?:drawer|hook|cupboard|cabinet|shelf|bowl|wardrobe|closet|desk|dresser|nightstand|bedside|pantry|fridge|kitchen|tv|handbag|purse|pocket|jacket|coat|key ?rack|sideboard|dish|tray|box on|jar)\b/i;
+
 function detectCodes(text: string, out: Finding[]): void {
   // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
   // An Indian postal PIN code is six digits in an address, not a secret.
@@ -535,7 +554,7 @@ function detectCodes(text: string, out: Finding[]): void {
   }
   // "the code to the storage unit is 4417", "code for the gate: 2580"
   for (const m of text.matchAll(
-    /\bcode\s+(?:to|for|of)\s+(?:the|my|our)?\s*([a-z ]{3,25}?)\s*(?:is|:|=)\s*(\d[\d -]{2,10}\d#?)/gi,
+    /\b(?:code|combination|combo)\s+(?:to|for|of|on)\s+(?:the|my|our|[\w]+['’]s)?\s*([a-z ]{3,25}?)\s*(?:is|:|=)\s*(\d[\d -]{2,10}\d#?)/gi,
   )) {
     const value = m[2]!;
     const start = m.index + m[0].length - value.length;
@@ -563,8 +582,18 @@ function detectCodes(text: string, out: Finding[]): void {
     /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+)\b(?:under|beneath|behind|inside|in|on top of|above|taped to)\s+((?:the|a|my|our)\s+[^.\n!?]{2,50})/gi,
   )) {
     const value = m[1]!;
+    // A car's or a shed's spare key on the hook or in a drawer at home is where the household keeps it, not a
+    // hiding place that lets a stranger in (the writers filed those as facts); under a flowerpot it still is.
+    const indoors = INDOOR_PLACE.test(value);
+    if (
+      indoors &&
+      /\b(?:car|van|truck|bike|motorbike|scooter|shed|garage|mailbox|letterbox|locker|cabinet)\b/i.test(m[0])
+    )
+      continue;
     const start = m.index + m[0].length - value.length;
-    out.push(found('access_code', 'SECRET', 0.9, start, start + value.length, 'where a spare key is hidden'));
+    out.push(
+      found('access_code', 'SECRET', indoors ? 0.6 : 0.9, start, start + value.length, 'where a spare key is hidden'),
+    );
   }
   // Recovery / backup codes for accounts. One account's 2FA backup codes are SECRET (the writers' and the
   // development set's convention); recovery keys, phrases and emergency kits guard more and are ULTRASECRET.

@@ -32,7 +32,9 @@ Hard cases:
 - Location alone can be the secret: "the 24 words are on a steel plate in the loft" and "the spare safe key is in the sugar tin" are ULTRASECRET.
 - "If I'm ever forced to open it, I enter 6619 and it calls the police" is ULTRASECRET (a duress code).
 - The SECRET/ULTRASECRET boundary goes both ways: an ordinary app PIN or a Wi-Fi key for the "master bedroom" is SECRET; the PIN of a hardware wallet together with where its recovery card is, or the password that opens a password vault, is ULTRASECRET.
-- Harmless look-alikes are NOT secrets: a brooch or map "pin", "key lime pie", a keynote, a postal PIN code, Secret Santa, "the secret is more butter", a "safe trip", "seed the tomatoes", "retail therapy", a book titled "The Secret…", a vendor's documented example key, a password-policy discussion, order, flight and booking numbers, a shop's phone number.
+- What guards everything else is ULTRASECRET even without the word "master": the e-mail password "every reset goes to", a company's root, break-glass or domain-admin login, "the one password that opens all my others", a phrase agreed with family that means "I am in trouble, call the police".
+- Identity documents named without their number ("the kids' passports are in the blue folder", "renewing my residence card") are CONFIDENTIAL; with the number they are SECRET.
+- Harmless look-alikes are NOT secrets: a discount or promo code, a zip or post code, an invoice, order or ticket number, a public transaction hash or receiving address, a spare car key on the hook at home, a brooch or map "pin", "key lime pie", a keynote, a postal PIN code, Secret Santa, "the secret is more butter", a "safe trip", "seed the tomatoes", "retail therapy", a book titled "The Secret…", a vendor's documented example key, a password-policy discussion, flight and booking numbers, a shop's phone number.
 - "I forgot my password again" is GENERAL; "I changed my bank password this morning" is CHRONOLOGICAL: a kind of secret without its value.
 
 Values the user's device already recognised as secrets are replaced by placeholders such as _pin_ or _credential_; treat a placeholder as the secret it stands for.

@@ -55,6 +55,28 @@ const SECRET_MASS_NO_VALUE = Number.POSITIVE_INFINITY;
 /** A digit or something after a colon ("wifi: …", "sec Qs: pet – Rufus"). */
 const VALUE_LIKE = /\d|:\s*\S/u;
 /**
+ * Values that open nothing, whatever they look like: discount and promo codes, postal codes, order, invoice,
+ * ticket and tracking references, clock times and prices. They are taken out before looking for a value.
+ * Identity, account and permit numbers stay: they are secrets of their own.
+ */
+const LOOKALIKE_VALUES = [
+  /\b(?:discount|promo(?:tional)?|coupon|voucher|referral|invite|offer|sale) ?codes?\b[^.\n]{0,40}/giu,
+  /\b(?:zip|post(?:al)?) ?codes?\b[^.\n]{0,40}|\bpostcode\b[^.\n]{0,40}/giu,
+  /\b(?:invoice|order|ticket|tracking|booking|confirmation|receipt|flight|parcel|shipment|pnr|helpdesk|incident|quote)\b(?: (?:no\.?|number|id|ref|code))?[\s:#.-]*(?:is\s+)?#?[A-Z0-9][A-Z0-9/-]{2,}/giu,
+  /\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)(?![\p{L}\p{N}])|\b(?:at|by|from|till|until|before|after|around) \d{1,2}(?:[:.h]\d{2})?\b|\b\d{1,2}:\d{2}\b/giu,
+  /[$€£₦₱¥]\s?\d[\d,.]*k?|\b\d[\d,.]*\s?(?:dollars|bucks|euros?|pounds|quid|naira|pesos|rupees|rand|usd|eur|gbp|%|percent)(?![\p{L}\p{N}])/giu,
+];
+/** Whether a message holds something that could be a secret's value, look-alikes aside (see LOOKALIKE_VALUES). */
+function holdsValue(own: string, aboutAccess: boolean): boolean {
+  let text = own;
+  for (const re of LOOKALIKE_VALUES) text = text.replace(re, ' ');
+  // "passwords: use three random words", "tips: …": a colon after a plural kind or advice introduces talk.
+  text = text.replace(TALK_COLON, ' ');
+  return VALUE_LIKE.test(text) || (aboutAccess && QUOTED.test(text));
+}
+const TALK_COLON =
+  /\b(?:passwords|passcodes|pins|codes|logins|keys|advice|tips?|rules?|guidance|best practices?)(?: [\w'-]+){0,3}\s*:/giu;
+/**
  * A quoted phrase. Alone it is a title or a quotation ("reading \"The Lean Startup\""); it is a value only in a
  * message about access (a code word, a duress phrase: see secretContext). A quote opens after a non-letter and
  * closes before one, so the apostrophes of "it's … I'm" are no quoted value.
@@ -73,6 +95,22 @@ const MEDIA_NOTE =
 const valueText = (text: string) => text.replace(SPEAKER_PREFIX, '').replace(MEDIA_NOTE, ' ');
 const CONF_MASS = 0.15;
 const ULTRA_MASS = 0.1;
+
+/** The decision's thresholds in one place, so the evaluation scripts can measure a change before it ships. */
+export interface DecisionTuning {
+  readonly secretMass: number;
+  readonly confMass: number;
+  readonly ultraMass: number;
+  readonly secretPlausible: number;
+  readonly plausible: number;
+}
+export const DECISION_DEFAULTS: DecisionTuning = {
+  secretMass: SECRET_MASS,
+  confMass: CONF_MASS,
+  ultraMass: ULTRA_MASS,
+  secretPlausible: SECRET_PLAUSIBLE,
+  plausible: PLAUSIBLE,
+};
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
 const TOPIC_FLOOR = 0.85;
 /** Personal-model similarity from which a user's corrections override topic cues. */
@@ -107,7 +145,7 @@ const WARM_UP_TEXTS = [
 ];
 
 /** Everything the local path computed about a message, for reasoning and for the LLM double-check. */
-interface Signals {
+export interface Signals {
   readonly findings: Finding[];
   readonly certain: Finding | undefined;
   readonly topics: TopicHit[];
@@ -154,64 +192,19 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
     const now = ctx.now ?? new Date();
     // Tags, tense and emotion need only the opening of a long message; the tagger is the slowest step.
     const analysis = analyse(clean.length > MAX_NLP_TEXT ? clean.slice(0, MAX_NLP_TEXT) : clean);
-    const findings = detectSecrets(clean);
-    const ownText = valueText(clean);
-    const aboutAccess = secretContext(ownText);
-    const signals: Signals = {
-      findings,
-      certain: strongestFinding(findings, CERTAIN),
-      topics: detectTopics(clean),
-      event: detectEvent(clean, analysis.tokens, now, ctx.timezone ?? 'UTC'),
+    const signals = readSignals(clean, analysis, {
+      now,
+      timezone: ctx.timezone ?? 'UTC',
       personal: ctx.userId && personal ? personal.predictSync(ctx.userId, clean) : undefined,
-      valueLike: VALUE_LIKE.test(ownText) || (aboutAccess && QUOTED.test(ownText)),
-      secretContext: aboutAccess,
-      english: readsAsEnglish(clean),
-    };
-
-    const fused = fuse(model.predict(maskFindings(clean, findings)), signals);
-    let category = argmax(fused);
-    // Floors: a certain secret value, or a clearly private topic the person has not corrected away.
-    if (signals.certain) category = moreProtective(category, signals.certain.category);
-    const topicMax = signals.topics[0]?.strength ?? 0;
-    const personalSaysOtherwise =
-      signals.personal !== undefined &&
-      signals.personal.similarity >= PERSONAL_OVERRIDE &&
-      protectionRank(signals.personal.category) < protectionRank('CONFIDENTIAL');
-    if (topicMax >= TOPIC_FLOOR && !personalSaysOtherwise) category = moreProtective(category, 'CONFIDENTIAL');
-
-    const history = ctx.userId && personal ? personal.historicalAccuracy(ctx.userId, category) : 0.9;
-    let confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
-    let needsReview = false;
-    if (confidence < THRESHOLDS[category]) {
-      needsReview = true;
-      const escalated = plausibleEscalation(category, fused, signals);
-      if (escalated !== category) {
-        category = escalated;
-        confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
-      }
-    }
-    // Calibrated escalation: a level-1 or -2 answer with real mass on the secret classes is kept safe.
-    const secretBar = signals.valueLike ? SECRET_MASS : SECRET_MASS_NO_VALUE;
-    if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= secretBar) {
-      category = fused.ULTRASECRET > fused.SECRET ? 'ULTRASECRET' : 'SECRET';
-      needsReview = true;
-      confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
-    }
-    // The person's own corrections of similar messages outrank a lean of the model, as for topic cues.
-    if (
-      protectionRank(category) < protectionRank('CONFIDENTIAL') &&
-      fused.CONFIDENTIAL >= CONF_MASS &&
-      !personalSaysOtherwise
-    ) {
-      category = 'CONFIDENTIAL';
-      needsReview = true;
-      confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
-    }
-    if (category === 'SECRET' && fused.ULTRASECRET >= ULTRA_MASS) {
-      category = 'ULTRASECRET';
-      needsReview = true;
-      confidence = confidenceOf(category, fused, signals, analysis.tokens.length, history);
-    }
+    });
+    const findings = signals.findings;
+    const history = (c: Category) => (ctx.userId && personal ? personal.historicalAccuracy(ctx.userId, c) : 0.9);
+    const { category, confidence, needsReview } = decide(
+      model.predict(maskFindings(clean, findings)),
+      signals,
+      analysis.tokens.length,
+      history,
+    );
     if (ctx.userId && personal) personal.recordPrediction(ctx.userId, category);
 
     const redact = findings.map((f) => ({ start: f.start, end: f.end }));
@@ -241,6 +234,81 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
         for (const timezone of ['UTC', 'America/New_York']) classifySync(text, { now, timezone });
     },
   };
+}
+
+/** Everything the rules read off a message; the text model's probabilities are added by `decide`. */
+export function readSignals(
+  clean: string,
+  analysis: ReturnType<typeof analyse>,
+  opts: { readonly now: Date; readonly timezone: string; readonly personal?: PersonalPrediction | undefined },
+): Signals {
+  const findings = detectSecrets(clean);
+  const ownText = valueText(clean);
+  const aboutAccess = secretContext(ownText);
+  return {
+    findings,
+    certain: strongestFinding(findings, CERTAIN),
+    topics: detectTopics(clean),
+    event: detectEvent(clean, analysis.tokens, opts.now, opts.timezone),
+    personal: opts.personal,
+    valueLike: holdsValue(ownText, aboutAccess),
+    secretContext: aboutAccess,
+    english: readsAsEnglish(clean),
+  };
+}
+
+/** The category, its confidence and whether it was escalated for review, from the model and the signals. */
+export function decide(
+  probs: Record<Category, number>,
+  signals: Signals,
+  words: number,
+  history: (category: Category) => number = () => 0.9,
+  tuning: DecisionTuning = DECISION_DEFAULTS,
+): { category: Category; confidence: number; needsReview: boolean } {
+  const fused = fuse(probs, signals);
+  let category = argmax(fused);
+  // Floors: a certain secret value, or a clearly private topic the person has not corrected away.
+  if (signals.certain) category = moreProtective(category, signals.certain.category);
+  const topicMax = signals.topics[0]?.strength ?? 0;
+  const personalSaysOtherwise =
+    signals.personal !== undefined &&
+    signals.personal.similarity >= PERSONAL_OVERRIDE &&
+    protectionRank(signals.personal.category) < protectionRank('CONFIDENTIAL');
+  if (topicMax >= TOPIC_FLOOR && !personalSaysOtherwise) category = moreProtective(category, 'CONFIDENTIAL');
+
+  let confidence = confidenceOf(category, fused, signals, words, history(category));
+  let needsReview = false;
+  if (confidence < THRESHOLDS[category]) {
+    needsReview = true;
+    const escalated = plausibleEscalation(category, fused, signals, tuning);
+    if (escalated !== category) {
+      category = escalated;
+      confidence = confidenceOf(category, fused, signals, words, history(category));
+    }
+  }
+  // Calibrated escalation: a level-1 or -2 answer with real mass on the secret classes is kept safe.
+  const secretBar = signals.valueLike ? tuning.secretMass : SECRET_MASS_NO_VALUE;
+  if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= secretBar) {
+    category = fused.ULTRASECRET > fused.SECRET ? 'ULTRASECRET' : 'SECRET';
+    needsReview = true;
+    confidence = confidenceOf(category, fused, signals, words, history(category));
+  }
+  // The person's own corrections of similar messages outrank a lean of the model, as for topic cues.
+  if (
+    protectionRank(category) < protectionRank('CONFIDENTIAL') &&
+    fused.CONFIDENTIAL >= tuning.confMass &&
+    !personalSaysOtherwise
+  ) {
+    category = 'CONFIDENTIAL';
+    needsReview = true;
+    confidence = confidenceOf(category, fused, signals, words, history(category));
+  }
+  if (category === 'SECRET' && fused.ULTRASECRET >= tuning.ultraMass) {
+    category = 'ULTRASECRET';
+    needsReview = true;
+    confidence = confidenceOf(category, fused, signals, words, history(category));
+  }
+  return { category, confidence, needsReview };
 }
 
 /** Model probabilities adjusted by the explicit signals (log-linear), renormalised. */
@@ -337,7 +405,12 @@ function confidenceOf(
 }
 
 /** The most likely category more protective than `category` that is still plausible, else `category`. */
-function plausibleEscalation(category: Category, fused: Record<Category, number>, s: Signals): Category {
+function plausibleEscalation(
+  category: Category,
+  fused: Record<Category, number>,
+  s: Signals,
+  tuning: DecisionTuning,
+): Category {
   let best: Category | undefined;
   for (const c of CATEGORIES) {
     if (protectionRank(c) <= protectionRank(category)) continue;
@@ -345,7 +418,7 @@ function plausibleEscalation(category: Category, fused: Record<Category, number>
       s.findings.some((f) => f.category === c && f.certainty >= 0.6) ||
       (c === 'CONFIDENTIAL' && (s.topics[0]?.strength ?? 0) >= 0.5);
     // A secret category without any detected value needs more than a faint model score to be plausible.
-    const bar = c === 'SECRET' || c === 'ULTRASECRET' ? SECRET_PLAUSIBLE : PLAUSIBLE;
+    const bar = c === 'SECRET' || c === 'ULTRASECRET' ? tuning.secretPlausible : tuning.plausible;
     if ((fused[c] >= bar || hinted) && (!best || fused[c] > fused[best])) best = c;
   }
   return best ?? category;

@@ -173,3 +173,57 @@ describe('codes and master secrets in the fifth round’s languages', () => {
     },
   );
 });
+
+describe('sixth round: what guards everything else, in more words', () => {
+  it.each([
+    'outlook password Harbour_Lights_62 - every reset link goes to this inbox',
+    'the mail account that resets the bank, the tax site and the shop, all of it, password Kestrel#Moor#19',
+    'AWS root login for the studio: ops@studio.test / Gr4nite!Root',
+    'break-glass admin for the clinic domain: CLINIC\\bg-admin / Sp4rrow!Glass',
+    'Google Workspace super admin: it@bakery.test / Wh1sk!Admin',
+    'Keeper vault master: Lantern&Moth#77',
+    'new 1Password master after the scare: Quill-Harbour-Ember-9',
+    'the house safe under the stairs: 31-7-22',
+    'if I ever text you that the goldfish is sick, it means I am in trouble, call the police',
+    'when mum rings and says she needs the blue cardigan, that means call 999, our code',
+    'my 24 words: ribbon castle oyster empty frog glimpse velvet canyon harbor noble crater thunder',
+  ])('%s', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+});
+
+describe('sixth round: look-alikes that open nothing', () => {
+  it.each([
+    'the spare van key hangs on the hook by the fridge',
+    'spare car key is in the kitchen drawer with the batteries',
+    'tx hash for the swap 0x3f1d2c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0011',
+    'sha256 of the installer: 0c1d2e3f405162738495a6b7c8d9eaf0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6',
+    'tip jar address bc1qzt8r5kq9vd3m7xw2p4n6l0j8h5f3d1s9a7c2e4g — it is public, share it',
+    'if I say I am tired, just call me later',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+
+  it('a spare key hidden outside is still where a stranger gets in', () => {
+    expect(floor('we hide the spare house key under the third flowerpot')).toBe('SECRET');
+  });
+
+  it('a security question answered after an arrow', () => {
+    expect(floor('Security q "first street" → Larch Avenue')).toBe('SECRET');
+  });
+});
+
+describe('numbers told in words: repeated', () => {
+  it('a number said twice is rewritten both times', () => {
+    expect(respellNumbers('it is twenty-four, eleven. Twenty-four, eleven.').text).toBe('it is 2411. 2411.');
+  });
+  it.each([
+    "The combination for Gwen's safe in the attic is thirty-one, nine, fifty-two. Thirty-one, nine, fifty-two.",
+    'the key to the office safe is in the hollow elephant by reception',
+    'bank locker at the Andheri branch, number 41, combination 9 18 27',
+    'first 12 in the red notebook, last 12 at my sister’s in the biscuit tin',
+    'new phone passcode 4 9 1 1 7 2, this is the only lock on my whole life',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+});

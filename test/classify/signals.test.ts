@@ -210,3 +210,28 @@ describe('features', () => {
     expect(featurize('', { bits: 12 }).indices.length).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('topics: the sixth round’s cue families', () => {
+  it.each([
+    ['oncology follow-up on the 12th, not telling the kids yet', 'health'],
+    ['the blood pressure pills make me light-headed on the stairs', 'health'],
+    ['Dad forgot my name twice this week, his memory is going', 'health'],
+    ['he keeps touching my shoulder at work and it makes me uncomfortable', 'relationships'],
+    ['I drink more than I should when the shifts are long', 'relationships'],
+    ['second interview with the logistics firm tomorrow, my manager does not know', 'workplace'],
+    ['savings account down to 300 after the car repair', 'money'],
+    ['kids passports are in the blue folder in the wardrobe', 'identity'],
+    ['our house address for deliveries is 12 Birch Close', 'contact'],
+  ])('%s → %s', (text, topic) => {
+    const hits = detectTopics(text);
+    expect(hits.map((h) => h.topic)).toContain(topic);
+    expect(topicScore(hits)).toBeGreaterThanOrEqual(0.8);
+  });
+  it.each([
+    'the dentist says my teeth are fine',
+    "can't wait for the weekend",
+    'we went to the cardiff game on saturday',
+  ])('%s has no strong cue', (text) => {
+    expect(detectTopics(text).every((h) => h.strength < 0.8)).toBe(true);
+  });
+});
