@@ -20,7 +20,7 @@
  *
  * The metrics (never message texts) go into bench/results/classify.md between the accuracy markers.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Category, isCategory, levelOf } from '../src/core/category.js';
@@ -182,14 +182,18 @@ const labelled = (path: string) =>
     .map((l) => JSON.parse(l) as { text: string; label: string })
     .filter((r): r is { text: string; label: Category } => typeof r.text === 'string' && isCategory(r.label));
 
-// Scores only: its messages are never printed, so nobody building the classifier reads them (its README).
-const INDEPENDENT = join(ROOT, 'corpus', 'independent', 'w5.jsonl');
-if (existsSync(INDEPENDENT)) {
-  const rows = labelled(INDEPENDENT);
+// Scores only: their messages are never printed, so nobody building the classifier reads them (their README).
+const INDEPENDENT = join(ROOT, 'corpus', 'independent');
+for (const file of existsSync(INDEPENDENT)
+  ? readdirSync(INDEPENDENT)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()
+  : []) {
+  const rows = labelled(join(INDEPENDENT, file));
   sections.push(
     formatReport(
       evaluate(run(rows)),
-      `independent set corpus/independent/w5.jsonl (${rows.length} messages by a writer nobody building the classifier read; scores only)`,
+      `independent set corpus/independent/${file} (${rows.length} messages by a writer nobody building the classifier read; scores only)`,
     ),
   );
 }
