@@ -94,8 +94,21 @@ export function updateChrome() {
   }
 }
 
+/** How many renders have started, and the newest one that has finished. */
+let started = 0;
+let finished = 0;
+
 /** Draws the current route; a private page while signed out goes to sign-in, a public one while signed in home. */
 export async function render() {
+  const mine = ++started;
+  await draw();
+  // A slow page that finishes after a newer one (Settings still loading when the person moves on) has just drawn
+  // itself over it: draw the current route again.
+  if (mine < finished) await render();
+  else finished = mine;
+}
+
+async function draw() {
   const { route, params, query } = currentRoute();
   if (!route) return;
   if (!state.me && !route.public) {
