@@ -22,6 +22,15 @@ class WorkerStartError extends Error {
 
 /** The primary's order to a worker: finish in-flight requests, close the vault, exit 0. */
 export const SHUTDOWN_MESSAGE = 'memvault:shutdown';
+/**
+ * A draining worker's last words and the primary's answer. node:cluster hands a connection to a worker over IPC
+ * and keeps it until the worker acknowledges it; a worker that exits with such a hand-off still unread leaves the
+ * connection open and unanswered in the primary forever (seen in CI during a rolling restart). So a worker that has
+ * closed its server says so and exits only when the primary answers: the pipe keeps order, so every hand-off sent
+ * before the answer has reached the worker, been refused (its server is closed) and gone to another worker.
+ */
+export const DRAINED_MESSAGE = 'memvault:drained';
+export const EXIT_MESSAGE = 'memvault:exit';
 
 const METRICS_REQUEST = 'memvault:metrics-request';
 const METRICS_RESPONSE = 'memvault:metrics-response';
@@ -125,6 +134,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { AggregatorRegistry } = await import('prom-client');
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, message: unknown) => {
+    if (message === DRAINED_MESSAGE) {
+      if (worker.isConnected()) worker.send(EXIT_MESSAGE);
+      return;
+    }
     if (!isMetricsMessage(message, METRICS_REQUEST)) return;
     aggregator.clusterMetrics().then(
       (text) => worker.send({ type: METRICS_RESPONSE, id: message.id, text } satisfies MetricsMessage),
@@ -237,10 +250,23 @@ export function workerLifecycle(
       logger.info({ index, why }, 'worker draining');
       const force = setTimeout(() => process.exit(1), drainMs);
       force.unref();
-      stop().then(resolve, resolve);
+      const drained = () => {
+        // Without a primary there is no hand-off in flight; with one, wait for its answer (see DRAINED_MESSAGE).
+        if (!process.connected || !process.send) return resolve();
+        const fallback = setTimeout(resolve, 2000);
+        fallback.unref();
+        exitAllowed = () => {
+          clearTimeout(fallback);
+          resolve();
+        };
+        process.send(DRAINED_MESSAGE);
+      };
+      stop().then(drained, drained);
     };
+    let exitAllowed: () => void = () => undefined;
     process.on('message', (message) => {
       if (message === SHUTDOWN_MESSAGE) shutdown('primary');
+      else if (message === EXIT_MESSAGE) exitAllowed();
     });
     // The primary gone (killed) leaves no one to route connections: drain and exit.
     process.once('disconnect', () => shutdown('primary_gone'));

@@ -94,11 +94,13 @@ async function call(
   path: string,
   body?: unknown,
   token?: string,
+  timeoutMs?: number,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await fetch(`${base}${path}`, {
         method,
+        ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
         headers: {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -245,6 +247,10 @@ describe('memvault serve --workers 2', () => {
           '/v1/memories',
           { text: `Walked ${i} km along the river today, person ${p}.`, externalId: `p${p}-${i}` },
           token,
+          // A connection node:cluster's primary handed to the worker at the instant it was killed is never answered
+          // (the primary waits for an acknowledgement the dead worker cannot send): a client times out and retries,
+          // as any client of a crashed server must. The externalId makes the retry idempotent.
+          20_000,
         );
         if (res.status === 201) acked.get(token)?.add((res.body.memory as { id: string }).id);
         else failures++;
