@@ -96,21 +96,6 @@ const valueText = (text: string) => text.replace(SPEAKER_PREFIX, '').replace(MED
 const CONF_MASS = 0.15;
 const ULTRA_MASS = 0.1;
 
-/** The decision's thresholds in one place, so the evaluation scripts can measure a change before it ships. */
-export interface DecisionTuning {
-  readonly secretMass: number;
-  readonly confMass: number;
-  readonly ultraMass: number;
-  readonly secretPlausible: number;
-  readonly plausible: number;
-}
-export const DECISION_DEFAULTS: DecisionTuning = {
-  secretMass: SECRET_MASS,
-  confMass: CONF_MASS,
-  ultraMass: ULTRA_MASS,
-  secretPlausible: SECRET_PLAUSIBLE,
-  plausible: PLAUSIBLE,
-};
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
 const TOPIC_FLOOR = 0.85;
 /** Personal-model similarity from which a user's corrections override topic cues. */
@@ -263,7 +248,6 @@ export function decide(
   signals: Signals,
   words: number,
   history: (category: Category) => number = () => 0.9,
-  tuning: DecisionTuning = DECISION_DEFAULTS,
 ): { category: Category; confidence: number; needsReview: boolean } {
   const fused = fuse(probs, signals);
   let category = argmax(fused);
@@ -280,14 +264,14 @@ export function decide(
   let needsReview = false;
   if (confidence < THRESHOLDS[category]) {
     needsReview = true;
-    const escalated = plausibleEscalation(category, fused, signals, tuning);
+    const escalated = plausibleEscalation(category, fused, signals);
     if (escalated !== category) {
       category = escalated;
       confidence = confidenceOf(category, fused, signals, words, history(category));
     }
   }
   // Calibrated escalation: a level-1 or -2 answer with real mass on the secret classes is kept safe.
-  const secretBar = signals.valueLike ? tuning.secretMass : SECRET_MASS_NO_VALUE;
+  const secretBar = signals.valueLike ? SECRET_MASS : SECRET_MASS_NO_VALUE;
   if (protectionRank(category) < protectionRank('SECRET') && fused.SECRET + fused.ULTRASECRET >= secretBar) {
     category = fused.ULTRASECRET > fused.SECRET ? 'ULTRASECRET' : 'SECRET';
     needsReview = true;
@@ -296,14 +280,14 @@ export function decide(
   // The person's own corrections of similar messages outrank a lean of the model, as for topic cues.
   if (
     protectionRank(category) < protectionRank('CONFIDENTIAL') &&
-    fused.CONFIDENTIAL >= tuning.confMass &&
+    fused.CONFIDENTIAL >= CONF_MASS &&
     !personalSaysOtherwise
   ) {
     category = 'CONFIDENTIAL';
     needsReview = true;
     confidence = confidenceOf(category, fused, signals, words, history(category));
   }
-  if (category === 'SECRET' && fused.ULTRASECRET >= tuning.ultraMass) {
+  if (category === 'SECRET' && fused.ULTRASECRET >= ULTRA_MASS) {
     category = 'ULTRASECRET';
     needsReview = true;
     confidence = confidenceOf(category, fused, signals, words, history(category));
@@ -405,12 +389,7 @@ function confidenceOf(
 }
 
 /** The most likely category more protective than `category` that is still plausible, else `category`. */
-function plausibleEscalation(
-  category: Category,
-  fused: Record<Category, number>,
-  s: Signals,
-  tuning: DecisionTuning,
-): Category {
+function plausibleEscalation(category: Category, fused: Record<Category, number>, s: Signals): Category {
   let best: Category | undefined;
   for (const c of CATEGORIES) {
     if (protectionRank(c) <= protectionRank(category)) continue;
@@ -418,7 +397,7 @@ function plausibleEscalation(
       s.findings.some((f) => f.category === c && f.certainty >= 0.6) ||
       (c === 'CONFIDENTIAL' && (s.topics[0]?.strength ?? 0) >= 0.5);
     // A secret category without any detected value needs more than a faint model score to be plausible.
-    const bar = c === 'SECRET' || c === 'ULTRASECRET' ? tuning.secretPlausible : tuning.plausible;
+    const bar = c === 'SECRET' || c === 'ULTRASECRET' ? SECRET_PLAUSIBLE : PLAUSIBLE;
     if ((fused[c] >= bar || hinted) && (!best || fused[c] > fused[best])) best = c;
   }
   return best ?? category;
