@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,12 @@ const DURATION = Number(process.env.MEMVAULT_STRESS_MS ?? 25_000);
 const USER = '+14155550134' as UserId;
 const PASSWORD = 'correct horse battery staple 42';
 const WORKER = fileURLToPath(new URL('./two-process-worker.ts', import.meta.url));
+/**
+ * How long a worker may run past its time before the test gives up on it: a call that stalls (a lock that is
+ * never released, a promise that never settles, a process that does not exit) ends in a failure naming the
+ * worker, the call it was in and the journals' last lines, well before vitest's own timeout, which says nothing.
+ */
+const GRACE_MS = Number(process.env.MEMVAULT_STRESS_GRACE_MS ?? 60_000);
 
 let dataDir: string;
 beforeAll(async () => {
@@ -34,33 +40,92 @@ beforeAll(async () => {
     await mv.close();
   }
 });
+/** Workers still running: a failed run kills them, so none outlives the test holding locks in the data dir. */
+const live = new Set<ChildProcess>();
+let over = false;
 afterAll(() => {
+  // A failure of worker a leaves runWithCrash running: it must start no worker once the test is over.
+  over = true;
+  for (const child of live) child.kill('SIGKILL');
   if (!process.env.MEMVAULT_STRESS_KEEP) rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** The journals' file names, in the order they are reported. */
+const WORKERS = ['a', 'b', 'b2'] as const;
+const journalOf = (worker: string) => join(dataDir, `journal-${worker}.txt`);
+const readJournal = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+/** What a stalled run is reported with: where each worker is (its last stage and call) and its last lines. */
+function journalTails(lines = 12): string {
+  return WORKERS.map((worker) => {
+    const all = readJournal(journalOf(worker))
+      .split('\n')
+      .filter((l) => l !== '');
+    if (all.length === 0) return `--- ${worker}: no journal`;
+    const stage = all.findLast((l) => l.startsWith('stage ')) ?? 'stage (none)';
+    const call = all.findLast((l) => l.startsWith('op ')) ?? 'op (none)';
+    return [`--- ${worker}: last ${stage}, last ${call}`, ...all.slice(-lines)].join('\n');
+  }).join('\n');
+}
 
 interface Run {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(): void;
 }
 
+/**
+ * Starts a worker. Its `exited` rejects, naming where every worker is, when it has not exited `GRACE_MS` after
+ * its time was up (it is killed then).
+ */
 function run(worker: string, journal: string, durationMs: number, rotateFirst = false): Run {
   // node itself with tsx as a loader (not the tsx wrapper, whose child would outlive a SIGKILL).
   const args = ['--import', 'tsx', WORKER, dataDir, USER, PASSWORD, worker, String(durationMs), journal];
   if (rotateFirst) args.push('rotate-first');
+  if (over) throw new Error(`worker ${worker} not started: the test is over`);
+  const started = Date.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  live.add(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
+  let stalled = '';
+  const watchdog = setTimeout(() => {
+    stalled =
+      `worker ${worker} (pid ${child.pid}) was still running ${Date.now() - started} ms after it started, ` +
+      `${GRACE_MS} ms past its ${durationMs} ms; killed. Where each worker was:\n${journalTails()}`;
+    child.kill('SIGKILL');
+  }, durationMs + GRACE_MS);
   return {
     exited: new Promise((resolve, reject) => {
       child.on('error', reject);
-      child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+      child.on('exit', (code, signal) => {
+        clearTimeout(watchdog);
+        live.delete(child);
+        if (stalled) reject(new Error(`${stalled}${stderr ? `\nstderr of ${worker}:\n${stderr.slice(-4000)}` : ''}`));
+        else resolve({ code, signal, stderr });
+      });
     }),
     kill: () => child.kill('SIGKILL'),
   };
+}
+
+/** `work`'s result, or a failure naming `what` and where the workers were once `ms` have passed without it. */
+async function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${ms} ms. The workers' journals:\n${journalTails()}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -77,7 +142,8 @@ async function runWithCrash(journal: string, restartJournal: string): Promise<vo
   const watch = setInterval(() => {
     const elapsed = Date.now() - started;
     if (killed || elapsed < DURATION / 3) return;
-    const resealing = existsSync(previous) && readFileSync(journal, 'utf8').endsWith('rotating\n');
+    // The journal does not exist until the worker has started, which can take seconds on a busy machine.
+    const resealing = existsSync(previous) && readJournal(journal).endsWith('rotating\n');
     if (!resealing && elapsed < (DURATION * 2) / 3) return;
     killed = true;
     clearInterval(watch);
@@ -93,12 +159,12 @@ async function runWithCrash(journal: string, restartJournal: string): Promise<vo
 
 describe('two processes on one data dir', () => {
   it('lose no acknowledged entry and keep no deleted one', { timeout: DURATION * 4 + 60_000 }, async () => {
-    const journals = ['a', 'b', 'b2'].map((w) => join(dataDir, `journal-${w}.txt`));
+    const journals = WORKERS.map(journalOf);
     const [a, b, b2] = journals as [string, string, string];
     const [steady] = await Promise.all([run('a', a, DURATION).exited, runWithCrash(b, b2)]);
     expect(steady.code, steady.stderr).toBe(0);
 
-    const lines = journals.flatMap((j) => (existsSync(j) ? readFileSync(j, 'utf8').split('\n') : []));
+    const lines = journals.flatMap((j) => readJournal(j).split('\n'));
     const field = (prefix: string) => lines.filter((l) => l.startsWith(`${prefix} `)).map((l) => l.split(' ')[1]!);
     expect(lines.filter((l) => l.startsWith('error '))).toEqual([]);
     const acked = new Set(field('ack'));
@@ -114,19 +180,24 @@ describe('two processes on one data dir', () => {
     expect(counts.reduce((n, c) => n + (c['rotate:ok'] ?? 0), 0)).toBeGreaterThan(0);
 
     // Finish a rotation the end of the run may have cut short, then read everything with every level's keys.
-    const mv = await createMemvault(loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent' }));
-    try {
-      await mv.finishRotation(USER, PASSWORD).catch((error: unknown) => {
-        if (!isMemvaultError(error, 'NOT_FOUND')) throw error;
-      });
-    } finally {
-      await mv.close();
-    }
-    const keyring = new KeyringStore({ dataDir, masterKey: await loadMasterKey({ env: {}, dataDir }) });
-    const opener = createOpener(USER, await keyring.unwrapMany(USER, [1, 2, 3, 4], { password: PASSWORD }));
-    const vault = new FsVault({ dataDir });
-    const read = await vault.read(USER, {}, opener);
-    await vault.close();
+    const read = await within(GRACE_MS, 'The final check (finish the rotation, read every entry)', async () => {
+      const mv = await createMemvault(loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent' }));
+      try {
+        await mv.finishRotation(USER, PASSWORD).catch((error: unknown) => {
+          if (!isMemvaultError(error, 'NOT_FOUND')) throw error;
+        });
+      } finally {
+        await mv.close();
+      }
+      const keyring = new KeyringStore({ dataDir, masterKey: await loadMasterKey({ env: {}, dataDir }) });
+      const opener = createOpener(USER, await keyring.unwrapMany(USER, [1, 2, 3, 4], { password: PASSWORD }));
+      const vault = new FsVault({ dataDir });
+      try {
+        return await vault.read(USER, {}, opener);
+      } finally {
+        await vault.close();
+      }
+    });
     expect(read.damaged).toEqual([]);
     expect(read.locked).toBe(0);
     const seen = new Map<string, number>();

@@ -2,7 +2,8 @@
  * One of the two processes of the two-process stress test (two-process-stress.test.ts): runs appends, deletes,
  * corrections, key rotations, sign-ins and searches against a shared data dir until its time is up, and writes
  * every outcome the test must check to a journal (one line per event, appended synchronously, so a line exists
- * exactly when the call it records returned).
+ * exactly when the call it records returned). `stage …` and `op …` lines, written before each stage and call
+ * starts, tell where a worker that stalls is stuck.
  *
  * Usage: node --import tsx two-process-worker.ts <dataDir> <userId> <password> <worker> <durationMs> <journal>
  *   [rotate-first]
@@ -25,23 +26,30 @@ const [dataDir, user, password, worker, durationText, journal, first] = process.
   string | undefined,
 ];
 const userId = user as UserId;
-const deadline = Date.now() + Number(durationText);
+const began = Date.now();
+const deadline = began + Number(durationText);
 const meta = { channel: 'cli', userAgent: `stress-${worker}` };
 const write = (line: string) => appendFileSync(journal, `${line}\n`);
 
+// Every stage and every call is journalled before it starts, so a process that stalls can be told where: the
+// test's watchdog prints the journal's tail.
+write(`stage start pid ${process.pid} at ${Date.now() - began} ms`);
 const mv = await createMemvault(
   loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_LEVEL1: 'sealed' }),
 );
 
 // As every command that opens a person with their password does: a rotation a killed process left unfinished
 // is finished first.
+write(`stage resume at ${Date.now() - began} ms`);
 await mv.resumeRotation(userId, password);
 
 let principal!: Principal;
 async function refresh(): Promise<void> {
   principal = { userId, opener: await mv.auth.openerFor(userId, [1, 2], { password }, meta), meta };
 }
+write(`stage open at ${Date.now() - began} ms`);
 await refresh();
+write(`stage run at ${Date.now() - began} ms`);
 
 // Entries this worker may delete or correct: levels 1–2, which its opener holds.
 const mine: string[] = [];
@@ -96,6 +104,7 @@ while (Date.now() < deadline) {
   n++;
   const op =
     (n === 1 && first === 'rotate-first') || (n + offset) % 25 === 0 ? 'rotate' : CYCLE[(n + offset) % CYCLE.length]!;
+  write(`op ${n} ${op} at ${Date.now() - began} ms`);
   try {
     switch (op) {
       case 'append': {
@@ -126,9 +135,9 @@ while (Date.now() < deadline) {
       case 'rotate':
         write('rotating');
         {
-          const began = Date.now();
+          const rotateStarted = Date.now();
           await mv.rotateKeys(userId, password);
-          write(`rotated ${Date.now() - began}`);
+          write(`rotated ${Date.now() - rotateStarted}`);
         }
         await refresh();
         break;
@@ -153,4 +162,6 @@ while (Date.now() < deadline) {
   }
 }
 write(`counts ${JSON.stringify(counts)}`);
+write(`stage close at ${Date.now() - began} ms`);
 await mv.close();
+write(`stage closed at ${Date.now() - began} ms`);
