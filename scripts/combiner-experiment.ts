@@ -1,32 +1,35 @@
 /**
- * An experiment, not part of the shipped classifier: would a learned combination of the text model and the
- * rules' signals (stacking) beat the hand-set decision in local-classifier.ts at the same under-protection?
+ * An experiment beside the shipped classifier: the learned combiner (src/classify/combiner.ts) against the
+ * hand-set rules, and variants of the guards around the combiner's choice, by leave-one-writer-out.
  *
- *   npx tsx scripts/combiner-experiment.ts [--oof /tmp/memvault-oof.json] [--seeds 2]
+ *   npx tsx scripts/combiner-experiment.ts [--oof /tmp/memvault-oof.json] [--seeds 2] [--under-cost 2.5]
  *
  * 1. Out-of-fold text-model probabilities: for each writer of corpus/people, a model trained (shipped recipe,
  *    `--seeds` seeds) on the other writers' training rows scores that writer's messages. Cached in `--oof`.
  * 2. The shipped decision (`decide`) on those probabilities: leave-one-writer-out numbers of the whole classifier
  *    (the rules were written with these writers' messages in view, so they lean optimistic).
- * 3. A multinomial logistic combiner over the log-probabilities and the signals (topics, event, findings,
- *    value-like, access context, language), trained per left-out writer on the other writers' out-of-fold rows,
- *    deciding by expected cost with under-protection costing U per level.
+ * 3. The combiner (the shipped features and training), trained per left-out writer on the other writers'
+ *    out-of-fold rows, deciding by expected cost with under-protection costing U per level, under each variant
+ *    of the guards decideLearned puts around it (the variants are spelled out here, not in the product).
  * Prints both, for all writers and for those who write mostly in English. No message text is printed.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus } from '../src/classify/corpus.js';
-import { decide, readSignals, type Signals } from '../src/classify/local-classifier.js';
+import { type Combiner, combinerFeatures, trainCombiner } from '../src/classify/combiner.js';
+import { decide } from '../src/classify/local-classifier.js';
 import { evaluate } from '../src/classify/metrics.js';
-import { analyse } from '../src/classify/nlp.js';
-import { topicScore } from '../src/classify/topics.js';
-import { CATEGORIES, type Category, levelOf, protectionRank } from '../src/core/category.js';
-import { DEFAULT_HYPER, maskForModel, trainMasked } from './classifier-training.js';
+import { CATEGORIES, type Category, moreProtective, protectionRank } from '../src/core/category.js';
+import { DEFAULT_HYPER, maskForModel, SIGNALS_NOW, signalsOf, trainMasked, UNDER_COST } from './classifier-training.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
-  options: { oof: { type: 'string', default: '/tmp/memvault-oof.json' }, seeds: { type: 'string', default: '2' } },
+  options: {
+    oof: { type: 'string', default: '/tmp/memvault-oof.json' },
+    seeds: { type: 'string', default: '2' },
+    'under-cost': { type: 'string', default: String(UNDER_COST) },
+  },
 });
 /** Writers who wrote mostly in another language (corpus/README.md). */
 const OTHER_LANGUAGE = new Set(['w7', 'w9', 'w10', 'w11', 'w14', 'w15', 'w16']);
@@ -54,98 +57,51 @@ if (corpus.some((r) => r.writer !== 'engineer' && !oof[r.id])) {
   writeFileSync(values.oof, JSON.stringify(oof));
 }
 
-const now = new Date('2026-11-26T18:00:00Z');
 const rows = corpus
   .filter((r) => oof[r.id])
   .map((r) => {
-    const a = analyse(r.text.slice(0, 2000));
-    const s = readSignals(r.text.trim(), a, { now, timezone: 'UTC' });
+    const { signals: s, words } = signalsOf(r.text, SIGNALS_NOW);
     const p = Object.fromEntries(CATEGORIES.map((c, i) => [c, oof[r.id]![i]!])) as Record<Category, number>;
-    return { writer: r.writer, label: r.label, s, p, words: a.tokens.length };
+    return { writer: r.writer, label: r.label, s, p, words };
   });
 
-const TOPICS = ['health', 'money', 'relationships', 'legal', 'identity', 'contact', 'workplace'] as const;
-function features(p: Record<Category, number>, s: Signals, words: number): number[] {
-  const find = (c: Category) => Math.max(0, ...s.findings.filter((f) => f.category === c).map((f) => f.certainty));
-  const privacy = topicScore(s.topics);
-  return [
-    ...CATEGORIES.map((c) => Math.log(Math.max(p[c], 1e-6))),
-    privacy,
-    ...TOPICS.map((t) => Math.max(0, ...s.topics.filter((h) => h.topic === t).map((h) => h.strength))),
-    s.event.score,
-    s.event.timeText ? 1 : 0,
-    Math.min(3, s.event.pastVerbs) / 3,
-    s.event.future ? 1 : 0,
-    find('CONFIDENTIAL'),
-    find('SECRET'),
-    find('ULTRASECRET'),
-    s.certain ? 1 : 0,
-    s.findings.some((f) => f.certainty >= 0.6) ? 1 : 0,
-    s.valueLike ? 1 : 0,
-    s.secretContext ? 1 : 0,
-    s.english ? 1 : 0,
-    !s.valueLike && !s.secretContext ? 1 : 0,
-    Math.log1p(words) / 5,
-    s.english ? 0 : privacy,
-    s.english ? 0 : s.event.score,
-  ];
-}
-const X = rows.map((r) => features(r.p, r.s, r.words));
-const Y = rows.map((r) => CATEGORIES.indexOf(r.label));
-const D = X[0]!.length;
-const K = CATEGORIES.length;
-/** The same class weights as the text model's training. */
-const CLASS_WEIGHT = [1, 1, 1.2, 1.5, 2];
+const X = rows.map((r) => combinerFeatures(r.p, r.s, r.words));
 
-const logits = (W: number[][], x: number[]) => W.map((w) => w[D]! + x.reduce((a, v, j) => a + v * w[j]!, 0));
-function softmax(z: number[]): number[] {
-  const mx = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - mx));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
+/** Variants of the guards decideLearned (local-classifier.ts) puts around the combiner's choice. */
+interface Guards {
+  /** Logit taken from the secret classes with no value, no finding and no access word. */
+  readonly bareDamp: number;
+  /** With no value and no finding: a secret class needs this much probability (0: no gate). */
+  readonly noValueGate: number;
+  /** With no value and no finding: logits taken from SECRET and ULTRASECRET. */
+  readonly noValueOffsets: readonly [number, number];
 }
-/** Full-batch Adam on the weighted cross-entropy with L2. */
-function train(idx: number[], l2 = 1e-3, iterations = 400, rate = 0.05): number[][] {
-  const W = Array.from({ length: K }, () => new Array<number>(D + 1).fill(0));
-  const m = Array.from({ length: K }, () => new Array<number>(D + 1).fill(0));
-  const v = Array.from({ length: K }, () => new Array<number>(D + 1).fill(0));
-  const total = idx.reduce((a, i) => a + CLASS_WEIGHT[Y[i]!]!, 0);
-  for (let it = 1; it <= iterations; it++) {
-    const G = Array.from({ length: K }, () => new Array<number>(D + 1).fill(0));
-    for (const i of idx) {
-      const q = softmax(logits(W, X[i]!));
-      const cw = CLASS_WEIGHT[Y[i]!]! / total;
-      for (let k = 0; k < K; k++) {
-        const g = (q[k]! - (k === Y[i] ? 1 : 0)) * cw;
-        for (let j = 0; j < D; j++) G[k]![j]! += g * X[i]![j]!;
-        G[k]![D]! += g;
-      }
-    }
-    for (let k = 0; k < K; k++)
-      for (let j = 0; j <= D; j++) {
-        const g = G[k]![j]! + (j < D ? l2 * W[k]![j]! : 0);
-        m[k]![j] = 0.9 * m[k]![j]! + 0.1 * g;
-        v[k]![j] = 0.999 * v[k]![j]! + 0.001 * g * g;
-        W[k]![j]! -= (rate * (m[k]![j]! / (1 - 0.9 ** it))) / (Math.sqrt(v[k]![j]! / (1 - 0.999 ** it)) + 1e-8);
-      }
-  }
-  return W;
-}
-/** The category with the least expected cost: 1 for a wrong answer, U per level for an under-protecting one. */
-function choose(q: number[], U: number, s: Signals): Category {
-  let best = 0;
-  let bestCost = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < K; k++) {
-    let cost = 0;
-    for (let j = 0; j < K; j++) {
-      if (j === k) continue;
-      const gap = levelOf(CATEGORIES[j]!) - levelOf(CATEGORIES[k]!);
-      cost += q[j]! * (gap > 0 ? U * gap : 1);
-    }
-    if (cost < bestCost) [best, bestCost] = [k, cost];
-  }
-  const c = CATEGORIES[best]!;
-  return s.certain && protectionRank(s.certain.category) > protectionRank(c) ? s.certain.category : c;
+function decideVariant(c: Combiner, i: number, g: Guards): Category {
+  const { s } = rows[i]!;
+  let q = c.probabilities(X[i]!);
+  const noValue = !s.valueLike && !s.findings.some((f) => f.certainty >= 0.6);
+  const damp = (sec: number, ultra: number) => {
+    const z = CATEGORIES.map(
+      (k) => Math.log(Math.max(q[k], 1e-12)) - (k === 'SECRET' ? sec : k === 'ULTRASECRET' ? ultra : 0),
+    );
+    const mx = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - mx));
+    const sum = e.reduce((a, b) => a + b, 0);
+    q = Object.fromEntries(CATEGORIES.map((k, j) => [k, e[j]! / sum])) as Record<Category, number>;
+  };
+  if (noValue && !s.secretContext && g.bareDamp > 0) damp(g.bareDamp, g.bareDamp);
+  if (noValue) damp(g.noValueOffsets[0], g.noValueOffsets[1]);
+  let category = c.choose(q);
+  if (
+    noValue &&
+    g.noValueGate > 0 &&
+    protectionRank(category) >= protectionRank('SECRET') &&
+    q[category] < g.noValueGate
+  )
+    category = c.choose(q, ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL']);
+  if (s.certain) category = moreProtective(category, s.certain.category);
+  if ((s.topics[0]?.strength ?? 0) >= 0.85) category = moreProtective(category, 'CONFIDENTIAL');
+  return category;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -169,15 +125,27 @@ report(
   'shipped rules',
   rows.map((r) => decide(r.p, r.s, r.words).category),
 );
-const q: number[][] = new Array(rows.length);
+const combiners = new Map<string, Combiner>();
 for (const w of new Set(rows.map((r) => r.writer))) {
-  const W = train(rows.flatMap((r, i) => (r.writer !== w ? [i] : [])));
-  rows.forEach((r, i) => {
-    if (r.writer === w) q[i] = softmax(logits(W, X[i]!));
-  });
+  combiners.set(
+    w,
+    trainCombiner(
+      rows.flatMap((r, i) => (r.writer !== w ? [{ features: X[i]!, label: r.label }] : [])),
+      { underCost: Number(values['under-cost']) },
+    ),
+  );
 }
-for (const U of [2, 2.5, 3, 4])
+const variants: Array<[string, Guards]> = [
+  ['no guards', { bareDamp: 0, noValueGate: 0, noValueOffsets: [0, 0] }],
+  ['bare damp 5', { bareDamp: 5, noValueGate: 0, noValueOffsets: [0, 0] }],
+  ['bare damp 5 + gate 0.4', { bareDamp: 5, noValueGate: 0.4, noValueOffsets: [0, 0] }],
+  ['bare damp 5 + gate 0.25', { bareDamp: 5, noValueGate: 0.25, noValueOffsets: [0, 0] }],
+  ['bare damp 5 + offsets 1.5/2', { bareDamp: 5, noValueGate: 0, noValueOffsets: [1.5, 2] }],
+  ['bare damp 5 + offsets 0.5/1', { bareDamp: 5, noValueGate: 0, noValueOffsets: [0.5, 1] }],
+  ['bare damp 5 + offsets 1.5/2 + gate 0.4 (shipped)', { bareDamp: 5, noValueGate: 0.4, noValueOffsets: [1.5, 2] }],
+];
+for (const [name, g] of variants)
   report(
-    `combiner, U = ${U}`,
-    rows.map((r, i) => choose(q[i]!, U, r.s)),
+    `combiner U=${values['under-cost']}, ${name}`,
+    rows.map((r, i) => decideVariant(combiners.get(r.writer)!, i, g)),
   );

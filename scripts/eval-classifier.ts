@@ -13,9 +13,14 @@
  *   shipped recipe, scripts/classifier-training.ts) on every other writer's messages classifies all of that
  *   writer's messages. The dev set's misses have been read and the people split shares its writers with
  *   training, so this is the number that predicts a set written by a new voice. --lowo-seeds (default 2)
- *   trades time for the seed averaging the shipped model uses (5); weights stay float, not int8.
+ *   trades time for the seed averaging the shipped model uses (5); weights stay float, not int8. The combiner
+ *   for each left-out writer is trained, as train:classify trains the shipped one, on out-of-fold
+ *   probabilities, of the other writers' messages only; those probabilities come from one out-of-fold pass over
+ *   all writers, so the left-out writer was among the training data of the fold models that scored the others
+ *   (a small leak into the combiner's inputs, never into its own messages' scores). --rules decides with the
+ *   hand-set rules instead of a combiner, for comparison.
  *
- *   npm run eval:classify [-- --errors] [-- --old] [-- --no-write] [-- --lowo [--lowo-seeds N] [--l2 X]]
+ *   npm run eval:classify [-- --errors] [-- --old] [-- --no-write] [-- --lowo [--lowo-seeds N] [--l2 X] [--rules]]
  *       [-- --score FILE ...]   (a new writer's labelled JSON lines, scored before anyone reads or trains on them)
  *
  * The metrics (never message texts) go into bench/results/classify.md between the accuracy markers.
@@ -27,7 +32,16 @@ import { type Category, isCategory, levelOf } from '../src/core/category.js';
 import { loadCorpus } from '../src/classify/corpus.js';
 import { createLocalClassifier } from '../src/classify/local-classifier.js';
 import { evaluate, formatReport, type Metrics } from '../src/classify/metrics.js';
-import { DEFAULT_HYPER, maskForModel, trainMasked } from './classifier-training.js';
+import { trainCombiner } from '../src/classify/combiner.js';
+import {
+  combinerRows,
+  DEFAULT_HYPER,
+  maskForModel,
+  outOfFold,
+  SIGNALS_NOW,
+  trainMasked,
+  UNDER_COST,
+} from './classifier-training.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DEV = join(ROOT, '..', 'shared', 'eval', 'classify-dev', 'messages.jsonl');
@@ -37,13 +51,14 @@ const { values } = parseArgs({
     old: { type: 'boolean' },
     'no-write': { type: 'boolean' },
     lowo: { type: 'boolean' },
+    rules: { type: 'boolean' },
     'lowo-seeds': { type: 'string', default: '2' },
     l2: { type: 'string' },
     epochs: { type: 'string' },
     score: { type: 'string', multiple: true },
   },
 });
-const now = new Date('2026-11-26T18:00:00Z');
+const now = SIGNALS_NOW;
 
 interface Scored {
   readonly truth: Category;
@@ -86,14 +101,29 @@ function leaveOneWriterOut(): string {
   };
   const results: Array<{ writer: string; m: Metrics }> = [];
   const pooled: Scored[] = [];
+  const examples = values.rules
+    ? []
+    : combinerRows(
+        rows,
+        outOfFold(rows, hyper, undefined, (m) => console.error(`  ${m}`)),
+        now,
+      );
   for (const writer of writers) {
     const model = trainMasked(
       rows.filter((r) => r.writer !== writer).map((r) => ({ text: r.masked, label: r.label })),
       hyper,
     );
+    const combiner = values.rules
+      ? null
+      : trainCombiner(
+          examples.filter((e, i) => e !== undefined && rows[i]!.writer !== writer) as NonNullable<
+            (typeof examples)[number]
+          >[],
+          { underCost: UNDER_COST },
+        );
     const scored = run(
       rows.filter((r) => r.writer === writer),
-      createLocalClassifier({ model }),
+      createLocalClassifier({ model, combiner }),
     );
     pooled.push(...scored);
     const m = evaluate(scored);
@@ -114,7 +144,7 @@ function leaveOneWriterOut(): string {
     (dir === 'min' ? Math.min : Math.max)(...results.map((r) => f(r.m)));
   const all2 = evaluate(pooled);
   return [
-    `Leave-one-writer-out on corpus/people (${writers.length} writers; l2 ${hyper.l2}, ${hyper.epochs} epochs, ${hyper.seeds} seeds).`,
+    `Leave-one-writer-out on corpus/people (${writers.length} writers; l2 ${hyper.l2}, ${hyper.epochs} epochs, ${hyper.seeds} seeds; ${values.rules ? 'hand-set rules' : `combiner, under-protection cost ${UNDER_COST}`}).`,
     '',
     `| left out | messages | ${cols.map((c) => c[0]).join(' | ')} |`,
     `|---|---:|${cols.map(() => '---:').join('|')}|`,

@@ -1,9 +1,12 @@
 /**
  * Trains the local text model on the training part of corpus/ (never on a held-out split, never on the
- * development set) and writes assets/classifier/model.{json,bin}.
+ * development set) and writes assets/classifier/model.{json,bin}; then the combiner (src/classify/combiner.ts)
+ * that decides from the model's probabilities and the rules' signals, learned from an out-of-fold pass over the
+ * same training rows (each writer's messages scored by a model that never saw that writer), into
+ * assets/classifier/combiner.json. About four minutes on two cores.
  *
  *   npx tsx scripts/train-classifier.ts [--bits 16] [--epochs 20] [--l2 3e-5] [--old none|handwritten|all]
- *       [--old-weight 0.3] [--seeds 5]
+ *       [--old-weight 0.3] [--seeds 5] [--oof-seeds 2] [--under-cost 2.5]
  *
  * By default only the people corpus (corpus/people, written by independent writers in many voices) is used:
  * adding the original team corpus (templates, or only its hand-written part) lowered accuracy and raised
@@ -13,8 +16,18 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { trainCombiner } from '../src/classify/combiner.js';
 import { type CorpusRow, loadCorpus } from '../src/classify/corpus.js';
-import { maskForModel as mask, trainMasked } from './classifier-training.js';
+import {
+  COMBINER_FOLDS,
+  combinerRows,
+  DEFAULT_HYPER,
+  maskForModel as mask,
+  outOfFold,
+  trainMasked,
+  SIGNALS_NOW,
+  UNDER_COST,
+} from './classifier-training.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -25,6 +38,8 @@ const { values } = parseArgs({
     old: { type: 'string', default: 'none' },
     'old-weight': { type: 'string', default: '0.3' },
     seeds: { type: 'string', default: '5' },
+    'oof-seeds': { type: 'string', default: '2' },
+    'under-cost': { type: 'string', default: String(UNDER_COST) },
   },
 });
 
@@ -44,6 +59,28 @@ const model = trainMasked(train, {
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 model.save(join(ROOT, 'assets', 'classifier'));
+
+// The combiner learns from the people corpus's training rows only (the old corpus has no writers to fold by).
+const combinerStarted = performance.now();
+const peopleRows = people.train.map((r) => ({ writer: r.writer, masked: mask(r.text), label: r.label }));
+const hyper = {
+  ...DEFAULT_HYPER,
+  bits: Number(values.bits),
+  epochs: Number(values.epochs),
+  l2: Number(values.l2),
+  seeds: Number(values['oof-seeds']),
+};
+const oof = outOfFold(peopleRows, hyper, COMBINER_FOLDS, (m) => console.error(`  ${m}`));
+const examples = combinerRows(people.train, oof, SIGNALS_NOW).filter((r) => r !== undefined);
+const combiner = trainCombiner(examples, {
+  underCost: Number(values['under-cost']),
+  note: `out-of-fold over ${COMBINER_FOLDS} writer folds, ${hyper.seeds} seeds`,
+});
+combiner.save(join(ROOT, 'assets', 'classifier'));
+console.log(
+  `combiner: ${examples.length} out-of-fold rows, under-protection cost ${combiner.file.underCost}, ` +
+    `${((performance.now() - combinerStarted) / 1000).toFixed(1)}s`,
+);
 
 let correct = 0;
 for (const row of people.heldOut) {

@@ -2,6 +2,7 @@ import { CATEGORIES, type Category, categoryLabel, levelOf, moreProtective, prot
 import { validationError } from '../core/errors.js';
 import type { Classification, Classifier, ClassifyContext } from '../ports/classifier.js';
 import { defaultModelDir } from './assets.js';
+import { Combiner, combinerFeatures } from './combiner.js';
 import { clamp01, combineConfidence, lengthFactor, THRESHOLDS } from './confidence.js';
 import { secretContext } from './context-detectors.js';
 import { CERTAIN, detectSecrets, type Finding, maskFindings, strongestFinding } from './detectors.js';
@@ -65,6 +66,8 @@ const LOOKALIKE_VALUES = [
   /\b(?:invoice|order|ticket|tracking|booking|confirmation|receipt|flight|parcel|shipment|pnr|helpdesk|incident|quote)\b(?: (?:no\.?|number|id|ref|code))?[\s:#.-]*(?:is\s+)?#?[A-Z0-9][A-Z0-9/-]{2,}/giu,
   /\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)(?![\p{L}\p{N}])|\b(?:at|by|from|till|until|before|after|around) \d{1,2}(?:[:.h]\d{2})?\b|\b\d{1,2}:\d{2}\b/giu,
   /[$€£₦₱¥]\s?\d[\d,.]*k?|\b\d[\d,.]*\s?(?:dollars|bucks|euros?|pounds|quid|naira|pesos|rupees|rand|usd|eur|gbp|%|percent)(?![\p{L}\p{N}])/giu,
+  // Hearts and emoticons in chat ("<3", ":)", ";-P", ":D"): a digit and a colon that are a face, not a value.
+  /<\/?3+|(?<![\p{L}\p{N}])[:;=]['-]?[)(\][DPpOo3|/\\*]+(?![\p{L}\p{N}])/gu,
 ];
 /** Whether a message holds something that could be a secret's value, look-alikes aside (see LOOKALIKE_VALUES). */
 function holdsValue(own: string, aboutAccess: boolean): boolean {
@@ -108,6 +111,11 @@ export interface LocalClassifierOptions {
   readonly personal?: PersonalModelStore;
   /** An already loaded or freshly trained text model (training and evaluation scripts); wins over `modelDir`. */
   readonly model?: TextModel;
+  /**
+   * The learned combiner to decide with (combiner.ts); `null` for the hand-set rules alone. By default the one in
+   * the model folder (`combiner.json`), or none when `model` is given or the folder has none.
+   */
+  readonly combiner?: Combiner | null;
 }
 
 /** The offline classifier: detectors, topic and event signals, a trained text model and personal models. */
@@ -165,7 +173,10 @@ function readsAsEnglish(text: string): boolean {
  * model for tags and tense loads on the first message.
  */
 export function createLocalClassifier(options: LocalClassifierOptions = {}): LocalClassifier {
-  const model = options.model ?? TextModel.load(options.modelDir ?? defaultModelDir());
+  const dir = options.modelDir ?? defaultModelDir();
+  const model = options.model ?? TextModel.load(dir);
+  const combiner =
+    options.combiner !== undefined ? (options.combiner ?? undefined) : options.model ? undefined : Combiner.load(dir);
   const personal = options.personal;
 
   function classifySync(text: string, ctx: ClassifyContext = {}): Classification {
@@ -189,6 +200,7 @@ export function createLocalClassifier(options: LocalClassifierOptions = {}): Loc
       signals,
       analysis.tokens.length,
       history,
+      combiner,
     );
     if (ctx.userId && personal) personal.recordPrediction(ctx.userId, category);
 
@@ -242,23 +254,24 @@ export function readSignals(
   };
 }
 
-/** The category, its confidence and whether it was escalated for review, from the model and the signals. */
+/**
+ * The category, its confidence and whether it was escalated for review, from the model and the signals: by the
+ * learned combiner when there is one, else by the hand-set rules below.
+ */
 export function decide(
   probs: Record<Category, number>,
   signals: Signals,
   words: number,
   history: (category: Category) => number = () => 0.9,
+  combiner?: Combiner,
 ): { category: Category; confidence: number; needsReview: boolean } {
+  if (combiner) return decideLearned(combiner, probs, signals, words, history);
   const fused = fuse(probs, signals);
   let category = argmax(fused);
   // Floors: a certain secret value, or a clearly private topic the person has not corrected away.
   if (signals.certain) category = moreProtective(category, signals.certain.category);
-  const topicMax = signals.topics[0]?.strength ?? 0;
-  const personalSaysOtherwise =
-    signals.personal !== undefined &&
-    signals.personal.similarity >= PERSONAL_OVERRIDE &&
-    protectionRank(signals.personal.category) < protectionRank('CONFIDENTIAL');
-  if (topicMax >= TOPIC_FLOOR && !personalSaysOtherwise) category = moreProtective(category, 'CONFIDENTIAL');
+  const personalSaysOtherwise = correctedAway(signals);
+  if (topicFloor(signals) && !personalSaysOtherwise) category = moreProtective(category, 'CONFIDENTIAL');
 
   let confidence = confidenceOf(category, fused, signals, words, history(category));
   let needsReview = false;
@@ -293,6 +306,85 @@ export function decide(
     confidence = confidenceOf(category, fused, signals, words, history(category));
   }
   return { category, confidence, needsReview };
+}
+
+/**
+ * The learned decision: the combiner's probabilities, the person's corrections blended in as in `fuse`, the
+ * answer of least expected cost, then the same floors as the rules (a certain secret value; a clearly private
+ * topic the person has not corrected away). An answer above the combiner's most likely one was chosen for
+ * protection, so it is marked for review, as is one whose confidence is below its category's threshold.
+ *
+ * The rules for a message with no value and no finding stay as in `fuse` and `decide`, because the corpus cannot
+ * teach them (its secrets nearly always hold a value, and its look-alikes name keys and safes far more often
+ * than everyday chat does):
+ * - talk about passwords, keys or safes is not a secret ("advice about choosing passwords: use three random
+ *   words", "that's the key to making a difference", "have a safe trip"): the secret classes lose 1.5 / 2 of
+ *   their log-odds (SECRET / ULTRASECRET), and the price of under-protection does not raise the answer into
+ *   them: it reaches them only with SECRET_PLAUSIBLE of the probability, as the rules' escalation does;
+ * - with no word for anything a secret opens either ("Same here!", "Bye for now!"), nothing can let anyone in:
+ *   they lose a further 5 (most short training messages are secrets whose value was masked, so the model leans
+ *   SECRET on any short reply).
+ */
+function decideLearned(
+  combiner: Combiner,
+  probs: Record<Category, number>,
+  signals: Signals,
+  words: number,
+  history: (category: Category) => number,
+): { category: Category; confidence: number; needsReview: boolean } {
+  let q = blendPersonal(combiner.probabilities(combinerFeatures(probs, signals, words)), signals.personal);
+  const noValue = !signals.valueLike && !signals.findings.some((f) => f.certainty >= 0.6);
+  if (noValue) {
+    const bare = !signals.secretContext;
+    q = lowerSecrets(q, bare ? 6.5 : 1.5, bare ? 7 : 2);
+  }
+  let category = combiner.choose(q);
+  if (noValue && protectionRank(category) >= protectionRank('SECRET') && q[category] < SECRET_PLAUSIBLE) {
+    category = combiner.choose(q, NOT_SECRET);
+  }
+  let needsReview = protectionRank(category) > protectionRank(argmax(q));
+  if (signals.certain) category = moreProtective(category, signals.certain.category);
+  if (topicFloor(signals) && !correctedAway(signals)) category = moreProtective(category, 'CONFIDENTIAL');
+  const confidence = confidenceOf(category, q, signals, words, history(category));
+  if (confidence < THRESHOLDS[category]) needsReview = true;
+  return { category, confidence, needsReview };
+}
+
+const NOT_SECRET: readonly Category[] = ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL'];
+
+/** `p` with the secret classes' log-odds lowered by `secret` and `ultra`, renormalised. */
+function lowerSecrets(p: Record<Category, number>, secret: number, ultra: number): Record<Category, number> {
+  const logit = Object.fromEntries(CATEGORIES.map((c) => [c, Math.log(Math.max(p[c], 1e-12))])) as Record<
+    Category,
+    number
+  >;
+  logit.SECRET -= secret;
+  logit.ULTRASECRET -= ultra;
+  return normalise(logit);
+}
+
+/** A topic cue strong enough to make a message CONFIDENTIAL on its own. */
+const topicFloor = (s: Signals) => (s.topics[0]?.strength ?? 0) >= TOPIC_FLOOR;
+
+/** The person corrected similar messages to a level below CONFIDENTIAL: their word outranks topic cues. */
+function correctedAway(s: Signals): boolean {
+  return (
+    s.personal !== undefined &&
+    s.personal.similarity >= PERSONAL_OVERRIDE &&
+    protectionRank(s.personal.category) < protectionRank('CONFIDENTIAL')
+  );
+}
+
+/** The person's own corrections, weighed by how close the message is to what they corrected. */
+function blendPersonal(
+  p: Record<Category, number>,
+  personal: PersonalPrediction | undefined,
+): Record<Category, number> {
+  if (!personal) return p;
+  const alpha = Math.min(0.9, personal.similarity * 1.3);
+  return Object.fromEntries(
+    CATEGORIES.map((c) => [c, (1 - alpha) * p[c] + alpha * (personal.distribution[c] ?? 0)]),
+  ) as Record<Category, number>;
 }
 
 /** Model probabilities adjusted by the explicit signals (log-linear), renormalised. */
@@ -333,15 +425,7 @@ function fuse(probs: Record<Category, number>, s: Signals): Record<Category, num
     // that a message is even more protective (a master password is also a password).
     logit[f.category] += f.certainty >= CERTAIN ? 1 : 2.5 * f.certainty;
   }
-  let out = normalise(logit);
-  if (s.personal) {
-    // The person's own corrections weigh by how close the message is to what they corrected.
-    const alpha = Math.min(0.9, s.personal.similarity * 1.3);
-    out = Object.fromEntries(
-      CATEGORIES.map((c) => [c, (1 - alpha) * out[c] + alpha * (s.personal?.distribution[c] ?? 0)]),
-    ) as Record<Category, number>;
-  }
-  return out;
+  return blendPersonal(normalise(logit), s.personal);
 }
 
 function normalise(logit: Record<Category, number>): Record<Category, number> {

@@ -87,6 +87,11 @@ describe('what a secret needs: a value, its location, or talk of what it opens',
     'Bye for now!',
     "I'm here for you, always.",
     'Jo: I had the most memorable day with my dogs at the park!',
+    // Keys, safes and words in their everyday senses, and a heart or a face, which are no value either.
+    'Rae: Honestly, patience is the key to getting through a week like this.',
+    'Ben: Drive safe tonight and text me when you are home!',
+    'Lou: Your words really stuck with me, thank you <3',
+    'Kit: haha same :P see you at the game :)',
   ])('%s stays below level 3', (text) => {
     expect(classifier.classifySync(text, { now }).level).toBeLessThan(3);
   });

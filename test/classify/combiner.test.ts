@@ -1,0 +1,171 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultModelDir } from '../../src/classify/assets.js';
+import { COMBINER_FEATURES, COMBINER_FILE, Combiner, leastCost, trainCombiner } from '../../src/classify/combiner.js';
+import { createLocalClassifier } from '../../src/classify/local-classifier.js';
+import { MODEL_META, MODEL_WEIGHTS } from '../../src/classify/text-model.js';
+import { CATEGORIES, type Category, levelOf } from '../../src/core/category.js';
+import { isMemvaultError } from '../../src/core/errors.js';
+
+const D = COMBINER_FEATURES.length;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function modelCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'memvault-combiner-'));
+  dirs.push(dir);
+  for (const f of [MODEL_META, MODEL_WEIGHTS]) copyFileSync(join(defaultModelDir(), f), join(dir, f));
+  return dir;
+}
+const dist = (values: number[]) =>
+  Object.fromEntries(CATEGORIES.map((c, i) => [c, values[i]!])) as Record<Category, number>;
+
+describe('leastCost', () => {
+  it('keeps the likeliest answer when nothing more protective is likely', () => {
+    expect(leastCost(dist([0.1, 0.85, 0.03, 0.01, 0.01]), 2.5)).toBe('GENERAL');
+  });
+
+  it('chooses the protective answer when filing too low would cost more than over-protecting', () => {
+    // GENERAL is likeliest, but a 30% chance of SECRET costs 2.5 x 2 levels if filed as GENERAL.
+    expect(leastCost(dist([0.05, 0.6, 0.05, 0.3, 0]), 2.5)).toBe('SECRET');
+    // With under-protection costing no more than any other error it is the likeliest answer again.
+    expect(leastCost(dist([0.05, 0.6, 0.05, 0.3, 0]), 1)).toBe('GENERAL');
+  });
+
+  it('never answers below the likeliest category when under-protection costs more (property)', () => {
+    const probs = fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }).map((v) => {
+      const sum = v.reduce((a, b) => a + b, 0);
+      return dist(v.map((x) => x / sum));
+    });
+    fc.assert(
+      fc.property(probs, fc.double({ min: 1, max: 10, noNaN: true }), (q, cost) => {
+        const top = CATEGORIES.reduce((a, b) => (q[b] > q[a] ? b : a));
+        expect(levelOf(leastCost(q, cost))).toBeGreaterThanOrEqual(levelOf(top));
+      }),
+    );
+  });
+});
+
+describe('trainCombiner', () => {
+  it('learns a separable rule, round-trips through its file, and is deterministic', () => {
+    // Feature 0 (log p CHRONOLOGICAL slot) carries the class: a toy problem the fit must get right.
+    const rows = CATEGORIES.flatMap((label, k) =>
+      Array.from({ length: 20 }, (_, i) => ({
+        features: Array.from({ length: D }, (_, j) => (j === k ? 1 : 0) + ((i * 7 + j) % 5) * 0.01),
+        label,
+      })),
+    );
+    const a = trainCombiner(rows, { underCost: 2.5, iterations: 300 });
+    const b = trainCombiner(rows, { underCost: 2.5, iterations: 300 });
+    expect(b.file.weights).toEqual(a.file.weights);
+    for (const row of rows) expect(a.choose(a.probabilities(row.features))).toBe(row.label);
+
+    const dir = mkdtempSync(join(tmpdir(), 'memvault-combiner-'));
+    dirs.push(dir);
+    a.save(dir);
+    const loaded = Combiner.load(dir);
+    expect(loaded?.file.weights).toEqual(a.file.weights);
+    expect(loaded?.probabilities(rows[0]!.features)).toEqual(a.probabilities(rows[0]!.features));
+  });
+});
+
+describe('Combiner.load', () => {
+  it('is undefined for a model folder without a combiner, whose classifier decides by the rules', () => {
+    const dir = modelCopy();
+    expect(Combiner.load(dir)).toBeUndefined();
+    const r = createLocalClassifier({ modelDir: dir }).classifySync('gate code is 4471, door on the left');
+    expect(r.category).toBe('SECRET');
+  });
+
+  it.each([
+    ['not JSON', '{"format": '],
+    ['another format', JSON.stringify({ format: 'other' })],
+    [
+      'other features',
+      JSON.stringify({
+        format: 'memvault-combiner-v1',
+        classes: CATEGORIES,
+        features: ['x'],
+        weights: CATEGORIES.map(() => [0, 0]),
+        underCost: 2.5,
+      }),
+    ],
+    [
+      'a weight that is not a number',
+      JSON.stringify({
+        format: 'memvault-combiner-v1',
+        classes: CATEGORIES,
+        features: COMBINER_FEATURES,
+        weights: CATEGORIES.map(() => [...new Array(D).fill(0), 'x']),
+        underCost: 2.5,
+      }),
+    ],
+  ])('refuses a damaged file (%s) with CLASSIFICATION_ERROR, naming what to do', (_name, text) => {
+    const dir = modelCopy();
+    writeFileSync(join(dir, COMBINER_FILE), text);
+    let error: unknown;
+    try {
+      createLocalClassifier({ modelDir: dir });
+    } catch (e) {
+      error = e;
+    }
+    expect(isMemvaultError(error, 'CLASSIFICATION_ERROR')).toBe(true);
+    expect((error as Error).message).toMatch(/retrain/);
+  });
+});
+
+describe('the shipped classifier', () => {
+  it('decides with the shipped combiner', () => {
+    expect(Combiner.load(defaultModelDir())).toBeInstanceOf(Combiner);
+  });
+
+  it('follows the combiner: a combiner that always says ULTRASECRET files everything there', () => {
+    const always = Combiner.from({
+      format: 'memvault-combiner-v1',
+      classes: CATEGORIES,
+      features: COMBINER_FEATURES,
+      weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === 'ULTRASECRET' ? 10 : 0]),
+      underCost: 2.5,
+      trainedAt: '2026-11-30T00:00:00Z',
+      trainingExamples: 0,
+      note: 'test',
+    });
+    const classifier = createLocalClassifier({ combiner: always });
+    expect(classifier.classifySync('Took the kids to the zoo yesterday.').category).toBe('ULTRASECRET');
+    // The rules alone on the same model file it as an event.
+    const rules = createLocalClassifier({ combiner: null });
+    expect(rules.classifySync('Took the kids to the zoo yesterday.').category).toBe('CHRONOLOGICAL');
+  });
+
+  it('keeps the floors under the combiner: a certain secret value is never filed lower', () => {
+    const never = Combiner.from({
+      format: 'memvault-combiner-v1',
+      classes: CATEGORIES,
+      features: COMBINER_FEATURES,
+      weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === 'GENERAL' ? 10 : 0]),
+      underCost: 2.5,
+      trainedAt: '2026-11-30T00:00:00Z',
+      trainingExamples: 0,
+      note: 'test',
+    });
+    const classifier = createLocalClassifier({ combiner: never });
+    const r = classifier.classifySync('my visa 4539 1488 0343 6467 exp 09/27 cvv 123');
+    expect(levelOf(r.category)).toBeGreaterThanOrEqual(levelOf('SECRET'));
+  });
+});
+
+describe('faces are not values', () => {
+  it('a heart or an emoticon gives a message no value-like span; a code beside one still counts', async () => {
+    const { readSignals } = await import('../../src/classify/local-classifier.js');
+    const { analyse } = await import('../../src/classify/nlp.js');
+    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+    expect(read('thanks for the kind words <3').valueLike).toBe(false);
+    expect(read('lol ok :) :P ;-) :D').valueLike).toBe(false);
+    expect(read('the gate code is 4471 :)').valueLike).toBe(true);
+    expect(read('ratio was 2:3 in the end').valueLike).toBe(true);
+  });
+});
