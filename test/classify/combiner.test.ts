@@ -118,22 +118,27 @@ describe('Combiner.load', () => {
   });
 });
 
+/** A combiner that puts nearly all its probability on `category`, whatever the message. */
+function sure(category: Category): Combiner {
+  return Combiner.from({
+    format: 'memvault-combiner-v1',
+    classes: CATEGORIES,
+    features: COMBINER_FEATURES,
+    weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === category ? 10 : 0]),
+    underCost: 2.5,
+    trainedAt: '2026-11-30T00:00:00Z',
+    trainingExamples: 0,
+    note: 'test',
+  });
+}
+
 describe('the shipped classifier', () => {
   it('decides with the shipped combiner', () => {
     expect(Combiner.load(defaultModelDir())).toBeInstanceOf(Combiner);
   });
 
   it('follows the combiner: a combiner that always says ULTRASECRET files everything there', () => {
-    const always = Combiner.from({
-      format: 'memvault-combiner-v1',
-      classes: CATEGORIES,
-      features: COMBINER_FEATURES,
-      weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === 'ULTRASECRET' ? 10 : 0]),
-      underCost: 2.5,
-      trainedAt: '2026-11-30T00:00:00Z',
-      trainingExamples: 0,
-      note: 'test',
-    });
+    const always = sure('ULTRASECRET');
     const classifier = createLocalClassifier({ combiner: always });
     expect(classifier.classifySync('Took the kids to the zoo yesterday.').category).toBe('ULTRASECRET');
     // The rules alone on the same model file it as an event.
@@ -142,16 +147,7 @@ describe('the shipped classifier', () => {
   });
 
   it('keeps the floors under the combiner: a certain secret value is never filed lower', () => {
-    const never = Combiner.from({
-      format: 'memvault-combiner-v1',
-      classes: CATEGORIES,
-      features: COMBINER_FEATURES,
-      weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === 'GENERAL' ? 10 : 0]),
-      underCost: 2.5,
-      trainedAt: '2026-11-30T00:00:00Z',
-      trainingExamples: 0,
-      note: 'test',
-    });
+    const never = sure('GENERAL');
     const classifier = createLocalClassifier({ combiner: never });
     const r = classifier.classifySync('my visa 4539 1488 0343 6467 exp 09/27 cvv 123');
     expect(levelOf(r.category)).toBeGreaterThanOrEqual(levelOf('SECRET'));
