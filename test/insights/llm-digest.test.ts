@@ -206,7 +206,8 @@ describe('the scheduled digest', () => {
     ].join('\n');
     for (const s of ['4921', '7781', 'bank PIN', SECRET]) expect(everything).not.toContain(s);
     // The gate code sits in a level-1 memory, so the person's own digest may quote it; an LLM or a log never.
-    expect(bodies() + logLines.join('')).not.toContain('4417');
+    // As a number of its own: a log line's millisecond timestamp or id may hold any four digits.
+    expect(bodies() + logLines.join('')).not.toMatch(/(?<![0-9])4417(?![0-9])/);
     expect(JSON.stringify(event)).toContain('4417');
     for (const m of MEMORIES) expect(logLines.join('')).not.toContain(m.text);
     // The stand-in did receive the day's level-1 facts: the assertions above are not vacuous.
