@@ -1,6 +1,20 @@
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { acquireFileLock, LockTimeoutError } from './file-lock.js';
 
@@ -43,8 +57,9 @@ describe('file lock: stale owners', () => {
   it('removes only its own lock on release', async () => {
     const path = scratch();
     const lock = await acquireFileLock(path);
-    // As if the lock had been broken and taken by another process meanwhile.
+    // As if the lock had been broken and taken by another process meanwhile: a new file under the same name.
     const theirs = JSON.stringify({ pid: process.ppid, host: HOST, at: new Date().toISOString(), token: 'theirs' });
+    unlinkSync(path);
     writeFileSync(path, theirs);
     await lock.release();
     expect(readFileSync(path, 'utf8')).toBe(theirs);
@@ -88,5 +103,47 @@ describe('file lock: stale owners', () => {
     expect(typeof owner.token).toBe('string');
     if (linux) expect(owner.start).toBe(procStart(process.pid));
     await lock.release();
+  });
+
+  it('gives up at its time when the name exists but cannot be read (a dangling symbolic link)', async () => {
+    const path = scratch();
+    symlinkSync(join(tmpdir(), 'memvault-lock-nowhere', 'x'), path);
+    // Creating fails with EEXIST and reading with ENOENT, on every pass: this once retried for ever.
+    await expect(acquireFileLock(path, { timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+  });
+});
+
+describe('file lock: a lock put back after its holder let go', () => {
+  const child = fileURLToPath(new URL('../../test/helpers/file-lock-child.ts', import.meta.url));
+
+  /** Takes the lock in another process (whose view of our pid is a live foreign holder); its stdout. */
+  const acquireElsewhere = async (path: string, timeoutMs: number) =>
+    (await promisify(execFile)(process.execPath, ['--import', 'tsx', child, path, String(timeoutMs)])).stdout.trim();
+
+  it('reads as free to every other process, not as a live holder to wait for', async () => {
+    const path = scratch();
+    const aside = `${path}.aside`;
+    const lock = await acquireFileLock(path);
+    // A breaker's move-aside check in another process: it takes the file away, the holder lets go meanwhile
+    // (finding no file to remove), and the breaker, seeing a record that is not the stale one it judged, puts
+    // the file back.
+    renameSync(path, aside);
+    await lock.release();
+    linkSync(aside, path);
+    unlinkSync(aside);
+    expect(readFileSync(path, 'utf8')).toBe('{"released":true}');
+    // Before, the copy named this (live) process: every other one waited its whole time-out, then failed.
+    expect(await acquireElsewhere(path, 2_000)).toBe('acquired');
+  });
+
+  it('a lock still held is waited for by another process', async () => {
+    const path = scratch();
+    const lock = await acquireFileLock(path);
+    try {
+      expect(await acquireElsewhere(path, 300)).toBe('timed out');
+    } finally {
+      await lock.release();
+    }
+    expect(existsSync(path)).toBe(false);
   });
 });

@@ -2,12 +2,15 @@ import { randomBytes, randomInt } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
+  ftruncateSync,
   futimesSync,
   linkSync,
   openSync,
   readFileSync,
   readlinkSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -61,6 +64,26 @@ export class LockTimeoutError extends Error {
 }
 
 const HOST = hostname();
+
+/**
+ * What a holder writes into its lock file's inode when it lets go. A breaker's move-aside check (`removeIfStill`)
+ * can put a lock file back under its name after its holder removed it; marked like this, such a copy reads as
+ * free at once instead of as a live holder's lock that everyone else waits out to their time-out.
+ */
+const RELEASED = '{"released":true}';
+
+/**
+ * Marks a lock file released through its descriptor, so every name the inode has, now or later, reads as free.
+ * Best effort: a failure leaves the record, which is judged as before (by its owner's pid).
+ */
+function markReleased(fd: number): void {
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, RELEASED, 0);
+  } catch {
+    // A full disk or a vanished file system: the owner record stays and its pid still tells.
+  }
+}
 
 /** Reads a small /proc value; undefined where there is no /proc (macOS) or it is not readable. */
 function procText(read: () => string): string | undefined {
@@ -260,19 +283,25 @@ async function breakStale(path: string, staleText: string): Promise<boolean> {
   const mine = tryCreate(breaker);
   if (!mine) {
     const current = await readOwner(breaker);
-    if (current && (await isStale(breaker, current.owner))) removeIfStill(breaker, current.text);
+    if (current && (await isFree(breaker, current))) removeIfStill(breaker, current.text);
     return false;
   }
-  closeSync(mine.fd);
   const token = parseOwner(mine.text)?.token;
   if (token) held.add(token);
   try {
     const current = await readOwner(path);
     return current !== null && current.text === staleText && removeIfStill(path, staleText);
   } finally {
-    if (token) held.delete(token);
     removeIfStill(breaker, mine.text);
+    markReleased(mine.fd);
+    closeSync(mine.fd);
+    if (token) held.delete(token);
   }
+}
+
+/** True when a lock file holds no live lock: released by its holder, or left by one that is gone (`isStale`). */
+async function isFree(path: string, current: { text: string; owner: LockOwner | null }): Promise<boolean> {
+  return current.text === RELEASED || isStale(path, current.owner);
 }
 
 /**
@@ -287,13 +316,16 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   let delay = options.minDelayMs ?? 1;
   const deadline = Date.now() + timeoutMs;
   let lastOwner: LockOwner | null = null;
-  for (;;) {
+  for (let pass = 0; ; pass++) {
     const created = tryCreate(path);
     if (created) return holdLock(path, created.fd, created.text);
+    // Checked on every pass after the first, also those that retry at once below: no sequence of lock files
+    // appearing and vanishing keeps a caller here past its time.
+    if (pass > 0 && Date.now() >= deadline) throw new LockTimeoutError(path, lastOwner);
     const current = await readOwner(path);
     if (current === null) continue; // released between our create and our read: try again at once
     lastOwner = current.owner;
-    if ((await isStale(path, current.owner)) && (await breakStale(path, current.text))) continue;
+    if ((await isFree(path, current)) && (await breakStale(path, current.text))) continue;
     if (Date.now() >= deadline) throw new LockTimeoutError(path, lastOwner);
     await sleep(randomInt(Math.max(1, Math.ceil(delay / 2)), Math.ceil(delay) + 1));
     delay = Math.min(maxDelay, delay * 1.5);
@@ -323,20 +355,19 @@ function holdLock(path: string, fd: number, text: string): FileLock {
       if (released) return;
       released = true;
       clearInterval(lease);
-      closeSync(fd);
       try {
-        // A lock that was (wrongly) broken and retaken by someone else is theirs now: leave it.
-        let current: string;
-        try {
-          current = readFileSync(path, 'utf8');
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-          throw error;
-        }
-        if (current === text) unlinkSync(path);
+        // Removed only while the name still points at our inode: a lock that was (wrongly) broken and retaken
+        // by someone else is theirs now.
+        const ours = fstatSync(fd);
+        const current = statSync(path, { throwIfNoEntry: false });
+        if (current !== undefined && current.ino === ours.ino && current.dev === ours.dev) unlinkSync(path);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       } finally {
+        // After the unlink: a breaker that had moved the file aside in that instant links it back, and the copy
+        // it puts back must read as free, not as ours.
+        markReleased(fd);
+        closeSync(fd);
         if (token) held.delete(token);
       }
     },
