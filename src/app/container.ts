@@ -81,7 +81,8 @@ export interface Memvault {
   readonly csrfSecret: Uint8Array;
   /**
    * New key pairs for every level, every entry re-sealed under them, then the old keys discarded. Returns the
-   * entries rewritten. @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
+   * entries rewritten: 0 when another process finished this rotation first (it re-sealed them).
+   * @throws CONFLICT while an earlier rotation is unfinished (`finishRotation` first).
    */
   rotateKeys(userId: UserId, password: string): Promise<number>;
   /**
@@ -338,7 +339,18 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     discardUnopened: boolean,
     action: string,
   ): Promise<number> {
-    const keys = await keyring.unwrapRotation(userId, secrets);
+    let keys: Awaited<ReturnType<typeof keyring.unwrapRotation>>;
+    try {
+      keys = await keyring.unwrapRotation(userId, secrets);
+    } catch (error) {
+      // Another process (a server or a command that opened this person meanwhile) finished this very rotation
+      // after it was seen unfinished here: its re-seal, index rebuild and sign-out stand, and nothing is left.
+      if (isMemvaultError(error, 'NOT_FOUND') && !(await keyring.rotationPending(userId))) {
+        logger.info({ userId }, 'key rotation finished by another process');
+        return 0;
+      }
+      throw error;
+    }
     const opener = eitherOpener(createOpener(userId, keys.current), createOpener(userId, keys.previous));
     for (const key of [...keys.current.values(), ...keys.previous.values()]) key.fill(0);
     try {
