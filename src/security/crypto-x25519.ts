@@ -1,4 +1,4 @@
-import { type KeyObject, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { type KeyObject, createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 
 /** Length of raw X25519 private and public keys (RFC 7748). */
 export const X25519_KEY_BYTES = 32;
@@ -19,9 +19,28 @@ const fromJwk = (value: string | undefined): Buffer => {
   return bytes;
 };
 
+/**
+ * A fresh private key object: 32 random bytes, which X25519 clamps itself (RFC 7748 §5), so every string of 32
+ * bytes is a valid key and no key-generation call is needed.
+ *
+ * Never `generateKeyPairSync('x25519')` here: on Node 20 (seen on 20.20.2) exporting such a key as JWK can
+ * deadlock the process for good. The export holds the key's mutex while it allocates; a garbage collection in that
+ * instant destroys the finished key-generation job, whose destructor takes the same mutex. A loop of
+ * generate-then-export hangs within ~35,000 keys; every seal did one, so a key rotation's re-seal of a few thousand
+ * entries hung one run in a few, holding the person's vault lock (test/security/crypto/x25519-deadlock.test.ts).
+ */
+export function newX25519PrivateKey(): KeyObject {
+  const secret = randomBytes(X25519_KEY_BYTES);
+  try {
+    return x25519PrivateKey(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
 /** A fresh X25519 key pair as raw 32-byte keys. */
 export function generateX25519(): RawKeyPair {
-  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
+  const jwk = newX25519PrivateKey().export({ format: 'jwk' });
   return { privateKey: fromJwk(jwk.d), publicKey: fromJwk(jwk.x) };
 }
 

@@ -1,16 +1,16 @@
-import {
-  type CipherGCMTypes,
-  type KeyObject,
-  createCipheriv,
-  createDecipheriv,
-  generateKeyPairSync,
-  randomBytes,
-} from 'node:crypto';
+import { type CipherGCMTypes, type KeyObject, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, securityError, validationError } from '../core/errors.js';
 import type { EntryOpener, EntrySealer, SealContext } from '../ports/sealer.js';
-import { X25519_KEY_BYTES, rawPublicKey, x25519, x25519PrivateKey, x25519PublicKey } from './crypto-x25519.js';
+import {
+  newX25519PrivateKey,
+  rawPublicKey,
+  X25519_KEY_BYTES,
+  x25519,
+  x25519PrivateKey,
+  x25519PublicKey,
+} from './crypto-x25519.js';
 import { concatBytes, hkdfSha256 } from './kdf.js';
 
 /** Version prefix of every sealed payload. */
@@ -124,7 +124,7 @@ export function sealToPublicKey(
     ephemeral = x25519PrivateKey(secret);
     secret.fill(0);
   } else {
-    ephemeral = generateKeyPairSync('x25519').privateKey;
+    ephemeral = newX25519PrivateKey();
     nonce = randomBytes(NONCE_BYTES);
   }
   const ephemeralPublic = rawPublicKey(ephemeral);
