@@ -353,6 +353,8 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     }
     const opener = eitherOpener(createOpener(userId, keys.current), createOpener(userId, keys.previous));
     for (const key of [...keys.current.values(), ...keys.previous.values()]) key.fill(0);
+    // Each step is logged at debug level: a rotation that stalls shows where.
+    logger.debug({ userId, previousGeneration: keys.previousGeneration }, 'key rotation: re-sealing every entry');
     try {
       let resealed: number;
       try {
@@ -371,9 +373,12 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
         resealed = Number(error.details.resealed ?? 0);
         logger.warn({ userId, unopened: error.details.unopened }, 'old keys discarded with unopened memories');
       }
+      logger.debug({ userId, resealed }, 'key rotation: re-sealed; discarding the old keys');
       await keyring.discardPrevious(userId, keys.previousGeneration);
+      logger.debug({ userId }, 'key rotation: rebuilding the search index');
       // The persisted index was sealed to the old level-1 key: rebuild it under the new one.
       await search.rebuild(userId, await auth.channelOpener(userId));
+      logger.debug({ userId }, 'key rotation: ending every session');
       // Sessions hold the old private keys: end them in every process (the CLI may rotate while the server
       // runs), so nobody reads with keys that no longer exist.
       await auth.revokeSessions(userId);
@@ -523,6 +528,7 @@ export async function createMemvault(config: Config, options: MemvaultOptions = 
     async rotateKeys(userId: UserId, password: string): Promise<number> {
       const old = await keyring.rotate(userId, { password });
       for (const key of old.values()) key.fill(0);
+      logger.debug({ userId }, 'key rotation: new keys stored');
       // From here on the rotation is unfinished on disk: the same path finishes it now or after a crash.
       return finish(userId, { password }, false, 'keys.rotate');
     },

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,8 @@ afterAll(() => {
 const WORKERS = ['a', 'b', 'b2'] as const;
 const journalOf = (worker: string) => join(dataDir, `journal-${worker}.txt`);
 const readJournal = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+/** Each worker's log (debug level, no message text): where inside a call it was. */
+const logOf = (worker: string) => join(dataDir, `log-${worker}.txt`);
 
 /** What a stalled run is reported with: where each worker is (its last stage and call) and its last lines. */
 function journalTails(lines = 12): string {
@@ -64,8 +66,30 @@ function journalTails(lines = 12): string {
     if (all.length === 0) return `--- ${worker}: no journal`;
     const stage = all.findLast((l) => l.startsWith('stage ')) ?? 'stage (none)';
     const call = all.findLast((l) => l.startsWith('op ')) ?? 'op (none)';
-    return [`--- ${worker}: last ${stage}, last ${call}`, ...all.slice(-lines)].join('\n');
+    const logged = readJournal(logOf(worker))
+      .split('\n')
+      .filter((l) => l !== '')
+      .slice(-4)
+      .map((l) => `log ${l.slice(0, 300)}`);
+    return [`--- ${worker}: last ${stage}, last ${call}`, ...all.slice(-lines), ...logged].join('\n');
   }).join('\n');
+}
+
+/** The JavaScript stack and live handles of the newest diagnostic report in `dir`; or what its absence means. */
+function reportSummary(dir: string): string {
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  // Node writes the report from its event loop: no report means the loop itself was blocked in a call.
+  if (names.length === 0) return '(none written within 2 s: its event loop was blocked, not waiting)';
+  const report = JSON.parse(readFileSync(join(dir, names.sort().at(-1)!), 'utf8')) as {
+    javascriptStack?: { message?: string; stack?: string[] };
+    libuv?: { type?: string; is_active?: boolean; details?: string }[];
+  };
+  const js = [report.javascriptStack?.message ?? '', ...(report.javascriptStack?.stack ?? [])].slice(0, 25);
+  const handles = (report.libuv ?? []).filter((h) => h.is_active).map((h) => `${h.type} ${h.details ?? ''}`);
+  return [
+    `javascript: ${js.join('\n  ') || '(idle: waiting for I/O, a timer or a promise)'}`,
+    `active handles: ${handles.join('; ')}`,
+  ].join('\n');
 }
 
 interface Run {
@@ -79,30 +103,52 @@ interface Run {
  */
 function run(worker: string, journal: string, durationMs: number, rotateFirst = false): Run {
   // node itself with tsx as a loader (not the tsx wrapper, whose child would outlive a SIGKILL).
-  const args = ['--import', 'tsx', WORKER, dataDir, USER, PASSWORD, worker, String(durationMs), journal];
+  const reports = join(dataDir, `reports-${worker}`);
+  mkdirSync(reports, { recursive: true });
+  // SIGUSR2 makes node write a diagnostic report (its JavaScript and native stacks, its libuv handles): what a
+  // stalled worker was doing, whether blocked in a call or idle waiting for something that never came.
+  const diagnostics = ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`];
+  const args = [
+    ...diagnostics,
+    '--import',
+    'tsx',
+    WORKER,
+    dataDir,
+    USER,
+    PASSWORD,
+    worker,
+    String(durationMs),
+    journal,
+  ];
   if (rotateFirst) args.push('rotate-first');
   if (over) throw new Error(`worker ${worker} not started: the test is over`);
   const started = Date.now();
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const log = openSync(logOf(worker), 'a');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, 'pipe'] });
+  closeSync(log);
   live.add(child);
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
   let stalled = '';
+  let killer: NodeJS.Timeout | undefined;
   const watchdog = setTimeout(() => {
-    stalled =
-      `worker ${worker} (pid ${child.pid}) was still running ${Date.now() - started} ms after it started, ` +
-      `${GRACE_MS} ms past its ${durationMs} ms; killed. Where each worker was:\n${journalTails()}`;
-    child.kill('SIGKILL');
+    child.kill('SIGUSR2');
+    killer = setTimeout(() => {
+      stalled =
+        `worker ${worker} (pid ${child.pid}) was still running ${Date.now() - started} ms after it started, ` +
+        `${GRACE_MS} ms past its ${durationMs} ms; killed. Where each worker was:\n${journalTails()}\n` +
+        `Its diagnostic report:\n${reportSummary(reports)}`;
+      child.kill('SIGKILL');
+    }, 2_000);
   }, durationMs + GRACE_MS);
   return {
     exited: new Promise((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => {
         clearTimeout(watchdog);
+        clearTimeout(killer);
         live.delete(child);
         if (stalled) reject(new Error(`${stalled}${stderr ? `\nstderr of ${worker}:\n${stderr.slice(-4000)}` : ''}`));
         else resolve({ code, signal, stderr });

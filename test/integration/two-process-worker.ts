@@ -34,8 +34,9 @@ const write = (line: string) => appendFileSync(journal, `${line}\n`);
 // Every stage and every call is journalled before it starts, so a process that stalls can be told where: the
 // test's watchdog prints the journal's tail.
 write(`stage start pid ${process.pid} at ${Date.now() - began} ms`);
+// Debug level, to the log file the test gives as stdout: the steps of a rotation are logged there.
 const mv = await createMemvault(
-  loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_LEVEL1: 'sealed' }),
+  loadConfig({ MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'debug', MEMVAULT_LEVEL1: 'sealed' }),
 );
 
 // As every command that opens a person with their password does: a rotation a killed process left unfinished
@@ -99,11 +100,15 @@ const CYCLE = [
   'append',
 ] as const;
 const offset = Math.floor(Math.random() * CYCLE.length);
+/** A key rotation every this many calls (MEMVAULT_STRESS_ROTATE_EVERY, for hunting races by hand).*/
+const ROTATE_EVERY = Number(process.env.MEMVAULT_STRESS_ROTATE_EVERY ?? 25);
 let n = 0;
 while (Date.now() < deadline) {
   n++;
   const op =
-    (n === 1 && first === 'rotate-first') || (n + offset) % 25 === 0 ? 'rotate' : CYCLE[(n + offset) % CYCLE.length]!;
+    (n === 1 && first === 'rotate-first') || (n + offset) % ROTATE_EVERY === 0
+      ? 'rotate'
+      : CYCLE[(n + offset) % CYCLE.length]!;
   write(`op ${n} ${op} at ${Date.now() - began} ms`);
   try {
     switch (op) {
