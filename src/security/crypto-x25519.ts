@@ -29,7 +29,7 @@ const fromJwk = (value: string | undefined): Buffer => {
  * generate-then-export hangs within ~35,000 keys; every seal did one, so a key rotation's re-seal of a few thousand
  * entries hung one run in a few, holding the person's vault lock (test/security/crypto/x25519-deadlock.test.ts).
  */
-export function newX25519PrivateKey(): KeyObject {
+function newX25519PrivateKey(): KeyObject {
   const secret = randomBytes(X25519_KEY_BYTES);
   try {
     return x25519PrivateKey(secret);

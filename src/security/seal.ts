@@ -3,14 +3,7 @@ import { type SecurityLevel, isSecurityLevel } from '../core/category.js';
 import type { UserId } from '../core/entry.js';
 import { MemvaultError, corruption, securityError, validationError } from '../core/errors.js';
 import type { EntryOpener, EntrySealer, SealContext } from '../ports/sealer.js';
-import {
-  newX25519PrivateKey,
-  rawPublicKey,
-  X25519_KEY_BYTES,
-  x25519,
-  x25519PrivateKey,
-  x25519PublicKey,
-} from './crypto-x25519.js';
+import { rawPublicKey, X25519_KEY_BYTES, x25519, x25519PrivateKey, x25519PublicKey } from './crypto-x25519.js';
 import { concatBytes, hkdfSha256 } from './kdf.js';
 
 /** Version prefix of every sealed payload. */
@@ -113,20 +106,16 @@ export function sealToPublicKey(
 ): string {
   checkContext(ctx);
   const recipient = recipientPublic instanceof Uint8Array ? recipientKey(recipientPublic) : recipientPublic;
-  let ephemeral: KeyObject;
-  let nonce: Buffer;
-  if (random) {
-    const secret = Buffer.from(random(X25519_KEY_BYTES));
-    nonce = Buffer.from(random(NONCE_BYTES));
-    if (secret.length !== X25519_KEY_BYTES || nonce.length !== NONCE_BYTES) {
-      throw new RangeError('random source returned the wrong number of bytes');
-    }
-    ephemeral = x25519PrivateKey(secret);
+  // The ephemeral key is random bytes imported, never generateKeyPairSync (see newX25519PrivateKey).
+  const draw = random ?? randomBytes;
+  const secret = Buffer.from(draw(X25519_KEY_BYTES));
+  const nonce = Buffer.from(draw(NONCE_BYTES));
+  if (secret.length !== X25519_KEY_BYTES || nonce.length !== NONCE_BYTES) {
     secret.fill(0);
-  } else {
-    ephemeral = newX25519PrivateKey();
-    nonce = randomBytes(NONCE_BYTES);
+    throw new RangeError('random source returned the wrong number of bytes');
   }
+  const ephemeral = x25519PrivateKey(secret);
+  secret.fill(0);
   const ephemeralPublic = rawPublicKey(ephemeral);
   let shared: Buffer;
   try {
