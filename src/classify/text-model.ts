@@ -25,10 +25,20 @@ export interface TextModelMeta {
  * product per class: a few hundred multiply-adds for a typical message.
  */
 export class TextModel {
+  /**
+   * `weights` are class-major; a loaded model keeps the file's int8 values and multiplies each class's sum by its
+   * scale (no 1.3 M-entry float copy at load), a freshly trained one keeps floats with a scale of 1.
+   */
   private constructor(
     readonly meta: TextModelMeta,
-    private readonly weights: Float32Array,
+    private readonly weights: Float32Array | Int8Array,
+    private readonly classScales: readonly number[] = meta.classes.map(() => 1),
   ) {}
+
+  /** The float value of weight `i` (class-major). */
+  private weight(i: number): number {
+    return this.weights[i]! * this.classScales[Math.floor(i / (1 << this.meta.bits))]!;
+  }
 
   /** Loads `model.json` + `model.bin` from `dir`. */
   static load(dir: string): TextModel {
@@ -49,12 +59,11 @@ export class TextModel {
       throw new MemvaultError('CLASSIFICATION_ERROR', `The classifier model in ${dir} is damaged; retrain it.`);
     }
     const q = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-    const weights = new Float32Array(q.length);
-    for (let c = 0; c < meta.classes.length; c++) {
-      const scale = meta.scales[c] ?? 0;
-      for (let i = c * dim; i < (c + 1) * dim; i++) weights[i] = q[i]! * scale;
-    }
-    return new TextModel(meta, weights);
+    return new TextModel(
+      meta,
+      q,
+      meta.classes.map((_, c) => meta.scales[c] ?? 0),
+    );
   }
 
   /** Wraps freshly trained float weights (class-major, `classes.length << bits` long). */
@@ -70,7 +79,7 @@ export class TextModel {
     const first = models[0];
     if (!first) throw new MemvaultError('CLASSIFICATION_ERROR', 'No models to average.');
     const weights = new Float32Array(first.weights.length);
-    for (const m of models) for (let i = 0; i < weights.length; i++) weights[i]! += m.weights[i]! / models.length;
+    for (const m of models) for (let i = 0; i < weights.length; i++) weights[i]! += m.weight(i) / models.length;
     const bias = first.meta.bias.map(
       (_, c) => models.reduce((sum, m) => sum + (m.meta.bias[c] ?? 0), 0) / models.length,
     );
@@ -90,10 +99,10 @@ export class TextModel {
     const dim = 1 << this.meta.bits;
     const classes = this.meta.classes;
     const logits = classes.map((_, c) => {
-      let z = this.meta.bias[c] ?? 0;
+      let z = 0;
       const base = c * dim;
       for (let i = 0; i < x.indices.length; i++) z += this.weights[base + x.indices[i]!]! * x.values[i]!;
-      return z;
+      return (this.meta.bias[c] ?? 0) + z * this.classScales[c]!;
     });
     const probs = softmax(logits);
     const out = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
@@ -110,10 +119,10 @@ export class TextModel {
     const scales: number[] = [];
     for (let c = 0; c < this.meta.classes.length; c++) {
       let max = 0;
-      for (let i = c * dim; i < (c + 1) * dim; i++) max = Math.max(max, Math.abs(this.weights[i]!));
+      for (let i = c * dim; i < (c + 1) * dim; i++) max = Math.max(max, Math.abs(this.weight(i)));
       const scale = max / 127 || 1;
       scales.push(scale);
-      for (let i = c * dim; i < (c + 1) * dim; i++) q[i] = Math.round(this.weights[i]! / scale);
+      for (let i = c * dim; i < (c + 1) * dim; i++) q[i] = Math.round(this.weight(i) / scale);
     }
     const meta: TextModelMeta = { ...this.meta, scales };
     const write = (name: string, data: string | Uint8Array) => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TextModel, trainTextModel } from '../../src/classify/text-model.js';
 
@@ -29,5 +32,41 @@ describe('TextModel.average', () => {
 
   it('refuses an empty list with a typed error', () => {
     expect(() => TextModel.average([])).toThrow(/No models to average/);
+  });
+});
+
+describe('TextModel.save and load', () => {
+  it('a loaded model predicts like the float one (int8 rounding only) and saves back byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'memvault-model-'));
+    try {
+      const m = trainTextModel(examples, { bits: 10, epochs: 5, seed: 4 });
+      m.save(dir);
+      const loaded = TextModel.load(dir);
+      for (const text of ['went to the zoo with the kids', 'the gate code changed', 'biopsy results friday']) {
+        const a = m.predict(text);
+        const b = loaded.predict(text);
+        for (const c of Object.keys(a) as (keyof typeof a)[]) expect(Math.abs(b[c] - a[c])).toBeLessThan(0.02);
+      }
+      const again = mkdtempSync(join(tmpdir(), 'memvault-model-'));
+      try {
+        loaded.save(again);
+        expect(readFileSync(join(again, 'model.bin'))).toEqual(readFileSync(join(dir, 'model.bin')));
+      } finally {
+        rmSync(again, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a weights file of the wrong size with a typed error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'memvault-model-'));
+    try {
+      trainTextModel(examples, { bits: 10, epochs: 1, seed: 1 }).save(dir);
+      writeFileSync(join(dir, 'model.bin'), Buffer.alloc(100));
+      expect(() => TextModel.load(dir)).toThrow(/damaged/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
