@@ -61,11 +61,25 @@ const HARMLESS_CODE =
 
 /** Words after a number that make it a quantity, a time or a money amount rather than a code. */
 const QUANTITY_AFTER =
-  /^\s*(?:%|percent|am|pm|a\.m|p\.m|h\b|hrs?|hours?|mins?|minutes?|secs?|seconds?|days?|weeks?|months?|years?|yrs?|yo|kg|g\b|grams?|lbs?|pounds?|oz|kms?|km\/h|mph|miles?|m\b|metres?|meters?|cm|mm|ft|feet|inch(?:es)?|ml|l\b|litres?|liters?|mg|mcg|calories?|kcal|steps|people|guests|pax|dollars?|bucks|euros?|quid|naira|pesos?|php|usd|eur|gbp|ngn|rand|rupees?|k\b|st\b|nd\b|rd\b|th\b|floor|storey|stories|bedrooms?|rooms?|pages?|words?|times?|x\b|st\.|street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|crescent|court|ct|place|pl|boulevard|blvd|terrace)(?![a-z])/i;
+  /^\s*(?:%|percent|am|pm|a\.m|p\.m|h\b|hrs?|hours?|mins?|minutes?|secs?|seconds?|days?|weeks?|months?|years?|yrs?|yo|kg|g\b|grams?|lbs?|pounds?|oz|kms?|km\/h|mph|miles?|m\b|metres?|meters?|cm|mm|ft|feet|inch(?:es)?|ml|l\b|litres?|liters?|mg|mcg|calories?|kcal|steps|people|guests|pax|dollars?|bucks|euros?|quid|naira|pesos?|php|usd|eur|gbp|ngn|rand|rupees?|rs|inr|shekels?|nis|yen|won|baht|reais|lei|zlotys?|zł|dirhams?|aed|riyals?|shillings?|ksh|kes|cedis?|lira|kr|kronor|kroner|k\b|st\b|nd\b|rd\b|th\b|floor|storey|stories|bedrooms?|rooms?|pages?|words?|times?|x\b|st\.|street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|crescent|court|ct|place|pl|boulevard|blvd|terrace)(?![a-z])/i;
 
 /** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
 const REFERENCE_BEFORE =
   /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+
+/** A shop's discount code: public by design, whatever it sits next to ("Bolt code TALLINN15 gives 15% off"). */
+const PROMO_SENTENCE =
+  /\d\s*%\s*off\b|\bpercent off\b|\b(?:promo(?:tional)?|discount|coupon|voucher|cashback|early[- ]bird)\b|\b(?:code|c[oó]digo|kode|kod|codice) promo\b|\bpromo ?code\b|\b(?:off|korting|rabatt|desconto|descuento|remise|sconto|diskon|potongan) (?:your|the|all|rides?|orders?|everything|on)\b/i;
+
+/** A sentence about a parcel, an order or a booking: its numbers are references, not codes. */
+const REFERENCE_SENTENCE =
+  /\b(?:tracking|track(?:ing)? (?:no|number|#)|order (?:no|number|#|id)|order #|invoice|receipt|booking (?:ref|reference|number)|reservation number|waybill|consignment)\b/i;
+
+/** A word right before a value that makes the value a secret, not a reference ("pin 4471", "code: 2580"). */
+const CODE_WORD_NEAR = /\b(?:code|pin|password|passcode|pw|combo|combination|unlock|disarm)\b/i;
+
+/** Postal-code words after "code"/"kode"/"kod" in several languages ("kode pos", "code postal", "kod pocztowy"). */
+const POSTAL_AFTER = /^\s*(?:pos\b|postal|postale|pocztowy|postais|postaux)/i;
 
 const POSTAL =
   /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i;
@@ -116,6 +130,8 @@ export function codeTokens(text: string): Token[] {
       const dictated =
         /^\d(?: \d){3,}[#*]?$/.test(tok) && !/\b(?:phone|call|tel|mobile|cell)\s*[:#-]?\s*$/i.test(before);
       if (QUANTITY_AFTER.test(after) || (!dictated && REFERENCE_BEFORE.test(before))) continue;
+      // The thousands of a price ("$1,299").
+      if (/[$€£¥₹₦₱]\s*\d{1,3}[,.]$/.test(before)) continue;
       if (/\bhouse(?: no\.?| number)?\s*$/i.test(before)) continue;
       // North American phone numbers (419-555-0182) are not codes.
       if (/^\(?\d{3}\)?[ -]\d{3}-\d{4}$/.test(tok)) continue;
@@ -140,6 +156,8 @@ export function codeTokens(text: string): Token[] {
     )
       continue;
     if (/^\d{1,2}[:.h]\d{2}(?:am|pm)?$/i.test(tok) || /^\d{1,2}\/\d{1,2}(?:\/\d{2,4})?$/.test(tok)) continue;
+    // A span of hours ("9am-1pm", "10:30-12pm").
+    if (/^\d{1,2}(?:[:.]\d{2})?(?:am|pm)?[-–]\d{1,2}(?:[:.]\d{2})?(?:am|pm)$/i.test(tok)) continue;
     if (
       /^(?:covid-?19|mp3|mp4|4g|5g|3g|2fa|mfa|b12|vitamin|a4|a5|f1|b2b|p2p|24\/7|i\d|ps\d|x\d|h\d|w2|w-2|1099|401k)$/i.test(
         tok,
@@ -197,6 +215,7 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     )
       continue;
     if (word === 'safe' && !SAFE_NOUN.test(usable)) continue;
+    if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
     if (/^c[oó]digo$/.test(word) && /^\s*postal/i.test(usable.slice(m.index + m[0].length))) continue;
     // An alarm clock, not a burglar alarm.
     if (
@@ -221,9 +240,13 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     break;
   }
   if (best) return best;
-  for (const m of usable.matchAll(ACCESS_INTL)) return m as RegExpExecArray;
+  for (const m of usable.matchAll(ACCESS_INTL)) {
+    if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
+    return m as RegExpExecArray;
+  }
   // "code" alone counts when nothing before it makes it a zip, dress or promo code.
   for (const m of usable.matchAll(/\bcode\b/gi)) {
+    if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
     const lead = usable.slice(Math.max(0, m.index - 16), m.index);
     if (HARMLESS_CODE.test(lead) && !/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) continue;
     if (/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) {
@@ -238,6 +261,15 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     return m as RegExpExecArray;
   }
   return undefined;
+}
+
+/** The sentence (or line) holding text[start, end). */
+function sentenceAround(text: string, start: number, end: number): string {
+  const head = text.slice(0, start);
+  const from =
+    Math.max(head.lastIndexOf('. '), head.lastIndexOf('! '), head.lastIndexOf('? '), head.lastIndexOf('\n')) + 1;
+  const tail = text.slice(end).search(/[.!?](?:\s|$)|\n/);
+  return text.slice(from, tail < 0 ? text.length : end + tail);
 }
 
 /**
@@ -259,8 +291,14 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
       continue;
     }
     const digits = tok.text.replace(/\D/g, '').length;
-    // A long bare digit run next to "call" is a phone number.
-    if (phone && /^[\d -]+$/.test(tok.text) && digits >= 9) continue;
+    // A long bare digit run next to "call" is a phone number (eight digits in two fours, as in Singapore, too).
+    if (phone && /^[\d -]+$/.test(tok.text) && (digits >= 9 || /^\d{4}[ -]\d{4}$/.test(tok.text))) continue;
+    const sentence = sentenceAround(text, tok.start, tok.end);
+    if (PROMO_SENTENCE.test(sentence)) continue;
+    const justBefore = text.slice(Math.max(0, tok.start - 25), tok.start);
+    if (REFERENCE_SENTENCE.test(sentence) && !CODE_WORD_NEAR.test(justBefore)) continue;
+    // "her locker is number 112": the place's number, not its code.
+    if (/\b(?:number|no\.?|nr\.?)\s*$/i.test(justBefore) && !CODE_WORD_NEAR.test(sentence)) continue;
     const word = ctx[0].toLowerCase();
     // Six digits after "PIN" in an address is an Indian postal code.
     if (/^pin/.test(word) && /^[1-9]\d{5}$/.test(tok.text) && POSTAL.test(text)) continue;

@@ -251,11 +251,22 @@ function publicValue(text: string, at: number): boolean {
   return PUBLIC_BEFORE.test(before) || PUBLIC_AFTER.test(after);
 }
 
+/**
+ * Keys printed in vendors' public documentation and tutorials, copied everywhere: Stripe's sample test keys. They
+ * open no account of the person's, so a message quoting them is not sealed for them.
+ */
+const PUBLISHED_SAMPLE_KEYS = new Set([
+  'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
+  'pk_test_TYooMQauvdEDq54NiTphI7jx',
+  'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
+  'pk_test_6pRNASCoBOKtIshFeQd4XMUh',
+]);
+
 function detectKeys(text: string, out: Finding[]): void {
   for (const [re, label] of KEY_PATTERNS) {
     for (const m of text.matchAll(re)) {
-      // Vendors' documented placeholders ("AKIAIOSFODNN7EXAMPLE") open nothing.
-      if (/EXAMPLE|XXXXXXXX/i.test(m[0])) continue;
+      // Vendors' documented placeholders ("AKIAIOSFODNN7EXAMPLE", Stripe's published sample keys) open nothing.
+      if (/EXAMPLE|XXXXXXXX/i.test(m[0]) || PUBLISHED_SAMPLE_KEYS.has(m[0])) continue;
       out.push(found('api_key', 'SECRET', 0.97, m.index, m.index + m[0].length, label));
     }
   }
@@ -556,6 +567,8 @@ function detectCodes(text: string, out: Finding[]): void {
   for (const m of text.matchAll(
     /\b(?:code|combination|combo)\s+(?:to|for|of|on)\s+(?:the|my|our|[\w]+['’]s)?\s*([a-z ]{3,25}?)\s*(?:is|:|=)\s*(\d[\d -]{2,10}\d#?)/gi,
   )) {
+    // A postal, zip, promo or booking code told the same way ("postal code for the flat is 31-055").
+    if (NOT_ACCESS_CODE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     const value = m[2]!;
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, 'an access code'));
@@ -641,6 +654,10 @@ function detectCodes(text: string, out: Finding[]): void {
  * Runs every detector over `text`. Findings overlap freely; callers take the most protective certain one.
  * Pure and synchronous; linear in the text length for the sizes people send (inputs are capped upstream).
  */
+/** Words before "code" that make it an address, a shop's or a booking's code rather than what opens a door. */
+const NOT_ACCESS_CODE_BEFORE =
+  /\b(?:zip|post|postal|area|country|dress|promo|promotional|discount|voucher|coupon|referral|booking|reservation|confirmation|tracking|order|reference|ref|tax|sort|swift|routing)\s*$/i;
+
 export function detectSecrets(text: string): Finding[] {
   const out: Finding[] = [];
   detectCards(text, out);

@@ -138,6 +138,11 @@ describe('detectors: positives', () => {
     ['key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'api_key', 'SECRET'],
     ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'api_key', 'SECRET'],
     ['slack xoxb-12345678901-123456789012-abcdefghijklmnopqrstuvwx', 'api_key', 'SECRET'],
+    // The look-alike rules must not hide real codes told beside the same words.
+    ['parcel tracking says it comes Friday, the door code for the courier is 4471', 'access_code', 'SECRET'],
+    ['locker number 112, combination 3391', 'access_code', 'SECRET'],
+    ['the gate code is 2580, and the pizza place gave me 20% off', 'access_code', 'SECRET'],
+    ['stripe key for the shop sk_test_9fK2mQx81LzPw0aBn3Rt', 'api_key', 'SECRET'],
     // (AWS's documented placeholder AKIAIOSFODNN7EXAMPLE opens nothing; see the look-alikes below.)
     ['AKIA4Q7ZK2M9XW3RT8PB is the aws key', 'api_key', 'SECRET'],
     ['AIzaSyA1234567890abcdefghijklmnopqrstuv', 'api_key', 'SECRET'],
@@ -200,6 +205,22 @@ describe('detectors: negatives', () => {
     'pi is 3.14159265358979323846',
     'see https://example.com/docs/getting-started-with-the-api for details',
     '',
+    // Shops' discount codes, postal codes, prices, references and places' numbers beside an access word.
+    'the discount code for the phone shop is BRAVO20, 20% off',
+    'Ride code CITY15 gives 15% off rides this month',
+    'conference early-bird code CONF26EARLY, register before May 1',
+    'postal code for the flat is 31-055 (for the parcel form)',
+    'Zip code for the cabin is 85901',
+    'kode pos rumah mama 57142',
+    'changed the lock on the front door today, locksmith took 400 shekel for 20 minutes of work',
+    'new phone now $1,299 still cannot afford it',
+    'phone repair shop at the mall 6338 0417',
+    'her locker is next to mine, number 112',
+    'badge printer ribbon ordered, order #114-3392017-5528431, arrives Thurs',
+    'UPS tracking for the mailbox lock kit: 1Z 8A4 W93 03 1842 7765',
+    'alarm engineer on site Wed 9am-1pm',
+    // Keys printed in vendors' documentation.
+    "Stripe's docs sample key sk_test_4eC39HqLyjWDarjtT1zdp7dc is public, fine in the tutorial",
   ])('%s has no certain finding', (text) => {
     expect(strongestFinding(detectSecrets(text))).toBeUndefined();
   });
