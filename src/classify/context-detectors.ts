@@ -409,14 +409,14 @@ function detectCardDetails(text: string, out: Finding[]): void {
 }
 
 const QUESTION =
-  /\b(?:mother'?s maiden name|maiden name|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|fav(?:ou?rite)? (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|security qn|sec qn|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about|question secr[èe]te|question de s[ée]curit(?=[eé])|pregunta (?:de seguridad|secreta)|pergunta (?:de seguran[çc]a|secreta)|sicherheitsfrage|pertanyaan keamanan)\b/gi;
+  /\b(?:mother'?s maiden name|maiden name|(?:mum'?s|mom'?s|mother'?s|mums|moms|mothers|mum|mom|mother) maiden|street (?:i |you )?grew up on|(?:security|memorable|sec) q\b|first (?:pet|car|school|teacher|boss|job|street|concert|love|kiss)(?:'?s name)?|(?:pet'?s|dog'?s|cat'?s) name|memorable (?:word|name|place|date|phrase|answer)|fav(?:ou?rite)? (?:teacher|book|film|movie|food|band|colou?r|place|city|sports team|team)|security qn|sec qn|childhood (?:street|best friend|nickname|hero|home|friend)|street (?:you|i) grew up on|city (?:you were|i was|where (?:you were|i was)) born|born in which city|name of (?:my|your) (?:first|primary|high) school|security (?:question|answer)s?|secret (?:question|answer)|(?:bank|account)(?:'s)? (?:question|questions)|the question about|question secr[èe]te|question de s[ée]curit(?=[eé])|pregunta (?:de seguridad|secreta)|pergunta (?:de seguran[çc]a|secreta)|sicherheitsfrage|pertanyaan keamanan)\b/gi;
 
 function detectSecurityAnswers(text: string, out: Finding[]): void {
   // A biography mentions a first pet; a security answer has a login, a bank or a question near it.
   const accountContext =
-    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for|(?:it|site|app|form) (?:asks|wants|needs)|santander|nationwide|barclays|hsbc|natwest|lloyds|halifax|chase|wells fargo|citi|monzo|revolut|pregunta|pergunta|sicherheitsfrage|pertanyaan|banco|banque)\b/i.test(
+    /\b(?:security|question|questions|answer|answers|bank|banking|login|log in|account|verify|verification|reset|recovery|memorable|password|app|portal|provider|insurer|telco|helpdesk|help desk|support|they ask|asks? for|asked for|(?:it|site|app|form) (?:asks|wants|needs)|santander|nationwide|barclays|hsbc|natwest|lloyds|halifax|chase|wells fargo|citi|monzo|revolut|pregunta|pergunta|sicherheitsfrage|pertanyaan|banco|banque|credit union|building society|card|insurance|phone banking|voice id|memorable q|security q)\b/i.test(
       text,
-    );
+    ) || /\bmaiden(?: name)?\s*(?:for\b|=|:)/i.test(text);
   if (!accountContext) return;
   for (const m of text.matchAll(QUESTION)) {
     // The question quoted before its answer ("question — 'name of your first dog' — Rufus") is not the answer.
@@ -427,17 +427,20 @@ function detectSecurityAnswers(text: string, out: Finding[]): void {
       /^\s*[^.\n]{0,30}?(?:\bis\b|\bwas\b|\bare\b|:|=|-|—|–|\bit'?s\b|\bc'est\b|\bput\b|\bsaid\b|\bsay\b|\banswer(?:ed)?\b|\bwent with\b|\bset (?:it )?(?:to|as)\b|\bthe answer'?s?\b)\s*(?:c'est\s+)?["'“‘]?([A-Za-z0-9][\w'’-]{1,30}(?:\s+[A-Z0-9][\w'’-]{1,20}){0,2})/i.exec(
         tail,
       );
-    const value = v?.[1];
+    // "mother's maiden name Chowdhury": a name right after the question is its answer.
+    const bare = v ? undefined : /^\s+(?:=\s*)?(\p{Lu}[\p{L}'’-]{1,30})(?![\p{L}])/u.exec(tail);
+    const value = v?.[1] ?? bare?.[1];
     if (!value) continue;
     // Talk about hints ("the hint is 'favourite food'") is not the answer to the bank's question.
     if (/\bhints?\b/i.test(text.slice(Math.max(0, m.index - 40), m.index))) continue;
     if (
-      /^(?:the|a|an|my|your|his|her|their|our|what|which|who|where|when|not|no|always|never|something|easy|hard|stupid|silly|same|different|asked|asking)$/i.test(
+      /^(?:the|a|an|my|your|his|her|their|our|what|which|who|where|when|not|no|always|never|something|easy|hard|stupid|silly|same|different|asked|asking|so|too|very|really|such|just|getting|kinda|super|annoying|gone|changed|still|it|that|this)$/i.test(
         value.split(/\s/)[0]!,
       )
     )
       continue;
-    const start = m.index + m[0].length + (v.index ?? 0) + v[0].length - value.length;
+    const match = (v ?? bare)!;
+    const start = m.index + m[0].length + match.index + match[0].length - value.length;
     out.push(found('security_answer', 'SECRET', 0.92, start, start + value.length, 'a security-question answer'));
   }
 }

@@ -132,7 +132,14 @@ function valueStrength(raw: string): number {
 function detectCards(text: string, out: Finding[]): void {
   const re = /(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])/g;
   for (const m of text.matchAll(re)) {
-    const digits = m[0].replace(/[ -]/g, '');
+    // The greedy match can swallow the expiry or the CVV after the number ("4111 1111 1111 1111 09/27"): drop
+    // trailing groups until the digits pass the Luhn check or are too few to be a card.
+    let candidate = m[0];
+    let digits = candidate.replace(/[ -]/g, '');
+    while (!luhnValid(digits) && /[ -]\d{1,4}$/.test(candidate) && digits.length > 13) {
+      candidate = candidate.replace(/[ -]\d{1,4}$/, '');
+      digits = candidate.replace(/[ -]/g, '');
+    }
     if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) continue;
     if (/^(\d)\1+$/.test(digits)) continue;
     const context = /\b(card|visa|mastercard|amex|debit|credit|cc|cvv|expir)/i.test(text);
@@ -142,7 +149,7 @@ function detectCards(text: string, out: Finding[]): void {
         'SECRET',
         context ? 0.98 : 0.92,
         m.index,
-        m.index + m[0].length,
+        m.index + candidate.length,
         'a card number that passes the Luhn check',
       ),
     );
@@ -592,9 +599,18 @@ function detectCodes(text: string, out: Finding[]): void {
   }
   // Where a spare key is hidden lets anyone in: "I keep the spare key under the blue flowerpot".
   for (const m of text.matchAll(
-    /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+)\b(?:under|beneath|behind|inside|in|on top of|above|taped to)\s+((?:the|a|my|our)\s+[^.\n!?]{2,50})/gi,
+    /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|flat\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+|\bkeys?\s+(?:is|are|stays|lives)\s+(?:always\s+)?(?:kept\s+|hidden\s+)?(?=under|beneath|behind|taped))\b(?:under|beneath|behind|inside|in|on top of|above|taped to|taped behind|taped under|with|at)\s+((?:(?:the|a|my|our|his|her|their)\s+)?[^.\n!?]{2,50})/gi,
   )) {
     const value = m[1]!;
+    // "spare keys in case", "extra key at last" are not places.
+    if (/^(?:case|stock|mind|hand|last|least|once|all|some|any|time|the moment|the end|home|work)\b/i.test(value))
+      continue;
+    // "the key is under review": without "spare" or hiding, the place must be a thing ("under the frog statue").
+    if (
+      !/\b(?:spare|hidden|extra|hide|hid|keep|leave)\b/i.test(m[0]) &&
+      !/^(?:the|a|my|our|his|her|their)\s/i.test(value)
+    )
+      continue;
     // A car's or a shed's spare key on the hook or in a drawer at home is where the household keeps it, not a
     // hiding place that lets a stranger in (the writers filed those as facts); under a flowerpot it still is.
     const indoors = INDOOR_PLACE.test(value);

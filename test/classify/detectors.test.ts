@@ -138,6 +138,13 @@ describe('detectors: positives', () => {
     ['key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'api_key', 'SECRET'],
     ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'api_key', 'SECRET'],
     ['slack xoxb-12345678901-123456789012-abcdefghijklmnopqrstuvwx', 'api_key', 'SECRET'],
+    // Terse security answers, a card with its expiry run on, spare keys without an article.
+    ["mother's maiden name for the credit union is Hollis", 'security_answer', 'SECRET'],
+    ['bank memorable q - mums maiden = Brennan', 'security_answer', 'SECRET'],
+    ["HSBC security - mother's maiden name Chowdhury", 'security_answer', 'SECRET'],
+    ['shop order card 4111 1111 1111 1111 09/27 318', 'card_number', 'SECRET'],
+    ['spare key under ceramic frog back porch', 'access_code', 'SECRET'],
+    ["the neighbour's key is under the frog statue by the back door", 'access_code', 'SECRET'],
     // The look-alike rules must not hide real codes told beside the same words.
     ['parcel tracking says it comes Friday, the door code for the courier is 4471', 'access_code', 'SECRET'],
     ['locker number 112, combination 3391', 'access_code', 'SECRET'],
@@ -219,6 +226,9 @@ describe('detectors: negatives', () => {
     'badge printer ribbon ordered, order #114-3392017-5528431, arrives Thurs',
     'UPS tracking for the mailbox lock kit: 1Z 8A4 W93 03 1842 7765',
     'alarm engineer on site Wed 9am-1pm',
+    'spare keys in case you lose yours',
+    'the key is under review by legal',
+    'security q is so annoying, they ask it every single call',
     // Keys printed in vendors' documentation.
     "Stripe's docs sample key sk_test_4eC39HqLyjWDarjtT1zdp7dc is public, fine in the tutorial",
   ])('%s has no certain finding', (text) => {
