@@ -65,12 +65,12 @@ export function combinerFeatures(probs: Record<Category, number>, s: Signals, wo
 
 /** What combiner.json holds. */
 export interface CombinerFile {
-  readonly format: 'memvault-combiner-v1';
+  readonly format: 'memvault-combiner-v2';
   readonly classes: readonly Category[];
   readonly features: readonly string[];
   /** One row per class: a weight per feature, then the bias. */
   readonly weights: readonly (readonly number[])[];
-  /** Cost of each level of under-protection, against 1 for any other wrong answer. */
+  /** Cost of filing a message below its level (by any number of levels), against 1 for any other wrong answer. */
   readonly underCost: number;
   readonly trainedAt: string;
   readonly trainingExamples: number;
@@ -81,8 +81,10 @@ export interface CombinerFile {
  * A learned combination of the text model and the rules' signals (stacking): a multinomial logistic regression
  * over `combinerFeatures`, trained on out-of-fold text-model probabilities (scripts/classifier-training.ts), so
  * it learns how far to trust the model on a voice it has not seen. It answers with the category of least
- * expected cost, where filing a message n levels too low costs `underCost` × n and any other error 1: protection
- * first, by a stated price instead of hand-set escalation thresholds.
+ * expected cost, where filing a message below its level costs `underCost` and any other error 1: protection first,
+ * by a stated price instead of hand-set escalation thresholds. (Format v1 charged `underCost` per level missed:
+ * then a 15% chance of SECRET and 8% of ULTRASECRET sealed "Coffee tasting number 3 at the roastery" at
+ * ULTRASECRET, and writer cross-validation scored the flat price higher at the same under-protection.)
  */
 export class Combiner {
   private constructor(readonly file: CombinerFile) {}
@@ -113,7 +115,7 @@ export class Combiner {
     const wellFormed =
       f !== null &&
       typeof f === 'object' &&
-      f.format === 'memvault-combiner-v1' &&
+      f.format === 'memvault-combiner-v2' &&
       Array.isArray(f.classes) &&
       f.classes.join() === CATEGORIES.join() &&
       Array.isArray(f.features) &&
@@ -162,8 +164,8 @@ function damaged(where: string, cause?: unknown): MemvaultError {
 }
 
 /**
- * The answer of least expected cost among `allowed`: `underCost` per level for one that files the truth too low,
- * 1 for any other error.
+ * The answer of least expected cost among `allowed`: `underCost` for one that files the truth below its level (the
+ * goal counts a message as protected or not, whatever the gap), 1 for any other error.
  */
 export function leastCost(
   q: Record<Category, number>,
@@ -176,8 +178,7 @@ export function leastCost(
     let cost = 0;
     for (const truth of CATEGORIES) {
       if (truth === answer) continue;
-      const gap = levelOf(truth) - levelOf(answer);
-      cost += q[truth] * (gap > 0 ? underCost * gap : 1);
+      cost += q[truth] * (levelOf(truth) > levelOf(answer) ? underCost : 1);
     }
     if (cost < bestCost) [best, bestCost] = [answer, cost];
   }
@@ -261,7 +262,7 @@ export function trainCombiner(
   }
   const weights = CATEGORIES.map((_, k) => Array.from(W.subarray(k * width, (k + 1) * width), round6));
   return Combiner.from({
-    format: 'memvault-combiner-v1',
+    format: 'memvault-combiner-v2',
     classes: CATEGORIES,
     features: COMBINER_FEATURES,
     weights,

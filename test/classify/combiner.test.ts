@@ -30,10 +30,18 @@ describe('leastCost', () => {
   });
 
   it('chooses the protective answer when filing too low would cost more than over-protecting', () => {
-    // GENERAL is likeliest, but a 30% chance of SECRET costs 2.5 x 2 levels if filed as GENERAL.
+    // GENERAL is likeliest, but a 35% chance of CONFIDENTIAL or SECRET costs 2.5 each if filed as GENERAL.
     expect(leastCost(dist([0.05, 0.6, 0.05, 0.3, 0]), 2.5)).toBe('SECRET');
     // With under-protection costing no more than any other error it is the likeliest answer again.
     expect(leastCost(dist([0.05, 0.6, 0.05, 0.3, 0]), 1)).toBe('GENERAL');
+  });
+
+  it('does not seal an everyday message for a small chance of a far level', () => {
+    // "Coffee tasting number 3 at the roastery": 15% SECRET and 8% ULTRASECRET. Priced per level missed (format
+    // v1), filing it GENERAL cost 0.13 + 0.15 × 6 + 0.08 × 9 and ULTRASECRET won; a flat price keeps it GENERAL.
+    expect(leastCost(dist([0.13, 0.64, 0, 0.15, 0.08]), 3)).toBe('GENERAL');
+    // A real lean to the secret classes still wins.
+    expect(leastCost(dist([0.1, 0.5, 0, 0.35, 0.05]), 3)).toBe('SECRET');
   });
 
   it('never answers below the likeliest category when under-protection costs more (property)', () => {
@@ -87,7 +95,7 @@ describe('Combiner.load', () => {
     [
       'other features',
       JSON.stringify({
-        format: 'memvault-combiner-v1',
+        format: 'memvault-combiner-v2',
         classes: CATEGORIES,
         features: ['x'],
         weights: CATEGORIES.map(() => [0, 0]),
@@ -97,7 +105,7 @@ describe('Combiner.load', () => {
     [
       'a weight that is not a number',
       JSON.stringify({
-        format: 'memvault-combiner-v1',
+        format: 'memvault-combiner-v2',
         classes: CATEGORIES,
         features: COMBINER_FEATURES,
         weights: CATEGORIES.map(() => [...new Array(D).fill(0), 'x']),
@@ -121,7 +129,7 @@ describe('Combiner.load', () => {
 /** A combiner that puts nearly all its probability on `category`, whatever the message. */
 function sure(category: Category): Combiner {
   return Combiner.from({
-    format: 'memvault-combiner-v1',
+    format: 'memvault-combiner-v2',
     classes: CATEGORIES,
     features: COMBINER_FEATURES,
     weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === category ? 10 : 0]),
