@@ -11,6 +11,7 @@ import { createMemvault, type Memvault } from '../../src/app/container.js';
 import type { UserId } from '../../src/core/entry.js';
 import { createMcpServer } from '../../src/mcp/mcp-server.js';
 import type { Principal } from '../../src/services/types.js';
+import { holdsSecret } from '../helpers/leak.js';
 
 /**
  * Every tool, resource and prompt of the MCP server, driven by the SDK's own Client over its in-memory
@@ -568,7 +569,7 @@ describe('audit of sealed reads', () => {
         expect.objectContaining({ level: 3, client: 'mcp:test', reason: 'list: 1 entry' }),
       ]),
     );
-    expect(JSON.stringify(records)).not.toContain('4321');
+    expect(holdsSecret(JSON.stringify(records), '4321')).toBe(false);
     expect((await mv.audit.verify(phone)).ok).toBe(true);
   });
 });
