@@ -101,6 +101,15 @@ const ULTRA_MASS = 0.1;
 
 /** Topic cue strength that makes a message CONFIDENTIAL on its own. */
 const TOPIC_FLOOR = 0.85;
+/**
+ * With the combiner, the topic floor holds only when the combiner itself gives CONFIDENTIAL at least this much:
+ * it already weighs the topic cues, so a cue it sees through ("tax return due April 30", "the secret ingredient of
+ * my salsa") should not overrule it, while a private matter it merely under-rates is still floored. Writer
+ * cross-validation (six folds, 28,993 messages; development numbers): accuracy 92.5% → 92.8% for the
+ * mostly-English writers and 89.7% → 90.0% for all, under-protection unchanged (0.7% / 1.3%), CONFIDENTIAL at its
+ * level or higher 98.2% → 98.1%.
+ */
+const TOPIC_FLOOR_MIN_MASS = 0.05;
 /** Personal-model similarity from which a user's corrections override topic cues. */
 const PERSONAL_OVERRIDE = 0.45;
 
@@ -311,7 +320,7 @@ export function decide(
 /**
  * The learned decision: the combiner's probabilities, the person's corrections blended in as in `fuse`, the
  * answer of least expected cost, then the same floors as the rules (a certain secret value; a clearly private
- * topic the person has not corrected away). An answer above the combiner's most likely one was chosen for
+ * topic the person has not corrected away and the combiner does not rule out). An answer above the combiner's most likely one was chosen for
  * protection, so it is marked for review, as is one whose confidence is below its category's threshold.
  *
  * The rules for a message with no value and no finding stay as in `fuse` and `decide`, because the corpus cannot
@@ -344,7 +353,9 @@ function decideLearned(
   }
   let needsReview = protectionRank(category) > protectionRank(argmax(q));
   if (signals.certain) category = moreProtective(category, signals.certain.category);
-  if (topicFloor(signals) && !correctedAway(signals)) category = moreProtective(category, 'CONFIDENTIAL');
+  if (topicFloor(signals) && q.CONFIDENTIAL >= TOPIC_FLOOR_MIN_MASS && !correctedAway(signals)) {
+    category = moreProtective(category, 'CONFIDENTIAL');
+  }
   const confidence = confidenceOf(category, q, signals, words, history(category));
   if (confidence < THRESHOLDS[category]) needsReview = true;
   return { category, confidence, needsReview };
