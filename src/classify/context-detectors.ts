@@ -79,6 +79,10 @@ const REFERENCE_SENTENCE =
 const CODE_WORD_NEAR = /\b(?:code|pin|password|passcode|pw|combo|combination|unlock|disarm)\b/i;
 
 /** Postal-code words after "code"/"kode"/"kod" in several languages ("kode pos", "code postal", "kod pocztowy"). */
+/** A US state's postal abbreviation right before a token: the token is a ZIP code. */
+const US_STATE_BEFORE =
+  /\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]),?\s+$/;
+
 const POSTAL_AFTER = /^\s*(?:pos\b|postal|postale|pocztowy|postais|postaux)/i;
 
 const POSTAL =
@@ -297,6 +301,10 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
     if (PROMO_SENTENCE.test(sentence)) continue;
     const justBefore = text.slice(Math.max(0, tok.start - 25), tok.start);
     if (REFERENCE_SENTENCE.test(sentence) && !CODE_WORD_NEAR.test(justBefore)) continue;
+    // "I called 111", "dialled 0800 555 0199": a number someone called, not a code.
+    if (/\b(?:call(?:ed|ing)?|dial(?:l?ed|l?ing)?|rang|ring|phoned?)\s+$/i.test(justBefore)) continue;
+    // "Allston MA 02134": a US ZIP code after the state.
+    if (/^\d{5}(?:-\d{4})?$/.test(tok.text) && US_STATE_BEFORE.test(justBefore)) continue;
     // "her locker is number 112": the place's number, not its code.
     if (/\b(?:number|no\.?|nr\.?)\s*$/i.test(justBefore) && !CODE_WORD_NEAR.test(sentence)) continue;
     const word = ctx[0].toLowerCase();
@@ -514,6 +522,15 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
   )) {
     const value = m[1]!.replace(/[.):;!?]+$/, '');
     if (value.length < 4) continue;
+    // "monthly pass for post-secondary", "day pass", "boarding pass": a ticket, and a hyphenated word is prose.
+    if (/^[A-Za-z]+(?:-[A-Za-z]+)+$/.test(value)) continue;
+    if (
+      /^pass$/i.test(m[0].trim().split(/\s/)[0]!) &&
+      /\b(?:monthly|weekly|annual|yearly|day|bus|train|transit|metro|subway|season|boarding|ski|gym|festival|backstage|guest|visitor|parking|hall|press|travel|rail|ferry|museum)\s*$/i.test(
+        text.slice(Math.max(0, m.index - 16), m.index),
+      )
+    )
+      continue;
     const hasDigit = /\d/.test(value);
     const hasSymbol = /[^A-Za-z0-9]/.test(value);
     const innerCaps = /[a-z][A-Z]|[A-Z]{2,}[a-z]/.test(value);

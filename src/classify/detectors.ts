@@ -129,6 +129,31 @@ function valueStrength(raw: string): number {
 // ---------------------------------------------------------------------------------------------------------
 // Detectors
 
+/** Card numbers that payment providers publish for testing; they charge nothing and open no account. */
+const PUBLIC_TEST_CARDS = new Set([
+  '4242424242424242',
+  '4111111111111111',
+  '4000056655665556',
+  '5555555555554444',
+  '5105105105105100',
+  '2223003122003222',
+  '378282246310005',
+  '371449635398431',
+  '6011111111111117',
+  '3056930009020004',
+  '4084084084084081',
+  '4012888888881881',
+]);
+/** Words that say a card is being used for testing ("Stripe test card …, any expiry", "sandbox checkout"). */
+const TEST_CARD_CONTEXT =
+  /\b(?:test(?:ing)? (?:card|cards|mode|number|numbers|env\w*|checkout|payments?)|sandbox|demo|dummy|fake|sample|placeholder|documentation|(?:in|from|per) (?:the|their) docs?)\b/i;
+
+/**
+ * A published test card in a message that says it is for testing. The number alone decides nothing: people's
+ * real cards are written in this corpus with test numbers too, so the words around it must say "test".
+ */
+const publicTestCard = (text: string, digits: string) => PUBLIC_TEST_CARDS.has(digits) && TEST_CARD_CONTEXT.test(text);
+
 function detectCards(text: string, out: Finding[]): void {
   const re = /(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])/g;
   for (const m of text.matchAll(re)) {
@@ -142,6 +167,7 @@ function detectCards(text: string, out: Finding[]): void {
     }
     if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) continue;
     if (/^(\d)\1+$/.test(digits)) continue;
+    if (publicTestCard(text, digits)) continue;
     const context = /\b(card|visa|mastercard|amex|debit|credit|cc|cvv|expir)/i.test(text);
     out.push(
       found(
@@ -516,6 +542,9 @@ function detectCredentials(text: string, out: Finding[]): void {
     if (!/\b(pass(?:word)?|pw|pwd)\b|\//i.test(m[0])) continue;
     const value = m[2]!;
     if (valueStrength(value) === 0) continue;
+    // "changed the email password yesterday": the keyword stood where the user name goes, and a plain word after
+    // it is the rest of the sentence, not a password.
+    if (/^(?:pass(?:word)?|pw|pwd)$/i.test(m[1]!) && /^[a-z]+[.,;!?]?$/.test(value)) continue;
     const start = m.index + m[0].length - value.length;
     out.push(
       found(
@@ -597,9 +626,11 @@ function detectCodes(text: string, out: Finding[]): void {
       found('access_code', 'SECRET', 0.9, start, start + m[2]!.length, `a ${m[1]!.toLowerCase()} code told in words`),
     );
   }
-  // Where a spare key is hidden lets anyone in: "I keep the spare key under the blue flowerpot".
+  // Where a spare key is hidden lets anyone in: "I keep the spare key under the blue flowerpot". A key left *with*
+  // someone ("the spare key is with Mrs Ueda next door") is in trusted hands, not hidden (9 of the corpus's 10
+  // such messages were filed as facts).
   for (const m of text.matchAll(
-    /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|flat\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+|\bkeys?\s+(?:is|are|stays|lives)\s+(?:always\s+)?(?:kept\s+|hidden\s+)?(?=under|beneath|behind|taped))\b(?:under|beneath|behind|inside|in|on top of|above|taped to|taped behind|taped under|with|at)\s+((?:(?:the|a|my|our|his|her|their)\s+)?[^.\n!?]{2,50})/gi,
+    /\b(?:(?:spare|hidden|extra)\s+(?:house\s+|door\s+|front\s+door\s+|flat\s+|car\s+)?keys?\b[^.\n]{0,30}?|(?:hide|hid|keep|leave)\s+(?:the|a|my|our)\s+(?:spare\s+)?(?:house\s+|door\s+|car\s+)?keys?\s+|\bkeys?\s+(?:is|are|stays|lives)\s+(?:always\s+)?(?:kept\s+|hidden\s+)?(?=under|beneath|behind|taped))\b(?:under|beneath|behind|inside|in|on top of|above|taped to|taped behind|taped under|at)\s+((?:(?:the|a|my|our|his|her|their)\s+)?[^.\n!?]{2,50})/gi,
   )) {
     const value = m[1]!;
     // "spare keys in case", "extra key at last" are not places.
@@ -704,8 +735,22 @@ export function detectSecrets(text: string): Finding[] {
       out.push({ ...f, start, end, label: `${f.label} (told in words)` });
     }
   }
-  return liftUnlocksEverything(text, out);
+  return liftUnlocksEverything(text, testCardMessage(text) ? out.filter((f) => !aboutTheTestCard(text, f)) : out);
 }
+
+/** A message about a published test card used for testing: its number, expiry and CVV open nothing. */
+function testCardMessage(text: string): boolean {
+  if (!TEST_CARD_CONTEXT.test(text)) return false;
+  const digits = text.replace(/[ -]/g, '');
+  return [...PUBLIC_TEST_CARDS].some((card) => digits.includes(card));
+}
+
+/** The card's number, or a CVV- or expiry-shaped value, in a test-card message. */
+const aboutTheTestCard = (text: string, f: Finding) =>
+  f.kind === 'card_number' ||
+  (f.kind === 'access_code' &&
+    (/^\d{3,4}$|^\d{1,2}\s*\/\s*\d{2,4}$/.test(text.slice(f.start, f.end)) ||
+      PUBLIC_TEST_CARDS.has(text.slice(f.start, f.end).replace(/[ -]/g, ''))));
 
 /** The most protective finding at or above `minCertainty`, or undefined. */
 export function strongestFinding(findings: readonly Finding[], minCertainty = CERTAIN): Finding | undefined {

@@ -227,3 +227,28 @@ describe('numbers told in words: repeated', () => {
     expect(floor(text)).toBe('ULTRASECRET');
   });
 });
+
+describe('thirteenth round: look-alikes the writer cross-validation found sealed', () => {
+  it.each([
+    'Mrs Doyle fell in the bathroom this morning, I called 111 and waited with her 2 hours',
+    'Dave changed the harbour office email password yesterday after all the spam',
+    'Stripe test card 4242 4242 4242 4242 works for sandbox checkout',
+    'the sandbox uses the public test card 4084 0840 8408 4081, any expiry, CVV 408',
+    'Spare house key is with the neighbour Mrs Ueda.',
+    'my address is 88 Gardner Street, apt 2, Allston MA 02134. The doorbell does not work, text me.',
+    'TTC monthly pass for post-secondary is cheaper, about 128 dollars',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+
+  it.each([
+    'my visa 4111 1111 1111 1111 exp 09/27 cvv 123',
+    'new card 4242 4242 4242 4242, expiry 11/28, CVV 311',
+    'gate code 4471 for the Boston MA house',
+    'email password Tr0ub4dor&3',
+    'spare key at moms - under the planter left of the door',
+    'the bathroom code is 2468, I called the landlord to check',
+  ])('the same shapes holding a real value stay SECRET: %s', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+});
