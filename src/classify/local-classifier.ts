@@ -75,8 +75,15 @@ function holdsValue(own: string, aboutAccess: boolean): boolean {
   for (const re of LOOKALIKE_VALUES) text = text.replace(re, ' ');
   // "passwords: use three random words", "tips: …": a colon after a plural kind or advice introduces talk.
   text = text.replace(TALK_COLON, ' ');
-  return VALUE_LIKE.test(text) || (aboutAccess && QUOTED.test(text));
+  return VALUE_LIKE.test(text) || (aboutAccess && (QUOTED.test(text) || SPOKEN_RUN.test(text)));
 }
+/** Number words one after another ("seven seven one two", "left sixty-one, right fourteen"): a value told aloud. */
+const NUMBER_WORD =
+  '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)';
+const SPOKEN_RUN = new RegExp(
+  `\\b${NUMBER_WORD}(?:[\\s,;–-]+(?:then\\s+|and\\s+|(?:left|right|l|r)\\s+)?${NUMBER_WORD}){2,}\\b`,
+  'i',
+);
 const TALK_COLON =
   /\b(?:passwords|passcodes|pins|codes|logins|keys|advice|tips?|rules?|guidance|best practices?)(?: [\w'-]+){0,3}\s*:/giu;
 /**
@@ -85,7 +92,10 @@ const TALK_COLON =
  * closes before one, so the apostrophes of "it's … I'm" are no quoted value.
  */
 const QUOTED = /(?<![\p{L}\p{N}])["'“‘«`][^"'”’»`\n]{3,60}["'”’»`](?![\p{L}\p{N}])/u;
-/** The sender's name that starts a chat message ("Caroline: …") is no colon before a value. */
+/**
+ * The sender's name that starts a chat message ("Caroline: …") is no colon before a value; a word for what a
+ * secret opens is no sender ("Safe: left sixty-one, right fourteen, left three").
+ */
 const SPEAKER_PREFIX = /^\p{Lu}[\p{L}'.-]*(?: \p{Lu}[\p{L}'.-]*)?:\s/u;
 /**
  * What a chat export writes in place of an attachment ("[shares photo: a dog on a beach]", "[image: …]",
@@ -95,7 +105,8 @@ const SPEAKER_PREFIX = /^\p{Lu}[\p{L}'.-]*(?: \p{Lu}[\p{L}'.-]*)?:\s/u;
 const MEDIA_NOTE =
   /\[(?:shares?|sends?|sent|attache[sd]|attachment|image|photo|picture|pic|video|gif|sticker|audio|voice (?:note|message)|file|document)\b[^\]\n]{0,400}\]|<(?:attached|media omitted|image omitted|video omitted|audio omitted|sticker omitted|gif omitted|document omitted)\b[^>\n]{0,400}>/giu;
 /** The part of a message where a value could be: without a chat sender's name and attachment notes. */
-const valueText = (text: string) => text.replace(SPEAKER_PREFIX, '').replace(MEDIA_NOTE, ' ');
+const valueText = (text: string) =>
+  text.replace(SPEAKER_PREFIX, (prefix) => (secretContext(prefix) ? prefix : '')).replace(MEDIA_NOTE, ' ');
 const CONF_MASS = 0.15;
 const ULTRA_MASS = 0.1;
 

@@ -173,3 +173,19 @@ describe('faces are not values', () => {
     expect(read('ratio was 2:3 in the end').valueLike).toBe(true);
   });
 });
+
+describe('values told aloud and labels that look like senders', () => {
+  it('number words in a row beside what they open are a value; a number word in prose is not', async () => {
+    const { readSignals } = await import('../../src/classify/local-classifier.js');
+    const { analyse } = await import('../../src/classify/nlp.js');
+    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+    expect(read('the shed lock, number is seven seven one two').valueLike).toBe(true);
+    expect(read('the strongbox wheels go three, one, four, one, five').valueLike).toBe(true);
+    expect(read('we met at the gate at four').valueLike).toBe(false);
+    expect(read('one two three four, I declare a thumb war').valueLike).toBe(false);
+    // "Caroline: …" starts a chat line and its colon is no value; "Safe: …" names what the value opens.
+    expect(read('Safe: left sixty-one, right fourteen, left three').valueLike).toBe(true);
+    expect(read('Caroline: I love the gate at the park').valueLike).toBe(false);
+    expect(read('metamask words live on an index card inside the board game box').secretContext).toBe(true);
+  });
+});
