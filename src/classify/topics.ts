@@ -37,7 +37,7 @@ const RULES: readonly Rule[] = [
   [
     'health',
     0.85,
-    /\b(diabet\w+|hypertension|high blood pressure|blood pressure (?:was|is)|cholesterol|thyroid|hypothyroid\w*|celiac|crohn'?s|ibs|epilep\w+|seizures?|migraines?|asthma|arthritis|dementia|alzheimer'?s|parkinson'?s|ms flare|lupus|pcos|endometriosis|covid|positive for|tested positive|surgery|surgeon|hospitali[sz]ed|er visit|emergency room|icu|dermatologist|gynecologist|urologist|oncologist|cardiologist|symptoms?|rash|lump)\b/,
+    /\b(diabet\w+|hypertension|high blood pressure|blood pressure (?:was|is)|cholesterol|thyroid|hypothyroid\w*|celiac|crohn'?s|ibs|epilep\w+|seizures?|migraines?|asthma|arthritis|dementia|alzheimer'?s|parkinson'?s|ms flare|lupus|pcos|endometriosis|covid|positive for|tested positive|surgery|surgeon|hospitali[sz]ed|er visit|emergency room|icu|dermatologist|gynecologist|urologist|oncologist|cardiologist|symptoms?|rash|lump|blood pressure|ferritin|(?:iron )?infusions?|hot flash(?:es)?|(?:peri)?menopaus\w*|vasectomy|egg (?:retrieval|freezing)|radiotherapy|radiation|stress test|basal|carb ratio|co-codamol|codeine|oxycodone|tramadol|morphine|hormones?|hormonal|speech delay|psych|gp)\b/,
   ],
   [
     'health',
@@ -48,7 +48,7 @@ const RULES: readonly Rule[] = [
   [
     'money',
     0.9,
-    /\b(salary|salaries|paycheck|pay ?slip|take[- ]home pay|base pay|raise to|net worth|bank balance|balance is|savings (?:are|is|account)|overdra(?:ft|wn)|in debt|credit card debt|debts?|loans?|mortgage|bankrupt\w*|collections? (?:notice|agency)|credit score|tax(?:es)? (?:return|owed|bill)|back taxes|irs|inheritance|will leaves|alimony|child support|payday loan|severance|401k|roth ira|pension)\b/,
+    /\b(salary|salaries|paycheck|pay ?slip|take[- ]home pay|base pay|raise to|net worth|bank balance|balance is|savings (?:are|is|account)|overdra(?:ft|wn)|in debt|credit card debt|debts?|loans?|mortgage|bankrupt\w*|collections? (?:notice|agency)|credit score|tax(?:es)? (?:return|owed|bill)|back taxes|irs|inheritance|will leaves|alimony|child support|payday loan|severance|401k|roth ira|pension)\b|\b(?:earns?|makes?|(?:i'm|im|i am|\w+'s|they're|is|was) on) [£$€]\d/,
   ],
   [
     'money',
@@ -69,7 +69,7 @@ const RULES: readonly Rule[] = [
   [
     'legal',
     0.9,
-    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|without prejudice|solicitors?|barrister|matrimonial|financial remedy|decree (?:nisi|absolute)|tribunal|cease and desist|uscis|overstay\w*|citizenship (?:test|application|interview))\b/,
+    /\b(green card|visa (?:interview|application|refused|rejected|expir\w*|renewal)|residence (?:permit|card|application)|work permit|asylum|settled status|home office|immigration|aima|without prejudice|solicitors?|barrister|matrimonial|financial remedy|decree (?:nisi|absolute)|tribunal|cease and desist|uscis|overstay\w*|citizenship (?:test|application|interview)|biometrics|mediation|appeal(?:ed)?(?! to))\b/,
   ],
   [
     'relationships',

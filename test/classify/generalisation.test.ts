@@ -173,3 +173,21 @@ describe('secrets the people split still missed, as principles (invented texts)'
     },
   );
 });
+
+describe('private matters in the words of treatment, salary and appeals', () => {
+  it.each([
+    'ferritin 6. iron infusion next wk',
+    'hot flashes through the whole closing, had to step out twice',
+    'vasectomy consult booked. not a word to the boys at the rugby club',
+    'psych moved to fri 3:30 instead of mon',
+    "Rhian's on £38k, I'm on nothing, and her father reminds me every Sunday dinner",
+    'biometrics June 3 9:15 for the permit extension',
+    'UC top up stopped. appeal sent',
+  ])('%s → a private topic strong enough to floor', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it.each(['the idea of camping does not appeal to me', 'spent about $5 on coffee'])('%s → no strong topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeLessThan(0.85);
+  });
+});
