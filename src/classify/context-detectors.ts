@@ -649,7 +649,7 @@ function detectIdShapes(text: string, out: Finding[]): void {
 /** Codes given as a riddle or a recipe: "the alarm code is the year we married, backwards". */
 function detectCodeRiddles(text: string, out: Finding[]): void {
   for (const m of text.matchAll(
-    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,100}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)?|times|twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
+    /\b(alarm|door|gate|garage|safe|keypad|lockbox|key ?safe|padlock|locker|pin|code|combination|combo|password|pw)\b[^.\n]{0,100}?\b(backwards|reversed|in reverse|plus|minus|add(?:ed)? (?:\d+|one|two|three|four|five|ten)|(?:times|multiplied by) (?:\d+|two|three|four|five|ten)|(?:year|birthday|number|date|digits?) twice|digits of|same as (?:my|our|the|his|her) (?:birthday|anniversary|house number|phone|year)|(?:my|our|his|her|mum'?s|mom'?s|dad'?s) (?:birthday|birth year|anniversary|wedding (?:day|date|year)|house number))\b/gi,
   )) {
     if (/\b(?:talk|advice|rule|never use|don'?t use|shouldn'?t|bad idea|tip|myth|legend|hoax|if you)\b/i.test(text))
       continue;

@@ -75,8 +75,14 @@ function holdsValue(own: string, aboutAccess: boolean): boolean {
   for (const re of LOOKALIKE_VALUES) text = text.replace(re, ' ');
   // "passwords: use three random words", "tips: …": a colon after a plural kind or advice introduces talk.
   text = text.replace(TALK_COLON, ' ');
-  return VALUE_LIKE.test(text) || (aboutAccess && (QUOTED.test(text) || SPOKEN_RUN.test(text)));
+  return VALUE_LIKE.test(text) || (aboutAccess && (quotedValue(text) || SPOKEN_RUN.test(text)));
 }
+/**
+ * A quoted phrase that could be a value: not one that only names a kind of secret (Kevin says I need a "password
+ * manager"; the word "seed" in Japanese).
+ */
+const quotedValue = (text: string) =>
+  [...text.matchAll(QUOTED_ALL)].some((m) => /\d/.test(m[0]) || !secretContext(m[0].slice(1, -1)));
 /** Number words one after another ("seven seven one two", "left sixty-one, right fourteen"): a value told aloud. */
 const NUMBER_WORD =
   '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)';
@@ -92,6 +98,7 @@ const TALK_COLON =
  * closes before one, so the apostrophes of "it's … I'm" are no quoted value.
  */
 const QUOTED = /(?<![\p{L}\p{N}])["'“‘«`][^"'”’»`\n]{3,60}["'”’»`](?![\p{L}\p{N}])/u;
+const QUOTED_ALL = new RegExp(QUOTED.source, 'gu');
 /**
  * The sender's name that starts a chat message ("Caroline: …") is no colon before a value; a word for what a
  * secret opens is no sender ("Safe: left sixty-one, right fourteen, left three").

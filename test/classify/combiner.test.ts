@@ -189,3 +189,13 @@ describe('values told aloud and labels that look like senders', () => {
     expect(read('metamask words live on an index card inside the board game box').secretContext).toBe(true);
   });
 });
+
+describe('a quoted name of a secret is no value', () => {
+  it('"password manager" in quotes names a kind of secret; "bluebird" in quotes beside "code word" is one', async () => {
+    const { readSignals } = await import('../../src/classify/local-classifier.js');
+    const { analyse } = await import('../../src/classify/nlp.js');
+    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+    expect(read('Kevin keeps saying i need a "password manager"').valueLike).toBe(false);
+    expect(read('the code word is "bluebird"').valueLike).toBe(true);
+  });
+});

@@ -252,3 +252,15 @@ describe('thirteenth round: look-alikes the writer cross-validation found sealed
     expect(floor(text)).toBe('SECRET');
   });
 });
+
+describe('a code given as a riddle needs arithmetic, not the word "times"', () => {
+  it('"reset my password so many times" is no riddle', () => {
+    expect(floor("I reset my uni password so many times they locked it. It's my fault honestly")).toBeUndefined();
+  });
+  it.each(['the alarm code is the year we married, backwards', 'pin is our house number times 3'])(
+    '%s → SECRET',
+    (text) => {
+      expect(floor(text)).toBe('SECRET');
+    },
+  );
+});
