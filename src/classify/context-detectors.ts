@@ -93,14 +93,14 @@ const PHONE_CONTEXT =
 
 /** Things that guard everything else: with one of these a credential is ULTRASECRET. */
 const UNLOCKS_EVERYTHING =
-  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|installer code|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|every (?:[\w'’]+ )?(?:passwords?|logins?|accounts?)|owner (?:login|account)|(?:gpg|pgp) (?:passphrase|key|password)|bank locker|(?:thief|anyone|someone) (?:and|into) my whole life|(?:lock|thing) (?:on|between|protecting) [^.\n]{0,20}my whole life|root (?:password|key|credentials?|account|admin|login|user|access|pw|pass)|(?:aws|azure|gcp|cloud|company|server|domain|org|organi[sz]ation|tenant|workspace|district) root|break[- ]?glass|(?:domain|global|super|district|tenant|workspace|org(?:anisation|anization)?)[- ]?admin|(?:company|organi[sz]ation|org|district|domain|tenant|workspace)[- ]wide|admin (?:[\w']+ ){0,3}?(?:for|of|on|over|to) (?:all|every)\w*|(?:controls?|runs?) (?:all|every)\w*|everything admin|(?:every|all|everything) (?:[\w']+ ){0,4}?resets?|resets? (?:[\w',]+ ){0,8}?all of (?:it|them)|key to all (?:the )?others|house safe|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|every (?:[\w'’]+ )?(?:passwords?|logins?|accounts?)|owner (?:login|account)|(?:gpg|pgp) (?:passphrase|key|password)|bank locker|(?:thief|anyone|someone) (?:and|into) my whole life|(?:lock|thing) (?:on|between|protecting) [^.\n]{0,20}my whole life|root (?:password|key|credentials?|account|admin|login|user|access|pw|pass)|(?:aws|azure|gcp|cloud|company|server|domain|org|organi[sz]ation|tenant|workspace|district) root|break[- ]?glass|(?:domain|global|super|district|tenant|workspace|org(?:anisation|anization)?)[- ]?admin|(?:company|organi[sz]ation|org|district|domain|tenant|workspace)[- ]wide|admin (?:[\w']+ ){0,3}?(?:for|of|on|over|to) (?:all|every)\w*|(?:controls?|runs?) (?:all|every)\w*|everything admin|(?:every|all|everything) (?:[\w']+ ){0,4}?resets?|resets? (?:[\w',]+ ){0,8}?all of (?:it|them)|key to all (?:the )?others|house safe|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
   /\b(?:cofre|caja fuerte|cajita fuerte|caja de seguridad|tresor|coffre(?:-fort)?|(?:the|my|our|a|his|her|their|gun|wall|floor|home|house|fire|fireproof|drugs|office|hotel|room|bedroom|closet|steel|little|big|small|old|new|electronic|digital|combination|bodega|shop|store|church|ward|mosler)\s+safe|[\w]+['’]s\s+safe|(?:gun|rifle|shotgun|firearms?|ammo|weapons?) (?:cabinet|locker|cupboard)|deed box|strongbox|strong box|safe\s+(?:combo|combination|code|key|keys|pin|door|is (?:in|behind|under|inside|bolted)))\b/i;
 
 const SAFE_HARMLESS =
-  /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
+  /\b(?:safe (?:trip|travels|flight|journey|drive|space|place to|to|and sound|bet|side|choice|zone|house|haven|word|search|mode|harbou?r|questions?|answers?)|stay safe|be safe|feel safe|felt safe|keep (?:you|him|her|them|it|us) safe|safe with me)\b/i;
 
 // ---------------------------------------------------------------------------------------------------------
 // Code-like tokens
@@ -599,7 +599,7 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
 
 /** Being forced, threatened or robbed: a code for that situation is a duress code. */
 const COERCION =
-  /\b(?:duress|panic (?:code|pin|button|word|password)|coerc\w*|forc(?:e|es|ed|ing) (?:me|you|us|him|her|them)|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert)|me obligan|me asaltan|me fuerzan|me amenazan|obligad[oa]|asalto|robo)\b/i;
+  /\b(?:duress|panic (?:code|pin|word|password)|coerc\w*|forc(?:e|es|ed|ing) (?:me|you|us|him|her|them)|makes? me (?:open|unlock|disarm)|at gunpoint|gun to|held up|hold-?up|under[- ](?:pressure|threat)|threaten\w*|mugg\w*|robb\w*|kidnap\w*|hostage|home invasion|break-?in|intruder|someone (?:is )?(?:with me|forcing)|silent(?:ly)? (?:alarm|alert|call)\w*|alerts? (?:the )?(?:police|security|monitoring|company)|calls? the (?:police|cops|sheriff|guards?)|sends? (?:a )?(?:silent )?(?:signal|alert)|me obligan|me asaltan|me fuerzan|me amenazan|obligad[oa]|asalto|robo)\b/i;
 
 /** Bank names that make a bare 8–12 digit run an account number ("send to 0123456789 GTBank"). */
 const BANKS =
@@ -724,12 +724,27 @@ function detectDeposit(text: string, out: Finding[]): void {
   );
 }
 
+/** Harm that can be told as a past event ("they changed the code because of the robbery"). */
+const HARM_EVENT = /^(?:robb\w*|mugg\w*|break-?in|intruder|home invasion|held up|hold-?up|asalto|robo)$/i;
+
+/**
+ * A robbery, a mugging or a break-in told as something that happened, with no "if" before it and no word for a
+ * code kept for that moment: the code in the message is an ordinary one ("the staff entrance code changed because
+ * of the robbery"), not a duress code.
+ */
+function pastHarm(text: string, coerced: RegExpExecArray): boolean {
+  if (!HARM_EVENT.test(coerced[0])) return false;
+  const lead = text.slice(Math.max(0, coerced.index - 40), coerced.index);
+  if (/\b(?:if|when|whenever|in case|incase|should|unless|si|se|wenn|falls)\b/i.test(lead)) return false;
+  return !/\b(?:duress|decoy|fake|panic|silent|instead|real one|give (?:them|him|her)|hand over)\b/i.test(text);
+}
+
 const DURESS_PHRASE =
   /\b(?:if|when|whenever) (?:i|we|she|he|mum|mom|dad) (?:ever )?(?:say|says|text|texts|send|sends|write|writes|mention|mentions|ask|asks|use the word|(?:call|calls|ring|rings|phone|phones|telephone|telephones)(?: [\w']+)? and (?:say|says|ask|asks|mention|mentions))\b[^\n]{0,120}?(?:\bmeans? (?:that )?(?:i'?m|i am|we'?re|we are|she'?s|she is|he'?s|he is) (?:in trouble|in danger|not (?:ok|okay|safe|alone)|being (?:held|forced|followed|coerced|threatened))|\b(?:call|ring|get|phone) (?:the )?(?:police|cops|sheriff|911|999|112|help)\b|\bthat'?s (?:our|the) (?:code|sign|signal|word|safe ?word)\b)/gi;
 
 function detectDuressAndHardware(text: string, out: Finding[]): void {
   const coerced = COERCION.exec(text) ?? COERCION_INTL.exec(text);
-  if (coerced) {
+  if (coerced && !pastHarm(text, coerced)) {
     // Any code in a message about being forced is the code for that moment.
     const tokens = codeTokens(text);
     const codeWord =

@@ -264,3 +264,20 @@ describe('a code given as a riddle needs arithmetic, not the word "times"', () =
     },
   );
 });
+
+describe('duress needs a moment of coercion, not a past robbery or a panic button', () => {
+  it.each([
+    "house alarm: 6620. the panic button is the red one but don't press it",
+    'the new staff entrance code is 5902, they changed it because of the robbery',
+    'the safe question for the bank: name of first pet = Zuca',
+  ])('%s → SECRET', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+  it.each([
+    'if we are robbed, give them 1111, it opens the decoy wallet',
+    'if someone forces me to open the alarm I enter 4471 and it calls the police',
+    'panic code for the alarm is 9911',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+});
