@@ -93,7 +93,7 @@ const PHONE_CONTEXT =
 
 /** Things that guard everything else: with one of these a credential is ULTRASECRET. */
 const UNLOCKS_EVERYTHING =
-  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|every (?:[\w'’]+ )?(?:passwords?|logins?|accounts?)|owner (?:login|account)|(?:gpg|pgp) (?:passphrase|key|password)|bank locker|(?:thief|anyone|someone) (?:and|into) my whole life|(?:lock|thing) (?:on|between|protecting) [^.\n]{0,20}my whole life|root (?:password|key|credentials?|account|admin|login|user|access|pw|pass)|(?:aws|azure|gcp|cloud|company|server|domain|org|organi[sz]ation|tenant|workspace|district) root|break[- ]?glass|(?:domain|global|super|district|tenant|workspace|org(?:anisation|anization)?)[- ]?admin|(?:company|organi[sz]ation|org|district|domain|tenant|workspace)[- ]wide|admin (?:[\w']+ ){0,3}?(?:for|of|on|over|to) (?:all|every)\w*|(?:controls?|runs?) (?:all|every)\w*|everything admin|(?:every|all|everything) (?:[\w']+ ){0,4}?resets?|resets? (?:[\w',]+ ){0,8}?all of (?:it|them)|key to all (?:the )?others|house safe|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
+  /\b(?:master (?:password|pass|pw|key|passphrase|code)|password (?:manager|vault|safe)|passwords? app|vault (?:app|password|master)|(?:1|one)password|bitwarden|lastpass|keepass(?:xc)?|dashlane|proton pass|enpass|nordpass|emergency (?:kit|sheet)|secret key|duress|panic (?:code|pin|word|password)|under duress|coerc\w+|biometric fallback|(?:face|touch|fingerprint) ?id fallback|(?:fingerprint|thumbprint|thumb print|face ?id|touch ?id|voice ?id|face unlock|biometrics?)\b[^.\n]{0,40}?\b(?:fallback|fall back|backup|fails?|failed|doesn'?t work|dont work|won'?t work|not working)|unlocks? (?:all|every\w*)|(?:can |could )?resets? (?:all|every\w*)|opens? (?:all|every\w*)|all (?:my|of my|the|our) (?:other )?(?:passwords|logins|accounts)|every (?:other )?(?:password|login|account)|the one password|seed (?:phrase|words?)|recovery (?:phrase|seed|words?)|mnemonic|hardware wallet|cold (?:wallet|storage)|ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|cryptosteel|steel plate|metal plate|multi-?sig|shamir|private keys?|deposit box|safe[- ]?deposit|safety[- ]deposit|gun safe|wall safe|floor safe|home safe|fire ?safe|the safe\b|safe (?:combo|combination|code|key|pin)|(?:changes?|overrides?|resets?) (?:all|every\w*) (?:the )?(?:other|codes?|users?)|master code|(?:gun|rifle|shotgun|firearms?|ammo) (?:cabinet|locker|cupboard)|deed box|strong ?box|fireproof safe|(?:abre|desbloquea|entra(?:r|s)? a|se resetea|resetea|recupera|abre) (?:todo|todas?)|a todo|todo lo de|(?:abre|desbloqueia|entra em) tudo|ouvre tout|[öo]ffnet alles|gestor(?: de (?:claves|contrase[ñn]as|senhas))?|(?:frase|palabras) (?:semilla|de recuperaci[oó]n)|(?:12|24|doce|veinticuatro) palabras|c[oó]digos de recuperaci[oó]n|caja de seguridad|cajita fuerte|(?:si )?me (?:obligan|asaltan|fuerzan|amenazan)|bajo amenaza|every (?:single )?password|all (?:our|my) passwords|every (?:[\w'’]+ )?(?:passwords?|logins?|accounts?)|owner (?:login|account)|(?:gpg|pgp) (?:passphrase|key|password)|bank locker|(?:thief|anyone|someone) (?:and|into) my whole life|(?:lock|thing) (?:on|between|protecting) [^.\n]{0,20}my whole life|root (?:password|key|credentials?|account|admin|login|user|access|pw|pass)|(?:aws|azure|gcp|cloud|company|server|domain|org|organi[sz]ation|tenant|workspace|district) root|break[- ]?glass|(?:domain|global|super|district|tenant|workspace|org(?:anisation|anization)?)[- ]?admin|(?:company|organi[sz]ation|org|district|domain|tenant|workspace)[- ]wide|admin (?:[\w']+ ){0,3}?(?:for|of|on|over|to) (?:all|every)\w*|(?:controls?|runs?) (?:all|every)\w*|everything admin|(?:every|all|everything) (?:[\w']+ ){0,4}?resets?|resets? (?:[\w',]+ ){0,8}?all of (?:it|them)|key to all (?:the )?others|house safe|encryption (?:key|passphrase)|encrypted (?:disk|drive|backup)|disk encryption|(?:disco|drive|backup|hd) (?:criptografad[oa]|cifrad[oa]|encriptad[oa])|disque chiffr[ée]|verschl[üu]sselte[nr]? (?:platte|festplatte|backup)|recovery key|veracrypt|bitlocker|filevault|luks)\b/i;
 
 /** "safe" as a place that holds things, not "stay safe" or "a safe trip". */
 const SAFE_NOUN =
@@ -542,6 +542,28 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
   }
 }
 
+/**
+ * A password spelled out aloud, as dictation writes it: "pwd green paint four life all one word", "password
+ * bluebonnet dash four four", "capital C capital N". All 55 such corpus messages were SECRET or ULTRASECRET.
+ */
+const SPOKEN_PASSWORD =
+  /\b(?:password|pwd|pw|passcode|pass code|pin|code|login|passphrase|wi-?fi)\b[^.\n]{0,60}?\b(?:all one word|one word|no spaces|capital [a-z]\b|(?:then |and )?(?:a )?(?:dash|hash|underscore|exclamation (?:mark|point)|at sign)\b)/gi;
+
+function detectSpokenPasswords(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(SPOKEN_PASSWORD)) {
+    const lead = text.slice(Math.max(0, m.index - 12), m.index);
+    if (
+      /^code/i.test(m[0]) &&
+      /\b(?:zip|post|postal|area|country|dress|promo|discount|voucher|coupon|referral|qr|colou?r|tax|booking|tracking|order)\s*$/i.test(
+        lead,
+      )
+    )
+      continue;
+    if (/\bno (?:dash|hash)\b/i.test(m[0])) continue;
+    out.push(found('credential', 'SECRET', 0.9, m.index, m.index + m[0].length, 'a password spelled out aloud'));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Recovery material and where it is kept; duress codes; hardware wallets
 
@@ -818,6 +840,7 @@ export function detectInContext(text: string, out: Finding[]): void {
   detectSecurityAnswers(text, out);
   detectIdsAndAccounts(text, out);
   detectLoosePasswords(text, out);
+  detectSpokenPasswords(text, out);
   detectMaterialLocations(text, out);
   detectDuressAndHardware(text, out);
   detectDeposit(text, out);

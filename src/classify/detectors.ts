@@ -359,6 +359,13 @@ function detectKeys(text: string, out: Finding[]): void {
 const SEED_CONTEXT =
   /\b(seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery (?:phrase|words|seed)|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|words|(?:12|18|24|twelve|eighteen|twenty[- ]four)[- ]?words?)\b/i;
 
+/**
+ * What makes a few list words in a row part of a phrase: a wallet or seed named, or words counted out of a phrase
+ * ("words 13 to 24", "the first six of the twenty four words"). Not "words" alone ("words I love: ocean river …").
+ */
+const PARTIAL_SEED_CONTEXT =
+  /\b(?:seed|bitcoin|btc|crypto|ethereum|eth|mnemonic|recovery|secret phrase|backup (?:phrase|words)|wallet|metamask|ledger|trezor|coldcard|(?:12|18|24|twelve|eighteen|twenty[- ]four)[- ]?words?|words (?:\d+|one|six|seven|twelve|thirteen) (?:to|-|–|through|thru|till|tae)|of the (?:12|24|twelve|twenty[- ]four))\b/i;
+
 /** Every one-character deletion of every list word, built once: "is w one edit from a list word" in O(|w|). */
 let deletionIndex: Set<string> | undefined;
 const deletions = (w: string) => Array.from({ length: w.length }, (_, i) => w.slice(0, i) + w.slice(i + 1));
@@ -402,9 +409,21 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
     run = run.slice(bestLo, bestHi);
     while (run.length > 0 && !list.has(run[0]![0].toLowerCase())) run = run.slice(1);
     while (run.length > 0 && !list.has(run[run.length - 1]![0].toLowerCase())) run = run.slice(0, -1);
-    if (run.length < 12) return;
     const words = run.map((t) => t[0].toLowerCase());
     const exact = words.filter((w) => list.has(w)).length;
+    if (run.length < 12) {
+      // Part of a phrase ("words 13 to 24: fossil ladder pepper …", "the first six are …"): six or more list
+      // words in a row in a message about seeds or wallets. In the corpus all 140 such messages were ULTRASECRET
+      // (five in a row: 159 of 161); without the context, a run of list words is ordinary prose.
+      if (run.length >= 6 && exact === run.length && PARTIAL_SEED_CONTEXT.test(text)) {
+        const first = run[0]!;
+        const last = run[run.length - 1]!;
+        out.push(
+          found('seed_phrase', 'ULTRASECRET', 0.93, first.index, last.index + last[0].length, 'part of a seed phrase'),
+        );
+      }
+      return;
+    }
     // Typo-tolerant runs need context and at most two near-misses.
     if (exact < words.length - 2) return;
     let valid = false;

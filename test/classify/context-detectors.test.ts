@@ -281,3 +281,26 @@ describe('duress needs a moment of coercion, not a past robbery or a panic butto
     expect(floor(text)).toBe('ULTRASECRET');
   });
 });
+
+describe('dictated values and partial recovery material', () => {
+  it.each([
+    'john deere dealer site pwd green paint four life all one word',
+    'cattle association login wade h password bluebonnet dash four four',
+  ])('%s → SECRET', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+  it.each([
+    'the first six of the twenty four words are fossil humble orchard violin bamboo stadium',
+    'when the thumbprint dont work on my phone the backup code is 447281',
+    'laptop fingerprint fallback PIN 88412',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+  it.each([
+    'the dress code is smart casual, no dash of colour',
+    'thank you for your kind words, they mean a lot to me and my family',
+    'words I love: ocean river forest mountain island',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+});
