@@ -32,13 +32,21 @@ const ACCESS =
  * stemmed: "kapı" must not match "kapital".
  */
 const ACCESS_INTL =
-  /(?<![\p{L}\p{N}])(?:cancello|portone|citofono|lucchetto|allarme|armadietto|bancomat|codice|parola d'ordine|deur|voordeur|achterdeur|garagedeur|poort|hek|fietsslot|hangslot|kluisje|wachtwoord|toegangscode|pincode|brievenbus|sleutelkastje|kap[ıi]|kap[ıi]n[ıi]n|kap[ıi]y[ıi]|kap[ıi]s[ıi]|[şs]ifre\p{L}*|parola|parolas[ıi]|kilit|kilidi|kilidin|kasan[ıi]n|kasas[ıi]|kasay[ıi]|kod|kodu|kodum|kodunu|giri[şs]|drzwi|brama|bramy|furtk[ai]|k[łl][óo]dk[ai]|szafk[ai]|has[łl]o|has[łl]a|has[łl]em|kodu|kodem|domofon\p{L}*|pinu|pinem|mlango|mlangoni|geti|getini|kufuli|nenosiri|neno la siri|namba ya siri|msimbo|lango|pinto|pintuan|kandado|pintu|gerbang|gembok|loker|kata sandi|sandi|kode|darwaz[ae]|darwaaz[ae]|darwaje|taala|haust[üu]re?|zugangscode|geheimzahl|spind|briefkasten|garagentor|hoftor|interphone|bo[îi]te aux lettres|portal|buz[óo]n|portaria|interfone|cassaforte|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero)(?![\p{L}\p{N}])/giu;
+  /(?<![\p{L}\p{N}])(?:cancello|portone|citofono|lucchetto|allarme|armadietto|bancomat|codice|parola d'ordine|deur|voordeur|achterdeur|garagedeur|poort|hek|fietsslot|hangslot|kluisje|wachtwoord|toegangscode|pincode|brievenbus|sleutelkastje|kap[ıi]|kap[ıi]n[ıi]n|kap[ıi]y[ıi]|kap[ıi]s[ıi]|[şs]ifre\p{L}*|parola|parolas[ıi]|kilit|kilidi|kilidin|kasan[ıi]n|kasas[ıi]|kasay[ıi]|kod|kodu|kodum|kodunu|giri[şs]|drzwi|brama|bramy|furtk[ai]|k[łl][óo]dk[ai]|szafk[ai]|has[łl]o|has[łl]a|has[łl]em|kodu|kodem|domofon\p{L}*|pinu|pinem|mlango|mlangoni|geti|getini|kufuli|nenosiri|neno la siri|namba ya siri|msimbo|lango|pinto|pintuan|kandado|pintu|gerbang|gembok|loker|kata sandi|sandi|kode|darwaz[ae]|darwaaz[ae]|darwaje|taala|haust[üu]re?|zugangscode|geheimzahl|spind|briefkasten|garagentor|hoftor|interphone|bo[îi]te aux lettres|portal|buz[óo]n|portaria|interfone|cassaforte|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|koodi\p{L}*|ovikoodi\p{L}*|salasan\p{L}*|tunnusluku|pin-koodi\p{L}*|kassakaap\p{L}*|asekaap\p{L}*|hälytys\p{L}*|kód\p{L}*|kapukód\p{L}*|jelsz[óa]\p{L}*|széf\p{L}*|riasztó\p{L}*|lakat\p{L}*|fegyverszekr\p{L}*|wagwoord\p{L}*|geweerkluis|κωδικ\p{L}*|συναγερμ\p{L}*|χρηματοκιβώτι\p{L}*|κλειδ\p{L}*|код\p{L}*|парол\p{L}*|сейф\p{L}*|ключ\p{L}*|домофон\p{L}*|сигнализаци\p{L}*)(?![\p{L}\p{N}])/giu;
 
 const ACCESS_INTL_ANY = new RegExp(ACCESS_INTL.source, 'iu');
 
+/**
+ * What a code opens in scripts where a word boundary says little: Chinese has no spaces and Arabic joins "the" and
+ * "and" to its nouns ("والكود"). Matched anywhere.
+ */
+const ACCESS_SCRIPT =
+  /كود|رقم سري|الرقم السري|باسورد|كلمة السر|كلمة المرور|خزنة|تجوري|مفتاح|पासवर्ड|कोड|पिन|तिजोरी|चाबी|ताला|密码|验证码|保险柜|保险箱|钥匙|门禁|助记词/gu;
+const ACCESS_SCRIPT_ANY = new RegExp(ACCESS_SCRIPT.source, 'u');
+
 /** Safes in those languages: a code beside one is a safe combination (ULTRASECRET), like "the safe" in English. */
 const SAFE_INTL =
-  /(?<![\p{L}\p{N}])(?:cassaforte|cassetta di sicurezza|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|coffre-fort|tresor\p{L}*|cofre|caja fuerte)(?![\p{L}\p{N}])/iu;
+  /(?<![\p{L}\p{N}])(?:cassaforte|cassetta di sicurezza|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|coffre-fort|tresor\p{L}*|cofre|caja fuerte|kassakaap\p{L}*|asekaap\p{L}*|széf\p{L}*|fegyverszekr\p{L}*|geweerkluis|χρηματοκιβώτι\p{L}*|сейф\p{L}*)(?![\p{L}\p{N}])|خزنة|تجوري|तिजोरी|保险柜|保险箱/iu;
 
 /**
  * What guards everything else, in those languages: master passwords and password managers, recovery phrases,
@@ -248,6 +256,7 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
     return m as RegExpExecArray;
   }
+  for (const m of usable.matchAll(ACCESS_SCRIPT)) return m as RegExpExecArray;
   // "code" alone counts when nothing before it makes it a zip, dress or promo code.
   for (const m of usable.matchAll(/\bcode\b/gi)) {
     if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
@@ -920,6 +929,7 @@ export function secretContext(text: string): boolean {
   return (
     access ||
     ACCESS_INTL_ANY.test(text) ||
+    ACCESS_SCRIPT_ANY.test(text) ||
     UNLOCKS_INTL.test(text) ||
     SAFE_INTL.test(text) ||
     COERCION_INTL.test(text) ||

@@ -242,6 +242,35 @@ const RULES: readonly Rule[] = [
     0.85,
     /(?<!\p{L})(avvocat[oa]|tribunale|denuncia(?:to)?|permesso di soggiorno|advocaat|rechtszaak|rechtbank|verblijfsvergunning|avukat|mahkeme|dava a[çc]\p{L}*|oturma izni|wakili|mahakama|kesi (?:ya|mahakamani)|abogado|kinasuhan|prawnik|adwokat|s[ąa]d rodzinny|pengacara|pengadilan|anwalt|anw[äa]ltin|vor gericht|aufenthaltstitel|titre de s[ée]jour|pr[ée]fecture|vakeel|court case)(?!\p{L})/u,
   ],
+  // Finnish, Hungarian, Afrikaans, Greek, Russian, Arabic, Hindi and Chinese, which the thirteenth round's
+  // writers brought (chosen from the languages, not from their messages): a diagnosis, low mood and therapy,
+  // a pregnancy or cancer; debts, loans and wages; "don't tell anyone", divorce and cheating; being sacked;
+  // lawyers and courts. Scripts without spaces (Chinese) and with joined prefixes (Arabic) match inside words.
+  [
+    'health',
+    0.85,
+    /(?<!\p{L})(diagnoo\p{L}*|masennu\p{L}*|ahdistu\p{L}*|terapeut\p{L}*|psykiatr\p{L}*|psykologi\p{L}*|raskaana|keskenmeno\p{L}*|syöpä\p{L}*|syövä\p{L}*|paniikkikohtau\p{L}*|muistisairau\p{L}*|mielenterve\p{L}*|diagnózis\p{L}*|depresszi\p{L}*|szorong\p{L}*|pszichológus\p{L}*|pszichiáter\p{L}*|terhes|vetélés\p{L}*|pánikroham\p{L}*|terápiá\p{L}*|daganat\p{L}*|rákos|swanger|kanker|sielkundige|psigiater|διάγνωσ\p{L}*|κατάθλιψ\p{L}*|άγχο\p{L}*|ψυχολόγ\p{L}*|ψυχίατρ\p{L}*|έγκυος|αποβολή|καρκίν\p{L}*|χημειοθεραπεί\p{L}*|диагноз\p{L}*|депресси\p{L}*|тревожн\p{L}*|психолог\p{L}*|психиатр\p{L}*|психотерап\p{L}*|беременн\p{L}*|выкидыш\p{L}*|онколог\p{L}*|химиотерап\p{L}*|тест на беременность)(?!\p{L})|تشخيص|اكتئاب|طبيب نفسي|دكتور نفسي|دكتورة نفسية|علاج نفسي|حامل|إجهاض|اجهاض|سرطان|كيماوي|डिप्रेशन|अवसाद|मनोचिकित्सक|गर्भवती|प्रेग्नेंट|कैंसर|कीमो|诊断|确诊|抑郁|焦虑症|心理医生|心理咨询|怀孕|流产|癌|化疗/u,
+  ],
+  [
+    'money',
+    0.85,
+    /(?<!\p{L})(velka\p{L}*|velat|velkaa|velkoja|pikavip\p{L}*|ulosotto\p{L}*|palkkani|opintolaina\p{L}*|adósság\p{L}*|tartozás\p{L}*|hitel\p{L}*|kölcsön\p{L}*|fizetésem|végrehajt\p{L}*|skuld\p{L}*|lening|χρέο\p{L}*|χρέη|δάνει\p{L}*|μισθ\p{L}*|οφειλ\p{L}*|долг\p{L}*|кредит\p{L}*|зарплат\p{L}*|ипотек\p{L}*|займ\p{L}*|коллектор\p{L}*)(?!\p{L})|ديون|قرض|سلفة|مرتب|راتب|कर्ज|क़र्ज़|उधार|तनख्वाह|सैलरी|欠债|债务|贷款|工资|借钱|网贷|信用卡账单/u,
+  ],
+  [
+    'relationships',
+    0.85,
+    /(?<!\p{L})(älä kerro|meidän välinen|erottiin|avioer\p{L}*|petti minua|pettää minua|ne mondd el|ne mondjam el|ne szólj|köztünk maradjon|válás\p{L}*|elváltunk|megcsal\p{L}*|szakítottunk|moenie vir niemand|egskeiding|skei|μην το πεις|μεταξύ μας|χωρίσαμε|διαζύγι\p{L}*|με απατά|никому не говори|между нами|развод\p{L}*|изменя\p{L}*|расстались)(?!\p{L})|لا تقول لحد|ما تقولش لحد|بيني وبينك|طلاق|خيانة|انفصلنا|किसी को मत बता|हमारे बीच|तलाक|धोखा|别告诉|不要告诉|离婚|出轨|分手/u,
+  ],
+  [
+    'workplace',
+    0.85,
+    /(?<!\p{L})(irtisano\p{L}*|potkut|kirúg\p{L}*|felmond\p{L}*|afgedank|ontslaan|απολύθηκα|απόλυσ\p{L}*|уволи\p{L}*|увольнени\p{L}*)(?!\p{L})|اترفدت|فصلوني|طردوني من الشغل|नौकरी से निकाल|被开除|被辞退|裁员/u,
+  ],
+  [
+    'legal',
+    0.85,
+    /(?<!\p{L})(asianajaja\p{L}*|oikeudenkäyn\p{L}*|ügyvéd\p{L}*|bíróság\p{L}*|feljelent\p{L}*|prokureur|δικηγόρ\p{L}*|δικαστήρι\p{L}*|μήνυσ\p{L}*|адвокат\p{L}*|суд(?:е|а|ом|ебн\p{L}*)?|вид на жительство)(?!\p{L})|محامي|محكمة|قضية|वकील|अदालत|律师|法院|起诉/u,
+  ],
 ];
 
 /** Every sensitive-topic cue in `text`, strongest first. */

@@ -304,3 +304,15 @@ describe('dictated values and partial recovery material', () => {
     expect(floor(text)).toBeUndefined();
   });
 });
+
+describe('thirteenth round languages: a code beside what it opens', () => {
+  it.each(['széf a gardróbban 24-08-61', 'mummon kassakaappi 12-30-05', '保险柜密码是 482913', 'الخزنة 4471'])(
+    '%s → ULTRASECRET',
+    (text) => {
+      expect(floor(text)).toBe('ULTRASECRET');
+    },
+  );
+  it.each(['пароль от почты Kotik2024!', 'ovikoodi 4471#'])('%s → SECRET', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+});

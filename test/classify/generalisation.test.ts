@@ -191,3 +191,16 @@ describe('private matters in the words of treatment, salary and appeals', () => 
     expect(detectTopics(text)[0]?.strength ?? 0).toBeLessThan(0.85);
   });
 });
+
+describe('thirteenth round languages: private matters and what a code opens', () => {
+  it.each([
+    'Zsuzsa pszichológushoz jár, nem akarja hogy a család tudja',
+    '我确诊了抑郁症',
+    'у меня долг по кредиту',
+    'pikavippi 500e, korko ihan järkyttävä',
+    'Jan en Elsabé gaan skei',
+    'μην το πεις σε κανέναν',
+  ])('%s → a private topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+});
