@@ -316,3 +316,22 @@ describe('thirteenth round languages: a code beside what it opens', () => {
     expect(floor(text)).toBe('SECRET');
   });
 });
+
+describe('a passphrase of hyphenated words is a value', () => {
+  it('keepass database password Zilker-Bats-Sunset-Moon → ULTRASECRET', () => {
+    expect(floor('keepass database password Zilker-Bats-Sunset-Moon')).toBe('ULTRASECRET');
+  });
+});
+
+describe('where wallet words are kept, in more words', () => {
+  it.each([
+    'bitcoin words are in the recipe box behind PIE',
+    'metamask words live on an index card taped inside the board game box lid',
+    'steel plate buried by NE post house paddock. spade deep',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+  it('"the words are by the window" in prose is nothing', () => {
+    expect(floor('the words are by the window, said the poet')).toBeUndefined();
+  });
+});
