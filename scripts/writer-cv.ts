@@ -36,7 +36,23 @@ const { values } = parseArgs({
   },
 });
 /** Writers who wrote mostly or partly in another language (corpus/README.md). */
-const OTHER_LANGUAGE = new Set(['w7', 'w9', 'w10', 'w11', 'w14', 'w15', 'w16', 'w46', 'w47', 'w50', 'w52', 'w59', 'w65', 'w68', 'w73']);
+const OTHER_LANGUAGE = new Set([
+  'w7',
+  'w9',
+  'w10',
+  'w11',
+  'w14',
+  'w15',
+  'w16',
+  'w46',
+  'w47',
+  'w50',
+  'w52',
+  'w59',
+  'w65',
+  'w68',
+  'w73',
+]);
 const hyper = {
   bits: Number(values.bits),
   l2: Number(values.l2),
