@@ -256,7 +256,9 @@ describe('search_memories', () => {
     const { level1 } = await person();
     const client = await connect(level1);
     for (let i = 0; i < 12; i++) {
-      await remember(client, `Coffee tasting number ${i} at the roastery`, {
+      // An everyday event the classifier files at level 1 ("tasting number 3" leans to the secret classes: the
+      // text model reads "number" beside a digit as a code; see docs/classification.md, thirteenth round).
+      await remember(client, `Coffee tasting session ${i} at the roastery`, {
         at: `2026-11-${String(10 + i).padStart(2, '0')}T08:00:00Z`,
       });
     }
