@@ -75,8 +75,16 @@ function holdsValue(own: string, aboutAccess: boolean): boolean {
   for (const re of LOOKALIKE_VALUES) text = text.replace(re, ' ');
   // "passwords: use three random words", "tips: …": a colon after a plural kind or advice introduces talk.
   text = text.replace(TALK_COLON, ' ');
-  return VALUE_LIKE.test(text) || (aboutAccess && (quotedValue(text) || SPOKEN_RUN.test(text)));
+  return (
+    VALUE_LIKE.test(text) || SPOKEN_DIGITS.test(text) || (aboutAccess && (quotedValue(text) || SPOKEN_RUN.test(text)))
+  );
 }
+/**
+ * Four or more digits said one by one ("four eight two six", "R K seven one four three nine two oh six"): a
+ * dictated number, a value whatever is near it.
+ */
+const SPOKEN_DIGITS =
+  /\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:[\s,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){3,}\b/i;
 /**
  * A quoted phrase that could be a value: not one that only names a kind of secret (Kevin says I need a "password
  * manager"; the word "seed" in Japanese).

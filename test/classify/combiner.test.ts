@@ -182,7 +182,9 @@ describe('values told aloud and labels that look like senders', () => {
     expect(read('the shed lock, number is seven seven one two').valueLike).toBe(true);
     expect(read('the strongbox wheels go three, one, four, one, five').valueLike).toBe(true);
     expect(read('we met at the gate at four').valueLike).toBe(false);
-    expect(read('one two three four, I declare a thumb war').valueLike).toBe(false);
+    // Digits said one by one are a dictated number whatever is near them; a number word in prose is not.
+    expect(read('medication room four eight two six').valueLike).toBe(true);
+    expect(read('we were one or two short of a team').valueLike).toBe(false);
     // "Caroline: …" starts a chat line and its colon is no value; "Safe: …" names what the value opens.
     expect(read('Safe: left sixty-one, right fourteen, left three').valueLike).toBe(true);
     expect(read('Caroline: I love the gate at the park').valueLike).toBe(false);

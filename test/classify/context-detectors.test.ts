@@ -335,3 +335,12 @@ describe('where wallet words are kept, in more words', () => {
     expect(floor('the words are by the window, said the poet')).toBeUndefined();
   });
 });
+
+describe('spare keys named by what they open', () => {
+  it.each([
+    'hide-a-key is in the fake rock left of the porch steps',
+    'spare office key is in the fuse box outside, behind the geyser breaker',
+  ])('%s → SECRET', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+});
