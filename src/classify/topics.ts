@@ -242,6 +242,14 @@ const RULES: readonly Rule[] = [
     0.85,
     /(?<!\p{L})(avvocat[oa]|tribunale|denuncia(?:to)?|permesso di soggiorno|advocaat|rechtszaak|rechtbank|verblijfsvergunning|avukat|mahkeme|dava a[çc]\p{L}*|oturma izni|wakili|mahakama|kesi (?:ya|mahakamani)|abogado|kinasuhan|prawnik|adwokat|s[ąa]d rodzinny|pengacara|pengadilan|anwalt|anw[äa]ltin|vor gericht|aufenthaltstitel|titre de s[ée]jour|pr[ée]fecture|vakeel|court case)(?!\p{L})/u,
   ],
+  // English cue families the thirteenth round's cross-validation missed, each filed CONFIDENTIAL by (nearly) every
+  // corpus writer who used it: a formal warning, redundancy or a recruiter at work; fainting, an IUD, a memory
+  // clinic; an arrest or a police caution; a child picked on or bullied; a yearly income in thousands.
+  ['workplace', 0.85, /\b(formal warning|written warning|final warning|retrench\w*|redundan\w*|recruiter)\b/],
+  ['health', 0.85, /\b(iud|fainted|passed out|memory clinic)\b/],
+  ['legal', 0.85, /\b(arrested|cautioned by|travel ban)\b/],
+  ['relationships', 0.85, /\b(picked on|bullied|bullying)\b/],
+  ['money', 0.85, /\b(?:made|earn(?:ed|s)?|making) (?:about |around |only )?[£$€]?\d+k\b|\bbounced (?:cheque|check)\b/],
   // Finnish, Hungarian, Afrikaans, Greek, Russian, Arabic, Hindi and Chinese, which the thirteenth round's
   // writers brought (chosen from the languages, not from their messages): a diagnosis, low mood and therapy,
   // a pregnancy or cancer; debts, loans and wages; "don't tell anyone", divorce and cheating; being sacked;

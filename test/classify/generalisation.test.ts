@@ -204,3 +204,14 @@ describe('thirteenth round languages: private matters and what a code opens', ()
     expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
   });
 });
+
+describe('thirteenth round English cues', () => {
+  it.each([
+    "got hauled into the manager's office re late reports. formal warning. gutted",
+    'kyles getting picked on by a boy in primary six and the teacher has done nothing',
+    'made 24k last year which sounds alright till you take the rent off',
+    'memory clinic at the Royal on Tuesday at ten',
+  ])('%s → a private topic', (text) => {
+    expect(detectTopics(text)[0]?.strength ?? 0).toBeGreaterThanOrEqual(0.85);
+  });
+});
