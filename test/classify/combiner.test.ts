@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultModelDir } from '../../src/classify/assets.js';
 import { COMBINER_FEATURES, COMBINER_FILE, Combiner, leastCost, trainCombiner } from '../../src/classify/combiner.js';
-import { createLocalClassifier } from '../../src/classify/local-classifier.js';
+import { createLocalClassifier, readSignals } from '../../src/classify/local-classifier.js';
+import { analyse } from '../../src/classify/nlp.js';
 import { MODEL_META, MODEL_WEIGHTS } from '../../src/classify/text-model.js';
 import { CATEGORIES, type Category, levelOf } from '../../src/core/category.js';
 import { isMemvaultError } from '../../src/core/errors.js';
@@ -162,11 +163,11 @@ describe('the shipped classifier', () => {
   });
 });
 
+/** The rules' signals for a message, as the classifier reads them. */
+const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+
 describe('faces are not values', () => {
-  it('a heart or an emoticon gives a message no value-like span; a code beside one still counts', async () => {
-    const { readSignals } = await import('../../src/classify/local-classifier.js');
-    const { analyse } = await import('../../src/classify/nlp.js');
-    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+  it('a heart or an emoticon gives a message no value-like span; a code beside one still counts', () => {
     expect(read('thanks for the kind words <3').valueLike).toBe(false);
     expect(read('lol ok :) :P ;-) :D').valueLike).toBe(false);
     expect(read('the gate code is 4471 :)').valueLike).toBe(true);
@@ -175,10 +176,7 @@ describe('faces are not values', () => {
 });
 
 describe('values told aloud and labels that look like senders', () => {
-  it('number words in a row beside what they open are a value; a number word in prose is not', async () => {
-    const { readSignals } = await import('../../src/classify/local-classifier.js');
-    const { analyse } = await import('../../src/classify/nlp.js');
-    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+  it('number words in a row beside what they open are a value; a number word in prose is not', () => {
     expect(read('the shed lock, number is seven seven one two').valueLike).toBe(true);
     expect(read('the strongbox wheels go three, one, four, one, five').valueLike).toBe(true);
     expect(read('we met at the gate at four').valueLike).toBe(false);
@@ -193,10 +191,7 @@ describe('values told aloud and labels that look like senders', () => {
 });
 
 describe('a quoted name of a secret is no value', () => {
-  it('"password manager" in quotes names a kind of secret; "bluebird" in quotes beside "code word" is one', async () => {
-    const { readSignals } = await import('../../src/classify/local-classifier.js');
-    const { analyse } = await import('../../src/classify/nlp.js');
-    const read = (text: string) => readSignals(text, analyse(text), { now: new Date(), timezone: 'UTC' });
+  it('"password manager" in quotes names a kind of secret; "bluebird" in quotes beside "code word" is one', () => {
     expect(read('Kevin keeps saying i need a "password manager"').valueLike).toBe(false);
     expect(read('the code word is "bluebird"').valueLike).toBe(true);
   });
