@@ -41,8 +41,7 @@ const ACCESS_INTL_ANY = new RegExp(ACCESS_INTL.source, 'iu');
  * "and" to its nouns ("والكود"). Matched anywhere.
  */
 const ACCESS_SCRIPT =
-  /كود|رقم سري|الرقم السري|باسورد|كلمة السر|كلمة المرور|خزنة|تجوري|مفتاح|पासवर्ड|कोड|पिन|तिजोरी|चाबी|ताला|密码|验证码|保险柜|保险箱|钥匙|门禁|助记词/gu;
-const ACCESS_SCRIPT_ANY = new RegExp(ACCESS_SCRIPT.source, 'u');
+  /كود|رقم سري|الرقم السري|باسورد|كلمة السر|كلمة المرور|خزنة|تجوري|مفتاح|पासवर्ड|कोड|पिन|तिजोरी|चाबी|ताला|密码|验证码|保险柜|保险箱|钥匙|门禁|助记词/u;
 
 /** Safes in those languages: a code beside one is a safe combination (ULTRASECRET), like "the safe" in English. */
 const SAFE_INTL =
@@ -256,7 +255,8 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
     return m as RegExpExecArray;
   }
-  for (const m of usable.matchAll(ACCESS_SCRIPT)) return m as RegExpExecArray;
+  const script = ACCESS_SCRIPT.exec(usable);
+  if (script) return script;
   // "code" alone counts when nothing before it makes it a zip, dress or promo code.
   for (const m of usable.matchAll(/\bcode\b/gi)) {
     if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
@@ -930,7 +930,7 @@ export function secretContext(text: string): boolean {
   return (
     access ||
     ACCESS_INTL_ANY.test(text) ||
-    ACCESS_SCRIPT_ANY.test(text) ||
+    ACCESS_SCRIPT.test(text) ||
     UNLOCKS_INTL.test(text) ||
     SAFE_INTL.test(text) ||
     COERCION_INTL.test(text) ||

@@ -83,8 +83,8 @@ function holdsValue(own: string, aboutAccess: boolean): boolean {
  * Four or more digits said one by one ("four eight two six", "R K seven one four three nine two oh six"): a
  * dictated number, a value whatever is near it.
  */
-const SPOKEN_DIGITS =
-  /\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:[\s,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){3,}\b/i;
+const DIGIT_WORD = '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)';
+const SPOKEN_DIGITS = new RegExp(`\\b${DIGIT_WORD}(?:[\\s,-]+${DIGIT_WORD}){3,}\\b`, 'i');
 /**
  * A quoted phrase that could be a value: not one that only names a kind of secret (Kevin says I need a "password
  * manager"; the word "seed" in Japanese).
@@ -92,8 +92,7 @@ const SPOKEN_DIGITS =
 const quotedValue = (text: string) =>
   [...text.matchAll(QUOTED_ALL)].some((m) => /\d/.test(m[0]) || !secretContext(m[0].slice(1, -1)));
 /** Number words one after another ("seven seven one two", "left sixty-one, right fourteen"): a value told aloud. */
-const NUMBER_WORD =
-  '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)';
+const NUMBER_WORD = `(?:${DIGIT_WORD}|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]${DIGIT_WORD})?)`;
 const SPOKEN_RUN = new RegExp(
   `\\b${NUMBER_WORD}(?:[\\s,;–-]+(?:then\\s+|and\\s+|(?:left|right|l|r)\\s+)?${NUMBER_WORD}){2,}\\b`,
   'i',
@@ -346,8 +345,9 @@ export function decide(
 /**
  * The learned decision: the combiner's probabilities, the person's corrections blended in as in `fuse`, the
  * answer of least expected cost, then the same floors as the rules (a certain secret value; a clearly private
- * topic the person has not corrected away and the combiner does not rule out). An answer above the combiner's most likely one was chosen for
- * protection, so it is marked for review, as is one whose confidence is below its category's threshold.
+ * topic the person has not corrected away and the combiner does not rule out). An answer above the combiner's
+ * most likely one was chosen for protection, so it is marked for review, as is one whose confidence is below its
+ * category's threshold.
  *
  * The rules for a message with no value and no finding stay as in `fuse` and `decide`, because the corpus cannot
  * teach them (its secrets nearly always hold a value, and its look-alikes name keys and safes far more often
