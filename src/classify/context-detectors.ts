@@ -921,6 +921,12 @@ const SECRET_WORDS =
 
 /** QUESTION without the global flag, for a plain test. */
 const QUESTION_ANY = new RegExp(QUESTION.source, 'i');
+/**
+ * MATERIAL without the global flag. A global regex's `test` leaves `lastIndex` where it matched, and `matchAll`
+ * starts from there: testing MATERIAL itself here made the next message's seed location go unseen when it sat
+ * earlier in the text than the last match.
+ */
+const MATERIAL_ANY = new RegExp(MATERIAL.source, 'i');
 
 /** Whether `text` talks about something a secret opens, guards or is (see SECRET_WORDS). */
 export function secretContext(text: string): boolean {
@@ -937,7 +943,7 @@ export function secretContext(text: string): boolean {
     SECRET_WORDS.test(text) ||
     UNLOCKS_EVERYTHING.test(text) ||
     SAFE_NOUN.test(text) ||
-    MATERIAL.test(text) ||
+    MATERIAL_ANY.test(text) ||
     ID_WORDS.test(text) ||
     ACCOUNT_WORDS.test(text) ||
     COERCION.test(text) ||

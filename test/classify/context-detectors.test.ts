@@ -344,3 +344,17 @@ describe('spare keys named by what they open', () => {
     expect(floor(text)).toBe('SECRET');
   });
 });
+
+describe('one message does not change how the next is read', () => {
+  it('finds the same secrets however many messages came before', () => {
+    // No access or secret word before the material, so the context check reaches the recovery-material vocabulary.
+    const seed = 'the paper with the little black book is inside the Porto scarf, wardrobe top shelf';
+    const first = detectSecrets(seed);
+    expect(first.map((f) => f.category)).toContain('ULTRASECRET');
+    // A global regex tested here would keep its place and the next search for material would start after it.
+    for (let i = 0; i < 3; i++) {
+      expect(secretContext(seed)).toBe(true);
+      expect(detectSecrets(seed)).toEqual(first);
+    }
+  });
+});
