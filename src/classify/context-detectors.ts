@@ -32,7 +32,7 @@ const ACCESS =
  * stemmed: "kapı" must not match "kapital".
  */
 const ACCESS_INTL =
-  /(?<![\p{L}\p{N}])(?:cancello|portone|citofono|lucchetto|allarme|armadietto|bancomat|codice|parola d'ordine|deur|voordeur|achterdeur|garagedeur|poort|hek|fietsslot|hangslot|kluisje|wachtwoord|toegangscode|pincode|brievenbus|sleutelkastje|kap[ıi]|kap[ıi]n[ıi]n|kap[ıi]y[ıi]|kap[ıi]s[ıi]|[şs]ifre\p{L}*|parola|parolas[ıi]|kilit|kilidi|kilidin|kasan[ıi]n|kasas[ıi]|kasay[ıi]|kod|kodu|kodum|kodunu|giri[şs]|drzwi|brama|bramy|furtk[ai]|k[łl][óo]dk[ai]|szafk[ai]|has[łl]o|has[łl]a|has[łl]em|kodu|kodem|domofon\p{L}*|pinu|pinem|mlango|mlangoni|geti|getini|kufuli|nenosiri|neno la siri|namba ya siri|msimbo|lango|pinto|pintuan|kandado|pintu|gerbang|gembok|loker|kata sandi|sandi|kode|darwaz[ae]|darwaaz[ae]|darwaje|taala|haust[üu]re?|zugangscode|geheimzahl|spind|briefkasten|garagentor|hoftor|interphone|bo[îi]te aux lettres|portal|buz[óo]n|portaria|interfone|cassaforte|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|koodi\p{L}*|ovikoodi\p{L}*|salasan\p{L}*|tunnusluku|pin-koodi\p{L}*|kassakaap\p{L}*|asekaap\p{L}*|hälytys\p{L}*|kód\p{L}*|kapukód\p{L}*|jelsz[óa]\p{L}*|széf\p{L}*|riasztó\p{L}*|lakat\p{L}*|fegyverszekr\p{L}*|wagwoord\p{L}*|geweerkluis|κωδικ\p{L}*|συναγερμ\p{L}*|χρηματοκιβώτι\p{L}*|κλειδ\p{L}*|код\p{L}*|парол\p{L}*|сейф\p{L}*|ключ\p{L}*|домофон\p{L}*|сигнализаци\p{L}*)(?![\p{L}\p{N}])/giu;
+  /(?<![\p{L}\p{N}])(?:cancello|portone|citofono|lucchetto|allarme|armadietto|bancomat|codice|parola d'ordine|deur|voordeur|achterdeur|garagedeur|poort|hek|fietsslot|hangslot|kluisje|wachtwoord|toegangscode|pincode|brievenbus|sleutelkastje|kap[ıi]|kap[ıi]n[ıi]n|kap[ıi]y[ıi]|kap[ıi]s[ıi]|[şs]ifre\p{L}*|parola|parolas[ıi]|kilit|kilidi|kilidin|kasan[ıi]n|kasas[ıi]|kasay[ıi]|kod|kodu|kodum|kodunu|giri[şs]|drzwi|brama|bramy|furtk[ai]|k[łl][óo]dk[ai]|szafk[ai]|has[łl]o|has[łl]a|has[łl]em|kodu|kodem|domofon\p{L}*|pinu|pinem|mlango|mlangoni|geti|getini|kufuli|nenosiri|neno la siri|namba ya siri|msimbo|lango|pinto|pintuan|kandado|pintu|gerbang|gembok|loker|kata sandi|sandi|kode|darwaz[ae]|darwaaz[ae]|darwaje|taala|haust[üu]re?|zugangscode|abholcode|zahlencode|t[üu]rcode|torcode|tresorcode|schlosscode|sicherheitscode|entsperrcode|fahrradschloss|vorh[äa]ngeschloss|b[üu]gelschloss|kettenschloss|wlan-?passwort|wlan-?schl[üu]ssel|geheimzahl|spind|briefkasten|garagentor|hoftor|interphone|bo[îi]te aux lettres|portal|buz[óo]n|portaria|interfone|cassaforte|kluis|sejf\p{L}*|brankas|tijori|sefu|[çc]elik kasa\p{L}*|kaha de yero|koodi\p{L}*|ovikoodi\p{L}*|salasan\p{L}*|tunnusluku|pin-koodi\p{L}*|kassakaap\p{L}*|asekaap\p{L}*|hälytys\p{L}*|kód\p{L}*|kapukód\p{L}*|jelsz[óa]\p{L}*|széf\p{L}*|riasztó\p{L}*|lakat\p{L}*|fegyverszekr\p{L}*|wagwoord\p{L}*|geweerkluis|κωδικ\p{L}*|συναγερμ\p{L}*|χρηματοκιβώτι\p{L}*|κλειδ\p{L}*|код\p{L}*|парол\p{L}*|сейф\p{L}*|ключ\p{L}*|домофон\p{L}*|сигнализаци\p{L}*)(?![\p{L}\p{N}])/giu;
 
 const ACCESS_INTL_ANY = new RegExp(ACCESS_INTL.source, 'iu');
 
@@ -72,7 +72,7 @@ const QUANTITY_AFTER =
 
 /** Words before a number that make it a reference, a price, a phone number or a date rather than a code. */
 const REFERENCE_BEFORE =
-  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal)\s*[:#-]?\s*)$/i;
+  /(?:[$€£₦₱¥#]|\b(?:order|flight|booking|reservation|ref(?:erence)?|invoice|receipt|ticket|tracking|parcel|case|claim|policy|room|table|seat|platform|bus|route|train|page|chapter|verse|size|model|item|sku|part|serial|version|v|year|since|in|from|until|till|by|class of|circa|born|age|aged|hymn|psalm|song|track|call|phone|tel|mobile|cell|whatsapp|number is|no\.|apt|apartment|unit|flat|suite|building no|km|mile|exit|junction|highway|interstate|i-|hwy|level|score|scored|rank|ranked|of|out of|about|around|approx|nearly|over|under|only|just|costs?|paid|pay|price|budget|spent|worth|salary|earn|owe|rent|step|steps|lot|zone|ward|bed|pin ?code is|postal|(?:suite|unit|apt|apartment|room|flat|office|desk|bed|ward|table|seat|platform|stall|bay)(?: number)? (?:is|was))\s*[:#-]?\s*)$/i;
 
 /** A shop's discount code: public by design, whatever it sits next to ("Bolt code TALLINN15 gives 15% off"). */
 const PROMO_SENTENCE =
@@ -123,13 +123,21 @@ export interface Token {
 const CANDIDATE =
   /(?<![\w@/.]|[A-Za-z]-)(?:\d(?:(?: ?[-–] ?| )?\d){2,15}[#*]?|\*?\d{3,8}#|[A-Za-z0-9!@#$%^&*_+=?.-]*(?:\d[A-Za-z!@#$%^&*_+=?]|[A-Za-z!@#$%^&*_+=?]\d)[A-Za-z0-9!@#$%^&*_+=?.-]*)(?![\w@]|\.\d)/g;
 
+const PHONE_SHAPE = /\(\d{3}\)\s?\d{3}[-. ]\d{4}\b|(?<![\w+])\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){2,4}\d{2,4}\b/g;
+
 /** Code-like tokens of `text`: digit runs and mixed letter-digit words that are not quantities, times, references. */
 export function codeTokens(text: string): Token[] {
   const out: Token[] = [];
+  // Phone numbers written with their area code in brackets or a country code ("(323) 555-0148", "+44 7700 900461"):
+  // their parts are no codes, whatever is near.
+  const phones = [...text.matchAll(PHONE_SHAPE)].map((m) => [m.index, m.index + m[0].length] as const);
   for (const m of text.matchAll(CANDIDATE)) {
     let tok = m[0].replace(/[.\-!?]+$/, '');
     if (tok.length < 3) continue;
     const start = m.index;
+    if (phones.some(([a, b]) => start >= a && start < b)) continue;
+    // A mobile network's service code ("*737#", "*901*6*1#") is published for everyone to dial.
+    if (/^\*\d{3}(?:\*\d+)*#$/.test(tok)) continue;
     const before = text.slice(Math.max(0, start - 24), start);
     const after = text.slice(start + tok.length, start + tok.length + 14);
     const digits = tok.replace(/\D/g, '').length;
@@ -354,12 +362,15 @@ function detectCombinations(text: string, out: Finding[]): void {
       out.push(found('access_code', 'SECRET', 0.9, m.index, m.index + m[0].length, 'a lock combination'));
     }
   }
+  // "right 32, left 15, right 7", and the same turns with the number first: "14 right, 32 left, 07 right".
   for (const m of text.matchAll(
-    /\b(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3}[,;\s]+(?:(?:then|and|to)\s+)?){2,5}(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3})?/gi,
+    /\b(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3}[,;\s]+(?:(?:then|and|to)\s+)?){2,5}(?:(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\s*[-:]?\s*\d{1,3})?|\b(?:\d{1,3}\s*(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\b[,;\s]+(?:(?:then|and|to)\s+)?){2,5}(?:\d{1,3}\s*(?:r|l|right|left|clockwise|anti-?clockwise|counter-?clockwise)\b)?/gi,
   )) {
-    if (!/\b(?:safe|combo|combination|lock|dial|turn)\b/i.test(text)) continue;
+    if (!/\b(?:safe|combo|combination|lock|dial|turn)\b/i.test(text) && !ACCESS_INTL_ANY.test(text)) continue;
     const safe =
-      ((SAFE_NOUN.test(text) || /\bsafe\b/i.test(text)) && !SAFE_HARMLESS.test(text)) || /\bdial\b/i.test(text);
+      ((SAFE_NOUN.test(text) || /\bsafe\b/i.test(text)) && !SAFE_HARMLESS.test(text)) ||
+      /\bdial\b/i.test(text) ||
+      SAFE_INTL.test(text);
     out.push(
       found('access_code', safe ? 'ULTRASECRET' : 'SECRET', 0.93, m.index, m.index + m[0].length, 'a lock combination'),
     );
@@ -553,6 +564,39 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
 }
 
 /**
+ * Words a password is made of, with nothing around to say so: lower and upper case, a digit and a symbol in one word
+ * ("pfsense is Gr@nite-Peak7"). Prose, prices, handles, addresses and hyphenated names do not mix all four; an
+ * underscore is left out of the symbols, since identifiers in code mix the rest with it.
+ */
+function detectPasswordShapes(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(/(?<![\w@/:.#$%&*+=?~!-])[A-Za-z0-9!@#$%^&*_+=?~.-]{8,40}(?![\w@/])/g)) {
+    const value = m[0].replace(/[.!?-]+$/, '');
+    if (!(/[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value) && /[!@#$%^&*+=?~]/.test(value))) continue;
+    if (/^[\w.+-]+@[\w-]+\.[\w.]+$/.test(value)) continue;
+    const end = m.index + value.length;
+    if (out.some((f) => f.start < end && f.end > m.index)) continue;
+    out.push(found('credential', 'SECRET', 0.8, m.index, end, 'a word shaped like a password'));
+  }
+}
+
+/**
+ * Digits dictated one by one ("expires Friday: 4 4 7 1 0"): four to eight single digits in a row are told that
+ * way when each one matters, as a code's do. A phone number told so runs longer and is left alone.
+ */
+const SPOKEN_REFERENCE =
+  /\b(?:flight|bus|route|train|room|table|seat|platform|hymn|psalm|page|chapter|track|order|ref(?:erence)?|invoice|ticket|tracking|booking|policy|case|claim|extension|ext)\b[^.\n\d]{0,12}$/i;
+
+function detectSpacedDigits(text: string, out: Finding[]): void {
+  for (const m of text.matchAll(/(?<![\d.,/-] ?)(?<![\w.,/-])\d(?: \d){3,7}(?! ?[\d.,:/-]?\d)(?![\w])/g)) {
+    const end = m.index + m[0].length;
+    if (out.some((f) => f.start < end && f.end > m.index)) continue;
+    // "flight number FR 2 4 1 7", "hymn 1 2 4 5": a reference read out, not a code.
+    if (SPOKEN_REFERENCE.test(text.slice(Math.max(0, m.index - 30), m.index))) continue;
+    out.push(found('access_code', 'SECRET', 0.75, m.index, end, 'digits told one by one'));
+  }
+}
+
+/**
  * A password spelled out aloud, as dictation writes it: "pwd green paint four life all one word", "password
  * bluebonnet dash four four", "capital C capital N". All 55 such corpus messages were SECRET or ULTRASECRET.
  */
@@ -578,14 +622,14 @@ function detectSpokenPasswords(text: string, out: Finding[]): void {
 // Recovery material and where it is kept; duress codes; hardware wallets
 
 const MATERIAL =
-  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|(?:bitcoin|btc|crypto|metamask|ledger|trezor|coin|exchange) (?:words|phrase)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|(?:spare )?keys? (?:to|for) (?:the |my |our )?(?:[\w'’]+ )?(?:safe|deposit box|strongbox|strong box|gun cabinet|gun safe|bank locker)|(?:gun cabinet|gun safe|strongbox|bank locker) keys?|(?:crypto|bitcoin|wallet) (?:seed|paper|card|sheet|backup|stuff)|(?:first|last|other) (?:12|twelve|six|6|half)(?: words)?|2fa (?:codes?|backup)|backup codes|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|vault (?:numbers?|combos?|combinations?|codes?))\b/gi;
+  /\b(?:seed (?:phrase|words?|paper|card|plate|sheet|backup|screenshot|photo|picture)|(?:the )?nano|(?:as )?palavras (?:da|de) (?:carteira|wallet|recupera[çc][ãa]o)|the seed\b|recovery (?:phrase|words?|seed|sheet|card|kit|codes?|key|file)|backup (?:phrase|words?|codes?|sheet|card|key)|(?:12|24|twelve|twenty[- ]four|eighteen|18) words|deed box key|the words|mnemonic|(?:las |los )?(?:12|24|doce|veinticuatro) palabras|(?:las |mis )?palabras de (?:la|mi) wallet|frase semilla|emergency kit|little (?:black )?book|password book|caja de seguridad|llave de la caja|private keys?|key ?file|keyfile|wallet (?:backup|words|file|keys?)|(?:bitcoin|btc|crypto|metamask|ledger|trezor|coin|exchange) (?:words|phrase)|cold (?:wallet|storage)|hardware wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel (?:plate|card|capsule)|metal (?:plate|card|backup)|shamir (?:shares?|parts?)|shares?|multi-?sig (?:keys?|devices?)|emergency (?:kit|sheet)|master (?:password|key)|vault (?:backup|export|key)|(?:password|passwords) (?:backup|export|sheet|book|notebook|list)|spare (?:safe )?key|safe key|second key|other key|deposit[- ]box key|key to the (?:safe|deposit box|box)|box key|(?:spare )?keys? (?:to|for) (?:the |my |our )?(?:[\w'’]+ )?(?:safe|deposit box|strongbox|strong box|gun cabinet|gun safe|bank locker)|(?:gun cabinet|gun safe|strongbox|bank locker) keys?|(?:crypto|bitcoin|wallet) (?:seed|paper|card|sheet|backup|stuff)|(?:first|last|other) (?:12|twelve|six|6|half)(?: words)?|2fa (?:codes?|backup)|backup codes|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|vault (?:numbers?|combos?|combinations?|codes?))\b/gi;
 
 const LOCATION =
-  /\b(?:(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with|by|near|next to|beside)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b|\b(?:dentro|debajo|detr[aá]s|encima|adentro) del\b|\b(?:en|dentro de|debajo de|detr[aá]s de|bajo|pegad[oa]s? (?:a|en|debajo)|guardad[oa]s? en|escondid[oa]s? en|dentro do|embaixo do|atr[aá]s do|dans|sous|derri[eè]re|unter|hinter|im)\s+(?:el|la|los|las|un|una|mi|mis|su|sus|le|les|mon|ma|der|die|dem|den|o|a)\b)/i;
+  /\b(?:dey (?:for|inside|under|insai)\b|(?:dentro|embaixo|debaixo|atr[aá]s|em cima) d[oa]s?\b|(?:is|are|'s|'re|was|were|kept|stored|hidden|hid|hide|tucked|taped|glued|buried|sealed|locked|lives?|sits?|stays?|filed|folded|stashed|put|left|split)\b[^.\n]{0,24}?\b(?:in|inside|under|underneath|beneath|behind|on top of|on|round|around|above|below|at|between|within|taped to|among|with|by|near|next to|beside)\b|(?:in|inside|under|underneath|beneath|behind|taped to|between)\s+(?:the|my|our|a|an|mum'?s|mom'?s|dad'?s|grandma'?s|his|her)\b|\b(?:dentro|debajo|detr[aá]s|encima|adentro) del\b|\b(?:en|dentro de|debajo de|detr[aá]s de|bajo|pegad[oa]s? (?:a|en|debajo)|guardad[oa]s? en|escondid[oa]s? en|dentro do|embaixo do|atr[aá]s do|dans|sous|derri[eè]re|unter|hinter|im)\s+(?:el|la|los|las|un|una|mi|mis|su|sus|le|les|mon|ma|der|die|dem|den|o|a)\b)/i;
 
 /** Strong enough alone: a seed, a hardware wallet, an emergency kit or a safe's key. */
 const ULTRA_MATERIAL =
-  /safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|seed|keys? (?:to|for)|gun cabinet|gun safe|strongbox|strong box|bank locker|crypto|bitcoin|btc|metamask|coin|exchange|paper|(?:first|last|other) |mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
+  /nano|palavras|safe (?:numbers?|combos?|combinations?|codes?)|(?:combination|combo) (?:to|for|of) the (?:safe|vault)|seed|keys? (?:to|for)|gun cabinet|gun safe|strongbox|strong box|bank locker|crypto|bitcoin|btc|metamask|coin|exchange|paper|(?:first|last|other) |mnemonic|private|wallet|ledger|trezor|coldcard|bitbox|cryptosteel|steel|metal|shamir|multi-?sig|emergency|master|vault|all (?:my|the) passwords|safe key|deposit|box key|key to the|(?:12|24|twelve|twenty|eighteen|18) words|recovery (?:phrase|words?|seed|sheet|card|kit|key|file)|backup (?:phrase|words)|key ?file|keyfile|palabras|semilla|caja de seguridad|password book|black book/i;
 
 function detectMaterialLocations(text: string, out: Finding[]): void {
   const crypto =
@@ -595,7 +639,11 @@ function detectMaterialLocations(text: string, out: Finding[]): void {
   const safeCtx = SAFE_NOUN.test(text) || /\b(?:deposit box|safe-?deposit|safety deposit|bank box|vault)\b/i.test(text);
   for (const m of text.matchAll(MATERIAL)) {
     const what = m[0].toLowerCase();
-    if ((what === 'the words' || what === 'the seed' || /^shares?$/.test(what)) && !crypto && !/shamir/i.test(text))
+    if (
+      (what === 'the words' || what === 'the seed' || /^(?:the )?nano$|^shares?$/.test(what)) &&
+      !crypto &&
+      !/shamir/i.test(text)
+    )
       continue;
     if (/^(?:spare (?:safe )?key|second key|other key)$/.test(what) && !safeCtx) continue;
     // Where a server's private key sits is a deployment detail; a wallet's private key is the money.
@@ -859,6 +907,8 @@ export function detectInContext(text: string, out: Finding[]): void {
   detectCodeRiddles(text, out);
   detectQuestionLists(text, out);
   detectWifiWords(text, out);
+  detectPasswordShapes(text, out);
+  detectSpacedDigits(text, out);
 }
 
 /** Cards, accounts, identity numbers and API keys stay SECRET whatever is near them. */

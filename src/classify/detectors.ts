@@ -194,7 +194,7 @@ function detectIbans(text: string, out: Finding[]): void {
 }
 
 const ID_CONTEXT =
-  /\b(ssn|social security(?: number| no\.?| #)?|social insurance number|sin|national insurance(?: number)?|nino|national id(?:entity)?(?: card)?(?: number)?|id number|identity number|personal (?:id|identity) number|tax (?:id|file number|number)|tin|tfn|ein|itin|aadhaa?r|pan card|dni|nie|nif|cpf|bsn|personnummer|medicare number|nhs number|health card number|student id|employee id|member(?:ship)? (?:id|number))\b/gi;
+  /\b(ssn|social security(?: number| no\.?| #)?|social insurance number|sin|national insurance(?: number)?|nino|national id(?:entity)?(?: card)?(?: number)?|id number|identity number|personal (?:id|identity) number|tax (?:id|file number|number)|tin|tfn|ein|itin|aadhaa?r|pan card|dni|nie|nif|cpf|bsn|personnummer|medicare number|nhs number|health card number|student id|employee id|member(?:ship)? (?:id|number)|nric|fin (?:no\.?|number|#))\b/gi;
 
 function detectIdentifiers(text: string, out: Finding[]): void {
   for (const m of text.matchAll(/(?<![\d-])(\d{3})[- ](\d{2})[- ](\d{4})(?![\d-])/g)) {
@@ -231,6 +231,17 @@ function detectDocuments(text: string, out: Finding[]): void {
     const start = m.index + m[0].length - value.length;
     const certainty = /licen[cs]e$/i.test(m[1]!) && !/driv/i.test(m[1]!) ? 0.85 : 0.95;
     out.push(found(kind, 'SECRET', certainty, start, start + value.length, `a ${m[1]!.toLowerCase()} number`));
+  }
+  // The document named first, its number a few words on: "Passport for the Majorca booking: 583641920", "passport
+  // renewed at last. The new number is 559301274". Only a number shaped like a document's (six to ten digits, one
+  // or two letters before, one after) and given with "is", ":" or "number".
+  const loose =
+    /\b(passport|visa|green card|residence permit|work permit|id card)\b[^\n]{0,50}?(?:\b(?:number|no\.?|num)\s*(?:is|was|:|=|-)?|:|\bis)\s*([A-Z]{0,2}\d{6,10}[A-Z]?)(?![\w/:-]|\.\d|\s*(?:am|pm)\b)/gi;
+  for (const m of text.matchAll(loose)) {
+    const value = m[2]!;
+    const start = m.index + m[0].length - value.length;
+    if (out.some((f) => f.start <= start && f.end >= start + value.length)) continue;
+    out.push(found('passport', 'SECRET', 0.9, start, start + value.length, `a ${m[1]!.toLowerCase()} number`));
   }
 }
 

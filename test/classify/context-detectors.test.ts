@@ -345,6 +345,48 @@ describe('spare keys named by what they open', () => {
   });
 });
 
+describe('fourteenth round: what the writer cross-validation still missed', () => {
+  /** The most protective finding at any certainty: some of these only inform the combiner. */
+  const anyFinding = (text: string) => {
+    const f = strongestFinding(detectSecrets(text), 0);
+    return f && { category: f.category, certain: f.certainty >= 0.9 };
+  };
+  it.each([
+    'Passport for the Lisbon trip: 612093847. Renew before March',
+    'passport came back at last. The new number is 480217735',
+    'helper FIN no. F4410283K, permit renewal due',
+    'Packstation 204, Abholcode 882 104, bis Freitag abholen',
+    'Fahrradschloss: sieben zwei null vier',
+  ])('%s → a certain SECRET finding', (text) => {
+    expect(anyFinding(text)).toEqual({ category: 'SECRET', certain: true });
+  });
+  it.each([
+    'Χρηματοκιβώτιο του παππού: 22 right, 9 left, 41 right',
+    'my crypto stuff: the nano and the card are in the biscuit tin behind the flour',
+    'the bitcoin seed screenshot dey for my old phone inside the wardrobe',
+    'as palavras da carteira estão dentro do livro azul',
+  ])('%s → ULTRASECRET', (text) => {
+    expect(anyFinding(text)?.category).toBe('ULTRASECRET');
+  });
+  it.each([
+    'nas box is Qu4rtz!Harbor so you can log in',
+    'the temporary one for the office, valid till Monday: 3 9 0 5 1',
+  ])('%s → a SECRET finding for the combiner to weigh, not a floor', (text) => {
+    expect(anyFinding(text)).toEqual({ category: 'SECRET', certain: false });
+  });
+  it.each([
+    'shop line is (415) 555-0163 if the courier asks',
+    'call +44 7700 900123 about the bathroom tiles',
+    'GTB transfer code is *737#, balance is *737*6*1#',
+    "the dentist's suite is 410 on the 4th floor, badge in at the lobby",
+    'flight number FR 2 4 1 7 lands at eleven',
+    'passport photos were 15 pounds at the pharmacy',
+    'COVID-19 booster on Monday, then lunch',
+  ])('%s → no secret finding', (text) => {
+    expect(strongestFinding(detectSecrets(text), 0.6)).toBeUndefined();
+  });
+});
+
 describe('one message does not change how the next is read', () => {
   it('finds the same secrets however many messages came before', () => {
     // No access or secret word before the material, so the context check reaches the recovery-material vocabulary.
