@@ -31,6 +31,7 @@ export const COMBINER_FEATURES: readonly string[] = [
   'log words',
   'privacy (not english)',
   'event score (not english)',
+  'code-shaped token',
 ];
 
 /**
@@ -60,6 +61,7 @@ export function combinerFeatures(probs: Record<Category, number>, s: Signals, wo
     Math.log1p(words) / 5,
     s.english ? 0 : privacy,
     s.english ? 0 : s.event.score,
+    s.codeShape,
   ];
 }
 

@@ -196,3 +196,20 @@ describe('a quoted name of a secret is no value', () => {
     expect(read('the code word is "bluebird"').valueLike).toBe(true);
   });
 });
+
+describe('a value that could open something', () => {
+  it('the combiner is told whether the digits are code-shaped, not just present', () => {
+    expect(read('the gate code is 4471').codeShape).toBeGreaterThan(0.9);
+    expect(read('wifi key R7x-22bq, router in the hall').codeShape).toBeGreaterThan(0.9);
+    // A price, a small number and a phone number make a message value-like and nothing more.
+    for (const text of [
+      'halibut cheeks 24.99/lb today',
+      'Kieran plays halfback, number 7',
+      'shop line is (415) 555-0163',
+    ]) {
+      expect(read(text).valueLike).toBe(true);
+      expect(read(text).codeShape).toBe(0);
+    }
+    expect(read('pickup at 10:30 by the front door').codeShape).toBe(0);
+  });
+});
