@@ -563,6 +563,10 @@ function detectLoosePasswords(text: string, out: Finding[]): void {
   }
 }
 
+/** Whether an earlier finding already covers part of `[start, end)`: the weaker shape checks below defer to it. */
+const overlapsFinding = (out: readonly Finding[], start: number, end: number) =>
+  out.some((f) => f.start < end && f.end > start);
+
 /**
  * Words a password is made of, with nothing around to say so: lower and upper case, a digit and a symbol in one word
  * ("pfsense is Gr@nite-Peak7"). Prose, prices, handles, addresses and hyphenated names do not mix all four; an
@@ -574,23 +578,23 @@ function detectPasswordShapes(text: string, out: Finding[]): void {
     if (!(/[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value) && /[!@#$%^&*+=?~]/.test(value))) continue;
     if (/^[\w.+-]+@[\w-]+\.[\w.]+$/.test(value)) continue;
     const end = m.index + value.length;
-    if (out.some((f) => f.start < end && f.end > m.index)) continue;
+    if (overlapsFinding(out, m.index, end)) continue;
     out.push(found('credential', 'SECRET', 0.8, m.index, end, 'a word shaped like a password'));
   }
 }
+
+/** Words before digits read out one by one that make them a reference ("flight number FR 2 4 1 7", "hymn 1 2 4 5"). */
+const SPOKEN_REFERENCE =
+  /\b(?:flight|bus|route|train|room|table|seat|platform|hymn|psalm|page|chapter|track|order|ref(?:erence)?|invoice|ticket|tracking|booking|policy|case|claim|extension|ext)\b[^.\n\d]{0,12}$/i;
 
 /**
  * Digits dictated one by one ("expires Friday: 4 4 7 1 0"): four to eight single digits in a row are told that
  * way when each one matters, as a code's do. A phone number told so runs longer and is left alone.
  */
-const SPOKEN_REFERENCE =
-  /\b(?:flight|bus|route|train|room|table|seat|platform|hymn|psalm|page|chapter|track|order|ref(?:erence)?|invoice|ticket|tracking|booking|policy|case|claim|extension|ext)\b[^.\n\d]{0,12}$/i;
-
 function detectSpacedDigits(text: string, out: Finding[]): void {
   for (const m of text.matchAll(/(?<![\d.,/-] ?)(?<![\w.,/-])\d(?: \d){3,7}(?! ?[\d.,:/-]?\d)(?![\w])/g)) {
     const end = m.index + m[0].length;
-    if (out.some((f) => f.start < end && f.end > m.index)) continue;
-    // "flight number FR 2 4 1 7", "hymn 1 2 4 5": a reference read out, not a code.
+    if (overlapsFinding(out, m.index, end)) continue;
     if (SPOKEN_REFERENCE.test(text.slice(Math.max(0, m.index - 30), m.index))) continue;
     out.push(found('access_code', 'SECRET', 0.75, m.index, end, 'digits told one by one'));
   }
