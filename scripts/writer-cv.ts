@@ -52,6 +52,7 @@ const OTHER_LANGUAGE = new Set([
   'w65',
   'w68',
   'w73',
+  'w98',
 ]);
 const hyper = {
   bits: Number(values.bits),
