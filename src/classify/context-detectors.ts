@@ -76,7 +76,7 @@ const REFERENCE_BEFORE =
 
 /** A shop's discount code: public by design, whatever it sits next to ("Bolt code TALLINN15 gives 15% off"). */
 const PROMO_SENTENCE =
-  /\d\s*%\s*off\b|\bpercent off\b|\b(?:promo(?:tional)?|discount|coupon|voucher|cashback|early[- ]bird)\b|\b(?:code|c[oó]digo|kode|kod|codice) promo\b|\bpromo ?code\b|\b(?:off|korting|rabatt|desconto|descuento|remise|sconto|diskon|potongan) (?:your|the|all|rides?|orders?|everything|on)\b/i;
+  /\d\s*%\s*off\b|\bpercent off\b|[$€£₦₹]\s?\d+\s*off\b|\b\d+\s*(?:naira|rupees?|euros?|dollars?|pounds?|pesos?|bucks)\s+off\b|\bmonths? free\b|\b(?:promo(?:tional)?|discount|coupon|voucher|cashback|early[- ]bird)\b|\b(?:code|c[oó]digo|kode|kod|codice) promo\b|\bpromo ?code\b|\b(?:off|korting|rabatt|desconto|descuento|remise|sconto|diskon|potongan) (?:your|the|all|rides?|orders?|everything|on)\b/i;
 
 /** A sentence about a parcel, an order or a booking: its numbers are references, not codes. */
 const REFERENCE_SENTENCE =
@@ -134,6 +134,8 @@ export function codeTokens(text: string): Token[] {
   for (const m of text.matchAll(CANDIDATE)) {
     let tok = m[0].replace(/[.\-!?]+$/, '');
     if (tok.length < 3) continue;
+    // A vendor's documented placeholder ("AKIAIOSFODNN7EXAMPLE") opens nothing.
+    if (/EXAMPLE/.test(tok)) continue;
     const start = m.index;
     if (phones.some(([a, b]) => start >= a && start < b)) continue;
     // A mobile network's service code ("*737#", "*901*6*1#") is published for everyone to dial.
@@ -161,7 +163,7 @@ export function codeTokens(text: string): Token[] {
       // Four-digit years in running text ("back in 2019") are dates, not codes, unless spelled as a code.
       if (
         /^(?:19|20)\d\d$/.test(tok) &&
-        /\b(?:in|since|from|until|of|by|year|summer|winter|spring|autumn|fall)\s*$/i.test(before)
+        /\b(?:in|since|from|until|of|by|year|summer|winter|spring|autumn|fall)(?:\s+(?:the|a|an))?\s*$/i.test(before)
       )
         continue;
       out.push({ start, end: start + tok.length, text: tok, strength: 0.92 });
@@ -249,7 +251,7 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
     if (word === 'pin' || word === 'pins') {
       const around = usable.slice(Math.max(0, m.index - 12), m.index + 12).toLowerCase();
       if (
-        /\b(?:pin ?code|postal|map|drop(?:ped)? a|brooch|lapel|hair|bowling|safety) ?pins?\b|\bpins? (?:on|in) (?:the )?map\b/.test(
+        /\b(?:pin ?code|postal|map|drop(?:ped)? a|brooch|lapel|hair|bowling|safety|union|enamel|souvenir) ?pins?\b|\bpins? (?:on|in) (?:the )?map\b|\bpin (?:split|brooch|badge)\b/.test(
           around,
         )
       )
@@ -268,6 +270,9 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
   // "code" alone counts when nothing before it makes it a zip, dress or promo code.
   for (const m of usable.matchAll(/\bcode\b/gi)) {
     if (POSTAL_AFTER.test(usable.slice(m.index + m[0].length))) continue;
+    // Code as in software or a hospital alert: "code review", "code freeze", "code blue", "mock code".
+    if (NOT_A_LOCK_CODE.test(usable.slice(m.index + m[0].length))) continue;
+    if (/\bmock\s*$/i.test(usable.slice(Math.max(0, m.index - 6), m.index))) continue;
     const lead = usable.slice(Math.max(0, m.index - 16), m.index);
     if (HARMLESS_CODE.test(lead) && !/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) continue;
     if (/\b(?:my|the|our|her|his|their|your|this|that)\s*$/i.test(lead)) {
@@ -283,6 +288,10 @@ function accessNear(text: string, tok: Token): RegExpExecArray | undefined {
   }
   return undefined;
 }
+
+/** What follows "code" when it is software, a hospital alert or a rule book, not something a lock takes. */
+const NOT_A_LOCK_CODE =
+  /^\s*(?:reviews?|freeze|blue|red|black|brown|pink|grey|gray|orange|white|silver|of conduct|of practice|base|camp|editor|smell|quality|coverage|switch(?:ing)?|name)\b/i;
 
 /** The sentence (or line) holding text[start, end). */
 function sentenceAround(text: string, start: number, end: number): string {

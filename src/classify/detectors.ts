@@ -341,7 +341,8 @@ function detectKeys(text: string, out: Finding[]): void {
   const covered = (i: number) => out.some((f) => i >= f.start && i < f.end);
   for (const m of text.matchAll(/(?<![\w/.@-])[A-Za-z0-9_+/=-]{20,}(?![\w/@])/g)) {
     const tok = m[0];
-    if (covered(m.index) || /EXAMPLE/.test(tok) || publicValue(text, m.index)) continue;
+    if (covered(m.index) || /EXAMPLE/.test(tok) || PUBLISHED_SAMPLE_KEYS.has(tok) || publicValue(text, m.index))
+      continue;
     const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(tok)).length;
     if (classes < 2 || !/\d/.test(tok)) continue;
     const h = shannonEntropy(tok);
@@ -586,16 +587,28 @@ function detectCredentials(text: string, out: Finding[]): void {
 const INDOOR_PLACE =
   /\b(?:drawer|hook|cupboard|cabinet|shelf|bowl|wardrobe|closet|desk|dresser|nightstand|bedside|pantry|fridge|kitchen|tv|handbag|purse|pocket|jacket|coat|key ?rack|sideboard|dish|tray|box on|jar)\b/i;
 
+/** Words of an address or a delivery: beside them, six digits after "PIN code" are an Indian postal code. */
+export const POSTAL_WORDS =
+  /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|postcode|zip|district|village|town|society|colony|sector|locality|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala|amazon|flipkart)\b/i;
+
+/** Things a badge or brooch pin is worn on. */
+const WORN =
+  /\b(?:lanyard|lapel|jacket|coat|denim|hat|cap|beanie|bag|backpack|rucksack|scarf|collar|badge|uniform|carhartt|vest|hoodie)\b/i;
+
 function detectCodes(text: string, out: Finding[]): void {
   // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
   // An Indian postal PIN code is six digits in an address, not a secret.
-  const postal =
-    /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|district|village|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala)\b/i.test(
-      text,
-    );
+  const postal = POSTAL_WORDS.test(text);
   for (const m of text.matchAll(/\bpin(?:\s*(?:code|number|no\.?|#))?\b([^.\n!?\d]{0,30}?)(\d{4,8})\b/gi)) {
     const value = m[2]!;
     if (postal && /^[1-9]\d{5}$/.test(value)) continue;
+    // A pin worn or kept as a keepsake ("the pin on my lanyard is from the 2017 event", "union pin from the 2019
+    // strike"): the year it came from, not a code.
+    if (
+      /^(?:19|20)\d\d$/.test(value) &&
+      (/\b(?:from|since|in|of)(?:\s+(?:the|a|an))?\s*$/i.test(m[1]!) || WORN.test(m[1]!))
+    )
+      continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('pin', 'SECRET', 0.97, start, start + value.length, 'a PIN'));
   }
@@ -607,6 +620,8 @@ function detectCodes(text: string, out: Finding[]): void {
     const rest = m[0].slice(m[1]!.length);
     if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest))
       continue;
+    // "office address pin code 500081": an Indian postal code.
+    if (/\bpin\s*code\b/i.test(rest) && /^[1-9]\d{5}$/.test(m[3]!) && POSTAL_WORDS.test(text)) continue;
     const coded =
       /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
@@ -629,6 +644,13 @@ function detectCodes(text: string, out: Finding[]): void {
     // A postal, zip, promo or booking code told the same way ("postal code for the flat is 31-055").
     if (NOT_ACCESS_CODE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     const value = m[2]!;
+    // "postal PIN code for the supplier is 400001", "Mumbai PIN code for our society is 400050".
+    if (
+      /\bpin\s*$/i.test(text.slice(Math.max(0, m.index - 6), m.index)) &&
+      /^[1-9]\d{5}$/.test(value) &&
+      POSTAL_WORDS.test(text)
+    )
+      continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, 'an access code'));
   }
@@ -758,7 +780,28 @@ export function detectSecrets(text: string): Finding[] {
       out.push({ ...f, start, end, label: `${f.label} (told in words)` });
     }
   }
-  return liftUnlocksEverything(text, testCardMessage(text) ? out.filter((f) => !aboutTheTestCard(text, f)) : out);
+  const shown = out.filter((f) => !(f.category === 'SECRET' && documentedExample(text, f)));
+  return liftUnlocksEverything(text, testCardMessage(text) ? shown.filter((f) => !aboutTheTestCard(text, f)) : shown);
+}
+
+/**
+ * A value its sentence presents as a documented example or placeholder ("the example key in the API docs is …, the
+ * tutorial says so", "the example IBAN from every Finnish bank doc, not real"): it opens nothing. It takes both a
+ * word for an example and one for where it is published or that it is not real, and no "not the example".
+ */
+const EXAMPLE_WORD = /\b(?:examples?|exemple|ejemplo|esempio|beispiel|sample|dummy|placeholder|fake)\b/i;
+const PUBLISHED_WORD =
+  /\b(?:docs?|documentation|doku|tutorials?|handout|readme|not (?:real|ours|mine)|public(?:ly)?|published|publique|everyone uses|everybody uses)\b/i;
+const NOT_EXAMPLE =
+  /\bnot (?:the|an?|some|a) (?:example|sample|dummy|placeholder|fake)\b|\b(?:real|live|actual) (?:one|key|password)\b/i;
+
+function documentedExample(text: string, f: Finding): boolean {
+  const head = text.slice(0, f.start);
+  const from =
+    Math.max(head.lastIndexOf('. '), head.lastIndexOf('! '), head.lastIndexOf('? '), head.lastIndexOf('\n')) + 1;
+  const tail = text.slice(f.end).search(/[.!?](?:\s|$)|\n/);
+  const sentence = text.slice(from, tail < 0 ? text.length : f.end + tail);
+  return EXAMPLE_WORD.test(sentence) && PUBLISHED_WORD.test(sentence) && !NOT_EXAMPLE.test(sentence);
 }
 
 /**

@@ -400,3 +400,31 @@ describe('one message does not change how the next is read', () => {
     }
   });
 });
+
+describe('sixteenth round: documented examples, postal PIN codes, badge pins and software codes', () => {
+  it.each([
+    'the quickstart uses AKIAIOSFODNN7EXAMPLE as its access key, do not copy it',
+    'sk_test_4eC39HqLyjWDarjtT1zdp7dc is the sample key printed all over the Stripe docs',
+    'the example key in the tutorial is sk_test_abcdef1234567890abcd, not ours',
+    'DE89 3704 0044 0532 0130 00 is the example IBAN from the public documentation',
+    'delivery address pin code 560034, the courier keeps getting it wrong',
+    'PIN code for our society in Mumbai is 400072',
+    'the pin on my backpack is from the 2018 marathon',
+    'enamel pin from the 2021 tour is on my denim jacket',
+    'code review with the platform team Tuesday 1100',
+    'code blue on ward 6 at 0300, all fine now',
+    'bakery app code CROISSANT10 gives $3 off your first order',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+
+  it.each([
+    'our prod key is sk_live_51HxQe2LkdGp0Xa9Zb7TqWm3 do not share',
+    'not the example from the docs, the real one: sk_test_9fQ2mZr81LkXw0PaTb7Yc4Ve',
+    'debit card pin 4417',
+    'pin code for the phone is 2018',
+    'the code for the shed padlock is 0912',
+  ])('the same shapes holding a real value stay SECRET: %s', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+});
