@@ -356,8 +356,8 @@ export function decide(
  * most likely one was chosen for protection, so it is marked for review, as is one whose confidence is below its
  * category's threshold.
  *
- * The rules for a message with no value and no finding stay as in `fuse` and `decide`, because the corpus cannot
- * teach them (its secrets nearly always hold a value, and its look-alikes name keys and safes far more often
+ * The rules for a message with no value and no finding stay as in `fuse` and `decide` (unless the text model, on a
+ * message about access, or the combiner is nearly sure it is a secret), because the corpus cannot teach them (its secrets nearly always hold a value, and its look-alikes name keys and safes far more often
  * than everyday chat does):
  * - talk about passwords, keys or safes is not a secret ("advice about choosing passwords: use three random
  *   words", "that's the key to making a difference", "have a safe trip"): the secret classes lose 1.5 / 2 of
@@ -378,7 +378,11 @@ function decideLearned(
   // A message about access that the text model itself reads as a secret keeps it, value or not: dictated and
   // spelled-out passwords, answers to security questions and where a key hangs often hold no digit or colon.
   const modelSure = signals.secretContext && probs.SECRET + probs.ULTRASECRET >= MODEL_SURE_SECRET;
-  const noValue = !signals.valueLike && !signals.findings.some((f) => f.certainty >= 0.6) && !modelSure;
+  // So does one the combiner itself is all but sure is a secret: where the paper for the coins is hidden, who holds
+  // which of three pieces, told with no value and often no word for what it opens.
+  const combinerSure = q.SECRET + q.ULTRASECRET >= COMBINER_SURE_SECRET;
+  const noValue =
+    !signals.valueLike && !signals.findings.some((f) => f.certainty >= 0.6) && !modelSure && !combinerSure;
   if (noValue) {
     const bare = !signals.secretContext;
     q = lowerSecrets(q, bare ? 6.5 : 1.5, bare ? 7 : 2);
@@ -405,6 +409,14 @@ function decideLearned(
  * 2,760 sealed), and without the access-word condition short replies ("Thanks! Take care!") are sealed.
  */
 const MODEL_SURE_SECRET = 0.7;
+
+/**
+ * Combiner mass on the secret classes above which a message is not lowered for holding no value, access words or
+ * not. Writer cross-validation (six folds, 44,166 messages of 90 writers; development numbers): 8 fewer messages
+ * filed below their level (ULTRASECRET 188 → 182, SECRET 132 → 130), 7 more right, 1 more over-protected; 0.95 gains
+ * less, and 0.8 seals a second LoCoMo chat turn (development half, 2,760 turns) where 0.9 keeps the one it had.
+ */
+const COMBINER_SURE_SECRET = 0.9;
 
 const NOT_SECRET: readonly Category[] = ['CHRONOLOGICAL', 'GENERAL', 'CONFIDENTIAL'];
 

@@ -213,3 +213,30 @@ describe('a value that could open something', () => {
     expect(read('pickup at 10:30 by the front door').codeShape).toBe(0);
   });
 });
+
+describe('a secret told without a value', () => {
+  /** A combiner that gives `category` probability `p` on every message and splits the rest evenly. */
+  const leaning = (category: Category, p: number) =>
+    Combiner.from({
+      format: 'memvault-combiner-v2',
+      classes: CATEGORIES,
+      features: COMBINER_FEATURES,
+      weights: CATEGORIES.map((c) => [...new Array(D).fill(0), c === category ? Math.log((4 * p) / (1 - p)) : 0]),
+      underCost: 3,
+      trainedAt: '2026-12-01T00:00:00Z',
+      trainingExamples: 0,
+      note: 'test',
+    });
+  const text = 'We watched the match at Tom’s place';
+
+  it('keeps the level a combiner is all but sure of, though the message holds no value', () => {
+    expect(createLocalClassifier({ combiner: leaning('ULTRASECRET', 0.95) }).classifySync(text).category).toBe(
+      'ULTRASECRET',
+    );
+  });
+
+  it('lowers a lean that is not that sure, as before', () => {
+    const category = createLocalClassifier({ combiner: leaning('ULTRASECRET', 0.8) }).classifySync(text).category;
+    expect(levelOf(category)).toBeLessThan(levelOf('SECRET'));
+  });
+});
