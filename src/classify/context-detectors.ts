@@ -294,7 +294,7 @@ const NOT_A_LOCK_CODE =
   /^\s*(?:reviews?|freeze|blue|red|black|brown|pink|grey|gray|orange|white|silver|of conduct|of practice|base|camp|editor|smell|quality|coverage|switch(?:ing)?|name)\b/i;
 
 /** The sentence (or line) holding text[start, end). */
-function sentenceAround(text: string, start: number, end: number): string {
+export function sentenceAround(text: string, start: number, end: number): string {
   const head = text.slice(0, start);
   const from =
     Math.max(head.lastIndexOf('. '), head.lastIndexOf('! '), head.lastIndexOf('? '), head.lastIndexOf('\n')) + 1;

@@ -1,5 +1,5 @@
 import { BIP39_LENGTHS, bip39Words, isValidMnemonic } from './bip39.js';
-import { detectInContext, found, liftUnlocksEverything } from './context-detectors.js';
+import { detectInContext, found, liftUnlocksEverything, sentenceAround } from './context-detectors.js';
 import { respellNumbers } from './spoken-numbers.js';
 
 /** What a detector found. The value itself is never kept: only where it is and what it is. */
@@ -796,11 +796,7 @@ const NOT_EXAMPLE =
   /\bnot (?:the|an?|some|a) (?:example|sample|dummy|placeholder|fake)\b|\b(?:real|live|actual) (?:one|key|password)\b/i;
 
 function documentedExample(text: string, f: Finding): boolean {
-  const head = text.slice(0, f.start);
-  const from =
-    Math.max(head.lastIndexOf('. '), head.lastIndexOf('! '), head.lastIndexOf('? '), head.lastIndexOf('\n')) + 1;
-  const tail = text.slice(f.end).search(/[.!?](?:\s|$)|\n/);
-  const sentence = text.slice(from, tail < 0 ? text.length : f.end + tail);
+  const sentence = sentenceAround(text, f.start, f.end);
   return EXAMPLE_WORD.test(sentence) && PUBLISHED_WORD.test(sentence) && !NOT_EXAMPLE.test(sentence);
 }
 
