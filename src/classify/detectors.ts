@@ -588,7 +588,7 @@ const INDOOR_PLACE =
   /\b(?:drawer|hook|cupboard|cabinet|shelf|bowl|wardrobe|closet|desk|dresser|nightstand|bedside|pantry|fridge|kitchen|tv|handbag|purse|pocket|jacket|coat|key ?rack|sideboard|dish|tray|box on|jar)\b/i;
 
 /** Words of an address or a delivery: beside them, six digits after "PIN code" are an Indian postal code. */
-export const POSTAL_WORDS =
+const POSTAL_WORDS =
   /\b(?:address|courier|deliver\w*|road|street|nagar|layout|floor|tower|stage|post office|postal|postcode|zip|district|village|town|society|colony|sector|locality|india|bengaluru|bangalore|mumbai|delhi|chennai|hyderabad|pune|kolkata|mysore|kerala|amazon|flipkart)\b/i;
 
 /** Things a badge or brooch pin is worn on. */
@@ -599,9 +599,10 @@ function detectCodes(text: string, out: Finding[]): void {
   // PINs: "pin is 8812", "PIN for the debit card: 8812", "pin 4471"
   // An Indian postal PIN code is six digits in an address, not a secret.
   const postal = POSTAL_WORDS.test(text);
+  const postalPin = (value: string) => postal && /^[1-9]\d{5}$/.test(value);
   for (const m of text.matchAll(/\bpin(?:\s*(?:code|number|no\.?|#))?\b([^.\n!?\d]{0,30}?)(\d{4,8})\b/gi)) {
     const value = m[2]!;
-    if (postal && /^[1-9]\d{5}$/.test(value)) continue;
+    if (postalPin(value)) continue;
     // A pin worn or kept as a keepsake ("the pin on my lanyard is from the 2017 event", "union pin from the 2019
     // strike"): the year it came from, not a code.
     if (
@@ -621,7 +622,7 @@ function detectCodes(text: string, out: Finding[]): void {
     if (/\b(?:postal|post|zip|area|promo|dress|booking|reservation|confirmation|tracking|order)\s+code\b/i.test(rest))
       continue;
     // "office address pin code 500081": an Indian postal code.
-    if (/\bpin\s*code\b/i.test(rest) && /^[1-9]\d{5}$/.test(m[3]!) && POSTAL_WORDS.test(text)) continue;
+    if (/\bpin\s*code\b/i.test(rest) && postalPin(m[3]!)) continue;
     const coded =
       /\b(code|combo|combination|pin|passcode|keypad)\b/i.test(rest) ||
       /combination|combo|passcode|keypad|lockbox|padlock/.test(noun);
@@ -645,12 +646,7 @@ function detectCodes(text: string, out: Finding[]): void {
     if (NOT_ACCESS_CODE_BEFORE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     const value = m[2]!;
     // "postal PIN code for the supplier is 400001", "Mumbai PIN code for our society is 400050".
-    if (
-      /\bpin\s*$/i.test(text.slice(Math.max(0, m.index - 6), m.index)) &&
-      /^[1-9]\d{5}$/.test(value) &&
-      POSTAL_WORDS.test(text)
-    )
-      continue;
+    if (/\bpin\s*$/i.test(text.slice(Math.max(0, m.index - 6), m.index)) && postalPin(value)) continue;
     const start = m.index + m[0].length - value.length;
     out.push(found('access_code', 'SECRET', 0.95, start, start + value.length, 'an access code'));
   }

@@ -357,8 +357,9 @@ export function decide(
  * category's threshold.
  *
  * The rules for a message with no value and no finding stay as in `fuse` and `decide` (unless the text model, on a
- * message about access, or the combiner is nearly sure it is a secret), because the corpus cannot teach them (its secrets nearly always hold a value, and its look-alikes name keys and safes far more often
- * than everyday chat does):
+ * message about access, or the combiner is nearly sure it is a secret), because the corpus cannot teach them (its
+ * secrets nearly always hold a value, and its look-alikes name keys and safes far more often than everyday chat
+ * does):
  * - talk about passwords, keys or safes is not a secret ("advice about choosing passwords: use three random
  *   words", "that's the key to making a difference", "have a safe trip"): the secret classes lose 1.5 / 2 of
  *   their log-odds (SECRET / ULTRASECRET), and the price of under-protection does not raise the answer into
