@@ -469,6 +469,18 @@ function detectSeedPhrase(text: string, out: Finding[]): void {
 const MASTER =
   /\b(master password|master pass(?:word|phrase)?|1password|bitwarden|lastpass|keepass(?:xc)?|dashlane|password manager|pw manager|pass manager|vault password|keychain password|veracrypt|bitlocker recovery key|filevault recovery key|encryption passphrase|disk encryption (?:password|passphrase|key))\b/i;
 
+/** A game, a treasure hunt or a children's club: a password there is part of the play. */
+const GAME =
+  /\b(?:games?|treasure hunt|scavenger hunt|escape room|club ?house|(?:kids'?|children'?s|secret|holiday|after-?school|summer) club|den|fort|tent|tree ?house|role-?play)\b/i;
+/** Unless the same sentence names an account, a device or a network, where a game's password is a real one. */
+const GAME_ACCOUNT =
+  /\b(?:login|log-?in|sign-?in|account|app|wi-?fi|online|steam|xbox|playstation|psn|nintendo|switch|console|game ?center|e-?mail|phone|tablet|ipad|laptop|computer|pc|server|bank|netflix|roblox|minecraft|fortnite|discord|door code|alarm|locker|gate)\b/i;
+
+function gamePassword(text: string, start: number, end: number): boolean {
+  const sentence = sentenceAround(text, start, end);
+  return GAME.test(sentence) && !GAME_ACCOUNT.test(sentence);
+}
+
 function detectCredentials(text: string, out: Finding[]): void {
   const master = MASTER.test(text);
   // "my gmail password is hunter2", "changed the wifi pw to X", "password: X", "pass = X"
@@ -482,6 +494,8 @@ function detectCredentials(text: string, out: Finding[]): void {
     // A plain word that ends the clause ("the netflix password is bluebird") is the password.
     const tail = text.slice(m.index + m[0].length);
     if (strength < 0.97 && /^\s*(?:$|[.!,;)\n]|and\b|but\b|lol\b|haha\b|btw\b)/i.test(tail)) strength = 0.92;
+    // A plain word as the password of a children's game or club opens a blanket fort, not an account.
+    if (strength < 0.97 && gamePassword(text, m.index, m.index + m[0].length)) continue;
     // "is to", "is for": talk about the password, not the password.
     const between = m[2] ?? '';
     if (/\b(hints?|polic(?:y|ies)|requirements?|rules?|length|manager app|reset link|advice|tips?)\b/i.test(between))

@@ -428,3 +428,30 @@ describe('sixteenth round: documented examples, postal PIN codes, badge pins and
     expect(floor(text)).toBe('SECRET');
   });
 });
+
+describe('seventeenth round: Spanish articles, clock times, local phone numbers and children’s games', () => {
+  it.each([
+    // "las" is the Spanish article, not the Norwegian "lås" (a lock).
+    'cena con las chicas jueves 21hs en el bar de la 140, reservé a mi nombre',
+    'torque de las ruedas 100 Nm, apretar en cruz',
+    'power cut tomorrow 14:00-16:30, charge the laptop first',
+    'dispatch 555 3120 — put it in the new phone',
+    "party game: the password was 'lundi', say it at the door for candy",
+    "holiday club at church today, the password to get in the den was 'pineapple' lol, kids loved it",
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['la cajita fuerte de mami en el ropero: 34-08-61', 'ULTRASECRET'],
+    ['llave de cifrado del disco externo: 7c2e91fa4b08d35e6a1f97c2d40b8e53', 'ULTRASECRET'],
+    ['llave privada de la wallet: 5Jq8kTf9zgWQnRidDA76MzPL6TsZZY36hWXMssSzNydYXYB9KR', 'ULTRASECRET'],
+    ['lås til boden: 4471', 'SECRET'],
+    ['the gate code is 555 3120', 'SECRET'],
+    ['my steam password is bluebird', 'SECRET'],
+    ['the game console password is bluebird', 'SECRET'],
+    ['golf club password is bluebird', 'SECRET'],
+  ] as const)('real values keep their floor: %s → %s', (text, level) => {
+    expect(floor(text)).toBe(level);
+  });
+});
