@@ -76,7 +76,17 @@ const REFERENCE_BEFORE =
 
 /** A shop's discount code: public by design, whatever it sits next to ("Bolt code TALLINN15 gives 15% off"). */
 const PROMO_SENTENCE =
-  /\d\s*%\s*off\b|\bpercent off\b|[$€£₦₹]\s?\d+\s*off\b|\b\d+\s*(?:naira|rupees?|euros?|dollars?|pounds?|pesos?|bucks)\s+off\b|\bmonths? free\b|\b(?:promo(?:tional)?|discount|coupon|voucher|cashback|early[- ]bird)\b|\b(?:code|c[oó]digo|kode|kod|codice) promo\b|\bpromo ?code\b|\b(?:off|korting|rabatt|desconto|descuento|remise|sconto|diskon|potongan) (?:your|the|all|rides?|orders?|everything|on)\b/i;
+  /\d\s*%\s*off\b|\bpercent off\b|[$€£₦₹]\s?\d+\s*off\b|\b\d+\s*(?:naira|rupees?|euros?|dollars?|pounds?|pesos?|bucks)\s+off\b|\bmonths? free\b|\b(?:promo(?:tional)?|promocional|promozionale|discount|coupon|voucher|cashback|early[- ]bird)\b|\bc[oó]dig[oa] de (?:descuento|desconto)\b|\bcodice sconto\b|\b(?:code|c[oó]digo|kode|kod|codice) promo\b|\bpromo ?code\b|\b(?:off|korting|rabatt|desconto|descuento|remise|sconto|diskon|potongan) (?:your|the|all|rides?|orders?|everything|on)\b/i;
+
+/**
+ * A shop's code told without the word "discount": a word in capitals and a small number ("SAVE40", "BACK2SCHOOL15"),
+ * in a sentence about a shop or an offer and about nothing a code could open.
+ */
+const PROMO_SHAPE = /^[A-Z]{3,}(?:\d[A-Z]+)?\d{1,3}$/;
+const SHOP_SENTENCE =
+  /\b(?:shop|store|app only|on the app|online|works (?:on|until|till|for|at|in)|still works|for new (?:drivers|customers|users|riders)|this (?:week|month)|checkout|order|sale|unidays|student)\b/i;
+const LOCK_SENTENCE =
+  /\b(?:wi-?fi|router|door|gate|alarm|locker|lock|login|log in|password|pw|pin|safe|garage|keypad|entry|building)\b/i;
 
 /** A sentence about a parcel, an order or a booking: its numbers are references, not codes. */
 const REFERENCE_SENTENCE =
@@ -328,6 +338,7 @@ function detectCodesNearAccess(text: string, out: Finding[]): void {
     if (phone && /^[\d -]+$/.test(tok.text) && (digits >= 9 || /^\d{3,4}[ -]\d{4}$/.test(tok.text))) continue;
     const sentence = sentenceAround(text, tok.start, tok.end);
     if (PROMO_SENTENCE.test(sentence)) continue;
+    if (PROMO_SHAPE.test(tok.text) && SHOP_SENTENCE.test(sentence) && !LOCK_SENTENCE.test(sentence)) continue;
     const justBefore = text.slice(Math.max(0, tok.start - 25), tok.start);
     if (REFERENCE_SENTENCE.test(sentence) && !CODE_WORD_NEAR.test(justBefore)) continue;
     // "I called 111", "dialled 0800 555 0199": a number someone called, not a code.
@@ -888,6 +899,10 @@ function detectDuressAndHardware(text: string, out: Finding[]): void {
     )) {
       const value = m[1]!;
       if (!/\d/.test(value) && !/[!@#$%^&*]/.test(value) && !/[a-z][A-Z]/.test(value)) continue;
+      // The PIN alone, its words said to be elsewhere: the PIN and access-code findings keep it SECRET.
+      if (/^pin\b/i.test(m[0]) && PIN_ALONE.test(text)) continue;
+      // A shop's discount code for the device ("ledger store discount code HODL15").
+      if (PROMO_SENTENCE.test(sentenceAround(text, m.index, m.index + m[0].length))) continue;
       const start = m.index + m[0].length - value.length;
       out.push(
         found(
@@ -940,6 +955,18 @@ const LIFTABLE = (f: Finding): boolean =>
   );
 
 /**
+ * "Only the PIN, the words are somewhere else": a hardware wallet's PIN whose message says the recovery words are not
+ * in it. The definitions make a hardware-wallet PIN a master secret *with* its recovery material; the corpus's
+ * writers filed these SECRET (14 of 15) and every other hardware-wallet PIN ULTRASECRET (109 of 110).
+ */
+const PIN_ALONE =
+  /\b(?:only the pin|just the pin|pin only|only pin|pin on its own|the pin alone|nur die pin|sirf pin)\b|μόνο το pin|\b(?:words?|seed|recovery|backup)\b[^.\n]{0,40}?(?:\b(?:somewhere else|elsewhere|not (?:here|in this|on this)|aren'?t (?:here|in)|are not (?:here|in)|still where|other place|woanders|alag jagah)\b|αλλού)|\bnot (?:writing|putting) (?:where )?(?:the )?(?:words|seed)/i;
+
+/** What PIN_ALONE sets aside: the hardware wallet and its words, which lift nothing then. */
+const HARDWARE_AND_WORDS =
+  /\b(?:ledger (?:nano|wallet|live|pin|device)|trezor|coldcard|bitbox|keystone|hardware wallet|(?:seed|recovery) (?:phrase|seed|words?))\b/gi;
+
+/**
  * A SECRET finding in a message that is about something which guards everything else (a password vault,
  * a safe, a seed, duress) is itself a master secret. Returns the lifted findings.
  */
@@ -959,11 +986,14 @@ export function liftUnlocksEverything(text: string, given: Finding[]): Finding[]
   const cue = m[0].toLowerCase();
   // A safe mentioned harmlessly ("a safe trip") lifts nothing; "the safe" must be the noun.
   if (/safe/.test(cue) && !/deposit/.test(cue) && (!SAFE_NOUN.test(text) || SAFE_HARMLESS.test(text))) return findings;
+  // A hardware wallet's PIN told with the words said to be elsewhere is the PIN alone: SECRET, not the recovery.
+  const pinAlone = PIN_ALONE.test(text);
   // "master" must be the password manager's master, not the master bedroom's wifi.
   return findings.map((f) => {
     if (f.category !== 'SECRET' || !LIFTABLE(f)) return f;
     // The cue must be near the value: within the same stretch of ~120 characters.
-    const near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
+    let near = text.slice(Math.max(0, f.start - 120), Math.min(text.length, f.end + 120));
+    if (pinAlone) near = near.replace(HARDWARE_AND_WORDS, ' ');
     if (SAFE_NOUN.test(near) && !SAFE_HARMLESS.test(near)) {
       return { ...f, category: 'ULTRASECRET', label: `${f.label}, which guards everything else` };
     }

@@ -455,3 +455,42 @@ describe('seventeenth round: Spanish articles, clock times, local phone numbers 
     expect(floor(text)).toBe(level);
   });
 });
+
+describe('a hardware wallet’s PIN told alone', () => {
+  it.each([
+    'Trezor PIN is 8417. only the PIN, the words are somewhere else',
+    'ledger pin 5521 (seed words are elsewhere, not writing them here)',
+    'hardware wallet PIN on its own is 4471. the words aren’t in this house',
+  ])('is SECRET when the message says the words are not in it: %s', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+
+  it.each([
+    'ledger pin 4402',
+    'Ledger PIN 830174. recovery card is in the freezer behind the peas',
+    'ledger duress pin 1108 opens the decoy wallet, the real one is different',
+    'Trezor passphrase Tr33house!9, only the pin is on the sticky note',
+  ])('stays ULTRASECRET otherwise: %s', (text) => {
+    expect(floor(text)).toBe('ULTRASECRET');
+  });
+});
+
+describe('shop codes told without the word "discount"', () => {
+  it.each([
+    'Tesco code this week is HOME15, works on the app only',
+    'UNiDAYS code for Asos STUDENT15 still works btw',
+    'código promocional PESCA10 en el súper',
+    'codice sconto del sito: NATALE20',
+    'ledger store discount code HODL15',
+  ])('%s → no certain finding', (text) => {
+    expect(floor(text)).toBeUndefined();
+  });
+
+  it.each([
+    'wifi code HOME15 works on both floors',
+    'the shop door code is 4471, works on the back door too',
+    'store room keypad code SAVE40',
+  ])('a code for something that opens keeps its floor: %s', (text) => {
+    expect(floor(text)).toBe('SECRET');
+  });
+});
