@@ -32,6 +32,7 @@ export const COMBINER_FEATURES: readonly string[] = [
   'privacy (not english)',
   'event score (not english)',
   'code-shaped token',
+  'time shape',
 ];
 
 /**
@@ -62,6 +63,7 @@ export function combinerFeatures(probs: Record<Category, number>, s: Signals, wo
     s.english ? 0 : privacy,
     s.english ? 0 : s.event.score,
     s.codeShape,
+    s.event.timeShape ? 1 : 0,
   ];
 }
 

@@ -48,6 +48,30 @@ describe('events', () => {
     expect(event('My debit card PIN is 8812', now).eventDate).toBeUndefined();
     expect(event('Our Secret Santa budget is 20 dollars', now).eventDate).toBeUndefined();
   });
+
+  it.each([
+    'Elternabend Kita Do 19:00',
+    'vendredi soir chez Paul',
+    'ETA Rotterdam Huwebes 0600 LT',
+    'mkutano kesho saa 3',
+    'skolavslutning 13 juni kl 9',
+    'rent due 23/5',
+    'Termin am 13.06.2026',
+    'pay before the 5th',
+    'w piątek idziemy do kina',
+  ])('names a time in any of the corpus languages: %s', (text) => {
+    expect(event(text, now).timeShape).toBe(true);
+  });
+
+  it.each([
+    '1/2 cup of sugar, 1.5 kg flour',
+    'pastries were 2.80 each',
+    'gate code 1234',
+    'I love oat milk',
+    'the 2nd floor bathroom',
+  ])('names no time: %s', (text) => {
+    expect(event(text, now).timeShape).toBe(false);
+  });
 });
 
 describe('topics', () => {
