@@ -16,7 +16,7 @@ export interface TrainingHyper {
   readonly seeds: number;
 }
 
-export const DEFAULT_HYPER: TrainingHyper = { bits: 18, epochs: 20, l2: 3e-5, seeds: 5 };
+export const DEFAULT_HYPER: TrainingHyper = { bits: 20, epochs: 20, l2: 3e-5, seeds: 5 };
 
 /** The model learns from masked text, exactly as the classifier will show it (see maskFindings). */
 export const maskForModel = (text: string): string => maskFindings(text, detectSecrets(text));

@@ -5,7 +5,7 @@
  * same training rows (each writer's messages scored by a model that never saw that writer), into
  * assets/classifier/combiner.json. About four minutes on two cores.
  *
- *   npx tsx scripts/train-classifier.ts [--bits 18] [--epochs 20] [--l2 3e-5] [--old none|handwritten|all]
+ *   npx tsx scripts/train-classifier.ts [--bits 20] [--epochs 20] [--l2 3e-5] [--old none|handwritten|all]
  *       [--old-weight 0.3] [--seeds 5] [--oof-seeds 2] [--under-cost 2.5]
  *
  * By default only the people corpus (corpus/people, written by independent writers in many voices) is used:
@@ -32,12 +32,12 @@ import {
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
-    bits: { type: 'string', default: '18' },
-    epochs: { type: 'string', default: '20' },
-    l2: { type: 'string', default: '3e-5' },
+    bits: { type: 'string', default: String(DEFAULT_HYPER.bits) },
+    epochs: { type: 'string', default: String(DEFAULT_HYPER.epochs) },
+    l2: { type: 'string', default: String(DEFAULT_HYPER.l2) },
     old: { type: 'string', default: 'none' },
     'old-weight': { type: 'string', default: '0.3' },
-    seeds: { type: 'string', default: '5' },
+    seeds: { type: 'string', default: String(DEFAULT_HYPER.seeds) },
     'oof-seeds': { type: 'string', default: '2' },
     'under-cost': { type: 'string', default: String(UNDER_COST) },
   },

@@ -1,7 +1,7 @@
 /**
  * A quick development measure for changes to the text model's recipe: K-fold cross-validation by writer.
  *
- *   npx tsx scripts/writer-cv.ts [--folds 6] [--bits 18] [--l2 3e-5] [--epochs 20] [--seeds 2]
+ *   npx tsx scripts/writer-cv.ts [--folds 6] [--bits 20] [--l2 3e-5] [--epochs 20] [--seeds 2]
  *       [--under-cost 1.5,2.5] [--cache /tmp/memvault-cv.json] [--matrix]
  *
  * The writers of corpus/people are dealt into `--folds` groups; each group's messages are scored by a text model
