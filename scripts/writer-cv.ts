@@ -2,7 +2,7 @@
  * A quick development measure for changes to the text model's recipe: K-fold cross-validation by writer.
  *
  *   npx tsx scripts/writer-cv.ts [--folds 6] [--bits 20] [--l2 3e-5] [--epochs 20] [--seeds 2]
- *       [--under-cost 1.5,2.5] [--cache /tmp/memvault-cv.json] [--matrix]
+ *       [--under-cost 1.5,2.5] [--cache /tmp/memvault-cv.json] [--matrix] [--fraction 0.5] [--before w108]
  *
  * The writers of corpus/people are dealt into `--folds` groups; each group's messages are scored by a text model
  * trained (shipped recipe, `--seeds` seeds) on the other groups' training rows, and decided by the shipped
@@ -11,6 +11,9 @@
  * side by side; the official leave-one-writer-out run stays the number that is reported. Prints accuracy,
  * under- and over-protection and the protection of the three sensitive classes for all writers and for those
  * who write mostly in English. Development numbers: the rules were written with these writers in view.
+ * `--fraction F` draws a learning curve: each fold's text model learns from that share of its training rows (chosen
+ * by row id) and every out-of-fold row is still scored. `--before wN` adds a line for the writers numbered below wN,
+ * so a run after a writer round can be compared with one from before it on the same writers.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     'under-cost': { type: 'string', default: String(UNDER_COST) },
     cache: { type: 'string' },
     matrix: { type: 'boolean' },
+    fraction: { type: 'string', default: '1' },
+    before: { type: 'string' },
   },
 });
 /** Writers who wrote mostly or partly in another language (corpus/README.md). */
@@ -54,6 +59,7 @@ const OTHER_LANGUAGE = new Set([
   'w73',
   'w98',
 ]);
+const writerNumber = (w: string) => Number(w.replace(/^w/, ''));
 const hyper = {
   bits: Number(values.bits),
   l2: Number(values.l2),
@@ -61,6 +67,10 @@ const hyper = {
   seeds: Number(values.seeds),
 };
 const folds = Number(values.folds);
+// A learning curve: train each fold's text model on this fraction of its training rows (chosen by the row id, so
+// runs are comparable), score every out-of-fold row as usual.
+const fraction = Number(values.fraction);
+const sampled = (id: string) => fraction >= 1 || Number.parseInt(id.slice(0, 8), 16) / 0x100000000 < fraction;
 const all = loadCorpus(join(ROOT, 'corpus'), ['people']);
 const held = new Set(all.heldOut.map((r) => r.id));
 // The engineer's hard cases are in every fold's training, as in the shipped out-of-fold pass, and never scored.
@@ -70,7 +80,7 @@ const writers = [...new Set(corpus.map((r) => r.writer))].sort();
 const foldOf = new Map(writers.map((w, i) => [w, i % folds]));
 
 // Out-of-fold text-model probabilities, cached per recipe so decision changes can be re-run in seconds.
-const key = JSON.stringify({ ...hyper, folds, rows: corpus.length });
+const key = JSON.stringify({ ...hyper, folds, rows: corpus.length, ...(fraction < 1 ? { fraction } : {}) });
 let oof: Record<string, number[]> = {};
 if (values.cache && existsSync(values.cache)) {
   const cached = JSON.parse(readFileSync(values.cache, 'utf8')) as { key: string; oof: Record<string, number[]> };
@@ -81,7 +91,7 @@ if (corpus.some((r) => !oof[r.id])) {
   for (let f = 0; f < folds; f++) {
     const model = trainMasked(
       everything
-        .filter((r) => foldOf.get(r.writer) !== f && !held.has(r.id))
+        .filter((r) => foldOf.get(r.writer) !== f && !held.has(r.id) && sampled(r.id))
         .map((r) => ({ text: masked.get(r.id)!, label: r.label })),
       hyper,
     );
@@ -107,6 +117,10 @@ const line = (name: string, predicted: readonly Category[]) => {
   for (const [group, keep] of [
     ['all writers', () => true],
     ['mostly English', (w: string) => !OTHER_LANGUAGE.has(w)],
+    // `--before w108`: also the writers numbered below it, to compare with a run from before they wrote.
+    ...(values.before
+      ? [[`writers before ${values.before}`, (w: string) => writerNumber(w) < writerNumber(values.before!)] as const]
+      : []),
   ] as const) {
     const m = evaluate(rows.flatMap((r, i) => (keep(r.writer) ? [{ truth: r.label, predicted: predicted[i]! }] : [])));
     console.log(
