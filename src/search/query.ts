@@ -60,11 +60,12 @@ const PAST = /\b(last|past|previous|ago)\b/;
 const DATE_CONTEXT = /\b(in|during|since|until|till|before|after|early|late|mid|last|this|next|of)\s+$/i;
 /**
  * What every date phrase chrono's English parsers accept contains: a digit, or a word for a day, a unit of time,
- * a month, a weekday, a season or a relative marker. A query without any of them is not given to chrono (test:
- * the same results on thousands of real messages and questions, test/search/query.test.ts).
+ * a month, a weekday, a season or a relative marker, or one of chrono's one-letter units where it reads them ("in the
+ * m" is in a minute to chrono, "pasty" the past year). A query without any of them is not given to chrono (test: the
+ * same results on thousands of real messages and questions, test/search/query.test.ts).
  */
 const MAYBE_DATE =
-  /\d|\b(?:today|tonight|tonite|tmr|tmrw|tomorrow|yesterday|now|noon|midnight|morning|mornings|afternoon|afternoons|evening|evenings|night|nights|weekend|weekends|weekday|weekdays|week|weeks|month|months|year|years|day|days|hour|hours|hr|hrs|minute|minutes|min|mins|second|seconds|sec|secs|decade|decades|quarter|fortnight|ago|later|last|lasts|next|this|past|previous|coming|upcoming|within|before|after|jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september|oct|october|nov|november|dec|december|mon|monday|tue|tues|tuesday|wed|wednesday|thu|thur|thurs|thursday|fri|friday|sat|saturday|sun|sunday|spring|summer|autumn|fall|winter|christmas|xmas|easter|halloween|am|pm|a\.m|p\.m|oclock|o'clock|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|second|third|fourth|fifth|half|few|several|couple|an|a)\b/i;
+  /\d|\b(?:today|tonight|tonite|tmr|tmrw|tomorrow|yesterday|now|noon|midnight|morning|mornings|afternoon|afternoons|evening|evenings|night|nights|weekend|weekends|weekday|weekdays|week|weeks|month|months|year|years|day|days|hour|hours|hr|hrs|minute|minutes|min|mins|second|seconds|sec|secs|decade|decades|quarter|fortnight|ago|later|last|lasts|next|this|past|previous|coming|upcoming|within|before|after|jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september|oct|october|nov|november|dec|december|mon|monday|tue|tues|tuesday|wed|wednesday|thu|thur|thurs|thursday|fri|friday|sat|saturday|sun|sunday|spring|summer|autumn|fall|winter|christmas|xmas|easter|halloween|am|pm|a\.m|p\.m|oclock|o'clock|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|second|third|fourth|fifth|half|few|several|couple|an|a)\b|\bthe\s+[dhmswy]\b|\bpast[dhmswy]\b/i;
 /** False when `text` cannot hold a date phrase (see MAYBE_DATE). */
 export function mayHoldDate(text: string): boolean {
   return MAYBE_DATE.test(text);
