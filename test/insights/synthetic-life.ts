@@ -133,3 +133,11 @@ export function syntheticMonth(seed = 42, timezone = 'Europe/Lisbon'): Synthetic
   messages.sort((a, b) => a.at.getTime() - b.at.getTime());
   return { timezone, messages, upcoming: [dentist], yearAgo, secret, lastDay: '2026-11-30' };
 }
+
+/**
+ * Whether `text` holds `digits` as a number of its own. A log line's clock, a process id or an entry id may hold any
+ * four digits by chance (CI once found "4921" inside a pino timestamp), so a leak check must not match inside them.
+ */
+export function holdsNumber(text: string, digits: string): boolean {
+  return new RegExp(`(?<![0-9A-Za-z])${digits}(?![0-9A-Za-z])`).test(text);
+}
