@@ -43,10 +43,14 @@ const nowTrained = rows.filter((r) => trained.has(r.id)).length;
 
 const classifier = createLocalClassifier();
 const model = rows.map((r) => classifier.classifySync(r.text, { now: SIGNALS_NOW }).category);
+/** How often each key occurs, most frequent first. */
+const tally = <K>(keys: Iterable<K>): Array<[K, number]> => {
+  const counts = new Map<K, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]);
+};
 const majority = rows.map((r) => {
-  const counts = new Map<Category, number>();
-  for (const c of r.readers) counts.set(c, (counts.get(c) ?? 0) + 1);
-  const [best, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  const [best, n] = tally(r.readers)[0]!;
   return n > r.readers.length / 2 ? best : undefined;
 });
 
@@ -91,18 +95,8 @@ console.log(
     `the writer on ${wrong.filter((i) => majority[i] === rows[i]!.writer).length}, with the classifier on ` +
     `${wrong.filter((i) => majority[i] === model[i]).length}`,
 );
-const pairs = new Map<string, number>();
-for (const r of rows) {
-  for (const c of r.readers) {
-    if (c !== r.writer) pairs.set(`${r.writer} → ${c}`, (pairs.get(`${r.writer} → ${c}`) ?? 0) + 1);
-  }
-}
+const readerPairs = rows.flatMap((r) => r.readers.filter((c) => c !== r.writer).map((c) => `${r.writer} → ${c}`));
 console.log('readers against the writer, all readers pooled (writer → reader):');
-for (const [pair, n] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${pair}: ${n}`);
-const errors = new Map<string, number>();
-for (const i of wrong) {
-  const key = `${rows[i]!.writer} → ${model[i]}`;
-  errors.set(key, (errors.get(key) ?? 0) + 1);
-}
+for (const [pair, n] of tally(readerPairs)) console.log(`  ${pair}: ${n}`);
 console.log('local classifier against the writer (writer → classifier):');
-for (const [pair, n] of [...errors].sort((a, b) => b[1] - a[1])) console.log(`  ${pair}: ${n}`);
+for (const [pair, n] of tally(wrong.map((i) => `${rows[i]!.writer} → ${model[i]}`))) console.log(`  ${pair}: ${n}`);
