@@ -290,7 +290,7 @@ export function registerAuthRoutes(app: App, kit: RouteKit): void {
       },
     }),
     async (c) => {
-      throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
+      await throttle(kit, [ipKey(c, kit), `session:${c.get('session').session.id}`]);
       const body = c.req.valid('json');
       await auth.changePassword(c.get('principal').userId, body.current, body.password, c.get('meta'));
       clearSessionCookies(c, kit);

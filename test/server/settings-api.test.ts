@@ -88,3 +88,33 @@ describe('settings API (real wiring)', () => {
     expect((await signIn(NEW_PASSWORD)).token).toEqual(expect.any(String));
   });
 });
+
+describe('password change is rate-limited (real wiring)', () => {
+  it('refuses guesses at the current password with 429 once the bucket is empty, the right one too', async () => {
+    // Four tokens a minute: sign-up and sign-in take two of the address's bucket, two guesses pass, then 429.
+    const server = await startRealServer({ authRateLimit: { capacity: 4, perMinute: 1 } });
+    try {
+      const post = async (path: string, body: unknown, token?: string) =>
+        fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        });
+      expect((await post('/v1/auth/sign-up', { phone: PHONE, password: PASSWORD, name: 'Ana' })).status).toBe(201);
+      const { token } = (await (await post('/v1/auth/sign-in', { phone: PHONE, password: PASSWORD })).json()) as {
+        token: string;
+      };
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (const current of ['guess one', 'guess two', 'guess three', PASSWORD]) {
+        const res = await post('/v1/auth/password', { current, password: NEW_PASSWORD }, token);
+        statuses.push(res.status);
+        if (res.status === 429) retryAfter ??= res.headers.get('retry-after');
+      }
+      expect(statuses).toEqual([401, 401, 429, 429]);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
