@@ -71,7 +71,9 @@ function runAndKill(args: string[], maxDelayMs: number): Promise<number> {
   });
 }
 
-describe('kill -9 at a random moment', () => {
+// Six child processes per test, each starting up and doing a whole round: 40 s on two busy cores, too close to the
+// default 60 s.
+describe('kill -9 at a random moment', { timeout: 180_000 }, () => {
   it(`during restores leaves the old or the new state, never a mix (${REPETITIONS} kills)`, async () => {
     const users = join(D, 'users');
     for (let i = 0; i < REPETITIONS; i++) {

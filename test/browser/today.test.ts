@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserId } from '../../src/core/entry.js';
-import { localParts } from '../../src/core/local-day.js';
+import { localDayRange, localParts } from '../../src/core/local-day.js';
+import { localTimeToUtc } from '../../src/core/time-zone.js';
 import { normalizeUserId } from '../../src/core/user-id.js';
 import { planBrowserSuite } from './chromium.js';
 import { type App, axeSerious, nav, openApp, PHONE, remember, shotBoth, signUp } from './harness.js';
@@ -18,31 +19,40 @@ if (plan.action === 'skip') console.warn(plan.line);
 describe.skipIf(plan.action !== 'run')('the Today page in Chromium', () => {
   let app: App;
   let userId: UserId;
+  /** How many years before today the "on this day" memory is (4 on a 29 February, which has no date a year ago). */
+  let back = 1;
   const page = () => app.page;
   const mainText = async () => (await page().locator('main').textContent()) ?? '';
 
   beforeAll(async () => {
     app = await openApp(plan.action === 'run' ? plan.executable : '');
     await signUp(page(), app.server.url);
+    userId = normalizeUserId(PHONE) as UserId;
+    const mv = app.server.mv;
+    const tz = (await mv.vault.getProfile(userId)).timezone;
+    // The memories, their processing and the Today page must fall on one local day ("today" is read again by the
+    // page): this set-up and the first test take far less than 4 minutes, so closer to midnight wait for it.
+    const midnight = localDayRange(localParts(new Date(), tz).day, tz).end.getTime();
+    if (midnight - Date.now() < 4 * 60_000) await new Promise((r) => setTimeout(r, midnight - Date.now() + 1_000));
+    const day = localParts(new Date(), tz).day;
     await remember(page(), [
       'Brunch with Nadia at Blue Bottle this morning, we laughed so much',
       'Walk with Nadia at Belem, a lovely evening',
       'Dentist tomorrow at 3pm',
     ]);
-    userId = normalizeUserId(PHONE) as UserId;
-    const mv = app.server.mv;
-    // A memory from a year ago today, filed by the person (the server's own session holds level 1).
-    const yearAgo = new Date(Date.now() - 365 * 86_400_000);
+    // A memory from this date a year ago, filed by the person (the server's own session holds level 1). Not 365
+    // days ago: after a 29 February that is the day after.
+    const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+    back = m === 2 && d === 29 ? 4 : 1;
     const principal = { userId, opener: await mv.auth.channelOpener(userId), meta: { channel: 'api' as const } };
     await mv.memory.remember(principal, 'Hiked up to the castle in Sintra with Nadia, beautiful views', {
       channel: 'api',
-      at: yearAgo,
+      at: new Date(localTimeToUtc(tz, y - back, m, d, 12)),
       category: 'CHRONOLOGICAL',
     });
-    const tz = (await mv.vault.getProfile(userId)).timezone;
     // Today's memories processed as the night would (patterns, connections, the mood chart).
-    await mv.insights.processDay(userId, localParts(new Date(), tz).day);
-  }, 120_000);
+    await mv.insights.processDay(userId, day);
+  }, 360_000);
 
   afterAll(async () => {
     await app?.close();
@@ -59,7 +69,9 @@ describe.skipIf(plan.action !== 'run')('the Today page in Chromium', () => {
     const coming = page().getByRole('region', { name: 'Coming up' });
     expect(await coming.textContent()).toContain('Dentist tomorrow at 3pm');
     const onThisDay = page().getByRole('region', { name: 'On this day' });
-    expect(await onThisDay.textContent()).toContain('A year ago: Hiked up to the castle in Sintra with Nadia');
+    expect(await onThisDay.textContent()).toContain(
+      `${back === 1 ? 'A year ago' : '4 years ago'}: Hiked up to the castle in Sintra with Nadia`,
+    );
     const chart = page().getByRole('img', { name: /Mood per week/ });
     await chart.waitFor();
     expect(await chart.locator('rect').count()).toBeGreaterThan(0);

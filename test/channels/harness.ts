@@ -6,8 +6,8 @@ import { loadConfig } from '../../src/app/config.js';
 import { createMemvault } from '../../src/app/container.js';
 import type { UserId } from '../../src/core/entry.js';
 import { createHttpApp } from '../../src/server/http-app.js';
-import { startHttpServer } from '../../src/server/listen.js';
-import { freePort } from '../server/real.js';
+import { type RunningServer, startHttpServer } from '../../src/server/listen.js';
+import { onFreePort } from '../server/real.js';
 import { startSmtpStandIn, startTelegramStandIn, startTwilioStandIn, twilioSignature } from './stand-ins.js';
 
 export const BOT_TOKEN = '123456789:AAE-test_token_for_the_stand_in_0123';
@@ -15,6 +15,12 @@ export const WEBHOOK_SECRET = 'wh-secret_0123456789abcdefABCDEF';
 export const TWILIO_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const TWILIO_TOKEN = 'twilio-auth-token-0123456789abcdef';
 export const TWILIO_FROM = '+14155550100';
+
+interface StandIns {
+  readonly telegram: Awaited<ReturnType<typeof startTelegramStandIn>>;
+  readonly twilio: Awaited<ReturnType<typeof startTwilioStandIn>>;
+  readonly smtp: Awaited<ReturnType<typeof startSmtpStandIn>>;
+}
 
 /** memvault with every channel configured, each provider a loopback stand-in, served over real HTTP. */
 export async function startChannelServer(extraEnv: NodeJS.ProcessEnv = {}) {
@@ -24,7 +30,15 @@ export async function startChannelServer(extraEnv: NodeJS.ProcessEnv = {}) {
     startSmtpStandIn(),
   ]);
   const dataDir = await mkdtemp(join(tmpdir(), 'memvault-channels-'));
-  const port = await freePort();
+  return onFreePort((port) => serveOn(port, dataDir, { telegram, twilio, smtp }, extraEnv));
+}
+
+async function serveOn(
+  port: number,
+  dataDir: string,
+  { telegram, twilio, smtp }: StandIns,
+  extraEnv: NodeJS.ProcessEnv,
+) {
   // The public URL differs from the address we call: Twilio signs the URL it was given, which memvault must use.
   const publicUrl = `http://localhost:${port}`;
   const config = loadConfig(
@@ -55,7 +69,13 @@ export async function startChannelServer(extraEnv: NodeJS.ProcessEnv = {}) {
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: publicUrl },
   });
-  const server = await startHttpServer(app, { host: '127.0.0.1', port });
+  let server: RunningServer;
+  try {
+    server = await startHttpServer(app, { host: '127.0.0.1', port });
+  } catch (error) {
+    await mv.close();
+    throw error;
+  }
   const base = `http://127.0.0.1:${port}`;
   let updateId = 1000;
   return {

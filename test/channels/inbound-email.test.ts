@@ -1,8 +1,9 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.js';
 import type { UserId } from '../../src/core/entry.js';
-import { freePort } from '../server/real.js';
 import { type ChannelServer, startChannelServer } from './harness.js';
 
 /**
@@ -29,11 +30,16 @@ const mail = (to: string, fields: Record<string, unknown>) =>
   transport().sendMail({ from: 'Ana <ana@example.net>', to, ...fields });
 
 beforeAll(async () => {
-  port = await freePort();
+  // The SMTP port is chosen here but bound only by channels.start(), after the stand-ins and the HTTP server have
+  // asked for ports of their own: held until then, so none of them is given it.
+  const hold = createServer();
+  await new Promise<void>((resolve) => hold.listen(0, '127.0.0.1', resolve));
+  port = (hold.address() as AddressInfo).port;
   s = await startChannelServer({
     MEMVAULT_INBOUND_SMTP_PORT: String(port),
     MEMVAULT_INBOUND_MAIL_DOMAIN: DOMAIN,
   });
+  await new Promise<void>((resolve) => hold.close(() => resolve()));
   await s.mv.channels.start();
   const res = await fetch(`${s.base}/v1/auth/sign-up`, {
     method: 'POST',

@@ -30,7 +30,9 @@ const make = (overrides: Partial<Parameters<typeof createLlmClassifier>[0]> = {}
     baseURL: server.baseURL,
     apiKey: 'test-key',
     model: 'fake-model',
-    timeoutMs: 1500,
+    // Generous: an answer that is meant to arrive must not time out on two busy cores (a timeout retries, and the
+    // retry takes the next queued answer). The timeout tests set their own short budget.
+    timeoutMs: 10_000,
     maxRetries: 2,
     backoffBaseMs: 10,
     local,

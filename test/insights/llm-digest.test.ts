@@ -13,7 +13,7 @@ import { settingsPath } from '../../src/insights/settings-store.js';
 import type { DigestReady } from '../../src/ports/insights.js';
 import type { Principal } from '../../src/services/types.js';
 import { type FakeOpenAiServer, startFakeOpenAi } from '../classify/fake-openai-server.js';
-import { holdsNumber } from './synthetic-life.js';
+import { holdsNumber, withoutTimings } from './synthetic-life.js';
 
 const PHONE = '+351912345670';
 const userId = PHONE as UserId;
@@ -72,7 +72,8 @@ beforeAll(async () => {
   mv = await open({
     MEMVAULT_LLM_BASE_URL: llm.baseURL,
     MEMVAULT_LLM_MODEL: 'digest-model',
-    MEMVAULT_LLM_DIGEST_TIMEOUT_MS: '400',
+    // Room for a first request on two busy cores (one took 511 ms); the slow answer below takes far longer.
+    MEMVAULT_LLM_DIGEST_TIMEOUT_MS: '3000',
   });
   // No password: the local operator holds levels 1 and 2.
   owner = { userId, opener: await mv.operatorOpener(userId), meta: { channel: 'cli' } };
@@ -136,7 +137,7 @@ describe('the digest written by an LLM', () => {
     ['bad_output', { kind: 'answer', content: 'Here is your digest: a lovely day!' }],
     ['bad_output', { kind: 'answer', content: JSON.stringify({ text: 'too short' }) }],
     ['bad_output', { kind: 'answer', content: JSON.stringify({ text: LLM_TEXT, extra: 1 }) }],
-    ['timeout', { kind: 'slow', delayMs: 2_000, content: digestAnswer() }],
+    ['timeout', { kind: 'slow', delayMs: 20_000, content: digestAnswer() }],
     ['network', { kind: 'status', status: 503 }],
     ['rate_limited', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }],
     ['http_error', { kind: 'status', status: 401 }],
@@ -145,7 +146,7 @@ describe('the digest written by an LLM', () => {
     llm.enqueue(behaviour);
     const started = Date.now();
     const d = await mv.insights.digest(owner, { date: DAY });
-    expect(Date.now() - started).toBeLessThan(1_900); // within the 400 ms budget, plus the digest's own work
+    expect(Date.now() - started).toBeLessThan(15_000); // the 3 s budget and the digest's own work, not the slow 20 s
     expect(d.author).toEqual({ by: 'template', fallbackReason: reason });
     expect(d.text.startsWith('Your Monday 30 November: 3 memories')).toBe(true);
     expect(
@@ -202,7 +203,7 @@ describe('the scheduled digest', () => {
     const view = await mv.insights.insights(owner, DAY);
     const everything = [
       bodies(),
-      logLines.join(''),
+      withoutTimings(logLines),
       JSON.stringify(event),
       JSON.stringify(view),
       await readFile(settingsPath(dataDir, userId), 'utf8'),
@@ -210,7 +211,7 @@ describe('the scheduled digest', () => {
     for (const digits of ['4921', '7781']) expect(holdsNumber(everything, digits)).toBe(false);
     for (const s of ['bank PIN', SECRET]) expect(everything).not.toContain(s);
     // The gate code sits in a level-1 memory, so the person's own digest may quote it; an LLM or a log never.
-    expect(holdsNumber(bodies() + logLines.join(''), '4417')).toBe(false);
+    expect(holdsNumber(bodies() + withoutTimings(logLines), '4417')).toBe(false);
     expect(JSON.stringify(event)).toContain('4417');
     for (const m of MEMORIES) expect(logLines.join('')).not.toContain(m.text);
     // The stand-in did receive the day's level-1 facts: the assertions above are not vacuous.

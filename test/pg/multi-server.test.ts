@@ -257,18 +257,19 @@ describe.skipIf(plan.action === 'skip')('three servers over one PostgreSQL', () 
           )
         )[0]!.n,
       );
-    await expect.poll(finished, { timeout: 120_000, interval: 250 }).toBe(7 * people);
+    // The servers run on the real clock: when a day ends during the test (UTC midnight and its 5 minutes of grace,
+    // once a day), their next check finds one more day of every person due.
+    await expect.poll(finished, { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(7 * people);
     // Let a server that found a day busy or done log its check.
     await new Promise((r) => setTimeout(r, 1_000));
-    const ranBy = servers.map((server) =>
-      server
-        .output()
-        .split('\n')
+    const ranBy = () =>
+      servers
+        .flatMap((server) => server.output().split('\n'))
         .filter((line) => line.includes('insights scheduler: days processed'))
-        .reduce((sum, line) => sum + Number((JSON.parse(line) as { processed: number }).processed), 0),
-    );
-    expect(ranBy.reduce((a, b) => a + b, 0)).toBe(7 * people);
-    expect(await finished()).toBe(7 * people);
+        .reduce((sum, line) => sum + Number((JSON.parse(line) as { processed: number }).processed), 0);
+    // Each finished person-day ran once, on one server (a check still under way logs when it is done).
+    await expect.poll(async () => ranBy() - (await finished())).toBe(0);
+    expect(await finished()).toBeLessThanOrEqual(8 * people);
     // The session made before the restart, on a server that is gone, still works on the new ones.
     const list = await fetch(`${servers[1]!.url}/v1/memories?limit=1`, {
       headers: { authorization: `Bearer ${tokens[0]}` },

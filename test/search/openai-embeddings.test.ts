@@ -38,7 +38,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     };
     if (mode === 'error500') return send(500, { error: { message: 'boom' } });
     if (mode === 'slow') {
-      setTimeout(() => send(200, { data: [] }), 2000).unref();
+      setTimeout(() => send(200, { data: [] }), 30_000).unref();
       return;
     }
     const data = parsed.input.map((text, index) => ({
@@ -84,7 +84,8 @@ describe('createOpenAiEmbeddings', () => {
     mode = 'slow';
     const started = Date.now();
     await expect(make({ timeoutMs: 200 }).embed(['x'])).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
-    expect(Date.now() - started).toBeLessThan(1900);
+    // Within the budget and the client's own work, far from the slow answer (a margin for two busy cores).
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it.each(['error500', 'malformed', 'short'] as const)('rejects with NETWORK_ERROR on %s answers', async (m) => {

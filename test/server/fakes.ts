@@ -82,7 +82,7 @@ export class FakeAuth implements AuthService {
   readonly passwords = new Map<UserId, string>();
   readonly sessions = new Map<string, FakeSession>();
   /** The real lockout policy (5 failures lock for 30 s), so the edge sees the error exactly as the service throws it. */
-  readonly lockout = new Lockout();
+  readonly lockout: Lockout;
   readonly totp = new Set<UserId>();
   readonly passkeys = new Map<UserId, number>();
   signIns = 0;
@@ -91,7 +91,10 @@ export class FakeAuth implements AuthService {
   constructor(
     private readonly clock: FakeClock,
     private readonly audit: FakeAudit,
-  ) {}
+  ) {
+    // On the fake clock like the rest: on the wall clock, a 1 s stall before the next attempt makes Retry-After 29.
+    this.lockout = new Lockout({ clock });
+  }
 
   checkPassword(password: string): void {
     if (password.length < 8) {

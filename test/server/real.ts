@@ -10,6 +10,20 @@ import type { HttpConfig } from '../../src/server/context.js';
 import { createHttpApp } from '../../src/server/http-app.js';
 import { type RunningServer, startHttpServer } from '../../src/server/listen.js';
 
+/**
+ * Starts something on a free port, and again on another one when its bind finds the port taken (EADDRINUSE):
+ * `freePort` only probes, and between the probe and the bind another process may take the port.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= attempts) throw error;
+    }
+  }
+}
+
 /** A free loopback port: the WebAuthn origin must name the port before the server starts. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,21 +46,31 @@ export interface RealServer {
   close(): Promise<void>;
 }
 
+export interface RealServerOptions {
+  env?: NodeJS.ProcessEnv;
+  logger?: MemvaultOptions['logger'];
+  /** Channel providers' API roots (loopback stand-ins, test/channels/stand-ins.ts). */
+  channelEndpoints?: MemvaultOptions['channelEndpoints'];
+}
+
 /**
  * The real wiring (composition root) on a fresh temp data dir, served on 127.0.0.1 with the HTTP edge, the web
  * app and MCP. For end-to-end, browser and load tests.
  */
 export async function startRealServer(
   http: Partial<HttpConfig> = {},
-  options: {
-    env?: NodeJS.ProcessEnv;
-    logger?: MemvaultOptions['logger'];
-    /** Channel providers' API roots (loopback stand-ins, test/channels/stand-ins.ts). */
-    channelEndpoints?: MemvaultOptions['channelEndpoints'];
-  } = {},
+  options: RealServerOptions = {},
 ): Promise<RealServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'memvault-e2e-'));
-  const port = await freePort();
+  return onFreePort((port) => startOn(port, dataDir, http, options));
+}
+
+async function startOn(
+  port: number,
+  dataDir: string,
+  http: Partial<HttpConfig>,
+  options: RealServerOptions,
+): Promise<RealServer> {
   const url = `http://localhost:${port}`;
   const config = loadConfig(
     { MEMVAULT_DATA_DIR: dataDir, MEMVAULT_LOG_LEVEL: 'silent', MEMVAULT_PUBLIC_URL: url, ...options.env },
@@ -74,7 +98,13 @@ export async function startRealServer(
       return true;
     },
   });
-  const server = await startHttpServer(app, { host: '127.0.0.1', port });
+  let server: RunningServer;
+  try {
+    server = await startHttpServer(app, { host: '127.0.0.1', port });
+  } catch (error) {
+    await mv.close();
+    throw error;
+  }
   return {
     url,
     dataDir,

@@ -218,10 +218,15 @@ describe('attacks on authentication', () => {
     await refusal(() => h.auth.unlock(token, 3, { password: ALICE_PASSWORD, totp: code }, META));
     await refusal(() => h.auth.signIn(ALICE, 'a secret wrong guess', META));
     await refusal(() => h.auth.signIn(NOBODY, 'another secret guess', META));
-    await refusal(() => h.auth.resolve(`${token.slice(0, -1)}x`, META));
+    await refusal(() => h.auth.resolve(`${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`, META));
     await h.auth.signOut(token);
     await refusal(() => h.auth.resolve(token, META));
-    const everything = [...h.logs, JSON.stringify(h.audit.records)].join('\n');
+    // The phone numbers are left out: the random 6-digit code is a substring of one of them about once in 80,000 runs.
+    const everything = [...h.logs, JSON.stringify(h.audit.records)]
+      .join('\n')
+      .replaceAll(ALICE, '<alice>')
+      .replaceAll(BOB, '<bob>')
+      .replaceAll(NOBODY, '<nobody>');
     expect(h.logs.length).toBeGreaterThan(0);
     for (const secretText of [ALICE_PASSWORD, 'a secret wrong guess', 'another secret guess', code, secret, token]) {
       expect(everything).not.toContain(secretText);
