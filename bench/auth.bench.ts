@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     });
     for (let i = 0; i < 5; i++) await refused(() => strict.signIn(NOBODY, `guess ${i} wrong`, { ip: '10.0.0.1' }));
     const locked = await timed(2000, () => refused(() => strict.signIn(NOBODY, 'guess again', { ip: '10.0.0.1' })));
-    strict.close();
+    await strict.close();
     out('## Lockout fail-fast (locked account, unknown user: no Argon2id, no disk)');
     out();
     out(`${locked.n} attempts: p50 ${us(locked.p50)} µs, p99 ${us(locked.p99)} µs.`);
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
     out(`| TOTP verify (±1 step) | ${totp.n} | ${us(totp.p50)} | ${us(totp.p99)} |`);
     out(`| risk score over 200 audit records | ${risk.n} | ${us(risk.p50)} | ${us(risk.p99)} |`);
   } finally {
-    auth.close();
+    await auth.close();
     await rm(dir, { recursive: true, force: true });
   }
   const results = join(import.meta.dirname, 'results');

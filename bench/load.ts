@@ -65,7 +65,7 @@ async function serve(dataDir: string): Promise<void> {
     process.stdout.write(
       `STATS ${JSON.stringify({ p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) })}\n`,
     );
-    server
+    void server
       .close()
       .then(() => mv.close())
       .then(() => process.exit(0));

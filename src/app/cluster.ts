@@ -182,7 +182,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     process.off('SIGHUP', onHup);
     logger.info({ signal }, 'shutting down: every worker finishes its in-flight requests');
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    Promise.allSettled(live.map(retire)).then(() => finish());
+    void Promise.allSettled(live.map(retire)).then(() => finish());
   };
   process.on('SIGHUP', onHup);
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -868,7 +868,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthServiceHandle {
           prfEnrolled = true;
           await reservation.succeed();
         } catch (error) {
-          if (!isReason(error, 'authentication_failed', 'locked_out')) reservation?.refund();
+          if (!isReason(error, 'authentication_failed', 'locked_out')) await reservation?.refund();
           if (isReason(error, 'authentication_failed')) {
             await auditAttempt(
               userId,

@@ -41,7 +41,7 @@ document.querySelector('.skip').addEventListener('click', (event) => {
 
 startOffline();
 
-refreshMe()
+void refreshMe()
   .catch(() => {
     setMe(null);
   })

@@ -138,7 +138,7 @@ async function draw() {
 export function startRouter() {
   onMeChange(updateChrome);
   window.addEventListener('hashchange', () => {
-    render();
+    void render();
   });
   return render();
 }

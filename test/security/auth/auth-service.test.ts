@@ -175,7 +175,7 @@ describe('sessions through the service', () => {
         'locked_out',
       );
     } finally {
-      restarted.close();
+      await restarted.close();
     }
   });
 });

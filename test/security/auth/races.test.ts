@@ -83,7 +83,7 @@ function gatedKeyring(real: () => KeyringStore) {
 let h: Harness;
 const others: AuthServiceHandle[] = [];
 afterEach(async () => {
-  for (const other of others.splice(0)) other.close();
+  for (const other of others.splice(0)) await other.close();
   await h.close();
 });
 
