@@ -6,8 +6,7 @@ import { loadConfig } from '../../src/app/config.js';
 import { createMemvault } from '../../src/app/container.js';
 import type { UserId } from '../../src/core/entry.js';
 import { createHttpApp } from '../../src/server/http-app.js';
-import { type RunningServer, startHttpServer } from '../../src/server/listen.js';
-import { onFreePort } from '../server/real.js';
+import { onFreePort, serveOrClose } from '../server/real.js';
 import { startSmtpStandIn, startTelegramStandIn, startTwilioStandIn, twilioSignature } from './stand-ins.js';
 
 export const BOT_TOKEN = '123456789:AAE-test_token_for_the_stand_in_0123';
@@ -69,13 +68,7 @@ async function serveOn(
     logger: mv.logger,
     config: { cookieSecure: false, maxBodyBytes: 256 * 1024, webauthnOrigin: publicUrl },
   });
-  let server: RunningServer;
-  try {
-    server = await startHttpServer(app, { host: '127.0.0.1', port });
-  } catch (error) {
-    await mv.close();
-    throw error;
-  }
+  const server = await serveOrClose(app, port, mv);
   const base = `http://127.0.0.1:${port}`;
   let updateId = 1000;
   return {

@@ -24,6 +24,20 @@ export async function onFreePort<T>(start: (port: number) => Promise<T>, attempt
   }
 }
 
+/** Serves `app` on 127.0.0.1:`port`, closing `mv` when the bind fails (so `onFreePort` can try another port). */
+export async function serveOrClose(
+  app: Parameters<typeof startHttpServer>[0],
+  port: number,
+  mv: { close(): Promise<void> },
+): Promise<RunningServer> {
+  try {
+    return await startHttpServer(app, { host: '127.0.0.1', port });
+  } catch (error) {
+    await mv.close();
+    throw error;
+  }
+}
+
 /** A free loopback port: the WebAuthn origin must name the port before the server starts. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -98,13 +112,7 @@ async function startOn(
       return true;
     },
   });
-  let server: RunningServer;
-  try {
-    server = await startHttpServer(app, { host: '127.0.0.1', port });
-  } catch (error) {
-    await mv.close();
-    throw error;
-  }
+  const server = await serveOrClose(app, port, mv);
   return {
     url,
     dataDir,
