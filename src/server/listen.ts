@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -19,12 +19,6 @@ export function startHttpServer(
 ): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
-  let closing = false;
-  // During shutdown every answer says "Connection: close", so a keep-alive client does not hold its socket (and the
-  // process) open for the idle timeout after its last in-flight request is answered.
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (closing && !res.headersSent) res.setHeader('connection', 'close');
-  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -36,9 +30,8 @@ export function startHttpServer(
         port,
         close: () =>
           new Promise<void>((done, fail) => {
-            closing = true;
-            // Answers already being written when shutdown began cannot take the header any more: their
-            // connections go idle afterwards, so idle ones are ended again until the server has closed.
+            // close() ends the connections idle now; one whose answer is still being written goes idle later and
+            // would hold the process for the keep-alive timeout, so idle ones are ended again until all are gone.
             const sweep = setInterval(() => server.closeIdleConnections(), 100);
             sweep.unref();
             server.close((err) => {
@@ -46,7 +39,6 @@ export function startHttpServer(
               if (err) fail(err);
               else done();
             });
-            server.closeIdleConnections();
           }),
       });
     });

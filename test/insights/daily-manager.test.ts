@@ -13,7 +13,8 @@ import { insightsPath } from '../../src/insights/store.js';
 import type { DayResult } from '../../src/ports/insights.js';
 import { importanceIn } from '../../src/services/insights-analysis.js';
 import type { Principal } from '../../src/services/types.js';
-import { holdsNumber, type SyntheticMonth, syntheticMonth, withoutTimings } from './synthetic-life.js';
+import { type SyntheticMonth, syntheticMonth, withoutTimings } from './synthetic-life.js';
+import { holdsSecret } from '../helpers/leak.js';
 
 const PHONE = '+351912345678';
 const userId = PHONE as UserId;
@@ -241,7 +242,7 @@ describe('the digest', () => {
     const weekly = await mv.insights.digest(principal, { date: life.lastDay, week: true });
     const insights = await mv.insights.insights(principal);
     const everything = JSON.stringify([daily, weekly, insights]) + withoutTimings(logLines);
-    for (const digits of ['4921', '7781']) expect(holdsNumber(everything, digits)).toBe(false);
+    for (const digits of ['4921', '7781']) expect(holdsSecret(everything, digits)).toBe(false);
     expect(everything).not.toContain('bank PIN');
     for (const m of life.messages) expect(logLines.join('')).not.toContain(m.text);
     expect(logLines.some((l) => l.includes('insights: day processed'))).toBe(true);

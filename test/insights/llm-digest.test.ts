@@ -13,7 +13,8 @@ import { settingsPath } from '../../src/insights/settings-store.js';
 import type { DigestReady } from '../../src/ports/insights.js';
 import type { Principal } from '../../src/services/types.js';
 import { type FakeOpenAiServer, startFakeOpenAi } from '../classify/fake-openai-server.js';
-import { holdsNumber, withoutTimings } from './synthetic-life.js';
+import { withoutTimings } from './synthetic-life.js';
+import { holdsSecret } from '../helpers/leak.js';
 
 const PHONE = '+351912345670';
 const userId = PHONE as UserId;
@@ -120,7 +121,7 @@ describe('the digest written by an LLM', () => {
     await mv.insights.digest(owner, { date: DAY, levels: [1, 2, 3, 4] });
     const sent = JSON.stringify(llm.requests.slice(before).map((r) => r.body));
     expect(sent).toContain('Alvarez');
-    for (const digits of ['4921', '7781', '4417']) expect(holdsNumber(sent, digits)).toBe(false);
+    for (const digits of ['4921', '7781', '4417']) expect(holdsSecret(sent, digits)).toBe(false);
     for (const s of ['bank PIN', SECRET]) expect(sent).not.toContain(s);
     // Level 0: the LLM is not asked at all.
     await mv.insights.setLlmLevel(owner, 0);
@@ -208,10 +209,10 @@ describe('the scheduled digest', () => {
       JSON.stringify(view),
       await readFile(settingsPath(dataDir, userId), 'utf8'),
     ].join('\n');
-    for (const digits of ['4921', '7781']) expect(holdsNumber(everything, digits)).toBe(false);
+    for (const digits of ['4921', '7781']) expect(holdsSecret(everything, digits)).toBe(false);
     for (const s of ['bank PIN', SECRET]) expect(everything).not.toContain(s);
     // The gate code sits in a level-1 memory, so the person's own digest may quote it; an LLM or a log never.
-    expect(holdsNumber(bodies() + withoutTimings(logLines), '4417')).toBe(false);
+    expect(holdsSecret(bodies() + withoutTimings(logLines), '4417')).toBe(false);
     expect(JSON.stringify(event)).toContain('4417');
     for (const m of MEMORIES) expect(logLines.join('')).not.toContain(m.text);
     // The stand-in did receive the day's level-1 facts: the assertions above are not vacuous.
